@@ -1,0 +1,804 @@
+//! Turning raw CSV rows and producer JSON into [`InvoiceLine`]s or [`Rejection`]s.
+
+use crate::line::{InvoiceKind, InvoiceLine};
+use crate::parse::{
+    decode_text, latin1_to_string, parse_customer_id, parse_date, parse_price, parse_quantity,
+};
+use crate::reject::{RejectReason, Rejection};
+use crate::rules::CleaningRules;
+use chrono::{DateTime, NaiveDateTime};
+use csv::ByteRecord;
+use hashbrown::HashTable;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::io::Read;
+
+/// The dataset's column names, in file order.
+pub const COLUMNS: [&str; 8] = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+];
+
+/// True when `code` names goods: five ASCII digits with an optional letter suffix
+/// (`85123A`, `79323LP`, `22041`), or a `DCGS...` dotcom gift-shop product code.
+///
+/// Everything else is a non-product code: `POST`, `DOT`, `C2` (carriage), `M`/`m`
+/// (manual), `D` (discount), `S` (samples), `B` (bad debt), `BANK CHARGES`, `AMAZONFEE`,
+/// `CRUK`, `PADS`, `gift_0001_*` vouchers, and anything unknown.
+pub fn is_product_code(code: &str) -> bool {
+    let b = code.as_bytes();
+    (b.len() >= 5
+        && b[..5].iter().all(u8::is_ascii_digit)
+        && b[5..].iter().all(u8::is_ascii_alphabetic))
+        || (b.len() > 4 && b.starts_with(b"DCGS") && b[4..].iter().all(u8::is_ascii_alphanumeric))
+}
+
+type FieldError = (RejectReason, String);
+
+fn check_invoice_no(s: &str) -> Result<(), FieldError> {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return Err((RejectReason::EmptyInvoiceNo, "InvoiceNo is empty".into()));
+    }
+    let digits = match b[0] {
+        b'C' | b'A' => &b[1..],
+        _ => b,
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err((
+            RejectReason::BadInvoiceNo,
+            format!("InvoiceNo {s:?} is not digits with an optional C or A prefix"),
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the contents of `dst`, reusing its allocation.
+fn set(dst: &mut String, src: &str) {
+    dst.clear();
+    dst.push_str(src);
+}
+
+fn show(b: &[u8]) -> Cow<'_, str> {
+    decode_text(b)
+}
+
+/// Applies [`CleaningRules`] to single rows. Cheap to create; holds no per-batch state
+/// (see [`BatchCleaner`] for duplicate detection).
+#[derive(Debug, Clone, Default)]
+pub struct Cleaner {
+    rules: CleaningRules,
+}
+
+impl Cleaner {
+    /// A cleaner applying `rules`.
+    pub fn new(rules: CleaningRules) -> Self {
+        Cleaner { rules }
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &CleaningRules {
+        &self.rules
+    }
+
+    /// Cleans one raw dataset row (8 fields in file order, Latin-1 or UTF-8 bytes).
+    ///
+    /// Text fields are decoded as UTF-8 when all of them are valid UTF-8, otherwise
+    /// the whole row is read as Latin-1. InvoiceNo, StockCode and Country are trimmed
+    /// of surrounding ASCII whitespace; Description is kept as is.
+    pub fn clean_csv_record(&self, rec: &ByteRecord) -> Result<InvoiceLine, Rejection> {
+        let mut line = InvoiceLine::default();
+        self.clean_csv_record_into(rec, &mut line)?;
+        Ok(line)
+    }
+
+    /// Like [`Cleaner::clean_csv_record`], but fills `line` in place, reusing its string
+    /// buffers (no allocation per row once they are big enough). On rejection `line`
+    /// holds unspecified values.
+    pub fn clean_csv_record_into(
+        &self,
+        rec: &ByteRecord,
+        line: &mut InvoiceLine,
+    ) -> Result<(), Rejection> {
+        self.csv_inner(rec, line)
+            .map_err(|(reason, detail)| Rejection::new(reason, detail, csv_line_text(rec)))
+    }
+
+    fn csv_inner(&self, rec: &ByteRecord, out: &mut InvoiceLine) -> Result<(), FieldError> {
+        if rec.len() != COLUMNS.len() {
+            return Err((
+                RejectReason::WrongFieldCount,
+                format!("expected {} fields, found {}", COLUMNS.len(), rec.len()),
+            ));
+        }
+        let raw = [&rec[0], &rec[1], &rec[2], &rec[7]];
+        let utf8 = raw.map(|b| {
+            if b.is_ascii() {
+                // ASCII is UTF-8; this cannot fail.
+                std::str::from_utf8(b).ok()
+            } else {
+                std::str::from_utf8(b).ok()
+            }
+        });
+        let text: [Cow<'_, str>; 4] = if utf8.iter().all(Option::is_some) {
+            utf8.map(|s| Cow::Borrowed(s.unwrap_or_default()))
+        } else {
+            raw.map(|b| Cow::Owned(latin1_to_string(b)))
+        };
+        let invoice_no = text[0].trim();
+        check_invoice_no(invoice_no)?;
+        let stock_code = text[1].trim();
+        if stock_code.is_empty() {
+            return Err((RejectReason::EmptyStockCode, "StockCode is empty".into()));
+        }
+        let quantity = parse_quantity(&rec[3]).ok_or_else(|| {
+            (
+                RejectReason::BadQuantity,
+                format!("Quantity {:?} is not an integer", show(&rec[3])),
+            )
+        })?;
+        let invoice_date = parse_date(&rec[4]).ok_or_else(|| {
+            (
+                RejectReason::BadDate,
+                format!(
+                    "InvoiceDate {:?} is not a M/D/YYYY H:MM date",
+                    show(&rec[4])
+                ),
+            )
+        })?;
+        let unit_price = parse_price(&rec[5]).ok_or_else(|| {
+            (
+                RejectReason::BadPrice,
+                format!("UnitPrice {:?} is not a decimal number", show(&rec[5])),
+            )
+        })?;
+        let customer_id = parse_customer_id(&rec[6]).map_err(|_| {
+            (
+                RejectReason::BadCustomerId,
+                format!("CustomerID {:?} is not a positive integer", show(&rec[6])),
+            )
+        })?;
+        let country = text[3].trim();
+        self.finish(
+            invoice_no,
+            stock_code,
+            &text[2],
+            quantity,
+            invoice_date,
+            unit_price,
+            customer_id,
+            country,
+            out,
+        )
+    }
+
+    /// Cleans one JSON object sent by a producer.
+    ///
+    /// Accepts the typed shape (`"InvoiceNo":"536365"`, `"CustomerID":17850`,
+    /// `"UnitPrice":"2.55"`, `"InvoiceDate":"2010-12-01 08:26:00"`) and the pandas shape
+    /// (`"InvoiceNo":536365`, `"CustomerID":17850.0` or `null`/`"NaN"`/`""`,
+    /// `"UnitPrice":2.55`, `"InvoiceDate":"12/1/2010 8:26"` or epoch milliseconds).
+    /// A float price is read from its shortest round-trip text, so `2.55` stays exactly
+    /// 2.55. `Description` and `CustomerID` may be absent; `IsCancellation` and unknown
+    /// fields are ignored (the flag is recomputed from InvoiceNo).
+    pub fn clean_json_value(&self, value: &Value) -> Result<InvoiceLine, Rejection> {
+        let mut line = InvoiceLine::default();
+        self.json_inner(value, &mut line)
+            .map_err(|(reason, detail)| Rejection::new(reason, detail, value.to_string()))?;
+        Ok(line)
+    }
+
+    /// Parses `text` as JSON and cleans it; unparseable text is rejected as `bad_json`.
+    pub fn clean_json_str(&self, text: &str) -> Result<InvoiceLine, Rejection> {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => self.clean_json_value(&v),
+            Err(e) => Err(Rejection::new(
+                RejectReason::BadJson,
+                format!("not JSON: {e}"),
+                text,
+            )),
+        }
+    }
+
+    fn json_inner(&self, value: &Value, out: &mut InvoiceLine) -> Result<(), FieldError> {
+        let Value::Object(obj) = value else {
+            return Err((
+                RejectReason::NotAnObject,
+                format!("expected a JSON object, found {}", json_kind(value)),
+            ));
+        };
+        let invoice_no = json_text(obj, "InvoiceNo", RejectReason::BadInvoiceNo)?;
+        let invoice_no = invoice_no.trim();
+        check_invoice_no(invoice_no)?;
+        let stock_code = json_text(obj, "StockCode", RejectReason::EmptyStockCode)?;
+        let stock_code = stock_code.trim();
+        if stock_code.is_empty() {
+            return Err((RejectReason::EmptyStockCode, "StockCode is empty".into()));
+        }
+        let description = match obj.get("Description") {
+            None | Some(Value::Null) => Cow::Borrowed(""),
+            Some(_) => json_text(obj, "Description", RejectReason::MissingField)?,
+        };
+        let quantity = json_quantity(required(obj, "Quantity")?)?;
+        let invoice_date = json_date(required(obj, "InvoiceDate")?)?;
+        let unit_price = json_price(required(obj, "UnitPrice")?)?;
+        let customer_id = json_customer(obj.get("CustomerID").unwrap_or(&Value::Null))?;
+        let country = json_text(obj, "Country", RejectReason::EmptyCountry)?;
+        self.finish(
+            invoice_no,
+            stock_code,
+            &description,
+            quantity,
+            invoice_date,
+            unit_price,
+            customer_id,
+            country.trim(),
+            out,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        invoice_no: &str,
+        stock_code: &str,
+        description: &str,
+        quantity: i64,
+        invoice_date: NaiveDateTime,
+        unit_price: Decimal,
+        customer_id: Option<u32>,
+        country: &str,
+        out: &mut InvoiceLine,
+    ) -> Result<(), FieldError> {
+        if country.is_empty() {
+            return Err((RejectReason::EmptyCountry, "Country is empty".into()));
+        }
+        let kind = InvoiceKind::of(invoice_no);
+        if kind == InvoiceKind::Cancellation && !self.rules.keep_cancellations {
+            return Err((
+                RejectReason::Cancellation,
+                format!("invoice {invoice_no} is a cancellation"),
+            ));
+        }
+        if !self.rules.keep_non_product_codes && !is_product_code(stock_code) {
+            return Err((
+                RejectReason::NonProductCode,
+                format!("StockCode {stock_code:?} is not a product"),
+            ));
+        }
+        if customer_id.is_none() && !self.rules.keep_missing_customer {
+            return Err((
+                RejectReason::MissingCustomerId,
+                "CustomerID is empty".into(),
+            ));
+        }
+        set(&mut out.invoice_no, invoice_no);
+        set(&mut out.stock_code, stock_code);
+        set(&mut out.description, description);
+        set(&mut out.country, country);
+        out.quantity = quantity;
+        out.invoice_date = invoice_date;
+        out.unit_price = unit_price;
+        out.customer_id = customer_id;
+        out.is_cancellation = kind == InvoiceKind::Cancellation;
+        Ok(())
+    }
+
+    /// A batch cleaner over this cleaner's rules, which also drops duplicates when
+    /// `drop_duplicates` is on.
+    pub fn batch(&self) -> BatchCleaner<'_> {
+        self.batch_with_capacity(0)
+    }
+
+    /// Like [`Cleaner::batch`], sized for about `rows` rows up front.
+    pub fn batch_with_capacity(&self, rows: usize) -> BatchCleaner<'_> {
+        BatchCleaner {
+            cleaner: self,
+            seen: Deduper::with_capacity(if self.rules.drop_duplicates { rows } else { 0 }),
+            next_index: 0,
+        }
+    }
+
+    /// Cleans a CSV text with the dataset's header line (Latin-1 or UTF-8).
+    pub fn clean_csv<R: Read>(&self, input: R) -> Result<CleanBatch, InputError> {
+        let mut reader = csv_reader(input);
+        let mut rec = ByteRecord::new();
+        read_header(&mut reader, &mut rec)?;
+        let mut batch = self.batch();
+        let mut out = CleanBatch::default();
+        while reader.read_byte_record(&mut rec)? {
+            out.push(batch.csv_record(&rec));
+        }
+        Ok(out)
+    }
+
+    /// Cleans a sequence of JSON values as one batch.
+    pub fn clean_json_values<'v, I>(&self, values: I) -> CleanBatch
+    where
+        I: IntoIterator<Item = &'v Value>,
+    {
+        let mut batch = self.batch();
+        let mut out = CleanBatch::default();
+        for v in values {
+            out.push(batch.json_value(v));
+        }
+        out
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn required<'v>(obj: &'v Map<String, Value>, key: &str) -> Result<&'v Value, FieldError> {
+    obj.get(key)
+        .ok_or_else(|| (RejectReason::MissingField, format!("{key} is missing")))
+}
+
+/// A text field that may also be given as an integer (pandas writes `InvoiceNo` as one).
+fn json_text<'v>(
+    obj: &'v Map<String, Value>,
+    key: &str,
+    empty: RejectReason,
+) -> Result<Cow<'v, str>, FieldError> {
+    match required(obj, key)? {
+        Value::String(s) => Ok(Cow::Borrowed(s.as_str())),
+        Value::Number(n) => {
+            if let Some(i) = n.as_u64() {
+                Ok(Cow::Owned(i.to_string()))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && (0.0..1e15).contains(&f) => {
+                        Ok(Cow::Owned(format!("{f:.0}")))
+                    }
+                    _ => Err((empty, format!("{key} {n} is not a code"))),
+                }
+            }
+        }
+        Value::Null => Err((empty, format!("{key} is null"))),
+        other => Err((empty, format!("{key} is {}, not text", json_kind(other)))),
+    }
+}
+
+fn json_quantity(v: &Value) -> Result<i64, FieldError> {
+    let bad = || {
+        (
+            RejectReason::BadQuantity,
+            format!("Quantity {v} is not an integer"),
+        )
+    };
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(bad),
+        Value::String(s) => parse_quantity(s.as_bytes()).ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
+fn json_date(v: &Value) -> Result<NaiveDateTime, FieldError> {
+    let parsed = match v {
+        Value::String(s) => parse_date(s.as_bytes()),
+        // pandas' default `to_json` date format: milliseconds since the epoch.
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(DateTime::from_timestamp_millis)
+            .map(|d| d.naive_utc()),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        (
+            RejectReason::BadDate,
+            format!("InvoiceDate {v} is not a date"),
+        )
+    })
+}
+
+fn json_price(v: &Value) -> Result<Decimal, FieldError> {
+    let parsed = match v {
+        Value::String(s) => parse_price(s.as_bytes()),
+        // serde_json prints a float as its shortest round-trip text: 2.55 -> "2.55".
+        Value::Number(n) => parse_price(n.to_string().as_bytes()),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        (
+            RejectReason::BadPrice,
+            format!("UnitPrice {v} is not a decimal number"),
+        )
+    })
+}
+
+fn json_customer(v: &Value) -> Result<Option<u32>, FieldError> {
+    let bad = || {
+        (
+            RejectReason::BadCustomerId,
+            format!("CustomerID {v} is not a positive integer"),
+        )
+    };
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => parse_customer_id(s.as_bytes()).map_err(|_| bad()),
+        Value::Number(n) => {
+            let int = n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+                    .map(|f| f as u64)
+            });
+            match int.map(u32::try_from) {
+                Some(Ok(c)) if c > 0 => Ok(Some(c)),
+                _ => Err(bad()),
+            }
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// A CSV row rebuilt as one line of text (decoded, quoted where needed), for
+/// [`Rejection::input`].
+pub fn csv_line_text(rec: &ByteRecord) -> String {
+    let latin1 = rec.iter().any(|f| std::str::from_utf8(f).is_err());
+    let mut out = String::new();
+    for (i, f) in rec.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let s = if latin1 {
+            Cow::Owned(latin1_to_string(f))
+        } else {
+            decode_text(f)
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&s.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&s);
+        }
+    }
+    out
+}
+
+/// Errors reading a CSV input as a whole (not row rejections, which are counted).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The input holds no line at all.
+    #[error("the input is empty: expected a header line {}", COLUMNS.join(","))]
+    Empty,
+    /// The first line is not the dataset's header.
+    #[error("unexpected header {found:?}: expected {}", COLUMNS.join(","))]
+    BadHeader {
+        /// The header line found, decoded.
+        found: String,
+    },
+    /// Reading failed (I/O error).
+    #[error("cannot read the CSV input: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// A CSV reader configured for the dataset: comma separated, standard quoting, rows
+/// of any length (so a short row becomes a `wrong_field_count` rejection rather than
+/// an error), no header handling (see [`read_header`]).
+pub fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
+/// Reads the first record into `rec` and checks it is the dataset header (surrounding
+/// spaces and a UTF-8 byte-order mark are ignored).
+pub fn read_header<R: Read>(
+    reader: &mut csv::Reader<R>,
+    rec: &mut ByteRecord,
+) -> Result<(), InputError> {
+    if !reader.read_byte_record(rec)? {
+        return Err(InputError::Empty);
+    }
+    let ok = rec.len() == COLUMNS.len()
+        && rec.iter().zip(COLUMNS).enumerate().all(|(i, (f, want))| {
+            let f = if i == 0 {
+                f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
+            } else {
+                f
+            };
+            f.trim_ascii() == want.as_bytes()
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(InputError::BadHeader {
+            found: csv_line_text(rec),
+        })
+    }
+}
+
+/// Exact duplicate detection: remembers every key it was given and answers whether a
+/// key was seen before.
+///
+/// Keys are appended to large shared chunks (no allocation per key, no copying when
+/// growing) and described by an entry list; the hash table itself only holds 4-byte
+/// entry numbers, so it stays small enough to live in cache. Keys are compared byte for
+/// byte whenever their 64-bit hashes are equal, so the answer is exact.
+#[derive(Default)]
+pub struct Deduper {
+    chunks: Vec<Vec<u8>>,
+    entries: Vec<DedupEntry>,
+    table: HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+#[derive(Clone, Copy)]
+struct DedupEntry {
+    hash: u64,
+    chunk: u32,
+    offset: u32,
+    len: u32,
+}
+
+const CHUNK: usize = 1 << 22;
+
+impl std::fmt::Debug for Deduper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deduper").field("keys", &self.table.len()).finish()
+    }
+}
+
+impl Deduper {
+    /// An empty deduper with room for about `keys` keys.
+    pub fn with_capacity(keys: usize) -> Self {
+        Deduper {
+            table: HashTable::with_capacity(keys),
+            entries: Vec::with_capacity(keys),
+            ..Deduper::default()
+        }
+    }
+
+    /// Records `key`; returns `true` if it is new, `false` if it was seen before.
+    pub fn insert(&mut self, key: &[u8]) -> bool {
+        let start = self.open(key.len());
+        self.tail().extend_from_slice(key);
+        self.commit(start)
+    }
+
+    /// Makes sure the last chunk can take `len` more bytes; returns the key's start.
+    fn open(&mut self, len: usize) -> usize {
+        let need_new = self
+            .chunks
+            .last()
+            .is_none_or(|c| c.capacity() - c.len() < len);
+        if need_new {
+            self.chunks.push(Vec::with_capacity(CHUNK.max(len)));
+        }
+        self.tail().len()
+    }
+
+    fn tail(&mut self) -> &mut Vec<u8> {
+        // `open` always leaves at least one chunk.
+        let last = self.chunks.len() - 1;
+        &mut self.chunks[last]
+    }
+
+    /// The key is the last chunk's bytes from `start`: keep it if new, else drop it.
+    fn commit(&mut self, start: usize) -> bool {
+        let ci = self.chunks.len() - 1;
+        let key = &self.chunks[ci][start..];
+        let hash = self.hasher.hash_one(key);
+        let (chunks, entries) = (&self.chunks, &self.entries);
+        let found = self.table.find(hash, |&i| {
+            let e = &entries[i as usize];
+            e.hash == hash
+                && e.len as usize == key.len()
+                && &chunks[e.chunk as usize][e.offset as usize..][..e.len as usize] == key
+        });
+        if found.is_some() {
+            self.chunks[ci].truncate(start);
+            return false;
+        }
+        let entry = DedupEntry {
+            hash,
+            chunk: ci as u32,
+            offset: start as u32,
+            len: key.len() as u32,
+        };
+        let index = self.entries.len() as u32;
+        self.entries.push(entry);
+        let entries = &self.entries;
+        self.table
+            .insert_unique(hash, index, |&i| entries[i as usize].hash);
+        true
+    }
+
+    /// Records a raw CSV row (field boundaries included in the key).
+    pub fn insert_record(&mut self, rec: &ByteRecord) -> bool {
+        let len = rec.as_slice().len() + 4 * rec.len();
+        let start = self.open(len);
+        let tail = self.tail();
+        for f in rec.iter() {
+            tail.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            tail.extend_from_slice(f);
+        }
+        self.commit(start)
+    }
+
+    /// Records a typed line (every field, exactly; `2.5` and `2.50` differ).
+    pub fn insert_line(&mut self, line: &InvoiceLine) -> bool {
+        let strs = [
+            &line.invoice_no,
+            &line.stock_code,
+            &line.description,
+            &line.country,
+        ];
+        let len = strs.iter().map(|s| s.len() + 4).sum::<usize>() + 40;
+        let start = self.open(len);
+        let key = self.tail();
+        key.extend_from_slice(&line.quantity.to_le_bytes());
+        key.extend_from_slice(&line.invoice_date.and_utc().timestamp().to_le_bytes());
+        key.extend_from_slice(&line.unit_price.serialize());
+        key.extend_from_slice(&line.customer_id.map_or(-1, i64::from).to_le_bytes());
+        for s in strs {
+            key.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            key.extend_from_slice(s.as_bytes());
+        }
+        self.commit(start)
+    }
+
+    /// How many distinct keys were recorded.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+}
+
+/// Cleans the rows of one batch, rejecting exact duplicates of lines it already
+/// accepted when the rules say so, and numbering rows (`Rejection::index`).
+#[derive(Debug)]
+pub struct BatchCleaner<'c> {
+    cleaner: &'c Cleaner,
+    seen: Deduper,
+    next_index: usize,
+}
+
+impl BatchCleaner<'_> {
+    /// Cleans the next CSV row of the batch.
+    pub fn csv_record(&mut self, rec: &ByteRecord) -> Result<InvoiceLine, Rejection> {
+        let mut line = InvoiceLine::default();
+        self.csv_record_into(rec, &mut line)?;
+        Ok(line)
+    }
+
+    /// Cleans the next CSV row into `line`, reusing its buffers (the fast path for
+    /// large inputs). On rejection `line` holds unspecified values.
+    pub fn csv_record_into(
+        &mut self,
+        rec: &ByteRecord,
+        line: &mut InvoiceLine,
+    ) -> Result<(), Rejection> {
+        let index = self.next_index;
+        self.next_index += 1;
+        match self.cleaner.clean_csv_record_into(rec, line) {
+            Ok(()) => self.dedup(line, index, || csv_line_text(rec)),
+            Err(mut rej) => {
+                rej.index = Some(index);
+                Err(rej)
+            }
+        }
+    }
+
+    /// Cleans the next JSON value of the batch.
+    pub fn json_value(&mut self, value: &Value) -> Result<InvoiceLine, Rejection> {
+        let r = self.cleaner.clean_json_value(value);
+        self.finish(r, || value.to_string())
+    }
+
+    /// Cleans the next JSON text of the batch (`bad_json` when it does not parse).
+    pub fn json_str(&mut self, text: &str) -> Result<InvoiceLine, Rejection> {
+        let r = self.cleaner.clean_json_str(text);
+        self.finish(r, || text.to_owned())
+    }
+
+    /// Counts an input rejected before cleaning (e.g. undecodable), keeping indices aligned.
+    pub fn skip(&mut self, mut rejection: Rejection) -> Rejection {
+        rejection.index = Some(self.next_index);
+        self.next_index += 1;
+        rejection
+    }
+
+    fn finish(
+        &mut self,
+        r: Result<InvoiceLine, Rejection>,
+        input: impl FnOnce() -> String,
+    ) -> Result<InvoiceLine, Rejection> {
+        let index = self.next_index;
+        self.next_index += 1;
+        match r {
+            Ok(line) => {
+                self.dedup(&line, index, input)?;
+                Ok(line)
+            }
+            Err(mut rej) => {
+                rej.index = Some(index);
+                Err(rej)
+            }
+        }
+    }
+
+    fn dedup(
+        &mut self,
+        line: &InvoiceLine,
+        index: usize,
+        input: impl FnOnce() -> String,
+    ) -> Result<(), Rejection> {
+        if self.cleaner.rules.drop_duplicates && !self.seen.insert_line(line) {
+            return Err(Rejection {
+                reason: RejectReason::Duplicate,
+                detail: format!(
+                    "same as an earlier line of invoice {} in this batch",
+                    line.invoice_no
+                ),
+                input: input(),
+                index: Some(index),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of cleaning a batch: every input is in exactly one of the two lists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CleanBatch {
+    /// Accepted lines, in input order.
+    pub accepted: Vec<InvoiceLine>,
+    /// Rejected rows, in input order.
+    pub rejected: Vec<Rejection>,
+}
+
+impl CleanBatch {
+    /// Adds one outcome.
+    pub fn push(&mut self, r: Result<InvoiceLine, Rejection>) {
+        match r {
+            Ok(l) => self.accepted.push(l),
+            Err(e) => self.rejected.push(e),
+        }
+    }
+
+    /// Number of inputs seen.
+    pub fn rows(&self) -> usize {
+        self.accepted.len() + self.rejected.len()
+    }
+
+    /// Rejections counted by reason (only reasons that occurred).
+    pub fn rejected_by_reason(&self) -> BTreeMap<RejectReason, u64> {
+        let mut m = BTreeMap::new();
+        for r in &self.rejected {
+            *m.entry(r.reason).or_insert(0) += 1;
+        }
+        m
+    }
+}

@@ -1,0 +1,188 @@
+//! The only part of the tool that talks to AWS: clients, call accounting, rate limits, and one
+//! [`Provider`] per resource kind (read, create, update, delete, list).
+
+mod dynamodb;
+mod error;
+mod iam;
+mod kinesis;
+mod s3;
+mod sns;
+mod stats;
+
+pub use error::AwsError;
+pub use stats::{CallCounts, CallStats};
+
+use crate::model::{Kind, Resource, Service};
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// How to reach AWS: the global CLI flags.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Region (else the stack's, else the SDK's default chain).
+    pub region: Option<String>,
+    /// Named profile.
+    pub profile: Option<String>,
+    /// Endpoint override, e.g. a local emulator. `AWS_ENDPOINT_URL` is honoured by the SDK too.
+    pub endpoint_url: Option<String>,
+}
+
+/// Clients of every service the tool manages, sharing call accounting and rate limits.
+#[derive(Clone)]
+pub struct Aws {
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+    /// IAM.
+    pub iam: aws_sdk_iam::Client,
+    /// Kinesis.
+    pub kinesis: aws_sdk_kinesis::Client,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
+    /// DynamoDB for the lock table only; its calls are not counted as stack calls.
+    pub lock_dynamodb: aws_sdk_dynamodb::Client,
+    /// Calls made through the stack clients.
+    pub stats: CallStats,
+    /// The caller's account ID.
+    pub account: String,
+    /// The region in use.
+    pub region: String,
+    limiters: Arc<HashMap<Service, DefaultDirectRateLimiter>>,
+}
+
+/// Client-side limits on mutating control-plane calls per second, at or below the documented
+/// AWS quotas (e.g. Kinesis CreateStream/DeleteStream: 5 per second per account), so a large
+/// apply does not throttle itself. The SDK's adaptive retry handles whatever slips through.
+fn control_plane_quota(service: Service) -> u32 {
+    match service {
+        Service::Kinesis => 5,
+        Service::DynamoDb => 10,
+        Service::Iam => 10,
+        Service::Sns => 10,
+        Service::S3 => 20,
+    }
+}
+
+impl Aws {
+    /// Loads credentials and region, builds the clients, and asks STS who the caller is.
+    pub async fn connect(opts: &ConnectOptions, default_region: &str) -> Result<Aws, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::adaptive().with_max_attempts(8));
+        if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let region = opts.region.clone().unwrap_or_else(|| default_region.to_string());
+        loader = loader.region(aws_config::Region::new(region.clone()));
+        let shared = loader.load().await;
+        let stats = CallStats::default();
+        let emulated = shared.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&shared)
+                .force_path_style(emulated)
+                .interceptor(stats.clone())
+                .build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let kinesis = aws_sdk_kinesis::Client::from_conf(
+            aws_sdk_kinesis::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
+        let identity = aws_sdk_sts::Client::new(&shared)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::from(e).context("failed to identify the AWS account (sts:GetCallerIdentity)"))?;
+        let account = identity.account().unwrap_or_default().to_string();
+        let limiters = [Service::S3, Service::Iam, Service::Kinesis, Service::DynamoDb, Service::Sns]
+            .into_iter()
+            .map(|s| {
+                let per_second = NonZeroU32::new(control_plane_quota(s)).expect("quotas are positive");
+                (s, RateLimiter::direct(Quota::per_second(per_second)))
+            })
+            .collect();
+        Ok(Aws {
+            s3,
+            iam,
+            kinesis,
+            dynamodb,
+            sns,
+            lock_dynamodb,
+            stats,
+            account,
+            region,
+            limiters: Arc::new(limiters),
+        })
+    }
+
+    /// Waits until one more mutating control-plane call to `service` fits its quota.
+    pub async fn throttle(&self, service: Service) {
+        if let Some(limiter) = self.limiters.get(&service) {
+            limiter.until_ready().await;
+        }
+    }
+}
+
+/// A live resource found by listing a service.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Physical identity.
+    pub physical: String,
+    /// Live spec; at least `name` and `tags`.
+    pub spec: Value,
+}
+
+/// Read, create, update, delete and list for one resource kind. The engine drives every kind
+/// through this trait alike. Every step is idempotent: create tolerates "already exists" and
+/// delete tolerates "not found", so a rerun after a crash converges.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The live spec of a declared resource, normalised to the declared shape; `None` if absent.
+    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError>;
+    /// Creates the resource and waits until it is usable.
+    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError>;
+    /// Changes the live resource in place to match the declaration.
+    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError>;
+    /// Deletes the resource and waits until it is gone.
+    async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError>;
+    /// Taggable kinds: resources whose name starts with `prefix`, except those in `skip`,
+    /// with their tags. Sub-resources return nothing: they go with their parent.
+    async fn list(&self, _aws: &Aws, _prefix: &str, _skip: &[String]) -> Result<Vec<Listed>, AwsError> {
+        Ok(Vec::new())
+    }
+}
+
+/// The provider of a kind.
+pub fn provider(kind: Kind) -> &'static dyn Provider {
+    match kind {
+        Kind::S3Bucket => &s3::Bucket,
+        Kind::S3PublicAccessBlock => &s3::PublicAccessBlock,
+        Kind::S3Encryption => &s3::Encryption,
+        Kind::S3BucketPolicy => &s3::BucketPolicy,
+        Kind::S3Versioning => &s3::Versioning,
+        Kind::S3Lifecycle => &s3::Lifecycle,
+        Kind::S3Notification => &s3::Notification,
+        Kind::IamRole => &iam::Role,
+        Kind::KinesisStream => &kinesis::Stream,
+        Kind::DynamodbTable => &dynamodb::Table,
+        Kind::SnsTopic => &sns::Topic,
+        Kind::SnsSubscriptions => &sns::Subscriptions,
+    }
+}

@@ -1,0 +1,100 @@
+//! Least-privilege IAM roles of the Lambda processors, scoped to this stack's exact ARNs.
+
+use crate::model::iam::RoleSpec;
+use crate::model::policy::{self, Statement};
+use crate::model::{Resource, Tags};
+use crate::names::Names;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// The Lambda functions whose roles are declared here.
+pub const FUNCTIONS: [&str; 3] = ["ingest", "process", "query"];
+
+/// One role per Lambda function.
+pub fn resources(names: &Names, tags: &Tags) -> Vec<Resource> {
+    let stream = names.stream_arn(&names.stream());
+    let tables = vec![
+        names.table_arn(&names.table("invoices")),
+        names.table_arn(&names.table("customers")),
+    ];
+    let bucket = names.lake_bucket();
+    let topic = names.topic_arn(&names.alerts_topic());
+    let delivery = format!(
+        "arn:aws:firehose:{}:{}:deliverystream/{}",
+        names.region,
+        names.account,
+        names.resource("clean")
+    );
+    FUNCTIONS
+        .iter()
+        .map(|function| {
+            let role_name = names.role(function);
+            let logs = Statement::allow(
+                "WriteOwnLogs",
+                &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                &[names.lambda_log_group_arn(&role_name)],
+            );
+            let data = match *function {
+                "ingest" => vec![Statement::allow(
+                    "PutRows",
+                    &["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary"],
+                    &[stream.clone()],
+                )],
+                "process" => vec![
+                    Statement::allow(
+                        "ReadStream",
+                        &[
+                            "kinesis:DescribeStream",
+                            "kinesis:DescribeStreamSummary",
+                            "kinesis:GetRecords",
+                            "kinesis:GetShardIterator",
+                            "kinesis:ListShards",
+                            "kinesis:SubscribeToShard",
+                        ],
+                        &[stream.clone()],
+                    ),
+                    Statement::allow(
+                        "WriteTables",
+                        &["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                        &tables,
+                    ),
+                    Statement::allow("DeliverClean", &["firehose:PutRecordBatch"], &[delivery.clone()]),
+                    Statement::allow(
+                        "WriteRejects",
+                        &["s3:PutObject"],
+                        &[format!("{}/rejects/*", Names::bucket_arn(&bucket))],
+                    ),
+                    Statement::allow("Alert", &["sns:Publish"], &[topic.clone()]),
+                ],
+                _ => vec![Statement::allow(
+                    "ReadTables",
+                    &["dynamodb:GetItem", "dynamodb:Query"],
+                    &tables,
+                )],
+            };
+            let mut statements = data;
+            statements.push(logs);
+            let trust = Statement {
+                sid: "LambdaAssumes".into(),
+                principal: Some(json!({"Service": "lambda.amazonaws.com"})),
+                actions: vec!["sts:AssumeRole".into()],
+                ..Statement::default()
+            };
+            let mut trust_doc = policy::document(&[trust]);
+            // A trust policy has no Resource element.
+            if let Some(st) = trust_doc["Statement"][0].as_object_mut() {
+                st.remove("Resource");
+            }
+            Resource::new(
+                function,
+                &RoleSpec {
+                    name: role_name,
+                    path: names.iam_path(),
+                    assume_role_policy: trust_doc,
+                    policies: BTreeMap::from([(format!("{function}-least-privilege"), policy::document(&statements))]),
+                    tags: tags.clone(),
+                },
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,69 @@
+//! StackConfig -> the typed resources of the pipeline, with dependency edges.
+//!
+//! Pure: the caller passes in the account, region and clock-derived values. One file per area
+//! of the pipeline; a new kind adds its resources in the file of its area.
+
+mod access;
+mod alerts;
+mod storage;
+mod streaming;
+mod tables;
+
+use crate::config::StackConfig;
+use crate::model::{Resource, Tags};
+use crate::names::{Names, MANAGED_BY, TAG_ENV, TAG_EXPIRES, TAG_MANAGED_BY, TAG_STACK};
+
+/// What the blueprint needs besides the config.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Names of the stack instance (account and region included).
+    pub names: Names,
+    /// For ephemeral `--instance` copies: the RFC 3339 expiry put in the expiry tag.
+    pub expires_at: Option<String>,
+}
+
+/// The declared resources of one stack instance.
+#[derive(Debug, Clone)]
+pub struct Blueprint {
+    /// Names of the stack instance.
+    pub names: Names,
+    /// Every declared resource, dependencies before dependents.
+    pub resources: Vec<Resource>,
+}
+
+impl Blueprint {
+    /// The resource at an address.
+    pub fn get(&self, address: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.address() == address)
+    }
+}
+
+/// Builds the blueprint of a stack instance.
+pub fn build(config: &StackConfig, ctx: &Context) -> Blueprint {
+    let tags = base_tags(config, ctx);
+    let mut resources = Vec::new();
+    resources.extend(storage::resources(config, &ctx.names, &tags));
+    resources.extend(streaming::resources(config, &ctx.names, &tags));
+    resources.extend(tables::resources(config, &ctx.names, &tags));
+    resources.extend(alerts::resources(config, &ctx.names, &tags));
+    resources.extend(access::resources(&ctx.names, &tags));
+    Blueprint {
+        names: ctx.names.clone(),
+        resources,
+    }
+}
+
+/// The tags every taggable resource of the instance carries.
+fn base_tags(config: &StackConfig, ctx: &Context) -> Tags {
+    let mut tags = config.tags.clone();
+    tags.insert(TAG_STACK.into(), ctx.names.instance.clone());
+    tags.insert(TAG_MANAGED_BY.into(), MANAGED_BY.into());
+    tags.insert(TAG_ENV.into(), config.env.clone());
+    if let Some(expiry) = &ctx.expires_at {
+        tags.insert(TAG_EXPIRES.into(), expiry.clone());
+    }
+    tags
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,122 @@
+//! The command line (clap derive). `main.rs` parses it and dispatches to [`crate::commands`].
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Plan, apply and destroy the EcomFlow data pipeline on AWS.
+#[derive(Debug, Parser)]
+#[command(name = "ecomflow-infra", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Flags every command accepts, before or after the subcommand.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// JSON on stdout (schema in the README).
+    Json,
+}
+
+/// Global flags.
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Stack file with the per-environment knobs.
+    #[arg(short = 's', long = "stack", global = true, default_value = "stacks/dev.yaml")]
+    pub stack: PathBuf,
+    /// Ephemeral instance suffix (e.g. `pr-123`): every name and tag gets it.
+    #[arg(long, global = true)]
+    pub instance: Option<String>,
+    /// AWS region (overrides the stack file's).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS named profile.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// AWS endpoint override, e.g. a local emulator (`AWS_ENDPOINT_URL` also works).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors and the result.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what apply would change in the live account.
+    Plan(PlanArgs),
+    /// Converge the live account to the stack (or apply a saved plan).
+    Apply(ApplyArgs),
+    /// Delete every resource of the stack instance, then check nothing tagged is left.
+    Destroy(DestroyArgs),
+    /// Remove a stale lock left by a killed run.
+    ForceUnlock(ForceUnlockArgs),
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan as JSON, for `apply <file>`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Concurrent reads.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+/// `apply` flags.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan --out`; refused if the stack or the account changed since.
+    pub plan_file: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow replacing or deleting stateful resources (tables, buckets, streams): data loss.
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Concurrent steps.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+/// `destroy` flags.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Allow destroying an environment marked `protected: true`.
+    #[arg(long)]
+    pub allow_protected: bool,
+    /// List what would be deleted, and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Concurrent steps.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+/// `force-unlock` arguments.
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The locked stack instance, as the lock error names it (e.g. `ecomflow-ci-pr-123`).
+    pub stack: String,
+}

@@ -1,0 +1,259 @@
+//! What each subcommand does, between parsing (main) and the library.
+
+use crate::aws::ConnectOptions;
+use crate::cli::{ApplyArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs};
+use crate::config::{self, StackConfig};
+use crate::engine::execute::RunReport;
+use crate::engine::lock::{self, Lock};
+use crate::engine::progress::Progress;
+use crate::engine::{check_stateful, EngineError, Session};
+use crate::plan::{render_json, render_text, Plan, PLAN_FORMAT_VERSION};
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+/// Exit code of a successful run.
+pub const EXIT_OK: i32 = 0;
+/// Exit code of `plan --detailed-exitcode` when there are changes.
+pub const EXIT_CHANGES: i32 = 2;
+
+fn connect_options(g: &Global) -> ConnectOptions {
+    ConnectOptions {
+        region: g.region.clone(),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    }
+}
+
+/// Loads and validates the stack file (no API call happens before this succeeds).
+pub fn load(g: &Global, stack: &Path) -> Result<StackConfig> {
+    Ok(config::load_file(stack, g.instance.as_deref())?)
+}
+
+async fn open(g: &Global, stack: &Path) -> Result<Session> {
+    let config = load(g, stack)?;
+    Ok(Session::open(config, &stack.display().to_string(), g.instance.clone(), &connect_options(g)).await?)
+}
+
+fn print_calls(g: &Global, session: &Session) {
+    let c = session.aws.stats.snapshot();
+    if !g.quiet {
+        eprintln!("api calls: reads={} mutations={}", c.reads, c.mutations);
+    }
+}
+
+/// Asks for confirmation on a terminal; refuses without one unless `--yes`.
+fn confirm(yes: bool, what: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to {what} without a terminal to confirm on; pass --yes");
+    }
+    eprint!("Do you want to {what}? Only 'yes' will be accepted: ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("{what} cancelled");
+    }
+    Ok(())
+}
+
+/// `plan`.
+pub async fn plan(g: &Global, args: &PlanArgs) -> Result<i32> {
+    let session = open(g, &g.stack).await?;
+    let plan = session.plan(args.parallelism.into()).await?;
+    match g.output {
+        Output::Text => print!("{}", render_text(&plan)),
+        Output::Json => println!("{}", render_json(&plan)),
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, render_json(&plan)).with_context(|| format!("failed to write {}", out.display()))?;
+        if !g.quiet {
+            eprintln!("Saved the plan to {}; apply it with `ecomflow-infra apply {}`.", out.display(), out.display());
+        }
+    }
+    print_calls(g, &session);
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
+fn read_saved_plan(path: &Path) -> Result<Plan> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read the plan {}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text).with_context(|| {
+        format!("{} is not a plan saved by `ecomflow-infra plan --out` (or it was edited or truncated)", path.display())
+    })?;
+    if plan.format_version != PLAN_FORMAT_VERSION {
+        bail!(
+            "{} has plan format {}, this tool reads format {PLAN_FORMAT_VERSION}; make the plan again",
+            path.display(),
+            plan.format_version
+        );
+    }
+    Ok(plan)
+}
+
+#[derive(serde::Serialize)]
+struct ApplyOutput<'a> {
+    plan: &'a Plan,
+    run: &'a RunReport,
+    calls: crate::aws::CallCounts,
+}
+
+fn finish_run(g: &Global, session: &Session, plan: &Plan, run: &RunReport, verb: &str) -> Result<()> {
+    match g.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&ApplyOutput {
+                plan,
+                run,
+                calls: session.aws.stats.snapshot()
+            })?
+        ),
+        Output::Text => {
+            let failed = run.steps.iter().filter(|s| s.error.is_some()).count();
+            println!(
+                "{verb}: {} succeeded, {failed} failed, {} not started.",
+                run.steps.len() - failed,
+                run.not_started.len()
+            );
+        }
+    }
+    print_calls(g, session);
+    if !run.succeeded() {
+        let errors: Vec<String> = run
+            .steps
+            .iter()
+            .filter_map(|s| s.error.as_ref().map(|e| format!("  {}: {e}", s.address)))
+            .collect();
+        bail!(
+            "{verb} failed; rerun it to converge (every step is idempotent):\n{}",
+            errors.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// `apply` (fresh or saved plan).
+pub async fn apply(g: &Global, args: &ApplyArgs) -> Result<i32> {
+    let saved = args.plan_file.as_deref().map(read_saved_plan).transpose()?;
+    let stack = match &saved {
+        Some(p) if g.stack == Path::new("stacks/dev.yaml") => Path::new(&p.stack_file).to_path_buf(),
+        _ => g.stack.clone(),
+    };
+    let session = open(g, &stack).await?;
+    let lock = Lock::acquire(&session.aws, session.instance(), "apply").await?;
+    let result = apply_locked(g, args, &session, saved.as_ref(), &lock).await;
+    lock.release().await?;
+    result
+}
+
+async fn apply_locked(g: &Global, args: &ApplyArgs, session: &Session, saved: Option<&Plan>, lock: &Lock) -> Result<i32> {
+    let plan = session.plan(args.parallelism.into()).await?;
+    if let Some(saved) = saved {
+        session.check_saved(saved, &plan)?;
+    }
+    if g.output == Output::Text {
+        print!("{}", render_text(&plan));
+    }
+    if plan.is_empty() {
+        if g.output == Output::Json {
+            finish_run(g, session, &plan, &RunReport::default(), "Apply")?;
+        } else {
+            print_calls(g, session);
+        }
+        return Ok(EXIT_OK);
+    }
+    check_stateful(&plan, args.allow_replace)?;
+    if saved.is_none() {
+        confirm(args.yes, "apply these changes")?;
+    }
+    let progress = Progress::new(g.quiet || g.output == Output::Json);
+    let journal = lock.journal();
+    let run = session
+        .execute(&plan, args.parallelism.into(), Some(&journal), &progress)
+        .await?;
+    finish_run(g, session, &plan, &run, "Apply")?;
+    Ok(EXIT_OK)
+}
+
+/// `destroy`.
+pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
+    let config = load(g, &g.stack)?;
+    if config.protected && !args.allow_protected {
+        bail!(
+            "{} is a protected environment (`protected: true`); destroy refuses it without --allow-protected",
+            g.stack.display()
+        );
+    }
+    let session = Session::open(config, &g.stack.display().to_string(), g.instance.clone(), &connect_options(g)).await?;
+    if args.dry_run {
+        let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
+        report_destroy_plan(g, &plan, &skipped);
+        print_calls(g, &session);
+        return Ok(EXIT_OK);
+    }
+    let lock = Lock::acquire(&session.aws, session.instance(), "destroy").await?;
+    let result = destroy_locked(g, args, &session).await;
+    lock.release().await?;
+    result
+}
+
+fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[crate::plan::Conflict]) {
+    match g.output {
+        Output::Json => println!("{}", render_json(plan)),
+        Output::Text => {
+            if plan.is_empty() {
+                println!("Nothing to destroy: no resource of stack {} exists.", plan.stack);
+            } else {
+                print!("{}", render_text(plan));
+            }
+        }
+    }
+    for c in skipped {
+        eprintln!("warning: left alone: {c}");
+    }
+}
+
+async fn destroy_locked(g: &Global, args: &DestroyArgs, session: &Session) -> Result<i32> {
+    let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
+    report_destroy_plan(g, &plan, &skipped);
+    if !plan.is_empty() {
+        confirm(args.yes, &format!("destroy every resource of {}", session.instance()))?;
+        let progress = Progress::new(g.quiet || g.output == Output::Json);
+        let run = session.execute(&plan, args.parallelism.into(), None, &progress).await?;
+        finish_run(g, session, &plan, &run, "Destroy")?;
+    } else {
+        print_calls(g, session);
+    }
+    let left = session.sweep().await?;
+    if !left.is_empty() {
+        let names: Vec<String> = left.iter().map(|(k, n)| format!("  {k} {n}")).collect();
+        bail!(
+            "leak sweep: these resources are still tagged ecomflow:stack={}:\n{}",
+            session.instance(),
+            names.join("\n")
+        );
+    }
+    if !g.quiet {
+        eprintln!("Leak sweep: nothing tagged ecomflow:stack={} remains.", session.instance());
+    }
+    Ok(EXIT_OK)
+}
+
+/// `force-unlock`.
+pub async fn force_unlock(g: &Global, args: &ForceUnlockArgs) -> Result<i32> {
+    let config = load(g, &g.stack)?;
+    let aws = crate::aws::Aws::connect(&connect_options(g), &config.region)
+        .await
+        .map_err(EngineError::from)?;
+    match lock::force_unlock(&aws, &args.stack).await? {
+        Some(holder) => println!("Removed the lock of {} held by {holder}.", args.stack),
+        None => println!("{} was not locked.", args.stack),
+    }
+    Ok(EXIT_OK)
+}

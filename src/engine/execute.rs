@@ -1,0 +1,152 @@
+//! Walking a plan's graph with bounded concurrency: each step starts as soon as what it
+//! waits for is done.
+
+use super::graph::Graph;
+use super::lock::Journal;
+use super::progress::Progress;
+use crate::aws::{provider, Aws, AwsError};
+use crate::plan::{Action, Change};
+use futures::stream::{FuturesUnordered, StreamExt};
+use serde::Serialize;
+use std::collections::VecDeque;
+
+/// How one step went.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// Resource address.
+    pub address: String,
+    /// What was done.
+    pub action: Action,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// The error, if it failed.
+    pub error: Option<String>,
+}
+
+/// How a whole run went.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    /// Steps that ran, in completion order.
+    pub steps: Vec<StepReport>,
+    /// Steps not started because an earlier step failed.
+    pub not_started: Vec<String>,
+}
+
+impl RunReport {
+    /// True if every step succeeded and none was left out.
+    pub fn succeeded(&self) -> bool {
+        self.not_started.is_empty() && self.steps.iter().all(|s| s.error.is_none())
+    }
+}
+
+fn verbs(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("creating", "created"),
+        Action::Update => ("updating", "updated"),
+        Action::Replace => ("replacing", "replaced"),
+        Action::Delete => ("destroying", "destroyed"),
+        Action::NoOp => ("checking", "unchanged"),
+    }
+}
+
+async fn create(aws: &Aws, change: &Change, journal: Option<&Journal>) -> Result<(), AwsError> {
+    let desired = change
+        .desired
+        .as_ref()
+        .ok_or_else(|| AwsError::msg("internal error: a create without a declared spec"))?;
+    // Journal the create of taggable kinds, so that a crash between creating and tagging
+    // leaves a resource the rerun recognises as ours.
+    let journaled = journal.filter(|_| change.kind.info().taggable);
+    if let Some(j) = journaled {
+        j.begin(&change.physical).await?;
+    }
+    provider(change.kind).create(aws, desired).await?;
+    if let Some(j) = journaled {
+        j.end(&change.physical).await?;
+    }
+    Ok(())
+}
+
+async fn run_step(aws: &Aws, change: &Change, journal: Option<&Journal>) -> Result<(), AwsError> {
+    let p = provider(change.kind);
+    let live = change.live.clone().unwrap_or(serde_json::Value::Null);
+    match change.action {
+        Action::Create => create(aws, change, journal).await,
+        Action::Update => {
+            let desired = change
+                .desired
+                .as_ref()
+                .ok_or_else(|| AwsError::msg("internal error: an update without a declared spec"))?;
+            p.update(aws, desired, &live).await
+        }
+        Action::Replace => {
+            p.delete(aws, &change.physical, &live).await?;
+            create(aws, change, journal).await
+        }
+        Action::Delete => p.delete(aws, &change.physical, &live).await,
+        Action::NoOp => Ok(()),
+    }
+}
+
+/// Runs the actionable changes, at most `parallelism` at once. After a failure no new step
+/// starts; the running ones finish. Every step is idempotent, so a rerun converges.
+pub async fn execute(
+    aws: &Aws,
+    changes: &[&Change],
+    parallelism: usize,
+    journal: Option<&Journal>,
+    progress: &Progress,
+) -> Result<RunReport, super::graph::Cycle> {
+    let graph = Graph::new(changes)?;
+    let dependents = graph.dependents();
+    let mut pending: Vec<usize> = graph.waits_for.iter().map(Vec::len).collect();
+    let mut ready: VecDeque<usize> = (0..changes.len()).filter(|&i| pending[i] == 0).collect();
+    let mut started = vec![false; changes.len()];
+    let mut running = FuturesUnordered::new();
+    let mut report = RunReport::default();
+    let mut failed = false;
+    loop {
+        while !failed && running.len() < parallelism.max(1) {
+            let Some(i) = ready.pop_front() else { break };
+            started[i] = true;
+            let change = changes[i];
+            let (doing, _) = verbs(change.action);
+            let step = progress.start(&change.address, doing);
+            running.push(async move {
+                let result = run_step(aws, change, journal).await;
+                (i, step, result)
+            });
+        }
+        let Some((i, step, result)) = running.next().await else {
+            break;
+        };
+        let change = changes[i];
+        let (_, done) = verbs(change.action);
+        let error = result.err().map(|e| e.to_string());
+        let elapsed = step.finish(match &error {
+            None => Ok(done),
+            Some(e) => Err(e.as_str()),
+        });
+        if error.is_some() {
+            failed = true;
+        } else {
+            for &d in &dependents[i] {
+                pending[d] -= 1;
+                if pending[d] == 0 {
+                    ready.push_back(d);
+                }
+            }
+        }
+        report.steps.push(StepReport {
+            address: change.address.clone(),
+            action: change.action,
+            seconds: elapsed.as_secs_f64(),
+            error,
+        });
+    }
+    report.not_started = (0..changes.len())
+        .filter(|&i| !started[i])
+        .map(|i| changes[i].address.clone())
+        .collect();
+    Ok(report)
+}

@@ -1,0 +1,98 @@
+//! The execution graph of a plan: which step waits for which. Pure.
+//!
+//! Creates, updates and replacements wait for the declared dependencies that are also being
+//! changed. Deletes run in reverse: a resource is deleted only after everything that depends
+//! on it is gone.
+
+use crate::plan::{Action, Change};
+use std::collections::HashMap;
+
+/// Steps (indices into the change list) and what each waits for.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// For each step, the steps it waits for.
+    pub waits_for: Vec<Vec<usize>>,
+}
+
+/// A dependency cycle among the named addresses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dependency cycle among: {0:?}")]
+pub struct Cycle(pub Vec<String>);
+
+impl Graph {
+    /// Builds the graph of the actionable changes in `changes`.
+    pub fn new(changes: &[&Change]) -> Result<Graph, Cycle> {
+        let index: HashMap<&str, usize> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.address.as_str(), i))
+            .collect();
+        let mut waits_for = vec![Vec::new(); changes.len()];
+        for (i, c) in changes.iter().enumerate() {
+            for dep in &c.depends_on {
+                let Some(&j) = index.get(dep.as_str()) else {
+                    continue;
+                };
+                let (a, b) = (c.action, changes[j].action);
+                let forward = |x: Action| matches!(x, Action::Create | Action::Update | Action::Replace);
+                if forward(a) && forward(b) {
+                    waits_for[i].push(j);
+                } else if a == Action::Delete && b == Action::Delete {
+                    // j is deleted after i (i depends on j).
+                    waits_for[j].push(i);
+                } else if a == Action::Delete && b == Action::Replace {
+                    // Remove the dependent before its dependency is recreated.
+                    waits_for[j].push(i);
+                }
+            }
+        }
+        for w in &mut waits_for {
+            w.sort_unstable();
+            w.dedup();
+        }
+        let graph = Graph { waits_for };
+        graph.order().map_err(|stuck| {
+            Cycle(stuck.into_iter().map(|i| changes[i].address.clone()).collect())
+        })?;
+        Ok(graph)
+    }
+
+    /// A topological order, or the steps stuck in a cycle.
+    pub fn order(&self) -> Result<Vec<usize>, Vec<usize>> {
+        let n = self.waits_for.len();
+        let mut pending: Vec<usize> = self.waits_for.iter().map(Vec::len).collect();
+        let mut dependents = vec![Vec::new(); n];
+        for (i, w) in self.waits_for.iter().enumerate() {
+            for &j in w {
+                dependents[j].push(i);
+            }
+        }
+        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for &d in &dependents[i] {
+                pending[d] -= 1;
+                if pending[d] == 0 {
+                    ready.push(d);
+                }
+            }
+        }
+        if order.len() == n {
+            Ok(order)
+        } else {
+            Err((0..n).filter(|&i| pending[i] > 0).collect())
+        }
+    }
+
+    /// For each step, the steps that wait for it.
+    pub fn dependents(&self) -> Vec<Vec<usize>> {
+        let mut dependents = vec![Vec::new(); self.waits_for.len()];
+        for (i, w) in self.waits_for.iter().enumerate() {
+            for &j in w {
+                dependents[j].push(i);
+            }
+        }
+        dependents
+    }
+}

@@ -1,0 +1,113 @@
+//! Reading the live state of a stack instance, concurrently.
+
+use crate::aws::{provider, Aws, AwsError};
+use crate::blueprint::Blueprint;
+use crate::model::{spec_tags, Kind, Resource};
+use crate::names::TAG_STACK;
+use crate::plan::{LiveResource, LiveState, Ownership};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, HashSet};
+
+/// Whose a live spec is, judged by its tags. `adopt` lists physical names this instance
+/// began creating in an interrupted run (see [`super::lock::Journal`]).
+pub fn ownership_of(instance: &str, spec: &serde_json::Value, physical: &str, adopt: &HashSet<String>) -> Ownership {
+    let tags = spec_tags(spec).unwrap_or_default();
+    match tags.get(TAG_STACK) {
+        Some(owner) if owner == instance => Ownership::Ours,
+        Some(other) => Ownership::Foreign(Some(other.clone())),
+        None if adopt.contains(physical) => Ownership::Ours,
+        None => Ownership::Foreign(None),
+    }
+}
+
+/// Reads every declared resource and lists every taggable kind for undeclared resources
+/// tagged with this instance. At most `parallelism` reads run at once.
+pub async fn read_live(
+    aws: &Aws,
+    blueprint: &Blueprint,
+    parallelism: usize,
+    adopt: &HashSet<String>,
+) -> Result<LiveState, AwsError> {
+    let instance = blueprint.names.instance.clone();
+    let reads = stream::iter(blueprint.resources.iter().map(|r| async move {
+        let spec = provider(r.kind)
+            .read(aws, r)
+            .await
+            .map_err(|e| e.context(format!("failed to read {}", r.address())))?;
+        Ok::<(&Resource, Option<serde_json::Value>), AwsError>((r, spec))
+    }))
+    .buffer_unordered(parallelism.max(1))
+    .try_collect::<Vec<_>>();
+
+    let prefix = blueprint.names.all_prefix();
+    let lists = stream::iter(Kind::ALL.into_iter().filter(|k| k.info().taggable).map(|kind| {
+        let skip: Vec<String> = blueprint
+            .resources
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.physical.clone())
+            .collect();
+        let prefix = prefix.clone();
+        async move {
+            let found = provider(kind).list(aws, &prefix, &skip).await?;
+            Ok::<_, AwsError>((kind, found))
+        }
+    }))
+    .buffer_unordered(parallelism.max(1))
+    .try_collect::<Vec<_>>();
+
+    let (read, listed) = futures::try_join!(reads, lists)?;
+
+    // Ownership of taggable resources first; sub-resources take their owner's.
+    let mut owners: BTreeMap<String, Ownership> = BTreeMap::new();
+    for (r, spec) in &read {
+        if r.owner.is_none() {
+            if let Some(spec) = spec {
+                owners.insert(r.address(), ownership_of(&instance, spec, &r.physical, adopt));
+            }
+        }
+    }
+    let mut state = LiveState::default();
+    for (r, spec) in read {
+        let live = spec.map(|spec| {
+            let ownership = match &r.owner {
+                Some(owner) => owners.get(owner).cloned().unwrap_or(Ownership::Foreign(None)),
+                None => owners.get(&r.address()).cloned().unwrap_or(Ownership::Foreign(None)),
+            };
+            LiveResource {
+                kind: r.kind,
+                physical: r.physical.clone(),
+                spec,
+                ownership,
+            }
+        });
+        state.declared.insert(r.address(), live);
+    }
+    let mut undeclared: Vec<LiveResource> = listed
+        .into_iter()
+        .flat_map(|(kind, found)| found.into_iter().map(move |l| (kind, l)))
+        .filter(|(_, l)| ownership_of(&instance, &l.spec, &l.physical, &HashSet::new()) == Ownership::Ours)
+        .map(|(kind, l)| LiveResource {
+            kind,
+            physical: l.physical,
+            spec: l.spec,
+            ownership: Ownership::Ours,
+        })
+        .collect();
+    undeclared.sort_by(|a, b| (a.kind, &a.physical).cmp(&(b.kind, &b.physical)));
+    state.undeclared = undeclared;
+    Ok(state)
+}
+
+/// Everything still tagged with `instance`, by listing each taggable kind (the leak sweep).
+pub async fn sweep(aws: &Aws, instance: &str, prefix: &str) -> Result<Vec<(Kind, String)>, AwsError> {
+    let mut left = Vec::new();
+    for kind in Kind::ALL.into_iter().filter(|k| k.info().taggable) {
+        for l in provider(kind).list(aws, prefix, &[]).await? {
+            if ownership_of(instance, &l.spec, &l.physical, &HashSet::new()) == Ownership::Ours {
+                left.push((kind, l.physical));
+            }
+        }
+    }
+    Ok(left)
+}

@@ -1,0 +1,208 @@
+//! Apply and destroy: reading live state, walking the graph, locks, progress.
+
+pub mod execute;
+pub mod graph;
+pub mod live;
+pub mod lock;
+pub mod progress;
+
+use crate::aws::{Aws, AwsError, ConnectOptions};
+use crate::blueprint::{self, Blueprint, Context};
+use crate::config::StackConfig;
+use crate::model::Kind;
+use crate::names::{instance_name, Names};
+use crate::plan::{self, Action, Conflict, Plan};
+use execute::RunReport;
+use lock::{Journal, LockHeld};
+use progress::Progress;
+
+/// Why an engine operation stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// Declared resources exist but belong to someone else.
+    #[error("{}", conflicts_text(.0))]
+    Conflicts(Vec<Conflict>),
+    /// Another run holds the stack lock.
+    #[error(transparent)]
+    Locked(#[from] LockHeld),
+    /// A saved plan no longer matches the stack or the account.
+    #[error("the saved plan is stale: {0}. Run `ecomflow-infra plan` again")]
+    StalePlan(String),
+    /// The plan would replace or delete a stateful resource without `--allow-replace`.
+    #[error("{0}")]
+    Unsafe(String),
+    /// The dependency graph has a cycle (a blueprint bug).
+    #[error(transparent)]
+    Cycle(#[from] graph::Cycle),
+}
+
+fn conflicts_text(conflicts: &[Conflict]) -> String {
+    let lines: Vec<String> = conflicts.iter().map(|c| format!("  {c}")).collect();
+    format!("refusing to touch resources this stack does not own:\n{}", lines.join("\n"))
+}
+
+impl From<lock::LockError> for EngineError {
+    fn from(e: lock::LockError) -> Self {
+        match e {
+            lock::LockError::Held(h) => EngineError::Locked(h),
+            lock::LockError::Aws(a) => EngineError::Aws(a),
+        }
+    }
+}
+
+/// A loaded stack instance connected to an account: config, blueprint and clients.
+pub struct Session {
+    /// AWS clients.
+    pub aws: Aws,
+    /// The validated config.
+    pub config: StackConfig,
+    /// The stack file it came from.
+    pub file: String,
+    /// The `--instance` suffix, if any.
+    pub suffix: Option<String>,
+    /// The declared resources.
+    pub blueprint: Blueprint,
+}
+
+impl Session {
+    /// Connects to the account and builds the blueprint of the instance.
+    pub async fn open(
+        config: StackConfig,
+        file: &str,
+        suffix: Option<String>,
+        connect: &ConnectOptions,
+    ) -> Result<Session, EngineError> {
+        let aws = Aws::connect(connect, &config.region).await?;
+        let names = Names::new(
+            instance_name(&config.app, &config.env, suffix.as_deref()),
+            aws.account.clone(),
+            aws.region.clone(),
+        );
+        let expires_at = suffix.as_ref().map(|_| {
+            (chrono::Utc::now() + chrono::Duration::hours(i64::from(config.ephemeral_ttl_hours)))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        });
+        let blueprint = blueprint::build(&config, &Context { names, expires_at });
+        Ok(Session {
+            aws,
+            config,
+            file: file.to_string(),
+            suffix,
+            blueprint,
+        })
+    }
+
+    /// The stack instance name.
+    pub fn instance(&self) -> &str {
+        &self.blueprint.names.instance
+    }
+
+    async fn live(&self, parallelism: usize) -> Result<plan::LiveState, EngineError> {
+        let adopt = lock::journal_names(&self.aws, self.instance()).await?;
+        Ok(live::read_live(&self.aws, &self.blueprint, parallelism, &adopt).await?)
+    }
+
+    /// Reads the account and diffs it against the blueprint.
+    pub async fn plan(&self, parallelism: usize) -> Result<Plan, EngineError> {
+        let live = self.live(parallelism).await?;
+        plan::diff(
+            self.instance(),
+            &self.aws.account,
+            &self.aws.region,
+            &self.file,
+            &self.blueprint.resources,
+            &live,
+        )
+        .map_err(EngineError::Conflicts)
+    }
+
+    /// The plan of `destroy`, and the declared resources left alone because they are not ours.
+    pub async fn destroy_plan(&self, parallelism: usize) -> Result<(Plan, Vec<Conflict>), EngineError> {
+        let live = self.live(parallelism).await?;
+        // Sub-resources (bucket configurations, subscriptions) go with their owner.
+        let owners_only: Vec<_> = self
+            .blueprint
+            .resources
+            .iter()
+            .filter(|r| r.owner.is_none())
+            .cloned()
+            .collect();
+        Ok(plan::teardown(
+            self.instance(),
+            &self.aws.account,
+            &self.aws.region,
+            &self.file,
+            &owners_only,
+            &live,
+        ))
+    }
+
+    /// Checks a saved plan against a fresh one made now.
+    pub fn check_saved(&self, saved: &Plan, fresh: &Plan) -> Result<(), EngineError> {
+        if saved.stack != fresh.stack || saved.account != fresh.account || saved.region != fresh.region {
+            return Err(EngineError::StalePlan(format!(
+                "it was made for stack {} in {}/{}, not {} in {}/{}",
+                saved.stack, saved.account, saved.region, fresh.stack, fresh.account, fresh.region
+            )));
+        }
+        if saved.desired_fingerprint != fresh.desired_fingerprint {
+            return Err(EngineError::StalePlan("the stack config changed since it was made".into()));
+        }
+        if saved.live_fingerprint != fresh.live_fingerprint {
+            return Err(EngineError::StalePlan("the live account changed since it was made".into()));
+        }
+        Ok(())
+    }
+
+    /// Runs a plan's changes under the lock's journal.
+    pub async fn execute(
+        &self,
+        plan: &Plan,
+        parallelism: usize,
+        journal: Option<&Journal>,
+        progress: &Progress,
+    ) -> Result<RunReport, EngineError> {
+        let changes: Vec<_> = plan.actionable().collect();
+        Ok(execute::execute(&self.aws, &changes, parallelism, journal, progress).await?)
+    }
+
+    /// Anything still tagged with this instance (the leak sweep after destroy).
+    pub async fn sweep(&self) -> Result<Vec<(Kind, String)>, EngineError> {
+        Ok(live::sweep(&self.aws, self.instance(), &self.blueprint.names.all_prefix()).await?)
+    }
+}
+
+/// Refuses a plan that replaces or deletes a stateful resource unless allowed.
+pub fn check_stateful(plan: &Plan, allow_replace: bool) -> Result<(), EngineError> {
+    if allow_replace {
+        return Ok(());
+    }
+    let risky: Vec<String> = plan
+        .actionable()
+        .filter(|c| c.stateful && matches!(c.action, Action::Replace | Action::Delete))
+        .map(|c| {
+            let why: Vec<&str> = c
+                .attributes
+                .iter()
+                .filter(|a| a.forces_replacement)
+                .map(|a| a.path.as_str())
+                .collect();
+            if c.action == Action::Replace {
+                format!("  {} would be replaced (data lost) because {} changed", c.address, why.join(", "))
+            } else {
+                format!("  {} would be deleted with its data", c.address)
+            }
+        })
+        .collect();
+    if risky.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Unsafe(format!(
+            "refusing to lose data without --allow-replace:\n{}",
+            risky.join("\n")
+        )))
+    }
+}

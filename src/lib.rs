@@ -1,0 +1,14 @@
+//! `ecomflow-infra`: plan, apply and destroy the EcomFlow data pipeline on AWS.
+//!
+//! The pure core (`config`, `names`, `model`, `blueprint`, `plan`, `engine::graph`) never does
+//! I/O; `aws` is the only module that talks to AWS, and `engine` drives it.
+
+pub mod aws;
+pub mod blueprint;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod model;
+pub mod names;
+pub mod plan;

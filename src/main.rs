@@ -1,0 +1,37 @@
+//! The `ecomflow-infra` binary: parse, call the library, render, exit code.
+
+use clap::Parser;
+use ecomflow_infra::cli::{Cli, Command};
+use ecomflow_infra::commands;
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = Cli::parse();
+    let level = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().expect("failed to start the async runtime");
+    let g = &cli.global;
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Plan(a) => commands::plan(g, a).await,
+            Command::Apply(a) => commands::apply(g, a).await,
+            Command::Destroy(a) => commands::destroy(g, a).await,
+            Command::ForceUnlock(a) => commands::force_unlock(g, a).await,
+        }
+    });
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

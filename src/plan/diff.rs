@@ -1,0 +1,299 @@
+//! The one generic diff: normalised desired and live specs compared field by field.
+
+use super::{Action, AttributeChange, Change, Plan, Summary, PLAN_FORMAT_VERSION};
+use crate::model::{address, Kind, Resource};
+use crate::names::TAG_EXPIRES;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Spec paths never compared: the expiry tag is refreshed by every apply of an ephemeral
+/// instance, and a moving clock must not make a plan dirty.
+const IGNORED: &[&str] = &["tags.ecomflow:expires-at"];
+
+/// Text shown instead of a secret value.
+pub const REDACTED: &str = "(sensitive)";
+
+/// Whose a live resource is, judged by its (or its owner's) tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "owner", content = "stack")]
+pub enum Ownership {
+    /// Tagged with this stack instance.
+    Ours,
+    /// Tagged with another stack instance, or not tagged by this tool (`None`).
+    Foreign(Option<String>),
+}
+
+/// A resource as read from the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveResource {
+    /// Its kind.
+    pub kind: Kind,
+    /// Physical identity.
+    pub physical: String,
+    /// Normalised spec, same shape as the declared one.
+    pub spec: Value,
+    /// Whose it is.
+    pub ownership: Ownership,
+}
+
+/// Everything read from the account for one plan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LiveState {
+    /// The read of each declared address (`None` = does not exist).
+    pub declared: BTreeMap<String, Option<LiveResource>>,
+    /// Resources tagged as this instance's that the blueprint does not declare.
+    pub undeclared: Vec<LiveResource>,
+}
+
+/// A declared resource that exists but is not this stack's: apply must not touch it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Address of the declared resource.
+    pub address: String,
+    /// Physical identity of the live one.
+    pub physical: String,
+    /// The stack it belongs to, if any.
+    pub owner: Option<String>,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.owner {
+            Some(other) => write!(
+                f,
+                "{} `{}` already exists and belongs to stack `{other}`; refusing to take it over",
+                self.address, self.physical
+            ),
+            None => write!(
+                f,
+                "{} `{}` already exists and is not tagged as managed by this stack; refusing to take it over \
+                 (rename the stack with --instance, or remove the foreign resource yourself)",
+                self.address, self.physical
+            ),
+        }
+    }
+}
+
+/// SHA-256 over a JSON value in canonical form (ignored paths removed).
+pub fn fingerprint(value: &Value) -> String {
+    let mut v = value.clone();
+    strip_ignored(&mut v);
+    hex::encode(Sha256::digest(serde_json::to_vec(&v).expect("JSON serialises")))
+}
+
+fn strip_ignored(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.remove(TAG_EXPIRES);
+            map.values_mut().for_each(strip_ignored);
+        }
+        Value::Array(list) => list.iter_mut().for_each(strip_ignored),
+        _ => {}
+    }
+}
+
+/// Flattens a spec into dotted paths; arrays and scalars are leaves.
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, child) in map {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&path, child, out);
+            }
+        }
+        Value::Null => {}
+        other => {
+            out.insert(prefix.to_string(), other.clone());
+        }
+    }
+}
+
+fn matches_field(path: &str, field: &str) -> bool {
+    path == field || path.starts_with(&format!("{field}."))
+}
+
+/// The attribute differences between two specs of a kind (secrets redacted).
+pub fn attribute_changes(kind: Kind, before: Option<&Value>, after: Option<&Value>) -> Vec<AttributeChange> {
+    let info = kind.info();
+    let (mut b, mut a) = (BTreeMap::new(), BTreeMap::new());
+    if let Some(v) = before {
+        flatten("", v, &mut b);
+    }
+    if let Some(v) = after {
+        flatten("", v, &mut a);
+    }
+    let mut paths: Vec<&String> = b.keys().chain(a.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    let secret = |path: &str, v: Option<&Value>| -> Option<Value> {
+        v.map(|v| {
+            if info.secret.iter().any(|s| matches_field(path, s)) {
+                Value::String(REDACTED.into())
+            } else {
+                v.clone()
+            }
+        })
+    };
+    paths
+        .into_iter()
+        .filter(|p| !IGNORED.contains(&p.as_str()))
+        .filter(|p| b.get(*p) != a.get(*p))
+        .map(|p| AttributeChange {
+            path: p.clone(),
+            before: secret(p, b.get(p)),
+            after: secret(p, a.get(p)),
+            forces_replacement: before.is_some()
+                && after.is_some()
+                && info.replace.iter().any(|f| matches_field(p, f)),
+        })
+        .collect()
+}
+
+/// Compares the declared resources with the live state. Fails, naming every conflict, if a
+/// declared resource exists but belongs to someone else.
+pub fn diff(
+    stack: &str,
+    account: &str,
+    region: &str,
+    stack_file: &str,
+    desired: &[Resource],
+    live: &LiveState,
+) -> Result<Plan, Vec<Conflict>> {
+    let mut conflicts = Vec::new();
+    let mut changes = Vec::new();
+    for res in desired {
+        let addr = res.address();
+        let info = res.kind.info();
+        let current = live.declared.get(&addr).cloned().flatten();
+        let (action, attributes, live_spec) = match current {
+            None => (
+                Action::Create,
+                attribute_changes(res.kind, None, Some(&res.spec)),
+                None,
+            ),
+            Some(l) => {
+                if let Ownership::Foreign(owner) = &l.ownership {
+                    conflicts.push(Conflict {
+                        address: addr.clone(),
+                        physical: l.physical.clone(),
+                        owner: owner.clone(),
+                    });
+                    continue;
+                }
+                let attrs = attribute_changes(res.kind, Some(&l.spec), Some(&res.spec));
+                let action = if attrs.is_empty() {
+                    Action::NoOp
+                } else if attrs.iter().any(|a| a.forces_replacement) {
+                    Action::Replace
+                } else {
+                    Action::Update
+                };
+                (action, attrs, Some(l.spec))
+            }
+        };
+        changes.push(Change {
+            address: addr,
+            kind: res.kind,
+            physical: res.physical.clone(),
+            action,
+            stateful: info.stateful,
+            attributes,
+            depends_on: res.depends_on.clone(),
+            desired: Some(res.clone()),
+            live: live_spec,
+        });
+    }
+    for l in &live.undeclared {
+        changes.push(Change {
+            address: address(l.kind, &l.physical),
+            kind: l.kind,
+            physical: l.physical.clone(),
+            action: Action::Delete,
+            stateful: l.kind.info().stateful,
+            attributes: attribute_changes(l.kind, Some(&l.spec), None),
+            depends_on: Vec::new(),
+            desired: None,
+            live: Some(l.spec.clone()),
+        });
+    }
+    if !conflicts.is_empty() {
+        return Err(conflicts);
+    }
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        stack: stack.to_string(),
+        account: account.to_string(),
+        region: region.to_string(),
+        stack_file: stack_file.to_string(),
+        desired_fingerprint: fingerprint(&serde_json::to_value(desired).expect("serialises")),
+        live_fingerprint: fingerprint(&serde_json::to_value(live).expect("serialises")),
+        summary: summarize(&changes),
+        changes,
+    })
+}
+
+/// Counts changes by action.
+pub fn summarize(changes: &[Change]) -> Summary {
+    let mut s = Summary::default();
+    for c in changes {
+        match c.action {
+            Action::Create => s.add += 1,
+            Action::Update => s.change += 1,
+            Action::Replace => s.replace += 1,
+            Action::Delete => s.destroy += 1,
+            Action::NoOp => s.unchanged += 1,
+        }
+    }
+    s
+}
+
+/// The plan of `destroy`: delete every live resource of this instance, declared or not.
+/// Declared resources that exist but are not ours are left alone and returned separately.
+pub fn teardown(
+    stack: &str,
+    account: &str,
+    region: &str,
+    stack_file: &str,
+    desired: &[Resource],
+    live: &LiveState,
+) -> (Plan, Vec<Conflict>) {
+    let mut skipped = Vec::new();
+    let mut changes = Vec::new();
+    for res in desired {
+        let addr = res.address();
+        let Some(Some(l)) = live.declared.get(&addr) else {
+            continue;
+        };
+        if let Ownership::Foreign(owner) = &l.ownership {
+            skipped.push(Conflict {
+                address: addr,
+                physical: l.physical.clone(),
+                owner: owner.clone(),
+            });
+            continue;
+        }
+        changes.push(Change {
+            address: addr,
+            kind: res.kind,
+            physical: l.physical.clone(),
+            action: Action::Delete,
+            stateful: res.kind.info().stateful,
+            attributes: attribute_changes(res.kind, Some(&l.spec), None),
+            depends_on: res.depends_on.clone(),
+            desired: None,
+            live: Some(l.spec.clone()),
+        });
+    }
+    let mut plan = diff(stack, account, region, stack_file, &[], &LiveState {
+        declared: BTreeMap::new(),
+        undeclared: live.undeclared.clone(),
+    })
+    .expect("an empty declaration has no conflicts");
+    changes.append(&mut plan.changes);
+    plan.summary = summarize(&changes);
+    plan.changes = changes;
+    plan.live_fingerprint = fingerprint(&serde_json::to_value(live).expect("serialises"));
+    (plan, skipped)
+}
