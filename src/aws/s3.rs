@@ -379,11 +379,17 @@ pub struct Versioning;
 impl Provider for Versioning {
     async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
         let bucket = &desired.physical;
-        let r = aws.s3.get_bucket_versioning().bucket(bucket).send().await.map_err(AwsError::from);
-        Ok(absent(r, &[])?.map(|out| {
+        let r = match aws.s3.get_bucket_versioning().bucket(bucket).send().await {
+            Ok(out) => Ok(out.status() == Some(&t::BucketVersioningStatus::Enabled)),
+            Err(e) => match lenient_versioning_status(&e) {
+                Some(enabled) => Ok(enabled),
+                None => Err(AwsError::from(e)),
+            },
+        };
+        Ok(absent(r, &[])?.map(|enabled| {
             to_value(&VersioningSpec {
                 bucket: bucket.clone(),
-                enabled: out.status() == Some(&t::BucketVersioningStatus::Enabled),
+                enabled,
             })
         }))
     }
@@ -431,6 +437,20 @@ impl Provider for Versioning {
         }
         Ok(())
     }
+}
+
+/// Reads the status from a 200 answer whose XML root element the SDK rejected. Some S3
+/// emulators name the root `GetBucketVersioningResponse` instead of `VersioningConfiguration`;
+/// the status element inside is the same, so the answer is still usable.
+fn lenient_versioning_status<E>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Option<bool> {
+    let raw = e.raw_response()?;
+    if !raw.status().is_success() {
+        return None;
+    }
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    Some(body.contains("<Status>Enabled</Status>"))
 }
 
 /// Lifecycle rules of a bucket.

@@ -238,7 +238,8 @@ impl Journal {
             .update_item()
             .table_name(LOCK_TABLE)
             .key(KEY, journal_key(&self.stack))
-            .update_expression("ADD Names :n")
+            .update_expression("ADD #n :n")
+            .expression_attribute_names("#n", "Pending")
             .expression_attribute_values(":n", AttributeValue::Ss(vec![physical.to_string()]))
             .send()
             .await
@@ -252,7 +253,8 @@ impl Journal {
             .update_item()
             .table_name(LOCK_TABLE)
             .key(KEY, journal_key(&self.stack))
-            .update_expression("DELETE Names :n")
+            .update_expression("DELETE #n :n")
+            .expression_attribute_names("#n", "Pending")
             .expression_attribute_values(":n", AttributeValue::Ss(vec![physical.to_string()]))
             .send()
             .await
@@ -274,7 +276,7 @@ pub async fn journal_names(aws: &Aws, stack: &str) -> Result<HashSet<String>, Aw
     match out {
         Ok(out) => Ok(out
             .item
-            .and_then(|i| i.get("Names").and_then(|n| n.as_ss().ok()).cloned())
+            .and_then(|i| i.get("Pending").and_then(|n| n.as_ss().ok()).cloned())
             .unwrap_or_default()
             .into_iter()
             .collect()),

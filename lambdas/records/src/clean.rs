@@ -62,6 +62,26 @@ fn check_invoice_no(s: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Decodes the text fields `idx` of a row: as UTF-8 when they all are, otherwise as
+/// Latin-1. An all-ASCII row (the common case) is validated once as a whole.
+fn decode_fields<const N: usize>(rec: &ByteRecord, idx: [usize; N]) -> [Cow<'_, str>; N] {
+    let whole = rec.as_slice();
+    if whole.is_ascii() {
+        if let Ok(all) = std::str::from_utf8(whole) {
+            let fields = idx.map(|i| rec.range(i).and_then(|r| all.get(r)));
+            if fields.iter().all(Option::is_some) {
+                return fields.map(|f| Cow::Borrowed(f.unwrap_or_default()));
+            }
+        }
+    }
+    let utf8 = idx.map(|i| std::str::from_utf8(&rec[i]).ok());
+    if utf8.iter().all(Option::is_some) {
+        utf8.map(|s| Cow::Borrowed(s.unwrap_or_default()))
+    } else {
+        idx.map(|i| Cow::Owned(latin1_to_string(&rec[i])))
+    }
+}
+
 /// Replaces the contents of `dst`, reusing its allocation.
 fn set(dst: &mut String, src: &str) {
     dst.clear();
@@ -109,31 +129,23 @@ impl Cleaner {
         rec: &ByteRecord,
         line: &mut InvoiceLine,
     ) -> Result<(), Rejection> {
-        self.csv_inner(rec, line)
+        self.csv_inner(rec, line, &mut DateCache::default())
             .map_err(|(reason, detail)| Rejection::new(reason, detail, csv_line_text(rec)))
     }
 
-    fn csv_inner(&self, rec: &ByteRecord, out: &mut InvoiceLine) -> Result<(), FieldError> {
+    fn csv_inner(
+        &self,
+        rec: &ByteRecord,
+        out: &mut InvoiceLine,
+        dates: &mut DateCache,
+    ) -> Result<(), FieldError> {
         if rec.len() != COLUMNS.len() {
             return Err((
                 RejectReason::WrongFieldCount,
                 format!("expected {} fields, found {}", COLUMNS.len(), rec.len()),
             ));
         }
-        let raw = [&rec[0], &rec[1], &rec[2], &rec[7]];
-        let utf8 = raw.map(|b| {
-            if b.is_ascii() {
-                // ASCII is UTF-8; this cannot fail.
-                std::str::from_utf8(b).ok()
-            } else {
-                std::str::from_utf8(b).ok()
-            }
-        });
-        let text: [Cow<'_, str>; 4] = if utf8.iter().all(Option::is_some) {
-            utf8.map(|s| Cow::Borrowed(s.unwrap_or_default()))
-        } else {
-            raw.map(|b| Cow::Owned(latin1_to_string(b)))
-        };
+        let text = decode_fields(rec, [0, 1, 2, 7]);
         let invoice_no = text[0].trim();
         check_invoice_no(invoice_no)?;
         let stock_code = text[1].trim();
@@ -146,7 +158,7 @@ impl Cleaner {
                 format!("Quantity {:?} is not an integer", show(&rec[3])),
             )
         })?;
-        let invoice_date = parse_date(&rec[4]).ok_or_else(|| {
+        let invoice_date = dates.parse(&rec[4]).ok_or_else(|| {
             (
                 RejectReason::BadDate,
                 format!(
@@ -305,6 +317,7 @@ impl Cleaner {
             cleaner: self,
             seen: Deduper::with_capacity(if self.rules.drop_duplicates { rows } else { 0 }),
             next_index: 0,
+            dates: DateCache::default(),
         }
     }
 
@@ -683,6 +696,30 @@ pub struct BatchCleaner<'c> {
     cleaner: &'c Cleaner,
     seen: Deduper,
     next_index: usize,
+    dates: DateCache,
+}
+
+/// Remembers the last date text parsed: rows of one invoice repeat it.
+#[derive(Debug, Default)]
+struct DateCache {
+    text: [u8; 24],
+    len: usize,
+    value: Option<NaiveDateTime>,
+}
+
+impl DateCache {
+    fn parse(&mut self, b: &[u8]) -> Option<NaiveDateTime> {
+        if self.value.is_some() && b.len() == self.len && self.text[..self.len] == *b {
+            return self.value;
+        }
+        let v = parse_date(b);
+        if b.len() <= self.text.len() {
+            self.text[..b.len()].copy_from_slice(b);
+            self.len = b.len();
+            self.value = v;
+        }
+        v
+    }
 }
 
 impl BatchCleaner<'_> {
@@ -702,7 +739,11 @@ impl BatchCleaner<'_> {
     ) -> Result<(), Rejection> {
         let index = self.next_index;
         self.next_index += 1;
-        match self.cleaner.clean_csv_record_into(rec, line) {
+        let cleaned = self
+            .cleaner
+            .csv_inner(rec, line, &mut self.dates)
+            .map_err(|(reason, detail)| Rejection::new(reason, detail, csv_line_text(rec)));
+        match cleaned {
             Ok(()) => self.dedup(line, index, || csv_line_text(rec)),
             Err(mut rej) => {
                 rej.index = Some(index);

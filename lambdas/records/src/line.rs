@@ -141,7 +141,10 @@ impl InvoiceLine {
 /// Appends `s` as a JSON string literal: copied as is when nothing needs escaping,
 /// otherwise escaped by serde_json.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    let needs_escape = s
+        .bytes()
+        .fold(false, |acc, b| acc | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if !needs_escape {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
