@@ -97,7 +97,9 @@ fn describe(path: &str, error: &marked_yaml::Error) -> (String, String, Vec<Stri
     };
     match error {
         marked_yaml::Error::UnknownFieldError(name, expected, _) => {
-            segments.push(name.clone());
+            if segments.last() != Some(name) {
+                segments.push(name.clone());
+            }
             let mut message = format!("unknown key `{name}`");
             if let Some(close) = closest(name, expected) {
                 message.push_str(&format!("; did you mean `{close}`?"));

@@ -12,3 +12,6 @@ pub use errors::{ConfigError, ConfigErrors};
 pub use load::{load_file, load_str};
 pub use schema::*;
 pub use validate::{is_valid_email, validate_instance_suffix};
+
+#[cfg(test)]
+mod tests;

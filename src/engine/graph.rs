@@ -96,3 +96,61 @@ impl Graph {
         dependents
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn change(address: &str, action: Action, deps: &[&str]) -> Change {
+        Change {
+            address: address.into(),
+            kind: Kind::S3Bucket,
+            physical: address.into(),
+            action,
+            stateful: false,
+            attributes: Vec::new(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            desired: None,
+            live: None,
+        }
+    }
+
+    fn position(order: &[usize], i: usize) -> usize {
+        order.iter().position(|&x| x == i).unwrap()
+    }
+
+    #[test]
+    fn creates_follow_their_dependencies() {
+        let c = [
+            change("notification", Action::Create, &["bucket", "topic"]),
+            change("bucket", Action::Create, &[]),
+            change("topic", Action::Update, &[]),
+            change("unrelated", Action::Create, &["noop-thing"]),
+        ];
+        let refs: Vec<&Change> = c.iter().collect();
+        let g = Graph::new(&refs).unwrap();
+        assert_eq!(g.waits_for[0], vec![1, 2]);
+        assert!(g.waits_for[3].is_empty(), "dependencies outside the plan are already done");
+        let order = g.order().unwrap();
+        assert!(position(&order, 1) < position(&order, 0));
+        assert!(position(&order, 2) < position(&order, 0));
+    }
+
+    #[test]
+    fn deletes_run_in_reverse() {
+        let c = [change("bucket", Action::Delete, &[]), change("policy", Action::Delete, &["bucket"])];
+        let refs: Vec<&Change> = c.iter().collect();
+        let g = Graph::new(&refs).unwrap();
+        assert_eq!(g.waits_for[0], vec![1], "the bucket waits for its policy to go");
+        assert!(g.waits_for[1].is_empty());
+    }
+
+    #[test]
+    fn cycles_are_reported() {
+        let c = [change("a", Action::Create, &["b"]), change("b", Action::Create, &["a"])];
+        let refs: Vec<&Change> = c.iter().collect();
+        let err = Graph::new(&refs).unwrap_err();
+        assert_eq!(err.0, vec!["a".to_string(), "b".to_string()]);
+    }
+}

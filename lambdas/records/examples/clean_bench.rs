@@ -17,7 +17,7 @@
 //! Rust/Python speed ratio and checks that both report the same counts.
 
 use records::report::check;
-use records::{csv_reader, read_header, ByteRecord, CleaningRules, Cleaner, InvoiceLine};
+use records::{csv_reader, read_header, ByteRecord, Cleaner, CleaningRules, InvoiceLine};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -250,7 +250,10 @@ fn main() {
             }
         }
         for (reason, n) in rs["rejected_by_reason"].as_object().into_iter().flatten() {
-            let p = py["rejected_by_reason"].get(reason).cloned().unwrap_or(0.into());
+            let p = py["rejected_by_reason"]
+                .get(reason)
+                .cloned()
+                .unwrap_or(0.into());
             if &p != n {
                 println!("MISMATCH rejected_by_reason.{reason}: python {p} rust {n}");
                 same = false;

@@ -146,9 +146,9 @@ impl Cleaner {
             ));
         }
         let text = decode_fields(rec, [0, 1, 2, 7]);
-        let invoice_no = text[0].trim();
+        let invoice_no = text[0].trim_ascii();
         check_invoice_no(invoice_no)?;
-        let stock_code = text[1].trim();
+        let stock_code = text[1].trim_ascii();
         if stock_code.is_empty() {
             return Err((RejectReason::EmptyStockCode, "StockCode is empty".into()));
         }
@@ -179,7 +179,7 @@ impl Cleaner {
                 format!("CustomerID {:?} is not a positive integer", show(&rec[6])),
             )
         })?;
-        let country = text[3].trim();
+        let country = text[3].trim_ascii();
         self.finish(
             invoice_no,
             stock_code,
@@ -575,7 +575,9 @@ const CHUNK: usize = 1 << 22;
 
 impl std::fmt::Debug for Deduper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Deduper").field("keys", &self.table.len()).finish()
+        f.debug_struct("Deduper")
+            .field("keys", &self.table.len())
+            .finish()
     }
 }
 
@@ -664,13 +666,16 @@ impl Deduper {
             &line.description,
             &line.country,
         ];
-        let len = strs.iter().map(|s| s.len() + 4).sum::<usize>() + 40;
+        let len = strs.iter().map(|s| s.len() + 4).sum::<usize>() + 36;
         let start = self.open(len);
         let key = self.tail();
-        key.extend_from_slice(&line.quantity.to_le_bytes());
-        key.extend_from_slice(&line.invoice_date.and_utc().timestamp().to_le_bytes());
-        key.extend_from_slice(&line.unit_price.serialize());
-        key.extend_from_slice(&line.customer_id.map_or(-1, i64::from).to_le_bytes());
+        let mut fixed = [0u8; 36];
+        fixed[0..8].copy_from_slice(&line.quantity.to_le_bytes());
+        fixed[8..16].copy_from_slice(&line.invoice_date.and_utc().timestamp().to_le_bytes());
+        fixed[16..32].copy_from_slice(&line.unit_price.serialize());
+        // Customer ids are positive, so 0 stands for "none".
+        fixed[32..36].copy_from_slice(&line.customer_id.unwrap_or(0).to_le_bytes());
+        key.extend_from_slice(&fixed);
         for s in strs {
             key.extend_from_slice(&(s.len() as u32).to_le_bytes());
             key.extend_from_slice(s.as_bytes());

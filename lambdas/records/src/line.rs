@@ -141,10 +141,7 @@ impl InvoiceLine {
 /// Appends `s` as a JSON string literal: copied as is when nothing needs escaping,
 /// otherwise escaped by serde_json.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    let needs_escape = s
-        .bytes()
-        .fold(false, |acc, b| acc | (b < 0x20) | (b == b'"') | (b == b'\\'));
-    if !needs_escape {
+    if !needs_escape(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -152,6 +149,29 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
         // Unreachable: writing a str into a Vec cannot fail.
         out.extend_from_slice(b"\"\"");
     }
+}
+
+/// True when `b` holds a byte JSON must escape: a control character, `"` or `\\`.
+/// Looks at eight bytes at a time.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Non-zero iff some byte of x is below n (n <= 0x80).
+    let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let v = u64::from_le_bytes(a);
+        if has_less(v, 0x20) | has_less(v ^ (ONES * 0x22), 1) | has_less(v ^ (ONES * 0x5C), 1) != 0
+        {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
 }
 
 /// Appends the decimal's plain text (`2.55`, `0.001`, `-11062.06`), as `Display` does.
@@ -214,5 +234,36 @@ pub mod date_format {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         crate::parse::parse_date(s.as_bytes())
             .ok_or_else(|| serde::de::Error::custom(format!("bad InvoiceDate {s:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_escape;
+
+    #[test]
+    fn escape_detection() {
+        for (s, want) in [
+            ("", false),
+            ("WHITE HANGING HEART T-LIGHT HOLDER", false),
+            ("£ and é and ü are fine", false),
+            ("RECORD FRAME 7\" SINGLE", true),
+            ("back\\slash in the first word!", true),
+            ("tab\there", true),
+            ("0123456789abcdef\u{1f}", true),
+            ("0123456789abcdef\u{7f}", false),
+            ("!#$%&'()*+,-./0123456789", false),
+        ] {
+            assert_eq!(needs_escape(s.as_bytes()), want, "{s:?}");
+        }
+        for b in 0u8..=255 {
+            let mut v = vec![b'x'; 17];
+            for pos in [0, 7, 8, 15, 16] {
+                v[pos] = b;
+                let want = b < 0x20 || b == b'"' || b == b'\\';
+                assert_eq!(needs_escape(&v), want, "byte {b} at {pos}");
+                v[pos] = b'x';
+            }
+        }
     }
 }

@@ -551,7 +551,10 @@ fn fast_json_writer_matches_serde() {
         line.write_json_line(&mut fast);
         let mut slow = serde_json::to_vec(line).unwrap();
         slow.push(b'\n');
-        assert_eq!(String::from_utf8(fast).unwrap(), String::from_utf8(slow).unwrap());
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(slow).unwrap()
+        );
     }
     assert_eq!(lines[8].unit_price.to_string(), "0.0");
 }
@@ -563,10 +566,15 @@ fn reused_line_buffers() {
     let mut line = InvoiceLine::default();
     b.csv_record_into(&rec(GOOD.as_bytes()), &mut line).unwrap();
     assert_eq!(line.customer_id, Some(17850));
-    let rej = b.csv_record_into(&rec(GOOD.as_bytes()), &mut line).unwrap_err();
+    let rej = b
+        .csv_record_into(&rec(GOOD.as_bytes()), &mut line)
+        .unwrap_err();
     assert_eq!(rej.reason, RejectReason::Duplicate);
-    b.csv_record_into(&rec(b"536366,22633,HAND WARMER,6,12/1/2010 8:28,1.85,,United Kingdom"), &mut line)
-        .unwrap();
+    b.csv_record_into(
+        &rec(b"536366,22633,HAND WARMER,6,12/1/2010 8:28,1.85,,United Kingdom"),
+        &mut line,
+    )
+    .unwrap();
     assert_eq!(line.description, "HAND WARMER");
     assert_eq!(line.customer_id, None);
 }
