@@ -118,5 +118,6 @@ pub struct DestroyArgs {
 #[derive(Debug, Args)]
 pub struct ForceUnlockArgs {
     /// The locked stack instance, as the lock error names it (e.g. `ecomflow-ci-pr-123`).
-    pub stack: String,
+    #[arg(value_name = "STACK_INSTANCE")]
+    pub lock_id: String,
 }

@@ -251,9 +251,9 @@ pub async fn force_unlock(g: &Global, args: &ForceUnlockArgs) -> Result<i32> {
     let aws = crate::aws::Aws::connect(&connect_options(g), &config.region)
         .await
         .map_err(EngineError::from)?;
-    match lock::force_unlock(&aws, &args.stack).await? {
-        Some(holder) => println!("Removed the lock of {} held by {holder}.", args.stack),
-        None => println!("{} was not locked.", args.stack),
+    match lock::force_unlock(&aws, &args.lock_id).await? {
+        Some(holder) => println!("Removed the lock of {} held by {holder}.", args.lock_id),
+        None => println!("{} was not locked.", args.lock_id),
     }
     Ok(EXIT_OK)
 }

@@ -202,6 +202,22 @@ impl Provider for Bucket {
     }
 }
 
+/// The body of a successful answer that the SDK refused only because its XML root element is
+/// `root` instead of the documented one. Some S3-compatible endpoints (emulators) name the
+/// root after the operation; the elements inside are the documented ones, so the caller reads
+/// what it needs from the body. Real S3 never takes this path.
+fn misnamed_root<E>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    root: &str,
+) -> Option<String> {
+    let raw = e.raw_response()?;
+    if !raw.status().is_success() {
+        return None;
+    }
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    body.contains(&format!("<{root}")).then(|| body.to_string())
+}
+
 /// Treats "no such bucket" and the configuration's own not-found codes as absence.
 fn absent<T>(r: Result<T, AwsError>, not_found: &[&str]) -> Result<Option<T>, AwsError> {
     match r {
@@ -381,8 +397,8 @@ impl Provider for Versioning {
         let bucket = &desired.physical;
         let r = match aws.s3.get_bucket_versioning().bucket(bucket).send().await {
             Ok(out) => Ok(out.status() == Some(&t::BucketVersioningStatus::Enabled)),
-            Err(e) => match lenient_versioning_status(&e) {
-                Some(enabled) => Ok(enabled),
+            Err(e) => match misnamed_root(&e, "GetBucketVersioningResponse") {
+                Some(body) => Ok(body.contains("<Status>Enabled</Status>")),
                 None => Err(AwsError::from(e)),
             },
         };
@@ -437,20 +453,6 @@ impl Provider for Versioning {
         }
         Ok(())
     }
-}
-
-/// Reads the status from a 200 answer whose XML root element the SDK rejected. Some S3
-/// emulators name the root `GetBucketVersioningResponse` instead of `VersioningConfiguration`;
-/// the status element inside is the same, so the answer is still usable.
-fn lenient_versioning_status<E>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> Option<bool> {
-    let raw = e.raw_response()?;
-    if !raw.status().is_success() {
-        return None;
-    }
-    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
-    Some(body.contains("<Status>Enabled</Status>"))
 }
 
 /// Lifecycle rules of a bucket.
@@ -578,13 +580,16 @@ async fn put_notifications(aws: &Aws, bucket: &str, topics: &[TopicNotification]
 impl Provider for Notification {
     async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
         let bucket = &desired.physical;
-        let r = aws
-            .s3
-            .get_bucket_notification_configuration()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(AwsError::from);
+        let r = match aws.s3.get_bucket_notification_configuration().bucket(bucket).send().await {
+            Ok(out) => Ok(out),
+            Err(e) => match misnamed_root(&e, "GetBucketNotificationResponse") {
+                // An empty configuration under the misnamed root: nothing configured.
+                Some(body) if !body.contains("Configuration>") => {
+                    Ok(aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput::builder().build())
+                }
+                _ => Err(AwsError::from(e)),
+            },
+        };
         let Some(out) = absent(r, &[])? else {
             return Ok(None);
         };

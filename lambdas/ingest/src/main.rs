@@ -1,0 +1,25 @@
+//! Lambda entry point of the ingest function (package it as `bootstrap`).
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use ingest::{handle, Config, KinesisSink};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_target(false)
+        .without_time()
+        .init();
+    let cfg = Config::from_lookup(|k| std::env::var(k).ok())?;
+    let aws = aws_config::load_from_env().await;
+    let sink = KinesisSink::new(aws_sdk_kinesis::Client::new(&aws));
+    let (cfg, sink) = (&cfg, &sink);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
+            Ok::<ApiGatewayProxyResponse, Error>(handle(&event.payload, cfg, sink).await)
+        },
+    ))
+    .await
+}

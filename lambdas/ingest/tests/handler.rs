@@ -1,0 +1,250 @@
+//! Handler tests with an in-memory fake of the stream.
+
+use async_trait::async_trait;
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use base64::Engine;
+use ingest::{chunk_records, handle, Config, StreamRecord, StreamSink};
+use records::CleaningRules;
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const JSON_EVENT: &str = include_str!("fixtures/apigw_post_json.json");
+const CSV_EVENT: &str = include_str!("fixtures/apigw_post_csv_base64.json");
+
+/// Stores records; refuses each record's first `refusals` attempts.
+#[derive(Default)]
+struct FakeStream {
+    stored: Mutex<Vec<StreamRecord>>,
+    calls: Mutex<Vec<usize>>,
+    refusals: usize,
+    attempts: Mutex<std::collections::HashMap<Vec<u8>, usize>>,
+    fail_calls: bool,
+}
+
+#[async_trait]
+impl StreamSink for FakeStream {
+    async fn put_records(
+        &self,
+        _stream: &str,
+        records: &[StreamRecord],
+    ) -> Result<Vec<Option<String>>, String> {
+        assert!(records.len() <= 500);
+        self.calls.lock().unwrap().push(records.len());
+        if self.fail_calls {
+            return Err("service unavailable".into());
+        }
+        let mut attempts = self.attempts.lock().unwrap();
+        Ok(records
+            .iter()
+            .map(|r| {
+                let n = attempts.entry(r.data.clone()).or_insert(0);
+                *n += 1;
+                if *n <= self.refusals {
+                    Some("ProvisionedThroughputExceededException".to_owned())
+                } else {
+                    self.stored.lock().unwrap().push(r.clone());
+                    None
+                }
+            })
+            .collect())
+    }
+}
+
+fn cfg() -> Config {
+    Config {
+        stream_name: "s".into(),
+        rules: CleaningRules::default(),
+        max_body_bytes: 6 * 1024 * 1024,
+        max_attempts: 4,
+        base_backoff: Duration::from_millis(1),
+    }
+}
+
+fn body_json(r: &ApiGatewayProxyResponse) -> Value {
+    match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    }
+}
+
+fn request(body: &str, content_type: Option<&str>) -> ApiGatewayProxyRequest {
+    let mut req: ApiGatewayProxyRequest = serde_json::from_str(JSON_EVENT).unwrap();
+    req.headers.clear();
+    if let Some(ct) = content_type {
+        req.headers.insert("content-type", ct.parse().unwrap());
+    }
+    req.body = Some(body.to_owned());
+    req.is_base64_encoded = false;
+    req
+}
+
+#[test]
+fn fixtures_round_trip() {
+    for text in [JSON_EVENT, CSV_EVENT] {
+        let req: ApiGatewayProxyRequest = serde_json::from_str(text).unwrap();
+        let again: ApiGatewayProxyRequest =
+            serde_json::from_value(serde_json::to_value(&req).unwrap()).unwrap();
+        assert_eq!(req, again);
+        assert_eq!(req.http_method, "POST");
+    }
+}
+
+#[tokio::test]
+async fn json_array_event() {
+    let req: ApiGatewayProxyRequest = serde_json::from_str(JSON_EVENT).unwrap();
+    let sink = FakeStream::default();
+    let resp = handle(&req, &cfg(), &sink).await;
+    assert_eq!(resp.status_code, 202);
+    let b = body_json(&resp);
+    assert_eq!(b["accepted"], 2);
+    assert_eq!(b["rejected"], 3);
+    assert_eq!(b["rejected_by_reason"]["duplicate"], 1);
+    assert_eq!(b["rejected_by_reason"]["non_product_code"], 1);
+    assert_eq!(b["rejected_by_reason"]["bad_date"], 1);
+    assert_eq!(b["rejections"][2]["index"], 4);
+    assert_eq!(b["rejections"][2]["reason"], "bad_date");
+    let stored = sink.stored.lock().unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|r| r.partition_key == "536365"));
+    let first: Value = serde_json::from_slice(&stored[0].data).unwrap();
+    assert_eq!(first["UnitPrice"], "2.55");
+    assert_eq!(first["CustomerID"], 17850);
+    assert_eq!(first["InvoiceDate"], "2010-12-01 08:26:00");
+}
+
+#[tokio::test]
+async fn base64_csv_event() {
+    let req: ApiGatewayProxyRequest = serde_json::from_str(CSV_EVENT).unwrap();
+    assert!(req.is_base64_encoded);
+    let sink = FakeStream::default();
+    let resp = handle(&req, &cfg(), &sink).await;
+    assert_eq!(resp.status_code, 202);
+    let b = body_json(&resp);
+    assert_eq!((b["accepted"].as_u64(), b["rejected"].as_u64()), (Some(124), Some(39)));
+    assert_eq!(sink.stored.lock().unwrap().len(), 124);
+    // The Latin-1 pound sign arrives as UTF-8.
+    assert!(sink
+        .stored
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|r| String::from_utf8(r.data.clone()).unwrap().contains('£')));
+}
+
+#[tokio::test]
+async fn single_object_and_sniffing() {
+    let one = r#"{"InvoiceNo":"536365","StockCode":"85123A","Quantity":6,"InvoiceDate":"12/1/2010 8:26","UnitPrice":"2.55","CustomerID":17850,"Country":"United Kingdom"}"#;
+    let csv = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n536365,85123A,X,6,12/1/2010 8:26,2.55,17850,United Kingdom\n";
+    for (body, ct) in [(one, None), (one, Some("application/json; charset=utf-8")), (csv, None), (csv, Some("text/csv"))] {
+        let sink = FakeStream::default();
+        let resp = handle(&request(body, ct), &cfg(), &sink).await;
+        assert_eq!(resp.status_code, 202, "{ct:?}");
+        assert_eq!(body_json(&resp)["accepted"], 1);
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_are_400() {
+    let too_big = "x".repeat(2000);
+    let cases: Vec<(String, Option<&str>, bool)> = vec![
+        (String::new(), None, false),
+        ("   ".into(), None, false),
+        ("{not json".into(), None, false),
+        ("[1,2".into(), Some("application/json"), false),
+        ("42".into(), Some("application/json"), false),
+        ("a,b\n1,2\n".into(), Some("text/csv"), false),
+        ("!!!not base64!!!".into(), None, true),
+        (too_big, Some("text/csv"), false),
+    ];
+    for (body, ct, b64) in cases {
+        let mut req = request(&body, ct);
+        req.is_base64_encoded = b64;
+        let mut c = cfg();
+        c.max_body_bytes = 1000;
+        let sink = FakeStream::default();
+        let resp = handle(&req, &c, &sink).await;
+        assert_eq!(resp.status_code, 400, "{body:.40}");
+        assert!(body_json(&resp)["error"].as_str().unwrap().len() > 5);
+        assert!(sink.calls.lock().unwrap().is_empty());
+    }
+    // A body field absent altogether.
+    let mut req = request("", None);
+    req.body = None;
+    assert_eq!(handle(&req, &cfg(), &FakeStream::default()).await.status_code, 400);
+    // Base64 over the limit once decoded.
+    let mut c = cfg();
+    c.max_body_bytes = 100;
+    let mut req = request(&base64::engine::general_purpose::STANDARD.encode([b'{'; 150]), None);
+    req.is_base64_encoded = true;
+    let resp = handle(&req, &c, &FakeStream::default()).await;
+    assert_eq!(resp.status_code, 400);
+    assert!(body_json(&resp)["error"].as_str().unwrap().contains("100"));
+}
+
+#[tokio::test]
+async fn refused_records_are_retried() {
+    let req: ApiGatewayProxyRequest = serde_json::from_str(CSV_EVENT).unwrap();
+    let sink = FakeStream {
+        refusals: 2,
+        ..Default::default()
+    };
+    let resp = handle(&req, &cfg(), &sink).await;
+    assert_eq!(resp.status_code, 202);
+    assert_eq!(sink.stored.lock().unwrap().len(), 124);
+    assert_eq!(*sink.calls.lock().unwrap(), vec![124, 124, 124]);
+    // Never accepted: 503 with the failed count.
+    let sink = FakeStream {
+        refusals: 100,
+        ..Default::default()
+    };
+    let resp = handle(&req, &cfg(), &sink).await;
+    assert_eq!(resp.status_code, 503);
+    let b = body_json(&resp);
+    assert_eq!((b["accepted"].as_u64(), b["failed"].as_u64()), (Some(0), Some(124)));
+    assert_eq!(sink.calls.lock().unwrap().len(), 4);
+    let sink = FakeStream {
+        fail_calls: true,
+        ..Default::default()
+    };
+    assert_eq!(handle(&req, &cfg(), &sink).await.status_code, 503);
+}
+
+#[test]
+fn chunking_limits() {
+    let small: Vec<StreamRecord> = (0..1201)
+        .map(|i| StreamRecord {
+            partition_key: i.to_string(),
+            data: vec![b'x'; 100],
+        })
+        .collect();
+    let sizes: Vec<usize> = chunk_records(&small).iter().map(|c| c.len()).collect();
+    assert_eq!(sizes, vec![500, 500, 201]);
+    let big: Vec<StreamRecord> = (0..12)
+        .map(|_| StreamRecord {
+            partition_key: "k".into(),
+            data: vec![b'x'; 1024 * 1024 - 10],
+        })
+        .collect();
+    let chunks = chunk_records(&big);
+    assert!(chunks.iter().all(|c| c.iter().map(|r| r.data.len() + 1).sum::<usize>() <= 5 * 1024 * 1024));
+    assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 12);
+    assert_eq!(chunks[0].len(), 5);
+    assert!(chunk_records(&[]).is_empty());
+}
+
+#[test]
+fn config_from_env_lookup() {
+    let c = Config::from_lookup(|k| match k {
+        "STREAM_NAME" => Some("orders".into()),
+        "KEEP_CANCELLATIONS" => Some("false".into()),
+        "MAX_BODY_BYTES" => Some("1234".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(c.stream_name, "orders");
+    assert!(!c.rules.keep_cancellations);
+    assert_eq!(c.max_body_bytes, 1234);
+    assert!(Config::from_lookup(|_| None).is_err());
+}
