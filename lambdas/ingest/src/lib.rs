@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
-use records::{CleanBatch, CleaningRules, Cleaner, InputError, RejectReason};
+use records::{CleanBatch, Cleaner, CleaningRules, InputError, RejectReason};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -132,7 +132,12 @@ impl StreamSink for KinesisSink {
             .set_records(Some(entries))
             .send()
             .await
-            .map_err(|e| format!("PutRecords failed: {}", aws_sdk_kinesis::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                format!(
+                    "PutRecords failed: {}",
+                    aws_sdk_kinesis::error::DisplayErrorContext(e)
+                )
+            })?;
         Ok(out
             .records()
             .iter()

@@ -1,0 +1,176 @@
+//! Integration test: the processor with the real SDK against a local moto server.
+
+use aws_lambda_events::kinesis::KinesisEvent;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use process::{process_outcome, AwsBackend, Config};
+use records::CleaningRules;
+use std::time::Duration;
+use testkit::MotoServer;
+
+async fn create_table(
+    db: &aws_sdk_dynamodb::Client,
+    name: &str,
+    pk: (&str, ScalarAttributeType),
+    sk: &str,
+) {
+    db.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(pk.0)
+                .attribute_type(pk.1)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(sk)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(pk.0)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(sk)
+                .key_type(KeyType::Range)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn writes_everything_against_moto() {
+    let Some(moto) = MotoServer::start() else {
+        eprintln!("moto_server not installed: skipping");
+        return;
+    };
+    let sdk = moto.sdk_config().await;
+    let backend = AwsBackend::new(&sdk);
+    create_table(
+        &backend.dynamodb,
+        "invoices",
+        ("InvoiceNo", ScalarAttributeType::S),
+        "LineKey",
+    )
+    .await;
+    create_table(
+        &backend.dynamodb,
+        "customers",
+        ("CustomerID", ScalarAttributeType::N),
+        "InvoiceNo",
+    )
+    .await;
+    backend
+        .s3
+        .create_bucket()
+        .bucket("lake")
+        .send()
+        .await
+        .unwrap();
+    let topic = backend
+        .sns
+        .create_topic()
+        .name("alerts")
+        .send()
+        .await
+        .unwrap();
+    let topic_arn = topic.topic_arn().unwrap().to_owned();
+    backend
+        .firehose
+        .create_delivery_stream()
+        .delivery_stream_name("clean")
+        .extended_s3_destination_configuration(
+            aws_sdk_firehose::types::ExtendedS3DestinationConfiguration::builder()
+                .role_arn("arn:aws:iam::123456789012:role/firehose")
+                .bucket_arn("arn:aws:s3:::lake")
+                .prefix("clean/")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let cfg = Config {
+        invoices_table: "invoices".into(),
+        customers_table: "customers".into(),
+        delivery_stream: "clean".into(),
+        bucket: "lake".into(),
+        topic_arn,
+        reject_alert_threshold: 0.1,
+        rules: CleaningRules::default(),
+        max_attempts: 3,
+        base_backoff: Duration::from_millis(10),
+    };
+    let event: KinesisEvent =
+        serde_json::from_str(include_str!("fixtures/kinesis_event.json")).unwrap();
+    let out = process_outcome(&event, &cfg, &backend).await;
+    assert!(out.failed_sequence_numbers.is_empty(), "{out:?}");
+    assert_eq!(
+        (out.accepted, out.rejected, out.customers_written),
+        (4, 1, 2)
+    );
+    assert!(out.alerted);
+
+    let lines = backend
+        .dynamodb
+        .query()
+        .table_name("invoices")
+        .key_condition_expression("InvoiceNo = :i")
+        .expression_attribute_values(":i", AttributeValue::S("536365".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lines.items().len(), 3);
+    let cust = backend
+        .dynamodb
+        .get_item()
+        .table_name("customers")
+        .key("CustomerID", AttributeValue::N("17850".into()))
+        .key("InvoiceNo", AttributeValue::S("536365".into()))
+        .send()
+        .await
+        .unwrap();
+    let item = cust.item().unwrap();
+    assert_eq!(item["InvoiceTotal"], AttributeValue::N("57.64".into()));
+    assert_eq!(item["LineCount"], AttributeValue::N("3".into()));
+
+    let key = out.rejects_key.unwrap();
+    let obj = backend
+        .s3
+        .get_object()
+        .bucket("lake")
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let body = obj.body.collect().await.unwrap().into_bytes();
+    let rej: serde_json::Value = serde_json::from_slice(body.trim_ascii()).unwrap();
+    assert_eq!(rej["reason"], "bad_date");
+
+    // Processing the same event again changes nothing.
+    let again = process_outcome(&event, &cfg, &backend).await;
+    assert!(again.failed_sequence_numbers.is_empty());
+    let scan = backend
+        .dynamodb
+        .scan()
+        .table_name("invoices")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.items().len(), 4);
+}

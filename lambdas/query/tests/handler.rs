@@ -1,0 +1,321 @@
+//! Query handler tests with an in-memory store, and one run against moto.
+
+use async_trait::async_trait;
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use aws_sdk_dynamodb::types::AttributeValue;
+use query::{handle, DynamoStore, Item, Store};
+use serde_json::Value;
+
+const EVENT: &str = include_str!("fixtures/apigw_get_customer_invoices.json");
+
+fn line(inv: &str, sc: &str, q: i64, price: &str) -> Item {
+    let mut i = Item::new();
+    i.insert("InvoiceNo".into(), AttributeValue::S(inv.into()));
+    i.insert(
+        "LineKey".into(),
+        AttributeValue::S(format!("{sc}#{q:016x}")),
+    );
+    i.insert("StockCode".into(), AttributeValue::S(sc.into()));
+    i.insert("Quantity".into(), AttributeValue::N(q.to_string()));
+    i.insert("UnitPrice".into(), AttributeValue::N(price.into()));
+    i.insert("CustomerID".into(), AttributeValue::N("17850".into()));
+    i.insert("IsCancellation".into(), AttributeValue::Bool(false));
+    i
+}
+
+fn summary(inv: &str, total: &str) -> Item {
+    let mut i = Item::new();
+    i.insert("CustomerID".into(), AttributeValue::N("17850".into()));
+    i.insert("InvoiceNo".into(), AttributeValue::S(inv.into()));
+    i.insert("InvoiceTotal".into(), AttributeValue::N(total.into()));
+    i.insert("LineCount".into(), AttributeValue::N("2".into()));
+    i
+}
+
+struct Fake {
+    lines: Vec<Item>,
+    customers: Vec<Item>,
+}
+
+fn s(i: &Item, k: &str) -> String {
+    match &i[k] {
+        AttributeValue::S(v) | AttributeValue::N(v) => v.clone(),
+        _ => unreachable!(),
+    }
+}
+
+#[async_trait]
+impl Store for Fake {
+    async fn invoice_lines(&self, inv: &str) -> Result<Vec<Item>, String> {
+        Ok(self
+            .lines
+            .iter()
+            .filter(|l| s(l, "InvoiceNo") == inv)
+            .cloned()
+            .collect())
+    }
+    async fn invoice_item(&self, inv: &str, sc: &str) -> Result<Vec<Item>, String> {
+        Ok(self
+            .lines
+            .iter()
+            .filter(|l| s(l, "InvoiceNo") == inv && s(l, "LineKey").starts_with(&format!("{sc}#")))
+            .cloned()
+            .collect())
+    }
+    async fn customer_invoices(
+        &self,
+        c: u32,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), String> {
+        let mut all: Vec<&Item> = self
+            .customers
+            .iter()
+            .filter(|i| s(i, "CustomerID") == c.to_string())
+            .collect();
+        all.sort_by_key(|i| s(i, "InvoiceNo"));
+        let from = start.map(|k| s(&k, "InvoiceNo"));
+        let rest: Vec<Item> = all
+            .into_iter()
+            .filter(|i| from.as_ref().is_none_or(|f| s(i, "InvoiceNo") > *f))
+            .cloned()
+            .collect();
+        let page: Vec<Item> = rest.iter().take(limit as usize).cloned().collect();
+        let next = (rest.len() > page.len()).then(|| {
+            let last = page.last().unwrap();
+            let mut k = Item::new();
+            k.insert("CustomerID".into(), last["CustomerID"].clone());
+            k.insert("InvoiceNo".into(), last["InvoiceNo"].clone());
+            k
+        });
+        Ok((page, next))
+    }
+}
+
+fn fake() -> Fake {
+    Fake {
+        lines: vec![
+            line("536365", "85123A", 6, "2.55"),
+            line("536365", "71053", 6, "3.39"),
+            line("536365", "71053", 2, "3.39"),
+        ],
+        customers: vec![
+            summary("536365", "57.64"),
+            summary("536366", "22.20"),
+            summary("537000", "1.10"),
+        ],
+    }
+}
+
+fn get(path: &str, query: &[(&str, &str)]) -> ApiGatewayProxyRequest {
+    let mut req: ApiGatewayProxyRequest = serde_json::from_str(EVENT).unwrap();
+    req.path = Some(path.into());
+    let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    req.query_string_parameters = q.join("&").parse().unwrap();
+    req
+}
+
+fn body(r: &ApiGatewayProxyResponse) -> Value {
+    match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).unwrap(),
+        b => panic!("{b:?}"),
+    }
+}
+
+#[test]
+fn fixture_round_trips() {
+    let req: ApiGatewayProxyRequest = serde_json::from_str(EVENT).unwrap();
+    let again: ApiGatewayProxyRequest =
+        serde_json::from_value(serde_json::to_value(&req).unwrap()).unwrap();
+    assert_eq!(req, again);
+    assert_eq!(req.query_string_parameters.first("limit"), Some("2"));
+}
+
+#[tokio::test]
+async fn routes() {
+    let f = fake();
+    let r = handle(&get("/invoices/536365", &[]), &f).await;
+    assert_eq!(r.status_code, 200);
+    let b = body(&r);
+    assert_eq!(b["lines"].as_array().unwrap().len(), 3);
+    assert_eq!(b["lines"][0]["UnitPrice"], "2.55");
+    assert_eq!(b["lines"][0]["Quantity"], 6);
+    assert!(b["lines"][0].get("LineKey").is_none());
+
+    let r = handle(&get("/invoices/536365/items/71053", &[]), &f).await;
+    assert_eq!(
+        (r.status_code, body(&r)["lines"].as_array().unwrap().len()),
+        (200, 2)
+    );
+    assert_eq!(
+        handle(&get("/invoices/536365/items/99999", &[]), &f)
+            .await
+            .status_code,
+        404
+    );
+    assert_eq!(
+        handle(&get("/invoices/999999", &[]), &f).await.status_code,
+        404
+    );
+    for bad in [
+        "/invoices/53x",
+        "/invoices/536365/items/a%23b",
+        "/customers/abc/invoices",
+        "/customers/0/invoices",
+        "/invoices/%ZZ",
+    ] {
+        assert_eq!(handle(&get(bad, &[]), &f).await.status_code, 400, "{bad}");
+    }
+    assert_eq!(handle(&get("/nope", &[]), &f).await.status_code, 404);
+    let mut post = get("/invoices/536365", &[]);
+    post.http_method = aws_lambda_events::http::Method::POST;
+    assert_eq!(handle(&post, &f).await.status_code, 405);
+}
+
+#[tokio::test]
+async fn customer_pagination() {
+    let f = fake();
+    let req: ApiGatewayProxyRequest = serde_json::from_str(EVENT).unwrap();
+    let r = handle(&req, &f).await;
+    let b = body(&r);
+    assert_eq!(b["invoices"].as_array().unwrap().len(), 2);
+    assert_eq!(b["invoices"][0]["InvoiceTotal"], "57.64");
+    let next = b["next"].as_str().unwrap().to_owned();
+    let r = handle(
+        &get(
+            "/customers/17850/invoices",
+            &[("limit", "2"), ("next", &next)],
+        ),
+        &f,
+    )
+    .await;
+    let b = body(&r);
+    assert_eq!(b["invoices"].as_array().unwrap().len(), 1);
+    assert_eq!(b["invoices"][0]["InvoiceNo"], "537000");
+    assert!(b["next"].is_null());
+    for q in [[("limit", "0")], [("limit", "x")], [("next", "!!")]] {
+        assert_eq!(
+            handle(&get("/customers/17850/invoices", &q), &f)
+                .await
+                .status_code,
+            400
+        );
+    }
+    // A token for another customer is refused.
+    let r = handle(&get("/customers/12345/invoices", &[("next", &next)]), &f).await;
+    assert_eq!(r.status_code, 400);
+    assert_eq!(
+        handle(&get("/customers/12345/invoices", &[]), &f)
+            .await
+            .status_code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn against_moto() {
+    let Some(moto) = testkit::MotoServer::start() else {
+        eprintln!("moto_server not installed: skipping");
+        return;
+    };
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType as T,
+    };
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    for (name, pk, pkt, sk) in [
+        ("invoices", "InvoiceNo", T::S, "LineKey"),
+        ("customers", "CustomerID", T::N, "InvoiceNo"),
+    ] {
+        client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(pk)
+                    .attribute_type(pkt)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(sk)
+                    .attribute_type(T::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(pk)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(sk)
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let f = fake();
+    for l in f.lines {
+        client
+            .put_item()
+            .table_name("invoices")
+            .set_item(Some(l))
+            .send()
+            .await
+            .unwrap();
+    }
+    for c in f.customers {
+        client
+            .put_item()
+            .table_name("customers")
+            .set_item(Some(c))
+            .send()
+            .await
+            .unwrap();
+    }
+    let store = DynamoStore {
+        client,
+        invoices_table: "invoices".into(),
+        customers_table: "customers".into(),
+    };
+    let b = body(&handle(&get("/invoices/536365/items/71053", &[]), &store).await);
+    assert_eq!(b["lines"].as_array().unwrap().len(), 2);
+    let b = body(&handle(&get("/invoices/536365", &[]), &store).await);
+    assert_eq!(b["lines"].as_array().unwrap().len(), 3);
+    let mut seen = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let mut q = vec![("limit", "2")];
+        if let Some(n) = &next {
+            q.push(("next", n));
+        }
+        let b = body(&handle(&get("/customers/17850/invoices", &q), &store).await);
+        seen.extend(
+            b["invoices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["InvoiceNo"].as_str().unwrap().to_owned()),
+        );
+        match b["next"].as_str() {
+            Some(n) => next = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["536365", "536366", "537000"]);
+    assert_eq!(
+        handle(&get("/invoices/111111", &[]), &store)
+            .await
+            .status_code,
+        404
+    );
+}
