@@ -17,12 +17,15 @@ const ROUNDS: usize = 3;
 
 async fn session(endpoint: &str) -> Session {
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/dev.yaml");
-    let config = config::load_file(std::path::Path::new(file), Some("bench")).expect("stacks/dev.yaml is valid");
+    let config = config::load_file(std::path::Path::new(file), Some("bench"))
+        .expect("stacks/dev.yaml is valid");
     let connect = ConnectOptions {
         endpoint_url: Some(endpoint.to_string()),
         ..ConnectOptions::default()
     };
-    Session::open(config, file, Some("bench".into()), &connect).await.expect("connect")
+    Session::open(config, file, Some("bench".into()), &connect)
+        .await
+        .expect("connect")
 }
 
 /// Median wall time and calls of `ROUNDS` plans at `parallelism`.
@@ -51,14 +54,20 @@ async fn main() {
     // Stand the stack up directly against the emulator.
     let direct = session(&moto.endpoint).await;
     let plan = direct.plan(10).await.expect("first plan");
-    let run = direct.execute(&plan, 10, None, &Progress::silent()).await.expect("apply");
+    let run = direct
+        .execute(&plan, 10, None, &Progress::silent())
+        .await
+        .expect("apply");
     assert!(run.succeeded(), "{run:?}");
     let resources = direct.blueprint.resources.len();
 
     // A no-change apply: plan, nothing to execute.
     direct.aws.stats.reset();
     let noop = direct.plan(10).await.expect("plan");
-    let run = direct.execute(&noop, 10, None, &Progress::silent()).await.expect("no-op apply");
+    let run = direct
+        .execute(&noop, 10, None, &Progress::silent())
+        .await
+        .expect("no-op apply");
     assert!(run.steps.is_empty());
     let noop_mutations = direct.aws.stats.snapshot().mutations;
 
@@ -67,16 +76,31 @@ async fn main() {
     let (concurrent, reads) = time_plans(&slow, 10).await;
     let (sequential, _) = time_plans(&slow, 1).await;
 
-    println!("plan of the full dev stack ({resources} declared resources), {} ms added per call", LATENCY.as_millis());
-    println!("  read calls per plan:              {reads} ({:.2} per resource; target <= 3)", reads as f64 / resources as f64);
+    println!(
+        "plan of the full dev stack ({resources} declared resources), {} ms added per call",
+        LATENCY.as_millis()
+    );
+    println!(
+        "  read calls per plan:              {reads} ({:.2} per resource; target <= 3)",
+        reads as f64 / resources as f64
+    );
     println!("  mutating calls, no-change apply:  {noop_mutations} (target 0)");
-    println!("  plan, parallelism 10 (median of {ROUNDS}): {:>7.0} ms", concurrent.as_secs_f64() * 1e3);
-    println!("  plan, parallelism 1  (median of {ROUNDS}): {:>7.0} ms", sequential.as_secs_f64() * 1e3);
+    println!(
+        "  plan, parallelism 10 (median of {ROUNDS}): {:>7.0} ms",
+        concurrent.as_secs_f64() * 1e3
+    );
+    println!(
+        "  plan, parallelism 1  (median of {ROUNDS}): {:>7.0} ms",
+        sequential.as_secs_f64() * 1e3
+    );
     println!(
         "  concurrent vs sequential:         {:.1}x faster (target >= 3x)",
         sequential.as_secs_f64() / concurrent.as_secs_f64()
     );
     println!("  calls through the proxy:          {}", proxy.calls());
     let teardown = direct.destroy_plan(10).await.expect("destroy plan").0;
-    direct.execute(&teardown, 10, None, &Progress::silent()).await.expect("destroy");
+    direct
+        .execute(&teardown, 10, None, &Progress::silent())
+        .await
+        .expect("destroy");
 }

@@ -29,7 +29,12 @@ pub enum Output {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Stack file with the per-environment knobs.
-    #[arg(short = 's', long = "stack", global = true, default_value = "stacks/dev.yaml")]
+    #[arg(
+        short = 's',
+        long = "stack",
+        global = true,
+        default_value = "stacks/dev.yaml"
+    )]
     pub stack: PathBuf,
     /// Ephemeral instance suffix (e.g. `pr-123`): every name and tag gets it.
     #[arg(long, global = true)]

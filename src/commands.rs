@@ -32,7 +32,13 @@ pub fn load(g: &Global, stack: &Path) -> Result<StackConfig> {
 
 async fn open(g: &Global, stack: &Path) -> Result<Session> {
     let config = load(g, stack)?;
-    Ok(Session::open(config, &stack.display().to_string(), g.instance.clone(), &connect_options(g)).await?)
+    Ok(Session::open(
+        config,
+        &stack.display().to_string(),
+        g.instance.clone(),
+        &connect_options(g),
+    )
+    .await?)
 }
 
 fn print_calls(g: &Global, session: &Session) {
@@ -69,9 +75,14 @@ pub async fn plan(g: &Global, args: &PlanArgs) -> Result<i32> {
         Output::Json => println!("{}", render_json(&plan)),
     }
     if let Some(out) = &args.out {
-        std::fs::write(out, render_json(&plan)).with_context(|| format!("failed to write {}", out.display()))?;
+        std::fs::write(out, render_json(&plan))
+            .with_context(|| format!("failed to write {}", out.display()))?;
         if !g.quiet {
-            eprintln!("Saved the plan to {}; apply it with `ecomflow-infra apply {}`.", out.display(), out.display());
+            eprintln!(
+                "Saved the plan to {}; apply it with `ecomflow-infra apply {}`.",
+                out.display(),
+                out.display()
+            );
         }
     }
     print_calls(g, &session);
@@ -83,9 +94,13 @@ pub async fn plan(g: &Global, args: &PlanArgs) -> Result<i32> {
 }
 
 fn read_saved_plan(path: &Path) -> Result<Plan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("failed to read the plan {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("failed to read the plan {}", path.display()))?;
     let plan: Plan = serde_json::from_str(&text).with_context(|| {
-        format!("{} is not a plan saved by `ecomflow-infra plan --out` (or it was edited or truncated)", path.display())
+        format!(
+            "{} is not a plan saved by `ecomflow-infra plan --out` (or it was edited or truncated)",
+            path.display()
+        )
     })?;
     if plan.format_version != PLAN_FORMAT_VERSION {
         bail!(
@@ -104,7 +119,13 @@ struct ApplyOutput<'a> {
     calls: crate::aws::CallCounts,
 }
 
-fn finish_run(g: &Global, session: &Session, plan: &Plan, run: &RunReport, verb: &str) -> Result<()> {
+fn finish_run(
+    g: &Global,
+    session: &Session,
+    plan: &Plan,
+    run: &RunReport,
+    verb: &str,
+) -> Result<()> {
     match g.output {
         Output::Json => println!(
             "{}",
@@ -142,7 +163,9 @@ fn finish_run(g: &Global, session: &Session, plan: &Plan, run: &RunReport, verb:
 pub async fn apply(g: &Global, args: &ApplyArgs) -> Result<i32> {
     let saved = args.plan_file.as_deref().map(read_saved_plan).transpose()?;
     let stack = match &saved {
-        Some(p) if g.stack == Path::new("stacks/dev.yaml") => Path::new(&p.stack_file).to_path_buf(),
+        Some(p) if g.stack == Path::new("stacks/dev.yaml") => {
+            Path::new(&p.stack_file).to_path_buf()
+        }
         _ => g.stack.clone(),
     };
     let session = open(g, &stack).await?;
@@ -152,7 +175,13 @@ pub async fn apply(g: &Global, args: &ApplyArgs) -> Result<i32> {
     result
 }
 
-async fn apply_locked(g: &Global, args: &ApplyArgs, session: &Session, saved: Option<&Plan>, lock: &Lock) -> Result<i32> {
+async fn apply_locked(
+    g: &Global,
+    args: &ApplyArgs,
+    session: &Session,
+    saved: Option<&Plan>,
+    lock: &Lock,
+) -> Result<i32> {
     let plan = session.plan(args.parallelism.into()).await?;
     if let Some(saved) = saved {
         session.check_saved(saved, &plan)?;
@@ -190,7 +219,13 @@ pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
             g.stack.display()
         );
     }
-    let session = Session::open(config, &g.stack.display().to_string(), g.instance.clone(), &connect_options(g)).await?;
+    let session = Session::open(
+        config,
+        &g.stack.display().to_string(),
+        g.instance.clone(),
+        &connect_options(g),
+    )
+    .await?;
     if args.dry_run {
         let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
         report_destroy_plan(g, &plan, &skipped);
@@ -208,7 +243,10 @@ fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[crate::plan::Conflict
         Output::Json => println!("{}", render_json(plan)),
         Output::Text => {
             if plan.is_empty() {
-                println!("Nothing to destroy: no resource of stack {} exists.", plan.stack);
+                println!(
+                    "Nothing to destroy: no resource of stack {} exists.",
+                    plan.stack
+                );
             } else {
                 print!("{}", render_text(plan));
             }
@@ -223,9 +261,14 @@ async fn destroy_locked(g: &Global, args: &DestroyArgs, session: &Session) -> Re
     let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
     report_destroy_plan(g, &plan, &skipped);
     if !plan.is_empty() {
-        confirm(args.yes, &format!("destroy every resource of {}", session.instance()))?;
+        confirm(
+            args.yes,
+            &format!("destroy every resource of {}", session.instance()),
+        )?;
         let progress = Progress::new(g.quiet || g.output == Output::Json);
-        let run = session.execute(&plan, args.parallelism.into(), None, &progress).await?;
+        let run = session
+            .execute(&plan, args.parallelism.into(), None, &progress)
+            .await?;
         finish_run(g, session, &plan, &run, "Destroy")?;
     } else {
         print_calls(g, session);
@@ -240,7 +283,10 @@ async fn destroy_locked(g: &Global, args: &DestroyArgs, session: &Session) -> Re
         );
     }
     if !g.quiet {
-        eprintln!("Leak sweep: nothing tagged ecomflow:stack={} remains.", session.instance());
+        eprintln!(
+            "Leak sweep: nothing tagged ecomflow:stack={} remains.",
+            session.instance()
+        );
     }
     Ok(EXIT_OK)
 }

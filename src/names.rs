@@ -35,7 +35,11 @@ pub fn instance_name(app: &str, env: &str, suffix: Option<&str>) -> String {
 
 impl Names {
     /// Names for an instance in an account and region.
-    pub fn new(instance: impl Into<String>, account: impl Into<String>, region: impl Into<String>) -> Self {
+    pub fn new(
+        instance: impl Into<String>,
+        account: impl Into<String>,
+        region: impl Into<String>,
+    ) -> Self {
         Self {
             instance: instance.into(),
             account: account.into(),
@@ -90,12 +94,18 @@ impl Names {
 
     /// ARN of a Kinesis stream.
     pub fn stream_arn(&self, stream: &str) -> String {
-        format!("arn:aws:kinesis:{}:{}:stream/{stream}", self.region, self.account)
+        format!(
+            "arn:aws:kinesis:{}:{}:stream/{stream}",
+            self.region, self.account
+        )
     }
 
     /// ARN of a DynamoDB table.
     pub fn table_arn(&self, table: &str) -> String {
-        format!("arn:aws:dynamodb:{}:{}:table/{table}", self.region, self.account)
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{table}",
+            self.region, self.account
+        )
     }
 
     /// ARN of an SNS topic.
@@ -123,9 +133,16 @@ mod tests {
 
     #[test]
     fn names_derive_from_the_instance() {
-        let n = Names::new(instance_name("ecomflow", "ci", Some("pr-7")), "123456789012", "eu-west-1");
+        let n = Names::new(
+            instance_name("ecomflow", "ci", Some("pr-7")),
+            "123456789012",
+            "eu-west-1",
+        );
         assert_eq!(n.stream(), "ecomflow-ci-pr-7-orders");
-        assert_eq!(n.lake_bucket(), "ecomflow-ci-pr-7-lake-123456789012-eu-west-1");
+        assert_eq!(
+            n.lake_bucket(),
+            "ecomflow-ci-pr-7-lake-123456789012-eu-west-1"
+        );
         assert_eq!(n.iam_path(), "/ecomflow-infra/ecomflow-ci-pr-7/");
         assert_eq!(
             n.table_arn(&n.table("invoices")),

@@ -6,7 +6,10 @@ mod support;
 use support::{command, run, stack_file, ConnectionCounter, Moto};
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Names of every bucket, table, stream, topic and role that mention `instance`.
@@ -14,15 +17,53 @@ fn leftovers(moto: &Moto, instance: &str) -> Vec<String> {
     rt().block_on(async {
         let conf = moto.sdk_config().await;
         let mut names = Vec::new();
-        for b in moto.s3().await.list_buckets().send().await.unwrap().buckets() {
+        for b in moto
+            .s3()
+            .await
+            .list_buckets()
+            .send()
+            .await
+            .unwrap()
+            .buckets()
+        {
             names.push(b.name().unwrap_or_default().to_string());
         }
-        names.extend(aws_sdk_dynamodb::Client::new(&conf).list_tables().send().await.unwrap().table_names().iter().cloned());
-        names.extend(aws_sdk_kinesis::Client::new(&conf).list_streams().send().await.unwrap().stream_names().iter().cloned());
-        for t in aws_sdk_sns::Client::new(&conf).list_topics().send().await.unwrap().topics() {
+        names.extend(
+            aws_sdk_dynamodb::Client::new(&conf)
+                .list_tables()
+                .send()
+                .await
+                .unwrap()
+                .table_names()
+                .iter()
+                .cloned(),
+        );
+        names.extend(
+            aws_sdk_kinesis::Client::new(&conf)
+                .list_streams()
+                .send()
+                .await
+                .unwrap()
+                .stream_names()
+                .iter()
+                .cloned(),
+        );
+        for t in aws_sdk_sns::Client::new(&conf)
+            .list_topics()
+            .send()
+            .await
+            .unwrap()
+            .topics()
+        {
             names.push(t.topic_arn().unwrap_or_default().to_string());
         }
-        for r in aws_sdk_iam::Client::new(&conf).list_roles().send().await.unwrap().roles() {
+        for r in aws_sdk_iam::Client::new(&conf)
+            .list_roles()
+            .send()
+            .await
+            .unwrap()
+            .roles()
+        {
             names.push(r.role_name().to_string());
         }
         names.retain(|n| n.contains(instance));
@@ -38,25 +79,64 @@ fn apply_plan_update_destroy_lifecycle() {
 
     // From nothing: the plan lists every resource, and changes exit 2.
     let first = run(ep, &["plan", "--detailed-exitcode", "--instance", "t-life"]).expect(2);
-    assert!(first.stdout.contains("Plan: 15 to add, 0 to change, 0 to replace, 0 to destroy."), "{}", first.stdout);
+    assert!(
+        first
+            .stdout
+            .contains("Plan: 15 to add, 0 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        first.stdout
+    );
 
     let applied = run(ep, &["apply", "--yes", "--instance", "t-life"]).expect(0);
-    assert!(applied.stdout.contains("Apply: 15 succeeded, 0 failed"), "{}", applied.stdout);
-    assert!(applied.stderr.contains("kinesis_stream.orders: creating -> created after"), "{}", applied.stderr);
+    assert!(
+        applied.stdout.contains("Apply: 15 succeeded, 0 failed"),
+        "{}",
+        applied.stdout
+    );
+    assert!(
+        applied
+            .stderr
+            .contains("kinesis_stream.orders: creating -> created after"),
+        "{}",
+        applied.stderr
+    );
 
     // Converged: no changes, and a second apply makes no mutating call.
     let again = run(ep, &["plan", "--detailed-exitcode", "--instance", "t-life"]).expect(0);
     assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
-    assert!(again.reads() <= 3 * 15, "{} reads for 15 resources", again.reads());
+    assert!(
+        again.reads() <= 3 * 15,
+        "{} reads for 15 resources",
+        again.reads()
+    );
     let noop = run(ep, &["apply", "--yes", "--instance", "t-life"]).expect(0);
     assert_eq!(noop.mutations(), 0, "{}", noop.stderr);
 
     // Change one knob: the plan shows exactly that update.
-    let edited = stack_file(dir.path(), "dev.yaml", |s| s.replace("retention_hours: 24", "retention_hours: 72"));
+    let edited = stack_file(dir.path(), "dev.yaml", |s| {
+        s.replace("retention_hours: 24", "retention_hours: 72")
+    });
     let edited = edited.to_str().unwrap();
-    let plan = run(ep, &["plan", "-s", edited, "--instance", "t-life", "--output", "json"]).expect(0);
+    let plan = run(
+        ep,
+        &[
+            "plan",
+            "-s",
+            edited,
+            "--instance",
+            "t-life",
+            "--output",
+            "json",
+        ],
+    )
+    .expect(0);
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
-    let changed: Vec<&serde_json::Value> = plan["changes"].as_array().unwrap().iter().filter(|c| c["action"] != "no_op").collect();
+    let changed: Vec<&serde_json::Value> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no_op")
+        .collect();
     assert_eq!(changed.len(), 1, "{plan:#}");
     assert_eq!(changed[0]["address"], "kinesis_stream.orders");
     assert_eq!(changed[0]["action"], "update");
@@ -65,18 +145,41 @@ fn apply_plan_update_destroy_lifecycle() {
     assert_eq!(changed[0]["attributes"][0]["after"], 72);
     assert_eq!(plan["summary"]["change"], 1);
 
-    run(ep, &["apply", "-s", edited, "--yes", "--instance", "t-life"]).expect(0);
-    run(ep, &["plan", "-s", edited, "--detailed-exitcode", "--instance", "t-life"]).expect(0);
+    run(
+        ep,
+        &["apply", "-s", edited, "--yes", "--instance", "t-life"],
+    )
+    .expect(0);
+    run(
+        ep,
+        &[
+            "plan",
+            "-s",
+            edited,
+            "--detailed-exitcode",
+            "--instance",
+            "t-life",
+        ],
+    )
+    .expect(0);
 
     // Destroy: dry run lists, then everything goes and the sweep is clean.
     let dry = run(ep, &["destroy", "--dry-run", "--instance", "t-life"]).expect(0);
     assert!(dry.stdout.contains("to destroy."), "{}", dry.stdout);
     assert!(!leftovers(&moto, "t-life").is_empty());
     let gone = run(ep, &["destroy", "--yes", "--instance", "t-life"]).expect(0);
-    assert!(gone.stderr.contains("Leak sweep: nothing tagged"), "{}", gone.stderr);
+    assert!(
+        gone.stderr.contains("Leak sweep: nothing tagged"),
+        "{}",
+        gone.stderr
+    );
     assert_eq!(leftovers(&moto, "t-life"), Vec::<String>::new());
     let twice = run(ep, &["destroy", "--yes", "--instance", "t-life"]).expect(0);
-    assert!(twice.stdout.contains("Nothing to destroy"), "{}", twice.stdout);
+    assert!(
+        twice.stdout.contains("Nothing to destroy"),
+        "{}",
+        twice.stdout
+    );
     assert_eq!(twice.mutations(), 0);
 }
 
@@ -84,18 +187,45 @@ fn apply_plan_update_destroy_lifecycle() {
 fn a_foreign_bucket_with_our_name_is_refused() {
     let moto = Moto::start();
     let bucket = "ecomflow-dev-t-foreign-lake-123456789012-us-east-1";
-    rt().block_on(async { moto.s3().await.create_bucket().bucket(bucket).send().await.unwrap() });
+    rt().block_on(async {
+        moto.s3()
+            .await
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+    });
     let plan = run(&moto.endpoint, &["plan", "--instance", "t-foreign"]).expect(1);
-    assert!(plan.stderr.contains("refusing to take it over"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains("refusing to take it over"),
+        "{}",
+        plan.stderr
+    );
     assert!(plan.stderr.contains(bucket), "{}", plan.stderr);
-    let apply = run(&moto.endpoint, &["apply", "--yes", "--instance", "t-foreign"]).expect(1);
+    let apply = run(
+        &moto.endpoint,
+        &["apply", "--yes", "--instance", "t-foreign"],
+    )
+    .expect(1);
     assert_eq!(apply.stdout, "");
     // Nothing was created, and the foreign bucket was not tagged.
     assert_eq!(leftovers(&moto, "t-foreign"), vec![bucket.to_string()]);
-    let tagging = rt().block_on(async { moto.s3().await.get_bucket_tagging().bucket(bucket).send().await });
+    let tagging = rt().block_on(async {
+        moto.s3()
+            .await
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+    });
     assert!(tagging.map(|t| t.tag_set().is_empty()).unwrap_or(true));
     // Destroy leaves it alone too.
-    let destroy = run(&moto.endpoint, &["destroy", "--yes", "--instance", "t-foreign"]).expect(0);
+    let destroy = run(
+        &moto.endpoint,
+        &["destroy", "--yes", "--instance", "t-foreign"],
+    )
+    .expect(0);
     assert!(destroy.stderr.contains("left alone"), "{}", destroy.stderr);
     assert_eq!(leftovers(&moto, "t-foreign"), vec![bucket.to_string()]);
 }
@@ -111,7 +241,13 @@ fn a_held_lock_stops_a_second_run_until_force_unlocked() {
         ddb.create_table()
             .table_name("ecomflow-infra-locks")
             .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(KeySchemaElement::builder().attribute_name("LockID").key_type(KeyType::Hash).build().unwrap())
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("LockID")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
             .attribute_definitions(
                 AttributeDefinition::builder()
                     .attribute_name("LockID")
@@ -133,13 +269,30 @@ fn a_held_lock_stops_a_second_run_until_force_unlocked() {
             .unwrap();
     });
     let blocked = run(ep, &["apply", "--yes", "--instance", "t-lock"]).expect(1);
-    assert!(blocked.stderr.contains("locked by ci@runner-7 pid 4242 since 2026-11-25T08:00:00Z"), "{}", blocked.stderr);
-    assert!(blocked.stderr.contains("force-unlock ecomflow-dev-t-lock"), "{}", blocked.stderr);
-    assert!(leftovers(&moto, "t-lock").is_empty(), "nothing applied while locked");
+    assert!(
+        blocked
+            .stderr
+            .contains("locked by ci@runner-7 pid 4242 since 2026-11-25T08:00:00Z"),
+        "{}",
+        blocked.stderr
+    );
+    assert!(
+        blocked.stderr.contains("force-unlock ecomflow-dev-t-lock"),
+        "{}",
+        blocked.stderr
+    );
+    assert!(
+        leftovers(&moto, "t-lock").is_empty(),
+        "nothing applied while locked"
+    );
     run(ep, &["destroy", "--yes", "--instance", "t-lock"]).expect(1);
 
     let unlocked = run(ep, &["force-unlock", "ecomflow-dev-t-lock"]).expect(0);
-    assert!(unlocked.stdout.contains("held by ci@runner-7 pid 4242"), "{}", unlocked.stdout);
+    assert!(
+        unlocked.stdout.contains("held by ci@runner-7 pid 4242"),
+        "{}",
+        unlocked.stdout
+    );
     run(ep, &["apply", "--yes", "--instance", "t-lock"]).expect(0);
     // The lock is released after a run: the next one proceeds.
     run(ep, &["destroy", "--yes", "--instance", "t-lock"]).expect(0);
@@ -159,14 +312,36 @@ fn concurrent_applies_of_one_instance_never_both_proceed() {
                 .unwrap()
         })
         .collect();
-    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     let ok = outputs.iter().filter(|o| o.status.success()).count();
-    let show = |o: &std::process::Output| format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(ok >= 1, "{}\n-----\n{}", show(&outputs[0]), show(&outputs[1]));
+    let show = |o: &std::process::Output| {
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    assert!(
+        ok >= 1,
+        "{}\n-----\n{}",
+        show(&outputs[0]),
+        show(&outputs[1])
+    );
     for o in outputs.iter().filter(|o| !o.status.success()) {
-        assert!(String::from_utf8_lossy(&o.stderr).contains("is locked by"), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("is locked by"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
-    run(ep, &["plan", "--detailed-exitcode", "--instance", "t-race2"]).expect(0);
+    run(
+        ep,
+        &["plan", "--detailed-exitcode", "--instance", "t-race2"],
+    )
+    .expect(0);
 }
 
 #[test]
@@ -180,12 +355,30 @@ fn a_stale_saved_plan_is_refused() {
     // A fresh saved plan applies without a prompt.
     run(ep, &["plan", "--instance", "t-stale", "--out", saved]).expect(0);
     run(ep, &["apply", saved, "--instance", "t-stale"]).expect(0);
-    run(ep, &["plan", "--detailed-exitcode", "--instance", "t-stale"]).expect(0);
+    run(
+        ep,
+        &["plan", "--detailed-exitcode", "--instance", "t-stale"],
+    )
+    .expect(0);
 
     // Plan a change, then someone changes the live stream before it is applied.
-    let edited = stack_file(dir.path(), "dev.yaml", |s| s.replace("retention_hours: 24", "retention_hours: 48"));
+    let edited = stack_file(dir.path(), "dev.yaml", |s| {
+        s.replace("retention_hours: 24", "retention_hours: 48")
+    });
     let edited = edited.to_str().unwrap();
-    run(ep, &["plan", "-s", edited, "--instance", "t-stale", "--out", saved]).expect(0);
+    run(
+        ep,
+        &[
+            "plan",
+            "-s",
+            edited,
+            "--instance",
+            "t-stale",
+            "--out",
+            saved,
+        ],
+    )
+    .expect(0);
     rt().block_on(async {
         aws_sdk_kinesis::Client::new(&moto.sdk_config().await)
             .increase_stream_retention_period()
@@ -196,16 +389,36 @@ fn a_stale_saved_plan_is_refused() {
             .unwrap();
     });
     let stale = run(ep, &["apply", saved, "-s", edited, "--instance", "t-stale"]).expect(1);
-    assert!(stale.stderr.contains("the saved plan is stale: the live account changed"), "{}", stale.stderr);
+    assert!(
+        stale
+            .stderr
+            .contains("the saved plan is stale: the live account changed"),
+        "{}",
+        stale.stderr
+    );
 
     // A plan of another stack, or an edited file, is refused too.
     let text = std::fs::read_to_string(saved).unwrap();
-    std::fs::write(saved, text.replace("ecomflow-dev-t-stale", "ecomflow-dev-other")).unwrap();
+    std::fs::write(
+        saved,
+        text.replace("ecomflow-dev-t-stale", "ecomflow-dev-other"),
+    )
+    .unwrap();
     let other = run(ep, &["apply", saved, "-s", edited, "--instance", "t-stale"]).expect(1);
-    assert!(other.stderr.contains("it was made for stack ecomflow-dev-other"), "{}", other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains("it was made for stack ecomflow-dev-other"),
+        "{}",
+        other.stderr
+    );
     std::fs::write(saved, &text[..text.len() / 2]).unwrap();
     let truncated = run(ep, &["apply", saved]).expect(1);
-    assert!(truncated.stderr.contains("is not a plan saved by"), "{}", truncated.stderr);
+    assert!(
+        truncated.stderr.contains("is not a plan saved by"),
+        "{}",
+        truncated.stderr
+    );
 }
 
 #[test]
@@ -213,13 +426,35 @@ fn destroying_a_protected_env_needs_a_flag() {
     let moto = Moto::start();
     let ep = &moto.endpoint;
     let dir = tempfile::tempdir().unwrap();
-    let prot = stack_file(dir.path(), "prot.yaml", |s| s.replace("protected: false", "protected: true"));
+    let prot = stack_file(dir.path(), "prot.yaml", |s| {
+        s.replace("protected: false", "protected: true")
+    });
     let prot = prot.to_str().unwrap();
     run(ep, &["apply", "-s", prot, "--yes", "--instance", "t-prot"]).expect(0);
-    let refused = run(ep, &["destroy", "-s", prot, "--yes", "--instance", "t-prot"]).expect(1);
-    assert!(refused.stderr.contains("--allow-protected"), "{}", refused.stderr);
+    let refused = run(
+        ep,
+        &["destroy", "-s", prot, "--yes", "--instance", "t-prot"],
+    )
+    .expect(1);
+    assert!(
+        refused.stderr.contains("--allow-protected"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(leftovers(&moto, "t-prot").len(), 8, "nothing was deleted");
-    run(ep, &["destroy", "-s", prot, "--yes", "--allow-protected", "--instance", "t-prot"]).expect(0);
+    run(
+        ep,
+        &[
+            "destroy",
+            "-s",
+            prot,
+            "--yes",
+            "--allow-protected",
+            "--instance",
+            "t-prot",
+        ],
+    )
+    .expect(0);
     assert!(leftovers(&moto, "t-prot").is_empty());
 }
 
@@ -228,7 +463,8 @@ fn a_bad_stack_file_reaches_no_api() {
     let counter = ConnectionCounter::start();
     let dir = tempfile::tempdir().unwrap();
     let bad = stack_file(dir.path(), "bad.yaml", |s| {
-        s.replace("retention_hours: 24", "retention_hours: 2").replace("pitr: true", "pitr: sometimes")
+        s.replace("retention_hours: 24", "retention_hours: 2")
+            .replace("pitr: true", "pitr: sometimes")
     });
     for args in [
         vec!["plan", "-s", bad.to_str().unwrap()],
@@ -236,11 +472,29 @@ fn a_bad_stack_file_reaches_no_api() {
         vec!["destroy", "--yes", "-s", bad.to_str().unwrap()],
     ] {
         let r = run(&counter.endpoint, &args).expect(1);
-        assert!(r.stderr.contains("2 errors in stack config; nothing was applied"), "{}", r.stderr);
-        assert!(r.stderr.contains("bad.yaml:15:9: tables.pitr"), "{}", r.stderr);
-        assert!(r.stderr.contains("stream.retention_hours: must be between 24 and 8760 (got 2)"), "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("2 errors in stack config; nothing was applied"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("bad.yaml:15:9: tables.pitr"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("stream.retention_hours: must be between 24 and 8760 (got 2)"),
+            "{}",
+            r.stderr
+        );
     }
-    assert_eq!(counter.connections(), 0, "a bad config must not reach any API");
+    assert_eq!(
+        counter.connections(),
+        0,
+        "a bad config must not reach any API"
+    );
 }
 
 #[test]
@@ -257,11 +511,14 @@ fn an_apply_killed_midway_converges_when_rerun() {
     let ep = &moto.endpoint;
     for (round, delay_ms) in [40u64, 90, 150, 220].into_iter().enumerate() {
         let inst = format!("t-kill{round}");
-        let mut child = command(ep, &["apply", "--yes", "--parallelism", "2", "--instance", &inst])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = command(
+            ep,
+            &["apply", "--yes", "--parallelism", "2", "--instance", &inst],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();

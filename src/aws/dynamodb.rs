@@ -13,7 +13,8 @@ const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 const WAIT: Duration = Duration::from_secs(600);
 
 fn spec(v: &Value) -> Result<TableSpec, AwsError> {
-    serde_json::from_value(v.clone()).map_err(|e| AwsError::msg(format!("malformed dynamodb_table spec: {e}")))
+    serde_json::from_value(v.clone())
+        .map_err(|e| AwsError::msg(format!("malformed dynamodb_table spec: {e}")))
 }
 
 fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> Result<T, AwsError> {
@@ -21,7 +22,10 @@ fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> Res
 }
 
 fn arn(aws: &Aws, table: &str) -> String {
-    format!("arn:aws:dynamodb:{}:{}:table/{table}", aws.region, aws.account)
+    format!(
+        "arn:aws:dynamodb:{}:{}:table/{table}",
+        aws.region, aws.account
+    )
 }
 
 async fn table_tags(aws: &Aws, table_arn: &str) -> Result<Tags, AwsError> {
@@ -35,7 +39,10 @@ async fn table_tags(aws: &Aws, table_arn: &str) -> Result<Tags, AwsError> {
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to list tags of DynamoDB table {table_arn}")))?;
+            .map_err(|e| {
+                AwsError::from(e)
+                    .context(format!("failed to list tags of DynamoDB table {table_arn}"))
+            })?;
         for tag in out.tags() {
             tags.insert(tag.key().to_string(), tag.value().to_string());
         }
@@ -93,7 +100,11 @@ async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> 
         )?)
         .send()
         .await
-        .map_err(|e| AwsError::from(e).context(format!("failed to set point-in-time recovery of DynamoDB table {name}")))?;
+        .map_err(|e| {
+            AwsError::from(e).context(format!(
+                "failed to set point-in-time recovery of DynamoDB table {name}"
+            ))
+        })?;
     Ok(())
 }
 
@@ -124,10 +135,14 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<TableSpec>, AwsError
             .unwrap_or_default()
     };
     let key = |kt: t::KeyType| {
-        table.key_schema().iter().find(|k| k.key_type() == &kt).map(|k| KeyAttribute {
-            name: k.attribute_name().to_string(),
-            kind: attr_type(k.attribute_name()),
-        })
+        table
+            .key_schema()
+            .iter()
+            .find(|k| k.key_type() == &kt)
+            .map(|k| KeyAttribute {
+                name: k.attribute_name().to_string(),
+                kind: attr_type(k.attribute_name()),
+            })
     };
     let pay_per_request = table
         .billing_mode_summary()
@@ -136,7 +151,9 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<TableSpec>, AwsError
         .unwrap_or(false);
     let sse_kms = table
         .sse_description()
-        .map(|d| d.status() == Some(&t::SseStatus::Enabled) && d.sse_type() == Some(&t::SseType::Kms))
+        .map(|d| {
+            d.status() == Some(&t::SseStatus::Enabled) && d.sse_type() == Some(&t::SseType::Kms)
+        })
         .unwrap_or(false);
     let pitr = aws
         .dynamodb
@@ -144,13 +161,18 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<TableSpec>, AwsError
         .table_name(name)
         .send()
         .await
-        .map_err(|e| AwsError::from(e).context(format!("failed to read backups of DynamoDB table {name}")))?
+        .map_err(|e| {
+            AwsError::from(e).context(format!("failed to read backups of DynamoDB table {name}"))
+        })?
         .continuous_backups_description()
         .and_then(|d| d.point_in_time_recovery_description())
         .and_then(|p| p.point_in_time_recovery_status())
         .map(|s| s == &t::PointInTimeRecoveryStatus::Enabled)
         .unwrap_or(false);
-    let table_arn = table.table_arn().map(str::to_string).unwrap_or_else(|| arn(aws, name));
+    let table_arn = table
+        .table_arn()
+        .map(str::to_string)
+        .unwrap_or_else(|| arn(aws, name));
     let provisioned = table.provisioned_throughput();
     Ok(Some(TableSpec {
         name: name.to_string(),
@@ -159,9 +181,22 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<TableSpec>, AwsError
             kind: String::new(),
         }),
         sort_key: key(t::KeyType::Range),
-        billing_mode: if pay_per_request { "PAY_PER_REQUEST" } else { "PROVISIONED" }.into(),
-        read_capacity: if pay_per_request { None } else { provisioned.and_then(|p| p.read_capacity_units()) },
-        write_capacity: if pay_per_request { None } else { provisioned.and_then(|p| p.write_capacity_units()) },
+        billing_mode: if pay_per_request {
+            "PAY_PER_REQUEST"
+        } else {
+            "PROVISIONED"
+        }
+        .into(),
+        read_capacity: if pay_per_request {
+            None
+        } else {
+            provisioned.and_then(|p| p.read_capacity_units())
+        },
+        write_capacity: if pay_per_request {
+            None
+        } else {
+            provisioned.and_then(|p| p.write_capacity_units())
+        },
         pitr,
         sse_kms,
         tags: table_tags(aws, &table_arn).await?,
@@ -200,7 +235,12 @@ impl Provider for Table {
             .sse_specification(sse(&s));
         for (k, kt) in keys {
             req = req
-                .key_schema(built(t::KeySchemaElement::builder().attribute_name(&k.name).key_type(kt).build())?)
+                .key_schema(built(
+                    t::KeySchemaElement::builder()
+                        .attribute_name(&k.name)
+                        .key_type(kt)
+                        .build(),
+                )?)
                 .attribute_definitions(built(
                     t::AttributeDefinition::builder()
                         .attribute_name(&k.name)
@@ -219,17 +259,25 @@ impl Provider for Table {
             }
         }
         wait_active(aws, &s.name).await?;
-        let live = read_table(aws, &s.name)
-            .await?
-            .ok_or_else(|| AwsError::msg(format!("DynamoDB table {} vanished after creation", s.name)))?;
-        self.update(aws, desired, &serde_json::to_value(live).expect("specs serialise")).await
+        let live = read_table(aws, &s.name).await?.ok_or_else(|| {
+            AwsError::msg(format!("DynamoDB table {} vanished after creation", s.name))
+        })?;
+        self.update(
+            aws,
+            desired,
+            &serde_json::to_value(live).expect("specs serialise"),
+        )
+        .await
     }
 
     async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
         let s = spec(&desired.spec)?;
         let l = spec(live)?;
         let name = &s.name;
-        if s.billing_mode != l.billing_mode || s.read_capacity != l.read_capacity || s.write_capacity != l.write_capacity {
+        if s.billing_mode != l.billing_mode
+            || s.read_capacity != l.read_capacity
+            || s.write_capacity != l.write_capacity
+        {
             aws.throttle(Service::DynamoDb).await;
             aws.dynamodb
                 .update_table()
@@ -238,7 +286,10 @@ impl Provider for Table {
                 .set_provisioned_throughput(throughput(&s)?)
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to change billing of DynamoDB table {name}")))?;
+                .map_err(|e| {
+                    AwsError::from(e)
+                        .context(format!("failed to change billing of DynamoDB table {name}"))
+                })?;
             wait_active(aws, name).await?;
         }
         if s.sse_kms != l.sse_kms {
@@ -249,14 +300,23 @@ impl Provider for Table {
                 .sse_specification(sse(&s))
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to change encryption of DynamoDB table {name}")))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!(
+                        "failed to change encryption of DynamoDB table {name}"
+                    ))
+                })?;
             wait_active(aws, name).await?;
         }
         if s.pitr != l.pitr {
             set_pitr(aws, name, s.pitr).await?;
         }
         let table_arn = arn(aws, name);
-        let stale: Vec<String> = l.tags.keys().filter(|k| !s.tags.contains_key(*k)).cloned().collect();
+        let stale: Vec<String> = l
+            .tags
+            .keys()
+            .filter(|k| !s.tags.contains_key(*k))
+            .cloned()
+            .collect();
         if !stale.is_empty() {
             aws.throttle(Service::DynamoDb).await;
             aws.dynamodb
@@ -265,7 +325,9 @@ impl Provider for Table {
                 .set_tag_keys(Some(stale))
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to untag DynamoDB table {name}")))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!("failed to untag DynamoDB table {name}"))
+                })?;
         }
         let changed = s
             .tags
@@ -281,14 +343,22 @@ impl Provider for Table {
                 .set_tags(Some(changed))
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to tag DynamoDB table {name}")))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!("failed to tag DynamoDB table {name}"))
+                })?;
         }
         Ok(())
     }
 
     async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
         aws.throttle(Service::DynamoDb).await;
-        if let Err(e) = aws.dynamodb.delete_table().table_name(physical).send().await {
+        if let Err(e) = aws
+            .dynamodb
+            .delete_table()
+            .table_name(physical)
+            .send()
+            .await
+        {
             let e = AwsError::from(e);
             if !e.is(NOT_FOUND) {
                 return Err(e.context(format!("failed to delete DynamoDB table {physical}")));
@@ -299,15 +369,23 @@ impl Provider for Table {
             .table_name(physical)
             .wait(WAIT)
             .await
-            .map_err(|e| AwsError::msg(format!("DynamoDB table {physical} did not go away: {e}")))?;
+            .map_err(|e| {
+                AwsError::msg(format!("DynamoDB table {physical} did not go away: {e}"))
+            })?;
         Ok(())
     }
 
-    async fn list(&self, aws: &Aws, prefix: &str, skip: &[String]) -> Result<Vec<Listed>, AwsError> {
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
         let mut pages = aws.dynamodb.list_tables().into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from(e).context("failed to list DynamoDB tables"))?;
+            let page =
+                page.map_err(|e| AwsError::from(e).context("failed to list DynamoDB tables"))?;
             for name in page.table_names() {
                 if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
                     continue;

@@ -13,7 +13,9 @@ const NOT_FOUND: &[&str] = &["NoSuchEntity"];
 
 fn parse_doc(raw: &str, what: &str) -> Result<Value, AwsError> {
     // IAM returns policy documents URL-encoded.
-    let decoded = urlencoding::decode(raw).map(|s| s.into_owned()).unwrap_or_else(|_| raw.to_string());
+    let decoded = urlencoding::decode(raw)
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|_| raw.to_string());
     serde_json::from_str::<Value>(&decoded)
         .map(|v| policy::normalize(&v))
         .map_err(|e| AwsError::msg(format!("{what} is not valid JSON: {e}")))
@@ -39,9 +41,16 @@ fn tag_list(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
 
 async fn inline_policies(aws: &Aws, role: &str) -> Result<BTreeMap<String, Value>, AwsError> {
     let mut names = Vec::new();
-    let mut pages = aws.iam.list_role_policies().role_name(role).into_paginator().send();
+    let mut pages = aws
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from(e).context(format!("failed to list policies of IAM role {role}")))?;
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!("failed to list policies of IAM role {role}"))
+        })?;
         names.extend(page.policy_names().iter().cloned());
     }
     let mut out = BTreeMap::new();
@@ -53,8 +62,14 @@ async fn inline_policies(aws: &Aws, role: &str) -> Result<BTreeMap<String, Value
             .policy_name(&name)
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to read policy {name} of IAM role {role}")))?;
-        let doc = parse_doc(p.policy_document(), &format!("policy {name} of IAM role {role}"))?;
+            .map_err(|e| {
+                AwsError::from(e)
+                    .context(format!("failed to read policy {name} of IAM role {role}"))
+            })?;
+        let doc = parse_doc(
+            p.policy_document(),
+            &format!("policy {name} of IAM role {role}"),
+        )?;
         out.insert(name, doc);
     }
     Ok(out)
@@ -62,9 +77,16 @@ async fn inline_policies(aws: &Aws, role: &str) -> Result<BTreeMap<String, Value
 
 async fn role_tags(aws: &Aws, role: &str) -> Result<Tags, AwsError> {
     let mut tags = Tags::new();
-    let mut pages = aws.iam.list_role_tags().role_name(role).into_paginator().send();
+    let mut pages = aws
+        .iam
+        .list_role_tags()
+        .role_name(role)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from(e).context(format!("failed to list tags of IAM role {role}")))?;
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!("failed to list tags of IAM role {role}"))
+        })?;
         for t in page.tags() {
             tags.insert(t.key().to_string(), t.value().to_string());
         }
@@ -72,7 +94,12 @@ async fn role_tags(aws: &Aws, role: &str) -> Result<Tags, AwsError> {
     Ok(tags)
 }
 
-async fn put_policies(aws: &Aws, role: &str, wanted: &BTreeMap<String, Value>, live: &BTreeMap<String, Value>) -> Result<(), AwsError> {
+async fn put_policies(
+    aws: &Aws,
+    role: &str,
+    wanted: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+) -> Result<(), AwsError> {
     for (name, doc) in wanted {
         if live.get(name) == Some(doc) {
             continue;
@@ -85,11 +112,20 @@ async fn put_policies(aws: &Aws, role: &str, wanted: &BTreeMap<String, Value>, l
             .policy_document(doc.to_string())
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to put policy {name} on IAM role {role}")))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to put policy {name} on IAM role {role}"))
+            })?;
     }
     for name in live.keys().filter(|n| !wanted.contains_key(*n)) {
         aws.throttle(Service::Iam).await;
-        if let Err(e) = aws.iam.delete_role_policy().role_name(role).policy_name(name).send().await {
+        if let Err(e) = aws
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+        {
             let e = AwsError::from(e);
             if !e.is(NOT_FOUND) {
                 return Err(e.context(format!("failed to delete policy {name} of IAM role {role}")));
@@ -124,7 +160,11 @@ impl Provider for Role {
             role.assume_role_policy_document().unwrap_or("{}"),
             &format!("trust policy of IAM role {name}"),
         )?;
-        let tags: Tags = role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+        let tags: Tags = role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
         let spec = RoleSpec {
             name: name.clone(),
             path: role.path().to_string(),
@@ -165,7 +205,8 @@ impl Provider for Role {
 
     async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
         let s = spec(desired)?;
-        let l: RoleSpec = serde_json::from_value(live.clone()).map_err(|e| AwsError::msg(e.to_string()))?;
+        let l: RoleSpec =
+            serde_json::from_value(live.clone()).map_err(|e| AwsError::msg(e.to_string()))?;
         if s.assume_role_policy != l.assume_role_policy {
             aws.throttle(Service::Iam).await;
             aws.iam
@@ -174,10 +215,20 @@ impl Provider for Role {
                 .policy_document(s.assume_role_policy.to_string())
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to update trust policy of IAM role {}", s.name)))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!(
+                        "failed to update trust policy of IAM role {}",
+                        s.name
+                    ))
+                })?;
         }
         put_policies(aws, &s.name, &s.policies, &l.policies).await?;
-        let stale: Vec<String> = l.tags.keys().filter(|k| !s.tags.contains_key(*k)).cloned().collect();
+        let stale: Vec<String> = l
+            .tags
+            .keys()
+            .filter(|k| !s.tags.contains_key(*k))
+            .cloned()
+            .collect();
         if !stale.is_empty() {
             aws.throttle(Service::Iam).await;
             aws.iam
@@ -186,7 +237,9 @@ impl Provider for Role {
                 .set_tag_keys(Some(stale))
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to untag IAM role {}", s.name)))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!("failed to untag IAM role {}", s.name))
+                })?;
         }
         if s.tags != l.tags {
             aws.throttle(Service::Iam).await;
@@ -196,7 +249,9 @@ impl Provider for Role {
                 .set_tags(Some(tag_list(&s.tags)?))
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to tag IAM role {}", s.name)))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!("failed to tag IAM role {}", s.name))
+                })?;
         }
         Ok(())
     }
@@ -218,9 +273,19 @@ impl Provider for Role {
         Ok(())
     }
 
-    async fn list(&self, aws: &Aws, prefix: &str, skip: &[String]) -> Result<Vec<Listed>, AwsError> {
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
-        let mut pages = aws.iam.list_roles().path_prefix("/ecomflow-infra/").into_paginator().send();
+        let mut pages = aws
+            .iam
+            .list_roles()
+            .path_prefix("/ecomflow-infra/")
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from(e).context("failed to list IAM roles"))?;
             for role in page.roles() {

@@ -5,7 +5,9 @@ use crate::model::kinesis::StreamSpec;
 use crate::model::{Resource, Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_kinesis::client::Waiters;
-use aws_sdk_kinesis::types::{EncryptionType, ScalingType, StreamMode, StreamModeDetails, StreamStatus};
+use aws_sdk_kinesis::types::{
+    EncryptionType, ScalingType, StreamMode, StreamModeDetails, StreamStatus,
+};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -13,7 +15,8 @@ const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 const WAIT: Duration = Duration::from_secs(300);
 
 fn spec(v: &Value) -> Result<StreamSpec, AwsError> {
-    serde_json::from_value(v.clone()).map_err(|e| AwsError::msg(format!("malformed kinesis_stream spec: {e}")))
+    serde_json::from_value(v.clone())
+        .map_err(|e| AwsError::msg(format!("malformed kinesis_stream spec: {e}")))
 }
 
 async fn stream_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
@@ -27,9 +30,14 @@ async fn stream_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
             .set_exclusive_start_tag_key(start.clone())
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to list tags of Kinesis stream {name}")))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to list tags of Kinesis stream {name}"))
+            })?;
         for t in out.tags() {
-            tags.insert(t.key().to_string(), t.value().unwrap_or_default().to_string());
+            tags.insert(
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            );
         }
         if !out.has_more_tags() || out.tags().is_empty() {
             return Ok(tags);
@@ -59,10 +67,19 @@ fn mode(s: &StreamSpec) -> StreamMode {
 /// Brings a live stream's settings to the declaration; shared by create and update.
 async fn converge(aws: &Aws, s: &StreamSpec, l: &StreamSpec) -> Result<(), AwsError> {
     let name = &s.name;
-    let fail = |what: &'static str| move |e: AwsError| e.context(format!("failed to {what} of Kinesis stream {name}"));
+    let fail = |what: &'static str| {
+        move |e: AwsError| e.context(format!("failed to {what} of Kinesis stream {name}"))
+    };
     if s.mode != l.mode {
-        let arn = aws.kinesis.describe_stream_summary().stream_name(name).send().await
-            .map_err(|e| AwsError::from(e).context(format!("failed to read Kinesis stream {name}")))?
+        let arn = aws
+            .kinesis
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to read Kinesis stream {name}"))
+            })?
             .stream_description_summary
             .map(|d| d.stream_arn)
             .unwrap_or_default();
@@ -70,7 +87,12 @@ async fn converge(aws: &Aws, s: &StreamSpec, l: &StreamSpec) -> Result<(), AwsEr
         aws.kinesis
             .update_stream_mode()
             .stream_arn(arn)
-            .stream_mode_details(StreamModeDetails::builder().stream_mode(mode(s)).build().map_err(|e| AwsError::msg(e.to_string()))?)
+            .stream_mode_details(
+                StreamModeDetails::builder()
+                    .stream_mode(mode(s))
+                    .build()
+                    .map_err(|e| AwsError::msg(e.to_string()))?,
+            )
             .send()
             .await
             .map_err(|e| fail("change the capacity mode")(e.into()))?;
@@ -138,7 +160,12 @@ async fn converge(aws: &Aws, s: &StreamSpec, l: &StreamSpec) -> Result<(), AwsEr
         }
         wait_active(aws, name).await?;
     }
-    let stale: Vec<String> = l.tags.keys().filter(|k| !s.tags.contains_key(*k)).cloned().collect();
+    let stale: Vec<String> = l
+        .tags
+        .keys()
+        .filter(|k| !s.tags.contains_key(*k))
+        .cloned()
+        .collect();
     if !stale.is_empty() {
         aws.throttle(Service::Kinesis).await;
         aws.kinesis
@@ -169,7 +196,13 @@ async fn converge(aws: &Aws, s: &StreamSpec, l: &StreamSpec) -> Result<(), AwsEr
 }
 
 async fn read_stream(aws: &Aws, name: &str) -> Result<Option<StreamSpec>, AwsError> {
-    let summary = match aws.kinesis.describe_stream_summary().stream_name(name).send().await {
+    let summary = match aws
+        .kinesis
+        .describe_stream_summary()
+        .stream_name(name)
+        .send()
+        .await
+    {
         Ok(out) => match out.stream_description_summary {
             Some(d) => d,
             None => return Ok(None),
@@ -194,10 +227,23 @@ async fn read_stream(aws: &Aws, name: &str) -> Result<Option<StreamSpec>, AwsErr
     let encrypted = summary.encryption_type == Some(EncryptionType::Kms);
     Ok(Some(StreamSpec {
         name: name.to_string(),
-        mode: if provisioned { "PROVISIONED" } else { "ON_DEMAND" }.into(),
-        shard_count: if provisioned { Some(summary.open_shard_count) } else { None },
+        mode: if provisioned {
+            "PROVISIONED"
+        } else {
+            "ON_DEMAND"
+        }
+        .into(),
+        shard_count: if provisioned {
+            Some(summary.open_shard_count)
+        } else {
+            None
+        },
         retention_hours: summary.retention_period_hours,
-        kms_key: if encrypted { summary.key_id.clone() } else { None },
+        kms_key: if encrypted {
+            summary.key_id.clone()
+        } else {
+            None
+        },
         tags: stream_tags(aws, name).await?,
     }))
 }
@@ -227,7 +273,12 @@ impl Provider for Stream {
             .kinesis
             .create_stream()
             .stream_name(&s.name)
-            .stream_mode_details(StreamModeDetails::builder().stream_mode(mode(&s)).build().map_err(|e| AwsError::msg(e.to_string()))?)
+            .stream_mode_details(
+                StreamModeDetails::builder()
+                    .stream_mode(mode(&s))
+                    .build()
+                    .map_err(|e| AwsError::msg(e.to_string()))?,
+            )
             .set_shard_count(s.shard_count)
             .set_tags(Some(s.tags.clone().into_iter().collect()))
             .send()
@@ -239,9 +290,9 @@ impl Provider for Stream {
             }
         }
         wait_active(aws, &s.name).await?;
-        let live = read_stream(aws, &s.name)
-            .await?
-            .ok_or_else(|| AwsError::msg(format!("Kinesis stream {} vanished after creation", s.name)))?;
+        let live = read_stream(aws, &s.name).await?.ok_or_else(|| {
+            AwsError::msg(format!("Kinesis stream {} vanished after creation", s.name))
+        })?;
         converge(aws, &s, &live).await
     }
 
@@ -269,15 +320,23 @@ impl Provider for Stream {
             .stream_name(physical)
             .wait(WAIT)
             .await
-            .map_err(|e| AwsError::msg(format!("Kinesis stream {physical} did not go away: {e}")))?;
+            .map_err(|e| {
+                AwsError::msg(format!("Kinesis stream {physical} did not go away: {e}"))
+            })?;
         Ok(())
     }
 
-    async fn list(&self, aws: &Aws, prefix: &str, skip: &[String]) -> Result<Vec<Listed>, AwsError> {
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
         let mut pages = aws.kinesis.list_streams().into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from(e).context("failed to list Kinesis streams"))?;
+            let page =
+                page.map_err(|e| AwsError::from(e).context("failed to list Kinesis streams"))?;
             for name in page.stream_names() {
                 if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
                     continue;

@@ -81,7 +81,10 @@ impl Aws {
         if let Some(url) = &opts.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        let region = opts.region.clone().unwrap_or_else(|| default_region.to_string());
+        let region = opts
+            .region
+            .clone()
+            .unwrap_or_else(|| default_region.to_string());
         loader = loader.region(aws_config::Region::new(region.clone()));
         let shared = loader.load().await;
         let stats = CallStats::default();
@@ -93,31 +96,48 @@ impl Aws {
                 .build(),
         );
         let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_iam::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let kinesis = aws_sdk_kinesis::Client::from_conf(
-            aws_sdk_kinesis::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_kinesis::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_dynamodb::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let sns = aws_sdk_sns::Client::from_conf(
-            aws_sdk_sns::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_sns::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let identity = aws_sdk_sts::Client::new(&shared)
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context("failed to identify the AWS account (sts:GetCallerIdentity)"))?;
+            .map_err(|e| {
+                AwsError::from(e)
+                    .context("failed to identify the AWS account (sts:GetCallerIdentity)")
+            })?;
         let account = identity.account().unwrap_or_default().to_string();
-        let limiters = [Service::S3, Service::Iam, Service::Kinesis, Service::DynamoDb, Service::Sns]
-            .into_iter()
-            .map(|s| {
-                let per_second = NonZeroU32::new(control_plane_quota(s)).expect("quotas are positive");
-                (s, RateLimiter::direct(Quota::per_second(per_second)))
-            })
-            .collect();
+        let limiters = [
+            Service::S3,
+            Service::Iam,
+            Service::Kinesis,
+            Service::DynamoDb,
+            Service::Sns,
+        ]
+        .into_iter()
+        .map(|s| {
+            let per_second = NonZeroU32::new(control_plane_quota(s)).expect("quotas are positive");
+            (s, RateLimiter::direct(Quota::per_second(per_second)))
+        })
+        .collect();
         Ok(Aws {
             s3,
             iam,
@@ -164,7 +184,12 @@ pub trait Provider: Send + Sync {
     async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError>;
     /// Taggable kinds: resources whose name starts with `prefix`, except those in `skip`,
     /// with their tags. Sub-resources return nothing: they go with their parent.
-    async fn list(&self, _aws: &Aws, _prefix: &str, _skip: &[String]) -> Result<Vec<Listed>, AwsError> {
+    async fn list(
+        &self,
+        _aws: &Aws,
+        _prefix: &str,
+        _skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
         Ok(Vec::new())
     }
 }

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 const NO_BUCKET: &[&str] = &["NoSuchBucket", "NotFound"];
 
 fn typed<S: Spec>(v: &Value) -> Result<S, AwsError> {
-    serde_json::from_value(v.clone()).map_err(|e| AwsError::msg(format!("malformed {} spec: {e}", S::KIND)))
+    serde_json::from_value(v.clone())
+        .map_err(|e| AwsError::msg(format!("malformed {} spec: {e}", S::KIND)))
 }
 
 fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> Result<T, AwsError> {
@@ -56,7 +57,9 @@ async fn put_tags(aws: &Aws, bucket: &str, tags: &Tags) -> Result<(), AwsError> 
     aws.s3
         .put_bucket_tagging()
         .bucket(bucket)
-        .tagging(built(t::Tagging::builder().set_tag_set(Some(tag_set)).build())?)
+        .tagging(built(
+            t::Tagging::builder().set_tag_set(Some(tag_set)).build(),
+        )?)
         .send()
         .await
         .map_err(|e| AwsError::from(e).context(format!("failed to tag S3 bucket {bucket}")))?;
@@ -66,7 +69,14 @@ async fn put_tags(aws: &Aws, bucket: &str, tags: &Tags) -> Result<(), AwsError> 
 /// Deletes every object version and delete marker, so the bucket can be deleted.
 async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
     loop {
-        let page = match aws.s3.list_object_versions().bucket(bucket).max_keys(1000).send().await {
+        let page = match aws
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .max_keys(1000)
+            .send()
+            .await
+        {
             Ok(p) => p,
             Err(e) => {
                 let e = AwsError::from(e);
@@ -101,10 +111,17 @@ async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
             .s3
             .delete_objects()
             .bucket(bucket)
-            .delete(built(t::Delete::builder().set_objects(Some(ids)).quiet(true).build())?)
+            .delete(built(
+                t::Delete::builder()
+                    .set_objects(Some(ids))
+                    .quiet(true)
+                    .build(),
+            )?)
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to delete objects of S3 bucket {bucket}")))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to delete objects of S3 bucket {bucket}"))
+            })?;
         if let Some(err) = out.errors().first() {
             return Err(AwsError::msg(format!(
                 "failed to delete s3://{bucket}/{}: {}",
@@ -122,9 +139,12 @@ pub struct Bucket;
 impl Provider for Bucket {
     async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
         let name = &desired.physical;
-        Ok(bucket_tags(aws, name)
-            .await?
-            .map(|tags| to_value(&BucketSpec { name: name.clone(), tags })))
+        Ok(bucket_tags(aws, name).await?.map(|tags| {
+            to_value(&BucketSpec {
+                name: name.clone(),
+                tags,
+            })
+        }))
     }
 
     async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
@@ -150,7 +170,9 @@ impl Provider for Bucket {
             .bucket(&spec.name)
             .wait(std::time::Duration::from_secs(120))
             .await
-            .map_err(|e| AwsError::msg(format!("S3 bucket {} did not become ready: {e}", spec.name)))?;
+            .map_err(|e| {
+                AwsError::msg(format!("S3 bucket {} did not become ready: {e}", spec.name))
+            })?;
         put_tags(aws, &spec.name, &spec.tags).await
     }
 
@@ -177,7 +199,12 @@ impl Provider for Bucket {
         Ok(())
     }
 
-    async fn list(&self, aws: &Aws, prefix: &str, skip: &[String]) -> Result<Vec<Listed>, AwsError> {
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
         let mut pages = aws.s3.list_buckets().prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -242,17 +269,27 @@ pub struct PublicAccessBlock;
 impl Provider for PublicAccessBlock {
     async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
         let bucket = &desired.physical;
-        let r = aws.s3.get_public_access_block().bucket(bucket).send().await.map_err(AwsError::from);
-        Ok(absent(r, &["NoSuchPublicAccessBlockConfiguration"])?.map(|out| {
-            let c = out.public_access_block_configuration();
-            to_value(&PublicAccessBlockSpec {
-                bucket: bucket.clone(),
-                block_public_acls: c.and_then(|c| c.block_public_acls()).unwrap_or(false),
-                ignore_public_acls: c.and_then(|c| c.ignore_public_acls()).unwrap_or(false),
-                block_public_policy: c.and_then(|c| c.block_public_policy()).unwrap_or(false),
-                restrict_public_buckets: c.and_then(|c| c.restrict_public_buckets()).unwrap_or(false),
-            })
-        }))
+        let r = aws
+            .s3
+            .get_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(AwsError::from);
+        Ok(
+            absent(r, &["NoSuchPublicAccessBlockConfiguration"])?.map(|out| {
+                let c = out.public_access_block_configuration();
+                to_value(&PublicAccessBlockSpec {
+                    bucket: bucket.clone(),
+                    block_public_acls: c.and_then(|c| c.block_public_acls()).unwrap_or(false),
+                    ignore_public_acls: c.and_then(|c| c.ignore_public_acls()).unwrap_or(false),
+                    block_public_policy: c.and_then(|c| c.block_public_policy()).unwrap_or(false),
+                    restrict_public_buckets: c
+                        .and_then(|c| c.restrict_public_buckets())
+                        .unwrap_or(false),
+                })
+            }),
+        )
     }
 
     async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
@@ -271,7 +308,12 @@ impl Provider for PublicAccessBlock {
             )
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to block public access to S3 bucket {}", s.bucket)))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!(
+                    "failed to block public access to S3 bucket {}",
+                    s.bucket
+                ))
+            })?;
         Ok(())
     }
 
@@ -281,7 +323,15 @@ impl Provider for PublicAccessBlock {
 
     async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
         aws.throttle(Service::S3).await;
-        gone(aws.s3.delete_public_access_block().bucket(physical).send().await.map(|_| ()).map_err(AwsError::from))
+        gone(
+            aws.s3
+                .delete_public_access_block()
+                .bucket(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(AwsError::from),
+        )
     }
 }
 
@@ -292,18 +342,28 @@ pub struct Encryption;
 impl Provider for Encryption {
     async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
         let bucket = &desired.physical;
-        let r = aws.s3.get_bucket_encryption().bucket(bucket).send().await.map_err(AwsError::from);
-        Ok(absent(r, &["ServerSideEncryptionConfigurationNotFoundError"])?.map(|out| {
-            let rule = out
-                .server_side_encryption_configuration()
-                .and_then(|c| c.rules().first())
-                .and_then(|r| r.apply_server_side_encryption_by_default());
-            to_value(&EncryptionSpec {
-                bucket: bucket.clone(),
-                algorithm: rule.map(|r| r.sse_algorithm().as_str().to_string()).unwrap_or_default(),
-                kms_key: rule.and_then(|r| r.kms_master_key_id()).map(str::to_string),
-            })
-        }))
+        let r = aws
+            .s3
+            .get_bucket_encryption()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(AwsError::from);
+        Ok(
+            absent(r, &["ServerSideEncryptionConfigurationNotFoundError"])?.map(|out| {
+                let rule = out
+                    .server_side_encryption_configuration()
+                    .and_then(|c| c.rules().first())
+                    .and_then(|r| r.apply_server_side_encryption_by_default());
+                to_value(&EncryptionSpec {
+                    bucket: bucket.clone(),
+                    algorithm: rule
+                        .map(|r| r.sse_algorithm().as_str().to_string())
+                        .unwrap_or_default(),
+                    kms_key: rule.and_then(|r| r.kms_master_key_id()).map(str::to_string),
+                })
+            }),
+        )
     }
 
     async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
@@ -330,7 +390,12 @@ impl Provider for Encryption {
             .server_side_encryption_configuration(config)
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to set encryption of S3 bucket {}", s.bucket)))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!(
+                    "failed to set encryption of S3 bucket {}",
+                    s.bucket
+                ))
+            })?;
         Ok(())
     }
 
@@ -340,7 +405,15 @@ impl Provider for Encryption {
 
     async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
         aws.throttle(Service::S3).await;
-        gone(aws.s3.delete_bucket_encryption().bucket(physical).send().await.map(|_| ()).map_err(AwsError::from))
+        gone(
+            aws.s3
+                .delete_bucket_encryption()
+                .bucket(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(AwsError::from),
+        )
     }
 }
 
@@ -351,12 +424,20 @@ pub struct BucketPolicy;
 impl Provider for BucketPolicy {
     async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
         let bucket = &desired.physical;
-        let r = aws.s3.get_bucket_policy().bucket(bucket).send().await.map_err(AwsError::from);
+        let r = aws
+            .s3
+            .get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(AwsError::from);
         match absent(r, &["NoSuchBucketPolicy"])? {
             None => Ok(None),
             Some(out) => {
-                let doc: Value = serde_json::from_str(out.policy().unwrap_or("{}"))
-                    .map_err(|e| AwsError::msg(format!("S3 bucket {bucket} has an unreadable policy: {e}")))?;
+                let doc: Value =
+                    serde_json::from_str(out.policy().unwrap_or("{}")).map_err(|e| {
+                        AwsError::msg(format!("S3 bucket {bucket} has an unreadable policy: {e}"))
+                    })?;
                 Ok(Some(to_value(&BucketPolicySpec {
                     bucket: bucket.clone(),
                     policy: policy::normalize(&doc),
@@ -374,7 +455,12 @@ impl Provider for BucketPolicy {
             .policy(s.policy.to_string())
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to set the policy of S3 bucket {}", s.bucket)))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!(
+                    "failed to set the policy of S3 bucket {}",
+                    s.bucket
+                ))
+            })?;
         Ok(())
     }
 
@@ -384,7 +470,15 @@ impl Provider for BucketPolicy {
 
     async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
         aws.throttle(Service::S3).await;
-        gone(aws.s3.delete_bucket_policy().bucket(physical).send().await.map(|_| ()).map_err(AwsError::from))
+        gone(
+            aws.s3
+                .delete_bucket_policy()
+                .bucket(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(AwsError::from),
+        )
     }
 }
 
@@ -424,7 +518,12 @@ impl Provider for Versioning {
             .versioning_configuration(t::VersioningConfiguration::builder().status(status).build())
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to set versioning of S3 bucket {}", s.bucket)))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!(
+                    "failed to set versioning of S3 bucket {}",
+                    s.bucket
+                ))
+            })?;
         Ok(())
     }
 
@@ -475,11 +574,18 @@ impl Provider for Lifecycle {
                 .iter()
                 .map(|r| LifecycleRule {
                     id: r.id().unwrap_or_default().to_string(),
-                    prefix: r.filter().and_then(|f| f.prefix()).unwrap_or_default()
+                    prefix: r
+                        .filter()
+                        .and_then(|f| f.prefix())
+                        .unwrap_or_default()
                         .to_string(),
                     expire_days: r.expiration().and_then(|e| e.days()),
-                    noncurrent_expire_days: r.noncurrent_version_expiration().and_then(|e| e.noncurrent_days()),
-                    abort_multipart_days: r.abort_incomplete_multipart_upload().and_then(|a| a.days_after_initiation()),
+                    noncurrent_expire_days: r
+                        .noncurrent_version_expiration()
+                        .and_then(|e| e.noncurrent_days()),
+                    abort_multipart_days: r
+                        .abort_incomplete_multipart_upload()
+                        .and_then(|a| a.days_after_initiation()),
                 })
                 .collect();
             rules.sort();
@@ -502,11 +608,17 @@ impl Provider for Lifecycle {
                 b = b.expiration(t::LifecycleExpiration::builder().days(days).build());
             }
             if let Some(days) = r.noncurrent_expire_days {
-                b = b.noncurrent_version_expiration(t::NoncurrentVersionExpiration::builder().noncurrent_days(days).build());
+                b = b.noncurrent_version_expiration(
+                    t::NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(days)
+                        .build(),
+                );
             }
             if let Some(days) = r.abort_multipart_days {
                 b = b.abort_incomplete_multipart_upload(
-                    t::AbortIncompleteMultipartUpload::builder().days_after_initiation(days).build(),
+                    t::AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(days)
+                        .build(),
                 );
             }
             rules.push(built(b.build())?);
@@ -516,11 +628,18 @@ impl Provider for Lifecycle {
             .put_bucket_lifecycle_configuration()
             .bucket(&s.bucket)
             .lifecycle_configuration(built(
-                t::BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build(),
+                t::BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build(),
             )?)
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to set lifecycle rules of S3 bucket {}", s.bucket)))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!(
+                    "failed to set lifecycle rules of S3 bucket {}",
+                    s.bucket
+                ))
+            })?;
         Ok(())
     }
 
@@ -530,14 +649,26 @@ impl Provider for Lifecycle {
 
     async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
         aws.throttle(Service::S3).await;
-        gone(aws.s3.delete_bucket_lifecycle().bucket(physical).send().await.map(|_| ()).map_err(AwsError::from))
+        gone(
+            aws.s3
+                .delete_bucket_lifecycle()
+                .bucket(physical)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(AwsError::from),
+        )
     }
 }
 
 /// Event notifications of a bucket (to SNS topics).
 pub struct Notification;
 
-async fn put_notifications(aws: &Aws, bucket: &str, topics: &[TopicNotification]) -> Result<(), AwsError> {
+async fn put_notifications(
+    aws: &Aws,
+    bucket: &str,
+    topics: &[TopicNotification],
+) -> Result<(), AwsError> {
     let mut configs = Vec::new();
     for n in topics {
         let filter = t::NotificationConfigurationFilter::builder()
@@ -556,7 +687,12 @@ async fn put_notifications(aws: &Aws, bucket: &str, topics: &[TopicNotification]
             t::TopicConfiguration::builder()
                 .id(&n.id)
                 .topic_arn(&n.topic_arn)
-                .set_events(Some(n.events.iter().map(|e| t::Event::from(e.as_str())).collect()))
+                .set_events(Some(
+                    n.events
+                        .iter()
+                        .map(|e| t::Event::from(e.as_str()))
+                        .collect(),
+                ))
                 .filter(filter)
                 .build(),
         )?);
@@ -572,7 +708,9 @@ async fn put_notifications(aws: &Aws, bucket: &str, topics: &[TopicNotification]
         )
         .send()
         .await
-        .map_err(|e| AwsError::from(e).context(format!("failed to set notifications of S3 bucket {bucket}")))?;
+        .map_err(|e| {
+            AwsError::from(e).context(format!("failed to set notifications of S3 bucket {bucket}"))
+        })?;
     Ok(())
 }
 
@@ -603,11 +741,16 @@ impl Provider for Notification {
                     .map(|k| k.filter_rules())
                     .unwrap_or_default()
                     .iter()
-                    .find(|r| r.name().map(|n| n.as_str().eq_ignore_ascii_case("prefix")).unwrap_or(false))
+                    .find(|r| {
+                        r.name()
+                            .map(|n| n.as_str().eq_ignore_ascii_case("prefix"))
+                            .unwrap_or(false)
+                    })
                     .and_then(|r| r.value())
                     .unwrap_or_default()
                     .to_string();
-                let mut events: Vec<String> = c.events().iter().map(|e| e.as_str().to_string()).collect();
+                let mut events: Vec<String> =
+                    c.events().iter().map(|e| e.as_str().to_string()).collect();
                 events.sort();
                 TopicNotification {
                     id: c.id().unwrap_or_default().to_string(),

@@ -24,8 +24,14 @@ async fn topic_tags(aws: &Aws, arn: &str) -> Result<Tags, AwsError> {
         .resource_arn(arn)
         .send()
         .await
-        .map_err(|e| AwsError::from(e).context(format!("failed to list tags of SNS topic {arn}")))?;
-    Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+        .map_err(|e| {
+            AwsError::from(e).context(format!("failed to list tags of SNS topic {arn}"))
+        })?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect())
 }
 
 fn tag_list(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
@@ -49,7 +55,9 @@ async fn set_attribute(aws: &Aws, arn: &str, name: &str, value: &str) -> Result<
         .attribute_value(value)
         .send()
         .await
-        .map_err(|e| AwsError::from(e).context(format!("failed to set {name} of SNS topic {arn}")))?;
+        .map_err(|e| {
+            AwsError::from(e).context(format!("failed to set {name} of SNS topic {arn}"))
+        })?;
     Ok(())
 }
 
@@ -78,7 +86,10 @@ impl Provider for Topic {
             .unwrap_or(Value::Null);
         let spec = TopicSpec {
             name: name.clone(),
-            kms_key: attrs.get("KmsMasterKeyId").filter(|k| !k.is_empty()).cloned(),
+            kms_key: attrs
+                .get("KmsMasterKeyId")
+                .filter(|k| !k.is_empty())
+                .cloned(),
             policy: policy::normalize(&doc),
             tags: topic_tags(aws, &arn).await?,
         };
@@ -97,14 +108,13 @@ impl Provider for Topic {
         if let Some(key) = &s.kms_key {
             req = req.attributes("KmsMasterKeyId", key);
         }
-        req.send()
-            .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to create SNS topic {}", s.name)))?;
+        req.send().await.map_err(|e| {
+            AwsError::from(e).context(format!("failed to create SNS topic {}", s.name))
+        })?;
         // CreateTopic returns an existing topic unchanged: converge its settings too.
-        let live = self
-            .read(aws, desired)
-            .await?
-            .ok_or_else(|| AwsError::msg(format!("SNS topic {} vanished after creation", s.name)))?;
+        let live = self.read(aws, desired).await?.ok_or_else(|| {
+            AwsError::msg(format!("SNS topic {} vanished after creation", s.name))
+        })?;
         self.update(aws, desired, &live).await
     }
 
@@ -116,9 +126,20 @@ impl Provider for Topic {
             set_attribute(aws, &arn, "Policy", &s.policy.to_string()).await?;
         }
         if s.kms_key != l.kms_key {
-            set_attribute(aws, &arn, "KmsMasterKeyId", s.kms_key.as_deref().unwrap_or("")).await?;
+            set_attribute(
+                aws,
+                &arn,
+                "KmsMasterKeyId",
+                s.kms_key.as_deref().unwrap_or(""),
+            )
+            .await?;
         }
-        let stale: Vec<String> = l.tags.keys().filter(|k| !s.tags.contains_key(*k)).cloned().collect();
+        let stale: Vec<String> = l
+            .tags
+            .keys()
+            .filter(|k| !s.tags.contains_key(*k))
+            .cloned()
+            .collect();
         if !stale.is_empty() {
             aws.throttle(Service::Sns).await;
             aws.sns
@@ -127,7 +148,9 @@ impl Provider for Topic {
                 .set_tag_keys(Some(stale))
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to untag SNS topic {}", s.name)))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!("failed to untag SNS topic {}", s.name))
+                })?;
         }
         let changed: Tags = s
             .tags
@@ -143,7 +166,9 @@ impl Provider for Topic {
                 .set_tags(Some(tag_list(&changed)?))
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to tag SNS topic {}", s.name)))?;
+                .map_err(|e| {
+                    AwsError::from(e).context(format!("failed to tag SNS topic {}", s.name))
+                })?;
         }
         Ok(())
     }
@@ -151,7 +176,13 @@ impl Provider for Topic {
     async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
         // Deleting a topic also deletes its subscriptions; DeleteTopic is idempotent.
         aws.throttle(Service::Sns).await;
-        if let Err(e) = aws.sns.delete_topic().topic_arn(topic_arn(aws, physical)).send().await {
+        if let Err(e) = aws
+            .sns
+            .delete_topic()
+            .topic_arn(topic_arn(aws, physical))
+            .send()
+            .await
+        {
             let e = AwsError::from(e);
             if !e.is(NOT_FOUND) {
                 return Err(e.context(format!("failed to delete SNS topic {physical}")));
@@ -160,7 +191,12 @@ impl Provider for Topic {
         Ok(())
     }
 
-    async fn list(&self, aws: &Aws, prefix: &str, skip: &[String]) -> Result<Vec<Listed>, AwsError> {
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
         let mut pages = aws.sns.list_topics().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -188,9 +224,18 @@ impl Provider for Topic {
 
 /// The subscriptions of a topic with `protocol`: (lowercase endpoint, subscription ARN).
 /// `Ok(None)` if the topic does not exist.
-async fn subscriptions(aws: &Aws, topic: &str, protocol: &str) -> Result<Option<Vec<(String, String)>>, AwsError> {
+async fn subscriptions(
+    aws: &Aws,
+    topic: &str,
+    protocol: &str,
+) -> Result<Option<Vec<(String, String)>>, AwsError> {
     let mut out = Vec::new();
-    let mut pages = aws.sns.list_subscriptions_by_topic().topic_arn(topic).into_paginator().send();
+    let mut pages = aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(p) => p,
@@ -240,17 +285,21 @@ pub struct Subscriptions;
 impl Provider for Subscriptions {
     async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
         let s: SubscriptionsSpec = spec(&desired.spec)?;
-        Ok(subscriptions(aws, &s.topic_arn, &s.protocol).await?.map(|subs| {
-            let mut endpoints: Vec<String> = subs.into_iter().map(|(e, _)| e).collect();
-            endpoints.sort();
-            endpoints.dedup();
-            serde_json::to_value(SubscriptionsSpec { endpoints, ..s }).expect("specs serialise")
-        }))
+        Ok(subscriptions(aws, &s.topic_arn, &s.protocol)
+            .await?
+            .map(|subs| {
+                let mut endpoints: Vec<String> = subs.into_iter().map(|(e, _)| e).collect();
+                endpoints.sort();
+                endpoints.dedup();
+                serde_json::to_value(SubscriptionsSpec { endpoints, ..s }).expect("specs serialise")
+            }))
     }
 
     async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
         let s: SubscriptionsSpec = spec(&desired.spec)?;
-        let live = subscriptions(aws, &s.topic_arn, &s.protocol).await?.unwrap_or_default();
+        let live = subscriptions(aws, &s.topic_arn, &s.protocol)
+            .await?
+            .unwrap_or_default();
         for endpoint in &s.endpoints {
             if live.iter().any(|(e, _)| e == endpoint) {
                 continue;
@@ -263,7 +312,10 @@ impl Provider for Subscriptions {
                 .endpoint(endpoint)
                 .send()
                 .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to subscribe {endpoint} to {}", s.topic_arn)))?;
+                .map_err(|e| {
+                    AwsError::from(e)
+                        .context(format!("failed to subscribe {endpoint} to {}", s.topic_arn))
+                })?;
         }
         for (endpoint, arn) in &live {
             if !s.endpoints.contains(endpoint) {
@@ -278,8 +330,14 @@ impl Provider for Subscriptions {
     }
 
     async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError> {
-        let protocol = live.get("protocol").and_then(Value::as_str).unwrap_or("email");
-        for (endpoint, arn) in subscriptions(aws, physical, protocol).await?.unwrap_or_default() {
+        let protocol = live
+            .get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or("email");
+        for (endpoint, arn) in subscriptions(aws, physical, protocol)
+            .await?
+            .unwrap_or_default()
+        {
             unsubscribe(aws, physical, &endpoint, &arn).await?;
         }
         Ok(())

@@ -2,9 +2,9 @@
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -29,7 +29,9 @@ pub struct CallCounts {
 
 /// True for operations that only read.
 pub fn is_read(operation: &str) -> bool {
-    ["Get", "List", "Describe", "Head"].iter().any(|p| operation.starts_with(p))
+    ["Get", "List", "Describe", "Head"]
+        .iter()
+        .any(|p| operation.starts_with(p))
 }
 
 impl CallStats {

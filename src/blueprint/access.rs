@@ -31,14 +31,22 @@ pub fn resources(names: &Names, tags: &Tags) -> Vec<Resource> {
             let role_name = names.role(function);
             let logs = Statement::allow(
                 "WriteOwnLogs",
-                &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                &[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                ],
                 &[names.lambda_log_group_arn(&role_name)],
             );
             let data = match *function {
                 "ingest" => vec![Statement::allow(
                     "PutRows",
-                    &["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary"],
-                    &[stream.clone()],
+                    &[
+                        "kinesis:PutRecord",
+                        "kinesis:PutRecords",
+                        "kinesis:DescribeStreamSummary",
+                    ],
+                    &[&stream],
                 )],
                 "process" => vec![
                     Statement::allow(
@@ -51,20 +59,29 @@ pub fn resources(names: &Names, tags: &Tags) -> Vec<Resource> {
                             "kinesis:ListShards",
                             "kinesis:SubscribeToShard",
                         ],
-                        &[stream.clone()],
+                        &[&stream],
                     ),
                     Statement::allow(
                         "WriteTables",
-                        &["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                        &[
+                            "dynamodb:BatchWriteItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:Query",
+                        ],
                         &tables,
                     ),
-                    Statement::allow("DeliverClean", &["firehose:PutRecordBatch"], &[delivery.clone()]),
+                    Statement::allow(
+                        "DeliverClean",
+                        &["firehose:PutRecordBatch"],
+                        &[&delivery],
+                    ),
                     Statement::allow(
                         "WriteRejects",
                         &["s3:PutObject"],
                         &[format!("{}/rejects/*", Names::bucket_arn(&bucket))],
                     ),
-                    Statement::allow("Alert", &["sns:Publish"], &[topic.clone()]),
+                    Statement::allow("Alert", &["sns:Publish"], &[&topic]),
                 ],
                 _ => vec![Statement::allow(
                     "ReadTables",
@@ -91,7 +108,10 @@ pub fn resources(names: &Names, tags: &Tags) -> Vec<Resource> {
                     name: role_name,
                     path: names.iam_path(),
                     assume_role_policy: trust_doc,
-                    policies: BTreeMap::from([(format!("{function}-least-privilege"), policy::document(&statements))]),
+                    policies: BTreeMap::from([(
+                        format!("{function}-least-privilege"),
+                        policy::document(&statements),
+                    )]),
                     tags: tags.clone(),
                 },
             )

@@ -38,7 +38,12 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             tags: tags.clone(),
         },
     )];
-    let mut endpoints: Vec<String> = config.alerts.emails.iter().map(|e| e.to_ascii_lowercase()).collect();
+    let mut endpoints: Vec<String> = config
+        .alerts
+        .emails
+        .iter()
+        .map(|e| e.to_ascii_lowercase())
+        .collect();
     endpoints.sort();
     endpoints.dedup();
     out.push(

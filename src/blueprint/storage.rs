@@ -64,7 +64,12 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             LAKE,
             &EncryptionSpec {
                 bucket: bucket.clone(),
-                algorithm: if config.bucket.kms { "aws:kms" } else { "AES256" }.into(),
+                algorithm: if config.bucket.kms {
+                    "aws:kms"
+                } else {
+                    "AES256"
+                }
+                .into(),
                 kms_key: None,
             },
         )

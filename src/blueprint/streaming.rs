@@ -16,7 +16,12 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         ORDERS,
         &StreamSpec {
             name: names.stream(),
-            mode: if provisioned { "PROVISIONED" } else { "ON_DEMAND" }.into(),
+            mode: if provisioned {
+                "PROVISIONED"
+            } else {
+                "ON_DEMAND"
+            }
+            .into(),
             shard_count: provisioned.then_some(s.shards as i32),
             retention_hours: s.retention_hours as i32,
             kms_key: s.encrypted.then(|| "alias/aws/kinesis".to_string()),

@@ -28,7 +28,12 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                 name: names.table(logical),
                 partition_key: pk,
                 sort_key: Some(sk),
-                billing_mode: if provisioned { "PROVISIONED" } else { "PAY_PER_REQUEST" }.into(),
+                billing_mode: if provisioned {
+                    "PROVISIONED"
+                } else {
+                    "PAY_PER_REQUEST"
+                }
+                .into(),
                 read_capacity: provisioned.then_some(t.read_capacity as i64),
                 write_capacity: provisioned.then_some(t.write_capacity as i64),
                 pitr: t.pitr,

@@ -30,14 +30,21 @@ pub fn load_file(path: &Path, instance: Option<&str>) -> Result<StackConfig, Con
             &file,
             None,
             "",
-            format!("the file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            format!(
+                "the file is not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
         )])
     })?;
     load_str(&file, &text, instance)
 }
 
 /// Parses and validates stack YAML held in memory; `file` names it in errors.
-pub fn load_str(file: &str, text: &str, instance: Option<&str>) -> Result<StackConfig, ConfigErrors> {
+pub fn load_str(
+    file: &str,
+    text: &str,
+    instance: Option<&str>,
+) -> Result<StackConfig, ConfigErrors> {
     if text.len() > MAX_STACK_FILE_BYTES {
         return Err(ConfigErrors(vec![error_at(
             file,
@@ -108,17 +115,21 @@ fn describe(path: &str, error: &marked_yaml::Error) -> (String, String, Vec<Stri
             }
             (segments.join("."), message, segments)
         }
-        marked_yaml::Error::NotBoolean(_) => {
-            (segments.join("."), "expected true or false".into(), segments)
-        }
+        marked_yaml::Error::NotBoolean(_) => (
+            segments.join("."),
+            "expected true or false".into(),
+            segments,
+        ),
         marked_yaml::Error::IntegerParseFailure(e, _) => (
             segments.join("."),
             format!("expected a whole number ({e})"),
             segments,
         ),
-        marked_yaml::Error::FloatParseFailure(e, _) => {
-            (segments.join("."), format!("expected a number ({e})"), segments)
-        }
+        marked_yaml::Error::FloatParseFailure(e, _) => (
+            segments.join("."),
+            format!("expected a number ({e})"),
+            segments,
+        ),
         marked_yaml::Error::Other(msg, _) => {
             let msg = msg.replace("invalid type: ", "wrong type: ");
             // A missing required key cannot be removed: stop after reporting it.
@@ -170,10 +181,12 @@ fn remove_path(root: &mut Node, path: &[String]) -> bool {
                 Some(child) => child,
                 None => return false,
             },
-            Node::Sequence(seq) => match seg.trim_matches(|c| c == '[' || c == ']').parse::<usize>() {
-                Ok(i) if i < seq.len() => &mut seq[i],
-                _ => return false,
-            },
+            Node::Sequence(seq) => {
+                match seg.trim_matches(|c| c == '[' || c == ']').parse::<usize>() {
+                    Ok(i) if i < seq.len() => &mut seq[i],
+                    _ => return false,
+                }
+            }
             Node::Scalar(_) => return false,
         };
     }
@@ -197,7 +210,12 @@ pub(super) fn find<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
 }
 
 /// Builds an error at a marker (or at the start of the file when there is none).
-pub(super) fn error_at(file: &str, mark: Option<Marker>, field: &str, message: String) -> ConfigError {
+pub(super) fn error_at(
+    file: &str,
+    mark: Option<Marker>,
+    field: &str,
+    message: String,
+) -> ConfigError {
     ConfigError {
         file: file.to_string(),
         line: mark.map(|m| m.line()).unwrap_or(0),
@@ -209,21 +227,31 @@ pub(super) fn error_at(file: &str, mark: Option<Marker>, field: &str, message: S
 
 fn load_error(file: &str, e: LoadError) -> ConfigError {
     let (mark, message) = match &e {
-        LoadError::TopLevelMustBeMapping(m) => (*m, "the document must be a mapping of keys".to_string()),
+        LoadError::TopLevelMustBeMapping(m) => {
+            (*m, "the document must be a mapping of keys".to_string())
+        }
         LoadError::TopLevelMustBeSequence(m) => (*m, "the document must be a sequence".to_string()),
         LoadError::UnexpectedAnchor(m) => (
             *m,
             "YAML anchors and aliases are not allowed in stack files".to_string(),
         ),
-        LoadError::MappingKeyMustBeScalar(m) => (*m, "mapping keys must be plain strings".to_string()),
+        LoadError::MappingKeyMustBeScalar(m) => {
+            (*m, "mapping keys must be plain strings".to_string())
+        }
         LoadError::UnexpectedTag(m) => (*m, "YAML tags (`!something`) are not allowed".to_string()),
         LoadError::ScanError(m, scan) => (*m, format!("invalid YAML: {scan}")),
         LoadError::DuplicateKey(inner) => {
             let DuplicateKeyInner { prev_key, key } = inner.as_ref();
             let first = prev_key.span().start().map(|m| m.line()).unwrap_or(0);
             (
-                key.span().start().copied().unwrap_or_else(|| Marker::new(0, 0, 0, 0)),
-                format!("duplicate key `{}` (first defined on line {first})", key.as_str()),
+                key.span()
+                    .start()
+                    .copied()
+                    .unwrap_or_else(|| Marker::new(0, 0, 0, 0)),
+                format!(
+                    "duplicate key `{}` (first defined on line {first})",
+                    key.as_str()
+                ),
             )
         }
     };

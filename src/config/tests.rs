@@ -3,7 +3,9 @@ use super::*;
 const GOOD: &str = "app: ecomflow\nenv: dev\nregion: us-east-1\n";
 
 fn errors(yaml: &str) -> Vec<ConfigError> {
-    load_str("stack.yaml", yaml, None).expect_err("config should be rejected").0
+    load_str("stack.yaml", yaml, None)
+        .expect_err("config should be rejected")
+        .0
 }
 
 fn one(yaml: &str) -> ConfigError {
@@ -84,13 +86,23 @@ fn every_error_is_reported_at_once() {
         "{errs:?}"
     );
     let text = ConfigErrors(errs).to_string();
-    assert!(text.starts_with("5 errors in stack config; nothing was applied:"), "{text}");
-    assert!(text.contains("stack.yaml:10:24: bucket.rejects_expire_days: must be between 1 and 3650 (got 0)"), "{text}");
+    assert!(
+        text.starts_with("5 errors in stack config; nothing was applied:"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "stack.yaml:10:24: bucket.rejects_expire_days: must be between 1 and 3650 (got 0)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
 fn out_of_range_numbers() {
-    let e = one(&format!("{GOOD}stream:\n  mode: provisioned\n  shards: 0\n"));
+    let e = one(&format!(
+        "{GOOD}stream:\n  mode: provisioned\n  shards: 0\n"
+    ));
     assert_eq!(e.field, "stream.shards");
     assert_eq!(e.line, 6);
     let e = one(&format!("{GOOD}stream:\n  retention_hours: 9000\n"));
@@ -120,7 +132,10 @@ fn bad_emails_and_duplicates() {
         "{GOOD}alerts:\n  emails:\n    - ok@example.com\n    - broken@\n    - OK@example.com\n"
     ));
     assert_eq!(errs.len(), 2, "{errs:?}");
-    assert_eq!((errs[0].field.as_str(), errs[0].line), ("alerts.emails.1", 7));
+    assert_eq!(
+        (errs[0].field.as_str(), errs[0].line),
+        ("alerts.emails.1", 7)
+    );
     assert!(errs[1].message.contains("listed twice"));
 }
 

@@ -2,7 +2,7 @@
 
 use super::errors::ConfigError;
 use super::load::{error_at, find};
-use super::schema::{StackConfig, StreamMode, Billing};
+use super::schema::{Billing, StackConfig, StreamMode};
 use crate::names::{instance_name, Names, PLACEHOLDER_ACCOUNT};
 use marked_yaml::Node;
 use std::collections::BTreeSet;
@@ -39,7 +39,9 @@ pub fn is_valid_email(address: &str) -> bool {
 fn is_dns_label(s: &str) -> bool {
     let bytes = s.as_bytes();
     !bytes.is_empty()
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
         && bytes[0] != b'-'
         && bytes[bytes.len() - 1] != b'-'
 }
@@ -80,20 +82,32 @@ impl Checker<'_> {
 
     fn range(&mut self, field: &str, value: u32, min: u32, max: u32) {
         if value < min || value > max {
-            self.fail(field, format!("must be between {min} and {max} (got {value})"));
+            self.fail(
+                field,
+                format!("must be between {min} and {max} (got {value})"),
+            );
         }
     }
 }
 
 /// Every semantic problem of a config, each pointing at its line in `root`.
-pub(super) fn validate(file: &str, root: &Node, c: &StackConfig, instance: Option<&str>) -> Vec<ConfigError> {
+pub(super) fn validate(
+    file: &str,
+    root: &Node,
+    c: &StackConfig,
+    instance: Option<&str>,
+) -> Vec<ConfigError> {
     let mut ck = Checker {
         file,
         root,
         errors: Vec::new(),
     };
     for (field, value) in [("app", &c.app), ("env", &c.env)] {
-        if value.is_empty() || value.len() > 20 || !is_dns_label(value) || !value.as_bytes()[0].is_ascii_lowercase() {
+        if value.is_empty()
+            || value.len() > 20
+            || !is_dns_label(value)
+            || !value.as_bytes()[0].is_ascii_lowercase()
+        {
             ck.fail(
                 field,
                 format!("`{value}` must be 1 to 20 lowercase letters, digits or hyphens, starting with a letter"),
@@ -101,7 +115,10 @@ pub(super) fn validate(file: &str, root: &Node, c: &StackConfig, instance: Optio
         }
     }
     if !is_region(&c.region) {
-        ck.fail("region", format!("`{}` is not an AWS region name such as us-east-1", c.region));
+        ck.fail(
+            "region",
+            format!("`{}` is not an AWS region name such as us-east-1", c.region),
+        );
     }
     if let Some(suffix) = instance {
         if let Err(message) = validate_instance_suffix(suffix) {
@@ -125,11 +142,24 @@ pub(super) fn validate(file: &str, root: &Node, c: &StackConfig, instance: Optio
         ck.range("tables.read_capacity", c.tables.read_capacity, 1, 40_000);
         ck.range("tables.write_capacity", c.tables.write_capacity, 1, 40_000);
     }
-    ck.range("bucket.rejects_expire_days", c.bucket.rejects_expire_days, 1, 3650);
-    ck.range("bucket.noncurrent_expire_days", c.bucket.noncurrent_expire_days, 1, 3650);
+    ck.range(
+        "bucket.rejects_expire_days",
+        c.bucket.rejects_expire_days,
+        1,
+        3650,
+    );
+    ck.range(
+        "bucket.noncurrent_expire_days",
+        c.bucket.noncurrent_expire_days,
+        1,
+        3650,
+    );
 
     if c.tags.len() > 40 {
-        ck.fail("tags", format!("at most 40 extra tags are allowed (got {})", c.tags.len()));
+        ck.fail(
+            "tags",
+            format!("at most 40 extra tags are allowed (got {})", c.tags.len()),
+        );
     }
     for (key, value) in &c.tags {
         let field = format!("tags.{key}");
@@ -137,14 +167,20 @@ pub(super) fn validate(file: &str, root: &Node, c: &StackConfig, instance: Optio
             ck.fail(&field, "tag keys must be 1 to 128 characters".into());
         }
         if key.to_ascii_lowercase().starts_with("aws:") || key.starts_with("ecomflow:") {
-            ck.fail(&field, "the `aws:` and `ecomflow:` tag prefixes are reserved".into());
+            ck.fail(
+                &field,
+                "the `aws:` and `ecomflow:` tag prefixes are reserved".into(),
+            );
         }
         if value.chars().count() > 256 {
             ck.fail(&field, "tag values must be at most 256 characters".into());
         }
         let allowed = |ch: char| ch.is_alphanumeric() || " _.:/=+-@".contains(ch);
         if !key.chars().all(allowed) || !value.chars().all(allowed) {
-            ck.fail(&field, "tags may use letters, digits, spaces and _ . : / = + - @ only".into());
+            ck.fail(
+                &field,
+                "tags may use letters, digits, spaces and _ . : / = + - @ only".into(),
+            );
         }
     }
 
@@ -162,13 +198,20 @@ pub(super) fn validate(file: &str, root: &Node, c: &StackConfig, instance: Optio
 
 /// Checks the names the blueprint will derive against each service's rules.
 fn check_derived_names(ck: &mut Checker<'_>, c: &StackConfig, instance: Option<&str>) {
-    let names = Names::new(instance_name(&c.app, &c.env, instance), PLACEHOLDER_ACCOUNT, &c.region);
+    let names = Names::new(
+        instance_name(&c.app, &c.env, instance),
+        PLACEHOLDER_ACCOUNT,
+        &c.region,
+    );
     let hint = "shorten `app`, `env` or `--instance`";
     let bucket = names.lake_bucket();
     if bucket.len() > 63 {
         ck.fail(
             "app",
-            format!("the lake bucket name `{bucket}` would be {} characters; S3 allows 63 ({hint})", bucket.len()),
+            format!(
+                "the lake bucket name `{bucket}` would be {} characters; S3 allows 63 ({hint})",
+                bucket.len()
+            ),
         );
     }
     for role in ["ingest", "process", "query"] {
@@ -176,7 +219,10 @@ fn check_derived_names(ck: &mut Checker<'_>, c: &StackConfig, instance: Option<&
         if name.len() > 64 {
             ck.fail(
                 "app",
-                format!("the IAM role name `{name}` would be {} characters; IAM allows 64 ({hint})", name.len()),
+                format!(
+                    "the IAM role name `{name}` would be {} characters; IAM allows 64 ({hint})",
+                    name.len()
+                ),
             );
             break;
         }

@@ -73,10 +73,9 @@ async fn run_step(aws: &Aws, change: &Change, journal: Option<&Journal>) -> Resu
     match change.action {
         Action::Create => create(aws, change, journal).await,
         Action::Update => {
-            let desired = change
-                .desired
-                .as_ref()
-                .ok_or_else(|| AwsError::msg("internal error: an update without a declared spec"))?;
+            let desired = change.desired.as_ref().ok_or_else(|| {
+                AwsError::msg("internal error: an update without a declared spec")
+            })?;
             p.update(aws, desired, &live).await
         }
         Action::Replace => {

@@ -34,7 +34,8 @@ impl Graph {
                     continue;
                 };
                 let (a, b) = (c.action, changes[j].action);
-                let forward = |x: Action| matches!(x, Action::Create | Action::Update | Action::Replace);
+                let forward =
+                    |x: Action| matches!(x, Action::Create | Action::Update | Action::Replace);
                 if forward(a) && forward(b) {
                     waits_for[i].push(j);
                 } else if a == Action::Delete && b == Action::Delete {
@@ -52,7 +53,12 @@ impl Graph {
         }
         let graph = Graph { waits_for };
         graph.order().map_err(|stuck| {
-            Cycle(stuck.into_iter().map(|i| changes[i].address.clone()).collect())
+            Cycle(
+                stuck
+                    .into_iter()
+                    .map(|i| changes[i].address.clone())
+                    .collect(),
+            )
         })?;
         Ok(graph)
     }
@@ -131,7 +137,10 @@ mod tests {
         let refs: Vec<&Change> = c.iter().collect();
         let g = Graph::new(&refs).unwrap();
         assert_eq!(g.waits_for[0], vec![1, 2]);
-        assert!(g.waits_for[3].is_empty(), "dependencies outside the plan are already done");
+        assert!(
+            g.waits_for[3].is_empty(),
+            "dependencies outside the plan are already done"
+        );
         let order = g.order().unwrap();
         assert!(position(&order, 1) < position(&order, 0));
         assert!(position(&order, 2) < position(&order, 0));
@@ -139,16 +148,26 @@ mod tests {
 
     #[test]
     fn deletes_run_in_reverse() {
-        let c = [change("bucket", Action::Delete, &[]), change("policy", Action::Delete, &["bucket"])];
+        let c = [
+            change("bucket", Action::Delete, &[]),
+            change("policy", Action::Delete, &["bucket"]),
+        ];
         let refs: Vec<&Change> = c.iter().collect();
         let g = Graph::new(&refs).unwrap();
-        assert_eq!(g.waits_for[0], vec![1], "the bucket waits for its policy to go");
+        assert_eq!(
+            g.waits_for[0],
+            vec![1],
+            "the bucket waits for its policy to go"
+        );
         assert!(g.waits_for[1].is_empty());
     }
 
     #[test]
     fn cycles_are_reported() {
-        let c = [change("a", Action::Create, &["b"]), change("b", Action::Create, &["a"])];
+        let c = [
+            change("a", Action::Create, &["b"]),
+            change("b", Action::Create, &["a"]),
+        ];
         let refs: Vec<&Change> = c.iter().collect();
         let err = Graph::new(&refs).unwrap_err();
         assert_eq!(err.0, vec!["a".to_string(), "b".to_string()]);

@@ -10,7 +10,12 @@ use std::collections::{BTreeMap, HashSet};
 
 /// Whose a live spec is, judged by its tags. `adopt` lists physical names this instance
 /// began creating in an interrupted run (see [`super::lock::Journal`]).
-pub fn ownership_of(instance: &str, spec: &serde_json::Value, physical: &str, adopt: &HashSet<String>) -> Ownership {
+pub fn ownership_of(
+    instance: &str,
+    spec: &serde_json::Value,
+    physical: &str,
+    adopt: &HashSet<String>,
+) -> Ownership {
     let tags = spec_tags(spec).unwrap_or_default();
     match tags.get(TAG_STACK) {
         Some(owner) if owner == instance => Ownership::Ours,
@@ -40,19 +45,24 @@ pub async fn read_live(
     .try_collect::<Vec<_>>();
 
     let prefix = blueprint.names.all_prefix();
-    let lists = stream::iter(Kind::ALL.into_iter().filter(|k| k.info().taggable).map(|kind| {
-        let skip: Vec<String> = blueprint
-            .resources
-            .iter()
-            .filter(|r| r.kind == kind)
-            .map(|r| r.physical.clone())
-            .collect();
-        let prefix = prefix.clone();
-        async move {
-            let found = provider(kind).list(aws, &prefix, &skip).await?;
-            Ok::<_, AwsError>((kind, found))
-        }
-    }))
+    let lists = stream::iter(
+        Kind::ALL
+            .into_iter()
+            .filter(|k| k.info().taggable)
+            .map(|kind| {
+                let skip: Vec<String> = blueprint
+                    .resources
+                    .iter()
+                    .filter(|r| r.kind == kind)
+                    .map(|r| r.physical.clone())
+                    .collect();
+                let prefix = prefix.clone();
+                async move {
+                    let found = provider(kind).list(aws, &prefix, &skip).await?;
+                    Ok::<_, AwsError>((kind, found))
+                }
+            }),
+    )
     .buffer_unordered(parallelism.max(1))
     .try_collect::<Vec<_>>();
 
@@ -63,7 +73,10 @@ pub async fn read_live(
     for (r, spec) in &read {
         if r.owner.is_none() {
             if let Some(spec) = spec {
-                owners.insert(r.address(), ownership_of(&instance, spec, &r.physical, adopt));
+                owners.insert(
+                    r.address(),
+                    ownership_of(&instance, spec, &r.physical, adopt),
+                );
             }
         }
     }
@@ -71,8 +84,14 @@ pub async fn read_live(
     for (r, spec) in read {
         let live = spec.map(|spec| {
             let ownership = match &r.owner {
-                Some(owner) => owners.get(owner).cloned().unwrap_or(Ownership::Foreign(None)),
-                None => owners.get(&r.address()).cloned().unwrap_or(Ownership::Foreign(None)),
+                Some(owner) => owners
+                    .get(owner)
+                    .cloned()
+                    .unwrap_or(Ownership::Foreign(None)),
+                None => owners
+                    .get(&r.address())
+                    .cloned()
+                    .unwrap_or(Ownership::Foreign(None)),
             };
             LiveResource {
                 kind: r.kind,
@@ -86,7 +105,9 @@ pub async fn read_live(
     let mut undeclared: Vec<LiveResource> = listed
         .into_iter()
         .flat_map(|(kind, found)| found.into_iter().map(move |l| (kind, l)))
-        .filter(|(_, l)| ownership_of(&instance, &l.spec, &l.physical, &HashSet::new()) == Ownership::Ours)
+        .filter(|(_, l)| {
+            ownership_of(&instance, &l.spec, &l.physical, &HashSet::new()) == Ownership::Ours
+        })
         .map(|(kind, l)| LiveResource {
             kind,
             physical: l.physical,
@@ -100,7 +121,11 @@ pub async fn read_live(
 }
 
 /// Everything still tagged with `instance`, by listing each taggable kind (the leak sweep).
-pub async fn sweep(aws: &Aws, instance: &str, prefix: &str) -> Result<Vec<(Kind, String)>, AwsError> {
+pub async fn sweep(
+    aws: &Aws,
+    instance: &str,
+    prefix: &str,
+) -> Result<Vec<(Kind, String)>, AwsError> {
     let mut left = Vec::new();
     for kind in Kind::ALL.into_iter().filter(|k| k.info().taggable) {
         for l in provider(kind).list(aws, prefix, &[]).await? {

@@ -9,7 +9,8 @@
 use crate::aws::{Aws, AwsError};
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ScalarAttributeType,
 };
 use std::collections::HashSet;
 use std::time::Duration;
@@ -71,7 +72,13 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client) -> Result<(), AwsError>
         .create_table()
         .table_name(LOCK_TABLE)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(KeySchemaElement::builder().attribute_name(KEY).key_type(KeyType::Hash).build().map_err(built)?)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(built)?,
+        )
         .attribute_definitions(
             AttributeDefinition::builder()
                 .attribute_name(KEY)
@@ -114,7 +121,10 @@ impl Lock {
                 .table_name(LOCK_TABLE)
                 .item(KEY, s(stack))
                 .item("Holder", s(&holder))
-                .item("Since", s(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+                .item(
+                    "Since",
+                    s(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                )
                 .item("Operation", s(operation))
                 .condition_expression("attribute_not_exists(#k)")
                 .expression_attribute_names("#k", KEY)
@@ -145,7 +155,12 @@ impl Lock {
                             .map_err(AwsError::from)?
                             .item
                             .unwrap_or_default();
-                        let get = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_else(|| "?".into());
+                        let get = |k: &str| {
+                            item.get(k)
+                                .and_then(|v| v.as_s().ok())
+                                .cloned()
+                                .unwrap_or_else(|| "?".into())
+                        };
                         return Err(LockHeld {
                             stack: stack.to_string(),
                             holder: get("Holder"),
@@ -177,7 +192,10 @@ impl Lock {
             Err(e) => {
                 let e = AwsError::from(e);
                 if e.is(&["ConditionalCheckFailedException"]) {
-                    tracing::warn!("the lock of {} was taken over (force-unlock?) while this run held it", self.stack);
+                    tracing::warn!(
+                        "the lock of {} was taken over (force-unlock?) while this run held it",
+                        self.stack
+                    );
                     Ok(())
                 } else {
                     Err(e.context(format!("failed to release the lock of {}", self.stack)))

@@ -41,7 +41,10 @@ pub enum EngineError {
 
 fn conflicts_text(conflicts: &[Conflict]) -> String {
     let lines: Vec<String> = conflicts.iter().map(|c| format!("  {c}")).collect();
-    format!("refusing to touch resources this stack does not own:\n{}", lines.join("\n"))
+    format!(
+        "refusing to touch resources this stack does not own:\n{}",
+        lines.join("\n")
+    )
 }
 
 impl From<lock::LockError> for EngineError {
@@ -120,7 +123,10 @@ impl Session {
     }
 
     /// The plan of `destroy`, and the declared resources left alone because they are not ours.
-    pub async fn destroy_plan(&self, parallelism: usize) -> Result<(Plan, Vec<Conflict>), EngineError> {
+    pub async fn destroy_plan(
+        &self,
+        parallelism: usize,
+    ) -> Result<(Plan, Vec<Conflict>), EngineError> {
         let live = self.live(parallelism).await?;
         // Sub-resources (bucket configurations, subscriptions) go with their owner.
         let owners_only: Vec<_> = self
@@ -142,17 +148,24 @@ impl Session {
 
     /// Checks a saved plan against a fresh one made now.
     pub fn check_saved(&self, saved: &Plan, fresh: &Plan) -> Result<(), EngineError> {
-        if saved.stack != fresh.stack || saved.account != fresh.account || saved.region != fresh.region {
+        if saved.stack != fresh.stack
+            || saved.account != fresh.account
+            || saved.region != fresh.region
+        {
             return Err(EngineError::StalePlan(format!(
                 "it was made for stack {} in {}/{}, not {} in {}/{}",
                 saved.stack, saved.account, saved.region, fresh.stack, fresh.account, fresh.region
             )));
         }
         if saved.desired_fingerprint != fresh.desired_fingerprint {
-            return Err(EngineError::StalePlan("the stack config changed since it was made".into()));
+            return Err(EngineError::StalePlan(
+                "the stack config changed since it was made".into(),
+            ));
         }
         if saved.live_fingerprint != fresh.live_fingerprint {
-            return Err(EngineError::StalePlan("the live account changed since it was made".into()));
+            return Err(EngineError::StalePlan(
+                "the live account changed since it was made".into(),
+            ));
         }
         Ok(())
     }
@@ -171,7 +184,12 @@ impl Session {
 
     /// Anything still tagged with this instance (the leak sweep after destroy).
     pub async fn sweep(&self) -> Result<Vec<(Kind, String)>, EngineError> {
-        Ok(live::sweep(&self.aws, self.instance(), &self.blueprint.names.all_prefix()).await?)
+        Ok(live::sweep(
+            &self.aws,
+            self.instance(),
+            &self.blueprint.names.all_prefix(),
+        )
+        .await?)
     }
 }
 
@@ -191,7 +209,11 @@ pub fn check_stateful(plan: &Plan, allow_replace: bool) -> Result<(), EngineErro
                 .map(|a| a.path.as_str())
                 .collect();
             if c.action == Action::Replace {
-                format!("  {} would be replaced (data lost) because {} changed", c.address, why.join(", "))
+                format!(
+                    "  {} would be replaced (data lost) because {} changed",
+                    c.address,
+                    why.join(", ")
+                )
             } else {
                 format!("  {} would be deleted with its data", c.address)
             }

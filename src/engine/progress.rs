@@ -42,7 +42,8 @@ impl Progress {
         let bar = self.multi.as_ref().map(|m| {
             let bar = m.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("static template is valid"),
+                ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+                    .expect("static template is valid"),
             );
             bar.set_message(label.clone());
             bar.enable_steady_tick(Duration::from_millis(120));
@@ -76,8 +77,16 @@ impl Step {
     pub fn finish(self, outcome: Result<&str, &str>) -> Duration {
         let elapsed = self.started.elapsed();
         let line = match outcome {
-            Ok(done) => format!("{} -> {done} after {:.1}s", self.label, elapsed.as_secs_f64()),
-            Err(err) => format!("{} -> FAILED after {:.1}s: {err}", self.label, elapsed.as_secs_f64()),
+            Ok(done) => format!(
+                "{} -> {done} after {:.1}s",
+                self.label,
+                elapsed.as_secs_f64()
+            ),
+            Err(err) => format!(
+                "{} -> FAILED after {:.1}s: {err}",
+                self.label,
+                elapsed.as_secs_f64()
+            ),
         };
         match self.bar {
             Some(bar) => bar.finish_with_message(line),

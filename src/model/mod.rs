@@ -3,9 +3,9 @@
 //! Each kind has a typed spec struct (in the module named for its service). The engine and the
 //! diff see specs as normalised JSON values, so one generic mechanism serves every kind.
 
-mod kind;
 pub mod dynamodb;
 pub mod iam;
+mod kind;
 pub mod kinesis;
 pub mod policy;
 pub mod s3;
@@ -60,7 +60,8 @@ impl Resource {
 
     /// Adds dependency edges.
     pub fn after(mut self, addresses: &[&str]) -> Self {
-        self.depends_on.extend(addresses.iter().map(|a| a.to_string()));
+        self.depends_on
+            .extend(addresses.iter().map(|a| a.to_string()));
         self
     }
 

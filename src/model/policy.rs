@@ -21,11 +21,11 @@ pub struct Statement {
 
 impl Statement {
     /// An Allow statement of `actions` on `resources`.
-    pub fn allow(sid: &str, actions: &[&str], resources: &[String]) -> Self {
+    pub fn allow(sid: &str, actions: &[&str], resources: &[impl AsRef<str>]) -> Self {
         Self {
             sid: sid.to_string(),
             actions: actions.iter().map(|a| a.to_string()).collect(),
-            resources: resources.to_vec(),
+            resources: resources.iter().map(|r| r.as_ref().to_string()).collect(),
             ..Self::default()
         }
     }
@@ -33,7 +33,10 @@ impl Statement {
     fn to_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("Sid".into(), json!(self.sid));
-        m.insert("Effect".into(), json!(if self.deny { "Deny" } else { "Allow" }));
+        m.insert(
+            "Effect".into(),
+            json!(if self.deny { "Deny" } else { "Allow" }),
+        );
         if let Some(p) = &self.principal {
             m.insert("Principal".into(), p.clone());
         }
@@ -105,7 +108,11 @@ fn string_set(v: &Value) -> Value {
 pub fn statements(doc: &Value) -> Vec<(String, Vec<String>, Vec<String>)> {
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     doc.get("Statement")
@@ -114,7 +121,10 @@ pub fn statements(doc: &Value) -> Vec<(String, Vec<String>, Vec<String>)> {
             list.iter()
                 .map(|st| {
                     (
-                        st.get("Effect").and_then(Value::as_str).unwrap_or("").to_string(),
+                        st.get("Effect")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
                         strings(st.get("Action")),
                         strings(st.get("Resource")),
                     )

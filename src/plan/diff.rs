@@ -80,7 +80,9 @@ impl std::fmt::Display for Conflict {
 pub fn fingerprint(value: &Value) -> String {
     let mut v = value.clone();
     strip_ignored(&mut v);
-    hex::encode(Sha256::digest(serde_json::to_vec(&v).expect("JSON serialises")))
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(&v).expect("JSON serialises"),
+    ))
 }
 
 fn strip_ignored(v: &mut Value) {
@@ -99,7 +101,11 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
     match v {
         Value::Object(map) if !map.is_empty() => {
             for (k, child) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&path, child, out);
             }
         }
@@ -115,7 +121,11 @@ fn matches_field(path: &str, field: &str) -> bool {
 }
 
 /// The attribute differences between two specs of a kind (secrets redacted).
-pub fn attribute_changes(kind: Kind, before: Option<&Value>, after: Option<&Value>) -> Vec<AttributeChange> {
+pub fn attribute_changes(
+    kind: Kind,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Vec<AttributeChange> {
     let info = kind.info();
     let (mut b, mut a) = (BTreeMap::new(), BTreeMap::new());
     if let Some(v) = before {
@@ -286,10 +296,17 @@ pub fn teardown(
             live: Some(l.spec.clone()),
         });
     }
-    let mut plan = diff(stack, account, region, stack_file, &[], &LiveState {
-        declared: BTreeMap::new(),
-        undeclared: live.undeclared.clone(),
-    })
+    let mut plan = diff(
+        stack,
+        account,
+        region,
+        stack_file,
+        &[],
+        &LiveState {
+            declared: BTreeMap::new(),
+            undeclared: live.undeclared.clone(),
+        },
+    )
     .expect("an empty declaration has no conflicts");
     changes.append(&mut plan.changes);
     plan.summary = summarize(&changes);

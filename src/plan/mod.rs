@@ -3,7 +3,10 @@
 mod diff;
 mod render;
 
-pub use diff::{attribute_changes, diff, fingerprint, teardown, Conflict, LiveResource, LiveState, Ownership, REDACTED};
+pub use diff::{
+    attribute_changes, diff, fingerprint, teardown, Conflict, LiveResource, LiveState, Ownership,
+    REDACTED,
+};
 pub use render::{render_json, render_text};
 
 use crate::model::{Kind, Resource};

@@ -23,7 +23,11 @@ pub fn render_text(plan: &Plan) -> String {
         );
         return out;
     }
-    let _ = writeln!(out, "Stack {} in account {} ({}):\n", plan.stack, plan.account, plan.region);
+    let _ = writeln!(
+        out,
+        "Stack {} in account {} ({}):\n",
+        plan.stack, plan.account, plan.region
+    );
     for c in plan.actionable() {
         let (symbol, verb) = match c.action {
             Action::Create => ("  +", "will be created"),
@@ -40,9 +44,15 @@ pub fn render_text(plan: &Plan) -> String {
                 (Action::Delete, before, _) => format!("      - {} = {}", a.path, show(before)),
                 (_, None, after) => format!("      + {} = {}", a.path, show(after)),
                 (_, before, None) => format!("      - {} = {}", a.path, show(before)),
-                (_, before, after) => format!("      ~ {} = {} -> {}", a.path, show(before), show(after)),
+                (_, before, after) => {
+                    format!("      ~ {} = {} -> {}", a.path, show(before), show(after))
+                }
             };
-            let note = if a.forces_replacement { " # forces replacement" } else { "" };
+            let note = if a.forces_replacement {
+                " # forces replacement"
+            } else {
+                ""
+            };
             let _ = writeln!(out, "{line}{note}");
         }
         out.push('\n');

@@ -78,7 +78,11 @@ pub fn command(endpoint: &str, args: &[&str]) -> Command {
 
 /// Runs the tool to completion.
 pub fn run(endpoint: &str, args: &[&str]) -> Run {
-    let Output { status, stdout, stderr } = command(endpoint, args).output().expect("run the tool");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command(endpoint, args).output().expect("run the tool");
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -88,7 +92,9 @@ pub fn run(endpoint: &str, args: &[&str]) -> Run {
 
 /// A stack file in a temp dir: the dev stack with `edit` applied to its text.
 pub fn stack_file(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
-    let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/dev.yaml")).unwrap();
+    let base =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/dev.yaml"))
+            .unwrap();
     let path = dir.join(name);
     std::fs::write(&path, edit(base)).unwrap();
     path

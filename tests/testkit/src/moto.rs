@@ -35,13 +35,16 @@ impl Moto {
     pub fn start() -> Moto {
         for _ in 0..5 {
             let port = free_port();
-            let child = Command::new("moto_server")
+            let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+            let child = Command::new(program)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("moto_server must be on PATH (pip install 'moto[server]')");
+                .expect(
+                    "moto_server must be on PATH or in $MOTO_SERVER (pip install 'moto[server]')",
+                );
             let mut moto = Moto {
                 child,
                 endpoint: format!("http://127.0.0.1:{port}"),
@@ -65,7 +68,9 @@ impl Moto {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "testkit"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "testkit",
+            ))
             .load()
             .await
     }
@@ -73,7 +78,11 @@ impl Moto {
     /// An S3 client for this emulator (path-style addressing).
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         let conf = self.sdk_config().await;
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build())
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        )
     }
 }
 

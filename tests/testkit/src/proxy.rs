@@ -33,9 +33,17 @@ async fn forward(
     tokio::time::sleep(delay).await;
     let (mut parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    parts.uri = format!("{upstream}{path}").parse::<Uri>().expect("upstream URI");
-    let answer = client.request(Request::from_parts(parts, Full::new(body))).await;
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    parts.uri = format!("{upstream}{path}")
+        .parse::<Uri>()
+        .expect("upstream URI");
+    let answer = client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await;
     match answer {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
@@ -44,7 +52,9 @@ async fn forward(
         }
         Err(e) => Ok(Response::builder()
             .status(502)
-            .body(Full::new(Bytes::from(format!("proxy: upstream failed: {e}"))))
+            .body(Full::new(Bytes::from(format!(
+                "proxy: upstream failed: {e}"
+            ))))
             .expect("static response")),
     }
 }
@@ -52,7 +62,9 @@ async fn forward(
 impl LatencyProxy {
     /// Starts a proxy to `upstream` (e.g. `http://127.0.0.1:5000`) adding `delay` per call.
     pub async fn start(upstream: &str, delay: Duration) -> LatencyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
         let upstream: Arc<str> = Arc::from(upstream.trim_end_matches('/'));
         let calls = Arc::new(AtomicU64::new(0));
@@ -65,14 +77,20 @@ impl LatencyProxy {
                 };
                 let (client, upstream, calls) = (client.clone(), upstream.clone(), counter.clone());
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| forward(client.clone(), upstream.clone(), delay, calls.clone(), req));
+                    let service = service_fn(move |req| {
+                        forward(client.clone(), upstream.clone(), delay, calls.clone(), req)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        LatencyProxy { endpoint, calls, task }
+        LatencyProxy {
+            endpoint,
+            calls,
+            task,
+        }
     }
 
     /// Calls forwarded so far.
