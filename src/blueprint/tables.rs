@@ -5,7 +5,9 @@ use crate::model::dynamodb::{KeyAttribute, TableSpec};
 use crate::model::{Resource, Tags};
 use crate::names::Names;
 
-/// Logical name of the invoices table (key InvoiceNo + StockCode).
+/// Logical name of the invoices table (key InvoiceNo + LineKey, where LineKey is
+/// `<StockCode>#<line hash>`: the data has 5,199 invoices with several distinct lines of one
+/// stock code, which a StockCode sort key would collapse into one item and lose).
 pub const INVOICES: &str = "invoices";
 /// Logical name of the customers table (key CustomerID + InvoiceNo).
 pub const CUSTOMERS: &str = "customers";
@@ -43,7 +45,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         )
     };
     vec![
-        table(INVOICES, key("InvoiceNo", "S"), key("StockCode", "S")),
+        table(INVOICES, key("InvoiceNo", "S"), key("LineKey", "S")),
         table(CUSTOMERS, key("CustomerID", "N"), key("InvoiceNo", "S")),
     ]
 }

@@ -104,7 +104,7 @@ fn tables_have_the_declared_keys() {
             t.partition_key.name.as_str(),
             t.sort_key.unwrap().name.as_str()
         ),
-        ("InvoiceNo", "StockCode")
+        ("InvoiceNo", "LineKey")
     );
     assert_eq!(t.billing_mode, "PAY_PER_REQUEST");
     assert!(t.pitr && t.sse_kms);

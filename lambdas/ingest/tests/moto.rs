@@ -5,14 +5,11 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use ingest::{handle, Config, KinesisSink};
 use records::CleaningRules;
 use std::time::Duration;
-use testkit::MotoServer;
+use ecomflow_testkit::Moto;
 
 #[tokio::test]
 async fn puts_clean_records_on_the_stream() {
-    let Some(moto) = MotoServer::start() else {
-        eprintln!("moto_server not installed: skipping");
-        return;
-    };
+    let moto = Moto::start();
     let client = aws_sdk_kinesis::Client::new(&moto.sdk_config().await);
     client
         .create_stream()
