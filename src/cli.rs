@@ -70,6 +70,38 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Remove a stale lock left by a killed run.
     ForceUnlock(ForceUnlockArgs),
+    /// Work with data files before they enter the pipeline.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// `data` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Run the pipeline's cleaning rules over a CSV (or .csv.gz) and print a data-quality report.
+    Check(DataCheckArgs),
+}
+
+/// `data check` arguments. The flags mirror the Lambda's cleaning-rule environment variables.
+#[derive(Debug, Args)]
+pub struct DataCheckArgs {
+    /// The CSV file (UCI Online Retail layout, Latin-1 or UTF-8; `.gz` is decompressed).
+    pub csv: PathBuf,
+    /// Print the report as JSON (same as `--output json`).
+    #[arg(long)]
+    pub json: bool,
+    /// Reject cancellations (invoices starting with `C`) instead of keeping them.
+    #[arg(long)]
+    pub drop_cancellations: bool,
+    /// Reject rows without a CustomerID instead of keeping them.
+    #[arg(long)]
+    pub drop_missing_customer: bool,
+    /// Keep non-product stock codes (POST, M, BANK CHARGES, ...) instead of rejecting them.
+    #[arg(long)]
+    pub keep_non_product_codes: bool,
+    /// Keep exact duplicate rows instead of rejecting the repeats.
+    #[arg(long)]
+    pub keep_duplicates: bool,
 }
 
 /// `plan` flags.

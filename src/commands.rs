@@ -1,7 +1,7 @@
 //! What each subcommand does, between parsing (main) and the library.
 
 use crate::aws::ConnectOptions;
-use crate::cli::{ApplyArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs};
+use crate::cli::{ApplyArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs};
 use crate::config::{self, StackConfig};
 use crate::engine::execute::RunReport;
 use crate::engine::lock::{self, Lock};
@@ -300,6 +300,29 @@ pub async fn force_unlock(g: &Global, args: &ForceUnlockArgs) -> Result<i32> {
     match lock::force_unlock(&aws, &args.lock_id).await? {
         Some(holder) => println!("Removed the lock of {} held by {holder}.", args.lock_id),
         None => println!("{} was not locked.", args.lock_id),
+    }
+    Ok(EXIT_OK)
+}
+
+/// `data check`: the pipeline's cleaning code over a file, as a data-quality report.
+pub fn data_check(g: &Global, args: &DataCheckArgs) -> Result<i32> {
+    let rules = records::CleaningRules {
+        keep_cancellations: !args.drop_cancellations,
+        keep_missing_customer: !args.drop_missing_customer,
+        keep_non_product_codes: args.keep_non_product_codes,
+        drop_duplicates: !args.keep_duplicates,
+    };
+    let file = std::fs::File::open(&args.csv).with_context(|| format!("failed to open {}", args.csv.display()))?;
+    let input: Box<dyn std::io::Read> = if args.csv.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let report = records::report::check(input, &rules).with_context(|| format!("failed to check {}", args.csv.display()))?;
+    if args.json || g.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
     }
     Ok(EXIT_OK)
 }

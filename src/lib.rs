@@ -11,4 +11,5 @@ pub mod config;
 pub mod engine;
 pub mod model;
 pub mod names;
+pub mod package;
 pub mod plan;

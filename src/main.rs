@@ -1,7 +1,7 @@
 //! The `ecomflow-infra` binary: parse, call the library, render, exit code.
 
 use clap::Parser;
-use ecomflow_infra::cli::{Cli, Command};
+use ecomflow_infra::cli::{Cli, Command, DataCommand};
 use ecomflow_infra::commands;
 use tracing_subscriber::EnvFilter;
 
@@ -19,16 +19,24 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = tokio::runtime::Runtime::new().expect("failed to start the async runtime");
     let g = &cli.global;
+    if let Command::Data(DataCommand::Check(args)) = &cli.command {
+        exit(commands::data_check(g, args));
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("failed to start the async runtime");
     let result = runtime.block_on(async {
         match &cli.command {
             Command::Plan(a) => commands::plan(g, a).await,
             Command::Apply(a) => commands::apply(g, a).await,
             Command::Destroy(a) => commands::destroy(g, a).await,
             Command::ForceUnlock(a) => commands::force_unlock(g, a).await,
+            Command::Data(_) => unreachable!("handled above"),
         }
     });
+    exit(result);
+}
+
+fn exit(result: anyhow::Result<i32>) -> ! {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {

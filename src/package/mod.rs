@@ -1,0 +1,1 @@
+//! Building and packaging the Lambda bootstraps (in progress).
