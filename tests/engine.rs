@@ -534,3 +534,19 @@ fn an_apply_killed_midway_converges_when_rerun() {
         assert!(leftovers(&moto, &inst).is_empty());
     }
 }
+
+#[test]
+fn global_flags_go_before_or_after_the_subcommand() {
+    let moto = Moto::start();
+    for args in [
+        vec!["--endpoint-url", moto.endpoint.as_str(), "--instance", "t-flags", "plan", "--detailed-exitcode"],
+        vec!["plan", "--detailed-exitcode", "--endpoint-url", moto.endpoint.as_str(), "--instance", "t-flags"],
+    ] {
+        let out = command("http://127.0.0.1:9", &args)
+            .env_remove("AWS_ENDPOINT_URL")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ecomflow-dev-t-flags-orders"));
+    }
+}
