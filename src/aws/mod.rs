@@ -1,10 +1,15 @@
 //! The only part of the tool that talks to AWS: clients, call accounting, rate limits, and one
 //! [`Provider`] per resource kind (read, create, update, delete, list).
 
+mod apigateway;
+mod catalog;
+mod cognito;
 mod dynamodb;
 mod error;
 mod iam;
 mod kinesis;
+mod lambda;
+mod redshift;
 mod s3;
 mod sns;
 mod stats;
@@ -46,6 +51,20 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// SNS.
     pub sns: aws_sdk_sns::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+    /// API Gateway (REST).
+    pub apigateway: aws_sdk_apigateway::Client,
+    /// Cognito user pools.
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    /// Glue.
+    pub glue: aws_sdk_glue::Client,
+    /// Kinesis Data Firehose.
+    pub firehose: aws_sdk_firehose::Client,
+    /// Redshift.
+    pub redshift: aws_sdk_redshift::Client,
+    /// Redshift Data API.
+    pub redshift_data: aws_sdk_redshiftdata::Client,
     /// DynamoDB for the lock table only; its calls are not counted as stack calls.
     pub lock_dynamodb: aws_sdk_dynamodb::Client,
     /// Calls made through the stack clients.
@@ -67,6 +86,12 @@ fn control_plane_quota(service: Service) -> u32 {
         Service::Iam => 10,
         Service::Sns => 10,
         Service::S3 => 20,
+        Service::Lambda => 10,
+        Service::ApiGateway => 5,
+        Service::Cognito => 10,
+        Service::Glue => 10,
+        Service::Firehose => 5,
+        Service::Redshift => 5,
     }
 }
 
@@ -115,6 +140,31 @@ impl Aws {
                 .interceptor(stats.clone())
                 .build(),
         );
+        let lambda = aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let apigateway = aws_sdk_apigateway::Client::from_conf(
+            aws_sdk_apigateway::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
+            aws_sdk_cognitoidentityprovider::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
+        );
+        let glue = aws_sdk_glue::Client::from_conf(
+            aws_sdk_glue::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let firehose = aws_sdk_firehose::Client::from_conf(
+            aws_sdk_firehose::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let redshift = aws_sdk_redshift::Client::from_conf(
+            aws_sdk_redshift::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+        );
+        let redshift_data = aws_sdk_redshiftdata::Client::from_conf(
+            aws_sdk_redshiftdata::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
+        );
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let identity = aws_sdk_sts::Client::new(&shared)
             .get_caller_identity()
@@ -125,14 +175,8 @@ impl Aws {
                     .context("failed to identify the AWS account (sts:GetCallerIdentity)")
             })?;
         let account = identity.account().unwrap_or_default().to_string();
-        let limiters = [
-            Service::S3,
-            Service::Iam,
-            Service::Kinesis,
-            Service::DynamoDb,
-            Service::Sns,
-        ]
-        .into_iter()
+        let limiters = Service::ALL
+            .into_iter()
         .map(|s| {
             let per_second = NonZeroU32::new(control_plane_quota(s)).expect("quotas are positive");
             (s, RateLimiter::direct(Quota::per_second(per_second)))
@@ -144,6 +188,13 @@ impl Aws {
             kinesis,
             dynamodb,
             sns,
+            lambda,
+            apigateway,
+            cognito,
+            glue,
+            firehose,
+            redshift,
+            redshift_data,
             lock_dynamodb,
             stats,
             account,
@@ -209,5 +260,16 @@ pub fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::DynamodbTable => &dynamodb::Table,
         Kind::SnsTopic => &sns::Topic,
         Kind::SnsSubscriptions => &sns::Subscriptions,
+        Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => lambda::provider(kind),
+        Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => cognito::provider(kind),
+        Kind::ApigwRestApi | Kind::ApigwStage => apigateway::provider(kind),
+        Kind::S3Object
+        | Kind::GlueDatabase
+        | Kind::GlueTable
+        | Kind::GlueCrawler
+        | Kind::GlueConnection
+        | Kind::GlueJob
+        | Kind::FirehoseDeliveryStream => catalog::provider(kind),
+        Kind::RedshiftCluster | Kind::RedshiftSchema => redshift::provider(kind),
     }
 }

@@ -5,11 +5,18 @@
 
 mod access;
 mod alerts;
+mod api;
+mod catalog;
+mod compute;
 mod storage;
 mod streaming;
 mod tables;
+mod warehouse;
+
+pub use access::FUNCTIONS;
 
 use crate::config::StackConfig;
+use std::collections::BTreeMap;
 use crate::model::{Resource, Tags};
 use crate::names::{Names, MANAGED_BY, TAG_ENV, TAG_EXPIRES, TAG_MANAGED_BY, TAG_STACK};
 
@@ -20,6 +27,17 @@ pub struct Context {
     pub names: Names,
     /// For ephemeral `--instance` copies: the RFC 3339 expiry put in the expiry tag.
     pub expires_at: Option<String>,
+    /// The packaged code of each Lambda function, by function name (`ingest`, ...).
+    pub lambda_code: BTreeMap<String, LambdaCode>,
+}
+
+/// A function's deployment package, as `ecomflow-infra build` wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaCode {
+    /// Path of `bootstrap.zip`.
+    pub zip_path: String,
+    /// Base64 SHA-256 of the zip, as Lambda reports `CodeSha256`.
+    pub code_sha256: String,
 }
 
 /// The declared resources of one stack instance.
@@ -47,6 +65,10 @@ pub fn build(config: &StackConfig, ctx: &Context) -> Blueprint {
     resources.extend(tables::resources(config, &ctx.names, &tags));
     resources.extend(alerts::resources(config, &ctx.names, &tags));
     resources.extend(access::resources(&ctx.names, &tags));
+    resources.extend(compute::resources(config, ctx, &tags));
+    resources.extend(api::resources(config, ctx, &tags));
+    resources.extend(catalog::resources(config, ctx, &tags));
+    resources.extend(warehouse::resources(config, ctx, &tags));
     Blueprint {
         names: ctx.names.clone(),
         resources,

@@ -18,6 +18,16 @@ fn dev(suffix: Option<&str>) -> Blueprint {
         &Context {
             names,
             expires_at: suffix.map(|_| "2030-01-01T00:00:00Z".to_string()),
+            lambda_code: FUNCTIONS
+                .iter()
+                .map(|f| {
+                    let code = LambdaCode {
+                        zip_path: format!("target/lambda/{f}/bootstrap.zip"),
+                        code_sha256: "c2hhMjU2".into(),
+                    };
+                    (f.to_string(), code)
+                })
+                .collect(),
         },
     )
 }

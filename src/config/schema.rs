@@ -36,6 +36,30 @@ pub struct StackConfig {
     /// The SNS alerts topic.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// The Lambda functions `ingest`, `process` and `query`.
+    #[serde(default)]
+    pub functions: FunctionsConfig,
+    /// The Kinesis -> `process` event source mapping.
+    #[serde(default)]
+    pub processing: ProcessingConfig,
+    /// The cleaning rules the Lambdas apply (passed as environment variables).
+    #[serde(default)]
+    pub cleaning: CleaningConfig,
+    /// The Cognito user pool behind the API.
+    #[serde(default)]
+    pub cognito: CognitoConfig,
+    /// The API Gateway REST API.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// Firehose delivery of clean rows to S3 as Parquet.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    /// The Glue catalog, crawler and batch ETL job.
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+    /// The Redshift warehouse.
+    #[serde(default)]
+    pub warehouse: WarehouseConfig,
 }
 
 fn default_ttl() -> u32 {
@@ -194,6 +218,381 @@ impl Default for AlertsConfig {
         Self {
             emails: Vec::new(),
             encrypted: true,
+        }
+    }
+}
+
+/// CPU architecture of the Lambda functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// x86-64 (the default; the only Rust target on the build machine).
+    #[default]
+    X86_64,
+    /// Graviton; needs the `aarch64-unknown-linux-gnu` Rust target to build.
+    Arm64,
+}
+
+/// Lambda function knobs, shared by the three functions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionsConfig {
+    /// CPU architecture.
+    #[serde(default)]
+    pub architecture: Architecture,
+    /// Memory in MB (128..=10240).
+    #[serde(default = "default_memory")]
+    pub memory_mb: u32,
+    /// Timeout in seconds (1..=900).
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u32,
+    /// Reserved concurrency per function (0..=1000); none by default.
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+}
+
+fn default_memory() -> u32 {
+    256
+}
+fn default_timeout() -> u32 {
+    30
+}
+
+impl Default for FunctionsConfig {
+    fn default() -> Self {
+        Self {
+            architecture: Architecture::X86_64,
+            memory_mb: default_memory(),
+            timeout_seconds: default_timeout(),
+            reserved_concurrency: None,
+        }
+    }
+}
+
+/// Where the event source mapping sends records it gave up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// The alerts topic.
+    #[default]
+    Alerts,
+    /// The lake bucket, under `failed/`.
+    S3,
+}
+
+/// Kinesis -> `process` event source mapping knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessingConfig {
+    /// Records per invocation (1..=10000).
+    #[serde(default = "default_batch")]
+    pub batch_size: u32,
+    /// Seconds to gather a batch (0..=300).
+    #[serde(default = "default_window")]
+    pub batching_window_seconds: u32,
+    /// Concurrent batches per shard (1..=10).
+    #[serde(default = "one")]
+    pub parallelization_factor: u32,
+    /// Split a failing batch in two to isolate a poison record.
+    #[serde(default = "yes")]
+    pub bisect_on_error: bool,
+    /// Retries of a failing batch (-1 = until the record expires, else 0..=10000).
+    #[serde(default = "default_retries")]
+    pub maximum_retries: i32,
+    /// Destination of records given up on.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// Reject rate of a batch above which `process` alerts (0.0..=1.0).
+    #[serde(default = "default_threshold")]
+    pub reject_alert_threshold: f64,
+}
+
+fn default_batch() -> u32 {
+    500
+}
+fn default_window() -> u32 {
+    5
+}
+fn default_retries() -> i32 {
+    3
+}
+fn default_threshold() -> f64 {
+    0.2
+}
+
+impl Default for ProcessingConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: default_batch(),
+            batching_window_seconds: default_window(),
+            parallelization_factor: 1,
+            bisect_on_error: true,
+            maximum_retries: default_retries(),
+            on_failure: OnFailure::Alerts,
+            reject_alert_threshold: default_threshold(),
+        }
+    }
+}
+
+/// Cleaning rules of the pipeline (see the `records` crate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleaningConfig {
+    /// Keep cancellations (InvoiceNo starting with `C`).
+    #[serde(default = "yes")]
+    pub keep_cancellations: bool,
+    /// Keep rows without a CustomerID.
+    #[serde(default = "yes")]
+    pub keep_missing_customer: bool,
+    /// Keep non-product stock codes (POST, M, BANK CHARGES, ...).
+    #[serde(default)]
+    pub keep_non_product_codes: bool,
+    /// Reject exact duplicate rows within a batch.
+    #[serde(default = "yes")]
+    pub drop_duplicates: bool,
+}
+
+impl Default for CleaningConfig {
+    fn default() -> Self {
+        Self {
+            keep_cancellations: true,
+            keep_missing_customer: true,
+            keep_non_product_codes: false,
+            drop_duplicates: true,
+        }
+    }
+}
+
+/// Multi-factor authentication of the user pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mfa {
+    /// No MFA.
+    #[default]
+    Off,
+    /// Users may enrol a TOTP app.
+    Optional,
+    /// Every user must use a TOTP app.
+    On,
+}
+
+/// A Cognito group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    /// Group name.
+    pub name: String,
+    /// What the group is for.
+    #[serde(default)]
+    pub description: String,
+    /// Precedence (lower wins), 0..=2147483647.
+    #[serde(default)]
+    pub precedence: u32,
+}
+
+/// Cognito user pool knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoConfig {
+    /// MFA mode.
+    #[serde(default)]
+    pub mfa: Mfa,
+    /// Minimum password length (8..=99).
+    #[serde(default = "default_password_length")]
+    pub password_min_length: u32,
+    /// Require a symbol in passwords.
+    #[serde(default = "yes")]
+    pub password_require_symbols: bool,
+    /// Groups of the pool.
+    #[serde(default = "default_groups")]
+    pub groups: Vec<GroupConfig>,
+}
+
+fn default_password_length() -> u32 {
+    12
+}
+
+fn default_groups() -> Vec<GroupConfig> {
+    vec![
+        GroupConfig {
+            name: "producers".into(),
+            description: "May POST rows to the ingest API".into(),
+            precedence: 10,
+        },
+        GroupConfig {
+            name: "analysts".into(),
+            description: "May query invoices and customers".into(),
+            precedence: 20,
+        },
+    ]
+}
+
+impl Default for CognitoConfig {
+    fn default() -> Self {
+        Self {
+            mfa: Mfa::Off,
+            password_min_length: default_password_length(),
+            password_require_symbols: true,
+            groups: default_groups(),
+        }
+    }
+}
+
+/// API Gateway knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Stage name.
+    #[serde(default = "default_stage")]
+    pub stage: String,
+    /// Steady-state requests per second (1..=10000).
+    #[serde(default = "default_rate")]
+    pub throttling_rate_limit: f64,
+    /// Burst requests (1..=5000).
+    #[serde(default = "default_burst")]
+    pub throttling_burst_limit: u32,
+}
+
+fn default_stage() -> String {
+    "v1".into()
+}
+fn default_rate() -> f64 {
+    100.0
+}
+fn default_burst() -> u32 {
+    200
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            stage: default_stage(),
+            throttling_rate_limit: default_rate(),
+            throttling_burst_limit: default_burst(),
+        }
+    }
+}
+
+/// Firehose delivery knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Buffer interval in seconds (60..=900).
+    #[serde(default = "default_buffer_seconds")]
+    pub buffer_seconds: u32,
+    /// Buffer size in MB (64..=128 with Parquet conversion).
+    #[serde(default = "default_buffer_mb")]
+    pub buffer_mb: u32,
+}
+
+fn default_buffer_seconds() -> u32 {
+    300
+}
+fn default_buffer_mb() -> u32 {
+    64
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            buffer_seconds: default_buffer_seconds(),
+            buffer_mb: default_buffer_mb(),
+        }
+    }
+}
+
+/// Glue catalog and ETL knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Crawler schedule (a `cron(...)` expression); none = on demand only.
+    #[serde(default = "default_schedule")]
+    pub crawler_schedule: Option<String>,
+    /// Glue worker type of the ETL job (G.1X, G.2X, ...).
+    #[serde(default = "default_worker_type")]
+    pub job_worker_type: String,
+    /// Number of Glue workers (2..=100).
+    #[serde(default = "default_workers")]
+    pub job_workers: u32,
+    /// Job timeout in minutes (1..=2880).
+    #[serde(default = "default_job_timeout")]
+    pub job_timeout_minutes: u32,
+}
+
+fn default_schedule() -> Option<String> {
+    Some("cron(0 2 * * ? *)".into())
+}
+fn default_worker_type() -> String {
+    "G.1X".into()
+}
+fn default_workers() -> u32 {
+    2
+}
+fn default_job_timeout() -> u32 {
+    60
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            crawler_schedule: default_schedule(),
+            job_worker_type: default_worker_type(),
+            job_workers: default_workers(),
+            job_timeout_minutes: default_job_timeout(),
+        }
+    }
+}
+
+/// Redshift warehouse knobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseConfig {
+    /// Declare the warehouse at all (off: no cluster, no Redshift delivery).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Node type, e.g. `ra3.xlplus` or `dc2.large`.
+    #[serde(default = "default_node_type")]
+    pub node_type: String,
+    /// Number of nodes (1..=128).
+    #[serde(default = "one")]
+    pub nodes: u32,
+    /// Database name.
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// Master user name; its password is managed by AWS Secrets Manager, never in config.
+    #[serde(default = "default_master")]
+    pub master_username: String,
+    /// How long apply waits for the cluster to become available (1..=180 minutes).
+    #[serde(default = "default_wait")]
+    pub wait_timeout_minutes: u32,
+    /// Also deliver clean rows to Redshift through a second Firehose stream.
+    #[serde(default)]
+    pub firehose_copy: bool,
+}
+
+fn default_node_type() -> String {
+    "ra3.xlplus".into()
+}
+fn default_database() -> String {
+    "ecomflow".into()
+}
+fn default_master() -> String {
+    "ecomflow_admin".into()
+}
+fn default_wait() -> u32 {
+    45
+}
+
+impl Default for WarehouseConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            node_type: default_node_type(),
+            nodes: 1,
+            database: default_database(),
+            master_username: default_master(),
+            wait_timeout_minutes: default_wait(),
+            firehose_copy: false,
         }
     }
 }

@@ -7,7 +7,11 @@ pub mod lock;
 pub mod progress;
 
 use crate::aws::{Aws, AwsError, ConnectOptions};
-use crate::blueprint::{self, Blueprint, Context};
+use crate::blueprint::{self, Blueprint, Context, LambdaCode};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
 use crate::config::StackConfig;
 use crate::model::Kind;
 use crate::names::{instance_name, Names};
@@ -34,6 +38,9 @@ pub enum EngineError {
     /// The plan would replace or delete a stateful resource without `--allow-replace`.
     #[error("{0}")]
     Unsafe(String),
+    /// The Lambda deployment packages have not been built.
+    #[error("{0}")]
+    MissingBuild(String),
     /// The dependency graph has a cycle (a blueprint bug).
     #[error(transparent)]
     Cycle(#[from] graph::Cycle),
@@ -88,7 +95,15 @@ impl Session {
             (chrono::Utc::now() + chrono::Duration::hours(i64::from(config.ephemeral_ttl_hours)))
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         });
-        let blueprint = blueprint::build(&config, &Context { names, expires_at });
+        let lambda_code = load_lambda_code(Path::new(LAMBDA_DIR))?;
+        let blueprint = blueprint::build(
+            &config,
+            &Context {
+                names,
+                expires_at,
+                lambda_code,
+            },
+        );
         Ok(Session {
             aws,
             config,
@@ -191,6 +206,32 @@ impl Session {
         )
         .await?)
     }
+}
+
+/// Where `ecomflow-infra build` leaves `<function>/bootstrap.zip`, relative to the working directory.
+pub const LAMBDA_DIR: &str = "target/lambda";
+
+/// The packaged code of every Lambda function of the pipeline. A missing package is an error
+/// that says how to make it.
+pub fn load_lambda_code(dir: &Path) -> Result<BTreeMap<String, LambdaCode>, EngineError> {
+    let mut code = BTreeMap::new();
+    for function in blueprint::FUNCTIONS {
+        let zip = dir.join(function).join("bootstrap.zip");
+        let bytes = std::fs::read(&zip).map_err(|e| {
+            EngineError::MissingBuild(format!(
+                "cannot read the deployment package {} ({e}); run `ecomflow-infra build` first",
+                zip.display()
+            ))
+        })?;
+        code.insert(
+            function.to_string(),
+            LambdaCode {
+                zip_path: zip.display().to_string(),
+                code_sha256: base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)),
+            },
+        );
+    }
+    Ok(code)
 }
 
 /// Refuses a plan that replaces or deletes a stateful resource unless allowed.

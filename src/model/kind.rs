@@ -16,6 +16,35 @@ pub enum Service {
     DynamoDb,
     /// SNS.
     Sns,
+    /// Lambda.
+    Lambda,
+    /// API Gateway (REST APIs).
+    ApiGateway,
+    /// Cognito user pools.
+    Cognito,
+    /// Glue Data Catalog and ETL.
+    Glue,
+    /// Kinesis Data Firehose.
+    Firehose,
+    /// Redshift (provisioned clusters and the Data API).
+    Redshift,
+}
+
+impl Service {
+    /// Every service, for per-service clients and limits.
+    pub const ALL: [Service; 11] = [
+        Service::S3,
+        Service::Iam,
+        Service::Kinesis,
+        Service::DynamoDb,
+        Service::Sns,
+        Service::Lambda,
+        Service::ApiGateway,
+        Service::Cognito,
+        Service::Glue,
+        Service::Firehose,
+        Service::Redshift,
+    ];
 }
 
 /// Every kind of resource the blueprint can declare.
@@ -46,6 +75,40 @@ pub enum Kind {
     SnsTopic,
     /// The set of e-mail subscriptions of an SNS topic.
     SnsSubscriptions,
+    /// A Lambda function (code from `ecomflow-infra build`).
+    LambdaFunction,
+    /// A Kinesis -> Lambda event source mapping.
+    LambdaEventSourceMapping,
+    /// A resource-policy statement letting a service invoke a function.
+    LambdaPermission,
+    /// A Cognito user pool.
+    CognitoUserPool,
+    /// A Cognito app client.
+    CognitoAppClient,
+    /// A Cognito group.
+    CognitoGroup,
+    /// An API Gateway REST API with its routes, integrations and authorizer.
+    ApigwRestApi,
+    /// An API Gateway stage (deployment and throttling).
+    ApigwStage,
+    /// An S3 object uploaded from the repository (e.g. the Glue job script).
+    S3Object,
+    /// A Glue database.
+    GlueDatabase,
+    /// A Glue table.
+    GlueTable,
+    /// A Glue crawler.
+    GlueCrawler,
+    /// A Glue JDBC connection.
+    GlueConnection,
+    /// A Glue ETL job.
+    GlueJob,
+    /// A Firehose delivery stream.
+    FirehoseDeliveryStream,
+    /// A Redshift cluster.
+    RedshiftCluster,
+    /// Tables created in Redshift through the Data API.
+    RedshiftSchema,
 }
 
 /// What the engine and the diff know about a kind.
@@ -67,7 +130,7 @@ pub struct KindInfo {
 
 impl Kind {
     /// All kinds, in the order the leak sweep lists them.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 29] = [
         Kind::S3Bucket,
         Kind::S3PublicAccessBlock,
         Kind::S3Encryption,
@@ -80,6 +143,23 @@ impl Kind {
         Kind::DynamodbTable,
         Kind::SnsTopic,
         Kind::SnsSubscriptions,
+        Kind::LambdaFunction,
+        Kind::LambdaEventSourceMapping,
+        Kind::LambdaPermission,
+        Kind::CognitoUserPool,
+        Kind::CognitoAppClient,
+        Kind::CognitoGroup,
+        Kind::ApigwRestApi,
+        Kind::ApigwStage,
+        Kind::S3Object,
+        Kind::GlueDatabase,
+        Kind::GlueTable,
+        Kind::GlueCrawler,
+        Kind::GlueConnection,
+        Kind::GlueJob,
+        Kind::FirehoseDeliveryStream,
+        Kind::RedshiftCluster,
+        Kind::RedshiftSchema,
     ];
 
     /// The static facts about this kind.
@@ -147,6 +227,17 @@ impl Kind {
                 stateful: false,
                 taggable: false,
             },
+            Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => super::lambda::info(self),
+            Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => super::cognito::info(self),
+            Kind::ApigwRestApi | Kind::ApigwStage => super::apigateway::info(self),
+            Kind::S3Object
+            | Kind::GlueDatabase
+            | Kind::GlueTable
+            | Kind::GlueCrawler
+            | Kind::GlueConnection
+            | Kind::GlueJob
+            | Kind::FirehoseDeliveryStream => super::catalog::info(self),
+            Kind::RedshiftCluster | Kind::RedshiftSchema => super::redshift::info(self),
         }
     }
 

@@ -3,11 +3,16 @@
 //! Each kind has a typed spec struct (in the module named for its service). The engine and the
 //! diff see specs as normalised JSON values, so one generic mechanism serves every kind.
 
+pub mod apigateway;
+pub mod catalog;
+pub mod cognito;
 pub mod dynamodb;
 pub mod iam;
 mod kind;
 pub mod kinesis;
+pub mod lambda;
 pub mod policy;
+pub mod redshift;
 pub mod s3;
 pub mod sns;
 

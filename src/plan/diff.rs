@@ -100,7 +100,9 @@ fn strip_ignored(v: &mut Value) {
 fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
     match v {
         Value::Object(map) if !map.is_empty() => {
-            for (k, child) in map {
+            // Top-level keys starting with `_` are computed by AWS (IDs, ARNs): providers keep
+            // them in the live spec for their own use; they are never compared.
+            for (k, child) in map.iter().filter(|(k, _)| !(prefix.is_empty() && k.starts_with('_'))) {
                 let path = if prefix.is_empty() {
                     k.clone()
                 } else {

@@ -1,5 +1,6 @@
 //! Turning raw CSV rows and producer JSON into [`InvoiceLine`]s or [`Rejection`]s.
 
+use crate::dedup::Deduper;
 use crate::line::{InvoiceKind, InvoiceLine};
 use crate::parse::{
     decode_text, latin1_to_string, parse_customer_id, parse_date, parse_price, parse_quantity,
@@ -8,12 +9,10 @@ use crate::reject::{RejectReason, Rejection};
 use crate::rules::CleaningRules;
 use chrono::{DateTime, NaiveDateTime};
 use csv::ByteRecord;
-use hashbrown::HashTable;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::hash::BuildHasher;
 use std::io::Read;
 
 /// The dataset's column names, in file order.
@@ -545,152 +544,6 @@ pub fn read_header<R: Read>(
         Err(InputError::BadHeader {
             found: csv_line_text(rec),
         })
-    }
-}
-
-/// Exact duplicate detection: remembers every key it was given and answers whether a
-/// key was seen before.
-///
-/// Keys are appended to large shared chunks (no allocation per key, no copying when
-/// growing) and described by an entry list; the hash table itself only holds 4-byte
-/// entry numbers, so it stays small enough to live in cache. Keys are compared byte for
-/// byte whenever their 64-bit hashes are equal, so the answer is exact.
-#[derive(Default)]
-pub struct Deduper {
-    chunks: Vec<Vec<u8>>,
-    entries: Vec<DedupEntry>,
-    table: HashTable<u32>,
-    hasher: hashbrown::DefaultHashBuilder,
-}
-
-#[derive(Clone, Copy)]
-struct DedupEntry {
-    hash: u64,
-    chunk: u32,
-    offset: u32,
-    len: u32,
-}
-
-const CHUNK: usize = 1 << 22;
-
-impl std::fmt::Debug for Deduper {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Deduper")
-            .field("keys", &self.table.len())
-            .finish()
-    }
-}
-
-impl Deduper {
-    /// An empty deduper with room for about `keys` keys.
-    pub fn with_capacity(keys: usize) -> Self {
-        Deduper {
-            table: HashTable::with_capacity(keys),
-            entries: Vec::with_capacity(keys),
-            ..Deduper::default()
-        }
-    }
-
-    /// Records `key`; returns `true` if it is new, `false` if it was seen before.
-    pub fn insert(&mut self, key: &[u8]) -> bool {
-        let start = self.open(key.len());
-        self.tail().extend_from_slice(key);
-        self.commit(start)
-    }
-
-    /// Makes sure the last chunk can take `len` more bytes; returns the key's start.
-    fn open(&mut self, len: usize) -> usize {
-        let need_new = self
-            .chunks
-            .last()
-            .is_none_or(|c| c.capacity() - c.len() < len);
-        if need_new {
-            self.chunks.push(Vec::with_capacity(CHUNK.max(len)));
-        }
-        self.tail().len()
-    }
-
-    fn tail(&mut self) -> &mut Vec<u8> {
-        // `open` always leaves at least one chunk.
-        let last = self.chunks.len() - 1;
-        &mut self.chunks[last]
-    }
-
-    /// The key is the last chunk's bytes from `start`: keep it if new, else drop it.
-    fn commit(&mut self, start: usize) -> bool {
-        let ci = self.chunks.len() - 1;
-        let key = &self.chunks[ci][start..];
-        let hash = self.hasher.hash_one(key);
-        let (chunks, entries) = (&self.chunks, &self.entries);
-        let found = self.table.find(hash, |&i| {
-            let e = &entries[i as usize];
-            e.hash == hash
-                && e.len as usize == key.len()
-                && &chunks[e.chunk as usize][e.offset as usize..][..e.len as usize] == key
-        });
-        if found.is_some() {
-            self.chunks[ci].truncate(start);
-            return false;
-        }
-        let entry = DedupEntry {
-            hash,
-            chunk: ci as u32,
-            offset: start as u32,
-            len: key.len() as u32,
-        };
-        let index = self.entries.len() as u32;
-        self.entries.push(entry);
-        let entries = &self.entries;
-        self.table
-            .insert_unique(hash, index, |&i| entries[i as usize].hash);
-        true
-    }
-
-    /// Records a raw CSV row (field boundaries included in the key).
-    pub fn insert_record(&mut self, rec: &ByteRecord) -> bool {
-        let len = rec.as_slice().len() + 4 * rec.len();
-        let start = self.open(len);
-        let tail = self.tail();
-        for f in rec.iter() {
-            tail.extend_from_slice(&(f.len() as u32).to_le_bytes());
-            tail.extend_from_slice(f);
-        }
-        self.commit(start)
-    }
-
-    /// Records a typed line (every field, exactly; `2.5` and `2.50` differ).
-    pub fn insert_line(&mut self, line: &InvoiceLine) -> bool {
-        let strs = [
-            &line.invoice_no,
-            &line.stock_code,
-            &line.description,
-            &line.country,
-        ];
-        let len = strs.iter().map(|s| s.len() + 4).sum::<usize>() + 36;
-        let start = self.open(len);
-        let key = self.tail();
-        let mut fixed = [0u8; 36];
-        fixed[0..8].copy_from_slice(&line.quantity.to_le_bytes());
-        fixed[8..16].copy_from_slice(&line.invoice_date.and_utc().timestamp().to_le_bytes());
-        fixed[16..32].copy_from_slice(&line.unit_price.serialize());
-        // Customer ids are positive, so 0 stands for "none".
-        fixed[32..36].copy_from_slice(&line.customer_id.unwrap_or(0).to_le_bytes());
-        key.extend_from_slice(&fixed);
-        for s in strs {
-            key.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            key.extend_from_slice(s.as_bytes());
-        }
-        self.commit(start)
-    }
-
-    /// How many distinct keys were recorded.
-    pub fn len(&self) -> usize {
-        self.table.len()
-    }
-
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
     }
 }
 

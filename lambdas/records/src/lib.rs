@@ -50,6 +50,7 @@
 //! add up ([`CleanBatch`], [`report::check`]).
 
 mod clean;
+mod dedup;
 mod line;
 pub mod parse;
 mod reject;
@@ -58,8 +59,9 @@ mod rules;
 
 pub use clean::{
     csv_line_text, csv_reader, is_product_code, read_header, BatchCleaner, CleanBatch, Cleaner,
-    Deduper, InputError, COLUMNS,
+    InputError, COLUMNS,
 };
+pub use dedup::Deduper;
 pub use line::{date_format, InvoiceKind, InvoiceLine};
 pub use reject::{RejectReason, Rejection};
 pub use rules::{CleaningRules, RULE_ENV_VARS};

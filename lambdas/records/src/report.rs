@@ -1,7 +1,8 @@
 //! A data-quality report over a dataset CSV, computed with the same cleaning code
 //! the pipeline runs.
 
-use crate::clean::{csv_reader, read_header, Cleaner, Deduper, InputError};
+use crate::clean::{csv_reader, read_header, Cleaner, InputError};
+use crate::dedup::Deduper;
 use crate::line::date_format;
 use crate::reject::RejectReason;
 use crate::rules::CleaningRules;
