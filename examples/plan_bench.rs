@@ -50,6 +50,17 @@ async fn main() {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    // The stack declares the Lambda functions: package them (quick dev profile; only their
+    // code hashes matter here).
+    let opts = ecomflow_infra::package::BuildOptions {
+        profile: "dev".into(),
+        ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
+    };
+    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
+        .await
+        .unwrap()
+        .expect("build the Lambda packages");
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
 
     // Stand the stack up directly against the emulator.
     let direct = session(&moto.endpoint).await;

@@ -73,6 +73,78 @@ pub enum Command {
     /// Work with data files before they enter the pipeline.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Manage the Cognito users of the stack instance.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Build the Lambda functions and package them as `target/lambda/<name>/bootstrap.zip`.
+    Build(BuildArgs),
+}
+
+/// `users` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Make the pool's users and groups match the users file.
+    Sync(UsersSyncArgs),
+}
+
+/// What `--prune` does to users no longer in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PruneArg {
+    /// Disable them.
+    Disable,
+    /// Delete them.
+    Delete,
+}
+
+/// `users sync` flags.
+#[derive(Debug, Args)]
+pub struct UsersSyncArgs {
+    /// The users file.
+    #[arg(long, default_value = "cognito-users.yaml")]
+    pub users: PathBuf,
+    /// Show the plan and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Have Cognito e-mail each new user an invitation (default: no message; temporary
+    /// passwords go to the `--passwords-out` file).
+    #[arg(long)]
+    pub invite: bool,
+    /// File (created with mode 0600) for new users' temporary passwords.
+    #[arg(long, default_value = "cognito-temporary-passwords.csv")]
+    pub passwords_out: PathBuf,
+    /// Users in the pool that this tool created but the file no longer lists: `--prune`
+    /// disables them, `--prune=delete` deletes them. Others are never touched.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "disable", require_equals = true)]
+    pub prune: Option<PruneArg>,
+    /// AdminCreateUser calls per second (Cognito's UserCreation quota).
+    #[arg(long, default_value_t = 50)]
+    pub rate_create: u32,
+    /// User update calls per second (Cognito's UserUpdate quota).
+    #[arg(long, default_value_t = 25)]
+    pub rate_update: u32,
+    /// ListUsers/ListGroups calls per second (Cognito's UserList quota).
+    #[arg(long, default_value_t = 30)]
+    pub rate_list: u32,
+    /// AdminListGroupsForUser calls per second (Cognito's UserRead quota).
+    #[arg(long, default_value_t = 120)]
+    pub rate_read: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+/// `build` flags.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Cargo profile: `lambda` (release, LTO, stripped) or `dev` for quick test builds.
+    #[arg(long, default_value = "lambda")]
+    pub profile: String,
+    /// CPU architecture (overrides the stack's `functions.architecture`).
+    #[arg(long)]
+    pub arch: Option<String>,
 }
 
 /// `data` subcommands.

@@ -1,7 +1,9 @@
 //! What each subcommand does, between parsing (main) and the library.
 
 use crate::aws::ConnectOptions;
-use crate::cli::{ApplyArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs};
+use crate::cli::{
+    ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs, PruneArg, UsersSyncArgs,
+};
 use crate::config::{self, StackConfig};
 use crate::engine::execute::RunReport;
 use crate::engine::lock::{self, Lock};
@@ -42,10 +44,7 @@ async fn open(g: &Global, stack: &Path) -> Result<Session> {
 }
 
 fn print_calls(g: &Global, session: &Session) {
-    let c = session.aws.stats.snapshot();
-    if !g.quiet {
-        eprintln!("api calls: reads={} mutations={}", c.reads, c.mutations);
-    }
+    print_stats(g, &session.aws);
 }
 
 /// Asks for confirmation on a terminal; refuses without one unless `--yes`.
@@ -324,5 +323,112 @@ pub fn data_check(g: &Global, args: &DataCheckArgs) -> Result<i32> {
     } else {
         print!("{report}");
     }
+    Ok(EXIT_OK)
+}
+
+/// `users sync`.
+pub async fn users_sync(g: &Global, args: &UsersSyncArgs) -> Result<i32> {
+    use crate::users::{self, cognito, PruneMode};
+    let config = load(g, &g.stack)?;
+    let users_file = users::file::load_file(&args.users, &config.cognito.custom_attributes)?;
+    let aws = crate::aws::Aws::connect(&connect_options(g), &config.region)
+        .await
+        .map_err(EngineError::from)?;
+    let instance = crate::names::instance_name(&config.app, &config.env, g.instance.as_deref());
+    let names = crate::names::Names::new(instance.clone(), aws.account.clone(), aws.region.clone());
+    let pool = cognito::find_pool(&aws, &names.resource("users"), &instance).await?;
+    let limiters = cognito::Limiters::new(cognito::Limits {
+        create: args.rate_create,
+        update: args.rate_update,
+        list: args.rate_list,
+        read: args.rate_read,
+    });
+    let prune = match args.prune {
+        None => PruneMode::Off,
+        Some(PruneArg::Disable) => PruneMode::Disable,
+        Some(PruneArg::Delete) => PruneMode::Delete,
+    };
+    let concurrency = usize::from(args.concurrency);
+    let plan = users::plan(&aws, &pool, &users_file, prune, &limiters, concurrency).await?;
+    if g.output == Output::Json && args.dry_run {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else if g.output == Output::Text {
+        print!("{}", plan.render(if g.verbose > 0 { usize::MAX } else { 20 }));
+    }
+    if args.invite && plan.invitations() > users::DEFAULT_SENDER_DAILY_LIMIT {
+        eprintln!(
+            "warning: {} invitations exceed the {} e-mails a day that Cognito's default sender delivers; \
+             configure SES for the pool, or sync in daily batches",
+            plan.invitations(),
+            users::DEFAULT_SENDER_DAILY_LIMIT
+        );
+    }
+    if args.dry_run || plan.is_empty() {
+        print_stats(g, &aws);
+        return Ok(EXIT_OK);
+    }
+    confirm(args.yes, "apply these user changes")?;
+    let mut passwords = if !args.invite && !plan.create.is_empty() {
+        Some(users::passwords::PasswordFile::open(&args.passwords_out).with_context(|| {
+            format!("failed to open {} for the temporary passwords", args.passwords_out.display())
+        })?)
+    } else {
+        None
+    };
+    let settings = users::Settings {
+        invite: args.invite,
+        limits: &limiters,
+        concurrency,
+        quiet: g.quiet || g.output == Output::Json,
+    };
+    let report = users::apply(&aws, &pool, &plan, &settings, passwords.as_mut()).await?;
+    match g.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => {
+            println!("{}", report.summary());
+            for f in &report.failed {
+                println!("  failed: {}: {}", f.username, f.reason);
+            }
+        }
+    }
+    if let Some(p) = &passwords {
+        if report.created > 0 && !g.quiet {
+            eprintln!("Temporary passwords of new users are in {} (mode 0600).", p.path().display());
+        }
+    }
+    print_stats(g, &aws);
+    Ok(if report.failed.is_empty() { EXIT_OK } else { 1 })
+}
+
+fn print_stats(g: &Global, aws: &crate::aws::Aws) {
+    let c = aws.stats.snapshot();
+    if !g.quiet {
+        eprintln!("api calls: reads={} mutations={}", c.reads, c.mutations);
+    }
+    if g.verbose > 0 {
+        for (op, n) in &c.by_operation {
+            eprintln!("  {op}: {n}");
+        }
+    }
+}
+
+/// `build`: compile and package the Lambda functions.
+pub fn build(g: &Global, args: &BuildArgs) -> Result<i32> {
+    use crate::package::{self, Arch, BuildOptions};
+    let arch = match &args.arch {
+        Some(a) => a.parse::<Arch>().map_err(anyhow::Error::msg)?,
+        None => match load(g, &g.stack) {
+            Ok(c) if c.functions.architecture == crate::config::Architecture::Arm64 => Arch::Arm64,
+            _ => Arch::X86_64,
+        },
+    };
+    let root = std::env::current_dir()?;
+    let opts = BuildOptions {
+        arch,
+        profile: args.profile.clone(),
+        ..BuildOptions::new(root)
+    };
+    let artifacts = package::build(&opts)?;
+    print!("{}", package::render_artifacts(&artifacts));
     Ok(EXIT_OK)
 }

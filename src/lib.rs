@@ -13,3 +13,4 @@ pub mod model;
 pub mod names;
 pub mod package;
 pub mod plan;
+pub mod users;

@@ -1,7 +1,7 @@
 //! The `ecomflow-infra` binary: parse, call the library, render, exit code.
 
 use clap::Parser;
-use ecomflow_infra::cli::{Cli, Command, DataCommand};
+use ecomflow_infra::cli::{Cli, Command, DataCommand, UsersCommand};
 use ecomflow_infra::commands;
 use tracing_subscriber::EnvFilter;
 
@@ -30,6 +30,8 @@ fn main() {
             Command::Apply(a) => commands::apply(g, a).await,
             Command::Destroy(a) => commands::destroy(g, a).await,
             Command::ForceUnlock(a) => commands::force_unlock(g, a).await,
+            Command::Users(UsersCommand::Sync(a)) => commands::users_sync(g, a).await,
+            Command::Build(a) => commands::build(g, a),
             Command::Data(_) => unreachable!("handled above"),
         }
     });

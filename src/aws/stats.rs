@@ -29,6 +29,8 @@ pub struct CallCounts {
 
 /// True for operations that only read.
 pub fn is_read(operation: &str) -> bool {
+    // Cognito's administrative reads are named `AdminGetUser`, `AdminListGroupsForUser`.
+    let operation = operation.strip_prefix("Admin").unwrap_or(operation);
     ["Get", "List", "Describe", "Head"]
         .iter()
         .any(|p| operation.starts_with(p))
@@ -96,5 +98,18 @@ impl Intercept for CallStats {
             self.record(meta.service(), meta.name());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_and_mutations() {
+        for op in ["GetRole", "ListUsers", "DescribeTable", "HeadBucket", "AdminListGroupsForUser", "AdminGetUser"] {
+            assert!(super::is_read(op), "{op}");
+        }
+        for op in ["CreateBucket", "AdminCreateUser", "PutItem", "AdminAddUserToGroup"] {
+            assert!(!super::is_read(op), "{op}");
+        }
     }
 }

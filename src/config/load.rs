@@ -45,15 +45,35 @@ pub fn load_str(
     text: &str,
     instance: Option<&str>,
 ) -> Result<StackConfig, ConfigErrors> {
-    if text.len() > MAX_STACK_FILE_BYTES {
+    let (config, root, mut errors) = parse_yaml::<StackConfig>(file, text, "a stack file")?;
+    if let Some(config) = &config {
+        errors.extend(validate(file, &root, config, instance));
+    }
+    match config {
+        Some(config) if errors.is_empty() => Ok(config),
+        _ => {
+            errors.sort_by_key(|e| (e.line, e.column));
+            Err(ConfigErrors(errors))
+        }
+    }
+}
+
+/// Parses YAML into `T`, collecting every deserialisation error with its position. Returns the
+/// value (if it could be built), the untouched node tree (to point later checks at lines) and
+/// the errors. Fails outright only when the text is not YAML at all. `what` names the kind of
+/// file in messages. Shared by every YAML file the tool reads.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    what: &str,
+) -> Result<(Option<T>, Node, Vec<ConfigError>), ConfigErrors> {
+    if text.len() > MAX_STACK_FILE_BYTES * 16 || (what == "a stack file" && text.len() > MAX_STACK_FILE_BYTES) {
+        let limit = if what == "a stack file" { MAX_STACK_FILE_BYTES } else { MAX_STACK_FILE_BYTES * 16 };
         return Err(ConfigErrors(vec![error_at(
             file,
             None,
             "",
-            format!(
-                "the file is {} bytes; a stack file may be at most {MAX_STACK_FILE_BYTES}",
-                text.len()
-            ),
+            format!("the file is {} bytes; {what} may be at most {limit}", text.len()),
         )]));
     }
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
@@ -61,9 +81,9 @@ pub fn load_str(
         .map_err(|e| ConfigErrors(vec![load_error(file, e)]))?;
     let pristine = root.clone();
     let mut errors = Vec::new();
-    let config = loop {
-        match marked_yaml::from_node::<StackConfig>(&root) {
-            Ok(config) => break Some(config),
+    let value = loop {
+        match marked_yaml::from_node::<T>(&root) {
+            Ok(v) => break Some(v),
             Err(e) => {
                 let path = e.path().unwrap_or_default().to_string();
                 let inner = e.into_inner();
@@ -83,24 +103,17 @@ pub fn load_str(
             }
         }
     };
-    if let Some(config) = &config {
-        errors.extend(validate(file, &pristine, config, instance));
-    }
-    match config {
-        Some(config) if errors.is_empty() => Ok(config),
-        _ => {
-            errors.sort_by_key(|e| (e.line, e.column));
-            Err(ConfigErrors(errors))
-        }
-    }
+    Ok((value, pristine, errors))
 }
 
 /// Turns a deserialisation error into (field, message, key path to remove).
 fn describe(path: &str, error: &marked_yaml::Error) -> (String, String, Vec<String>) {
+    // serde paths write sequence indices as `users[3]`; fields are dotted: `users.3`.
+    let path = path.replace('[', ".").replace(']', "");
     let mut segments: Vec<String> = if path.is_empty() || path == "?" {
         Vec::new()
     } else {
-        path.split('.').map(str::to_string).collect()
+        path.split('.').filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
     match error {
         marked_yaml::Error::UnknownFieldError(name, expected, _) => {
@@ -197,7 +210,7 @@ fn remove_path(root: &mut Node, path: &[String]) -> bool {
 }
 
 /// The node at a dotted path, for pointing validation errors at their line.
-pub(super) fn find<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
+pub(crate) fn find<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
     let mut node = root;
     for seg in path.split('.').filter(|s| !s.is_empty()) {
         node = match node {
@@ -210,7 +223,7 @@ pub(super) fn find<'a>(root: &'a Node, path: &str) -> Option<&'a Node> {
 }
 
 /// Builds an error at a marker (or at the start of the file when there is none).
-pub(super) fn error_at(
+pub(crate) fn error_at(
     file: &str,
     mark: Option<Marker>,
     field: &str,

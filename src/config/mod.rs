@@ -10,6 +10,8 @@ mod validate;
 
 pub use errors::{ConfigError, ConfigErrors};
 pub use load::{load_file, load_str};
+pub(crate) use load::parse_yaml;
+pub(crate) use validate::Checker;
 pub use schema::*;
 pub use validate::{is_valid_email, validate_instance_suffix};
 

@@ -406,6 +406,10 @@ pub struct CognitoConfig {
     /// Groups of the pool.
     #[serde(default = "default_groups")]
     pub groups: Vec<GroupConfig>,
+    /// Custom user attributes of the pool (declared without the `custom:` prefix), which
+    /// `cognito-users.yaml` may set as `custom:<name>`.
+    #[serde(default)]
+    pub custom_attributes: Vec<String>,
 }
 
 fn default_password_length() -> u32 {
@@ -434,6 +438,7 @@ impl Default for CognitoConfig {
             password_min_length: default_password_length(),
             password_require_symbols: true,
             groups: default_groups(),
+            custom_attributes: Vec::new(),
         }
     }
 }

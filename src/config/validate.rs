@@ -58,14 +58,19 @@ fn is_region(s: &str) -> bool {
         && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
-struct Checker<'a> {
-    file: &'a str,
-    root: &'a Node,
-    errors: Vec<ConfigError>,
+/// Collects semantic errors of a parsed YAML file, pointing each at its line.
+pub(crate) struct Checker<'a> {
+    /// The file name used in errors.
+    pub file: &'a str,
+    /// The parsed tree, for positions.
+    pub root: &'a Node,
+    /// The errors so far.
+    pub errors: Vec<ConfigError>,
 }
 
 impl Checker<'_> {
-    fn fail(&mut self, field: &str, message: String) {
+    /// Records an error at `field` (dotted path), or at its closest present parent.
+    pub fn fail(&mut self, field: &str, message: String) {
         // Point at the value if the key is present, else at its closest present parent.
         let mut path = field.to_string();
         let mark = loop {
@@ -186,6 +191,18 @@ pub(super) fn validate(
             ck.fail(&field, format!("`{}` is not a valid Cognito group name", g.name));
         } else if !groups.insert(g.name.to_ascii_lowercase()) {
             ck.fail(&field, format!("group `{}` is declared twice", g.name));
+        }
+    }
+    for (i, a) in c.cognito.custom_attributes.iter().enumerate() {
+        let ok = !a.is_empty()
+            && a.len() <= 20
+            && a != crate::users::SYNC_ATTRIBUTE_NAME
+            && a.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if !ok {
+            ck.fail(
+                &format!("cognito.custom_attributes.{i}"),
+                format!("`{a}` must be 1 to 20 letters, digits or `_` (and not the reserved `ecomflow_sync`)"),
+            );
         }
     }
     if c.api.stage.is_empty() || c.api.stage.len() > 128 || !c.api.stage.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {

@@ -60,8 +60,22 @@ pub fn tool() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ecomflow-infra"))
 }
 
+/// Builds the Lambda deployment packages once per test process (quick `dev` profile): every
+/// stack declares the functions, and the tool reads their code hashes.
+pub fn lambda_packages() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let opts = ecomflow_infra::package::BuildOptions {
+            profile: "dev".into(),
+            ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
+        };
+        ecomflow_infra::package::build(&opts).expect("build the Lambda packages");
+    });
+}
+
 /// A command for the tool pointed at `endpoint`, with dummy credentials and the repo as cwd.
 pub fn command(endpoint: &str, args: &[&str]) -> Command {
+    lambda_packages();
     let mut cmd = Command::new(tool());
     cmd.args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
