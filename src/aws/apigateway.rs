@@ -1,9 +1,932 @@
-//! Providers of the apigateway resource kinds (being written).
+//! API Gateway (REST): the API as one route table (resources, methods, Lambda proxy
+//! integrations, Cognito authorizers), and its stage (throttling and deployment).
+//!
+//! REST API names are not unique and IDs are AWS-assigned: an API is found by listing APIs
+//! with its name and preferring the one tagged with this stack instance.
 
-use super::Provider;
-use crate::model::Kind;
+use super::{Aws, AwsError, Listed, Provider};
+use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
+use crate::model::{Kind, Resource, Service, Tags};
+use crate::names::TAG_STACK;
+use async_trait::async_trait;
+use aws_sdk_apigateway::types::{
+    AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
+    RestApi,
+};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// The provider of a apigateway kind.
+const NOT_FOUND: &[&str] = &["NotFoundException"];
+/// Prefix of a deployment's description before the definition fingerprint.
+const DEPLOYED: &str = "ecomflow-infra definition ";
+
+/// The provider of an apigateway kind.
 pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
-    unimplemented!("{kind:?}: the apigateway providers are being written")
+    match kind {
+        Kind::ApigwRestApi => &Api,
+        Kind::ApigwStage => &Stage,
+        other => unreachable!("{other:?} is not an apigateway kind"),
+    }
+}
+
+fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| AwsError::msg(format!("malformed API Gateway spec: {e}")))
+}
+
+fn tags_of(api: &RestApi) -> Tags {
+    api.tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+async fn all_apis(aws: &Aws) -> Result<Vec<RestApi>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = aws
+        .apigateway
+        .get_rest_apis()
+        .limit(500)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from(e).context("failed to list REST APIs"))?;
+        out.extend(page.items().iter().cloned());
+    }
+    Ok(out)
+}
+
+/// The REST API named `name`: the one tagged with `stack` if several share the name, else
+/// the first one (whose tags then tell the engine it is foreign).
+pub(super) async fn find_api(
+    aws: &Aws,
+    name: &str,
+    stack: &str,
+) -> Result<Option<(String, RestApi)>, AwsError> {
+    let named: Vec<RestApi> = all_apis(aws)
+        .await?
+        .into_iter()
+        .filter(|a| a.name() == Some(name))
+        .collect();
+    let pick = named
+        .iter()
+        .find(|a| tags_of(a).get(TAG_STACK).is_some_and(|s| s == stack))
+        .or(named.first())
+        .cloned();
+    Ok(pick.and_then(|a| a.id().map(|id| (id.to_string(), a.clone()))))
+}
+
+fn api_arn(aws: &Aws, id: &str) -> String {
+    format!("arn:aws:apigateway:{}::/restapis/{id}", aws.region)
+}
+
+fn function_arn(aws: &Aws, name: &str) -> String {
+    format!(
+        "arn:aws:lambda:{}:{}:function:{name}",
+        aws.region, aws.account
+    )
+}
+
+/// The Lambda proxy integration URI of a function.
+fn invocation_uri(aws: &Aws, function: &str) -> String {
+    format!(
+        "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/{}/invocations",
+        aws.region,
+        function_arn(aws, function)
+    )
+}
+
+/// The function name in an integration URI of this account and region, else the raw URI.
+fn function_of(aws: &Aws, uri: &str) -> String {
+    let prefix = format!(
+        "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/{}",
+        aws.region,
+        function_arn(aws, "")
+    );
+    uri.strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .filter(|name| !name.contains(':') && !name.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| uri.to_string())
+}
+
+fn patch(op: Op, path: impl Into<String>, value: Option<String>) -> PatchOperation {
+    PatchOperation::builder()
+        .op(op)
+        .path(path)
+        .set_value(value)
+        .build()
+}
+
+/// A live resource: its ID, and its methods by HTTP method.
+struct LiveResource {
+    id: String,
+    methods: BTreeMap<String, aws_sdk_apigateway::types::Method>,
+}
+
+/// Every resource of an API by path, methods embedded.
+async fn resources(aws: &Aws, api_id: &str) -> Result<BTreeMap<String, LiveResource>, AwsError> {
+    let mut out = BTreeMap::new();
+    let mut pages = aws
+        .apigateway
+        .get_resources()
+        .rest_api_id(api_id)
+        .embed("methods")
+        .limit(500)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!("failed to read the resources of REST API {api_id}"))
+        })?;
+        for r in page.items() {
+            let methods = r
+                .resource_methods()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            out.insert(
+                r.path().unwrap_or_default().to_string(),
+                LiveResource {
+                    id: r.id().unwrap_or_default().to_string(),
+                    methods,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Every authorizer of an API.
+async fn authorizers(
+    aws: &Aws,
+    api_id: &str,
+) -> Result<Vec<aws_sdk_apigateway::types::Authorizer>, AwsError> {
+    let mut out = Vec::new();
+    let mut position: Option<String> = None;
+    loop {
+        let page = aws
+            .apigateway
+            .get_authorizers()
+            .rest_api_id(api_id)
+            .limit(500)
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from(e).context(format!(
+                    "failed to read the authorizers of REST API {api_id}"
+                ))
+            })?;
+        out.extend(page.items().iter().cloned());
+        match page.position() {
+            Some(p) if !page.items().is_empty() && Some(p) != position.as_deref() => {
+                position = Some(p.to_string());
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The user pool ID in a pool ARN of this account and region.
+fn pool_id_of<'a>(aws: &Aws, arn: &'a str) -> Option<&'a str> {
+    arn.strip_prefix(&super::cognito::pool_arn(aws, ""))
+}
+
+/// Reads an API's whole definition into the declared shape.
+async fn read_api(
+    aws: &Aws,
+    id: &str,
+    api: &RestApi,
+    stack: &str,
+) -> Result<RestApiSpec, AwsError> {
+    let auths = authorizers(aws, id).await?;
+    let mut auth_names = BTreeMap::new();
+    let mut auth_specs = BTreeMap::new();
+    for a in &auths {
+        let name = a.name().unwrap_or_default().to_string();
+        auth_names.insert(a.id().unwrap_or_default().to_string(), name.clone());
+        let mut pools = Vec::new();
+        for arn in a.provider_arns() {
+            let name = match pool_id_of(aws, arn) {
+                Some(pool_id) => super::cognito::pool_name(aws, pool_id).await?,
+                None => None,
+            };
+            pools.push(name.unwrap_or_else(|| arn.clone()));
+        }
+        pools.sort();
+        auth_specs.insert(
+            name,
+            AuthorizerSpec {
+                kind: a
+                    .r#type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                user_pools: pools,
+                identity_source: a.identity_source().unwrap_or_default().to_string(),
+            },
+        );
+    }
+    let mut routes = BTreeMap::new();
+    for (path, r) in resources(aws, id).await? {
+        for (method, m) in &r.methods {
+            let integration = m.method_integration();
+            routes.insert(
+                format!("{method} {path}"),
+                RouteSpec {
+                    function: integration
+                        .and_then(|i| i.uri())
+                        .map(|u| function_of(aws, u))
+                        .unwrap_or_default(),
+                    integration: integration
+                        .and_then(|i| i.r#type())
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    authorization: m.authorization_type().unwrap_or_default().to_string(),
+                    authorizer: m
+                        .authorizer_id()
+                        .map(|a| auth_names.get(a).cloned().unwrap_or_else(|| a.to_string()))
+                        .unwrap_or_default(),
+                },
+            );
+        }
+    }
+    Ok(RestApiSpec {
+        name: api.name().unwrap_or_default().to_string(),
+        endpoint_type: api
+            .endpoint_configuration()
+            .and_then(|e| e.types().first())
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        authorizers: auth_specs,
+        routes,
+        tags: tags_of(api),
+        stack: stack.to_string(),
+        id: Some(id.to_string()),
+    })
+}
+
+/// Splits a route key `"GET /a/b"` into method and path.
+fn route_parts(key: &str) -> Result<(&str, &str), AwsError> {
+    key.split_once(' ')
+        .ok_or_else(|| AwsError::msg(format!("malformed route {key:?}: want \"METHOD /path\"")))
+}
+
+/// Every path the routes need, parents first.
+fn needed_paths(s: &RestApiSpec) -> Result<Vec<String>, AwsError> {
+    let mut paths = BTreeSet::new();
+    for key in s.routes.keys() {
+        let (_, path) = route_parts(key)?;
+        let mut prefix = String::new();
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            prefix.push('/');
+            prefix.push_str(part);
+            paths.insert(prefix.clone());
+        }
+    }
+    let mut paths: Vec<String> = paths.into_iter().collect();
+    paths.sort_by_key(|p| (p.matches('/').count(), p.clone()));
+    Ok(paths)
+}
+
+/// Brings a live API to the declaration in place: API settings and tags, authorizers,
+/// resources, methods and integrations; what is not declared is deleted.
+async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsError> {
+    let fail = |what: String| {
+        let name = s.name.clone();
+        move |e: AwsError| e.context(format!("failed to {what} of REST API {name}"))
+    };
+    let api = aws
+        .apigateway
+        .get_rest_api()
+        .rest_api_id(id)
+        .send()
+        .await
+        .map_err(|e| fail("read".into())(e.into()))?;
+    let api = RestApi::builder()
+        .set_id(api.id)
+        .set_name(api.name)
+        .set_endpoint_configuration(api.endpoint_configuration)
+        .set_tags(api.tags)
+        .build();
+    let live = read_api(aws, id, &api, &s.stack).await?;
+
+    if live.endpoint_type != s.endpoint_type && !live.endpoint_type.is_empty() {
+        aws.throttle(Service::ApiGateway).await;
+        aws.apigateway
+            .update_rest_api()
+            .rest_api_id(id)
+            .patch_operations(patch(
+                Op::Replace,
+                format!("/endpointConfiguration/types/{}", live.endpoint_type),
+                Some(s.endpoint_type.clone()),
+            ))
+            .send()
+            .await
+            .map_err(|e| fail("change the endpoint type".into())(e.into()))?;
+    }
+    converge_tags(aws, id, s, &live.tags).await?;
+
+    // Authorizers: create missing, fix changed (extras go after the methods stop using them).
+    let mut auth_ids: BTreeMap<String, String> = BTreeMap::new();
+    let live_auths = authorizers(aws, id).await?;
+    for a in &live_auths {
+        auth_ids.insert(
+            a.name().unwrap_or_default().to_string(),
+            a.id().unwrap_or_default().to_string(),
+        );
+    }
+    for (name, want) in &s.authorizers {
+        let mut arns = Vec::new();
+        for pool in &want.user_pools {
+            let pool_id = super::cognito::find_pool_id(aws, pool, &s.stack)
+                .await?
+                .ok_or_else(|| {
+                    AwsError::msg(format!(
+                        "user pool {pool} not found: it must exist before REST API {}",
+                        s.name
+                    ))
+                })?;
+            arns.push(super::cognito::pool_arn(aws, &pool_id));
+        }
+        match (auth_ids.get(name), live.authorizers.get(name)) {
+            (Some(auth_id), Some(have)) if have != want => {
+                let current = live_auths
+                    .iter()
+                    .find(|a| a.id() == Some(auth_id.as_str()))
+                    .map(|a| a.provider_arns().to_vec())
+                    .unwrap_or_default();
+                let mut ops = Vec::new();
+                if have.identity_source != want.identity_source {
+                    ops.push(patch(
+                        Op::Replace,
+                        "/identitySource",
+                        Some(want.identity_source.clone()),
+                    ));
+                }
+                if have.kind != want.kind {
+                    ops.push(patch(Op::Replace, "/type", Some(want.kind.clone())));
+                }
+                for arn in arns.iter().filter(|a| !current.contains(a)) {
+                    ops.push(patch(Op::Add, format!("/providerARNs/{arn}"), None));
+                }
+                for arn in current.iter().filter(|a| !arns.contains(a)) {
+                    ops.push(patch(Op::Remove, format!("/providerARNs/{arn}"), None));
+                }
+                if !ops.is_empty() {
+                    aws.throttle(Service::ApiGateway).await;
+                    aws.apigateway
+                        .update_authorizer()
+                        .rest_api_id(id)
+                        .authorizer_id(auth_id)
+                        .set_patch_operations(Some(ops))
+                        .send()
+                        .await
+                        .map_err(|e| fail(format!("update authorizer {name}"))(e.into()))?;
+                }
+            }
+            (Some(_), _) => {}
+            (None, _) => {
+                aws.throttle(Service::ApiGateway).await;
+                let created = aws
+                    .apigateway
+                    .create_authorizer()
+                    .rest_api_id(id)
+                    .name(name)
+                    .r#type(AuthorizerType::from(want.kind.as_str()))
+                    .set_provider_arns(Some(arns))
+                    .identity_source(&want.identity_source)
+                    .send()
+                    .await
+                    .map_err(|e| fail(format!("create authorizer {name}"))(e.into()))?;
+                auth_ids.insert(name.clone(), created.id().unwrap_or_default().to_string());
+            }
+        }
+    }
+
+    // Resources: create the missing ones, parents first.
+    let mut live_resources = resources(aws, id).await?;
+    let needed = needed_paths(s)?;
+    for path in &needed {
+        if live_resources.contains_key(path) {
+            continue;
+        }
+        let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
+        let parent = if parent.is_empty() { "/" } else { parent };
+        let parent_id = live_resources
+            .get(parent)
+            .map(|r| r.id.clone())
+            .ok_or_else(|| {
+                AwsError::msg(format!("REST API {} has no resource {parent}", s.name))
+            })?;
+        aws.throttle(Service::ApiGateway).await;
+        let created = aws
+            .apigateway
+            .create_resource()
+            .rest_api_id(id)
+            .parent_id(parent_id)
+            .path_part(part)
+            .send()
+            .await
+            .map_err(|e| fail(format!("create resource {path}"))(e.into()))?;
+        live_resources.insert(
+            path.clone(),
+            LiveResource {
+                id: created.id().unwrap_or_default().to_string(),
+                methods: BTreeMap::new(),
+            },
+        );
+    }
+
+    // Methods and integrations.
+    for (key, want) in &s.routes {
+        let (method, path) = route_parts(key)?;
+        let resource_id = live_resources[path].id.clone();
+        let have = live.routes.get(key);
+        let auth_differs = have.is_some_and(|h| {
+            h.authorization != want.authorization || h.authorizer != want.authorizer
+        });
+        if auth_differs {
+            // PutMethod refuses an existing method: take it down and put it back.
+            aws.throttle(Service::ApiGateway).await;
+            aws.apigateway
+                .delete_method()
+                .rest_api_id(id)
+                .resource_id(&resource_id)
+                .http_method(method)
+                .send()
+                .await
+                .map_err(|e| fail(format!("delete method {key}"))(e.into()))?;
+        }
+        if have.is_none() || auth_differs {
+            let authorizer_id = if want.authorizer.is_empty() {
+                None
+            } else {
+                Some(auth_ids.get(&want.authorizer).cloned().ok_or_else(|| {
+                    AwsError::msg(format!(
+                        "route {key} of REST API {} names an undeclared authorizer {}",
+                        s.name, want.authorizer
+                    ))
+                })?)
+            };
+            aws.throttle(Service::ApiGateway).await;
+            aws.apigateway
+                .put_method()
+                .rest_api_id(id)
+                .resource_id(&resource_id)
+                .http_method(method)
+                .authorization_type(&want.authorization)
+                .set_authorizer_id(authorizer_id)
+                .send()
+                .await
+                .map_err(|e| fail(format!("put method {key}"))(e.into()))?;
+        }
+        let integration_differs = have.is_none_or(|h| {
+            auth_differs || h.function != want.function || h.integration != want.integration
+        });
+        if integration_differs {
+            aws.throttle(Service::ApiGateway).await;
+            aws.apigateway
+                .put_integration()
+                .rest_api_id(id)
+                .resource_id(&resource_id)
+                .http_method(method)
+                .r#type(IntegrationType::from(want.integration.as_str()))
+                // Lambda is always invoked with POST, whatever the route's method.
+                .integration_http_method("POST")
+                .uri(invocation_uri(aws, &want.function))
+                .send()
+                .await
+                .map_err(|e| fail(format!("put the integration of {key}"))(e.into()))?;
+        }
+    }
+
+    // What is not declared goes: methods, then resources (deepest first), then authorizers.
+    for key in live.routes.keys().filter(|k| !s.routes.contains_key(*k)) {
+        let (method, path) = route_parts(key)?;
+        let Some(r) = live_resources.get(path) else {
+            continue;
+        };
+        aws.throttle(Service::ApiGateway).await;
+        if let Err(e) = aws
+            .apigateway
+            .delete_method()
+            .rest_api_id(id)
+            .resource_id(&r.id)
+            .http_method(method)
+            .send()
+            .await
+        {
+            let e = AwsError::from(e);
+            if !e.is(NOT_FOUND) {
+                return Err(fail(format!("delete method {key}"))(e));
+            }
+        }
+    }
+    let mut extra: Vec<(&String, &LiveResource)> = live_resources
+        .iter()
+        .filter(|(p, _)| p.as_str() != "/" && !needed.contains(p))
+        .collect();
+    extra.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count()));
+    for (path, r) in extra {
+        aws.throttle(Service::ApiGateway).await;
+        if let Err(e) = aws
+            .apigateway
+            .delete_resource()
+            .rest_api_id(id)
+            .resource_id(&r.id)
+            .send()
+            .await
+        {
+            // Deleting a resource deletes its children: they may be gone already.
+            let e = AwsError::from(e);
+            if !e.is(NOT_FOUND) {
+                return Err(fail(format!("delete resource {path}"))(e));
+            }
+        }
+    }
+    for (name, auth_id) in auth_ids
+        .iter()
+        .filter(|(n, _)| !s.authorizers.contains_key(*n))
+    {
+        aws.throttle(Service::ApiGateway).await;
+        if let Err(e) = aws
+            .apigateway
+            .delete_authorizer()
+            .rest_api_id(id)
+            .authorizer_id(auth_id)
+            .send()
+            .await
+        {
+            let e = AwsError::from(e);
+            if !e.is(NOT_FOUND) {
+                return Err(fail(format!("delete authorizer {name}"))(e));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn converge_tags(aws: &Aws, id: &str, s: &RestApiSpec, live: &Tags) -> Result<(), AwsError> {
+    let arn = api_arn(aws, id);
+    let stale: Vec<String> = live
+        .keys()
+        .filter(|k| !s.tags.contains_key(*k))
+        .cloned()
+        .collect();
+    if !stale.is_empty() {
+        aws.throttle(Service::ApiGateway).await;
+        aws.apigateway
+            .untag_resource()
+            .resource_arn(&arn)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to untag REST API {}", s.name))
+            })?;
+    }
+    let changed: std::collections::HashMap<String, String> = s
+        .tags
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !changed.is_empty() {
+        aws.throttle(Service::ApiGateway).await;
+        aws.apigateway
+            .tag_resource()
+            .resource_arn(&arn)
+            .set_tags(Some(changed))
+            .send()
+            .await
+            .map_err(|e| AwsError::from(e).context(format!("failed to tag REST API {}", s.name)))?;
+    }
+    Ok(())
+}
+
+/// A REST API with its whole route table.
+pub struct Api;
+
+#[async_trait]
+impl Provider for Api {
+    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
+        let s: RestApiSpec = spec(&desired.spec)?;
+        let Some((id, api)) = find_api(aws, &s.name, &s.stack).await? else {
+            return Ok(None);
+        };
+        let live = read_api(aws, &id, &api, &s.stack).await?;
+        Ok(Some(serde_json::to_value(live).expect("specs serialise")))
+    }
+
+    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
+        let s: RestApiSpec = spec(&desired.spec)?;
+        // Names are not unique: "already exists" is an API of ours found by name and tag.
+        let ours = find_api(aws, &s.name, &s.stack)
+            .await?
+            .filter(|(_, a)| tags_of(a).get(TAG_STACK) == Some(&s.stack));
+        let id = match ours {
+            Some((id, _)) => id,
+            None => {
+                aws.throttle(Service::ApiGateway).await;
+                let created = aws
+                    .apigateway
+                    .create_rest_api()
+                    .name(&s.name)
+                    .endpoint_configuration(
+                        EndpointConfiguration::builder()
+                            .types(EndpointType::from(s.endpoint_type.as_str()))
+                            .build(),
+                    )
+                    .set_tags(Some(s.tags.clone().into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from(e).context(format!("failed to create REST API {}", s.name))
+                    })?;
+                created
+                    .id()
+                    .ok_or_else(|| {
+                        AwsError::msg(format!("REST API {} was created without an ID", s.name))
+                    })?
+                    .to_string()
+            }
+        };
+        converge_api(aws, &id, &s).await
+    }
+
+    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
+        let s: RestApiSpec = spec(&desired.spec)?;
+        let l: RestApiSpec = spec(live)?;
+        let id =
+            l.id.ok_or_else(|| AwsError::msg(format!("REST API {} has no known ID", s.name)))?;
+        converge_api(aws, &id, &s).await
+    }
+
+    async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError> {
+        // `live` is a full read, or only name, tags and `_id` when found by the leak sweep.
+        let Some(id) = live.get("_id").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        aws.throttle(Service::ApiGateway).await;
+        if let Err(e) = aws
+            .apigateway
+            .delete_rest_api()
+            .rest_api_id(id)
+            .send()
+            .await
+        {
+            let e = AwsError::from(e);
+            if !e.is(NOT_FOUND) {
+                return Err(e.context(format!("failed to delete REST API {physical}")));
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
+        // The declared API of a skipped name is the first one tagged with this stack (as
+        // `find_api` picks it); any other API sharing the name is listed.
+        let stack = prefix.strip_suffix('-').unwrap_or(prefix);
+        let mut declared_seen: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        for api in all_apis(aws).await? {
+            let name = api.name().unwrap_or_default().to_string();
+            if !name.starts_with(prefix) {
+                continue;
+            }
+            let tags = tags_of(&api);
+            if skip.contains(&name)
+                && tags.get(TAG_STACK).is_some_and(|s| s == stack)
+                && !declared_seen.contains(&name)
+            {
+                declared_seen.push(name);
+                continue;
+            }
+            out.push(Listed {
+                physical: name.clone(),
+                spec: json!({"name": name, "tags": tags, "_id": api.id()}),
+            });
+        }
+        Ok(out)
+    }
+}
+
+async fn read_stage(aws: &Aws, s: &StageSpec) -> Result<Option<StageSpec>, AwsError> {
+    let Some((api_id, _)) = find_api(aws, &s.api, &s.stack).await? else {
+        return Ok(None);
+    };
+    let stage = match aws
+        .apigateway
+        .get_stage()
+        .rest_api_id(&api_id)
+        .stage_name(&s.stage)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            let e = AwsError::from(e);
+            return if e.is(NOT_FOUND) {
+                Ok(None)
+            } else {
+                Err(e.context(format!("failed to read stage {}/{}", s.api, s.stage)))
+            };
+        }
+    };
+    let all = stage.method_settings().and_then(|m| m.get("*/*"));
+    let fingerprint = match stage.deployment_id() {
+        Some(deployment) => match aws
+            .apigateway
+            .get_deployment()
+            .rest_api_id(&api_id)
+            .deployment_id(deployment)
+            .send()
+            .await
+        {
+            Ok(d) => d
+                .description()
+                .map(|text| text.strip_prefix(DEPLOYED).unwrap_or(text).to_string()),
+            Err(e) => {
+                let e = AwsError::from(e);
+                if !e.is(NOT_FOUND) {
+                    return Err(e.context(format!(
+                        "failed to read the deployment of stage {}/{}",
+                        s.api, s.stage
+                    )));
+                }
+                None
+            }
+        },
+        None => None,
+    };
+    Ok(Some(StageSpec {
+        api: s.api.clone(),
+        stage: s.stage.clone(),
+        throttling_rate_limit: all.map(|m| m.throttling_rate_limit()),
+        throttling_burst_limit: all.map(|m| m.throttling_burst_limit()),
+        deployment_fingerprint: fingerprint,
+        stack: s.stack.clone(),
+        api_id: Some(api_id),
+    }))
+}
+
+/// A new deployment of the API's current definition, its fingerprint in the description.
+async fn deploy(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<String, AwsError> {
+    aws.throttle(Service::ApiGateway).await;
+    // No stage name here: the stage is pointed at the deployment separately, so that an
+    // existing stage keeps its settings.
+    let out = aws
+        .apigateway
+        .create_deployment()
+        .rest_api_id(api_id)
+        .description(format!(
+            "{DEPLOYED}{}",
+            s.deployment_fingerprint.as_deref().unwrap_or_default()
+        ))
+        .send()
+        .await
+        .map_err(|e| AwsError::from(e).context(format!("failed to deploy REST API {}", s.api)))?;
+    out.id()
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::msg(format!("the deployment of {} has no ID", s.api)))
+}
+
+/// Throttling and deployment of a stage, as patch operations against `l`.
+fn stage_patches(
+    s: &StageSpec,
+    l: Option<&StageSpec>,
+    deployment: Option<String>,
+) -> Vec<PatchOperation> {
+    let mut ops = Vec::new();
+    if let Some(d) = deployment {
+        ops.push(patch(Op::Replace, "/deploymentId", Some(d)));
+    }
+    if let Some(rate) = s.throttling_rate_limit {
+        if l.and_then(|l| l.throttling_rate_limit) != Some(rate) {
+            ops.push(patch(
+                Op::Replace,
+                "/*/*/throttling/rateLimit",
+                Some(rate.to_string()),
+            ));
+        }
+    }
+    if let Some(burst) = s.throttling_burst_limit {
+        if l.and_then(|l| l.throttling_burst_limit) != Some(burst) {
+            ops.push(patch(
+                Op::Replace,
+                "/*/*/throttling/burstLimit",
+                Some(burst.to_string()),
+            ));
+        }
+    }
+    ops
+}
+
+async fn patch_stage(
+    aws: &Aws,
+    api_id: &str,
+    s: &StageSpec,
+    ops: Vec<PatchOperation>,
+) -> Result<(), AwsError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    aws.throttle(Service::ApiGateway).await;
+    aws.apigateway
+        .update_stage()
+        .rest_api_id(api_id)
+        .stage_name(&s.stage)
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from(e).context(format!("failed to update stage {}/{}", s.api, s.stage))
+        })?;
+    Ok(())
+}
+
+/// A stage of the REST API: throttling, and the deployment of the current definition.
+pub struct Stage;
+
+#[async_trait]
+impl Provider for Stage {
+    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
+        let s: StageSpec = spec(&desired.spec)?;
+        Ok(read_stage(aws, &s)
+            .await?
+            .map(|l| serde_json::to_value(l).expect("specs serialise")))
+    }
+
+    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
+        let s: StageSpec = spec(&desired.spec)?;
+        if let Some(live) = read_stage(aws, &s).await? {
+            return self
+                .update(
+                    aws,
+                    desired,
+                    &serde_json::to_value(live).expect("specs serialise"),
+                )
+                .await;
+        }
+        let (api_id, _) = find_api(aws, &s.api, &s.stack).await?.ok_or_else(|| {
+            AwsError::msg(format!(
+                "REST API {} not found: it must exist before its stage",
+                s.api
+            ))
+        })?;
+        let deployment = deploy(aws, &api_id, &s).await?;
+        aws.throttle(Service::ApiGateway).await;
+        aws.apigateway
+            .create_stage()
+            .rest_api_id(&api_id)
+            .stage_name(&s.stage)
+            .deployment_id(&deployment)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to create stage {}/{}", s.api, s.stage))
+            })?;
+        patch_stage(aws, &api_id, &s, stage_patches(&s, None, None)).await
+    }
+
+    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
+        let s: StageSpec = spec(&desired.spec)?;
+        let l: StageSpec = spec(live)?;
+        let api_id = l.api_id.clone().ok_or_else(|| {
+            AwsError::msg(format!("stage {}/{} has no known API ID", s.api, s.stage))
+        })?;
+        // A new deployment only when the definition changed.
+        let deployment = if s.deployment_fingerprint != l.deployment_fingerprint {
+            Some(deploy(aws, &api_id, &s).await?)
+        } else {
+            None
+        };
+        patch_stage(aws, &api_id, &s, stage_patches(&s, Some(&l), deployment)).await
+    }
+
+    async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError> {
+        let l: StageSpec = spec(live)?;
+        let Some(api_id) = l.api_id else {
+            return Ok(());
+        };
+        aws.throttle(Service::ApiGateway).await;
+        if let Err(e) = aws
+            .apigateway
+            .delete_stage()
+            .rest_api_id(&api_id)
+            .stage_name(&l.stage)
+            .send()
+            .await
+        {
+            let e = AwsError::from(e);
+            if !e.is(NOT_FOUND) {
+                return Err(e.context(format!("failed to delete stage {physical}")));
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,10 +1,180 @@
-//! The api resources of the pipeline (being written).
+//! The public side: the Cognito user pool, its app client and groups, the REST API with its
+//! stage, and the permissions that let the API invoke `ingest` and `query`.
 
 use super::Context;
-use crate::config::StackConfig;
-use crate::model::{Resource, Tags};
+use crate::config::{Mfa, StackConfig};
+use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
+use crate::model::cognito::{AppClientSpec, GroupSpec, PasswordPolicy, UserPoolSpec};
+use crate::model::lambda::PermissionSpec;
+use crate::model::{address, Kind, Resource, Tags};
+use std::collections::BTreeMap;
 
-/// The api resources.
-pub fn resources(_config: &StackConfig, _ctx: &Context, _tags: &Tags) -> Vec<Resource> {
-    Vec::new()
+/// Logical name of the user pool.
+pub const USERS: &str = "users";
+/// Logical name of the REST API.
+pub const API: &str = "api";
+/// Name of the API's Cognito authorizer.
+pub const AUTHORIZER: &str = "cognito";
+
+/// The routes of the API: (method, path, function).
+pub const ROUTES: [(&str, &str, &str); 4] = [
+    ("POST", "/records", "ingest"),
+    ("GET", "/invoices/{invoiceNo}", "query"),
+    ("GET", "/invoices/{invoiceNo}/items/{stockCode}", "query"),
+    ("GET", "/customers/{customerId}/invoices", "query"),
+];
+
+/// Pool, client, groups, API, stage and invoke permissions.
+pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource> {
+    let names = &ctx.names;
+    let stack = names.instance.clone();
+    let pool_name = names.resource(USERS);
+    let pool_addr = address(Kind::CognitoUserPool, USERS);
+    let c = &config.cognito;
+    let mfa = match c.mfa {
+        Mfa::Off => "OFF",
+        Mfa::Optional => "OPTIONAL",
+        Mfa::On => "ON",
+    };
+    let mut out = vec![Resource::new(
+        USERS,
+        &UserPoolSpec {
+            name: pool_name.clone(),
+            password: PasswordPolicy {
+                min_length: c.password_min_length as i32,
+                require_symbols: c.password_require_symbols,
+                // No knobs for these (yet): the strong default.
+                require_numbers: true,
+                require_uppercase: true,
+                require_lowercase: true,
+            },
+            mfa: mfa.into(),
+            software_token_mfa: c.mfa != Mfa::Off,
+            deletion_protection: if config.protected {
+                "ACTIVE"
+            } else {
+                "INACTIVE"
+            }
+            .into(),
+            username_case_sensitive: false,
+            alias_attributes: vec!["email".into()],
+            auto_verified_attributes: vec!["email".into()],
+            tags: tags.clone(),
+            id: None,
+        },
+    )];
+    let mut flows = vec![
+        "ALLOW_USER_PASSWORD_AUTH".to_string(),
+        "ALLOW_USER_SRP_AUTH".to_string(),
+        "ALLOW_REFRESH_TOKEN_AUTH".to_string(),
+    ];
+    flows.sort();
+    out.push(
+        Resource::new(
+            "app",
+            &AppClientSpec {
+                name: names.resource("app"),
+                user_pool: pool_name.clone(),
+                explicit_auth_flows: flows,
+                generate_secret: false,
+                stack: stack.clone(),
+                id: None,
+            },
+        )
+        .owned_by(&pool_addr),
+    );
+    for g in &c.groups {
+        out.push(
+            Resource::new(
+                &g.name,
+                &GroupSpec {
+                    name: g.name.clone(),
+                    user_pool: pool_name.clone(),
+                    description: g.description.clone(),
+                    precedence: g.precedence as i32,
+                    stack: stack.clone(),
+                    pool_id: None,
+                },
+            )
+            .owned_by(&pool_addr),
+        );
+    }
+
+    let api_name = names.resource(API);
+    let api_addr = address(Kind::ApigwRestApi, API);
+    let routes: BTreeMap<String, RouteSpec> = ROUTES
+        .iter()
+        .map(|(method, path, function)| {
+            (
+                format!("{method} {path}"),
+                RouteSpec {
+                    function: names.resource(function),
+                    integration: "AWS_PROXY".into(),
+                    authorization: "COGNITO_USER_POOLS".into(),
+                    authorizer: AUTHORIZER.into(),
+                },
+            )
+        })
+        .collect();
+    let api = RestApiSpec {
+        name: api_name.clone(),
+        endpoint_type: "REGIONAL".into(),
+        authorizers: BTreeMap::from([(
+            AUTHORIZER.to_string(),
+            AuthorizerSpec {
+                kind: "COGNITO_USER_POOLS".into(),
+                user_pools: vec![pool_name],
+                identity_source: "method.request.header.Authorization".into(),
+            },
+        )]),
+        routes,
+        tags: tags.clone(),
+        stack: stack.clone(),
+        id: None,
+    };
+    let mut invoked: Vec<&str> = ROUTES.iter().map(|(_, _, f)| *f).collect();
+    invoked.sort();
+    invoked.dedup();
+    let mut api_after: Vec<String> = invoked
+        .iter()
+        .map(|f| address(Kind::LambdaFunction, f))
+        .collect();
+    api_after.push(pool_addr.clone());
+    let api_after: Vec<&str> = api_after.iter().map(String::as_str).collect();
+    out.push(Resource::new(API, &api).after(&api_after));
+    out.push(
+        Resource::new(
+            API,
+            &StageSpec {
+                api: api_name.clone(),
+                stage: config.api.stage.clone(),
+                throttling_rate_limit: Some(config.api.throttling_rate_limit),
+                throttling_burst_limit: Some(config.api.throttling_burst_limit as i32),
+                deployment_fingerprint: Some(api.definition_fingerprint()),
+                stack: stack.clone(),
+                api_id: None,
+            },
+        )
+        .owned_by(&api_addr),
+    );
+    for function in invoked {
+        let function_addr = address(Kind::LambdaFunction, function);
+        out.push(
+            Resource::new(
+                function,
+                &PermissionSpec {
+                    function_name: names.resource(function),
+                    statement_id: "apigateway-invoke".into(),
+                    action: "lambda:InvokeFunction".into(),
+                    principal: "apigateway.amazonaws.com".into(),
+                    source_api: api_name.clone(),
+                    source_path: "/*/*/*".into(),
+                    stack: stack.clone(),
+                },
+            )
+            .owned_by(&function_addr)
+            .after(&[&api_addr]),
+        );
+    }
+    out
 }

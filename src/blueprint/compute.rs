@@ -1,10 +1,136 @@
-//! The compute resources of the pipeline (being written).
+//! The Lambda functions of the pipeline and the Kinesis -> `process` event source mapping.
 
+use super::access::FUNCTIONS;
+use super::alerts::ALERTS;
+use super::storage::LAKE;
+use super::streaming::ORDERS;
 use super::Context;
-use crate::config::StackConfig;
-use crate::model::{Resource, Tags};
+use crate::config::{Architecture, OnFailure, StackConfig};
+use crate::model::lambda::{EventSourceMappingSpec, FunctionSpec};
+use crate::model::{address, Kind, Resource, Tags};
+use crate::names::Names;
+use std::collections::BTreeMap;
 
-/// The compute resources.
-pub fn resources(_config: &StackConfig, _ctx: &Context, _tags: &Tags) -> Vec<Resource> {
-    Vec::new()
+/// Logical name of the function the stream feeds.
+pub const PROCESS: &str = "process";
+
+/// Runtime of the Rust bootstraps.
+pub const RUNTIME: &str = "provided.al2023";
+
+fn role_arn(names: &Names, function: &str) -> String {
+    format!(
+        "arn:aws:iam::{}:role{}{}",
+        names.account,
+        names.iam_path(),
+        names.role(function)
+    )
+}
+
+fn flag(b: bool) -> String {
+    b.to_string()
+}
+
+/// The environment variables of one function.
+fn environment(config: &StackConfig, names: &Names, function: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let c = &config.cleaning;
+    let rules = [
+        ("KEEP_CANCELLATIONS", flag(c.keep_cancellations)),
+        ("KEEP_MISSING_CUSTOMER", flag(c.keep_missing_customer)),
+        ("KEEP_NON_PRODUCT_CODES", flag(c.keep_non_product_codes)),
+        ("DROP_DUPLICATES", flag(c.drop_duplicates)),
+    ];
+    let tables = [
+        ("INVOICES_TABLE", names.table("invoices")),
+        ("CUSTOMERS_TABLE", names.table("customers")),
+    ];
+    match function {
+        "ingest" => {
+            env.insert("STREAM_NAME".into(), names.stream());
+            env.extend(rules.map(|(k, v)| (k.to_string(), v)));
+        }
+        "process" => {
+            env.extend(tables.map(|(k, v)| (k.to_string(), v)));
+            env.insert("DELIVERY_STREAM".into(), names.resource("clean"));
+            env.insert("BUCKET".into(), names.lake_bucket());
+            env.insert("TOPIC_ARN".into(), names.topic_arn(&names.alerts_topic()));
+            env.insert(
+                "REJECT_ALERT_THRESHOLD".into(),
+                config.processing.reject_alert_threshold.to_string(),
+            );
+            env.extend(rules.map(|(k, v)| (k.to_string(), v)));
+        }
+        _ => env.extend(tables.map(|(k, v)| (k.to_string(), v))),
+    }
+    env
+}
+
+/// The three functions and the event source mapping.
+pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource> {
+    let names = &ctx.names;
+    let f = &config.functions;
+    let mut out: Vec<Resource> = FUNCTIONS
+        .iter()
+        .map(|function| {
+            let code = ctx.lambda_code.get(*function);
+            Resource::new(
+                function,
+                &FunctionSpec {
+                    name: names.resource(function),
+                    role_arn: role_arn(names, function),
+                    runtime: RUNTIME.into(),
+                    handler: "bootstrap".into(),
+                    architecture: match f.architecture {
+                        Architecture::X86_64 => "x86_64",
+                        Architecture::Arm64 => "arm64",
+                    }
+                    .into(),
+                    memory_mb: f.memory_mb as i32,
+                    timeout_seconds: f.timeout_seconds as i32,
+                    reserved_concurrency: f.reserved_concurrency.map(|c| c as i32),
+                    environment: environment(config, names, function),
+                    code_sha256: code.map(|c| c.code_sha256.clone()).unwrap_or_default(),
+                    zip_path: code.map(|c| c.zip_path.clone()),
+                    tags: tags.clone(),
+                },
+            )
+            .after(&[&address(Kind::IamRole, function)])
+        })
+        .collect();
+    let p = &config.processing;
+    let (destination, destination_addr) = match p.on_failure {
+        OnFailure::Alerts => (
+            names.topic_arn(&names.alerts_topic()),
+            address(Kind::SnsTopic, ALERTS),
+        ),
+        OnFailure::S3 => (
+            Names::bucket_arn(&names.lake_bucket()),
+            address(Kind::S3Bucket, LAKE),
+        ),
+    };
+    out.push(
+        Resource::new(
+            PROCESS,
+            &EventSourceMappingSpec {
+                function_name: names.resource(PROCESS),
+                event_source_arn: names.stream_arn(&names.stream()),
+                // TRIM_HORIZON: rows posted between the stream's creation and the mapping's
+                // are processed, not silently skipped. The mapping is created once per
+                // stream (a new mapping only comes with a new stream or function name).
+                starting_position: "TRIM_HORIZON".into(),
+                batch_size: p.batch_size as i32,
+                batching_window_seconds: p.batching_window_seconds as i32,
+                parallelization_factor: p.parallelization_factor as i32,
+                bisect_on_error: p.bisect_on_error,
+                maximum_retries: p.maximum_retries,
+                function_response_types: vec!["ReportBatchItemFailures".into()],
+                on_failure_destination: Some(destination),
+                enabled: true,
+                uuid: None,
+            },
+        )
+        .owned_by(&address(Kind::LambdaFunction, PROCESS))
+        .after(&[&address(Kind::KinesisStream, ORDERS), &destination_addr]),
+    );
+    out
 }

@@ -308,3 +308,61 @@ pub async fn journal_names(aws: &Aws, stack: &str) -> Result<HashSet<String>, Aw
         }
     }
 }
+
+/// Whether the flag item `key` is set in the lock table (false if there is no table yet).
+/// Flags record that an operation is under way, so a rerun after a crash knows it.
+pub async fn flag(aws: &Aws, key: &str) -> Result<bool, AwsError> {
+    let out = aws
+        .lock_dynamodb
+        .get_item()
+        .table_name(LOCK_TABLE)
+        .key(KEY, s(key))
+        .consistent_read(true)
+        .send()
+        .await;
+    match out {
+        Ok(out) => Ok(out.item.is_some()),
+        Err(e) => {
+            let e = AwsError::from(e);
+            if e.is(&["ResourceNotFoundException"]) {
+                Ok(false)
+            } else {
+                Err(e.context(format!("failed to read the flag {key}")))
+            }
+        }
+    }
+}
+
+/// Sets or clears the flag item `key` (creating the lock table on first use).
+pub async fn set_flag(aws: &Aws, key: &str, on: bool) -> Result<(), AwsError> {
+    let client = &aws.lock_dynamodb;
+    for attempt in 0..2 {
+        let r = if on {
+            client
+                .put_item()
+                .table_name(LOCK_TABLE)
+                .item(KEY, s(key))
+                .item("Holder", s(&holder_id()))
+                .item("Since", s(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(AwsError::from)
+        } else {
+            client
+                .delete_item()
+                .table_name(LOCK_TABLE)
+                .key(KEY, s(key))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(AwsError::from)
+        };
+        match r {
+            Err(e) if e.is(&["ResourceNotFoundException"]) && on && attempt == 0 => ensure_table(client).await?,
+            Err(e) if e.is(&["ResourceNotFoundException"]) && !on => return Ok(()),
+            other => return other.map_err(|e| e.context(format!("failed to write the flag {key}"))),
+        }
+    }
+    Ok(())
+}

@@ -69,6 +69,8 @@ impl Limiters {
 pub struct Pool {
     /// Pool ID.
     pub id: String,
+    /// The previous sync did not finish (its flag is still set, see [`sync_flag_key`]).
+    pub sync_interrupted: bool,
     /// Pool name.
     pub name: String,
     /// Custom attributes the pool declares (without `custom:`).
@@ -113,9 +115,11 @@ pub async fn find_pool(aws: &Aws, name: &str, instance: &str) -> Result<Pool, Aw
                 .iter()
                 .filter_map(|a| a.name().and_then(|n| n.strip_prefix("custom:")).map(str::to_string))
                 .collect();
+            let sync_interrupted = crate::engine::lock::flag(aws, &sync_flag_key(&id)).await?;
             return Ok(Pool {
                 id,
                 name: name.to_string(),
+                sync_interrupted,
                 custom_attributes,
             });
         }
@@ -149,6 +153,37 @@ pub async fn add_stamp_attribute(aws: &Aws, pool: &Pool) -> Result<(), AwsError>
         .await
         .map_err(|e| AwsError::from(e).context(format!("failed to add {SYNC_ATTRIBUTE} to user pool {}", pool.id)))?;
     Ok(())
+}
+
+/// Key of the flag (in the tool's lock table) set while a sync of `pool` applies changes and
+/// cleared when a run ends without failures.
+pub fn sync_flag_key(pool: &str) -> String {
+    format!("users-sync#{pool}")
+}
+
+/// Marks the pool as being synced (before the first change) or done (after a clean run).
+pub async fn mark_sync(aws: &Aws, pool: &Pool, in_progress: bool) -> Result<(), AwsError> {
+    crate::engine::lock::set_flag(aws, &sync_flag_key(&pool.id), in_progress).await
+}
+
+/// The members of a group (ListUsersInGroup, 60 per page), by lower-case username.
+pub async fn members(aws: &Aws, pool: &str, group: &str, limits: &Limiters) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = aws
+        .cognito
+        .list_users_in_group()
+        .user_pool_id(pool)
+        .group_name(group)
+        .limit(60)
+        .into_paginator()
+        .send();
+    loop {
+        limits.list.until_ready().await;
+        let Some(page) = pages.next().await else { break };
+        let page = page.map_err(|e| AwsError::from(e).context(format!("failed to list the members of {group}")))?;
+        out.extend(page.users().iter().filter_map(|u| u.username().map(str::to_lowercase)));
+    }
+    Ok(out)
 }
 
 /// Every user of the pool (ListUsers, 60 per page), by lower-case username.
@@ -354,16 +389,13 @@ pub async fn create_user(
     }
 }
 
-/// What follows a create: groups, disabling, then the final stamp.
+/// What follows a create: groups, then disabling.
 pub async fn finish_create(aws: &Aws, pool: &str, c: &UserCreate, limits: &Limiters) -> Result<(), AwsError> {
     for g in &c.groups {
         add_to_group(aws, pool, &c.username, g, limits).await?;
     }
     if c.disable {
         set_enabled(aws, pool, &c.username, false, limits).await?;
-    }
-    if let Some(stamp) = &c.final_stamp {
-        write_attributes(aws, pool, &c.username, vec![attribute(SYNC_ATTRIBUTE, stamp)], limits).await?;
     }
     Ok(())
 }

@@ -4,13 +4,16 @@
 //! Every user this tool writes carries a stamp in the custom attribute
 //! `custom:ecomflow_sync`: `<origin>:<fingerprint>`, where origin is `c` (created by this
 //! tool) or `a` (adopted: existed before, but is declared in the file), and the fingerprint
-//! hashes the user's declared attributes, groups and enabled flag. It is written last, after
-//! every other change of the user succeeded, so:
+//! hashes the user's declared attributes, groups and enabled flag. So:
 //! - a user whose stamp matches the file is known to be as declared without reading its
 //!   group memberships (a no-op resync of 10,000 users is ~170 listing calls);
-//! - a run interrupted midway leaves the unfinished users without a matching stamp, and the
-//!   rerun redoes exactly those (`pending` marks a user created but not yet finished);
 //! - `--prune` only ever touches users whose origin is `c`.
+//!
+//! A new user gets its final stamp in the call that creates it, and its groups right after.
+//! A run that is interrupted between the two is caught by a flag item in the tool's lock table
+//! (set before the first change, cleared after a run without failures): the next run then
+//! reads every group's members instead of trusting the stamps (see [`triage`]), and finishes
+//! exactly what was left.
 
 use super::file::{GroupDecl, UserDecl, UsersFile};
 use serde::Serialize;
@@ -22,8 +25,6 @@ use std::fmt::Write;
 pub const SYNC_ATTRIBUTE_NAME: &str = "ecomflow_sync";
 /// The stamp attribute as users carry it.
 pub const SYNC_ATTRIBUTE: &str = "custom:ecomflow_sync";
-/// Stamp of a user created by this tool whose groups or status are not yet done.
-pub const PENDING_CREATED: &str = "c:pending";
 
 /// A user as listed by ListUsers.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,8 +99,13 @@ pub struct UserCreate {
     pub groups: Vec<String>,
     /// Disable it afterwards.
     pub disable: bool,
-    /// The stamp to write once the follow-ups are done (`None`: created finished).
-    pub final_stamp: Option<String>,
+}
+
+impl UserCreate {
+    /// True if the user needs calls after AdminCreateUser.
+    pub fn has_follow_ups(&self) -> bool {
+        !self.groups.is_empty() || self.disable
+    }
 }
 
 /// An attribute change: name, before (if any), after.
@@ -123,6 +129,11 @@ pub struct UserUpdate {
 }
 
 impl UserUpdate {
+    /// True if nothing changes, the stamp included.
+    pub fn is_noop(&self, live_stamp: Option<&str>) -> bool {
+        self.stamp_only() && live_stamp == Some(self.stamp.as_str())
+    }
+
     /// True if only the stamp changes.
     pub fn stamp_only(&self) -> bool {
         self.attributes.is_empty() && self.add_groups.is_empty() && self.remove_groups.is_empty() && self.enable.is_none()
@@ -162,15 +173,21 @@ pub struct Triage<'a> {
     pub prune: Vec<Prune>,
 }
 
-/// Sorts users into missing, to inspect, unchanged and prune.
-pub fn triage<'a>(file: &'a UsersFile, live: &'a HashMap<String, LiveUser>, prune: PruneMode) -> Triage<'a> {
+/// Sorts users into missing, to inspect, unchanged and prune. With `thorough` (after an
+/// interrupted run) every present user is inspected, whatever its stamp says.
+pub fn triage<'a>(
+    file: &'a UsersFile,
+    live: &'a HashMap<String, LiveUser>,
+    prune: PruneMode,
+    thorough: bool,
+) -> Triage<'a> {
     let mut t = Triage::default();
     for u in &file.users {
         match live.get(&u.username.to_lowercase()) {
             None => t.missing.push(u),
             Some(l) => {
                 let created = l.created_by_us();
-                if l.stamp() == Some(final_stamp(u, created).as_str()) {
+                if !thorough && l.stamp() == Some(final_stamp(u, created).as_str()) {
                     t.unchanged += 1;
                 } else {
                     t.inspect.push((u, l));
@@ -200,18 +217,12 @@ pub fn triage<'a>(file: &'a UsersFile, live: &'a HashMap<String, LiveUser>, prun
 /// What to create for a missing user.
 pub fn user_create(u: &UserDecl) -> UserCreate {
     let mut attributes = desired_attributes(u);
-    let done = final_stamp(u, true);
-    let finished_at_create = u.groups.is_empty() && u.enabled;
-    attributes.insert(
-        SYNC_ATTRIBUTE.into(),
-        if finished_at_create { done.clone() } else { PENDING_CREATED.into() },
-    );
+    attributes.insert(SYNC_ATTRIBUTE.into(), final_stamp(u, true));
     UserCreate {
         username: u.username.clone(),
         attributes,
         groups: u.groups.clone(),
         disable: !u.enabled,
-        final_stamp: (!finished_at_create).then_some(done),
     }
 }
 
@@ -268,12 +279,15 @@ pub struct UsersPlan {
     pub prune: Vec<Prune>,
     /// Declared users already as declared.
     pub unchanged: usize,
+    /// The previous sync was interrupted: every membership was read, not trusted to stamps.
+    pub resume: bool,
 }
 
 impl UsersPlan {
     /// True if nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.groups_create.is_empty()
+        !self.resume
+            && self.groups_create.is_empty()
             && self.groups_update.is_empty()
             && self.create.is_empty()
             && self.update.is_empty()
@@ -361,6 +375,9 @@ impl UsersPlan {
                 }))
                 .collect(),
         );
+        if self.resume {
+            let _ = writeln!(out, "The previous sync was interrupted: every group membership was read to resume it.");
+        }
         let stamp_only = self.update.iter().filter(|u| u.stamp_only()).count();
         if stamp_only > 0 {
             let _ = writeln!(out, "Sync stamps to record (users already as declared): {stamp_only}");
@@ -416,10 +433,12 @@ mod tests {
             users: vec![a.clone(), decl("bob", &[])],
         };
         let live = HashMap::from([("alice".to_string(), live_of(&a, Some(final_stamp(&a, true))))]);
-        let t = triage(&file, &live, PruneMode::Off);
+        let t = triage(&file, &live, PruneMode::Off, false);
         assert_eq!(t.unchanged, 1);
         assert_eq!(t.missing.len(), 1);
         assert!(t.inspect.is_empty());
+        let t = triage(&file, &live, PruneMode::Off, true);
+        assert_eq!(t.inspect.len(), 1, "after an interrupted run every user is inspected");
     }
 
     #[test]
@@ -440,13 +459,12 @@ mod tests {
     }
 
     #[test]
-    fn a_create_with_groups_is_pending_until_finished() {
-        let c = user_create(&decl("dave", &["analysts"]));
-        assert_eq!(c.attributes[SYNC_ATTRIBUTE], PENDING_CREATED);
-        assert!(c.final_stamp.is_some());
-        let c = user_create(&decl("erin", &[]));
-        assert!(c.attributes[SYNC_ATTRIBUTE].starts_with("c:"));
-        assert!(c.final_stamp.is_none());
+    fn a_create_carries_its_final_stamp_and_follow_ups() {
+        let dave = decl("dave", &["analysts"]);
+        let c = user_create(&dave);
+        assert_eq!(c.attributes[SYNC_ATTRIBUTE], final_stamp(&dave, true));
+        assert!(c.has_follow_ups());
+        assert!(!user_create(&decl("erin", &[])).has_follow_ups());
     }
 
     #[test]
@@ -460,11 +478,11 @@ mod tests {
             ("adopted".to_string(), live_of(&adopted, Some(final_stamp(&adopted, false)))),
         ]);
         let file = UsersFile::default();
-        assert!(triage(&file, &live, PruneMode::Off).prune.is_empty());
-        let t = triage(&file, &live, PruneMode::Disable);
+        assert!(triage(&file, &live, PruneMode::Off, false).prune.is_empty());
+        let t = triage(&file, &live, PruneMode::Disable, false);
         assert_eq!(t.prune.len(), 1);
         assert_eq!(t.prune[0].username, "mine");
         assert!(!t.prune[0].delete);
-        assert!(triage(&file, &live, PruneMode::Delete).prune[0].delete);
+        assert!(triage(&file, &live, PruneMode::Delete, false).prune[0].delete);
     }
 }

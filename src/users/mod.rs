@@ -18,6 +18,7 @@ use cognito::{Limiters, Pool, Welcome};
 use futures::stream::{self, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 
 /// Invitations Cognito's default e-mail sender delivers per day.
@@ -35,15 +36,40 @@ pub async fn plan(
     let live_groups = cognito::list_groups(aws, &pool.id, limits).await?;
     let live_users = cognito::list_users(aws, &pool.id, limits).await?;
     let (groups_create, groups_update) = diff::group_changes(&file.groups, &live_groups);
-    let t = diff::triage(file, &live_users, prune);
+    // After an interrupted run, stamps may claim groups that were never added: read every
+    // group's members instead (one listing per 60 members), and trust nothing.
+    let thorough = pool.sync_interrupted;
+    let t = diff::triage(file, &live_users, prune, thorough);
+    let mut memberships: HashMap<String, Vec<String>> = HashMap::new();
+    if thorough {
+        for g in &live_groups {
+            for member in cognito::members(aws, &pool.id, &g.name, limits).await? {
+                memberships.entry(member).or_default().push(g.name.clone());
+            }
+        }
+    }
+    let memberships = &memberships;
     let inspected: Vec<Result<diff::UserUpdate, AwsError>> = stream::iter(t.inspect.iter().map(|(decl, live)| async move {
-        let groups = cognito::groups_of(aws, &pool.id, &live.username, limits).await?;
+        let groups = if thorough {
+            memberships.get(&live.username.to_lowercase()).cloned().unwrap_or_default()
+        } else {
+            cognito::groups_of(aws, &pool.id, &live.username, limits).await?
+        };
         Ok(diff::user_update(decl, live, &groups))
     }))
     .buffer_unordered(concurrency.max(1))
     .collect()
     .await;
-    let mut update = inspected.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let mut unchanged = t.unchanged;
+    let mut update = Vec::new();
+    for (u, (_, live)) in inspected.into_iter().zip(&t.inspect) {
+        let u = u?;
+        if u.is_noop(live.stamp()) {
+            unchanged += 1;
+        } else {
+            update.push(u);
+        }
+    }
     update.sort_by(|a, b| a.username.cmp(&b.username));
     Ok(UsersPlan {
         groups_create,
@@ -51,7 +77,8 @@ pub async fn plan(
         create: t.missing.iter().map(|u| diff::user_create(u)).collect(),
         update,
         prune: t.prune,
-        unchanged: t.unchanged,
+        unchanged,
+        resume: thorough,
     })
 }
 
@@ -156,6 +183,9 @@ pub async fn apply(
     if !pool.has_stamp_attribute() {
         cognito::add_stamp_attribute(aws, pool).await?;
     }
+    if !pool.sync_interrupted {
+        cognito::mark_sync(aws, pool, true).await?;
+    }
     for g in &plan.groups_create {
         cognito::put_group(aws, &pool.id, g, false, limits).await?;
     }
@@ -211,6 +241,7 @@ pub async fn apply(
     }
     let steps = created
         .iter()
+        .filter(|c| c.has_follow_ups())
         .map(|c| Step::Finish(c))
         .chain(plan.update.iter().map(Step::Update))
         .chain(plan.prune.iter().map(Step::Prune));
@@ -252,8 +283,14 @@ pub async fn apply(
         }
     }
     // Creates finished at creation (no follow-up step) are counted here.
-    report.created += created.iter().filter(|c| c.final_stamp.is_none()).count();
+    for _ in created.iter().filter(|c| !c.has_follow_ups()) {
+        progress.tick("creating");
+        report.created += 1;
+    }
     progress.bar.finish_and_clear();
     report.failed.sort_by(|a, b| a.username.cmp(&b.username));
+    if report.failed.is_empty() {
+        cognito::mark_sync(aws, pool, false).await?;
+    }
     Ok(report)
 }

@@ -9,4 +9,4 @@ mod moto;
 mod proxy;
 
 pub use moto::Moto;
-pub use proxy::LatencyProxy;
+pub use proxy::{LatencyProxy, OperationStats, Quota};
