@@ -179,6 +179,15 @@ async fn pool_spec(aws: &Aws, pool: &UserPoolType) -> Result<UserPoolSpec, AwsEr
             .unwrap_or(true),
         alias_attributes: alias,
         auto_verified_attributes: verified,
+        custom_attributes: {
+            let mut c: Vec<String> = pool
+                .schema_attributes()
+                .iter()
+                .filter_map(|a| a.name().and_then(|n| n.strip_prefix("custom:")).map(str::to_string))
+                .collect();
+            c.sort();
+            c
+        },
         tags: pool
             .user_pool_tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -222,12 +231,44 @@ async fn set_mfa(aws: &Aws, id: &str, s: &UserPoolSpec) -> Result<(), AwsError> 
 
 /// Brings a live pool to the declaration. UpdateUserPool resets every setting it is not
 /// given, so it always gets all of them (tags included).
+/// A mutable custom string attribute of a pool schema.
+fn custom_attribute(name: &str) -> aws_sdk_cognitoidentityprovider::types::SchemaAttributeType {
+    aws_sdk_cognitoidentityprovider::types::SchemaAttributeType::builder()
+        .name(name)
+        .attribute_data_type(aws_sdk_cognitoidentityprovider::types::AttributeDataType::String)
+        .mutable(true)
+        .build()
+}
+
 async fn converge_pool(
     aws: &Aws,
     id: &str,
     s: &UserPoolSpec,
     l: &UserPoolSpec,
 ) -> Result<(), AwsError> {
+    let removed: Vec<&String> = l.custom_attributes.iter().filter(|a| !s.custom_attributes.contains(a)).collect();
+    if !removed.is_empty() {
+        return Err(AwsError::msg(format!(
+            "user pool {id}: custom attributes cannot be removed from a Cognito pool ({}); keep them in `cognito.custom_attributes`",
+            removed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let added: Vec<_> = s
+        .custom_attributes
+        .iter()
+        .filter(|a| !l.custom_attributes.contains(a))
+        .map(|a| custom_attribute(a))
+        .collect();
+    if !added.is_empty() {
+        aws.throttle(Service::Cognito).await;
+        aws.cognito
+            .add_custom_attributes()
+            .user_pool_id(id)
+            .set_custom_attributes(Some(added))
+            .send()
+            .await
+            .map_err(|e| AwsError::from(e).context(format!("failed to add custom attributes to user pool {id}")))?;
+    }
     let mfa_changed = s.mfa != l.mfa || s.software_token_mfa != l.software_token_mfa;
     if mfa_changed {
         // Before UpdateUserPool: MFA ON/OPTIONAL needs an enabled MFA method first.
@@ -313,6 +354,7 @@ impl Provider for UserPool {
                     .collect(),
             ))
             .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
+            .set_schema(Some(s.custom_attributes.iter().map(|a| custom_attribute(a)).collect()))
             .send()
             .await
             .map_err(|e| {

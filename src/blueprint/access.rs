@@ -1,5 +1,6 @@
 //! Least-privilege IAM roles of the Lambda processors, scoped to this stack's exact ARNs.
 
+use crate::config::{OnFailure, StackConfig};
 use crate::model::iam::RoleSpec;
 use crate::model::policy::{self, Statement};
 use crate::model::{Resource, Tags};
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 pub const FUNCTIONS: [&str; 3] = ["ingest", "process", "query"];
 
 /// One role per Lambda function.
-pub fn resources(names: &Names, tags: &Tags) -> Vec<Resource> {
+pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resource> {
     let stream = names.stream_arn(&names.stream());
     let tables = vec![
         names.table_arn(&names.table("invoices")),
@@ -82,7 +83,17 @@ pub fn resources(names: &Names, tags: &Tags) -> Vec<Resource> {
                         &[format!("{}/rejects/*", Names::bucket_arn(&bucket))],
                     ),
                     Statement::allow("Alert", &["sns:Publish"], &[&topic]),
-                ],
+                ]
+                .into_iter()
+                .chain((config.processing.on_failure == OnFailure::S3).then(|| {
+                    // The Kinesis event source mapping writes records it gave up on here.
+                    Statement::allow(
+                        "KeepFailedBatches",
+                        &["s3:PutObject", "s3:ListBucket"],
+                        &[Names::bucket_arn(&bucket), format!("{}/aws/lambda/*", Names::bucket_arn(&bucket))],
+                    )
+                }))
+                .collect(),
                 _ => vec![Statement::allow(
                     "ReadTables",
                     &["dynamodb:GetItem", "dynamodb:Query"],

@@ -59,6 +59,14 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             username_case_sensitive: false,
             alias_attributes: vec!["email".into()],
             auto_verified_attributes: vec!["email".into()],
+            custom_attributes: {
+                // The sync stamp of `users sync`, plus what the stack declares.
+                let mut a = c.custom_attributes.clone();
+                a.push(crate::users::SYNC_ATTRIBUTE_NAME.to_string());
+                a.sort();
+                a.dedup();
+                a
+            },
             tags: tags.clone(),
             id: None,
         },

@@ -64,7 +64,7 @@ pub fn build(config: &StackConfig, ctx: &Context) -> Blueprint {
     resources.extend(streaming::resources(config, &ctx.names, &tags));
     resources.extend(tables::resources(config, &ctx.names, &tags));
     resources.extend(alerts::resources(config, &ctx.names, &tags));
-    resources.extend(access::resources(&ctx.names, &tags));
+    resources.extend(access::resources(config, &ctx.names, &tags));
     resources.extend(compute::resources(config, ctx, &tags));
     resources.extend(api::resources(config, ctx, &tags));
     resources.extend(catalog::resources(config, ctx, &tags));

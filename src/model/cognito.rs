@@ -40,6 +40,9 @@ pub struct UserPoolSpec {
     pub alias_attributes: Vec<String>,
     /// Attributes Cognito verifies automatically, sorted.
     pub auto_verified_attributes: Vec<String>,
+    /// Custom string attributes (without `custom:`), sorted; they can be added, never removed.
+    #[serde(default)]
+    pub custom_attributes: Vec<String>,
     /// Tags, ownership tags included.
     pub tags: Tags,
     /// The pool ID AWS assigned (live specs only; never compared).

@@ -1,8 +1,123 @@
-//! Specs of the redshift resource kinds (being written).
+//! Specs of the warehouse kinds: the Redshift cluster and the tables created in it.
 
-use super::{Kind, KindInfo};
+use super::{Kind, KindInfo, Service, Spec, Tags};
+use serde::{Deserialize, Serialize};
+
+/// Tag on the cluster recording the SHA-256 of the DDL applied by a [`SchemaSpec`]
+/// (the tag key is followed by `:<database>.<table>`).
+pub const SCHEMA_TAG_PREFIX: &str = "ecomflow:schema-sha256";
+
+/// The tag key recording the applied DDL of `database.table`.
+pub fn schema_tag(database: &str, table: &str) -> String {
+    format!("{SCHEMA_TAG_PREFIX}:{database}.{table}")
+}
+
+/// The DDL of the `invoice_lines` table: the typed clean line of the `records` crate.
+pub const INVOICE_LINES_DDL: &str = "CREATE TABLE IF NOT EXISTS invoice_lines (
+    invoice_no      VARCHAR(16)    NOT NULL,
+    stock_code      VARCHAR(32)    NOT NULL,
+    description     VARCHAR(512),
+    quantity        BIGINT         NOT NULL,
+    invoice_date    TIMESTAMP      NOT NULL,
+    unit_price      DECIMAL(10,3)  NOT NULL,
+    customer_id     BIGINT,
+    country         VARCHAR(64)    NOT NULL,
+    is_cancellation BOOLEAN        NOT NULL
+)
+DISTSTYLE AUTO
+SORTKEY (invoice_date)";
+
+/// A provisioned Redshift cluster. Its master password is always managed by AWS Secrets
+/// Manager (`ManageMasterPassword`): it is never declared, read or printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSpec {
+    /// Cluster identifier.
+    pub identifier: String,
+    /// Node type, e.g. `ra3.xlplus`.
+    pub node_type: String,
+    /// Number of nodes (1 = single-node).
+    pub nodes: i32,
+    /// Initial database name.
+    pub database: String,
+    /// Master user name.
+    pub master_username: String,
+    /// Encrypted at rest.
+    pub encrypted: bool,
+    /// Reachable from the internet.
+    pub publicly_accessible: bool,
+    /// ARNs of the IAM roles attached (for COPY), sorted.
+    pub iam_roles: Vec<String>,
+    /// Tags, ownership tags included (the schema tags are not part of it).
+    pub tags: Tags,
+    /// Minutes create and update wait for the cluster to become available (not compared).
+    #[serde(rename = "_wait_minutes", default = "default_wait")]
+    pub wait_minutes: u64,
+}
+
+fn default_wait() -> u64 {
+    45
+}
+
+impl Spec for ClusterSpec {
+    const KIND: Kind = Kind::RedshiftCluster;
+    fn physical(&self) -> String {
+        self.identifier.clone()
+    }
+}
+
+/// A table created in the cluster through the Redshift Data API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaSpec {
+    /// Cluster identifier.
+    pub cluster: String,
+    /// Database.
+    pub database: String,
+    /// Table name.
+    pub table: String,
+    /// Hex SHA-256 of the DDL.
+    pub ddl_sha256: String,
+    /// The DDL (`CREATE TABLE IF NOT EXISTS ...`; not compared, its hash is).
+    #[serde(rename = "_ddl", default)]
+    pub ddl: String,
+    /// Seconds to wait for a statement to finish (not compared).
+    #[serde(
+        rename = "_statement_timeout_seconds",
+        default = "default_statement_wait"
+    )]
+    pub statement_timeout_seconds: u64,
+}
+
+fn default_statement_wait() -> u64 {
+    300
+}
+
+impl Spec for SchemaSpec {
+    const KIND: Kind = Kind::RedshiftSchema;
+    fn physical(&self) -> String {
+        format!("{}/{}/{}", self.cluster, self.database, self.table)
+    }
+}
 
 /// What the engine knows about the redshift kinds.
 pub(super) fn info(kind: Kind) -> KindInfo {
-    unimplemented!("{kind:?}: the redshift kinds are being written")
+    match kind {
+        Kind::RedshiftCluster => KindInfo {
+            name: "redshift_cluster",
+            service: Service::Redshift,
+            replace: &["identifier", "database", "master_username", "encrypted"],
+            secret: &[],
+            stateful: true,
+            taggable: true,
+        },
+        Kind::RedshiftSchema => KindInfo {
+            name: "redshift_schema",
+            service: Service::Redshift,
+            // CREATE TABLE IF NOT EXISTS cannot alter a table: a new DDL means DROP + CREATE.
+            replace: &["cluster", "database", "table", "ddl_sha256"],
+            secret: &[],
+            stateful: true,
+            taggable: false,
+        },
+        other => unreachable!("{other:?} is not a redshift kind"),
+    }
 }

@@ -2,9 +2,14 @@
 //!
 //! [`build`] compiles the function crates (`lambdas/<name>`, each with a binary of the same
 //! name) with cargo, checks that each executable runs on the runtime's glibc
-//! ([`LAMBDA_GLIBC`]), and writes `<target-dir>/lambda/<name>/bootstrap.zip`: a deterministic
-//! zip holding the executable as `bootstrap` (mode 0755), so unchanged code gives an unchanged
-//! [`Artifact::code_sha256`], comparable with the `CodeSha256` that AWS Lambda reports.
+//! ([`LAMBDA_GLIBC`]), and writes a deterministic zip holding the executable as `bootstrap`
+//! (mode 0755), so unchanged code gives an unchanged [`Artifact::code_sha256`], comparable with
+//! the `CodeSha256` that AWS Lambda reports.
+//!
+//! The packages go to `<target-dir>/lambda-packages/<profile>-<arch>/<name>/bootstrap.zip`
+//! (see [`BuildOptions::zip_path`]): not `<target-dir>/lambda/`, which is where cargo puts the
+//! `lambda` profile's own output, and one directory per profile and architecture, so a quick
+//! `dev` build (as the tests make) never replaces the package of an optimized one.
 //!
 //! Everything here is synchronous (`std::process`); call it from `spawn_blocking` in async code.
 
@@ -109,6 +114,22 @@ impl BuildOptions {
             profile: DEFAULT_PROFILE.to_string(),
         }
     }
+
+    /// Where [`build`] writes the package of `function`:
+    /// `<target-dir>/lambda-packages/<profile>-<arch>/<function>/bootstrap.zip`, with the
+    /// workspace's target directory as cargo reports it (`CARGO_TARGET_DIR` and cargo config
+    /// count). Runs `cargo metadata`; the file exists only once a build has made it.
+    pub fn zip_path(&self, function: &str) -> Result<PathBuf, PackageError> {
+        Ok(self.package_dir(&target_directory(&self.workspace_root)?, function))
+    }
+
+    fn package_dir(&self, target_dir: &Path, function: &str) -> PathBuf {
+        target_dir
+            .join("lambda-packages")
+            .join(format!("{}-{}", self.profile, self.arch.lambda_name()))
+            .join(function)
+            .join("bootstrap.zip")
+    }
 }
 
 /// One packaged function.
@@ -118,7 +139,7 @@ pub struct Artifact {
     pub name: String,
     /// The executable cargo built, packaged as `bootstrap`.
     pub binary: PathBuf,
-    /// The deployment package, `<target-dir>/lambda/<name>/bootstrap.zip`.
+    /// The deployment package (see [`BuildOptions::zip_path`]).
     pub zip_path: PathBuf,
     /// The size of the deployment package in bytes.
     pub size_bytes: u64,
@@ -312,7 +333,7 @@ pub fn build(opts: &BuildOptions) -> Result<Vec<Artifact>, PackageError> {
     }
     let executables = run_cargo_build(&mut cargo, opts.arch, cross, &opts.functions)?;
 
-    let out_root = target_directory(root)?.join("lambda");
+    let target_dir = target_directory(root)?;
     let mut checked = Vec::new();
     for (name, binary) in opts.functions.iter().zip(executables) {
         let bytes = std::fs::read(&binary).map_err(|source| PackageError::Io {
@@ -346,13 +367,13 @@ pub fn build(opts: &BuildOptions) -> Result<Vec<Artifact>, PackageError> {
 
     let mut artifacts = Vec::new();
     for (name, binary, bytes, max_glibc) in checked {
-        let dir = out_root.join(name);
-        let zip_path = dir.join("bootstrap.zip");
+        let zip_path = opts.package_dir(&target_dir, name);
+        let dir = zip_path.parent().expect("a package path has a directory");
         let package = zip_bootstrap(&bytes).map_err(|source| PackageError::Zip {
             path: zip_path.clone(),
             source,
         })?;
-        write_atomically(&dir, &zip_path, &package)?;
+        write_atomically(dir, &zip_path, &package)?;
         artifacts.push(Artifact {
             name: name.clone(),
             binary,
@@ -579,6 +600,10 @@ mod tests {
         assert_eq!(o.functions, ["ingest", "process", "query"]);
         assert_eq!(o.profile, "lambda");
         assert_eq!(o.arch, Arch::X86_64);
+        assert_eq!(
+            o.package_dir(Path::new("/w/target"), "ingest"),
+            Path::new("/w/target/lambda-packages/lambda-x86_64/ingest/bootstrap.zip")
+        );
     }
 
     #[test]
@@ -627,7 +652,7 @@ mod tests {
         let a = Artifact {
             name: "query".into(),
             binary: "target/lambda/query".into(),
-            zip_path: "target/lambda/query/bootstrap.zip".into(),
+            zip_path: "target/lambda-packages/lambda-x86_64/query/bootstrap.zip".into(),
             size_bytes: 3 * 1024 * 1024,
             code_sha256: "abc=".into(),
             max_glibc: Some(GlibcVersion::LAMBDA),
@@ -638,8 +663,8 @@ mod tests {
         let report = render_artifacts(&[a, b]);
         assert_eq!(
             report,
-            "query           3.0 MiB  glibc 2.34   abc=  target/lambda/query/bootstrap.zip\n\
-             ingest-long     3.0 MiB  static       abc=  target/lambda/query/bootstrap.zip\n"
+            "query           3.0 MiB  glibc 2.34   abc=  target/lambda-packages/lambda-x86_64/query/bootstrap.zip\n\
+             ingest-long     3.0 MiB  static       abc=  target/lambda-packages/lambda-x86_64/query/bootstrap.zip\n"
         );
     }
 }
