@@ -16,14 +16,17 @@ const LATENCY: Duration = Duration::from_millis(50);
 const ROUNDS: usize = 3;
 
 async fn session(endpoint: &str) -> Session {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/dev.yaml");
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/local.yaml");
     let config = config::load_file(std::path::Path::new(file), Some("bench"))
-        .expect("stacks/dev.yaml is valid");
+        .expect("stacks/local.yaml is valid");
     let connect = ConnectOptions {
         endpoint_url: Some(endpoint.to_string()),
         ..ConnectOptions::default()
     };
-    Session::open(config, file, Some("bench".into()), &connect)
+    let packages = ecomflow_infra::engine::Packages::Dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lambda-packages/dev-x86_64"),
+    );
+    Session::open(config, file, Some("bench".into()), &connect, &packages)
         .await
         .expect("connect")
 }

@@ -33,6 +33,7 @@ pub struct Global {
         short = 's',
         long = "stack",
         global = true,
+        env = "ECOMFLOW_STACK",
         default_value = "stacks/dev.yaml"
     )]
     pub stack: PathBuf,
@@ -57,6 +58,10 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Directory of the Lambda packages (`<function>/bootstrap.zip`). Default: where
+    /// `ecomflow-infra build` puts them, `target/lambda-packages/lambda-<arch>`.
+    #[arg(long, global = true, env = "ECOMFLOW_PACKAGES")]
+    pub packages: Option<PathBuf>,
 }
 
 /// The subcommands.

@@ -8,7 +8,7 @@ use crate::config::{self, StackConfig};
 use crate::engine::execute::RunReport;
 use crate::engine::lock::{self, Lock};
 use crate::engine::progress::Progress;
-use crate::engine::{check_stateful, EngineError, Session};
+use crate::engine::{check_stateful, EngineError, Packages, Session};
 use crate::plan::{render_json, render_text, Plan, PLAN_FORMAT_VERSION};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
@@ -39,8 +39,16 @@ async fn open(g: &Global, stack: &Path) -> Result<Session> {
         &stack.display().to_string(),
         g.instance.clone(),
         &connect_options(g),
+        &packages(g),
     )
     .await?)
+}
+
+fn packages(g: &Global) -> Packages {
+    match &g.packages {
+        Some(dir) => Packages::Dir(dir.clone()),
+        None => Packages::Default,
+    }
 }
 
 fn print_calls(g: &Global, session: &Session) {
@@ -223,6 +231,7 @@ pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
         &g.stack.display().to_string(),
         g.instance.clone(),
         &connect_options(g),
+        &Packages::NotNeeded,
     )
     .await?;
     if args.dry_run {

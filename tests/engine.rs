@@ -112,7 +112,7 @@ fn apply_plan_update_destroy_lifecycle() {
         "s3_bucket", "s3_object", "kinesis_stream", "dynamodb_table", "sns_topic", "iam_role",
         "lambda_function", "lambda_event_source_mapping", "lambda_permission", "cognito_user_pool",
         "cognito_app_client", "cognito_group", "apigw_rest_api", "apigw_stage", "glue_database",
-        "glue_table", "glue_crawler", "glue_job", "firehose_delivery_stream", "redshift_cluster",
+        "glue_table", "glue_crawler", "glue_job", "firehose_delivery_stream", 
     ] {
         assert!(changes.iter().any(|c| c["kind"] == kind), "no {kind} declared");
     }

@@ -203,3 +203,38 @@ fn lambda_profile_build_packages_each_function() {
     let artifacts = build(&opts).expect("lambda-profile build of the lambdas");
     check_packages(&opts, &artifacts);
 }
+
+/// The check catches what it is for: a C program calling `arc4random`, new in glibc 2.36.
+#[test]
+fn a_symbol_newer_than_the_runtime_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("new.c");
+    std::fs::write(
+        &source,
+        "#include <stdlib.h>\nint main(void) { return (int)(arc4random() & 1); }\n",
+    )
+    .unwrap();
+    let exe = dir.path().join("new");
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let status = std::process::Command::new(cc)
+        .arg(&source)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .expect("a C compiler `cc` (Rust's linker on Linux)");
+    assert!(
+        status.success(),
+        "cc builds a program calling arc4random (needs glibc 2.36 or later here)"
+    );
+    let report = glibc_requirements(&exe).unwrap();
+    assert!(report.max_version().unwrap() >= GlibcVersion::new(2, 36, 0));
+    let too_new = report.newer_than(GlibcVersion::LAMBDA);
+    assert!(
+        too_new.iter().any(|s| s == "arc4random@GLIBC_2.36"),
+        "{too_new:?}"
+    );
+    assert!(report
+        .requirements
+        .get(&GlibcVersion::new(2, 36, 0))
+        .is_some_and(|symbols| symbols.iter().any(|s| s == "arc4random")));
+}

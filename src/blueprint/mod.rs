@@ -32,7 +32,7 @@ pub struct Context {
 }
 
 /// A function's deployment package, as `ecomflow-infra build` wrote it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LambdaCode {
     /// Path of `bootstrap.zip`.
     pub zip_path: String,

@@ -41,7 +41,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         abort_multipart_days: Some(7),
     });
     rules.sort();
-    vec![
+    let mut out = vec![
         Resource::new(
             LAKE,
             &BucketSpec {
@@ -76,23 +76,34 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         .owned_by(&owner),
         Resource::new(
             LAKE,
-            &BucketPolicySpec {
-                bucket: bucket.clone(),
-                policy: policy::document(&[tls_only]),
-            },
-        )
-        .owned_by(&owner)
-        .after(&[&address(Kind::S3PublicAccessBlock, LAKE)]),
-        Resource::new(
-            LAKE,
             &VersioningSpec {
                 bucket: bucket.clone(),
                 enabled: config.bucket.versioning,
             },
         )
         .owned_by(&owner),
-        Resource::new(LAKE, &LifecycleSpec { bucket, rules })
+        Resource::new(
+            LAKE,
+            &LifecycleSpec {
+                bucket: bucket.clone(),
+                rules,
+            },
+        )
             .owned_by(&owner)
             .after(&[&address(Kind::S3Versioning, LAKE)]),
-    ]
+    ];
+    if config.bucket.deny_insecure_transport {
+        out.push(
+            Resource::new(
+                LAKE,
+                &BucketPolicySpec {
+                    bucket: bucket.clone(),
+                    policy: policy::document(&[tls_only]),
+                },
+            )
+            .owned_by(&owner)
+            .after(&[&address(Kind::S3PublicAccessBlock, LAKE)]),
+        );
+    }
+    out
 }

@@ -181,6 +181,10 @@ pub struct BucketConfig {
     /// Encrypt with the AWS-managed KMS key (`true`) or SSE-S3 AES-256 (`false`).
     #[serde(default)]
     pub kms: bool,
+    /// A bucket policy denying every request made without TLS. Only `stacks/local.yaml` turns
+    /// it off: the local emulator ignores policy conditions, so it would deny every request.
+    #[serde(default = "yes")]
+    pub deny_insecure_transport: bool,
 }
 
 fn default_rejects_days() -> u32 {
@@ -197,6 +201,7 @@ impl Default for BucketConfig {
             rejects_expire_days: default_rejects_days(),
             noncurrent_expire_days: default_noncurrent_days(),
             kms: false,
+            deny_insecure_transport: true,
         }
     }
 }

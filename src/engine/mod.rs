@@ -84,6 +84,7 @@ impl Session {
         file: &str,
         suffix: Option<String>,
         connect: &ConnectOptions,
+        packages: &Packages,
     ) -> Result<Session, EngineError> {
         let aws = Aws::connect(connect, &config.region).await?;
         let names = Names::new(
@@ -95,7 +96,14 @@ impl Session {
             (chrono::Utc::now() + chrono::Duration::hours(i64::from(config.ephemeral_ttl_hours)))
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         });
-        let lambda_code = load_lambda_code(Path::new(LAMBDA_DIR))?;
+        let lambda_code = match packages {
+            Packages::Dir(dir) => load_lambda_code(dir)?,
+            Packages::Default => load_lambda_code(&default_packages_dir(&config))?,
+            Packages::NotNeeded => blueprint::FUNCTIONS
+                .iter()
+                .map(|f| (f.to_string(), LambdaCode::default()))
+                .collect(),
+        };
         let blueprint = blueprint::build(
             &config,
             &Context {
@@ -208,8 +216,26 @@ impl Session {
     }
 }
 
-/// Where `ecomflow-infra build` leaves `<function>/bootstrap.zip`, relative to the working directory.
-pub const LAMBDA_DIR: &str = "target/lambda";
+/// Where the Lambda deployment packages come from.
+#[derive(Debug, Clone)]
+pub enum Packages {
+    /// `<dir>/<function>/bootstrap.zip`.
+    Dir(std::path::PathBuf),
+    /// Where `ecomflow-infra build` puts them: see [`default_packages_dir`].
+    Default,
+    /// Not needed (destroy): the code hashes are left empty.
+    NotNeeded,
+}
+
+/// `target/lambda-packages/lambda-<arch>`, relative to the working directory: where
+/// `ecomflow-infra build` (profile `lambda`) writes the packages for the stack's architecture.
+pub fn default_packages_dir(config: &StackConfig) -> std::path::PathBuf {
+    let arch = match config.functions.architecture {
+        crate::config::Architecture::X86_64 => "x86_64",
+        crate::config::Architecture::Arm64 => "arm64",
+    };
+    Path::new("target/lambda-packages").join(format!("lambda-{arch}"))
+}
 
 /// The packaged code of every Lambda function of the pipeline. A missing package is an error
 /// that says how to make it.

@@ -120,10 +120,10 @@ impl BuildOptions {
     /// workspace's target directory as cargo reports it (`CARGO_TARGET_DIR` and cargo config
     /// count). Runs `cargo metadata`; the file exists only once a build has made it.
     pub fn zip_path(&self, function: &str) -> Result<PathBuf, PackageError> {
-        Ok(self.package_dir(&target_directory(&self.workspace_root)?, function))
+        Ok(self.package_path(&target_directory(&self.workspace_root)?, function))
     }
 
-    fn package_dir(&self, target_dir: &Path, function: &str) -> PathBuf {
+    fn package_path(&self, target_dir: &Path, function: &str) -> PathBuf {
         target_dir
             .join("lambda-packages")
             .join(format!("{}-{}", self.profile, self.arch.lambda_name()))
@@ -367,7 +367,7 @@ pub fn build(opts: &BuildOptions) -> Result<Vec<Artifact>, PackageError> {
 
     let mut artifacts = Vec::new();
     for (name, binary, bytes, max_glibc) in checked {
-        let zip_path = opts.package_dir(&target_dir, name);
+        let zip_path = opts.package_path(&target_dir, name);
         let dir = zip_path.parent().expect("a package path has a directory");
         let package = zip_bootstrap(&bytes).map_err(|source| PackageError::Zip {
             path: zip_path.clone(),
@@ -601,7 +601,7 @@ mod tests {
         assert_eq!(o.profile, "lambda");
         assert_eq!(o.arch, Arch::X86_64);
         assert_eq!(
-            o.package_dir(Path::new("/w/target"), "ingest"),
+            o.package_path(Path::new("/w/target"), "ingest"),
             Path::new("/w/target/lambda-packages/lambda-x86_64/ingest/bootstrap.zip")
         );
     }

@@ -83,6 +83,12 @@ pub fn command(endpoint: &str, args: &[&str]) -> Command {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The dev stack as adapted to the emulator (see the comments in the file).
+        .env("ECOMFLOW_STACK", "stacks/local.yaml")
+        .env(
+            "ECOMFLOW_PACKAGES",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lambda-packages/dev-x86_64"),
+        )
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
@@ -107,7 +113,7 @@ pub fn run(endpoint: &str, args: &[&str]) -> Run {
 /// A stack file in a temp dir: the dev stack with `edit` applied to its text.
 pub fn stack_file(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
     let base =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/dev.yaml"))
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/local.yaml"))
             .unwrap();
     let path = dir.join(name);
     std::fs::write(&path, edit(base)).unwrap();
