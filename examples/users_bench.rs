@@ -60,11 +60,11 @@ async fn sync(aws: &Aws, suffix: &str, f: &file::UsersFile, limits: cognito::Lim
     let pool = cognito::find_pool(aws, &format!("{instance}-users"), &instance).await.expect("pool");
     let limiters = cognito::Limiters::new(limits);
     let start = Instant::now();
-    let plan = users::plan(aws, &pool, f, PruneMode::Off, &limiters, 16).await.expect("plan");
+    let plan = users::plan(aws, &pool, f, PruneMode::Off, &limiters, 32).await.expect("plan");
     let settings = users::Settings {
         invite: false,
         limits: &limiters,
-        concurrency: 16,
+        concurrency: 32,
         quiet: true,
     };
     let report = users::apply(aws, &pool, &plan, &settings, None).await.expect("apply");

@@ -81,8 +81,10 @@ pub enum Command {
     /// Manage the Cognito users of the stack instance.
     #[command(subcommand)]
     Users(UsersCommand),
-    /// Build the Lambda functions and package them as `target/lambda/<name>/bootstrap.zip`.
+    /// Build the Lambda functions and package them under `target/lambda-packages/`.
     Build(BuildArgs),
+    /// Show what users connect with (API URL, pool and client IDs, names, JDBC URL), read live.
+    Outputs(OutputsArgs),
 }
 
 /// `users` subcommands.
@@ -137,7 +139,7 @@ pub struct UsersSyncArgs {
     #[arg(long, default_value_t = 120)]
     pub rate_read: u32,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 }
 
@@ -234,4 +236,12 @@ pub struct ForceUnlockArgs {
     /// The locked stack instance, as the lock error names it (e.g. `ecomflow-ci-pr-123`).
     #[arg(value_name = "STACK_INSTANCE")]
     pub lock_id: String,
+}
+
+/// `outputs` flags.
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// Print JSON (same as `--output json`).
+    #[arg(long)]
+    pub json: bool,
 }

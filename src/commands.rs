@@ -2,7 +2,7 @@
 
 use crate::aws::ConnectOptions;
 use crate::cli::{
-    ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs, PruneArg, UsersSyncArgs,
+    ApplyArgs, BuildArgs, DataCheckArgs, OutputsArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs, PruneArg, UsersSyncArgs,
 };
 use crate::config::{self, StackConfig};
 use crate::engine::execute::RunReport;
@@ -439,5 +439,25 @@ pub fn build(g: &Global, args: &BuildArgs) -> Result<i32> {
     };
     let artifacts = package::build(&opts)?;
     print!("{}", package::render_artifacts(&artifacts));
+    Ok(EXIT_OK)
+}
+
+/// `outputs`: what users connect with, read from the live account.
+pub async fn outputs(g: &Global, args: &OutputsArgs) -> Result<i32> {
+    let config = load(g, &g.stack)?;
+    let session = Session::open(
+        config,
+        &g.stack.display().to_string(),
+        g.instance.clone(),
+        &connect_options(g),
+        &Packages::NotNeeded,
+    )
+    .await?;
+    let out = crate::outputs::read(&session).await?;
+    if args.json || g.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!("{out}");
+    }
     Ok(EXIT_OK)
 }

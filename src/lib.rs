@@ -11,6 +11,7 @@ pub mod config;
 pub mod engine;
 pub mod model;
 pub mod names;
+pub mod outputs;
 pub mod package;
 pub mod plan;
 pub mod users;

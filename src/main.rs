@@ -32,6 +32,7 @@ fn main() {
             Command::ForceUnlock(a) => commands::force_unlock(g, a).await,
             Command::Users(UsersCommand::Sync(a)) => commands::users_sync(g, a).await,
             Command::Build(a) => commands::build(g, a),
+            Command::Outputs(a) => commands::outputs(g, a).await,
             Command::Data(_) => unreachable!("handled above"),
         }
     });

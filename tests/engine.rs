@@ -131,6 +131,18 @@ fn apply_plan_update_destroy_lifecycle() {
         applied.stderr
     );
 
+    // What users connect with, read live.
+    let out = run(ep, &["outputs", "--json", "--instance", "t-life"]).expect(0);
+    let out: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(out["api_url"].as_str().unwrap().contains(".execute-api.us-east-1.amazonaws.com/v1"), "{out:#}");
+    assert!(out["user_pool_id"].as_str().unwrap().starts_with("us-east-1_"), "{out:#}");
+    assert!(!out["app_client_id"].as_str().unwrap().is_empty());
+    assert_eq!(out["stream"], "ecomflow-dev-t-life-orders");
+    assert_eq!(out["invoices_table"], "ecomflow-dev-t-life-invoices");
+    assert_eq!(out["bucket"], "ecomflow-dev-t-life-lake-123456789012-us-east-1");
+    assert_eq!(out["athena_table"], "invoice_lines");
+    assert!(out["warehouse"].is_null(), "the local stack declares no warehouse");
+
     // Converged: no changes, and a second apply makes no mutating call.
     let again = run(ep, &["plan", "--detailed-exitcode", "--instance", "t-life"]).expect(0);
     assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);

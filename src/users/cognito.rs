@@ -48,8 +48,10 @@ pub struct Limiters {
 
 fn limiter(per_second: u32) -> DefaultDirectRateLimiter {
     let n = NonZeroU32::new(per_second.max(1)).expect("at least one");
-    // Burst of one second's worth at most, so the average never exceeds the quota.
-    RateLimiter::direct(Quota::per_second(n))
+    // Smooth: a burst of a tenth of a second's worth, so calls arrive evenly and the service's
+    // own token bucket never runs dry (a full second's burst invites throttling answers).
+    let burst = NonZeroU32::new(per_second.div_ceil(10).max(1)).expect("at least one");
+    RateLimiter::direct(Quota::per_second(n).allow_burst(burst))
 }
 
 impl Limiters {
