@@ -55,25 +55,39 @@ async fn make_pool(aws: &Aws, suffix: &str) -> String {
         .expect("pool id")
 }
 
-async fn sync(aws: &Aws, suffix: &str, f: &file::UsersFile, limits: cognito::Limits) -> (users::SyncReport, Duration) {
+async fn sync(
+    aws: &Aws,
+    suffix: &str,
+    f: &file::UsersFile,
+    limits: cognito::Limits,
+) -> (users::SyncReport, Duration) {
     let instance = format!("ecomflow-dev-{suffix}");
-    let pool = cognito::find_pool(aws, &format!("{instance}-users"), &instance).await.expect("pool");
+    let pool = cognito::find_pool(aws, &format!("{instance}-users"), &instance)
+        .await
+        .expect("pool");
     let limiters = cognito::Limiters::new(limits);
     let start = Instant::now();
-    let plan = users::plan(aws, &pool, f, PruneMode::Off, &limiters, 32).await.expect("plan");
+    let plan = users::plan(aws, &pool, f, PruneMode::Off, &limiters, 32)
+        .await
+        .expect("plan");
     let settings = users::Settings {
         invite: false,
         limits: &limiters,
         concurrency: 32,
         quiet: true,
     };
-    let report = users::apply(aws, &pool, &plan, &settings, None).await.expect("apply");
+    let report = users::apply(aws, &pool, &plan, &settings, None)
+        .await
+        .expect("apply");
     (report, start.elapsed())
 }
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let (cold_n, noop_n, base_n) = (
         args.first().copied().unwrap_or(2000),
         args.get(1).copied().unwrap_or(10_000),
@@ -84,7 +98,12 @@ async fn main() {
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
     let direct = connect(&moto.endpoint).await;
-    let proxy = LatencyProxy::with_quotas(&moto.endpoint, Duration::from_millis(50), Quota::cognito_defaults()).await;
+    let proxy = LatencyProxy::with_quotas(
+        &moto.endpoint,
+        Duration::from_millis(50),
+        Quota::cognito_defaults(),
+    )
+    .await;
     let slow = connect(&proxy.endpoint).await;
     let defaults = cognito::Limits::default();
     println!("users sync through a proxy with Cognito's default quotas and 50 ms per call");
@@ -97,14 +116,21 @@ async fn main() {
     let stats = proxy.stats();
     let create = stats.get("AdminCreateUser").cloned().unwrap_or_default();
     let throttled: u64 = stats.values().map(|s| s.throttled).sum();
-    println!("cold sync of {cold_n} users: {:.1} s, {}", took.as_secs_f64(), report.summary());
+    println!(
+        "cold sync of {cold_n} users: {:.1} s, {}",
+        took.as_secs_f64(),
+        report.summary()
+    );
     println!(
         "  AdminCreateUser: {} calls at {:.1}/s = {:.0}% of the 50/s quota (target >= 90%)",
         create.forwarded,
         create.rate(),
         create.rate() / 50.0 * 100.0
     );
-    println!("  throttled answers (retried, never failures): {throttled}; failed users: {}", report.failed.len());
+    println!(
+        "  throttled answers (retried, never failures): {throttled}; failed users: {}",
+        report.failed.len()
+    );
 
     // 2. No-op resync of a large pool: load it directly, then count the calls of a resync.
     make_pool(&direct, "noop").await;
@@ -130,7 +156,14 @@ async fn main() {
     // 3. The obvious alternative: a sequential boto3 loop, same proxy, same users.
     let base_pool = make_pool(&direct, "boto").await;
     for g in GROUPS {
-        direct.cognito.create_group().user_pool_id(&base_pool).group_name(g).send().await.expect("group");
+        direct
+            .cognito
+            .create_group()
+            .user_pool_id(&base_pool)
+            .group_name(g)
+            .send()
+            .await
+            .expect("group");
     }
     let f = users_file(base_n, "base");
     let json: Vec<serde_json::Value> = f
@@ -148,7 +181,10 @@ async fn main() {
         .expect("run python3");
     let _ = std::fs::remove_file(&path);
     let base: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!("boto3 baseline failed: {}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "boto3 baseline failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     make_pool(&direct, "ours").await;
     proxy.reset_stats();

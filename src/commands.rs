@@ -2,7 +2,8 @@
 
 use crate::aws::ConnectOptions;
 use crate::cli::{
-    ApplyArgs, BuildArgs, DataCheckArgs, OutputsArgs, DestroyArgs, ForceUnlockArgs, Global, Output, PlanArgs, PruneArg, UsersSyncArgs,
+    ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output, OutputsArgs,
+    PlanArgs, PruneArg, UsersSyncArgs,
 };
 use crate::config::{self, StackConfig};
 use crate::engine::execute::RunReport;
@@ -320,13 +321,17 @@ pub fn data_check(g: &Global, args: &DataCheckArgs) -> Result<i32> {
         keep_non_product_codes: args.keep_non_product_codes,
         drop_duplicates: !args.keep_duplicates,
     };
-    let file = std::fs::File::open(&args.csv).with_context(|| format!("failed to open {}", args.csv.display()))?;
+    let file = std::fs::File::open(&args.csv)
+        .with_context(|| format!("failed to open {}", args.csv.display()))?;
     let input: Box<dyn std::io::Read> = if args.csv.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)))
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        )))
     } else {
         Box::new(std::io::BufReader::new(file))
     };
-    let report = records::report::check(input, &rules).with_context(|| format!("failed to check {}", args.csv.display()))?;
+    let report = records::report::check(input, &rules)
+        .with_context(|| format!("failed to check {}", args.csv.display()))?;
     if args.json || g.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -362,7 +367,10 @@ pub async fn users_sync(g: &Global, args: &UsersSyncArgs) -> Result<i32> {
     if g.output == Output::Json && args.dry_run {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else if g.output == Output::Text {
-        print!("{}", plan.render(if g.verbose > 0 { usize::MAX } else { 20 }));
+        print!(
+            "{}",
+            plan.render(if g.verbose > 0 { usize::MAX } else { 20 })
+        );
     }
     if args.invite && plan.invitations() > users::DEFAULT_SENDER_DAILY_LIMIT {
         eprintln!(
@@ -378,9 +386,14 @@ pub async fn users_sync(g: &Global, args: &UsersSyncArgs) -> Result<i32> {
     }
     confirm(args.yes, "apply these user changes")?;
     let mut passwords = if !args.invite && !plan.create.is_empty() {
-        Some(users::passwords::PasswordFile::open(&args.passwords_out).with_context(|| {
-            format!("failed to open {} for the temporary passwords", args.passwords_out.display())
-        })?)
+        Some(
+            users::passwords::PasswordFile::open(&args.passwords_out).with_context(|| {
+                format!(
+                    "failed to open {} for the temporary passwords",
+                    args.passwords_out.display()
+                )
+            })?,
+        )
     } else {
         None
     };
@@ -402,7 +415,10 @@ pub async fn users_sync(g: &Global, args: &UsersSyncArgs) -> Result<i32> {
     }
     if let Some(p) = &passwords {
         if report.created > 0 && !g.quiet {
-            eprintln!("Temporary passwords of new users are in {} (mode 0600).", p.path().display());
+            eprintln!(
+                "Temporary passwords of new users are in {} (mode 0600).",
+                p.path().display()
+            );
         }
     }
     print_stats(g, &aws);

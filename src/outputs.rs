@@ -51,7 +51,10 @@ pub struct Outputs {
 }
 
 fn live_of<'a>(plan: &'a Plan, address: &str) -> Option<&'a serde_json::Value> {
-    plan.changes.iter().find(|c| c.address == address).and_then(|c| c.live.as_ref())
+    plan.changes
+        .iter()
+        .find(|c| c.address == address)
+        .and_then(|c| c.live.as_ref())
 }
 
 fn live_physical(plan: &Plan, address: &str) -> Option<String> {
@@ -62,7 +65,9 @@ fn live_physical(plan: &Plan, address: &str) -> Option<String> {
 }
 
 fn field(v: Option<&serde_json::Value>, key: &str) -> Option<String> {
-    v.and_then(|v| v.get(key)).and_then(|x| x.as_str()).map(str::to_string)
+    v.and_then(|v| v.get(key))
+        .and_then(|x| x.as_str())
+        .map(str::to_string)
 }
 
 /// Reads the outputs of the session's stack instance.
@@ -70,7 +75,10 @@ pub async fn read(session: &Session) -> Result<Outputs, EngineError> {
     let plan = session.plan(10).await?;
     let region = &session.aws.region;
     let api_url = field(live_of(&plan, "apigw_rest_api.api"), "_id").map(|id| {
-        format!("https://{id}.execute-api.{region}.amazonaws.com/{}", session.config.api.stage)
+        format!(
+            "https://{id}.execute-api.{region}.amazonaws.com/{}",
+            session.config.api.stage
+        )
     });
     let table = live_of(&plan, "glue_table.invoice_lines").map(|_| "invoice_lines".to_string());
     let mut warehouse = None;
@@ -86,9 +94,15 @@ pub async fn read(session: &Session) -> Result<Outputs, EngineError> {
             .cluster_identifier(&change.physical)
             .send()
             .await
-            .map_err(|e| crate::aws::AwsError::from(e).context("failed to read the Redshift endpoint"))?;
+            .map_err(|e| {
+                crate::aws::AwsError::from(e).context("failed to read the Redshift endpoint")
+            })?;
         if let Some(c) = described.clusters().first() {
-            let host = c.endpoint().and_then(|e| e.address()).unwrap_or_default().to_string();
+            let host = c
+                .endpoint()
+                .and_then(|e| e.address())
+                .unwrap_or_default()
+                .to_string();
             let port = c.endpoint().and_then(|e| e.port()).unwrap_or(5439);
             let database = c.db_name().unwrap_or_default().to_string();
             warehouse = Some(Warehouse {
@@ -123,7 +137,8 @@ pub async fn read(session: &Session) -> Result<Outputs, EngineError> {
 
 impl fmt::Display for Outputs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not found: run apply)".into());
+        let show =
+            |v: &Option<String>| v.clone().unwrap_or_else(|| "(not found: run apply)".into());
         writeln!(f, "Stack {}", self.stack)?;
         writeln!(f, "  api url            {}", show(&self.api_url))?;
         writeln!(f, "  user pool id       {}", show(&self.user_pool_id))?;

@@ -2,7 +2,10 @@
 
 use std::process::Command;
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/lambdas/records/tests/fixtures/online_retail_sample.csv");
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/lambdas/records/tests/fixtures/online_retail_sample.csv"
+);
 
 fn check(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ecomflow-infra"))
@@ -39,10 +42,18 @@ fn reports_the_sample_as_json_and_text() {
 fn rules_flags_and_gzip_input() {
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("sample.csv.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
     std::io::copy(&mut std::fs::File::open(SAMPLE).unwrap(), &mut enc).unwrap();
     enc.finish().unwrap();
-    let (code, json, err) = check(&[gz.to_str().unwrap(), "--json", "--drop-cancellations", "--keep-non-product-codes"]);
+    let (code, json, err) = check(&[
+        gz.to_str().unwrap(),
+        "--json",
+        "--drop-cancellations",
+        "--keep-non-product-codes",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["rows_read"], 163);

@@ -66,7 +66,13 @@ fn leftovers(moto: &Moto, instance: &str) -> Vec<String> {
         {
             names.push(r.role_name().to_string());
         }
-        for f in aws_sdk_lambda::Client::new(&conf).list_functions().send().await.unwrap().functions() {
+        for f in aws_sdk_lambda::Client::new(&conf)
+            .list_functions()
+            .send()
+            .await
+            .unwrap()
+            .functions()
+        {
             names.push(f.function_name().unwrap_or_default().to_string());
         }
         let pools = aws_sdk_cognitoidentityprovider::Client::new(&conf)
@@ -78,15 +84,37 @@ fn leftovers(moto: &Moto, instance: &str) -> Vec<String> {
         for p in pools.user_pools() {
             names.push(p.name().unwrap_or_default().to_string());
         }
-        for a in aws_sdk_apigateway::Client::new(&conf).get_rest_apis().send().await.unwrap().items() {
+        for a in aws_sdk_apigateway::Client::new(&conf)
+            .get_rest_apis()
+            .send()
+            .await
+            .unwrap()
+            .items()
+        {
             names.push(a.name().unwrap_or_default().to_string());
         }
-        let streams = aws_sdk_firehose::Client::new(&conf).list_delivery_streams().send().await.unwrap();
+        let streams = aws_sdk_firehose::Client::new(&conf)
+            .list_delivery_streams()
+            .send()
+            .await
+            .unwrap();
         names.extend(streams.delivery_stream_names().iter().cloned());
-        for c in aws_sdk_redshift::Client::new(&conf).describe_clusters().send().await.unwrap().clusters() {
+        for c in aws_sdk_redshift::Client::new(&conf)
+            .describe_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+        {
             names.push(c.cluster_identifier().unwrap_or_default().to_string());
         }
-        for d in aws_sdk_glue::Client::new(&conf).get_databases().send().await.unwrap().database_list() {
+        for d in aws_sdk_glue::Client::new(&conf)
+            .get_databases()
+            .send()
+            .await
+            .unwrap()
+            .database_list()
+        {
             // Glue names use `_` where the instance has `-`.
             names.push(d.name().replace('_', "-"));
         }
@@ -102,24 +130,55 @@ fn apply_plan_update_destroy_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
 
     // From nothing: the plan lists every resource of the full stack as a create; exit 2.
-    let first = run(ep, &["plan", "--detailed-exitcode", "--instance", "t-life", "--output", "json"]).expect(2);
+    let first = run(
+        ep,
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--instance",
+            "t-life",
+            "--output",
+            "json",
+        ],
+    )
+    .expect(2);
     let first: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
     let changes = first["changes"].as_array().unwrap();
     let declared = changes.len();
     assert!(changes.iter().all(|c| c["action"] == "create"));
     assert_eq!(first["summary"]["add"], declared);
     for kind in [
-        "s3_bucket", "s3_object", "kinesis_stream", "dynamodb_table", "sns_topic", "iam_role",
-        "lambda_function", "lambda_event_source_mapping", "lambda_permission", "cognito_user_pool",
-        "cognito_app_client", "cognito_group", "apigw_rest_api", "apigw_stage", "glue_database",
-        "glue_table", "glue_crawler", "glue_job", "firehose_delivery_stream", 
+        "s3_bucket",
+        "s3_object",
+        "kinesis_stream",
+        "dynamodb_table",
+        "sns_topic",
+        "iam_role",
+        "lambda_function",
+        "lambda_event_source_mapping",
+        "lambda_permission",
+        "cognito_user_pool",
+        "cognito_app_client",
+        "cognito_group",
+        "apigw_rest_api",
+        "apigw_stage",
+        "glue_database",
+        "glue_table",
+        "glue_crawler",
+        "glue_job",
+        "firehose_delivery_stream",
     ] {
-        assert!(changes.iter().any(|c| c["kind"] == kind), "no {kind} declared");
+        assert!(
+            changes.iter().any(|c| c["kind"] == kind),
+            "no {kind} declared"
+        );
     }
 
     let applied = run(ep, &["apply", "--yes", "--instance", "t-life"]).expect(0);
     assert!(
-        applied.stdout.contains(&format!("Apply: {declared} succeeded, 0 failed")),
+        applied
+            .stdout
+            .contains(&format!("Apply: {declared} succeeded, 0 failed")),
         "{}",
         applied.stdout
     );
@@ -134,14 +193,32 @@ fn apply_plan_update_destroy_lifecycle() {
     // What users connect with, read live.
     let out = run(ep, &["outputs", "--json", "--instance", "t-life"]).expect(0);
     let out: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert!(out["api_url"].as_str().unwrap().contains(".execute-api.us-east-1.amazonaws.com/v1"), "{out:#}");
-    assert!(out["user_pool_id"].as_str().unwrap().starts_with("us-east-1_"), "{out:#}");
+    assert!(
+        out["api_url"]
+            .as_str()
+            .unwrap()
+            .contains(".execute-api.us-east-1.amazonaws.com/v1"),
+        "{out:#}"
+    );
+    assert!(
+        out["user_pool_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("us-east-1_"),
+        "{out:#}"
+    );
     assert!(!out["app_client_id"].as_str().unwrap().is_empty());
     assert_eq!(out["stream"], "ecomflow-dev-t-life-orders");
     assert_eq!(out["invoices_table"], "ecomflow-dev-t-life-invoices");
-    assert_eq!(out["bucket"], "ecomflow-dev-t-life-lake-123456789012-us-east-1");
+    assert_eq!(
+        out["bucket"],
+        "ecomflow-dev-t-life-lake-123456789012-us-east-1"
+    );
     assert_eq!(out["athena_table"], "invoice_lines");
-    assert!(out["warehouse"].is_null(), "the local stack declares no warehouse");
+    assert!(
+        out["warehouse"].is_null(),
+        "the local stack declares no warehouse"
+    );
 
     // Converged: no changes, and a second apply makes no mutating call.
     let again = run(ep, &["plan", "--detailed-exitcode", "--instance", "t-life"]).expect(0);
@@ -484,7 +561,11 @@ fn destroying_a_protected_env_needs_a_flag() {
         "{}",
         refused.stderr
     );
-    assert_eq!(leftovers(&moto, "t-prot").len(), before, "nothing was deleted");
+    assert_eq!(
+        leftovers(&moto, "t-prot").len(),
+        before,
+        "nothing was deleted"
+    );
     run(
         ep,
         &[
@@ -582,14 +663,33 @@ fn an_apply_killed_midway_converges_when_rerun() {
 fn global_flags_go_before_or_after_the_subcommand() {
     let moto = Moto::start();
     for args in [
-        vec!["--endpoint-url", moto.endpoint.as_str(), "--instance", "t-flags", "plan", "--detailed-exitcode"],
-        vec!["plan", "--detailed-exitcode", "--endpoint-url", moto.endpoint.as_str(), "--instance", "t-flags"],
+        vec![
+            "--endpoint-url",
+            moto.endpoint.as_str(),
+            "--instance",
+            "t-flags",
+            "plan",
+            "--detailed-exitcode",
+        ],
+        vec![
+            "plan",
+            "--detailed-exitcode",
+            "--endpoint-url",
+            moto.endpoint.as_str(),
+            "--instance",
+            "t-flags",
+        ],
     ] {
         let out = command("http://127.0.0.1:9", &args)
             .env_remove("AWS_ENDPOINT_URL")
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("ecomflow-dev-t-flags-orders"));
     }
 }

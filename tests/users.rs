@@ -12,7 +12,10 @@ const POOL: &str = "ecomflow-dev-t-users-users";
 const GROUPS: [&str; 5] = ["analysts", "producers", "finance", "support", "admins"];
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn cognito(moto: &Moto) -> aws_sdk_cognitoidentityprovider::Client {
@@ -63,7 +66,11 @@ fn users(n: usize) -> Vec<U> {
 fn write_users(path: &Path, users: &[U]) {
     let mut y = String::from("groups:\n");
     for (i, g) in GROUPS.iter().enumerate() {
-        let _ = writeln!(y, "  - name: {g}\n    description: the {g} team\n    precedence: {}", i * 10);
+        let _ = writeln!(
+            y,
+            "  - name: {g}\n    description: the {g} team\n    precedence: {}",
+            i * 10
+        );
     }
     y.push_str("users:\n");
     for u in users {
@@ -117,15 +124,26 @@ fn pool_state(moto: &Moto, pool: &str) -> HashMap<String, (String, bool, Vec<Str
                     .and_then(|a| a.value())
                     .unwrap_or_default()
                     .to_string();
-                out.insert(u.username().unwrap().to_string(), (email, u.enabled(), Vec::new()));
+                out.insert(
+                    u.username().unwrap().to_string(),
+                    (email, u.enabled(), Vec::new()),
+                );
             }
         }
         for g in GROUPS {
-            let mut pages = c.list_users_in_group().user_pool_id(pool).group_name(g).into_paginator().send();
+            let mut pages = c
+                .list_users_in_group()
+                .user_pool_id(pool)
+                .group_name(g)
+                .into_paginator()
+                .send();
             while let Some(page) = pages.next().await {
                 let Ok(page) = page else { break }; // the group does not exist
                 for u in page.users() {
-                    out.get_mut(u.username().unwrap()).unwrap().2.push(g.to_string());
+                    out.get_mut(u.username().unwrap())
+                        .unwrap()
+                        .2
+                        .push(g.to_string());
                 }
             }
         }
@@ -160,7 +178,11 @@ fn sync_edit_resync_and_prune_a_thousand_users() {
 
     // Cold sync: everything present.
     let cold = sync(&moto, &file, &[&["--yes"][..], &pw].concat()).expect(0);
-    assert!(cold.stdout.contains("Users: 1000 created, 0 updated"), "{}", cold.stdout);
+    assert!(
+        cold.stdout.contains("Users: 1000 created, 0 updated"),
+        "{}",
+        cold.stdout
+    );
     assert_eq!(pool_state(&moto, &pool), expected(&declared));
 
     // Temporary passwords: only in the 0600 file, never on stdout or stderr.
@@ -178,7 +200,13 @@ fn sync_edit_resync_and_prune_a_thousand_users() {
     // Resync: zero mutating calls.
     let again = sync(&moto, &file, &["--yes"]).expect(0);
     assert_eq!(again.mutations(), 0, "{}", again.stderr);
-    assert!(again.stdout.contains("0 to create, 0 to update, 0 to disable, 0 to delete, 1000 unchanged"), "{}", again.stdout);
+    assert!(
+        again
+            .stdout
+            .contains("0 to create, 0 to update, 0 to disable, 0 to delete, 1000 unchanged"),
+        "{}",
+        again.stdout
+    );
 
     // Edit: remove 10, change 5 e-mails, move 20 between groups, disable 3.
     let removed: Vec<U> = declared.drain(0..10).collect();
@@ -194,10 +222,21 @@ fn sync_edit_resync_and_prune_a_thousand_users() {
     }
     write_users(&file, &declared);
     let dry = sync(&moto, &file, &["--dry-run", "-v"]).expect(0);
-    assert!(dry.stdout.contains("0 to create, 28 to update, 3 to disable, 0 to delete, 962 unchanged"), "{}", dry.stdout);
+    assert!(
+        dry.stdout
+            .contains("0 to create, 28 to update, 3 to disable, 0 to delete, 962 unchanged"),
+        "{}",
+        dry.stdout
+    );
     assert_eq!(dry.mutations(), 0, "{}", dry.stderr);
     let edit = sync(&moto, &file, &["--yes"]).expect(0);
-    assert!(edit.stdout.contains("Users: 0 created, 28 updated, 3 disabled, 0 deleted, 962 unchanged, 0 failed."), "{}", edit.stdout);
+    assert!(
+        edit.stdout.contains(
+            "Users: 0 created, 28 updated, 3 disabled, 0 deleted, 962 unchanged, 0 failed."
+        ),
+        "{}",
+        edit.stdout
+    );
     let mut want = expected(&declared);
     // Users no longer in the file are left alone by default.
     want.extend(expected(&removed));
@@ -217,7 +256,10 @@ fn sync_edit_resync_and_prune_a_thousand_users() {
     let pruned = sync(&moto, &file, &["--yes", "--prune"]).expect(0);
     assert!(pruned.stdout.contains("10 disabled"), "{}", pruned.stdout);
     let state = pool_state(&moto, &pool);
-    assert!(removed.iter().all(|u| !state[&u.name].1), "removed users are disabled");
+    assert!(
+        removed.iter().all(|u| !state[&u.name].1),
+        "removed users are disabled"
+    );
     assert!(state["console-user"].1);
     let deleted = sync(&moto, &file, &["--yes", "--prune=delete"]).expect(0);
     assert!(deleted.stdout.contains("10 deleted"), "{}", deleted.stdout);
@@ -239,8 +281,19 @@ fn an_interrupted_sync_resumes_with_what_is_left() {
     let mut child = command(
         &moto.endpoint,
         &[
-            "users", "sync", "--yes", "--instance", INSTANCE, "--users", file.to_str().unwrap(),
-            "--passwords-out", passwords.to_str().unwrap(), "--rate-create", "200", "--rate-update", "200",
+            "users",
+            "sync",
+            "--yes",
+            "--instance",
+            INSTANCE,
+            "--users",
+            file.to_str().unwrap(),
+            "--passwords-out",
+            passwords.to_str().unwrap(),
+            "--rate-create",
+            "200",
+            "--rate-update",
+            "200",
         ],
     )
     .stdout(std::process::Stdio::null())
@@ -250,8 +303,17 @@ fn an_interrupted_sync_resumes_with_what_is_left() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let _ = child.kill();
     let _ = child.wait();
-    let rerun = sync(&moto, &file, &["--yes", "--passwords-out", passwords.to_str().unwrap()]).expect(0);
-    assert!(!rerun.stdout.contains(" 300 created"), "the rerun redid everything:\n{}", rerun.stdout);
+    let rerun = sync(
+        &moto,
+        &file,
+        &["--yes", "--passwords-out", passwords.to_str().unwrap()],
+    )
+    .expect(0);
+    assert!(
+        !rerun.stdout.contains(" 300 created"),
+        "the rerun redid everything:\n{}",
+        rerun.stdout
+    );
     assert_eq!(pool_state(&moto, &pool), expected(&declared));
     sync(&moto, &file, &["--yes"]).expect(0);
     assert_eq!(sync(&moto, &file, &["--yes"]).expect(0).mutations(), 0);
@@ -265,7 +327,11 @@ fn a_pool_that_is_not_this_instances_is_refused() {
     let file = dir.path().join("users.yaml");
     write_users(&file, &users(3));
     let r = sync(&moto, &file, &["--yes"]).expect(1);
-    assert!(r.stderr.contains("refusing to sync users into user pool"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("refusing to sync users into user pool"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("someone-else"), "{}", r.stderr);
     assert!(pool_state(&moto, &pool).is_empty());
 }
@@ -280,8 +346,17 @@ fn an_invalid_users_file_reaches_no_api() {
         "groups:\n  - name: analysts\nusers:\n  - username: a\n    email: a@example.com\n    groups: [nobody]\n  - username: A\n    email: bad\n    colour: blue\n",
     )
     .unwrap();
-    let r = run(&counter.endpoint, &["users", "sync", "--yes", "--users", file.to_str().unwrap()]).expect(1);
-    assert!(r.stderr.contains("users.yaml:6:14: users.0.groups.0: group `nobody` is not declared"), "{}", r.stderr);
+    let r = run(
+        &counter.endpoint,
+        &["users", "sync", "--yes", "--users", file.to_str().unwrap()],
+    )
+    .expect(1);
+    assert!(
+        r.stderr
+            .contains("users.yaml:6:14: users.0.groups.0: group `nobody` is not declared"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("users.1.username"), "{}", r.stderr);
     assert!(r.stderr.contains("users.1.email"), "{}", r.stderr);
     assert!(r.stderr.contains("unknown key `colour`"), "{}", r.stderr);

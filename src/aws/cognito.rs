@@ -183,7 +183,11 @@ async fn pool_spec(aws: &Aws, pool: &UserPoolType) -> Result<UserPoolSpec, AwsEr
             let mut c: Vec<String> = pool
                 .schema_attributes()
                 .iter()
-                .filter_map(|a| a.name().and_then(|n| n.strip_prefix("custom:")).map(str::to_string))
+                .filter_map(|a| {
+                    a.name()
+                        .and_then(|n| n.strip_prefix("custom:"))
+                        .map(str::to_string)
+                })
                 .collect();
             c.sort();
             c
@@ -246,7 +250,11 @@ async fn converge_pool(
     s: &UserPoolSpec,
     l: &UserPoolSpec,
 ) -> Result<(), AwsError> {
-    let removed: Vec<&String> = l.custom_attributes.iter().filter(|a| !s.custom_attributes.contains(a)).collect();
+    let removed: Vec<&String> = l
+        .custom_attributes
+        .iter()
+        .filter(|a| !s.custom_attributes.contains(a))
+        .collect();
     if !removed.is_empty() {
         return Err(AwsError::msg(format!(
             "user pool {id}: custom attributes cannot be removed from a Cognito pool ({}); keep them in `cognito.custom_attributes`",
@@ -267,7 +275,10 @@ async fn converge_pool(
             .set_custom_attributes(Some(added))
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to add custom attributes to user pool {id}")))?;
+            .map_err(|e| {
+                AwsError::from(e)
+                    .context(format!("failed to add custom attributes to user pool {id}"))
+            })?;
     }
     let mfa_changed = s.mfa != l.mfa || s.software_token_mfa != l.software_token_mfa;
     if mfa_changed {
@@ -354,7 +365,12 @@ impl Provider for UserPool {
                     .collect(),
             ))
             .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
-            .set_schema(Some(s.custom_attributes.iter().map(|a| custom_attribute(a)).collect()))
+            .set_schema(Some(
+                s.custom_attributes
+                    .iter()
+                    .map(|a| custom_attribute(a))
+                    .collect(),
+            ))
             .send()
             .await
             .map_err(|e| {

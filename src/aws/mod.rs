@@ -141,10 +141,14 @@ impl Aws {
                 .build(),
         );
         let lambda = aws_sdk_lambda::Client::from_conf(
-            aws_sdk_lambda::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_lambda::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let apigateway = aws_sdk_apigateway::Client::from_conf(
-            aws_sdk_apigateway::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_apigateway::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
             aws_sdk_cognitoidentityprovider::config::Builder::from(&shared)
@@ -152,13 +156,19 @@ impl Aws {
                 .build(),
         );
         let glue = aws_sdk_glue::Client::from_conf(
-            aws_sdk_glue::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_glue::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let firehose = aws_sdk_firehose::Client::from_conf(
-            aws_sdk_firehose::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_firehose::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let redshift = aws_sdk_redshift::Client::from_conf(
-            aws_sdk_redshift::config::Builder::from(&shared).interceptor(stats.clone()).build(),
+            aws_sdk_redshift::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
         );
         let redshift_data = aws_sdk_redshiftdata::Client::from_conf(
             aws_sdk_redshiftdata::config::Builder::from(&shared)
@@ -177,11 +187,12 @@ impl Aws {
         let account = identity.account().unwrap_or_default().to_string();
         let limiters = Service::ALL
             .into_iter()
-        .map(|s| {
-            let per_second = NonZeroU32::new(control_plane_quota(s)).expect("quotas are positive");
-            (s, RateLimiter::direct(Quota::per_second(per_second)))
-        })
-        .collect();
+            .map(|s| {
+                let per_second =
+                    NonZeroU32::new(control_plane_quota(s)).expect("quotas are positive");
+                (s, RateLimiter::direct(Quota::per_second(per_second)))
+            })
+            .collect();
         Ok(Aws {
             s3,
             iam,
@@ -260,8 +271,12 @@ pub fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::DynamodbTable => &dynamodb::Table,
         Kind::SnsTopic => &sns::Topic,
         Kind::SnsSubscriptions => &sns::Subscriptions,
-        Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => lambda::provider(kind),
-        Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => cognito::provider(kind),
+        Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => {
+            lambda::provider(kind)
+        }
+        Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => {
+            cognito::provider(kind)
+        }
         Kind::ApigwRestApi | Kind::ApigwStage => apigateway::provider(kind),
         Kind::S3Object
         | Kind::GlueDatabase

@@ -105,10 +105,22 @@ impl Intercept for CallStats {
 mod tests {
     #[test]
     fn reads_and_mutations() {
-        for op in ["GetRole", "ListUsers", "DescribeTable", "HeadBucket", "AdminListGroupsForUser", "AdminGetUser"] {
+        for op in [
+            "GetRole",
+            "ListUsers",
+            "DescribeTable",
+            "HeadBucket",
+            "AdminListGroupsForUser",
+            "AdminGetUser",
+        ] {
             assert!(super::is_read(op), "{op}");
         }
-        for op in ["CreateBucket", "AdminCreateUser", "PutItem", "AdminAddUserToGroup"] {
+        for op in [
+            "CreateBucket",
+            "AdminCreateUser",
+            "PutItem",
+            "AdminAddUserToGroup",
+        ] {
             assert!(!super::is_read(op), "{op}");
         }
     }

@@ -72,11 +72,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                         ],
                         &tables,
                     ),
-                    Statement::allow(
-                        "DeliverClean",
-                        &["firehose:PutRecordBatch"],
-                        &[&delivery],
-                    ),
+                    Statement::allow("DeliverClean", &["firehose:PutRecordBatch"], &[&delivery]),
                     Statement::allow(
                         "WriteRejects",
                         &["s3:PutObject"],
@@ -90,7 +86,10 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                     Statement::allow(
                         "KeepFailedBatches",
                         &["s3:PutObject", "s3:ListBucket"],
-                        &[Names::bucket_arn(&bucket), format!("{}/aws/lambda/*", Names::bucket_arn(&bucket))],
+                        &[
+                            Names::bucket_arn(&bucket),
+                            format!("{}/aws/lambda/*", Names::bucket_arn(&bucket)),
+                        ],
                     )
                 }))
                 .collect(),

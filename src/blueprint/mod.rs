@@ -16,9 +16,9 @@ mod warehouse;
 pub use access::FUNCTIONS;
 
 use crate::config::StackConfig;
-use std::collections::BTreeMap;
 use crate::model::{Resource, Tags};
 use crate::names::{Names, MANAGED_BY, TAG_ENV, TAG_EXPIRES, TAG_MANAGED_BY, TAG_STACK};
+use std::collections::BTreeMap;
 
 /// What the blueprint needs besides the config.
 #[derive(Debug, Clone)]

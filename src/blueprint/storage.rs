@@ -89,8 +89,8 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                 rules,
             },
         )
-            .owned_by(&owner)
-            .after(&[&address(Kind::S3Versioning, LAKE)]),
+        .owned_by(&owner)
+        .after(&[&address(Kind::S3Versioning, LAKE)]),
     ];
     if config.bucket.deny_insecure_transport {
         out.push(

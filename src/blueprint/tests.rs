@@ -95,7 +95,8 @@ fn every_taggable_resource_carries_ownership_tags() {
         assert_eq!(tags["ecomflow:expires-at"], "2030-01-01T00:00:00Z");
         // Glue catalog names use `_` where the instance has `-`.
         assert!(
-            r.physical.starts_with("ecomflow-dev-pr-9-") || r.physical.starts_with("ecomflow_dev_pr_9_"),
+            r.physical.starts_with("ecomflow-dev-pr-9-")
+                || r.physical.starts_with("ecomflow_dev_pr_9_"),
             "{}",
             r.physical
         );
@@ -147,9 +148,13 @@ fn iam_policies_are_scoped_to_this_stacks_arns() {
                     // This stack's ARNs; Glue's catalog ARN of this account and region (which
                     // catalog actions require) and Glue's fixed log groups are the exceptions.
                     let glue_fixed = res == "arn:aws:glue:us-east-1:123456789012:catalog"
-                        || res.starts_with("arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/");
+                        || res.starts_with(
+                            "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/",
+                        );
                     assert!(
-                        res.contains("ecomflow-dev-") || res.contains("ecomflow_dev_") || glue_fixed,
+                        res.contains("ecomflow-dev-")
+                            || res.contains("ecomflow_dev_")
+                            || glue_fixed,
                         "{}: {res} is not this stack's",
                         r.address()
                     );

@@ -67,13 +67,22 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
     text: &str,
     what: &str,
 ) -> Result<(Option<T>, Node, Vec<ConfigError>), ConfigErrors> {
-    if text.len() > MAX_STACK_FILE_BYTES * 16 || (what == "a stack file" && text.len() > MAX_STACK_FILE_BYTES) {
-        let limit = if what == "a stack file" { MAX_STACK_FILE_BYTES } else { MAX_STACK_FILE_BYTES * 16 };
+    if text.len() > MAX_STACK_FILE_BYTES * 16
+        || (what == "a stack file" && text.len() > MAX_STACK_FILE_BYTES)
+    {
+        let limit = if what == "a stack file" {
+            MAX_STACK_FILE_BYTES
+        } else {
+            MAX_STACK_FILE_BYTES * 16
+        };
         return Err(ConfigErrors(vec![error_at(
             file,
             None,
             "",
-            format!("the file is {} bytes; {what} may be at most {limit}", text.len()),
+            format!(
+                "the file is {} bytes; {what} may be at most {limit}",
+                text.len()
+            ),
         )]));
     }
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
@@ -113,7 +122,10 @@ fn describe(path: &str, error: &marked_yaml::Error) -> (String, String, Vec<Stri
     let mut segments: Vec<String> = if path.is_empty() || path == "?" {
         Vec::new()
     } else {
-        path.split('.').filter(|s| !s.is_empty()).map(str::to_string).collect()
+        path.split('.')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     };
     match error {
         marked_yaml::Error::UnknownFieldError(name, expected, _) => {

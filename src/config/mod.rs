@@ -9,10 +9,10 @@ mod schema;
 mod validate;
 
 pub use errors::{ConfigError, ConfigErrors};
-pub use load::{load_file, load_str};
 pub(crate) use load::parse_yaml;
-pub(crate) use validate::Checker;
+pub use load::{load_file, load_str};
 pub use schema::*;
+pub(crate) use validate::Checker;
 pub use validate::{is_valid_email, validate_instance_suffix};
 
 #[cfg(test)]

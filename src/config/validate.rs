@@ -161,34 +161,65 @@ pub(super) fn validate(
     );
 
     ck.range("functions.memory_mb", c.functions.memory_mb, 128, 10_240);
-    ck.range("functions.timeout_seconds", c.functions.timeout_seconds, 1, 900);
+    ck.range(
+        "functions.timeout_seconds",
+        c.functions.timeout_seconds,
+        1,
+        900,
+    );
     if let Some(n) = c.functions.reserved_concurrency {
         ck.range("functions.reserved_concurrency", n, 0, 1000);
     }
     ck.range("processing.batch_size", c.processing.batch_size, 1, 10_000);
-    ck.range("processing.batching_window_seconds", c.processing.batching_window_seconds, 0, 300);
-    ck.range("processing.parallelization_factor", c.processing.parallelization_factor, 1, 10);
+    ck.range(
+        "processing.batching_window_seconds",
+        c.processing.batching_window_seconds,
+        0,
+        300,
+    );
+    ck.range(
+        "processing.parallelization_factor",
+        c.processing.parallelization_factor,
+        1,
+        10,
+    );
     if c.processing.maximum_retries < -1 || c.processing.maximum_retries > 10_000 {
         ck.fail(
             "processing.maximum_retries",
-            format!("must be -1 (retry until expiry) or 0 to 10000 (got {})", c.processing.maximum_retries),
+            format!(
+                "must be -1 (retry until expiry) or 0 to 10000 (got {})",
+                c.processing.maximum_retries
+            ),
         );
     }
     if !(0.0..=1.0).contains(&c.processing.reject_alert_threshold) {
         ck.fail(
             "processing.reject_alert_threshold",
-            format!("must be a fraction between 0 and 1 (got {})", c.processing.reject_alert_threshold),
+            format!(
+                "must be a fraction between 0 and 1 (got {})",
+                c.processing.reject_alert_threshold
+            ),
         );
     }
-    ck.range("cognito.password_min_length", c.cognito.password_min_length, 8, 99);
+    ck.range(
+        "cognito.password_min_length",
+        c.cognito.password_min_length,
+        8,
+        99,
+    );
     let mut groups = BTreeSet::new();
     for (i, g) in c.cognito.groups.iter().enumerate() {
         let field = format!("cognito.groups.{i}.name");
         let ok = !g.name.is_empty()
             && g.name.len() <= 128
-            && g.name.chars().all(|ch| ch.is_alphanumeric() || "_-.@+=,".contains(ch));
+            && g.name
+                .chars()
+                .all(|ch| ch.is_alphanumeric() || "_-.@+=,".contains(ch));
         if !ok {
-            ck.fail(&field, format!("`{}` is not a valid Cognito group name", g.name));
+            ck.fail(
+                &field,
+                format!("`{}` is not a valid Cognito group name", g.name),
+            );
         } else if !groups.insert(g.name.to_ascii_lowercase()) {
             ck.fail(&field, format!("group `{}` is declared twice", g.name));
         }
@@ -205,20 +236,46 @@ pub(super) fn validate(
             );
         }
     }
-    if c.api.stage.is_empty() || c.api.stage.len() > 128 || !c.api.stage.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
-        ck.fail("api.stage", format!("`{}` must be letters, digits, `-` or `_`", c.api.stage));
+    if c.api.stage.is_empty()
+        || c.api.stage.len() > 128
+        || !c
+            .api
+            .stage
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+    {
+        ck.fail(
+            "api.stage",
+            format!("`{}` must be letters, digits, `-` or `_`", c.api.stage),
+        );
     }
     if !(1.0..=10_000.0).contains(&c.api.throttling_rate_limit) {
         ck.fail(
             "api.throttling_rate_limit",
-            format!("must be between 1 and 10000 requests per second (got {})", c.api.throttling_rate_limit),
+            format!(
+                "must be between 1 and 10000 requests per second (got {})",
+                c.api.throttling_rate_limit
+            ),
         );
     }
-    ck.range("api.throttling_burst_limit", c.api.throttling_burst_limit, 1, 5000);
-    ck.range("delivery.buffer_seconds", c.delivery.buffer_seconds, 60, 900);
+    ck.range(
+        "api.throttling_burst_limit",
+        c.api.throttling_burst_limit,
+        1,
+        5000,
+    );
+    ck.range(
+        "delivery.buffer_seconds",
+        c.delivery.buffer_seconds,
+        60,
+        900,
+    );
     ck.range("delivery.buffer_mb", c.delivery.buffer_mb, 64, 128);
     if let Some(cron) = &c.catalog.crawler_schedule {
-        if !(cron.starts_with("cron(") && cron.ends_with(')') && cron[5..cron.len() - 1].split_whitespace().count() == 6) {
+        if !(cron.starts_with("cron(")
+            && cron.ends_with(')')
+            && cron[5..cron.len() - 1].split_whitespace().count() == 6)
+        {
             ck.fail(
                 "catalog.crawler_schedule",
                 format!("`{cron}` is not a six-field `cron(...)` expression such as `cron(0 2 * * ? *)`"),
@@ -226,15 +283,30 @@ pub(super) fn validate(
         }
     }
     ck.range("catalog.job_workers", c.catalog.job_workers, 2, 100);
-    ck.range("catalog.job_timeout_minutes", c.catalog.job_timeout_minutes, 1, 2880);
+    ck.range(
+        "catalog.job_timeout_minutes",
+        c.catalog.job_timeout_minutes,
+        1,
+        2880,
+    );
     if c.warehouse.enabled {
         ck.range("warehouse.nodes", c.warehouse.nodes, 1, 128);
-        ck.range("warehouse.wait_timeout_minutes", c.warehouse.wait_timeout_minutes, 1, 180);
-        for (field, value) in [("warehouse.database", &c.warehouse.database), ("warehouse.master_username", &c.warehouse.master_username)] {
+        ck.range(
+            "warehouse.wait_timeout_minutes",
+            c.warehouse.wait_timeout_minutes,
+            1,
+            180,
+        );
+        for (field, value) in [
+            ("warehouse.database", &c.warehouse.database),
+            ("warehouse.master_username", &c.warehouse.master_username),
+        ] {
             let ok = !value.is_empty()
                 && value.len() <= 63
                 && value.as_bytes()[0].is_ascii_lowercase()
-                && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !ok {
                 ck.fail(field, format!("`{value}` must be 1 to 63 lowercase letters, digits or `_`, starting with a letter"));
             }

@@ -343,7 +343,10 @@ pub async fn set_flag(aws: &Aws, key: &str, on: bool) -> Result<(), AwsError> {
                 .table_name(LOCK_TABLE)
                 .item(KEY, s(key))
                 .item("Holder", s(&holder_id()))
-                .item("Since", s(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+                .item(
+                    "Since",
+                    s(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                )
                 .send()
                 .await
                 .map(|_| ())
@@ -359,9 +362,13 @@ pub async fn set_flag(aws: &Aws, key: &str, on: bool) -> Result<(), AwsError> {
                 .map_err(AwsError::from)
         };
         match r {
-            Err(e) if e.is(&["ResourceNotFoundException"]) && on && attempt == 0 => ensure_table(client).await?,
+            Err(e) if e.is(&["ResourceNotFoundException"]) && on && attempt == 0 => {
+                ensure_table(client).await?
+            }
             Err(e) if e.is(&["ResourceNotFoundException"]) && !on => return Ok(()),
-            other => return other.map_err(|e| e.context(format!("failed to write the flag {key}"))),
+            other => {
+                return other.map_err(|e| e.context(format!("failed to write the flag {key}")))
+            }
         }
     }
     Ok(())

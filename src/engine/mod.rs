@@ -8,17 +8,17 @@ pub mod progress;
 
 use crate::aws::{Aws, AwsError, ConnectOptions};
 use crate::blueprint::{self, Blueprint, Context, LambdaCode};
-use base64::Engine as _;
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::path::Path;
 use crate::config::StackConfig;
 use crate::model::Kind;
 use crate::names::{instance_name, Names};
 use crate::plan::{self, Action, Conflict, Plan};
+use base64::Engine as _;
 use execute::RunReport;
 use lock::{Journal, LockHeld};
 use progress::Progress;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Why an engine operation stopped.
 #[derive(Debug, thiserror::Error)]
@@ -253,7 +253,8 @@ pub fn load_lambda_code(dir: &Path) -> Result<BTreeMap<String, LambdaCode>, Engi
             function.to_string(),
             LambdaCode {
                 zip_path: zip.display().to_string(),
-                code_sha256: base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)),
+                code_sha256: base64::engine::general_purpose::STANDARD
+                    .encode(Sha256::digest(&bytes)),
             },
         );
     }

@@ -227,8 +227,12 @@ impl Kind {
                 stateful: false,
                 taggable: false,
             },
-            Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => super::lambda::info(self),
-            Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => super::cognito::info(self),
+            Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => {
+                super::lambda::info(self)
+            }
+            Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => {
+                super::cognito::info(self)
+            }
             Kind::ApigwRestApi | Kind::ApigwStage => super::apigateway::info(self),
             Kind::S3Object
             | Kind::GlueDatabase

@@ -102,7 +102,10 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
         Value::Object(map) if !map.is_empty() => {
             // Top-level keys starting with `_` are computed by AWS (IDs, ARNs): providers keep
             // them in the live spec for their own use; they are never compared.
-            for (k, child) in map.iter().filter(|(k, _)| !(prefix.is_empty() && k.starts_with('_'))) {
+            for (k, child) in map
+                .iter()
+                .filter(|(k, _)| !(prefix.is_empty() && k.starts_with('_')))
+            {
                 let path = if prefix.is_empty() {
                     k.clone()
                 } else {

@@ -1,12 +1,15 @@
 //! The Cognito side of `users sync`: finding the pool by its tags, listing, and applying the
 //! plan under client-side rate limits per Cognito quota category.
 
-use super::diff::{LiveGroup, LiveUser, Prune, UserCreate, UserUpdate, SYNC_ATTRIBUTE, SYNC_ATTRIBUTE_NAME};
+use super::diff::{
+    LiveGroup, LiveUser, Prune, UserCreate, UserUpdate, SYNC_ATTRIBUTE, SYNC_ATTRIBUTE_NAME,
+};
 use super::file::GroupDecl;
 use crate::aws::{Aws, AwsError};
 use crate::names::TAG_STACK;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, AttributeType, DeliveryMediumType, MessageActionType, SchemaAttributeType, StringAttributeConstraintsType,
+    AttributeDataType, AttributeType, DeliveryMediumType, MessageActionType, SchemaAttributeType,
+    StringAttributeConstraintsType,
 };
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
@@ -82,7 +85,9 @@ pub struct Pool {
 impl Pool {
     /// True if the pool can hold the sync stamp.
     pub fn has_stamp_attribute(&self) -> bool {
-        self.custom_attributes.iter().any(|a| a == SYNC_ATTRIBUTE_NAME)
+        self.custom_attributes
+            .iter()
+            .any(|a| a == SYNC_ATTRIBUTE_NAME)
     }
 }
 
@@ -90,9 +95,15 @@ impl Pool {
 /// with another owner is refused.
 pub async fn find_pool(aws: &Aws, name: &str, instance: &str) -> Result<Pool, AwsError> {
     let mut candidates = Vec::new();
-    let mut pages = aws.cognito.list_user_pools().max_results(60).into_paginator().send();
+    let mut pages = aws
+        .cognito
+        .list_user_pools()
+        .max_results(60)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from(e).context("failed to list Cognito user pools"))?;
+        let page =
+            page.map_err(|e| AwsError::from(e).context("failed to list Cognito user pools"))?;
         for p in page.user_pools() {
             if p.name() == Some(name) {
                 candidates.push(p.id().unwrap_or_default().to_string());
@@ -107,15 +118,24 @@ pub async fn find_pool(aws: &Aws, name: &str, instance: &str) -> Result<Pool, Aw
             .user_pool_id(&id)
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to read Cognito user pool {id}")))?
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to read Cognito user pool {id}"))
+            })?
             .user_pool
             .ok_or_else(|| AwsError::msg(format!("Cognito user pool {id} vanished")))?;
-        let owner = pool.user_pool_tags().and_then(|t| t.get(TAG_STACK)).cloned();
+        let owner = pool
+            .user_pool_tags()
+            .and_then(|t| t.get(TAG_STACK))
+            .cloned();
         if owner.as_deref() == Some(instance) {
             let custom_attributes = pool
                 .schema_attributes()
                 .iter()
-                .filter_map(|a| a.name().and_then(|n| n.strip_prefix("custom:")).map(str::to_string))
+                .filter_map(|a| {
+                    a.name()
+                        .and_then(|n| n.strip_prefix("custom:"))
+                        .map(str::to_string)
+                })
                 .collect();
             let sync_interrupted = crate::engine::lock::flag(aws, &sync_flag_key(&id)).await?;
             return Ok(Pool {
@@ -125,7 +145,10 @@ pub async fn find_pool(aws: &Aws, name: &str, instance: &str) -> Result<Pool, Aw
                 custom_attributes,
             });
         }
-        foreign.push(format!("{id} (ecomflow:stack={})", owner.as_deref().unwrap_or("none")));
+        foreign.push(format!(
+            "{id} (ecomflow:stack={})",
+            owner.as_deref().unwrap_or("none")
+        ));
     }
     if foreign.is_empty() {
         Err(AwsError::msg(format!(
@@ -145,7 +168,12 @@ pub async fn add_stamp_attribute(aws: &Aws, pool: &Pool) -> Result<(), AwsError>
         .name(SYNC_ATTRIBUTE_NAME)
         .attribute_data_type(AttributeDataType::String)
         .mutable(true)
-        .string_attribute_constraints(StringAttributeConstraintsType::builder().min_length("1").max_length("64").build())
+        .string_attribute_constraints(
+            StringAttributeConstraintsType::builder()
+                .min_length("1")
+                .max_length("64")
+                .build(),
+        )
         .build();
     aws.cognito
         .add_custom_attributes()
@@ -153,7 +181,12 @@ pub async fn add_stamp_attribute(aws: &Aws, pool: &Pool) -> Result<(), AwsError>
         .custom_attributes(attr)
         .send()
         .await
-        .map_err(|e| AwsError::from(e).context(format!("failed to add {SYNC_ATTRIBUTE} to user pool {}", pool.id)))?;
+        .map_err(|e| {
+            AwsError::from(e).context(format!(
+                "failed to add {SYNC_ATTRIBUTE} to user pool {}",
+                pool.id
+            ))
+        })?;
     Ok(())
 }
 
@@ -169,7 +202,12 @@ pub async fn mark_sync(aws: &Aws, pool: &Pool, in_progress: bool) -> Result<(), 
 }
 
 /// The members of a group (ListUsersInGroup, 60 per page), by lower-case username.
-pub async fn members(aws: &Aws, pool: &str, group: &str, limits: &Limiters) -> Result<Vec<String>, AwsError> {
+pub async fn members(
+    aws: &Aws,
+    pool: &str,
+    group: &str,
+    limits: &Limiters,
+) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     let mut pages = aws
         .cognito
@@ -181,15 +219,27 @@ pub async fn members(aws: &Aws, pool: &str, group: &str, limits: &Limiters) -> R
         .send();
     loop {
         limits.list.until_ready().await;
-        let Some(page) = pages.next().await else { break };
-        let page = page.map_err(|e| AwsError::from(e).context(format!("failed to list the members of {group}")))?;
-        out.extend(page.users().iter().filter_map(|u| u.username().map(str::to_lowercase)));
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!("failed to list the members of {group}"))
+        })?;
+        out.extend(
+            page.users()
+                .iter()
+                .filter_map(|u| u.username().map(str::to_lowercase)),
+        );
     }
     Ok(out)
 }
 
 /// Every user of the pool (ListUsers, 60 per page), by lower-case username.
-pub async fn list_users(aws: &Aws, pool: &str, limits: &Limiters) -> Result<HashMap<String, LiveUser>, AwsError> {
+pub async fn list_users(
+    aws: &Aws,
+    pool: &str,
+    limits: &Limiters,
+) -> Result<HashMap<String, LiveUser>, AwsError> {
     let mut users = HashMap::new();
     let mut token: Option<String> = None;
     loop {
@@ -208,7 +258,12 @@ pub async fn list_users(aws: &Aws, pool: &str, limits: &Limiters) -> Result<Hash
             let attributes = u
                 .attributes()
                 .iter()
-                .map(|a| (a.name().to_string(), a.value().unwrap_or_default().to_string()))
+                .map(|a| {
+                    (
+                        a.name().to_string(),
+                        a.value().unwrap_or_default().to_string(),
+                    )
+                })
                 .collect();
             users.insert(
                 username.to_lowercase(),
@@ -219,7 +274,10 @@ pub async fn list_users(aws: &Aws, pool: &str, limits: &Limiters) -> Result<Hash
                 },
             );
         }
-        token = page.pagination_token().filter(|t| !t.is_empty()).map(str::to_string);
+        token = page
+            .pagination_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
         if token.is_none() {
             return Ok(users);
         }
@@ -227,13 +285,26 @@ pub async fn list_users(aws: &Aws, pool: &str, limits: &Limiters) -> Result<Hash
 }
 
 /// Every group of the pool.
-pub async fn list_groups(aws: &Aws, pool: &str, limits: &Limiters) -> Result<Vec<LiveGroup>, AwsError> {
+pub async fn list_groups(
+    aws: &Aws,
+    pool: &str,
+    limits: &Limiters,
+) -> Result<Vec<LiveGroup>, AwsError> {
     let mut groups = Vec::new();
-    let mut pages = aws.cognito.list_groups().user_pool_id(pool).limit(60).into_paginator().send();
+    let mut pages = aws
+        .cognito
+        .list_groups()
+        .user_pool_id(pool)
+        .limit(60)
+        .into_paginator()
+        .send();
     loop {
         limits.list.until_ready().await;
-        let Some(page) = pages.next().await else { break };
-        let page = page.map_err(|e| AwsError::from(e).context("failed to list the pool's groups"))?;
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page =
+            page.map_err(|e| AwsError::from(e).context("failed to list the pool's groups"))?;
         for g in page.groups() {
             groups.push(LiveGroup {
                 name: g.group_name().unwrap_or_default().to_string(),
@@ -246,7 +317,12 @@ pub async fn list_groups(aws: &Aws, pool: &str, limits: &Limiters) -> Result<Vec
 }
 
 /// The groups a user is in.
-pub async fn groups_of(aws: &Aws, pool: &str, username: &str, limits: &Limiters) -> Result<Vec<String>, AwsError> {
+pub async fn groups_of(
+    aws: &Aws,
+    pool: &str,
+    username: &str,
+    limits: &Limiters,
+) -> Result<Vec<String>, AwsError> {
     let mut groups = Vec::new();
     let mut pages = aws
         .cognito
@@ -258,15 +334,29 @@ pub async fn groups_of(aws: &Aws, pool: &str, username: &str, limits: &Limiters)
         .send();
     loop {
         limits.read.until_ready().await;
-        let Some(page) = pages.next().await else { break };
-        let page = page.map_err(|e| AwsError::from(e).context(format!("failed to list the groups of {username}")))?;
-        groups.extend(page.groups().iter().filter_map(|g| g.group_name().map(str::to_string)));
+        let Some(page) = pages.next().await else {
+            break;
+        };
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!("failed to list the groups of {username}"))
+        })?;
+        groups.extend(
+            page.groups()
+                .iter()
+                .filter_map(|g| g.group_name().map(str::to_string)),
+        );
     }
     Ok(groups)
 }
 
 /// Creates or updates a group.
-pub async fn put_group(aws: &Aws, pool: &str, g: &GroupDecl, exists: bool, limits: &Limiters) -> Result<(), AwsError> {
+pub async fn put_group(
+    aws: &Aws,
+    pool: &str,
+    g: &GroupDecl,
+    exists: bool,
+    limits: &Limiters,
+) -> Result<(), AwsError> {
     limits.update.until_ready().await;
     let precedence = g.precedence.map(|p| p as i32);
     let r = if exists {
@@ -293,7 +383,9 @@ pub async fn put_group(aws: &Aws, pool: &str, g: &GroupDecl, exists: bool, limit
             .map_err(AwsError::from)
     };
     match r {
-        Err(e) if !e.is(&["GroupExistsException"]) => Err(e.context(format!("failed to write group {}", g.name))),
+        Err(e) if !e.is(&["GroupExistsException"]) => {
+            Err(e.context(format!("failed to write group {}", g.name)))
+        }
         _ => Ok(()),
     }
 }
@@ -306,7 +398,13 @@ fn attribute(name: &str, value: &str) -> AttributeType {
         .expect("name is set")
 }
 
-async fn add_to_group(aws: &Aws, pool: &str, user: &str, group: &str, limits: &Limiters) -> Result<(), AwsError> {
+async fn add_to_group(
+    aws: &Aws,
+    pool: &str,
+    user: &str,
+    group: &str,
+    limits: &Limiters,
+) -> Result<(), AwsError> {
     limits.update.until_ready().await;
     aws.cognito
         .admin_add_user_to_group()
@@ -319,17 +417,48 @@ async fn add_to_group(aws: &Aws, pool: &str, user: &str, group: &str, limits: &L
     Ok(())
 }
 
-async fn set_enabled(aws: &Aws, pool: &str, user: &str, enabled: bool, limits: &Limiters) -> Result<(), AwsError> {
+async fn set_enabled(
+    aws: &Aws,
+    pool: &str,
+    user: &str,
+    enabled: bool,
+    limits: &Limiters,
+) -> Result<(), AwsError> {
     limits.update.until_ready().await;
     let r = if enabled {
-        aws.cognito.admin_enable_user().user_pool_id(pool).username(user).send().await.map(|_| ()).map_err(AwsError::from)
+        aws.cognito
+            .admin_enable_user()
+            .user_pool_id(pool)
+            .username(user)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(AwsError::from)
     } else {
-        aws.cognito.admin_disable_user().user_pool_id(pool).username(user).send().await.map(|_| ()).map_err(AwsError::from)
+        aws.cognito
+            .admin_disable_user()
+            .user_pool_id(pool)
+            .username(user)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(AwsError::from)
     };
-    r.map_err(|e| e.context(format!("failed to {} {user}", if enabled { "enable" } else { "disable" })))
+    r.map_err(|e| {
+        e.context(format!(
+            "failed to {} {user}",
+            if enabled { "enable" } else { "disable" }
+        ))
+    })
 }
 
-async fn write_attributes(aws: &Aws, pool: &str, user: &str, attrs: Vec<AttributeType>, limits: &Limiters) -> Result<(), AwsError> {
+async fn write_attributes(
+    aws: &Aws,
+    pool: &str,
+    user: &str,
+    attrs: Vec<AttributeType>,
+    limits: &Limiters,
+) -> Result<(), AwsError> {
     limits.update.until_ready().await;
     aws.cognito
         .admin_update_user_attributes()
@@ -338,7 +467,9 @@ async fn write_attributes(aws: &Aws, pool: &str, user: &str, attrs: Vec<Attribut
         .set_user_attributes(Some(attrs))
         .send()
         .await
-        .map_err(|e| AwsError::from(e).context(format!("failed to update the attributes of {user}")))?;
+        .map_err(|e| {
+            AwsError::from(e).context(format!("failed to update the attributes of {user}"))
+        })?;
     Ok(())
 }
 
@@ -373,7 +504,9 @@ pub async fn create_user(
         }
         Welcome::Suppress(generate) => {
             let p = generate();
-            req = req.message_action(MessageActionType::Suppress).temporary_password(&p);
+            req = req
+                .message_action(MessageActionType::Suppress)
+                .temporary_password(&p);
             Some(p)
         }
     };
@@ -392,7 +525,12 @@ pub async fn create_user(
 }
 
 /// What follows a create: groups, then disabling.
-pub async fn finish_create(aws: &Aws, pool: &str, c: &UserCreate, limits: &Limiters) -> Result<(), AwsError> {
+pub async fn finish_create(
+    aws: &Aws,
+    pool: &str,
+    c: &UserCreate,
+    limits: &Limiters,
+) -> Result<(), AwsError> {
     for g in &c.groups {
         add_to_group(aws, pool, &c.username, g, limits).await?;
     }
@@ -403,7 +541,12 @@ pub async fn finish_create(aws: &Aws, pool: &str, c: &UserCreate, limits: &Limit
 }
 
 /// Applies an update: group changes and status first, attributes and the stamp last.
-pub async fn update_user(aws: &Aws, pool: &str, u: &UserUpdate, limits: &Limiters) -> Result<(), AwsError> {
+pub async fn update_user(
+    aws: &Aws,
+    pool: &str,
+    u: &UserUpdate,
+    limits: &Limiters,
+) -> Result<(), AwsError> {
     for g in &u.add_groups {
         add_to_group(aws, pool, &u.username, g, limits).await?;
     }
@@ -416,23 +559,41 @@ pub async fn update_user(aws: &Aws, pool: &str, u: &UserUpdate, limits: &Limiter
             .group_name(g)
             .send()
             .await
-            .map_err(|e| AwsError::from(e).context(format!("failed to remove {} from {g}", u.username)))?;
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to remove {} from {g}", u.username))
+            })?;
     }
     if let Some(enabled) = u.enable {
         set_enabled(aws, pool, &u.username, enabled, limits).await?;
     }
-    let mut attrs: Vec<AttributeType> = u.attributes.iter().map(|(k, _, v)| attribute(k, v)).collect();
+    let mut attrs: Vec<AttributeType> = u
+        .attributes
+        .iter()
+        .map(|(k, _, v)| attribute(k, v))
+        .collect();
     attrs.push(attribute(SYNC_ATTRIBUTE, &u.stamp));
     write_attributes(aws, pool, &u.username, attrs, limits).await
 }
 
 /// Disables or deletes a user no longer in the file.
-pub async fn prune_user(aws: &Aws, pool: &str, p: &Prune, limits: &Limiters) -> Result<(), AwsError> {
+pub async fn prune_user(
+    aws: &Aws,
+    pool: &str,
+    p: &Prune,
+    limits: &Limiters,
+) -> Result<(), AwsError> {
     if !p.delete {
         return set_enabled(aws, pool, &p.username, false, limits).await;
     }
     limits.update.until_ready().await;
-    match aws.cognito.admin_delete_user().user_pool_id(pool).username(&p.username).send().await {
+    match aws
+        .cognito
+        .admin_delete_user()
+        .user_pool_id(pool)
+        .username(&p.username)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) => {
             let e = AwsError::from(e);

@@ -85,7 +85,11 @@ pub fn fingerprint(u: &UserDecl) -> String {
 
 /// The stamp a finished user carries.
 pub fn final_stamp(u: &UserDecl, created_by_us: bool) -> String {
-    format!("{}:{}", if created_by_us { "c" } else { "a" }, fingerprint(u))
+    format!(
+        "{}:{}",
+        if created_by_us { "c" } else { "a" },
+        fingerprint(u)
+    )
 }
 
 /// A user to create.
@@ -136,7 +140,10 @@ impl UserUpdate {
 
     /// True if only the stamp changes.
     pub fn stamp_only(&self) -> bool {
-        self.attributes.is_empty() && self.add_groups.is_empty() && self.remove_groups.is_empty() && self.enable.is_none()
+        self.attributes.is_empty()
+            && self.add_groups.is_empty()
+            && self.remove_groups.is_empty()
+            && self.enable.is_none()
     }
 }
 
@@ -196,7 +203,11 @@ pub fn triage<'a>(
         }
     }
     if prune != PruneMode::Off {
-        let declared: std::collections::HashSet<String> = file.users.iter().map(|u| u.username.to_lowercase()).collect();
+        let declared: std::collections::HashSet<String> = file
+            .users
+            .iter()
+            .map(|u| u.username.to_lowercase())
+            .collect();
         let mut gone: Vec<&LiveUser> = live
             .values()
             .filter(|l| l.created_by_us() && !declared.contains(&l.username.to_lowercase()))
@@ -234,8 +245,17 @@ pub fn user_update(u: &UserDecl, live: &LiveUser, live_groups: &[String]) -> Use
         .filter(|(k, v)| live.attributes.get(*k) != Some(v))
         .map(|(k, v)| (k.clone(), live.attributes.get(k).cloned(), v.clone()))
         .collect();
-    let mut add_groups: Vec<String> = u.groups.iter().filter(|g| !live_groups.contains(g)).cloned().collect();
-    let mut remove_groups: Vec<String> = live_groups.iter().filter(|g| !u.groups.contains(g)).cloned().collect();
+    let mut add_groups: Vec<String> = u
+        .groups
+        .iter()
+        .filter(|g| !live_groups.contains(g))
+        .cloned()
+        .collect();
+    let mut remove_groups: Vec<String> = live_groups
+        .iter()
+        .filter(|g| !u.groups.contains(g))
+        .cloned()
+        .collect();
     add_groups.sort();
     remove_groups.sort();
     UserUpdate {
@@ -249,13 +269,18 @@ pub fn user_update(u: &UserDecl, live: &LiveUser, live_groups: &[String]) -> Use
 }
 
 /// Groups to create, and groups to update (declared vs listed).
-pub fn group_changes(declared: &[GroupDecl], live: &[LiveGroup]) -> (Vec<GroupDecl>, Vec<(GroupDecl, LiveGroup)>) {
+pub fn group_changes(
+    declared: &[GroupDecl],
+    live: &[LiveGroup],
+) -> (Vec<GroupDecl>, Vec<(GroupDecl, LiveGroup)>) {
     let mut create = Vec::new();
     let mut update = Vec::new();
     for g in declared {
         match live.iter().find(|l| l.name == g.name) {
             None => create.push(g.clone()),
-            Some(l) if l.description != g.description || l.precedence != g.precedence => update.push((g.clone(), l.clone())),
+            Some(l) if l.description != g.description || l.precedence != g.precedence => {
+                update.push((g.clone(), l.clone()))
+            }
             Some(_) => {}
         }
     }
@@ -316,7 +341,10 @@ impl UsersPlan {
         };
         section(
             "Groups to create",
-            self.groups_create.iter().map(|g| format!("+ group {}", g.name)).collect(),
+            self.groups_create
+                .iter()
+                .map(|g| format!("+ group {}", g.name))
+                .collect(),
         );
         section(
             "Groups to update",
@@ -346,7 +374,11 @@ impl UsersPlan {
                 .iter()
                 .flat_map(|u| {
                     u.attributes.iter().map(move |(k, before, after)| {
-                        format!("~ {}: {k} = {:?} -> {after:?}", u.username, before.as_deref().unwrap_or(""))
+                        format!(
+                            "~ {}: {k} = {:?} -> {after:?}",
+                            u.username,
+                            before.as_deref().unwrap_or("")
+                        )
                     })
                 })
                 .collect(),
@@ -359,7 +391,11 @@ impl UsersPlan {
                     u.add_groups
                         .iter()
                         .map(move |g| format!("+ {} -> {g}", u.username))
-                        .chain(u.remove_groups.iter().map(move |g| format!("- {} -> {g}", u.username)))
+                        .chain(
+                            u.remove_groups
+                                .iter()
+                                .map(move |g| format!("- {} -> {g}", u.username)),
+                        )
                 })
                 .collect(),
         );
@@ -368,19 +404,30 @@ impl UsersPlan {
             self.update
                 .iter()
                 .filter_map(|u| {
-                    u.enable.map(|e| format!("{} {}", if e { "enable" } else { "disable" }, u.username))
+                    u.enable
+                        .map(|e| format!("{} {}", if e { "enable" } else { "disable" }, u.username))
                 })
                 .chain(self.prune.iter().map(|p| {
-                    format!("{} {} (not in the file)", if p.delete { "delete" } else { "disable" }, p.username)
+                    format!(
+                        "{} {} (not in the file)",
+                        if p.delete { "delete" } else { "disable" },
+                        p.username
+                    )
                 }))
                 .collect(),
         );
         if self.resume {
-            let _ = writeln!(out, "The previous sync was interrupted: every group membership was read to resume it.");
+            let _ = writeln!(
+                out,
+                "The previous sync was interrupted: every group membership was read to resume it."
+            );
         }
         let stamp_only = self.update.iter().filter(|u| u.stamp_only()).count();
         if stamp_only > 0 {
-            let _ = writeln!(out, "Sync stamps to record (users already as declared): {stamp_only}");
+            let _ = writeln!(
+                out,
+                "Sync stamps to record (users already as declared): {stamp_only}"
+            );
         }
         let _ = writeln!(
             out,
@@ -432,13 +479,20 @@ mod tests {
             groups: vec![],
             users: vec![a.clone(), decl("bob", &[])],
         };
-        let live = HashMap::from([("alice".to_string(), live_of(&a, Some(final_stamp(&a, true))))]);
+        let live = HashMap::from([(
+            "alice".to_string(),
+            live_of(&a, Some(final_stamp(&a, true))),
+        )]);
         let t = triage(&file, &live, PruneMode::Off, false);
         assert_eq!(t.unchanged, 1);
         assert_eq!(t.missing.len(), 1);
         assert!(t.inspect.is_empty());
         let t = triage(&file, &live, PruneMode::Off, true);
-        assert_eq!(t.inspect.len(), 1, "after an interrupted run every user is inspected");
+        assert_eq!(
+            t.inspect.len(),
+            1,
+            "after an interrupted run every user is inspected"
+        );
     }
 
     #[test]
@@ -451,7 +505,14 @@ mod tests {
         assert_ne!(fingerprint(&before), fingerprint(&after));
         let live = live_of(&before, Some(final_stamp(&before, true)));
         let u = user_update(&after, &live, &["analysts".to_string()]);
-        assert_eq!(u.attributes, vec![("email".into(), Some("carol@example.com".into()), "carol@new.example.com".into())]);
+        assert_eq!(
+            u.attributes,
+            vec![(
+                "email".into(),
+                Some("carol@example.com".into()),
+                "carol@new.example.com".into()
+            )]
+        );
         assert_eq!(u.add_groups, ["producers"]);
         assert_eq!(u.remove_groups, ["analysts"]);
         assert_eq!(u.enable, Some(false));
@@ -473,9 +534,15 @@ mod tests {
         let theirs = decl("theirs", &[]);
         let adopted = decl("adopted", &[]);
         let live = HashMap::from([
-            ("mine".to_string(), live_of(&mine, Some(final_stamp(&mine, true)))),
+            (
+                "mine".to_string(),
+                live_of(&mine, Some(final_stamp(&mine, true))),
+            ),
             ("theirs".to_string(), live_of(&theirs, None)),
-            ("adopted".to_string(), live_of(&adopted, Some(final_stamp(&adopted, false)))),
+            (
+                "adopted".to_string(),
+                live_of(&adopted, Some(final_stamp(&adopted, false))),
+            ),
         ]);
         let file = UsersFile::default();
         assert!(triage(&file, &live, PruneMode::Off, false).prune.is_empty());

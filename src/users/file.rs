@@ -126,7 +126,10 @@ fn bad_name(name: &str) -> Option<String> {
     } else if name.chars().count() > MAX_NAME_LEN {
         Some(format!("must be at most {MAX_NAME_LEN} characters"))
     } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Some(format!("`{}` must not contain spaces or control characters", name.escape_debug()))
+        Some(format!(
+            "`{}` must not contain spaces or control characters",
+            name.escape_debug()
+        ))
     } else {
         None
     }
@@ -154,7 +157,10 @@ fn validate(ck: &mut Checker<'_>, f: &UsersFile, custom: &[String]) {
             ck.fail(&field, format!("group `{}` is declared twice", g.name));
         }
         if g.description.chars().count() > MAX_ATTRIBUTE_LEN {
-            ck.fail(&format!("groups.{i}.description"), format!("must be at most {MAX_ATTRIBUTE_LEN} characters"));
+            ck.fail(
+                &format!("groups.{i}.description"),
+                format!("must be at most {MAX_ATTRIBUTE_LEN} characters"),
+            );
         }
     }
     let mut usernames: HashMap<String, usize> = HashMap::new();
@@ -166,13 +172,22 @@ fn validate(ck: &mut Checker<'_>, f: &UsersFile, custom: &[String]) {
         } else if let Some(first) = usernames.insert(u.username.to_lowercase(), i) {
             ck.fail(
                 &at("username"),
-                format!("`{}` is already used by users.{first} (usernames are case-insensitive)", u.username),
+                format!(
+                    "`{}` is already used by users.{first} (usernames are case-insensitive)",
+                    u.username
+                ),
             );
         }
         if !is_valid_email(&u.email) {
-            ck.fail(&at("email"), format!("`{}` is not a valid e-mail address", u.email.escape_debug()));
+            ck.fail(
+                &at("email"),
+                format!("`{}` is not a valid e-mail address", u.email.escape_debug()),
+            );
         } else if let Some(first) = emails.insert(u.email.to_lowercase(), i) {
-            ck.fail(&at("email"), format!("`{}` is already used by users.{first}", u.email));
+            ck.fail(
+                &at("email"),
+                format!("`{}` is already used by users.{first}", u.email),
+            );
         }
         if let Some(name) = &u.name {
             if let Some(why) = bad_value(name) {
@@ -186,14 +201,23 @@ fn validate(ck: &mut Checker<'_>, f: &UsersFile, custom: &[String]) {
                 None => STANDARD_ATTRIBUTES.contains(&key.as_str()),
             };
             if key == "email" || key == "name" {
-                ck.fail(&field, format!("set `{key}` with the user's own `{key}:` key"));
+                ck.fail(
+                    &field,
+                    format!("set `{key}` with the user's own `{key}:` key"),
+                );
             } else if !known {
                 let hint = if key.starts_with("custom:") {
                     "declare it under `cognito.custom_attributes` in the stack file".to_string()
                 } else {
-                    format!("standard attributes are: {}", STANDARD_ATTRIBUTES.join(", "))
+                    format!(
+                        "standard attributes are: {}",
+                        STANDARD_ATTRIBUTES.join(", ")
+                    )
                 };
-                ck.fail(&field, format!("the user pool has no attribute `{key}`; {hint}"));
+                ck.fail(
+                    &field,
+                    format!("the user pool has no attribute `{key}`; {hint}"),
+                );
             } else if let Some(why) = bad_value(value) {
                 ck.fail(&field, why);
             }
@@ -202,7 +226,10 @@ fn validate(ck: &mut Checker<'_>, f: &UsersFile, custom: &[String]) {
         for (j, g) in u.groups.iter().enumerate() {
             let field = format!("users.{i}.groups.{j}");
             if !groups.contains(g) {
-                ck.fail(&field, format!("group `{g}` is not declared under `groups`"));
+                ck.fail(
+                    &field,
+                    format!("group `{g}` is not declared under `groups`"),
+                );
             } else if !seen.insert(g) {
                 ck.fail(&field, format!("group `{g}` is listed twice"));
             }
@@ -214,7 +241,8 @@ fn validate(ck: &mut Checker<'_>, f: &UsersFile, custom: &[String]) {
 mod tests {
     use super::*;
 
-    const HEAD: &str = "groups:\n  - name: analysts\n    precedence: 20\n  - name: producers\nusers:\n";
+    const HEAD: &str =
+        "groups:\n  - name: analysts\n    precedence: 20\n  - name: producers\nusers:\n";
 
     fn errors(users: &str) -> Vec<ConfigError> {
         load_str("u.yaml", &format!("{HEAD}{users}"), &["team".to_string()])
@@ -273,14 +301,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(f.users[0].name.as_deref(), Some("$(rm -rf /)"));
-        let errs = errors("  - username: eve\n    email: eve@example.com\n    name: \"a\\u0007b\"\n");
+        let errs =
+            errors("  - username: eve\n    email: eve@example.com\n    name: \"a\\u0007b\"\n");
         assert!(errs[0].message.contains("control characters"), "{errs:?}");
     }
 
     #[test]
     fn too_long_and_empty_values() {
         let long = "x".repeat(MAX_NAME_LEN + 1);
-        let errs = errors(&format!("  - username: {long}\n    email: a@example.com\n    name: ''\n"));
+        let errs = errors(&format!(
+            "  - username: {long}\n    email: a@example.com\n    name: ''\n"
+        ));
         assert_eq!(errs.len(), 2, "{errs:?}");
     }
 }

@@ -49,17 +49,21 @@ pub async fn plan(
         }
     }
     let memberships = &memberships;
-    let inspected: Vec<Result<diff::UserUpdate, AwsError>> = stream::iter(t.inspect.iter().map(|(decl, live)| async move {
-        let groups = if thorough {
-            memberships.get(&live.username.to_lowercase()).cloned().unwrap_or_default()
-        } else {
-            cognito::groups_of(aws, &pool.id, &live.username, limits).await?
-        };
-        Ok(diff::user_update(decl, live, &groups))
-    }))
-    .buffer_unordered(concurrency.max(1))
-    .collect()
-    .await;
+    let inspected: Vec<Result<diff::UserUpdate, AwsError>> =
+        stream::iter(t.inspect.iter().map(|(decl, live)| async move {
+            let groups = if thorough {
+                memberships
+                    .get(&live.username.to_lowercase())
+                    .cloned()
+                    .unwrap_or_default()
+            } else {
+                cognito::groups_of(aws, &pool.id, &live.username, limits).await?
+            };
+            Ok(diff::user_update(decl, live, &groups))
+        }))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
     let mut unchanged = t.unchanged;
     let mut update = Vec::new();
     for (u, (_, live)) in inspected.into_iter().zip(&t.inspect) {
@@ -179,7 +183,12 @@ pub async fn apply(
     settings: &Settings<'_>,
     mut passwords: Option<&mut passwords::PasswordFile>,
 ) -> Result<SyncReport, AwsError> {
-    let (invite, limits, concurrency, quiet) = (settings.invite, settings.limits, settings.concurrency, settings.quiet);
+    let (invite, limits, concurrency, quiet) = (
+        settings.invite,
+        settings.limits,
+        settings.concurrency,
+        settings.quiet,
+    );
     if !pool.has_stamp_attribute() {
         cognito::add_stamp_attribute(aws, pool).await?;
     }
@@ -210,7 +219,12 @@ pub async fn apply(
     let mut created = Vec::new();
     let mut creates = stream::iter(plan.create.iter().map(|c| {
         let welcome = &welcome;
-        async move { (c, cognito::create_user(aws, &pool.id, c, welcome, limits).await) }
+        async move {
+            (
+                c,
+                cognito::create_user(aws, &pool.id, c, welcome, limits).await,
+            )
+        }
     }))
     .buffer_unordered(concurrency.max(1));
     while let Some((c, result)) = creates.next().await {

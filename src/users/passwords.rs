@@ -19,7 +19,10 @@ pub fn generate(len: usize) -> String {
     let len = len.max(8);
     let mut rng = rand::rng();
     let sets = [UPPER, LOWER, DIGITS, SYMBOLS];
-    let mut chars: Vec<u8> = sets.iter().map(|s| s[rng.random_range(0..s.len())]).collect();
+    let mut chars: Vec<u8> = sets
+        .iter()
+        .map(|s| s[rng.random_range(0..s.len())])
+        .collect();
     let all: Vec<u8> = sets.concat();
     while chars.len() < len {
         chars.push(all[rng.random_range(0..all.len())]);
@@ -37,7 +40,11 @@ pub struct PasswordFile {
 impl PasswordFile {
     /// Opens (creating with mode 0600, or appending and tightening to 0600) the file.
     pub fn open(path: &Path) -> std::io::Result<PasswordFile> {
-        let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         Ok(PasswordFile {
             path: path.to_path_buf(),

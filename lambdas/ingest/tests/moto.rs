@@ -2,10 +2,10 @@
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use aws_sdk_kinesis::types::ShardIteratorType;
+use ecomflow_testkit::Moto;
 use ingest::{handle, Config, KinesisSink};
 use records::CleaningRules;
 use std::time::Duration;
-use ecomflow_testkit::Moto;
 
 #[tokio::test]
 async fn puts_clean_records_on_the_stream() {

@@ -5,10 +5,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
+use ecomflow_testkit::Moto;
 use process::{process_outcome, AwsBackend, Config};
 use records::CleaningRules;
 use std::time::Duration;
-use ecomflow_testkit::Moto;
 
 async fn create_table(
     db: &aws_sdk_dynamodb::Client,

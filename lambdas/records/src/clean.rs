@@ -4,6 +4,7 @@ use crate::dedup::Deduper;
 use crate::line::{InvoiceKind, InvoiceLine};
 use crate::parse::{
     decode_text, latin1_to_string, parse_customer_id, parse_date, parse_price, parse_quantity,
+    short_eq,
 };
 use crate::reject::{RejectReason, Rejection};
 use crate::rules::CleaningRules;
@@ -61,23 +62,61 @@ fn check_invoice_no(s: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Decodes the text fields `idx` of a row: as UTF-8 when they all are, otherwise as
-/// Latin-1. An all-ASCII row (the common case) is validated once as a whole.
-fn decode_fields<const N: usize>(rec: &ByteRecord, idx: [usize; N]) -> [Cow<'_, str>; N] {
-    let whole = rec.as_slice();
-    if whole.is_ascii() {
-        if let Ok(all) = std::str::from_utf8(whole) {
-            let fields = idx.map(|i| rec.range(i).and_then(|r| all.get(r)));
-            if fields.iter().all(Option::is_some) {
-                return fields.map(|f| Cow::Borrowed(f.unwrap_or_default()));
-            }
+/// A row of [`COLUMNS`] fields, split once: indexing a `ByteRecord` field by field
+/// recomputes its bounds every time, and the text fields are also needed as `str`s.
+struct Fields<'r> {
+    /// All the fields, back to back (as `ByteRecord::as_slice` keeps them).
+    whole: &'r [u8],
+    /// Where each field is in `whole`.
+    spans: [(usize, usize); COLUMNS.len()],
+}
+
+impl<'r> Fields<'r> {
+    /// `None` unless `rec` has exactly [`COLUMNS`] fields.
+    fn new(rec: &'r ByteRecord) -> Option<Self> {
+        if rec.len() != COLUMNS.len() {
+            return None;
         }
+        let mut spans = [(0, 0); COLUMNS.len()];
+        let mut at = 0;
+        for (span, f) in spans.iter_mut().zip(rec.iter()) {
+            *span = (at, at + f.len());
+            at += f.len();
+        }
+        Some(Fields {
+            whole: rec.as_slice(),
+            spans,
+        })
     }
-    let utf8 = idx.map(|i| std::str::from_utf8(&rec[i]).ok());
-    if utf8.iter().all(Option::is_some) {
-        utf8.map(|s| Cow::Borrowed(s.unwrap_or_default()))
-    } else {
-        idx.map(|i| Cow::Owned(latin1_to_string(&rec[i])))
+
+    fn get(&self, i: usize) -> &'r [u8] {
+        let (start, end) = self.spans[i];
+        &self.whole[start..end]
+    }
+
+    /// The text fields `idx`, when they can be borrowed as they are: the whole row is
+    /// valid UTF-8 (one check for the row, which is ASCII nearly always) and each of
+    /// these fields starts and ends on a character boundary, so is valid UTF-8 itself.
+    fn utf8<const N: usize>(&self, idx: [usize; N]) -> Option<[&'r str; N]> {
+        let all = std::str::from_utf8(self.whole).ok()?;
+        let mut out = [""; N];
+        for (o, i) in out.iter_mut().zip(idx) {
+            let (start, end) = self.spans[i];
+            *o = all.get(start..end)?;
+        }
+        Some(out)
+    }
+
+    /// Decodes the text fields `idx`: as UTF-8 when they all are, otherwise as
+    /// Latin-1. For rows [`Fields::utf8`] turns down.
+    fn decode<const N: usize>(&self, idx: [usize; N]) -> [String; N] {
+        let all_utf8 = idx
+            .iter()
+            .all(|&i| std::str::from_utf8(self.get(i)).is_ok());
+        idx.map(|i| match std::str::from_utf8(self.get(i)) {
+            Ok(s) if all_utf8 => s.to_owned(),
+            _ => latin1_to_string(self.get(i)),
+        })
     }
 }
 
@@ -85,6 +124,14 @@ fn decode_fields<const N: usize>(rec: &ByteRecord, idx: [usize; N]) -> [Cow<'_, 
 fn set(dst: &mut String, src: &str) {
     dst.clear();
     dst.push_str(src);
+}
+
+/// [`set`], for fields that usually repeat from one line to the next (the lines of an
+/// invoice come together): checking is cheaper than copying.
+fn set_if_changed(dst: &mut String, src: &str) {
+    if !short_eq(dst.as_bytes(), src.as_bytes()) {
+        set(dst, src);
+    }
 }
 
 fn show(b: &[u8]) -> Cow<'_, str> {
@@ -138,51 +185,60 @@ impl Cleaner {
         out: &mut InvoiceLine,
         dates: &mut DateCache,
     ) -> Result<(), FieldError> {
-        if rec.len() != COLUMNS.len() {
+        let Some(f) = Fields::new(rec) else {
             return Err((
                 RejectReason::WrongFieldCount,
                 format!("expected {} fields, found {}", COLUMNS.len(), rec.len()),
             ));
-        }
-        let text = decode_fields(rec, [0, 1, 2, 7]);
+        };
+        const TEXT: [usize; 4] = [0, 1, 2, 7];
+        // Only set (and dropped) for rows that are not plain UTF-8.
+        let owned: [String; 4];
+        let text = match f.utf8(TEXT) {
+            Some(text) => text,
+            None => {
+                owned = f.decode(TEXT);
+                owned.each_ref().map(String::as_str)
+            }
+        };
         let invoice_no = text[0].trim_ascii();
         check_invoice_no(invoice_no)?;
         let stock_code = text[1].trim_ascii();
         if stock_code.is_empty() {
             return Err((RejectReason::EmptyStockCode, "StockCode is empty".into()));
         }
-        let quantity = parse_quantity(&rec[3]).ok_or_else(|| {
+        let quantity = parse_quantity(f.get(3)).ok_or_else(|| {
             (
                 RejectReason::BadQuantity,
-                format!("Quantity {:?} is not an integer", show(&rec[3])),
+                format!("Quantity {:?} is not an integer", show(f.get(3))),
             )
         })?;
-        let invoice_date = dates.parse(&rec[4]).ok_or_else(|| {
+        let invoice_date = dates.parse(f.get(4)).ok_or_else(|| {
             (
                 RejectReason::BadDate,
                 format!(
                     "InvoiceDate {:?} is not a M/D/YYYY H:MM date",
-                    show(&rec[4])
+                    show(f.get(4))
                 ),
             )
         })?;
-        let unit_price = parse_price(&rec[5]).ok_or_else(|| {
+        let unit_price = parse_price(f.get(5)).ok_or_else(|| {
             (
                 RejectReason::BadPrice,
-                format!("UnitPrice {:?} is not a decimal number", show(&rec[5])),
+                format!("UnitPrice {:?} is not a decimal number", show(f.get(5))),
             )
         })?;
-        let customer_id = parse_customer_id(&rec[6]).map_err(|_| {
+        let customer_id = parse_customer_id(f.get(6)).map_err(|_| {
             (
                 RejectReason::BadCustomerId,
-                format!("CustomerID {:?} is not a positive integer", show(&rec[6])),
+                format!("CustomerID {:?} is not a positive integer", show(f.get(6))),
             )
         })?;
         let country = text[3].trim_ascii();
         self.finish(
             invoice_no,
             stock_code,
-            &text[2],
+            text[2],
             quantity,
             invoice_date,
             unit_price,
@@ -292,10 +348,10 @@ impl Cleaner {
                 "CustomerID is empty".into(),
             ));
         }
-        set(&mut out.invoice_no, invoice_no);
+        set_if_changed(&mut out.invoice_no, invoice_no);
         set(&mut out.stock_code, stock_code);
         set(&mut out.description, description);
-        set(&mut out.country, country);
+        set_if_changed(&mut out.country, country);
         out.quantity = quantity;
         out.invoice_date = invoice_date;
         out.unit_price = unit_price;
@@ -567,7 +623,7 @@ struct DateCache {
 
 impl DateCache {
     fn parse(&mut self, b: &[u8]) -> Option<NaiveDateTime> {
-        if self.value.is_some() && b.len() == self.len && self.text[..self.len] == *b {
+        if self.value.is_some() && short_eq(&self.text[..self.len], b) {
             return self.value;
         }
         let v = parse_date(b);

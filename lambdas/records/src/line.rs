@@ -103,30 +103,36 @@ impl InvoiceLine {
     /// directly (no per-field serde dispatch), as this is the pipeline's hot path.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
         out.reserve(96 + self.description.len() + self.country.len());
-        out.extend_from_slice(b"{\"InvoiceNo\":");
-        json_str(out, &self.invoice_no);
-        out.extend_from_slice(b",\"StockCode\":");
-        json_str(out, &self.stock_code);
-        out.extend_from_slice(b",\"Description\":");
-        json_str(out, &self.description);
-        out.extend_from_slice(b",\"Quantity\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.quantity).as_bytes());
+        // The quotes around the strings are part of the constant pieces.
+        out.extend_from_slice(b"{\"InvoiceNo\":\"");
+        json_str_contents(out, &self.invoice_no);
+        out.extend_from_slice(b"\",\"StockCode\":\"");
+        json_str_contents(out, &self.stock_code);
+        out.extend_from_slice(b"\",\"Description\":\"");
+        json_str_contents(out, &self.description);
+        out.extend_from_slice(b"\",\"Quantity\":");
+        if self.quantity < 0 {
+            out.push(b'-');
+        }
+        write_uint(out, self.quantity.unsigned_abs());
         out.extend_from_slice(b",\"InvoiceDate\":\"");
-        out.extend_from_slice(&date_format::format(&self.invoice_date));
+        out.extend_from_slice(&format_date_cached(&self.invoice_date));
         out.extend_from_slice(b"\",\"UnitPrice\":\"");
         write_decimal(out, &self.unit_price);
         out.extend_from_slice(b"\",\"CustomerID\":");
         match self.customer_id {
-            Some(c) => out.extend_from_slice(itoa::Buffer::new().format(c).as_bytes()),
+            Some(c) => write_uint(out, u64::from(c)),
             None => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b",\"Country\":");
-        json_str(out, &self.country);
-        out.extend_from_slice(if self.is_cancellation {
-            b",\"IsCancellation\":true}\n"
+        out.extend_from_slice(b",\"Country\":\"");
+        json_str_contents(out, &self.country);
+        // Two calls rather than one with a chosen slice: each then copies a constant
+        // length, inline.
+        if self.is_cancellation {
+            out.extend_from_slice(b"\",\"IsCancellation\":true}\n");
         } else {
-            b",\"IsCancellation\":false}\n"
-        });
+            out.extend_from_slice(b"\",\"IsCancellation\":false}\n");
+        }
     }
 
     /// The line as a JSON string (no trailing newline).
@@ -138,40 +144,90 @@ impl InvoiceLine {
     }
 }
 
-/// Appends `s` as a JSON string literal: copied as is when nothing needs escaping,
-/// otherwise escaped by serde_json.
-fn json_str(out: &mut Vec<u8>, s: &str) {
+/// Appends `v` in decimal. Up to five digits (quantities, customer numbers) the digits
+/// are computed here and copied as a fixed-size array, which is cheaper than a general
+/// formatter and a copy of varying length.
+fn write_uint(out: &mut Vec<u8>, v: u64) {
+    let d = |i: u64| b'0' + (v / i % 10) as u8;
+    match v {
+        0..=9 => out.push(d(1)),
+        10..=99 => out.extend_from_slice(&[d(10), d(1)]),
+        100..=999 => out.extend_from_slice(&[d(100), d(10), d(1)]),
+        1_000..=9_999 => out.extend_from_slice(&[d(1_000), d(100), d(10), d(1)]),
+        10_000..=99_999 => out.extend_from_slice(&[d(10_000), d(1_000), d(100), d(10), d(1)]),
+        _ => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+    }
+}
+
+/// Appends the inside of `s` as a JSON string literal (no quotes): copied as is when
+/// nothing needs escaping, otherwise escaped by serde_json.
+fn json_str_contents(out: &mut Vec<u8>, s: &str) {
     if !needs_escape(s.as_bytes()) {
-        out.push(b'"');
         out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else if serde_json::to_writer(&mut *out, s).is_err() {
+        return;
+    }
+    // Rare: let serde_json write the quoted literal, then drop its quotes.
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, s).is_ok() && out.len() >= start + 2 {
+        out.pop();
+        out.remove(start);
+    } else {
         // Unreachable: writing a str into a Vec cannot fail.
-        out.extend_from_slice(b"\"\"");
+        out.truncate(start);
     }
 }
 
 /// True when `b` holds a byte JSON must escape: a control character, `"` or `\\`.
-/// Looks at eight bytes at a time.
+/// Looks at eight bytes at a time (a short string or the tail of a longer one is read
+/// as one overlapping word: seeing a byte twice is harmless).
 fn needs_escape(b: &[u8]) -> bool {
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    let n = b.len();
+    if n >= 8 {
+        let mut words = b.chunks_exact(8);
+        words.any(|w| escape_in_word(word(w))) || (n % 8 != 0 && escape_in_word(word(&b[n - 8..])))
+    } else if n >= 4 {
+        // The first four and the last four bytes (they overlap below eight), each at
+        // its place, and spaces (which never need escaping) after the end.
+        let first = u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let last = u64::from(u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]));
+        escape_in_word(first | last << (8 * (n - 4)) | SPACES << (8 * n))
+    } else {
+        b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    }
+}
+
+/// Eight bytes as a little-endian word.
+fn word(w: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(w);
+    u64::from_le_bytes(a)
+}
+
+/// True when one of the eight bytes of `v` must be escaped.
+fn escape_in_word(v: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Non-zero iff some byte of x is below n (n <= 0x80).
     let has_less = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
-    let mut words = b.chunks_exact(8);
-    for w in &mut words {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        let v = u64::from_le_bytes(a);
-        if has_less(v, 0x20) | has_less(v ^ (ONES * 0x22), 1) | has_less(v ^ (ONES * 0x5C), 1) != 0
-        {
-            return true;
-        }
+    has_less(v, 0x20) | has_less(v ^ (ONES * 0x22), 1) | has_less(v ^ (ONES * 0x5C), 1) != 0
+}
+
+/// [`date_format::format`], remembering the last date formatted on this thread: the
+/// lines of one invoice share their date, so most lines skip the calendar arithmetic.
+fn format_date_cached(dt: &NaiveDateTime) -> [u8; 19] {
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<Option<(NaiveDateTime, [u8; 19])>> = const { Cell::new(None) };
     }
-    words
-        .remainder()
-        .iter()
-        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    LAST.with(|last| match last.get() {
+        Some((d, text)) if d == *dt => text,
+        _ => {
+            let text = date_format::format(dt);
+            last.set(Some((*dt, text)));
+            text
+        }
+    })
 }
 
 /// Appends the decimal's plain text (`2.55`, `0.001`, `-11062.06`), as `Display` does.
@@ -182,7 +238,11 @@ fn write_decimal(out: &mut Vec<u8>, d: &Decimal) {
         out.push(b'-');
     }
     let mut buf = itoa::Buffer::new();
-    let digits = buf.format(m.unsigned_abs()).as_bytes();
+    // Prices fit in 64 bits in practice, and 64-bit formatting is much cheaper.
+    let digits = match u64::try_from(m.unsigned_abs()) {
+        Ok(small) => buf.format(small).as_bytes(),
+        Err(_) => buf.format(m.unsigned_abs()).as_bytes(),
+    };
     if scale == 0 {
         out.extend_from_slice(digits);
     } else if digits.len() > scale {
@@ -239,7 +299,20 @@ pub mod date_format {
 
 #[cfg(test)]
 mod tests {
-    use super::needs_escape;
+    use super::{needs_escape, write_uint};
+
+    #[test]
+    fn small_numbers() {
+        let mut edges = vec![u64::MAX, u64::MAX / 3];
+        for p in [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000] {
+            edges.extend([p - 1, p, p + 1, 7 * p]);
+        }
+        for v in edges {
+            let mut out = b"x".to_vec();
+            write_uint(&mut out, v);
+            assert_eq!(out, format!("x{v}").into_bytes());
+        }
+    }
 
     #[test]
     fn escape_detection() {
@@ -257,12 +330,14 @@ mod tests {
             assert_eq!(needs_escape(s.as_bytes()), want, "{s:?}");
         }
         for b in 0u8..=255 {
-            let mut v = vec![b'x'; 17];
-            for pos in [0, 7, 8, 15, 16] {
-                v[pos] = b;
-                let want = b < 0x20 || b == b'"' || b == b'\\';
-                assert_eq!(needs_escape(&v), want, "byte {b} at {pos}");
-                v[pos] = b'x';
+            let want = b < 0x20 || b == b'"' || b == b'\\';
+            for (len, bg) in (1..=25).flat_map(|len| [b'x', b' ', 0x80, 0xff].map(|bg| (len, bg))) {
+                let mut v = vec![bg; len];
+                for pos in 0..len {
+                    v[pos] = b;
+                    assert_eq!(needs_escape(&v), want, "byte {b} at {pos} of {len} in {bg}");
+                    v[pos] = bg;
+                }
             }
         }
     }

@@ -22,6 +22,30 @@ pub fn latin1_to_string(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
+/// `a == b` for the short fields compared on every row (invoice numbers, countries,
+/// date texts), without a call to `memcmp`: up to 16 bytes are compared as two
+/// overlapping words (comparing a byte twice is harmless).
+pub(crate) fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    fn word(x: &[u8]) -> u64 {
+        let mut w = [0; 8];
+        w.copy_from_slice(x);
+        u64::from_le_bytes(w)
+    }
+    fn half(x: &[u8]) -> u32 {
+        u32::from_le_bytes([x[0], x[1], x[2], x[3]])
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0..=3 => a == b,
+        4..=7 => half(a) == half(b) && half(&a[n - 4..]) == half(&b[n - 4..]),
+        8..=16 => word(&a[..8]) == word(&b[..8]) && word(&a[n - 8..]) == word(&b[n - 8..]),
+        _ => a == b,
+    }
+}
+
 /// Trims ASCII spaces and tabs from both ends.
 pub fn trim_ascii(b: &[u8]) -> &[u8] {
     b.trim_ascii()
@@ -86,6 +110,10 @@ pub fn parse_date(b: &[u8]) -> Option<NaiveDateTime> {
 /// Parses an integer quantity: optional sign and ASCII digits. A pandas-style
 /// integral float (`6.0`) is accepted too.
 pub fn parse_quantity(b: &[u8]) -> Option<i64> {
+    // Fast path for the usual form, up to nine digits without a sign.
+    if let Some(v) = digits(b) {
+        return Some(i64::from(v));
+    }
     let b = trim_ascii(b);
     let b = strip_zero_fraction(b);
     let (neg, rest) = match b.first() {
@@ -120,6 +148,14 @@ fn strip_zero_fraction(b: &[u8]) -> &[u8] {
 /// Parses a customer id: a positive integer up to `u32::MAX`, or an integral float
 /// (`17850.0`). Returns `Ok(None)` for an empty field or `NaN`/`nan`/`null`/`None`.
 pub fn parse_customer_id(b: &[u8]) -> Result<Option<u32>, InvalidCustomerId> {
+    // Fast path for the usual form, nine digits at most (so it fits a u32).
+    if let Some(v) = digits(b) {
+        return if v == 0 {
+            Err(InvalidCustomerId)
+        } else {
+            Ok(Some(v))
+        };
+    }
     let b = trim_ascii(b);
     if b.is_empty() || is_null_word(b) {
         return Ok(None);
@@ -189,7 +225,15 @@ pub fn parse_price(b: &[u8]) -> Option<Decimal> {
         }
     }
     if simple && n_digits > 0 && n_digits <= 18 {
-        return Some(Decimal::new(if neg { -mantissa } else { mantissa }, scale));
+        // What `Decimal::new` builds (a zero is never negative), without its call.
+        let m = mantissa as u64;
+        return Some(Decimal::from_parts(
+            m as u32,
+            (m >> 32) as u32,
+            0,
+            neg,
+            scale,
+        ));
     }
     let s = std::str::from_utf8(b).ok()?;
     let mut d = if s.contains(['e', 'E']) {
@@ -300,6 +344,21 @@ mod tests {
         assert_eq!(parse_price(b""), None);
         assert_eq!(parse_price(b"1.2.3"), None);
         assert_eq!(parse_price(b"-"), None);
+    }
+
+    #[test]
+    fn short_equality() {
+        let text = b"0123456789abcdefghij";
+        for n in 0..=text.len() {
+            let a = &text[..n];
+            assert!(short_eq(a, a));
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 1;
+                assert!(!short_eq(a, &b), "{n} {i}");
+            }
+            assert!(!short_eq(a, &text[..n.saturating_sub(1)]) || n == 0);
+        }
     }
 
     #[test]

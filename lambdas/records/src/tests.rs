@@ -546,6 +546,25 @@ fn fast_json_writer_matches_serde() {
     ] {
         lines.push(c.clean_csv_record(&rec(raw)).unwrap());
     }
+    // Every string field escaped (or not), whatever its length.
+    for s in [
+        "\"",
+        "a\\b",
+        "x\u{1}",
+        "tab\t",
+        "new\nline\r",
+        "caf\u{e9} \u{a3}1",
+        "12345678\"",
+        "",
+    ] {
+        lines.push(InvoiceLine {
+            invoice_no: s.into(),
+            stock_code: format!("{s}{s}"),
+            description: s.repeat(5),
+            country: format!("Eire{s}"),
+            ..lines[0].clone()
+        });
+    }
     for line in &lines {
         let mut fast = Vec::new();
         line.write_json_line(&mut fast);
@@ -557,6 +576,7 @@ fn fast_json_writer_matches_serde() {
         );
     }
     assert_eq!(lines[8].unit_price.to_string(), "0.0");
+    assert_eq!(lines.len(), 18);
 }
 
 #[test]
@@ -577,4 +597,20 @@ fn reused_line_buffers() {
     .unwrap();
     assert_eq!(line.description, "HAND WARMER");
     assert_eq!(line.customer_id, None);
+    assert_eq!(line.invoice_no, "536366");
+    b.csv_record_into(
+        &rec(b"536366,22632,HAND WARMER RED,6,12/1/2010 8:28,1.85,,EIRE"),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(
+        (line.invoice_no.as_str(), line.country.as_str()),
+        ("536366", "EIRE")
+    );
+    b.csv_record_into(&rec(b"536367,22632,X,1,12/1/2010 8:28,1,,EIR"), &mut line)
+        .unwrap();
+    assert_eq!(
+        (line.invoice_no.as_str(), line.country.as_str()),
+        ("536367", "EIR")
+    );
 }

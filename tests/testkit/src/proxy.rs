@@ -78,7 +78,9 @@ impl OperationStats {
     /// Forwarded calls per second between the first and the last one.
     pub fn rate(&self) -> f64 {
         match (self.first, self.last) {
-            (Some(a), Some(b)) if b > a && self.forwarded > 1 => (self.forwarded - 1) as f64 / (b - a).as_secs_f64(),
+            (Some(a), Some(b)) if b > a && self.forwarded > 1 => {
+                (self.forwarded - 1) as f64 / (b - a).as_secs_f64()
+            }
             _ => 0.0,
         }
     }
@@ -106,7 +108,8 @@ impl State {
         };
         let b = self.buckets.get_mut(category).expect("bucket per category");
         let now = Instant::now();
-        b.tokens = (b.tokens + (now - b.at).as_secs_f64() * b.per_second).min(b.per_second.max(1.0));
+        b.tokens =
+            (b.tokens + (now - b.at).as_secs_f64() * b.per_second).min(b.per_second.max(1.0));
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
@@ -130,7 +133,11 @@ type ProxyClient = Client<hyper_util::client::legacy::connect::HttpConnector, Fu
 /// The operation of a request: the `X-Amz-Target` suffix (JSON protocols), the `Action`
 /// query or form parameter (query protocols), else method and path.
 fn operation(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
-    if let Some(target) = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+    if let Some(target) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
         return target.rsplit('.').next().unwrap_or(target).to_string();
     }
     let query = parts.uri.query().unwrap_or("");
@@ -179,9 +186,18 @@ async fn forward(
         stats.first.get_or_insert(now);
         stats.last = Some(now);
     }
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    parts.uri = format!("{upstream}{path}").parse::<Uri>().expect("upstream URI");
-    match client.request(Request::from_parts(parts, Full::new(body))).await {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    parts.uri = format!("{upstream}{path}")
+        .parse::<Uri>()
+        .expect("upstream URI");
+    match client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await
+    {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
             let body = body.collect().await?.to_bytes();
@@ -189,7 +205,9 @@ async fn forward(
         }
         Err(e) => Ok(Response::builder()
             .status(502)
-            .body(Full::new(Bytes::from(format!("proxy: upstream failed: {e}"))))
+            .body(Full::new(Bytes::from(format!(
+                "proxy: upstream failed: {e}"
+            ))))
             .expect("static response")),
     }
 }
@@ -202,7 +220,9 @@ impl LatencyProxy {
 
     /// Like [`LatencyProxy::start`], also enforcing `quotas`.
     pub async fn with_quotas(upstream: &str, delay: Duration, quotas: Vec<Quota>) -> LatencyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
         let upstream: Arc<str> = Arc::from(upstream.trim_end_matches('/'));
         let mut state = State::default();
@@ -229,15 +249,20 @@ impl LatencyProxy {
                 };
                 let (client, upstream, state) = (client.clone(), upstream.clone(), shared.clone());
                 tokio::spawn(async move {
-                    let service =
-                        service_fn(move |req| forward(client.clone(), upstream.clone(), delay, state.clone(), req));
+                    let service = service_fn(move |req| {
+                        forward(client.clone(), upstream.clone(), delay, state.clone(), req)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        LatencyProxy { endpoint, state, task }
+        LatencyProxy {
+            endpoint,
+            state,
+            task,
+        }
     }
 
     /// Calls received so far (throttled ones included).
