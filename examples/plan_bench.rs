@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 const LATENCY: Duration = Duration::from_millis(50);
 const ROUNDS: usize = 3;
 
-async fn session(endpoint: &str) -> Session {
+async fn session(endpoint: &str, suffix: &str) -> Session {
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/local.yaml");
-    let config = config::load_file(std::path::Path::new(file), Some("bench"))
+    let config = config::load_file(std::path::Path::new(file), Some(suffix))
         .expect("stacks/local.yaml is valid");
     let connect = ConnectOptions {
         endpoint_url: Some(endpoint.to_string()),
@@ -26,7 +26,7 @@ async fn session(endpoint: &str) -> Session {
     let packages = ecomflow_infra::engine::Packages::Dir(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lambda-packages/dev-x86_64"),
     );
-    Session::open(config, file, Some("bench".into()), &connect, &packages)
+    Session::open(config, file, Some(suffix.into()), &connect, &packages)
         .await
         .expect("connect")
 }
@@ -66,7 +66,7 @@ async fn main() {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
 
     // Stand the stack up directly against the emulator.
-    let direct = session(&moto.endpoint).await;
+    let direct = session(&moto.endpoint, "bench").await;
     let plan = direct.plan(10).await.expect("first plan");
     let run = direct
         .execute(&plan, 10, None, &Progress::silent())
@@ -86,7 +86,7 @@ async fn main() {
     let noop_mutations = direct.aws.stats.snapshot().mutations;
 
     let proxy = LatencyProxy::start(&moto.endpoint, LATENCY).await;
-    let slow = session(&proxy.endpoint).await;
+    let slow = session(&proxy.endpoint, "bench").await;
     let (concurrent, reads) = time_plans(&slow, 10).await;
     let (sequential, _) = time_plans(&slow, 1).await;
 
@@ -112,6 +112,42 @@ async fn main() {
         sequential.as_secs_f64() / concurrent.as_secs_f64()
     );
     println!("  calls through the proxy:          {}", proxy.calls());
+    // Cold apply of the whole stack through the proxy: concurrent vs one step at a time.
+    let mut cold = Vec::new();
+    for (suffix, parallelism) in [("bench-par", 10), ("bench-seq", 1)] {
+        let s = session(&proxy.endpoint, suffix).await;
+        let plan = s.plan(parallelism).await.expect("plan");
+        s.aws.stats.reset();
+        let start = Instant::now();
+        let run = s
+            .execute(&plan, parallelism, None, &Progress::silent())
+            .await
+            .expect("apply");
+        assert!(run.succeeded(), "{run:?}");
+        cold.push((
+            start.elapsed(),
+            s.aws.stats.snapshot().mutations,
+            plan.changes.len(),
+        ));
+        let teardown = s.destroy_plan(10).await.expect("destroy plan").0;
+        s.execute(&teardown, 10, None, &Progress::silent())
+            .await
+            .expect("destroy");
+    }
+    println!(
+        "cold apply of the whole stack ({} resources, {} mutating calls), parallelism 10: {:>7.0} ms",
+        cold[0].2,
+        cold[0].1,
+        cold[0].0.as_secs_f64() * 1e3
+    );
+    println!(
+        "cold apply, parallelism 1:                                  {:>7.0} ms",
+        cold[1].0.as_secs_f64() * 1e3
+    );
+    println!(
+        "  concurrent vs sequential:         {:.1}x faster (target >= 3x)",
+        cold[1].0.as_secs_f64() / cold[0].0.as_secs_f64()
+    );
     let teardown = direct.destroy_plan(10).await.expect("destroy plan").0;
     direct
         .execute(&teardown, 10, None, &Progress::silent())
