@@ -1545,12 +1545,7 @@ impl Provider for DeliveryStream {
                 }
             }
         }
-        let stale: Vec<String> = l
-            .tags
-            .keys()
-            .filter(|k| !s.tags.contains_key(*k))
-            .cloned()
-            .collect();
+        let stale = crate::model::stale_tags(&s.tags, &l.tags);
         if !stale.is_empty() {
             aws.throttle(Service::Firehose).await;
             aws.firehose
@@ -1561,10 +1556,8 @@ impl Provider for DeliveryStream {
                 .await
                 .map_err(|e| AwsError::from(e).context(format!("failed to untag {name}")))?;
         }
-        let changed = s
-            .tags
+        let changed = crate::model::changed_tags(&s.tags, &l.tags)
             .iter()
-            .filter(|(k, v)| l.tags.get(*k) != Some(v))
             .map(|(k, v)| built(fh::Tag::builder().key(k).value(v).build()))
             .collect::<Result<Vec<_>, _>>()?;
         if !changed.is_empty() {

@@ -311,12 +311,7 @@ impl Provider for Table {
             set_pitr(aws, name, s.pitr).await?;
         }
         let table_arn = arn(aws, name);
-        let stale: Vec<String> = l
-            .tags
-            .keys()
-            .filter(|k| !s.tags.contains_key(*k))
-            .cloned()
-            .collect();
+        let stale = crate::model::stale_tags(&s.tags, &l.tags);
         if !stale.is_empty() {
             aws.throttle(Service::DynamoDb).await;
             aws.dynamodb
@@ -329,10 +324,8 @@ impl Provider for Table {
                     AwsError::from(e).context(format!("failed to untag DynamoDB table {name}"))
                 })?;
         }
-        let changed = s
-            .tags
+        let changed = crate::model::changed_tags(&s.tags, &l.tags)
             .iter()
-            .filter(|(k, v)| l.tags.get(*k) != Some(v))
             .map(|(k, v)| built(t::Tag::builder().key(k).value(v).build()))
             .collect::<Result<Vec<_>, _>>()?;
         if !changed.is_empty() {

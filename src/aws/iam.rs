@@ -223,12 +223,7 @@ impl Provider for Role {
                 })?;
         }
         put_policies(aws, &s.name, &s.policies, &l.policies).await?;
-        let stale: Vec<String> = l
-            .tags
-            .keys()
-            .filter(|k| !s.tags.contains_key(*k))
-            .cloned()
-            .collect();
+        let stale = crate::model::stale_tags(&s.tags, &l.tags);
         if !stale.is_empty() {
             aws.throttle(Service::Iam).await;
             aws.iam

@@ -160,12 +160,7 @@ async fn converge(aws: &Aws, s: &StreamSpec, l: &StreamSpec) -> Result<(), AwsEr
         }
         wait_active(aws, name).await?;
     }
-    let stale: Vec<String> = l
-        .tags
-        .keys()
-        .filter(|k| !s.tags.contains_key(*k))
-        .cloned()
-        .collect();
+    let stale = crate::model::stale_tags(&s.tags, &l.tags);
     if !stale.is_empty() {
         aws.throttle(Service::Kinesis).await;
         aws.kinesis
@@ -176,12 +171,10 @@ async fn converge(aws: &Aws, s: &StreamSpec, l: &StreamSpec) -> Result<(), AwsEr
             .await
             .map_err(|e| fail("untag")(e.into()))?;
     }
-    let changed: std::collections::HashMap<String, String> = s
-        .tags
-        .iter()
-        .filter(|(k, v)| l.tags.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let changed: std::collections::HashMap<String, String> =
+        crate::model::changed_tags(&s.tags, &l.tags)
+            .into_iter()
+            .collect();
     if !changed.is_empty() {
         aws.throttle(Service::Kinesis).await;
         aws.kinesis

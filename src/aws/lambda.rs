@@ -206,12 +206,7 @@ async fn converge_function(aws: &Aws, s: &FunctionSpec, l: &FunctionSpec) -> Res
         }
     }
     let arn = function_arn(aws, name);
-    let stale: Vec<String> = l
-        .tags
-        .keys()
-        .filter(|k| !s.tags.contains_key(*k))
-        .cloned()
-        .collect();
+    let stale = crate::model::stale_tags(&s.tags, &l.tags);
     if !stale.is_empty() {
         aws.throttle(Service::Lambda).await;
         aws.lambda
@@ -222,12 +217,10 @@ async fn converge_function(aws: &Aws, s: &FunctionSpec, l: &FunctionSpec) -> Res
             .await
             .map_err(|e| fail("untag")(e.into()))?;
     }
-    let changed: std::collections::HashMap<String, String> = s
-        .tags
-        .iter()
-        .filter(|(k, v)| l.tags.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let changed: std::collections::HashMap<String, String> =
+        crate::model::changed_tags(&s.tags, &l.tags)
+            .into_iter()
+            .collect();
     if !changed.is_empty() {
         aws.throttle(Service::Lambda).await;
         aws.lambda

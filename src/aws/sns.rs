@@ -134,12 +134,7 @@ impl Provider for Topic {
             )
             .await?;
         }
-        let stale: Vec<String> = l
-            .tags
-            .keys()
-            .filter(|k| !s.tags.contains_key(*k))
-            .cloned()
-            .collect();
+        let stale = crate::model::stale_tags(&s.tags, &l.tags);
         if !stale.is_empty() {
             aws.throttle(Service::Sns).await;
             aws.sns
@@ -152,11 +147,8 @@ impl Provider for Topic {
                     AwsError::from(e).context(format!("failed to untag SNS topic {}", s.name))
                 })?;
         }
-        let changed: Tags = s
-            .tags
-            .iter()
-            .filter(|(k, v)| l.tags.get(*k) != Some(v))
-            .map(|(k, v)| (k.clone(), v.clone()))
+        let changed: Tags = crate::model::changed_tags(&s.tags, &l.tags)
+            .into_iter()
             .collect();
         if !changed.is_empty() {
             aws.throttle(Service::Sns).await;

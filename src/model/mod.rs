@@ -100,3 +100,34 @@ pub fn spec_tags(spec: &Value) -> Option<Tags> {
     spec.get("tags")
         .and_then(|t| serde_json::from_value(t.clone()).ok())
 }
+
+/// Tag keys on a live resource that the declaration no longer has (to remove).
+pub fn stale_tags(desired: &Tags, live: &Tags) -> Vec<String> {
+    live.keys()
+        .filter(|k| !desired.contains_key(*k))
+        .cloned()
+        .collect()
+}
+
+/// Declared tags that are missing or different on a live resource (to set).
+pub fn changed_tags(desired: &Tags, live: &Tags) -> Tags {
+    desired
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    #[test]
+    fn tag_deltas() {
+        let live = Tags::from([("a".into(), "1".into()), ("b".into(), "2".into())]);
+        let want = Tags::from([("b".into(), "3".into()), ("c".into(), "4".into())]);
+        assert_eq!(stale_tags(&want, &live), ["a"]);
+        assert_eq!(changed_tags(&want, &live), want);
+        assert!(changed_tags(&live, &live).is_empty());
+    }
+}
