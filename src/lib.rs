@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `ecomflow-infra`: plan, apply and destroy the EcomFlow data pipeline on AWS.
 //!
 //! The pure core (`config`, `names`, `model`, `blueprint`, `plan`, `engine::graph`) never does
