@@ -1,7 +1,7 @@
 //! The one generic diff: normalised desired and live specs compared field by field.
 
 use super::{Action, AttributeChange, Change, Plan, Summary, PLAN_FORMAT_VERSION};
-use crate::model::{address, Kind, Resource};
+use crate::model::{address, Kind, KindInfo, Resource};
 use crate::names::TAG_EXPIRES;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -131,7 +131,15 @@ pub fn attribute_changes(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> Vec<AttributeChange> {
-    let info = kind.info();
+    changes_of(&kind.info(), before, after)
+}
+
+/// [`attribute_changes`] for the facts of a kind.
+fn changes_of(
+    info: &KindInfo,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Vec<AttributeChange> {
     let (mut b, mut a) = (BTreeMap::new(), BTreeMap::new());
     if let Some(v) = before {
         flatten("", v, &mut b);
@@ -318,4 +326,36 @@ pub fn teardown(
     plan.changes = changes;
     plan.live_fingerprint = fingerprint(&serde_json::to_value(live).expect("serialises"));
     (plan, skipped)
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use crate::model::Service;
+    use serde_json::json;
+
+    #[test]
+    fn secret_fields_are_redacted_on_both_sides() {
+        let info = KindInfo {
+            name: "test_kind",
+            service: Service::S3,
+            replace: &["name"],
+            secret: &["credentials.password"],
+            stateful: false,
+            taggable: false,
+        };
+        let before = json!({"name": "a", "credentials": {"user": "u", "password": "old-secret"}});
+        let after = json!({"name": "a", "credentials": {"user": "u", "password": "new-secret"}});
+        let changes = changes_of(&info, Some(&before), Some(&after));
+        assert_eq!(changes.len(), 1, "the change itself is still seen");
+        assert_eq!(changes[0].path, "credentials.password");
+        assert_eq!(changes[0].before, Some(json!(REDACTED)));
+        assert_eq!(changes[0].after, Some(json!(REDACTED)));
+        let text = serde_json::to_string(&changes).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        let created = changes_of(&info, None, Some(&after));
+        assert!(!serde_json::to_string(&created)
+            .unwrap()
+            .contains("new-secret"));
+    }
 }
