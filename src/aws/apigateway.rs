@@ -4,7 +4,7 @@
 //! REST API names are not unique and IDs are AWS-assigned: an API is found by listing APIs
 //! with its name and preferring the one tagged with this stack instance.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
 use crate::model::{Kind, Resource, Service, Tags};
 use crate::names::TAG_STACK;
@@ -27,11 +27,6 @@ pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::ApigwStage => &Stage,
         other => unreachable!("{other:?} is not an apigateway kind"),
     }
-}
-
-fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| AwsError::msg(format!("malformed API Gateway spec: {e}")))
 }
 
 fn tags_of(api: &RestApi) -> Tags {

@@ -5,7 +5,7 @@
 //! `DeleteConnection` are not implemented (HTTP 500). The providers still call them, as real
 //! AWS needs; the integration tests name these gaps explicitly.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::{built, Aws, AwsError, Listed, Provider};
 use crate::model::catalog::*;
 use crate::model::{Kind, Resource, Service, Tags};
 use async_trait::async_trait;
@@ -40,10 +40,6 @@ fn typed<S: serde::de::DeserializeOwned>(v: &Value, kind: Kind) -> Result<S, Aws
 
 fn to_value<S: serde::Serialize>(s: &S) -> Value {
     serde_json::to_value(s).expect("specs serialise")
-}
-
-fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> Result<T, AwsError> {
-    r.map_err(|e| AwsError::msg(format!("invalid request: {e}")))
 }
 
 /// Tolerates the codes in `ok` (e.g. "not found" on delete).

@@ -3,7 +3,7 @@
 //! Pool names are not unique in Cognito and pool IDs are AWS-assigned: a pool is found by
 //! listing pools with its name and preferring the one tagged with this stack instance.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::cognito::{AppClientSpec, GroupSpec, PasswordPolicy, UserPoolSpec};
 use crate::model::{Kind, Resource, Service, Tags};
 use crate::names::TAG_STACK;
@@ -25,11 +25,6 @@ pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::CognitoGroup => &Group,
         other => unreachable!("{other:?} is not a cognito kind"),
     }
-}
-
-fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| AwsError::msg(format!("malformed Cognito spec: {e}")))
 }
 
 /// IDs of the pools named `name` (ListUserPools, 60 per page).

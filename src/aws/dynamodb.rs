@@ -1,6 +1,6 @@
 //! DynamoDB tables.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::{built, Aws, AwsError, Listed, Provider};
 use crate::model::dynamodb::{KeyAttribute, TableSpec};
 use crate::model::{Resource, Service, Tags};
 use async_trait::async_trait;
@@ -15,10 +15,6 @@ const WAIT: Duration = Duration::from_secs(600);
 fn spec(v: &Value) -> Result<TableSpec, AwsError> {
     serde_json::from_value(v.clone())
         .map_err(|e| AwsError::msg(format!("malformed dynamodb_table spec: {e}")))
-}
-
-fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> Result<T, AwsError> {
-    r.map_err(|e| AwsError::msg(format!("invalid DynamoDB request: {e}")))
 }
 
 fn arn(aws: &Aws, table: &str) -> String {

@@ -1,7 +1,7 @@
 //! Lambda: functions (zip code, configuration, reserved concurrency, tags), the Kinesis
 //! event source mapping of `process`, and the invoke permissions of API Gateway.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::lambda::{EventSourceMappingSpec, FunctionSpec, PermissionSpec};
 use crate::model::{Kind, Resource, Service, Tags};
 use async_trait::async_trait;
@@ -30,11 +30,6 @@ pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::LambdaPermission => &Permission,
         other => unreachable!("{other:?} is not a lambda kind"),
     }
-}
-
-fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| AwsError::msg(format!("malformed Lambda spec: {e}")))
 }
 
 fn function_arn(aws: &Aws, name: &str) -> String {

@@ -256,6 +256,24 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// A spec value as its typed struct. Specs are built by the tool, so a failure is an internal
+/// error; it names the type that was expected.
+pub(crate) fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
+    serde_json::from_value(v.clone()).map_err(|e| {
+        AwsError::msg(format!(
+            "malformed resource spec ({}): {e}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+/// An SDK request builder's error (a required field left unset) as an [`AwsError`].
+pub(crate) fn built<T>(
+    r: Result<T, aws_smithy_types::error::operation::BuildError>,
+) -> Result<T, AwsError> {
+    r.map_err(|e| AwsError::msg(format!("invalid request: {e}")))
+}
+
 /// The provider of a kind.
 pub fn provider(kind: Kind) -> &'static dyn Provider {
     match kind {

@@ -1,6 +1,6 @@
 //! S3: the bucket and each of its configurations as a resource kind.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::{built, Aws, AwsError, Listed, Provider};
 use crate::model::s3::*;
 use crate::model::{policy, Resource, Service, Spec, Tags};
 use async_trait::async_trait;
@@ -13,10 +13,6 @@ const NO_BUCKET: &[&str] = &["NoSuchBucket", "NotFound"];
 fn typed<S: Spec>(v: &Value) -> Result<S, AwsError> {
     serde_json::from_value(v.clone())
         .map_err(|e| AwsError::msg(format!("malformed {} spec: {e}", S::KIND)))
-}
-
-fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> Result<T, AwsError> {
-    r.map_err(|e| AwsError::msg(format!("invalid S3 request: {e}")))
 }
 
 fn to_value<S: Spec>(spec: &S) -> Value {

@@ -1,6 +1,6 @@
 //! SNS: the alerts topic (with its policy) and its subscriptions.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::sns::{SubscriptionsSpec, TopicSpec};
 use crate::model::{policy, Resource, Service, Tags};
 use async_trait::async_trait;
@@ -11,10 +11,6 @@ const NOT_FOUND: &[&str] = &["NotFound", "NotFoundException"];
 
 fn topic_arn(aws: &Aws, name: &str) -> String {
     format!("arn:aws:sns:{}:{}:{name}", aws.region, aws.account)
-}
-
-fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
-    serde_json::from_value(v.clone()).map_err(|e| AwsError::msg(format!("malformed SNS spec: {e}")))
 }
 
 async fn topic_tags(aws: &Aws, arn: &str) -> Result<Tags, AwsError> {
