@@ -85,6 +85,91 @@ pub enum Command {
     Build(BuildArgs),
     /// Show what users connect with (API URL, pool and client IDs, names, JDBC URL), read live.
     Outputs(OutputsArgs),
+    /// Run the pipeline's Lambda handlers on this machine, wired as AWS wires them.
+    #[command(subcommand)]
+    Local(LocalCommand),
+    /// Replay a CSV into the pipeline: through the API as a Cognito user, or straight to Kinesis.
+    Stream(StreamArgs),
+    /// The batch path: upload a raw CSV to `raw/`, run the Glue ETL job on it, announce it.
+    Load(LoadArgs),
+}
+
+/// `local` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Serve the API routes on 127.0.0.1 and poll the stream into `process`.
+    Serve(LocalServeArgs),
+}
+
+/// `local serve` flags.
+#[derive(Debug, Args)]
+pub struct LocalServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one; the chosen port is printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Where the stream poller keeps its per-shard checkpoint. Default:
+    /// `target/ecomflow-local/<stack instance>.checkpoint.json`.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Pause between empty polls of a shard.
+    #[arg(long, default_value = "1s")]
+    pub poll_interval: humantime::Duration,
+    /// Serve the API only; do not poll the stream.
+    #[arg(long)]
+    pub no_poller: bool,
+}
+
+/// `stream` flags.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// The CSV (UCI Online Retail layout, Latin-1 or UTF-8; `.gz` is decompressed).
+    #[arg(long)]
+    pub csv: PathBuf,
+    /// Rows per second at most (default: as fast as the pipeline takes them).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Rows per request (API) or per `PutRecords` call (`--direct`, at most 500).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub batch: u32,
+    /// Send at most this many rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Skip the first N data rows (resume where an earlier run stopped).
+    #[arg(long, default_value_t = 0)]
+    pub from_row: u64,
+    /// Put the rows straight on the Kinesis stream (cleaned as `ingest` does) instead of the API.
+    #[arg(long)]
+    pub direct: bool,
+    /// API base URL (default: the stack's live API invoke URL; `local serve` prints its own).
+    #[arg(long)]
+    pub api_url: Option<String>,
+    /// Cognito user to authenticate as (API mode). The password comes from
+    /// `ECOMFLOW_PASSWORD`; on a first login, `ECOMFLOW_NEW_PASSWORD` answers Cognito's
+    /// new-password challenge.
+    #[arg(long, env = "ECOMFLOW_USERNAME")]
+    pub username: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// `load` flags.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The raw CSV (or `.csv.gz`) to load.
+    pub csv: PathBuf,
+    /// Object key under `raw/` (default: the file name).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Multipart upload part size in MiB (at least 5).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(5..=512))]
+    pub part_size_mib: u32,
+    /// Give up waiting for the Glue job run after this long.
+    #[arg(long, default_value = "30m")]
+    pub timeout: humantime::Duration,
+    /// Start the job run and return without waiting for it.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// `users` subcommands.
@@ -181,6 +266,12 @@ pub struct DataCheckArgs {
     /// Keep exact duplicate rows instead of rejecting the repeats.
     #[arg(long)]
     pub keep_duplicates: bool,
+    /// Also write the accepted lines, as JSON lines (the pipeline's clean records), here.
+    #[arg(long)]
+    pub accepted: Option<PathBuf>,
+    /// Also write the rejected rows, as JSON lines with their reason, here.
+    #[arg(long)]
+    pub rejected: Option<PathBuf>,
 }
 
 /// `plan` flags.

@@ -20,7 +20,8 @@ pub const EXIT_OK: i32 = 0;
 /// Exit code of `plan --detailed-exitcode` when there are changes.
 pub const EXIT_CHANGES: i32 = 2;
 
-fn connect_options(g: &Global) -> ConnectOptions {
+/// The AWS connection options the global flags ask for.
+pub fn connect_options(g: &Global) -> ConnectOptions {
     ConnectOptions {
         region: g.region.clone(),
         profile: g.profile.clone(),
@@ -321,17 +322,20 @@ pub fn data_check(g: &Global, args: &DataCheckArgs) -> Result<i32> {
         keep_non_product_codes: args.keep_non_product_codes,
         drop_duplicates: !args.keep_duplicates,
     };
-    let file = std::fs::File::open(&args.csv)
-        .with_context(|| format!("failed to open {}", args.csv.display()))?;
-    let input: Box<dyn std::io::Read> = if args.csv.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-            file,
-        )))
-    } else {
-        Box::new(std::io::BufReader::new(file))
-    };
+    let input = crate::datafile::open(&args.csv)?;
     let report = records::report::check(input, &rules)
         .with_context(|| format!("failed to check {}", args.csv.display()))?;
+    if args.accepted.is_some() || args.rejected.is_some() {
+        let batch = records::Cleaner::new(rules)
+            .clean_csv(crate::datafile::open(&args.csv)?)
+            .with_context(|| format!("failed to clean {}", args.csv.display()))?;
+        if let Some(path) = &args.accepted {
+            crate::datafile::write_json_lines(path, &batch.accepted)?;
+        }
+        if let Some(path) = &args.rejected {
+            crate::datafile::write_json_lines(path, &batch.rejected)?;
+        }
+    }
     if args.json || g.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

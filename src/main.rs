@@ -1,7 +1,7 @@
 //! The `ecomflow-infra` binary: parse, call the library, render, exit code.
 
 use clap::Parser;
-use ecomflow_infra::cli::{Cli, Command, DataCommand, UsersCommand};
+use ecomflow_infra::cli::{Cli, Command, DataCommand, LocalCommand, UsersCommand};
 use ecomflow_infra::commands;
 use tracing_subscriber::EnvFilter;
 
@@ -33,6 +33,9 @@ fn main() {
             Command::Users(UsersCommand::Sync(a)) => commands::users_sync(g, a).await,
             Command::Build(a) => commands::build(g, a),
             Command::Outputs(a) => commands::outputs(g, a).await,
+            Command::Local(LocalCommand::Serve(a)) => ecomflow_infra::local::serve(g, a).await,
+            Command::Stream(a) => ecomflow_infra::stream::run(g, a).await,
+            Command::Load(a) => ecomflow_infra::load::run(g, a).await,
             Command::Data(_) => unreachable!("handled above"),
         }
     });
