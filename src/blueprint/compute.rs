@@ -98,6 +98,9 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         })
         .collect();
     let p = &config.processing;
+    if !p.event_source_mapping {
+        return out;
+    }
     let (destination, destination_addr) = match p.on_failure {
         OnFailure::Alerts => (
             names.topic_arn(&names.alerts_topic()),
@@ -133,4 +136,17 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         .after(&[&address(Kind::KinesisStream, ORDERS), &destination_addr]),
     );
     out
+}
+
+/// The environment a declared function runs with, read back from its blueprint resource, so
+/// that code running a handler outside Lambda (`local serve`, `stream --direct`) configures
+/// it exactly as the deployed function is configured.
+pub fn declared_environment(
+    blueprint: &super::Blueprint,
+    function: &str,
+) -> Option<BTreeMap<String, String>> {
+    let resource = blueprint.get(&address(Kind::LambdaFunction, function))?;
+    serde_json::from_value::<FunctionSpec>(resource.spec.clone())
+        .ok()
+        .map(|spec| spec.environment)
 }

@@ -358,6 +358,16 @@ def split_outcomes(spark, outcomes, rules=None):
     return accepted.orderBy("idx").drop("idx", "_input"), rejected.orderBy("idx")
 
 
+def transform(spark, input_path, rules=None):
+    """The job's whole cleaning step, without Glue: the CSV files under `input_path` ->
+    (accepted DataFrame with the columns of clean_schema, rejected DataFrame with idx, reason,
+    detail and input), both in input order. `main` writes what this returns; the parity test
+    (tests/glue/parity.py) runs it under a local SparkSession."""
+    rules = {**DEFAULT_RULES, **(rules or {})}
+    outcomes = clean_rdd(read_raw_rows(spark, input_path), rules).cache()
+    return split_outcomes(spark, outcomes, rules)
+
+
 def write_outputs(accepted, rejected, output, rejects, run_date):
     """Parquet of accepted lines under output/dt=<run_date>/, JSON lines of rejections under
     rejects/dt=<run_date>/."""
@@ -428,8 +438,7 @@ def main(argv):
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
     run_date = datetime.datetime.utcnow().strftime("%Y-%m-%d")
-    outcomes = clean_rdd(read_raw_rows(spark, args["input"]), rules).cache()
-    accepted, rejected = split_outcomes(spark, outcomes, rules)
+    accepted, rejected = transform(spark, args["input"], rules)
     accepted = accepted.cache()
     write_outputs(accepted, rejected, args["output"], args["rejects"], run_date)
     if args.get("connection"):

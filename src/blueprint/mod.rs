@@ -14,6 +14,7 @@ mod tables;
 mod warehouse;
 
 pub use access::FUNCTIONS;
+pub use compute::declared_environment;
 
 use crate::config::StackConfig;
 use crate::model::{Resource, Tags};

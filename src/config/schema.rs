@@ -310,6 +310,11 @@ pub struct ProcessingConfig {
     /// Reject rate of a batch above which `process` alerts (0.0..=1.0).
     #[serde(default = "default_threshold")]
     pub reject_alert_threshold: f64,
+    /// Declare the event source mapping (default). Turn it off only where something else
+    /// consumes the stream with these same knobs, e.g. `ecomflow-infra local serve` in
+    /// front of an emulator that cannot run Lambda.
+    #[serde(default = "yes")]
+    pub event_source_mapping: bool,
 }
 
 fn default_batch() -> u32 {
@@ -335,6 +340,7 @@ impl Default for ProcessingConfig {
             maximum_retries: default_retries(),
             on_failure: OnFailure::Alerts,
             reject_alert_threshold: default_threshold(),
+            event_source_mapping: true,
         }
     }
 }
