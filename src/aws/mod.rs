@@ -11,6 +11,7 @@ mod kinesis;
 mod lambda;
 mod redshift;
 mod s3;
+pub(crate) use s3::misnamed_root;
 mod sns;
 mod stats;
 

@@ -229,7 +229,7 @@ impl Provider for Bucket {
 /// `root` instead of the documented one. Some S3-compatible endpoints (emulators) name the
 /// root after the operation; the elements inside are the documented ones, so the caller reads
 /// what it needs from the body. Real S3 never takes this path.
-fn misnamed_root<E>(
+pub(crate) fn misnamed_root<E>(
     e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
     root: &str,
 ) -> Option<String> {

@@ -148,14 +148,14 @@ def parse_price(text):
         return None
     try:
         d = Decimal(s)
+        if not d.is_finite():
+            return None
+        if "e" in s.lower():
+            d = d.normalize() if d != 0 else Decimal(0)
+            if d.as_tuple().exponent > 0:
+                d = d.quantize(Decimal(1))
     except InvalidOperation:
         return None
-    if not d.is_finite():
-        return None
-    if "e" in s.lower():
-        d = d.normalize() if d != 0 else Decimal(0)
-        if d.as_tuple().exponent > 0:
-            d = d.quantize(Decimal(1))
     if d.is_zero():
         d = abs(d)
     return d
