@@ -361,21 +361,19 @@ async fn wait_for_run(
             );
             last = state.clone();
         }
-        match state {
-            Some(
-                s @ (JobRunState::Succeeded
-                | JobRunState::Failed
-                | JobRunState::Stopped
-                | JobRunState::Timeout
-                | JobRunState::Error
-                | JobRunState::Expired),
-            ) => {
-                return Ok((
-                    s.as_str().to_string(),
-                    run.error_message().map(str::to_string),
-                ))
-            }
-            _ => {}
+        if let Some(
+            s @ (JobRunState::Succeeded
+            | JobRunState::Failed
+            | JobRunState::Stopped
+            | JobRunState::Timeout
+            | JobRunState::Error
+            | JobRunState::Expired),
+        ) = state
+        {
+            return Ok((
+                s.as_str().to_string(),
+                run.error_message().map(str::to_string),
+            ));
         }
         if Instant::now() + delay > deadline {
             bail!(

@@ -97,10 +97,16 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             .after(&[&address(Kind::IamRole, function)])
         })
         .collect();
-    let p = &config.processing;
-    if !p.event_source_mapping {
-        return out;
+    if config.processing.event_source_mapping {
+        out.push(stream_mapping(config, names));
     }
+    out
+}
+
+/// The Kinesis -> `process` event source mapping. Declared unless the config turns it off;
+/// `local serve` plays it with these same settings either way.
+pub fn stream_mapping(config: &StackConfig, names: &Names) -> Resource {
+    let p = &config.processing;
     let (destination, destination_addr) = match p.on_failure {
         OnFailure::Alerts => (
             names.topic_arn(&names.alerts_topic()),
@@ -111,31 +117,28 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             address(Kind::S3Bucket, LAKE),
         ),
     };
-    out.push(
-        Resource::new(
-            PROCESS,
-            &EventSourceMappingSpec {
-                function_name: names.resource(PROCESS),
-                event_source_arn: names.stream_arn(&names.stream()),
-                // TRIM_HORIZON: rows posted between the stream's creation and the mapping's
-                // are processed, not silently skipped. The mapping is created once per
-                // stream (a new mapping only comes with a new stream or function name).
-                starting_position: "TRIM_HORIZON".into(),
-                batch_size: p.batch_size as i32,
-                batching_window_seconds: p.batching_window_seconds as i32,
-                parallelization_factor: p.parallelization_factor as i32,
-                bisect_on_error: p.bisect_on_error,
-                maximum_retries: p.maximum_retries,
-                function_response_types: vec!["ReportBatchItemFailures".into()],
-                on_failure_destination: Some(destination),
-                enabled: true,
-                uuid: None,
-            },
-        )
-        .owned_by(&address(Kind::LambdaFunction, PROCESS))
-        .after(&[&address(Kind::KinesisStream, ORDERS), &destination_addr]),
-    );
-    out
+    Resource::new(
+        PROCESS,
+        &EventSourceMappingSpec {
+            function_name: names.resource(PROCESS),
+            event_source_arn: names.stream_arn(&names.stream()),
+            // TRIM_HORIZON: rows posted between the stream's creation and the mapping's
+            // are processed, not silently skipped. The mapping is created once per
+            // stream (a new mapping only comes with a new stream or function name).
+            starting_position: "TRIM_HORIZON".into(),
+            batch_size: p.batch_size as i32,
+            batching_window_seconds: p.batching_window_seconds as i32,
+            parallelization_factor: p.parallelization_factor as i32,
+            bisect_on_error: p.bisect_on_error,
+            maximum_retries: p.maximum_retries,
+            function_response_types: vec!["ReportBatchItemFailures".into()],
+            on_failure_destination: Some(destination),
+            enabled: true,
+            uuid: None,
+        },
+    )
+    .owned_by(&address(Kind::LambdaFunction, PROCESS))
+    .after(&[&address(Kind::KinesisStream, ORDERS), &destination_addr])
 }
 
 /// The environment a declared function runs with, read back from its blueprint resource, so

@@ -1,7 +1,8 @@
 """EcomFlow batch ETL (AWS Glue 4.0, PySpark): raw UCI Online Retail CSV -> clean Parquet.
 
-Reads the raw CSV under --input (ISO-8859-1: the pound sign is byte 0xA3), applies the same
-cleaning rules as the `records` crate (lambdas/records), and writes
+Reads the raw CSV under --input (ISO-8859-1: the pound sign is byte 0xA3; .gz files are
+decompressed), applies the same cleaning rules as the `records` crate (lambdas/records), and
+writes
 
 * accepted lines as Parquet to --output, partitioned by `dt` (the run date, yyyy-MM-dd), with
   the columns of the Glue table `invoice_lines` (the lower-cased JSON keys of the crate's
@@ -21,8 +22,9 @@ Rules, in the crate's order (first failure wins):
  3. cancellation (only when --keep_cancellations false), non_product_code (unless
     --keep_non_product_codes true), missing_customer_id (only when --keep_missing_customer
     false);
- 4. duplicate (when --drop_duplicates true): equal in every typed field to an accepted line;
-    the first copy (in file order) is kept.
+ 4. duplicate (when --drop_duplicates true): equal in every typed field to an accepted line,
+    the price with the scale it was written with (2.5 and 2.50 differ, as in the crate); the
+    first copy (in file order) is kept.
 
 The row-level functions below are pure Python (no Spark), and the DataFrame functions take
 and return DataFrames, so both can be tested under a local PySpark without Glue.
@@ -68,7 +70,35 @@ _INVOICE_RE = re.compile(r"^[CA]?[0-9]+$")
 _PRODUCT_RE = re.compile(r"^[0-9]{5}[A-Za-z]*$")
 _DCGS_RE = re.compile(r"^DCGS[A-Za-z0-9]+$")
 _NULL_WORDS = {"nan", "null"}
-_ASCII_WS = " \t\r\n\x0b\x0c"
+# What the crate trims (Rust's `is_ascii_whitespace`: no vertical tab), from every field but
+# Description.
+_ASCII_WS = " \t\n\x0c\r"
+# Largest magnitude of a rust_decimal mantissa (96 bits) and its largest scale.
+_DECIMAL_MAX = 2**96 - 1
+_DECIMAL_MAX_SCALE = 28
+# Stands for a NUL byte while the csv module splits a file: Python 3.10's (Glue 4.0) refuses
+# NUL. Above U+00FF, so no Latin-1 decoded byte can be mistaken for it.
+_NUL_STAND_IN = "\u0100"
+
+
+def _debug(s):
+    """`s` quoted and escaped as Rust's `{:?}` writes a string (the crate's rejection details):
+    double quotes; \\0 \\t \\r \\n \\\\ \\" escaped by name; non-printable and combining characters
+    as \\u{hex}."""
+    import unicodedata
+
+    named = {"\0": "\\0", "\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\", '"': '\\"'}
+    out = []
+    for c in s:
+        if c in named:
+            out.append(named[c])
+        elif " " <= c <= "~":
+            out.append(c)
+        elif not c.isprintable() or unicodedata.category(c) in ("Mn", "Me") or c in "\uff9e\uff9f":
+            out.append(f"\\u{{{ord(c):x}}}")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
 
 
 class Rejected(Exception):
@@ -95,7 +125,7 @@ def _strip_zero_fraction(s):
 
 def parse_quantity(text):
     """An integer with an optional sign; a pandas-style `6.0` is accepted. None if bad."""
-    s = _strip_zero_fraction(text.strip(" \t"))
+    s = _strip_zero_fraction(text.strip(_ASCII_WS))
     body = s[1:] if s[:1] in "+-" else s
     if not body or len(body) > 18 or not body.isascii() or not body.isdigit():
         return None
@@ -110,7 +140,7 @@ def _digits(s, max_len=9):
 
 def parse_date(text):
     """M/D/YYYY H:MM[:SS] (padding optional) or ISO yyyy-MM-dd[ T]HH:MM[:SS]. None if bad."""
-    s = text.strip(" \t")
+    s = text.strip(_ASCII_WS)
     sep = min((i for i in (s.find(" "), s.find("T")) if i >= 0), default=-1)
     if sep < 0:
         return None
@@ -142,19 +172,26 @@ def parse_date(text):
 
 
 def parse_price(text):
-    """An exact decimal (scale kept as written); exponent forms accepted. None if bad."""
-    s = text.strip(" \t")
+    """An exact decimal (scale kept as written); exponent forms accepted. None if bad.
+
+    Within rust_decimal's limits, as the crate: an exponent form whose scale would exceed 28
+    (`1e-29`, `0e-40`) or whose value would exceed 96 bits is bad, as is any value beyond 96
+    bits."""
+    s = text.strip(_ASCII_WS)
     if not s or not s.isascii() or any(c in s for c in "_ \t") or s.lower() in ("nan", "inf", "+inf", "-inf", "infinity"):
         return None
     try:
         d = Decimal(s)
-        if not d.is_finite():
-            return None
-        if "e" in s.lower():
-            d = d.normalize() if d != 0 else Decimal(0)
-            if d.as_tuple().exponent > 0:
-                d = d.quantize(Decimal(1))
     except InvalidOperation:
+        return None
+    if not d.is_finite() or d.adjusted() >= 29:  # 10^29 is beyond 96 bits; bounds int() below
+        return None
+    if d.as_tuple().exponent > 0:
+        # 1e3 -> 1000 (scale 0), exactly: int() and Decimal(int) ignore the context precision.
+        d = Decimal(int(d))
+    if -d.as_tuple().exponent > _DECIMAL_MAX_SCALE and "e" in s.lower():
+        return None
+    if abs(int(d)) > _DECIMAL_MAX:
         return None
     if d.is_zero():
         d = abs(d)
@@ -163,7 +200,7 @@ def parse_price(text):
 
 def parse_customer_id(text):
     """None for empty/NaN/null/None; a positive 32-bit integer; raises ValueError if bad."""
-    s = text.strip(" \t")
+    s = text.strip(_ASCII_WS)
     if not s or s.lower() in _NULL_WORDS or s == "None":
         return None
     s = _strip_zero_fraction(s)
@@ -183,23 +220,23 @@ def clean_fields(fields, rules=None):
     if not invoice_no:
         raise Rejected("empty_invoice_no", "InvoiceNo is empty")
     if not _INVOICE_RE.match(invoice_no) or not invoice_no.isascii():
-        raise Rejected("bad_invoice_no", f"InvoiceNo {invoice_no!r} is not digits with an optional C or A prefix")
+        raise Rejected("bad_invoice_no", f"InvoiceNo {_debug(invoice_no)} is not digits with an optional C or A prefix")
     stock_code = fields[1].strip(_ASCII_WS)
     if not stock_code:
         raise Rejected("empty_stock_code", "StockCode is empty")
     quantity = parse_quantity(fields[3])
     if quantity is None:
-        raise Rejected("bad_quantity", f"Quantity {fields[3]!r} is not an integer")
+        raise Rejected("bad_quantity", f"Quantity {_debug(fields[3])} is not an integer")
     invoice_date = parse_date(fields[4])
     if invoice_date is None:
-        raise Rejected("bad_date", f"InvoiceDate {fields[4]!r} is not a M/D/YYYY H:MM date")
+        raise Rejected("bad_date", f"InvoiceDate {_debug(fields[4])} is not a M/D/YYYY H:MM date")
     unit_price = parse_price(fields[5])
     if unit_price is None:
-        raise Rejected("bad_price", f"UnitPrice {fields[5]!r} is not a decimal number")
+        raise Rejected("bad_price", f"UnitPrice {_debug(fields[5])} is not a decimal number")
     try:
         customer_id = parse_customer_id(fields[6])
     except ValueError:
-        raise Rejected("bad_customer_id", f"CustomerID {fields[6]!r} is not a positive integer") from None
+        raise Rejected("bad_customer_id", f"CustomerID {_debug(fields[6])} is not a positive integer") from None
     country = fields[7].strip(_ASCII_WS)
     if not country:
         raise Rejected("empty_country", "Country is empty")
@@ -207,7 +244,7 @@ def clean_fields(fields, rules=None):
     if cancellation and not rules["keep_cancellations"]:
         raise Rejected("cancellation", f"invoice {invoice_no} is a cancellation")
     if not rules["keep_non_product_codes"] and not is_product_code(stock_code):
-        raise Rejected("non_product_code", f"StockCode {stock_code!r} is not a product")
+        raise Rejected("non_product_code", f"StockCode {_debug(stock_code)} is not a product")
     if customer_id is None and not rules["keep_missing_customer"]:
         raise Rejected("missing_customer_id", "CustomerID is empty")
     return {
@@ -243,6 +280,17 @@ def line_text(fields):
     return ",".join(out)
 
 
+def price_key(price):
+    """The price as written, scale included ("2.5" and "2.50" differ): how the crate's duplicate
+    check tells prices apart. Spark's decimal(10,3) would not."""
+    return format(price, "f")
+
+
+def dedup_key(line):
+    """What two accepted lines must share to be duplicates: every field, the price as written."""
+    return tuple(price_key(line[c]) if c == "unitprice" else line[c] for c in CLEAN_COLUMNS)
+
+
 def clean_rows(rows, rules=None):
     """Cleans an iterable of decoded rows (lists of strings, header excluded) in order.
     Returns (accepted dicts, rejection dicts). Pure Python; the reference for the Spark path."""
@@ -255,7 +303,7 @@ def clean_rows(rows, rules=None):
             rejected.append({"reason": r.reason, "detail": r.detail, "input": line_text(fields), "index": index})
             continue
         if rules["drop_duplicates"]:
-            key = tuple(line[c] for c in CLEAN_COLUMNS)
+            key = dedup_key(line)
             if key in seen:
                 rejected.append(
                     {
@@ -275,25 +323,51 @@ def clean_rows(rows, rules=None):
 # Spark
 
 
-def read_raw_rows(spark, path):
-    """(index, decoded fields) of every data row of the CSV files under `path`, in file order.
-
-    The files are read as bytes and split with Python's csv module, so the Latin-1/UTF-8
-    decision is made per row exactly as the crate makes it (Spark's CSV reader decodes a whole
-    file with one charset)."""
+def split_file(data, name="the input"):
+    """The decoded data rows of one CSV file (its bytes; gzip-compressed when `name` ends in
+    .gz, as `ecomflow-infra load` uploads them), header excluded, as the crate splits it:
+    standard CSV quoting, CR, LF or CRLF line ends, blank lines skipped, each row decoded by
+    `decode_row`. Like the crate, refuses (ValueError) a file without a line, or whose first
+    line is not the dataset's header (a UTF-8 byte-order mark and surrounding ASCII whitespace
+    ignored)."""
     import csv
+    import gzip
     import io
 
-    def split(content):
-        _, data = content
-        text = data.decode("latin-1")  # byte-preserving; re-decoded per row below
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-        if rows and [c.strip().lstrip("\ufeff").lstrip("\u00ef\u00bb\u00bf") for c in rows[0]] == COLUMNS:
-            rows = rows[1:]
-        return [decode_row([f.encode("latin-1") for f in r]) for r in rows]
+    if str(name).endswith(".gz"):
+        data = gzip.decompress(data)  # binaryFiles hands over the bytes as stored
+    csv.field_size_limit(2**31 - 1)  # the crate has no field size limit
+    text = data.decode("latin-1")  # byte-preserving; re-decoded per row below
+    nul = "\0" in text
+    if nul:
+        text = text.replace("\0", _NUL_STAND_IN)
+    rows = (r for r in csv.reader(io.StringIO(text, newline="")) if r)
+    header = next(rows, None)
+    if header is None:
+        raise ValueError(f"{name} is empty: expected a header line {','.join(COLUMNS)}")
+    if not _is_header(header):
+        raise ValueError(f"{name}: unexpected header {line_text(header)!r}: expected {','.join(COLUMNS)}")
+    if nul:
+        return [decode_row([f.replace(_NUL_STAND_IN, "\0").encode("latin-1") for f in r]) for r in rows]
+    return [decode_row([f.encode("latin-1") for f in r]) for r in rows]
 
+
+def _is_header(fields):
+    if len(fields) != len(COLUMNS):
+        return False
+    first = fields[0][3:] if fields[0].startswith("\u00ef\u00bb\u00bf") else fields[0]
+    return [first.strip(_ASCII_WS)] + [f.strip(_ASCII_WS) for f in fields[1:]] == COLUMNS
+
+
+def read_raw_rows(spark, path):
+    """(index, decoded fields) of every data row of the CSV files under `path`, in file order
+    (files by name).
+
+    The files are read as bytes (.gz ones decompressed) and split by `split_file`, so the
+    Latin-1/UTF-8 decision is made per row exactly as the crate makes it (Spark's CSV reader
+    decodes a whole file with one charset)."""
     files = spark.sparkContext.binaryFiles(path).sortByKey()
-    return files.flatMap(split).zipWithIndex().map(lambda p: (p[1], p[0]))
+    return files.flatMap(lambda f: split_file(f[1], f[0])).zipWithIndex().map(lambda p: (p[1], p[0]))
 
 
 def clean_rdd(indexed_rows, rules=None):
@@ -337,15 +411,18 @@ def split_outcomes(spark, outcomes, rules=None):
     from pyspark.sql import functions as F
 
     rules = {**DEFAULT_RULES, **(rules or {})}
-    ok = outcomes.filter(lambda o: o[0] == "ok").map(lambda o: (o[1], o[3]) + tuple(o[2][c] for c in CLEAN_COLUMNS))
+    ok = outcomes.filter(lambda o: o[0] == "ok").map(
+        lambda o: (o[1], o[3], price_key(o[2]["unitprice"])) + tuple(o[2][c] for c in CLEAN_COLUMNS)
+    )
     fields = ", ".join(f"{f.name} {f.dataType.simpleString()}" for f in clean_schema().fields)
-    accepted = spark.createDataFrame(ok, f"idx long, _input string, {fields}")
+    accepted = spark.createDataFrame(ok, f"idx long, _input string, _price string, {fields}")
     rejected = spark.createDataFrame(
         outcomes.filter(lambda o: o[0] == "rejected").map(lambda o: (o[2]["index"], o[2]["reason"], o[2]["detail"], o[2]["input"])),
         "idx long, reason string, detail string, input string",
     )
     if rules["drop_duplicates"]:
-        w = Window.partitionBy(*CLEAN_COLUMNS).orderBy("idx")
+        # The price as written, not the decimal(10,3) column, which has lost its scale.
+        w = Window.partitionBy(*[c for c in CLEAN_COLUMNS if c != "unitprice"], "_price").orderBy("idx")
         ranked = accepted.withColumn("_copy", F.row_number().over(w))
         dups = ranked.filter("_copy > 1").select(
             "idx",
@@ -355,7 +432,7 @@ def split_outcomes(spark, outcomes, rules=None):
         )
         accepted = ranked.filter("_copy = 1").drop("_copy")
         rejected = rejected.unionByName(dups)
-    return accepted.orderBy("idx").drop("idx", "_input"), rejected.orderBy("idx")
+    return accepted.orderBy("idx").drop("idx", "_input", "_price"), rejected.orderBy("idx")
 
 
 def transform(spark, input_path, rules=None):
@@ -370,9 +447,16 @@ def transform(spark, input_path, rules=None):
 
 def write_outputs(accepted, rejected, output, rejects, run_date):
     """Parquet of accepted lines under output/dt=<run_date>/, JSON lines of rejections under
-    rejects/dt=<run_date>/."""
+    rejects/dt=<run_date>/.
+
+    Timestamps are written as they are (proleptic Gregorian, like the crate, Firehose and
+    Athena): Spark 3.3's default would fail the whole job on a line dated before 1900, which
+    the crate accepts."""
     from pyspark.sql import functions as F
 
+    conf = accepted.sparkSession.conf
+    conf.set("spark.sql.parquet.int96RebaseModeInWrite", "CORRECTED")
+    conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
     accepted.withColumn("dt", F.lit(run_date)).write.mode("append").partitionBy("dt").parquet(output)
     rejected.write.mode("append").json(f"{rejects.rstrip('/')}/dt={run_date}/")
 

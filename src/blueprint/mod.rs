@@ -14,7 +14,7 @@ mod tables;
 mod warehouse;
 
 pub use access::FUNCTIONS;
-pub use compute::declared_environment;
+pub use compute::{declared_environment, stream_mapping};
 
 use crate::config::StackConfig;
 use crate::model::{Resource, Tags};

@@ -1,8 +1,306 @@
-//! Work in progress.
+//! `ecomflow-infra local serve`: the pipeline's Lambda handlers run on this machine, wired as
+//! AWS wires them, against the stack's live (or emulated) services.
+//!
+//! Lambda cannot run inside the emulator, so the handlers' library code runs in-process:
+//!
+//! * an HTTP server on `127.0.0.1:<port>` plays API Gateway ([`http`]): the stack's REST
+//!   routes, its Cognito authorizer ([`auth`], against the live user pool and its keys), the
+//!   proxy event and response, API Gateway's limits;
+//! * a stream poller plays the Kinesis event source mapping ([`poller`]): batches, batching
+//!   window, partial batch responses, retries, bisection and the on-failure destination, all
+//!   from the mapping's declaration, with a checkpoint file ([`checkpoint`]) so a restart
+//!   does not process the stream again; [`stream_aws`] is its Kinesis, SNS and S3 side.
+//!
+//! Every handler is configured from its function's declared environment ([`wiring`]), so the
+//! local wiring equals the deployed one. The server prints `listening on
+//! http://127.0.0.1:<port>` once bound, and stops cleanly on SIGINT or SIGTERM (the poller
+//! finishes the batch in hand and the checkpoint is saved).
+
+pub mod auth;
+pub mod checkpoint;
+pub mod functions;
+pub mod http;
+pub mod poller;
+pub mod stream_aws;
+pub mod wiring;
 
 use crate::cli::{Global, LocalServeArgs};
+use crate::commands;
+use crate::engine::{Packages, Session};
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use wiring::{Wiring, STREAM_FUNCTION};
 
-/// Work in progress.
-pub async fn serve(_g: &Global, _args: &LocalServeArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("not built yet")
+/// Where the checkpoint of a stack instance is kept by default (relative to the working
+/// directory).
+pub fn default_checkpoint_path(instance: &str) -> PathBuf {
+    PathBuf::from("target/ecomflow-local").join(format!("{instance}.checkpoint.json"))
+}
+
+/// The endpoint override in effect: `--endpoint-url`, else `AWS_ENDPOINT_URL`.
+fn endpoint_override(g: &Global) -> Option<String> {
+    g.endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|e| !e.trim().is_empty())
+}
+
+/// The app client IDs of a user pool (every page).
+async fn app_clients(aws: &crate::aws::Aws, pool_id: &str) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut pages = aws
+        .cognito
+        .list_user_pool_clients()
+        .user_pool_id(pool_id)
+        .max_results(60)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            crate::aws::AwsError::from(e).context(format!(
+                "failed to list the app clients of user pool {pool_id}"
+            ))
+        })?;
+        ids.extend(
+            page.user_pool_clients()
+                .iter()
+                .filter_map(|c| c.client_id().map(str::to_string)),
+        );
+    }
+    if ids.is_empty() {
+        bail!("user pool {pool_id} has no app client: no token can be valid; run `ecomflow-infra apply`");
+    }
+    Ok(ids)
+}
+
+/// The routes of the REST API, each with its in-process function.
+fn routes(
+    wiring: &Wiring,
+    ingest: Arc<dyn functions::ApiFunction>,
+    query: Arc<dyn functions::ApiFunction>,
+) -> Result<Vec<http::Route>> {
+    let mut out = Vec::new();
+    for (key, spec) in &wiring.api.routes {
+        let (method, resource) = key
+            .split_once(' ')
+            .with_context(|| format!("route {key:?} is not `<METHOD> <path>`"))?;
+        let logical = wiring.logical_name(&spec.function).with_context(|| {
+            format!(
+                "route {key} invokes {}, not a function of the stack",
+                spec.function
+            )
+        })?;
+        let function = match logical {
+            "ingest" => ingest.clone(),
+            "query" => query.clone(),
+            other => bail!("route {key} invokes {other}, which is not behind the API"),
+        };
+        let authorized = match spec.authorization.as_str() {
+            "COGNITO_USER_POOLS" => true,
+            "NONE" => false,
+            other => bail!("route {key}: authorization {other} is not supported locally"),
+        };
+        out.push(http::Route {
+            method: method
+                .parse()
+                .with_context(|| format!("route {key}: bad method"))?,
+            resource: resource.to_string(),
+            function_name: spec.function.clone(),
+            function,
+            authorized,
+            timeout: wiring.timeout(logical)?.min(http::MAX_INTEGRATION_TIMEOUT),
+        });
+    }
+    Ok(out)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT: stopping"),
+        _ = terminate => tracing::info!("SIGTERM: stopping"),
+    }
+}
+
+/// `local serve`.
+pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
+    let config = commands::load(g, &g.stack)?;
+    let session = Session::open(
+        config,
+        &g.stack.display().to_string(),
+        g.instance.clone(),
+        &commands::connect_options(g),
+        &Packages::NotNeeded,
+    )
+    .await?;
+    let aws = session.aws.clone();
+    let wiring = Wiring::from_blueprint(&session.config, &session.blueprint)?;
+
+    // The authorizer: the live pool of this instance and its app clients.
+    let pool = crate::users::cognito::find_pool(&aws, &wiring.pool_name, session.instance())
+        .await
+        .context("the API's user pool")?;
+    let clients = app_clients(&aws, &pool.id).await?;
+    let endpoint = endpoint_override(g);
+    let authorizer = Arc::new(auth::Authorizer::new(
+        auth::issuer(&aws.region, &pool.id),
+        clients,
+        auth::jwks_url(endpoint.as_deref(), &aws.region, &pool.id),
+        endpoint.is_some(),
+    )?);
+    if let Err(e) = authorizer.prefetch().await {
+        tracing::warn!(error = %e, "the user pool's keys are not available yet; every request will try again");
+    }
+
+    // The functions, configured from their declared environments.
+    let ingest: Arc<dyn functions::ApiFunction> = Arc::new(functions::Ingest::new(
+        wiring.ingest_config()?,
+        aws.kinesis.clone(),
+    ));
+    let (invoices_table, customers_table) = wiring.query_tables()?;
+    let query: Arc<dyn functions::ApiFunction> =
+        Arc::new(functions::Query::new(query::DynamoStore {
+            client: aws.dynamodb.clone(),
+            invoices_table,
+            customers_table,
+        }));
+    let api = Arc::new(http::Api {
+        stage: wiring.stage.clone(),
+        account: aws.account.clone(),
+        routes: routes(&wiring, ingest, query)?,
+        authorizer,
+    });
+
+    // The event source mapping.
+    let poller = if args.no_poller {
+        None
+    } else {
+        let checkpoint_path = args
+            .checkpoint
+            .clone()
+            .unwrap_or_else(|| default_checkpoint_path(session.instance()));
+        let checkpoint = Arc::new(checkpoint::Checkpoint::open(&checkpoint_path)?);
+        let settings = wiring.poller_settings(Duration::from(args.poll_interval))?;
+        if !wiring.mapping.enabled {
+            tracing::warn!("the event source mapping is declared disabled; polling anyway (use --no-poller not to)");
+        }
+        if wiring.mapping.parallelization_factor > 1 {
+            tracing::warn!(
+                factor = wiring.mapping.parallelization_factor,
+                "parallelization factor above 1: locally each shard runs one batch at a time"
+            );
+        }
+        let backend = process::AwsBackend {
+            dynamodb: aws.dynamodb.clone(),
+            firehose: aws.firehose.clone(),
+            s3: aws.s3.clone(),
+            sns: aws.sns.clone(),
+        };
+        let function = Arc::new(functions::Process::new(
+            wiring.process_config()?,
+            backend,
+            wiring.timeout(STREAM_FUNCTION)?,
+        ));
+        let failures = settings.on_failure.clone().map(|d| {
+            Arc::new(stream_aws::AwsFailureSink::new(
+                d,
+                wiring
+                    .function(STREAM_FUNCTION)
+                    .map(|f| f.name.clone())
+                    .unwrap_or_default(),
+                aws.sns.clone(),
+                aws.s3.clone(),
+            )) as Arc<dyn poller::FailureSink>
+        });
+        let source = Arc::new(stream_aws::KinesisSource::new(
+            aws.kinesis.clone(),
+            settings.stream_name.clone(),
+        ));
+        // Fail now, not in the background, if the stream is not there.
+        use poller::ShardSource as _;
+        let shards = source
+            .list_shards()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}; run `ecomflow-infra apply` first"))?;
+        tracing::info!(
+            stream = settings.stream_name,
+            shards = shards.len(),
+            checkpoint = %checkpoint.path().display(),
+            "polling the stream"
+        );
+        Some(Arc::new(poller::Poller {
+            source,
+            function,
+            failures,
+            checkpoint,
+            settings,
+        }))
+    };
+
+    let app = http::router(api)?.into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let port = listener.local_addr()?.port();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://127.0.0.1:{port}")?;
+        out.flush()?;
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let checkpoint = poller.as_ref().map(|p| p.checkpoint.clone());
+    let poller_task = poller.map(|p| tokio::spawn(p.run(stop_rx)));
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    // If serving failed, dropping the sender (above) stops the poller too.
+    if let Some(task) = poller_task {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "the stream poller failed");
+        }
+    }
+    if let Some(checkpoint) = &checkpoint {
+        checkpoint.save()?;
+    }
+    served.context("the HTTP server failed")?;
+    if !g.quiet {
+        let c = aws.stats.snapshot();
+        if let Some(checkpoint) = &checkpoint {
+            eprintln!(
+                "Stopped; checkpoint saved to {}.",
+                checkpoint.path().display()
+            );
+        }
+        eprintln!("api calls: reads={} mutations={}", c.reads, c.mutations);
+    }
+    Ok(commands::EXIT_OK)
 }

@@ -87,7 +87,8 @@ impl InvoiceLine {
 
     /// Quantity times unit price, exact.
     pub fn line_total(&self) -> Decimal {
-        Decimal::from(self.quantity) * self.unit_price
+        // Saturating: extreme values from hostile input must not panic.
+        Decimal::from(self.quantity).saturating_mul(self.unit_price)
     }
 
     /// The invoice date as `yyyy-MM-dd HH:mm:ss`.

@@ -192,7 +192,8 @@ pub fn is_null_word(b: &[u8]) -> bool {
 /// exponent forms (`1e-3`) that a JSON float may print as.
 pub fn parse_price(b: &[u8]) -> Option<Decimal> {
     let b = trim_ascii(b);
-    if b.is_empty() {
+    // `rust_decimal` would read `2_55` as 255: digit separators are not prices.
+    if b.is_empty() || b.contains(&b'_') {
         return None;
     }
     // Fast path: sign, digits and at most one dot; at most 18 significant digits.
@@ -332,6 +333,12 @@ mod tests {
         assert_eq!(parse_price(b"2.55").unwrap().to_string(), "2.55");
         assert_eq!(parse_price(b"0.001").unwrap().to_string(), "0.001");
         assert_eq!(parse_price(b"-11062.06").unwrap().to_string(), "-11062.06");
+        assert_eq!(
+            parse_price(b"2_55"),
+            None,
+            "digit separators are not prices"
+        );
+        assert_eq!(parse_price(b"1_000.5"), None);
         assert_eq!(parse_price(b"2.1").unwrap().to_string(), "2.1");
         assert_eq!(parse_price(b"0.0").unwrap().to_string(), "0.0");
         assert_eq!(parse_price(b"1e-3").unwrap().to_string(), "0.001");

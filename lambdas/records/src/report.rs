@@ -161,8 +161,9 @@ impl Accumulator {
         if report.last_invoice_date.is_none_or(|l| d > l) {
             report.last_invoice_date = Some(d);
         }
-        report.total_quantity += line.quantity;
-        report.total_revenue += line.line_total();
+        // Saturating: a hostile file must not be able to crash the report.
+        report.total_quantity = report.total_quantity.saturating_add(line.quantity);
+        report.total_revenue = report.total_revenue.saturating_add(line.line_total());
     }
 }
 

@@ -1,0 +1,148 @@
+//! Benchmark: streaming throughput of `stream --direct` over the whole dataset into the
+//! emulator, against one `PutRecord` per row (how the original EcomFlow producer worked),
+//! measured in the same run.
+//!
+//! `cargo run --release --example stream_bench [-- --baseline-rows N]` (needs `moto_server`
+//! on PATH). The baseline replays the first N rows (default 20,000) one call per row, before
+//! the batched run, into an empty stream, so the emulator's per-record cost (it grows with
+//! the records a shard holds) favours the baseline, not the batched producer.
+//!
+//! The stack is the local one with `processing.event_source_mapping: false`: the emulator
+//! cannot run Lambda, and its mapping emulation invokes a stub for every record put (about
+//! 2 ms each), which would measure the emulator rather than the producer.
+
+use ecomflow_infra::aws::ConnectOptions;
+use ecomflow_infra::engine::progress::Progress;
+use ecomflow_infra::engine::{Packages, Session};
+use ecomflow_infra::stream::{replay, BatchReader, Sender};
+use ecomflow_testkit::Moto;
+use std::path::Path;
+use std::time::Instant;
+
+const DATASET: &str = "../shared/data/online_retail.csv.gz";
+
+async fn session(endpoint: &str, file: &Path) -> Session {
+    let config = ecomflow_infra::config::load_file(file, None).expect("the bench stack is valid");
+    let connect = ConnectOptions {
+        endpoint_url: Some(endpoint.to_string()),
+        ..ConnectOptions::default()
+    };
+    let packages = Packages::Dir(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lambda-packages/dev-x86_64"),
+    );
+    Session::open(
+        config,
+        &file.display().to_string(),
+        None,
+        &connect,
+        &packages,
+    )
+    .await
+    .expect("connect")
+}
+
+/// One `PutRecord` per row, sequentially: the clean line of every accepted row.
+async fn baseline(
+    s: &Session,
+    rules: records::CleaningRules,
+    stream: &str,
+    rows: u64,
+) -> (u64, f64) {
+    use aws_sdk_kinesis::primitives::Blob;
+    let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATASET);
+    let input = ecomflow_infra::datafile::open(&dataset).expect("open the dataset");
+    let mut reader = BatchReader::new(input, rows as usize, 0, Some(rows)).expect("read");
+    let batch = reader.next_batch().expect("read").expect("rows");
+    let cleaner = records::Cleaner::new(rules);
+    let started = Instant::now();
+    let clean = cleaner.clean_csv(batch.body.as_bytes()).expect("clean");
+    for line in &clean.accepted {
+        s.aws
+            .kinesis
+            .put_record()
+            .stream_name(stream)
+            .partition_key(&line.invoice_no)
+            .data(Blob::new(serde_json::to_vec(line).unwrap()))
+            .send()
+            .await
+            .expect("PutRecord");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    (batch.rows as u64, batch.rows as f64 / secs)
+}
+
+#[tokio::main]
+async fn main() {
+    let baseline_rows: u64 = std::env::args()
+        .skip_while(|a| a != "--baseline-rows")
+        .nth(1)
+        .map(|v| v.parse().expect("--baseline-rows N"))
+        .unwrap_or(20_000);
+    std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    let opts = ecomflow_infra::package::BuildOptions {
+        profile: "dev".into(),
+        ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
+    };
+    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
+        .await
+        .unwrap()
+        .expect("build the Lambda packages");
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bench.yaml");
+    let local = std::fs::read_to_string("stacks/local.yaml").unwrap();
+    std::fs::write(
+        &file,
+        format!("{local}\nprocessing:\n  event_source_mapping: false\n"),
+    )
+    .unwrap();
+    let s = session(&moto.endpoint, &file).await;
+    let plan = s.plan(10).await.expect("plan");
+    let run = s
+        .execute(&plan, 10, None, &Progress::silent())
+        .await
+        .expect("apply");
+    assert!(run.succeeded(), "{run:?}");
+    let stream = s.blueprint.names.stream();
+
+    let env = ecomflow_infra::blueprint::declared_environment(&s.blueprint, "ingest").unwrap();
+    let config = ingest::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    let (base_rows, base_rate) = baseline(&s, config.rules, &stream, baseline_rows).await;
+
+    let sender = Sender::Direct {
+        config,
+        sink: ingest::KinesisSink::new(s.aws.kinesis.clone()),
+    };
+    let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATASET);
+    let reader = BatchReader::new(
+        ecomflow_infra::datafile::open(&dataset).unwrap(),
+        500,
+        0,
+        None,
+    )
+    .unwrap();
+    let summary = replay(reader, &sender, None, 4, &indicatif::ProgressBar::hidden())
+        .await
+        .expect("replay");
+    assert!(
+        summary.resume_from_row.is_none() && summary.failed == 0,
+        "{summary:?}"
+    );
+
+    println!("stream --direct into the emulator (batches of 500, 4 in flight)");
+    println!(
+        "  whole dataset:       {} rows ({} accepted, {} rejected) in {:.1} s = {:.0} rows/s",
+        summary.sent, summary.accepted, summary.rejected, summary.seconds, summary.rows_per_second
+    );
+    println!(
+        "  baseline, one PutRecord per row (first {base_rows} rows, same run): {base_rate:.0} rows/s"
+    );
+    println!(
+        "  batched vs one call per row: {:.1}x (target >= 50x)",
+        summary.rows_per_second / base_rate
+    );
+}
