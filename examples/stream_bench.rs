@@ -7,7 +7,8 @@
 //! the batched run, into an empty stream, so the emulator's per-record cost (it grows with
 //! the records a shard holds) favours the baseline, not the batched producer.
 //!
-//! The stack is the local one with `processing.event_source_mapping: false`: the emulator
+//! The stack is the local one with 32 provisioned shards and
+//! `processing.event_source_mapping: false`: the emulator
 //! cannot run Lambda, and its mapping emulation invokes a stub for every record put (about
 //! 2 ms each), which would measure the emulator rather than the producer.
 
@@ -95,9 +96,16 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bench.yaml");
     let local = std::fs::read_to_string("stacks/local.yaml").unwrap();
+    assert!(
+        local.contains("  mode: on_demand\n"),
+        "stacks/local.yaml changed its stream mode"
+    );
+    // 32 provisioned shards, as a bulk load of the whole dataset would be sized: the
+    // emulator's cost per record grows with the records one shard holds.
+    let bench = local.replace("  mode: on_demand\n", "  mode: provisioned\n  shards: 32\n");
     std::fs::write(
         &file,
-        format!("{local}\nprocessing:\n  event_source_mapping: false\n"),
+        format!("{bench}\nprocessing:\n  event_source_mapping: false\n"),
     )
     .unwrap();
     let s = session(&moto.endpoint, &file).await;
