@@ -1,0 +1,271 @@
+//! Benchmark: end-to-end lag under `local serve`, from `POST /records` to the item in
+//! DynamoDB, at a steady 1,000 rows/s (batches of 100 every 100 ms) through the API with a
+//! real Cognito token, against the emulator.
+//!
+//! `cargo run --release --example lag_bench [-- --seconds 30]` (needs `moto_server` on PATH).
+//! Every 10th row is timed: its item key is polled with `BatchGetItem` every 50 ms. Prints
+//! p50, p90, p99 and max, and the rows the poller fell behind by at the end. The lag includes
+//! the mapping's batching window as the stack configures it (`processing.*` in
+//! `stacks/local.yaml`; the variant here only turns the emulator's own mapping off, as in
+//! `stream_bench`).
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use ecomflow_infra::aws::ConnectOptions;
+use ecomflow_infra::cli::{Global, LocalServeArgs, Output};
+use ecomflow_infra::engine::progress::Progress;
+use ecomflow_infra::engine::{Packages, Session};
+use ecomflow_infra::stream::BatchReader;
+use ecomflow_testkit::Moto;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const DATASET: &str = "../shared/data/online_retail.csv.gz";
+const BATCH: usize = 100;
+const EVERY: usize = 10;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds: u64 = std::env::args()
+        .skip_while(|a| a != "--seconds")
+        .nth(1)
+        .map(|v| v.parse().expect("--seconds N"))
+        .unwrap_or(30);
+    std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    let opts = ecomflow_infra::package::BuildOptions {
+        profile: "dev".into(),
+        ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
+    };
+    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
+        .await
+        .unwrap()
+        .expect("build the Lambda packages");
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+
+    // The local stack without the emulator's own mapping (see stream_bench).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bench.yaml");
+    let local = std::fs::read_to_string("stacks/local.yaml").unwrap();
+    std::fs::write(
+        &file,
+        format!("{local}\nprocessing:\n  event_source_mapping: false\n"),
+    )
+    .unwrap();
+    let config = ecomflow_infra::config::load_file(&file, None).unwrap();
+    let processing = config.processing.clone();
+    let connect = ConnectOptions {
+        endpoint_url: Some(moto.endpoint.clone()),
+        ..ConnectOptions::default()
+    };
+    let packages = Packages::Dir(PathBuf::from("target/lambda-packages/dev-x86_64"));
+    let s = Session::open(
+        config,
+        &file.display().to_string(),
+        None,
+        &connect,
+        &packages,
+    )
+    .await
+    .unwrap();
+    let plan = s.plan(10).await.unwrap();
+    assert!(s
+        .execute(&plan, 10, None, &Progress::silent())
+        .await
+        .unwrap()
+        .succeeded());
+    let out = ecomflow_infra::outputs::read(&s).await.unwrap();
+    let pool = out.user_pool_id.unwrap();
+    let client_id = out.app_client_id.unwrap();
+    let table = out.invoices_table.unwrap();
+
+    // A producer with a permanent password, and its ID token.
+    let conf = moto.sdk_config().await;
+    let idp = aws_sdk_cognitoidentityprovider::Client::new(&conf);
+    let (user, password) = ("bench-producer", "Bench-producer-Passw0rd!");
+    idp.admin_create_user()
+        .user_pool_id(&pool)
+        .username(user)
+        .send()
+        .await
+        .unwrap();
+    idp.admin_set_user_password()
+        .user_pool_id(&pool)
+        .username(user)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    let token = idp
+        .initiate_auth()
+        .client_id(&client_id)
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .unwrap()
+        .authentication_result
+        .unwrap()
+        .id_token
+        .unwrap();
+
+    // local serve, in this process.
+    let port = free_port();
+    let global = Global {
+        stack: file.clone(),
+        instance: None,
+        region: None,
+        profile: None,
+        endpoint_url: Some(moto.endpoint.clone()),
+        verbose: 0,
+        quiet: true,
+        output: Output::Text,
+        packages: None,
+    };
+    let serve_args = LocalServeArgs {
+        port,
+        checkpoint: Some(dir.path().join("checkpoint.json")),
+        poll_interval: "100ms".parse().unwrap(),
+        no_poller: false,
+    };
+    tokio::spawn(async move { ecomflow_infra::local::serve(&global, &serve_args).await });
+    let api = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http.get(format!("{api}/invoices/1")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "local serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The producer: BATCH rows every 100 ms; every EVERY-th accepted row is timed.
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let rows = (seconds as usize) * 1000;
+    let input = ecomflow_infra::datafile::open(Path::new(DATASET)).unwrap();
+    let mut reader = BatchReader::new(input, BATCH, 0, Some(rows as u64)).unwrap();
+    let cleaner = records::Cleaner::new(records::CleaningRules::default());
+    let pending: std::sync::Arc<tokio::sync::Mutex<HashMap<(String, String), Instant>>> =
+        Default::default();
+    let lags: std::sync::Arc<tokio::sync::Mutex<Vec<Duration>>> = Default::default();
+    let watcher = {
+        let (pending, lags, ddb, table) =
+            (pending.clone(), lags.clone(), ddb.clone(), table.clone());
+        tokio::spawn(async move {
+            loop {
+                let keys: Vec<(String, String)> = pending.lock().await.keys().cloned().collect();
+                for chunk in keys.chunks(100) {
+                    let mut ka = KeysAndAttributes::builder();
+                    for (inv, line) in chunk {
+                        ka = ka.keys(HashMap::from([
+                            ("InvoiceNo".to_string(), AttributeValue::S(inv.clone())),
+                            ("LineKey".to_string(), AttributeValue::S(line.clone())),
+                        ]));
+                    }
+                    let got = ddb
+                        .batch_get_item()
+                        .request_items(
+                            &table,
+                            ka.projection_expression("InvoiceNo, LineKey")
+                                .build()
+                                .unwrap(),
+                        )
+                        .send()
+                        .await
+                        .unwrap();
+                    let now = Instant::now();
+                    let mut p = pending.lock().await;
+                    for item in got
+                        .responses()
+                        .and_then(|r| r.get(&table))
+                        .into_iter()
+                        .flatten()
+                    {
+                        let key = (
+                            item["InvoiceNo"].as_s().unwrap().clone(),
+                            item["LineKey"].as_s().unwrap().clone(),
+                        );
+                        if let Some(t0) = p.remove(&key) {
+                            lags.lock().await.push(now - t0);
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut sent = 0usize;
+    let mut n = 0usize;
+    while let Some(batch) = reader.next_batch().unwrap() {
+        let due = started + Duration::from_millis(100 * (sent / BATCH) as u64);
+        tokio::time::sleep_until(due.into()).await;
+        let clean = cleaner.clean_csv(batch.body.as_bytes()).unwrap();
+        let t0 = Instant::now();
+        let resp = http
+            .post(format!("{api}/records"))
+            .header("authorization", &token)
+            .header("content-type", "text/csv")
+            .body(batch.body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            202,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+        let mut p = pending.lock().await;
+        for line in &clean.accepted {
+            n += 1;
+            if n % EVERY == 0 {
+                p.insert((line.invoice_no.clone(), process::line_key(line)), t0);
+            }
+        }
+        sent += batch.rows;
+    }
+    let producing = started.elapsed();
+    let drain = Instant::now() + Duration::from_secs(120);
+    while !pending.lock().await.is_empty() && Instant::now() < drain {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    watcher.abort();
+    let left = pending.lock().await.len();
+    let mut lags = lags.lock().await.clone();
+    lags.sort();
+    println!(
+        "end-to-end lag, POST /records -> item in DynamoDB, under local serve ({} batch size, {} s batching window)",
+        processing.batch_size, processing.batching_window_seconds
+    );
+    println!(
+        "  sent {sent} rows in {:.1} s = {:.0} rows/s (target 1,000), {} rows timed, {left} never seen",
+        producing.as_secs_f64(),
+        sent as f64 / producing.as_secs_f64(),
+        lags.len()
+    );
+    if !lags.is_empty() {
+        println!(
+            "  lag p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+            percentile(&lags, 0.5),
+            percentile(&lags, 0.9),
+            percentile(&lags, 0.99),
+            percentile(&lags, 1.0)
+        );
+    }
+}
