@@ -462,17 +462,23 @@ pub fn build(g: &Global, args: &BuildArgs) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// `outputs`: what users connect with, read from the live account.
-pub async fn outputs(g: &Global, args: &OutputsArgs) -> Result<i32> {
+/// Opens the session of the global flags' stack instance for commands that do not deploy
+/// code (so the Lambda packages need not exist).
+pub async fn open_session(g: &Global) -> Result<Session> {
     let config = load(g, &g.stack)?;
-    let session = Session::open(
+    Ok(Session::open(
         config,
         &g.stack.display().to_string(),
         g.instance.clone(),
         &connect_options(g),
         &Packages::NotNeeded,
     )
-    .await?;
+    .await?)
+}
+
+/// `outputs`: what users connect with, read from the live account.
+pub async fn outputs(g: &Global, args: &OutputsArgs) -> Result<i32> {
+    let session = open_session(g).await?;
     let out = crate::outputs::read(&session).await?;
     if args.json || g.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&out)?);

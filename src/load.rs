@@ -5,8 +5,6 @@
 
 use crate::aws::AwsError;
 use crate::cli::{Global, LoadArgs, Output};
-use crate::commands::{connect_options, load as load_config};
-use crate::engine::{Packages, Session};
 use crate::model::Kind;
 use anyhow::{bail, Context, Result};
 use aws_sdk_glue::types::JobRunState;
@@ -51,15 +49,7 @@ pub struct LoadReport {
 pub async fn run(g: &Global, args: &LoadArgs) -> Result<i32> {
     let started = Instant::now();
     let key = raw_key(&args.csv, args.key.as_deref())?;
-    let config = load_config(g, &g.stack)?;
-    let session = Session::open(
-        config,
-        &g.stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &Packages::NotNeeded,
-    )
-    .await?;
+    let session = crate::commands::open_session(g).await?;
     let names = &session.blueprint.names;
     let bucket = names.lake_bucket();
     let job = session

@@ -56,18 +56,7 @@ fn json_lines(text: &[u8]) -> Vec<Value> {
 fn line_id(v: &Value) -> String {
     // An absent attribute (a DynamoDB item without CustomerID) reads as null.
     let f = |k: &str| v.get(k).unwrap_or(&Value::Null).to_string();
-    [
-        "InvoiceNo",
-        "StockCode",
-        "Description",
-        "Quantity",
-        "InvoiceDate",
-        "UnitPrice",
-        "CustomerID",
-        "Country",
-    ]
-    .map(f)
-    .join("|")
+    records::COLUMNS.map(f).join("|")
 }
 
 /// Set equality with a readable failure: counts and the first few differences.

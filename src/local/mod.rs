@@ -26,7 +26,7 @@ pub mod wiring;
 
 use crate::cli::{Global, LocalServeArgs};
 use crate::commands;
-use crate::engine::{Packages, Session};
+
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -149,15 +149,7 @@ async fn shutdown_signal() {
 
 /// `local serve`.
 pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
-    let config = commands::load(g, &g.stack)?;
-    let session = Session::open(
-        config,
-        &g.stack.display().to_string(),
-        g.instance.clone(),
-        &commands::connect_options(g),
-        &Packages::NotNeeded,
-    )
-    .await?;
+    let session = commands::open_session(g).await?;
     let aws = session.aws.clone();
     let wiring = Wiring::from_blueprint(&session.config, &session.blueprint)?;
 

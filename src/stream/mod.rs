@@ -11,8 +11,7 @@ pub use batches::{Batch, BatchReader};
 pub use send::{Answer, SendError, Sender};
 
 use crate::cli::{Global, Output, StreamArgs};
-use crate::commands::{connect_options, load};
-use crate::engine::{Packages, Session};
+use crate::engine::Session;
 use anyhow::{bail, Context, Result};
 use futures::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -64,15 +63,7 @@ pub async fn run(g: &Global, args: &StreamArgs) -> Result<i32> {
         args.limit,
     )
     .with_context(|| format!("failed to read {}", args.csv.display()))?;
-    let config = load(g, &g.stack)?;
-    let session = Session::open(
-        config,
-        &g.stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &Packages::NotNeeded,
-    )
-    .await?;
+    let session = crate::commands::open_session(g).await?;
     let sender = if args.direct {
         direct_sender(&session)?
     } else {
