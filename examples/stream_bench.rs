@@ -2,12 +2,12 @@
 //! emulator, against one `PutRecord` per row (how the original EcomFlow producer worked),
 //! measured in the same run.
 //!
-//! `cargo run --release --example stream_bench [-- --baseline-rows N]` (needs `moto_server`
+//! `cargo run --release --example stream_bench [-- --baseline-rows N] [--shards 32]` (needs `moto_server`
 //! on PATH). The baseline replays the first N rows (default 20,000) one call per row, before
 //! the batched run, into an empty stream, so the emulator's per-record cost (it grows with
 //! the records a shard holds) favours the baseline, not the batched producer.
 //!
-//! The stack is the local one with 32 provisioned shards and
+//! The stack is the local one with provisioned shards (32 by default) and
 //! `processing.event_source_mapping: false`: the emulator
 //! cannot run Lambda, and its mapping emulation invokes a stub for every record put (about
 //! 2 ms each), which would measure the emulator rather than the producer.
@@ -79,6 +79,11 @@ async fn main() {
         .nth(1)
         .map(|v| v.parse().expect("--baseline-rows N"))
         .unwrap_or(20_000);
+    let shards: u32 = std::env::args()
+        .skip_while(|a| a != "--shards")
+        .nth(1)
+        .map(|v| v.parse().expect("--shards N"))
+        .unwrap_or(32);
     std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
@@ -102,7 +107,10 @@ async fn main() {
     );
     // 32 provisioned shards, as a bulk load of the whole dataset would be sized: the
     // emulator's cost per record grows with the records one shard holds.
-    let bench = local.replace("  mode: on_demand\n", "  mode: provisioned\n  shards: 32\n");
+    let bench = local.replace(
+        "  mode: on_demand\n",
+        &format!("  mode: provisioned\n  shards: {shards}\n"),
+    );
     std::fs::write(
         &file,
         format!("{bench}\nprocessing:\n  event_source_mapping: false\n"),
@@ -141,7 +149,7 @@ async fn main() {
         "{summary:?}"
     );
 
-    println!("stream --direct into the emulator (batches of 500, 4 in flight)");
+    println!("stream --direct into the emulator ({shards} shards, batches of 500, 4 in flight)");
     println!(
         "  whole dataset:       {} rows ({} accepted, {} rejected) in {:.1} s = {:.0} rows/s",
         summary.sent, summary.accepted, summary.rejected, summary.seconds, summary.rows_per_second

@@ -40,11 +40,15 @@ use async_trait::async_trait;
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::{KinesisBatchItemFailure, KinesisEventResponse};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use futures::StreamExt;
 use records::{Cleaner, CleaningRules, InvoiceLine, RejectReason, Rejection};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
+
+/// Customer summaries recomputed at once (each is a Query and a PutItem).
+const CUSTOMER_WRITES_IN_FLIGHT: usize = 8;
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -328,17 +332,29 @@ pub async fn process_outcome(event: &KinesisEvent, cfg: &Config, backend: &dyn B
                 .push(*ri);
         }
     }
+    // Invoices are independent: their summaries are recomputed a few at a time.
+    let mut pending = Vec::new();
     for ((customer, invoice), ris) in touched {
         if failed_invoices.contains(&invoice) {
             failed.extend(ris);
-            continue;
+        } else {
+            pending.push((customer, invoice, ris));
         }
-        let result = async {
-            let lines = backend.query_invoice(&cfg.invoices_table, &invoice).await?;
-            let item = customer_item(customer, &invoice, &lines)?;
-            backend.put_item(&cfg.customers_table, item).await
-        }
+    }
+    let results: Vec<_> = futures::stream::iter(pending)
+        .map(|(customer, invoice, ris)| async move {
+            let result = async {
+                let lines = backend.query_invoice(&cfg.invoices_table, &invoice).await?;
+                let item = customer_item(customer, &invoice, &lines)?;
+                backend.put_item(&cfg.customers_table, item).await
+            }
+            .await;
+            (customer, invoice, ris, result)
+        })
+        .buffer_unordered(CUSTOMER_WRITES_IN_FLIGHT)
+        .collect()
         .await;
+    for (customer, invoice, ris, result) in results {
         match result {
             Ok(()) => outcome.customers_written += 1,
             Err(e) => {
