@@ -75,6 +75,9 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Remove a stale lock left by a killed run.
     ForceUnlock(ForceUnlockArgs),
+    /// Destroy the stack's ephemeral `--instance` copies that are due: expired, or older than
+    /// `--older-than`. Found through their resources' tags; each goes as `destroy` would.
+    Gc(GcArgs),
     /// Work with data files before they enter the pipeline.
     #[command(subcommand)]
     Data(DataCommand),
@@ -317,6 +320,24 @@ pub struct DestroyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Concurrent steps.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+/// `gc` flags.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Collect the copies whose last tag stamp (expiry tag minus `ephemeral_ttl_hours`) is at
+    /// least this old (e.g. `24h`, `90m`, `0s`), instead of those whose expiry has passed.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<humantime::Duration>,
+    /// List the instances found and what would be done, and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Concurrent reads and steps within one instance.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
 }

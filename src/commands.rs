@@ -58,7 +58,7 @@ fn print_calls(g: &Global, session: &Session) {
 }
 
 /// Asks for confirmation on a terminal; refuses without one unless `--yes`.
-fn confirm(yes: bool, what: &str) -> Result<()> {
+pub(crate) fn confirm(yes: bool, what: &str) -> Result<()> {
     if yes {
         return Ok(());
     }

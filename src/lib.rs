@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod datafile;
 pub mod engine;
+pub mod gc;
 pub mod load;
 pub mod local;
 pub mod model;
