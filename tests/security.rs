@@ -1,0 +1,1267 @@
+//! Security properties of the blueprint of every stack file in `stacks/` (dev, ci, prod and
+//! local, each built as itself and as an ephemeral `--instance` copy), checked without AWS.
+//!
+//! What it proves:
+//! - **IAM.** No Allow statement has a wildcard action (`*`, `s3:*`, `s3:Get*`) or a
+//!   `NotAction`/`NotResource`/`NotPrincipal`. Every ARN an Allow statement names (and every ARN
+//!   or `s3://` URL anywhere in any spec) is one of this instance's own resources, named exactly,
+//!   in this account and region; the only exceptions are in [`EXCEPTIONS`], each with the reason
+//!   AWS imposes it, and each must still be in use. Trust policies let exactly one AWS service
+//!   assume the role; the topic policy admits one service, pinned to this instance's bucket and
+//!   account; the Lambda permissions admit API Gateway from this instance's API only.
+//! - **API.** Every route requires the `COGNITO_USER_POOLS` authorizer, and the authorizer is
+//!   backed by this instance's user pool.
+//! - **Buckets.** Public access blocked (all four switches), encrypted at rest, and TLS-only (a
+//!   Deny of `s3:*` when `aws:SecureTransport` is false), except in `local.yaml`, which says why.
+//! - **Data stores.** Stream, tables, topic and delivery stream are encrypted; the Redshift
+//!   cluster (dev and prod) is encrypted, not publicly accessible, and declares no password.
+//! - **Secrets.** No spec field that looks secret escapes `KindInfo::secret`; the plan of every
+//!   stack against an empty account, and its destroy plan, rendered as text and JSON, show no
+//!   secret field's value; credentials handed to the binary never appear in anything it prints
+//!   or saves, even at `-vv` (against the emulator).
+//!
+//! The checks return violations instead of asserting inline, so that
+//! `every_check_catches_its_violation` can break each rule in a copy of a real blueprint and
+//! show the check notices: no assertion here can pass vacuously.
+//!
+//! Not repeated here: that `destroy` never touches a resource without this instance's ownership
+//! tag is proven against the emulator by `a_foreign_bucket_with_our_name_is_refused` in
+//! `tests/engine.rs` (a foreign bucket carrying the lake's name is refused by plan and apply,
+//! stays untagged, and survives destroy with a "left alone" warning).
+
+mod support;
+
+use ecomflow_infra::blueprint::{self, Blueprint, Context, LambdaCode, FUNCTIONS};
+use ecomflow_infra::config::{self, StackConfig};
+use ecomflow_infra::model::apigateway::RestApiSpec;
+use ecomflow_infra::model::iam::RoleSpec;
+use ecomflow_infra::model::lambda::PermissionSpec;
+use ecomflow_infra::model::{Kind, Resource};
+use ecomflow_infra::names::{instance_name, Names};
+use ecomflow_infra::plan::{self, LiveResource, LiveState, Ownership};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The account the blueprints are built for.
+const ACCOUNT: &str = "123456789012";
+/// The stack files under `stacks/`.
+const STACK_FILES: [&str; 4] = ["dev", "ci", "prod", "local"];
+/// The suffix of the ephemeral copy of each stack. A policy scoped to `<app>-<env>*` would reach
+/// the copies too; building a copy makes such a prefix visible to the exact-name checks.
+const SUFFIX: &str = "sec-7";
+
+/// An ARN that names no resource of the instance, yet must be granted.
+struct Exception {
+    /// The one action service it is granted for (`glue`, `logs`).
+    service: &'static str,
+    /// The exact ARN, for an instance's names.
+    arn: fn(&Names) -> String,
+}
+
+/// Every ARN an Allow statement may name although it is not one of the instance's resources.
+/// There is no `*` resource among them: no statement of the pipeline uses an action without
+/// resource-level permissions. Should one ever be needed (say `cloudwatch:PutMetricData`, which
+/// only accepts `*`), add it here with the reason, scoped to that one service.
+const EXCEPTIONS: &[Exception] = &[
+    // Glue authorises every Data Catalog call on a table against the catalog as well as the
+    // database and the table ("Specifying AWS Glue resource ARNs", AWS Glue developer guide:
+    // GetTable needs the catalog, database and table ARNs). The catalog is one per account and
+    // region and has no name; only `glue:` actions may use it.
+    Exception {
+        service: "glue",
+        arn: |n| format!("arn:aws:glue:{}:{}:catalog", n.region, n.account),
+    },
+    // Glue crawlers and jobs write to fixed, account-wide log groups (crawlers to
+    // `/aws-glue/crawlers`, jobs to `/aws-glue/jobs/{output,error}` and, with continuous
+    // logging, `/aws-glue/jobs/logs-v2`); only a Glue security configuration could move them.
+    Exception {
+        service: "logs",
+        arn: |n| glue_log_group(n, "crawlers"),
+    },
+    Exception {
+        service: "logs",
+        arn: |n| glue_log_group(n, "jobs/output"),
+    },
+    Exception {
+        service: "logs",
+        arn: |n| glue_log_group(n, "jobs/error"),
+    },
+    Exception {
+        service: "logs",
+        arn: |n| glue_log_group(n, "jobs/logs-v2"),
+    },
+];
+
+fn glue_log_group(n: &Names, group: &str) -> String {
+    format!(
+        "arn:aws:logs:{}:{}:log-group:/aws-glue/{group}:*",
+        n.region, n.account
+    )
+}
+
+/// One stack file built into a blueprint.
+#[derive(Clone)]
+struct Stack {
+    /// e.g. `dev.yaml` or `dev.yaml --instance sec-7`.
+    label: String,
+    /// The file name, e.g. `local.yaml`.
+    file: String,
+    config: StackConfig,
+    bp: Blueprint,
+}
+
+fn stack_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("stacks")
+        .join(format!("{name}.yaml"))
+}
+
+fn build(name: &str, suffix: Option<&str>) -> Stack {
+    let path = stack_path(name);
+    let config = config::load_file(&path, suffix).unwrap_or_else(|e| panic!("{e}"));
+    let names = Names::new(
+        instance_name(&config.app, &config.env, suffix),
+        ACCOUNT,
+        config.region.clone(),
+    );
+    let lambda_code = FUNCTIONS
+        .iter()
+        .map(|f| {
+            let code = LambdaCode {
+                zip_path: format!("target/lambda-packages/dev-x86_64/{f}/bootstrap.zip"),
+                code_sha256: "c2hhMjU2IG9mIGEgdGVzdCBwYWNrYWdl".into(),
+            };
+            (f.to_string(), code)
+        })
+        .collect();
+    let bp = blueprint::build(
+        &config,
+        &Context {
+            names,
+            expires_at: suffix.map(|_| "2030-01-01T00:00:00Z".to_string()),
+            lambda_code,
+        },
+    );
+    Stack {
+        label: match suffix {
+            Some(s) => format!("{name}.yaml --instance {s}"),
+            None => format!("{name}.yaml"),
+        },
+        file: format!("{name}.yaml"),
+        config,
+        bp,
+    }
+}
+
+/// Every stack file, as itself and as an ephemeral copy.
+fn stacks() -> Vec<Stack> {
+    STACK_FILES
+        .iter()
+        .flat_map(|name| [build(name, None), build(name, Some(SUFFIX))])
+        .collect()
+}
+
+fn of_kind(bp: &Blueprint, kind: Kind) -> impl Iterator<Item = &Resource> {
+    bp.resources.iter().filter(move |r| r.kind == kind)
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            .collect(),
+        Some(other) => vec![other.to_string()],
+        None => Vec::new(),
+    }
+}
+
+/// What the instance owns, by kind: the only resources its policies may name.
+struct Own {
+    names: Names,
+    buckets: BTreeSet<String>,
+    tables: BTreeSet<String>,
+    streams: BTreeSet<String>,
+    deliveries: BTreeSet<String>,
+    topics: BTreeSet<String>,
+    functions: BTreeSet<String>,
+    databases: BTreeSet<String>,
+    /// `<database>/<table>`, as in Glue table ARNs.
+    glue_tables: BTreeSet<String>,
+    connections: BTreeSet<String>,
+    clusters: BTreeSet<String>,
+    /// Full role ARNs.
+    roles: BTreeSet<String>,
+    pools: BTreeSet<String>,
+    apis: BTreeSet<String>,
+}
+
+impl Own {
+    fn of(bp: &Blueprint) -> Own {
+        let physical =
+            |kind| -> BTreeSet<String> { of_kind(bp, kind).map(|r| r.physical.clone()).collect() };
+        let roles = of_kind(bp, Kind::IamRole)
+            .filter_map(|r| r.typed::<RoleSpec>().ok())
+            .map(|s| format!("arn:aws:iam::{}:role{}{}", bp.names.account, s.path, s.name))
+            .collect();
+        Own {
+            names: bp.names.clone(),
+            buckets: physical(Kind::S3Bucket),
+            tables: physical(Kind::DynamodbTable),
+            streams: physical(Kind::KinesisStream),
+            deliveries: physical(Kind::FirehoseDeliveryStream),
+            topics: physical(Kind::SnsTopic),
+            functions: physical(Kind::LambdaFunction),
+            databases: physical(Kind::GlueDatabase),
+            glue_tables: physical(Kind::GlueTable)
+                .iter()
+                .map(|t| t.replacen('.', "/", 1))
+                .collect(),
+            connections: physical(Kind::GlueConnection),
+            clusters: physical(Kind::RedshiftCluster),
+            roles,
+            pools: physical(Kind::CognitoUserPool),
+            apis: physical(Kind::ApigwRestApi),
+        }
+    }
+
+    /// `Ok(Some(i))` when `arn` is exception `i`, `Ok(None)` when it names one of the instance's
+    /// resources exactly (wildcards only below the name: object keys, log streams, the random
+    /// suffix of a secret), else why not.
+    fn check_arn(&self, arn: &str) -> Result<Option<usize>, String> {
+        let n = &self.names;
+        if let Some(i) = EXCEPTIONS.iter().position(|e| (e.arn)(n) == arn) {
+            return Ok(Some(i));
+        }
+        let not_ours = || Err(format!("`{arn}` is not a resource of {}", n.instance));
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let [_, partition, service, region, account, rest] = parts[..] else {
+            return not_ours();
+        };
+        if !arn.starts_with("arn:") || partition != "aws" {
+            return not_ours();
+        }
+        let (want_region, want_account) = match service {
+            "s3" => ("", ""),
+            "iam" => ("", n.account.as_str()),
+            _ => (n.region.as_str(), n.account.as_str()),
+        };
+        if region != want_region || account != want_account {
+            return Err(format!(
+                "`{arn}` is outside account {} / region {}",
+                n.account, n.region
+            ));
+        }
+        let named = |prefix: &str, set: &BTreeSet<String>| {
+            rest.strip_prefix(prefix).is_some_and(|s| set.contains(s))
+        };
+        let ours = match service {
+            "s3" => match rest.split_once('/') {
+                Some((bucket, key)) => self.buckets.contains(bucket) && !key.is_empty(),
+                None => self.buckets.contains(rest),
+            },
+            "dynamodb" => rest
+                .strip_prefix("table/")
+                .map(|t| t.split('/').next().unwrap_or(t))
+                .is_some_and(|t| self.tables.contains(t)),
+            "kinesis" => named("stream/", &self.streams),
+            "firehose" => named("deliverystream/", &self.deliveries),
+            "sns" => self.topics.contains(rest),
+            "lambda" => named("function:", &self.functions),
+            "redshift" => named("cluster:", &self.clusters),
+            "glue" => {
+                named("database/", &self.databases)
+                    || named("table/", &self.glue_tables)
+                    || named("connection/", &self.connections)
+            }
+            "logs" => rest
+                .strip_prefix("log-group:")
+                .and_then(|g| g.strip_suffix(":*"))
+                .is_some_and(|g| {
+                    g.strip_prefix("/aws/lambda/")
+                        .is_some_and(|f| self.functions.contains(f))
+                        || g.strip_prefix("/aws/kinesisfirehose/")
+                            .is_some_and(|d| self.deliveries.contains(d))
+                }),
+            "iam" => self.roles.contains(arn),
+            // Redshift names the secret of its managed master password
+            // `redshift!<cluster>-<master user>` plus a random suffix, unknown before the
+            // cluster exists: the wildcard may only stand after the cluster's own name.
+            "secretsmanager" => rest
+                .strip_prefix("secret:redshift!")
+                .and_then(|s| s.strip_suffix("-*"))
+                .is_some_and(|c| self.clusters.contains(c)),
+            _ => false,
+        };
+        if ours {
+            Ok(None)
+        } else {
+            not_ours()
+        }
+    }
+}
+
+/// Every policy document (an object with a `Statement`) anywhere in a spec, with its path.
+fn policies(v: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(map) if map.contains_key("Statement") => {
+            out.push((path.to_string(), v.clone()));
+        }
+        Value::Object(map) => {
+            for (k, child) in map {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                policies(child, &p, out);
+            }
+        }
+        Value::Array(list) => {
+            for (i, child) in list.iter().enumerate() {
+                policies(child, &format!("{path}.{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every string leaf of a spec, with its dotted path.
+fn leaves(v: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                leaves(child, &p, out);
+            }
+        }
+        Value::Array(list) => {
+            for (i, child) in list.iter().enumerate() {
+                leaves(child, &format!("{path}.{i}"), out);
+            }
+        }
+        other => out.push((path.to_string(), other.clone())),
+    }
+}
+
+/// Counts of what a check looked at, so that a check over nothing fails.
+#[derive(Default)]
+struct Seen {
+    statements: usize,
+    arns: usize,
+    routes: usize,
+    buckets: usize,
+    encrypted: usize,
+    exceptions_used: BTreeSet<usize>,
+}
+
+/// IAM: statements of every policy document, role ARNs, Lambda permissions; every ARN and
+/// `s3://` URL anywhere in the blueprint.
+fn iam_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
+    let own = Own::of(&s.bp);
+    let mut v = BTreeSet::new();
+    for r in &s.bp.resources {
+        let at = format!("{}: {}", s.label, r.address());
+        let mut docs = Vec::new();
+        policies(&r.spec, "", &mut docs);
+        for (path, doc) in &docs {
+            let trust = path == "assume_role_policy";
+            let list = match doc.get("Statement") {
+                Some(Value::Array(list)) if !list.is_empty() => list.clone(),
+                _ => {
+                    v.insert(format!("{at} {path}: no statements"));
+                    continue;
+                }
+            };
+            for st in &list {
+                seen.statements += 1;
+                let sid = st.get("Sid").and_then(Value::as_str).unwrap_or("");
+                let at = format!("{at} {path} `{sid}`");
+                for inverted in ["NotAction", "NotResource", "NotPrincipal"] {
+                    if st.get(inverted).is_some() {
+                        v.insert(format!("{at}: uses {inverted}, which grants by exclusion"));
+                    }
+                }
+                let actions = strings(st.get("Action"));
+                if actions.is_empty() {
+                    v.insert(format!("{at}: no actions"));
+                }
+                match st.get("Effect").and_then(Value::as_str) {
+                    Some("Allow") => {}
+                    // A Deny only takes away: the TLS-only statement denies `s3:*` on purpose.
+                    // Its resources must still be ours (it must not reach other buckets).
+                    Some("Deny") => {
+                        for arn in strings(st.get("Resource")) {
+                            if let Err(e) = own.check_arn(&arn) {
+                                v.insert(format!("{at}: {e}"));
+                            }
+                        }
+                        continue;
+                    }
+                    other => {
+                        v.insert(format!("{at}: effect {other:?} is neither Allow nor Deny"));
+                        continue;
+                    }
+                }
+                for a in &actions {
+                    let service = a.split_once(':').map(|(s, _)| s).unwrap_or("");
+                    if a.contains('*') || a.contains('?') || service.is_empty() {
+                        v.insert(format!("{at}: wildcard action `{a}`"));
+                    }
+                }
+                if trust {
+                    if actions != ["sts:AssumeRole"] {
+                        v.insert(format!(
+                            "{at}: a trust policy may only allow sts:AssumeRole"
+                        ));
+                    }
+                    let services = st
+                        .get("Principal")
+                        .and_then(|p| p.as_object())
+                        .filter(|p| p.len() == 1)
+                        .map(|p| strings(p.get("Service")))
+                        .unwrap_or_default();
+                    if services.len() != 1 || !services[0].ends_with(".amazonaws.com") {
+                        v.insert(format!(
+                            "{at}: the role must be assumable by exactly one AWS service, not {:?}",
+                            st.get("Principal")
+                        ));
+                    }
+                    if st.get("Resource").is_some() || st.get("Condition").is_some() {
+                        v.insert(format!(
+                            "{at}: unexpected Resource/Condition in a trust policy"
+                        ));
+                    }
+                    continue;
+                }
+                let resources = strings(st.get("Resource"));
+                if resources.is_empty() {
+                    v.insert(format!("{at}: no resources"));
+                }
+                for arn in &resources {
+                    if arn == "*" {
+                        v.insert(format!("{at}: `*` resource"));
+                        continue;
+                    }
+                    match own.check_arn(arn) {
+                        Err(e) => {
+                            v.insert(format!("{at}: {e}"));
+                        }
+                        Ok(exception) => {
+                            let arn_service = arn.split(':').nth(2).unwrap_or("");
+                            for a in &actions {
+                                let service = a.split(':').next().unwrap_or("");
+                                if service != arn_service {
+                                    v.insert(format!("{at}: `{a}` granted on `{arn}`"));
+                                }
+                            }
+                            if let Some(i) = exception {
+                                for a in &actions {
+                                    if !a.starts_with(&format!("{}:", EXCEPTIONS[i].service)) {
+                                        v.insert(format!("{at}: exception `{arn}` used for `{a}`"));
+                                    }
+                                }
+                                seen.exceptions_used.insert(i);
+                            }
+                        }
+                    }
+                }
+                // A resource policy: one AWS service, pinned to our source and account (no
+                // confused deputy).
+                if let Some(p) = st.get("Principal") {
+                    let services = p
+                        .as_object()
+                        .filter(|p| p.len() == 1)
+                        .map(|p| strings(p.get("Service")))
+                        .unwrap_or_default();
+                    if services.len() != 1 || !services[0].ends_with(".amazonaws.com") {
+                        v.insert(format!("{at}: principal {p} is not one AWS service"));
+                    }
+                    let cond = st.get("Condition").cloned().unwrap_or(Value::Null);
+                    let source_arns: Vec<String> = ["ArnLike", "ArnEquals"]
+                        .iter()
+                        .flat_map(|op| strings(cond.get(op).and_then(|c| c.get("aws:SourceArn"))))
+                        .collect();
+                    let accounts = strings(
+                        cond.get("StringEquals")
+                            .and_then(|c| c.get("aws:SourceAccount")),
+                    );
+                    if source_arns.is_empty()
+                        || source_arns.iter().any(|a| own.check_arn(a).is_err())
+                    {
+                        v.insert(format!(
+                            "{at}: aws:SourceArn is not pinned to our resources"
+                        ));
+                    }
+                    if accounts != [own.names.account.clone()] {
+                        v.insert(format!(
+                            "{at}: aws:SourceAccount is not pinned to our account"
+                        ));
+                    }
+                }
+            }
+        }
+        // Every ARN and s3:// URL anywhere in the spec refers to the instance's own resources.
+        let mut all = Vec::new();
+        leaves(&r.spec, "", &mut all);
+        for (path, value) in all {
+            let Some(text) = value.as_str() else { continue };
+            if text.starts_with("arn:") {
+                seen.arns += 1;
+                if let Err(e) = own.check_arn(text) {
+                    v.insert(format!("{at} {path}: {e}"));
+                }
+            } else if let Some(url) = text.strip_prefix("s3://") {
+                let bucket = url.split('/').next().unwrap_or("");
+                if !own.buckets.contains(bucket) {
+                    v.insert(format!("{at} {path}: `{text}` is not in our bucket"));
+                }
+            }
+        }
+        if r.kind == Kind::IamRole {
+            match r.typed::<RoleSpec>() {
+                Ok(role) if role.path == own.names.iam_path() => {}
+                Ok(role) => {
+                    v.insert(format!(
+                        "{at}: role path {} is not the instance's",
+                        role.path
+                    ));
+                }
+                Err(e) => {
+                    v.insert(format!("{at}: not a role spec: {e}"));
+                }
+            }
+        }
+        if r.kind == Kind::LambdaPermission {
+            match r.typed::<PermissionSpec>() {
+                Ok(p) => {
+                    if p.action != "lambda:InvokeFunction"
+                        || p.principal != "apigateway.amazonaws.com"
+                    {
+                        v.insert(format!(
+                            "{at}: grants {} to {}, not lambda:InvokeFunction to API Gateway",
+                            p.action, p.principal
+                        ));
+                    }
+                    if !own.apis.contains(&p.source_api) || p.stack != own.names.instance {
+                        v.insert(format!(
+                            "{at}: invocable from API `{}` of stack `{}`, not ours",
+                            p.source_api, p.stack
+                        ));
+                    }
+                    if !own.functions.contains(&p.function_name) {
+                        v.insert(format!("{at}: function `{}` is not ours", p.function_name));
+                    }
+                }
+                Err(e) => {
+                    v.insert(format!("{at}: not a permission spec: {e}"));
+                }
+            }
+        }
+    }
+    v.into_iter().collect()
+}
+
+/// Every route requires the Cognito authorizer, backed by this instance's pool.
+fn api_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
+    let own = Own::of(&s.bp);
+    let mut v = Vec::new();
+    if own.pools.len() != 1 || own.apis.is_empty() {
+        v.push(format!(
+            "{}: expected one user pool and an API, got {:?} and {:?}",
+            s.label, own.pools, own.apis
+        ));
+    }
+    for r in of_kind(&s.bp, Kind::ApigwRestApi) {
+        let at = format!("{}: {}", s.label, r.address());
+        let api: RestApiSpec = match r.typed() {
+            Ok(api) => api,
+            Err(e) => {
+                v.push(format!("{at}: not a REST API spec: {e}"));
+                continue;
+            }
+        };
+        if api.stack != own.names.instance {
+            v.push(format!("{at}: resolves pools of stack `{}`", api.stack));
+        }
+        if api.routes.is_empty() {
+            v.push(format!("{at}: no routes"));
+        }
+        for (route, spec) in &api.routes {
+            seen.routes += 1;
+            if spec.authorization != "COGNITO_USER_POOLS" {
+                v.push(format!(
+                    "{at} `{route}`: authorization is {}, not COGNITO_USER_POOLS",
+                    spec.authorization
+                ));
+            }
+            if !own.functions.contains(&spec.function) {
+                v.push(format!(
+                    "{at} `{route}`: calls `{}`, not ours",
+                    spec.function
+                ));
+            }
+            match api.authorizers.get(&spec.authorizer) {
+                None => v.push(format!(
+                    "{at} `{route}`: authorizer `{}` is not declared",
+                    spec.authorizer
+                )),
+                Some(a) => {
+                    if a.kind != "COGNITO_USER_POOLS" {
+                        v.push(format!("{at} `{route}`: authorizer type is {}", a.kind));
+                    }
+                    if a.user_pools.is_empty()
+                        || a.user_pools.iter().any(|p| !own.pools.contains(p))
+                    {
+                        v.push(format!(
+                            "{at} `{route}`: authorizer pools {:?} are not this stack's {:?}",
+                            a.user_pools, own.pools
+                        ));
+                    }
+                    if a.identity_source != "method.request.header.Authorization" {
+                        v.push(format!(
+                            "{at} `{route}`: token read from {}",
+                            a.identity_source
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+fn find<'a>(bp: &'a Blueprint, kind: Kind, physical: &str) -> Option<&'a Resource> {
+    bp.resources
+        .iter()
+        .find(|r| r.kind == kind && r.physical == physical)
+}
+
+/// Public access blocked, encrypted, TLS-only (except where the stack file says why not).
+fn bucket_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
+    let mut v = Vec::new();
+    // Only local.yaml may go without the TLS-only policy, because the emulator evaluates bucket
+    // policies without their conditions; the file must say so.
+    let tls_exempt = s.file == "local.yaml";
+    if tls_exempt {
+        let text = std::fs::read_to_string(stack_path("local")).unwrap();
+        if !(text.contains("bucket policies without their conditions") && text.contains("TLS")) {
+            v.push(format!(
+                "{}: no longer explains why it has no TLS-only policy",
+                s.label
+            ));
+        }
+    } else if !s.config.bucket.deny_insecure_transport {
+        v.push(format!(
+            "{}: bucket.deny_insecure_transport is off",
+            s.label
+        ));
+    }
+    for bucket in of_kind(&s.bp, Kind::S3Bucket) {
+        seen.buckets += 1;
+        let name = &bucket.physical;
+        let at = format!("{}: bucket {name}", s.label);
+        match find(&s.bp, Kind::S3PublicAccessBlock, name) {
+            None => v.push(format!("{at}: no public access block")),
+            Some(r) => {
+                for switch in [
+                    "block_public_acls",
+                    "ignore_public_acls",
+                    "block_public_policy",
+                    "restrict_public_buckets",
+                ] {
+                    if r.spec.get(switch) != Some(&json!(true)) {
+                        v.push(format!("{at}: public access block {switch} is not on"));
+                    }
+                }
+            }
+        }
+        match find(&s.bp, Kind::S3Encryption, name) {
+            None => v.push(format!("{at}: no default encryption")),
+            Some(r) => {
+                let algorithm = r.spec.get("algorithm").and_then(Value::as_str);
+                if !matches!(algorithm, Some("AES256" | "aws:kms" | "aws:kms:dsse")) {
+                    v.push(format!("{at}: encryption algorithm {algorithm:?}"));
+                }
+            }
+        }
+        if tls_exempt {
+            continue;
+        }
+        let arn = Names::bucket_arn(name);
+        let tls_only = find(&s.bp, Kind::S3BucketPolicy, name)
+            .and_then(|r| r.spec.get("policy"))
+            .and_then(|p| p.get("Statement"))
+            .and_then(Value::as_array)
+            .is_some_and(|list| {
+                list.iter().any(|st| {
+                    st.get("Effect") == Some(&json!("Deny"))
+                        && st.get("Principal") == Some(&json!("*"))
+                        && strings(st.get("Action")).contains(&"s3:*".to_string())
+                        && {
+                            let res = strings(st.get("Resource"));
+                            res.contains(&arn) && res.contains(&format!("{arn}/*"))
+                        }
+                        && strings(
+                            st.get("Condition")
+                                .and_then(|c| c.get("Bool"))
+                                .and_then(|b| b.get("aws:SecureTransport")),
+                        ) == ["false"]
+                })
+            });
+        if !tls_only {
+            v.push(format!(
+                "{at}: no Deny of s3:* on the bucket and its objects when aws:SecureTransport is false"
+            ));
+        }
+    }
+    v
+}
+
+/// Stream, tables, topic, delivery stream and warehouse encrypted; the warehouse private.
+fn encryption_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
+    let mut v = Vec::new();
+    let set = |spec: &Value, key: &str| {
+        spec.get(key)
+            .and_then(Value::as_str)
+            .is_some_and(|k| !k.is_empty())
+    };
+    for r in &s.bp.resources {
+        let at = format!("{}: {}", s.label, r.address());
+        let ok = match r.kind {
+            Kind::KinesisStream | Kind::SnsTopic => set(&r.spec, "kms_key"),
+            Kind::FirehoseDeliveryStream => set(&r.spec, "encryption"),
+            // DynamoDB encrypts every table at rest; the flag only picks the key (the AWS-managed
+            // KMS key, or the AWS-owned key when false). A missing flag would be a schema change
+            // this test has to look at again.
+            Kind::DynamodbTable => r.spec.get("sse_kms").is_some_and(Value::is_boolean),
+            Kind::RedshiftCluster => {
+                if r.spec.get("publicly_accessible") != Some(&json!(false)) {
+                    v.push(format!("{at}: publicly accessible"));
+                }
+                // The master password is managed by AWS Secrets Manager: nothing in the spec
+                // may carry one.
+                let mut all = Vec::new();
+                leaves(&r.spec, "", &mut all);
+                for (path, _) in all {
+                    if path.to_ascii_lowercase().contains("password") {
+                        v.push(format!("{at}: declares a password field `{path}`"));
+                    }
+                }
+                r.spec.get("encrypted") == Some(&json!(true))
+            }
+            _ => continue,
+        };
+        seen.encrypted += 1;
+        if !ok {
+            v.push(format!("{at}: not encrypted at rest"));
+        }
+    }
+    let clusters = of_kind(&s.bp, Kind::RedshiftCluster).count();
+    if clusters != usize::from(s.config.warehouse.enabled) {
+        v.push(format!(
+            "{}: {clusters} clusters declared with warehouse.enabled = {}",
+            s.label, s.config.warehouse.enabled
+        ));
+    }
+    v
+}
+
+/// Key names that suggest a secret value.
+const SECRETISH: [&str; 6] = [
+    "password",
+    "secret",
+    "token",
+    "credential",
+    "private_key",
+    "api_key",
+];
+
+fn flagged(kind: Kind, path: &str) -> bool {
+    kind.info()
+        .secret
+        .iter()
+        .any(|s| path == *s || path.starts_with(&format!("{s}.")))
+}
+
+/// No secret-looking string escapes `KindInfo::secret`, and no secret field's value shows in the
+/// plan (create and destroy) rendered as text and JSON.
+fn secret_violations(s: &Stack) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut secrets = Vec::new();
+    for r in &s.bp.resources {
+        let mut all = Vec::new();
+        leaves(&r.spec, "", &mut all);
+        for (path, value) in all {
+            let key = path.to_ascii_lowercase();
+            let Some(text) = value.as_str().filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            if flagged(r.kind, &path) {
+                secrets.push((r.address(), path, text.to_string()));
+            } else if SECRETISH.iter().any(|w| key.contains(w)) {
+                v.push(format!(
+                    "{}: {} `{path}` looks secret but is not in KindInfo::secret of {}",
+                    s.label,
+                    r.address(),
+                    r.kind
+                ));
+            }
+        }
+    }
+    let names = &s.bp.names;
+    let create = plan::diff(
+        &names.instance,
+        &names.account,
+        &names.region,
+        &s.file,
+        &s.bp.resources,
+        &LiveState::default(),
+    )
+    .expect("an empty account has no conflicts");
+    // The destroy plan of the same resources, all live and ours: every value shows as "before".
+    let live = LiveState {
+        declared: s
+            .bp
+            .resources
+            .iter()
+            .map(|r| {
+                let l = LiveResource {
+                    kind: r.kind,
+                    physical: r.physical.clone(),
+                    spec: r.spec.clone(),
+                    ownership: Ownership::Ours,
+                };
+                (r.address(), Some(l))
+            })
+            .collect(),
+        undeclared: Vec::new(),
+    };
+    let (destroy, _) = plan::teardown(
+        &names.instance,
+        &names.account,
+        &names.region,
+        &s.file,
+        &s.bp.resources,
+        &live,
+    );
+    let outputs = [
+        ("plan text", plan::render_text(&create)),
+        ("plan JSON", plan::render_json(&create)),
+        ("destroy text", plan::render_text(&destroy)),
+        ("destroy JSON", plan::render_json(&destroy)),
+    ];
+    if create.summary.add != s.bp.resources.len() {
+        v.push(format!("{}: the plan does not create everything", s.label));
+    }
+    for (what, out) in &outputs {
+        for (address, path, secret) in &secrets {
+            if out.contains(secret.as_str()) {
+                v.push(format!(
+                    "{}: the {what} shows secret {address} `{path}`",
+                    s.label
+                ));
+            }
+        }
+        for marker in ["AKIA", "ASIA", "-----BEGIN", "aws_secret_access_key"] {
+            if out.contains(marker) {
+                v.push(format!("{}: the {what} contains `{marker}`", s.label));
+            }
+        }
+    }
+    v
+}
+
+fn assert_clean(what: &str, violations: &[String]) {
+    assert!(
+        violations.is_empty(),
+        "{what}: {} violations:\n  {}",
+        violations.len(),
+        violations.join("\n  ")
+    );
+}
+
+#[test]
+fn iam_policies_are_least_privilege_and_scoped_to_the_instance() {
+    let mut seen = Seen::default();
+    let mut all = Vec::new();
+    for s in stacks() {
+        all.extend(iam_violations(&s, &mut seen));
+    }
+    assert_clean("IAM", &all);
+    // 6 roles with trust and inline policy in dev/prod, the topic policy, the TLS policy...
+    assert!(seen.statements >= 40, "only {} statements", seen.statements);
+    assert!(seen.arns >= 40, "only {} ARNs", seen.arns);
+    let unused: Vec<String> = (0..EXCEPTIONS.len())
+        .filter(|i| !seen.exceptions_used.contains(i))
+        .map(|i| (EXCEPTIONS[i].arn)(&Names::new("x", ACCOUNT, "us-east-1")))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "exceptions no statement needs any more (remove them): {unused:?}"
+    );
+}
+
+#[test]
+fn every_api_route_requires_this_stacks_cognito_authorizer() {
+    let mut seen = Seen::default();
+    let mut all = Vec::new();
+    for s in stacks() {
+        all.extend(api_violations(&s, &mut seen));
+    }
+    assert_clean("API", &all);
+    assert_eq!(seen.routes, 4 * 2 * STACK_FILES.len(), "4 routes per stack");
+}
+
+#[test]
+fn buckets_are_private_encrypted_and_tls_only() {
+    let mut seen = Seen::default();
+    let mut all = Vec::new();
+    for s in stacks() {
+        all.extend(bucket_violations(&s, &mut seen));
+    }
+    assert_clean("buckets", &all);
+    assert_eq!(seen.buckets, 2 * STACK_FILES.len(), "one lake per stack");
+}
+
+#[test]
+fn data_stores_are_encrypted_and_the_warehouse_is_private() {
+    let mut seen = Seen::default();
+    let mut all = Vec::new();
+    let mut clusters = 0;
+    for s in stacks() {
+        all.extend(encryption_violations(&s, &mut seen));
+        clusters += of_kind(&s.bp, Kind::RedshiftCluster).count();
+    }
+    assert_clean("encryption", &all);
+    assert_eq!(
+        clusters, 4,
+        "dev and prod (and their copies) declare the warehouse"
+    );
+    // Stream, 2 tables, topic, delivery stream per stack, plus the clusters.
+    assert_eq!(seen.encrypted, 5 * 2 * STACK_FILES.len() + clusters);
+}
+
+#[test]
+fn no_secret_reaches_plan_output() {
+    let mut all = Vec::new();
+    for s in stacks() {
+        all.extend(secret_violations(&s));
+    }
+    assert_clean("secrets", &all);
+}
+
+/// Credentials given to the binary (a synthetic secret access key and session token) appear
+/// nowhere in what `plan` prints or saves, at the most verbose log level, in text and JSON.
+/// (Temporary passwords of `users sync` going only to the 0600 file is proven in
+/// `tests/users.rs`, `sync_edit_resync_and_prune_a_thousand_users`.)
+#[test]
+fn credentials_never_reach_the_output() {
+    const SECRET_KEY: &str = "canarySecretKey0123456789abcdefCANARY";
+    const SESSION_TOKEN: &str = "canarySessionToken9876543210zyxwvCANARY";
+    let moto = support::Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("plan.json");
+    for output in ["text", "json"] {
+        let out = support::command(
+            &moto.endpoint,
+            &[
+                "plan",
+                "-vv",
+                "--output",
+                output,
+                "--instance",
+                "sec-canary",
+                "--out",
+                saved.to_str().unwrap(),
+            ],
+        )
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .output()
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(stdout.contains("ecomflow-dev-sec-canary"), "{stdout}");
+        assert!(stderr.contains("api calls:"), "{stderr}");
+        let file = std::fs::read_to_string(&saved).unwrap();
+        for (what, text) in [("stdout", &*stdout), ("stderr", &*stderr), ("plan", &file)] {
+            for secret in [SECRET_KEY, SESSION_TOKEN] {
+                assert!(
+                    !text.contains(secret),
+                    "--output {output}: the {what} shows a credential"
+                );
+            }
+        }
+    }
+}
+
+/// A rule broken in a copy of the dev blueprint (which declares every kind, the warehouse
+/// included), and the fragment of the violation the checks must then report.
+type Break = (&'static str, fn(&mut Blueprint), &'static str);
+
+fn spec_mut<'a>(bp: &'a mut Blueprint, address: &str) -> &'a mut Value {
+    &mut bp
+        .resources
+        .iter_mut()
+        .find(|r| r.address() == address)
+        .unwrap_or_else(|| panic!("no {address}"))
+        .spec
+}
+
+fn first_statement<'a>(bp: &'a mut Blueprint, role: &str) -> &'a mut Value {
+    let policies = spec_mut(bp, &format!("iam_role.{role}"))
+        .get_mut("policies")
+        .and_then(Value::as_object_mut)
+        .unwrap();
+    let doc = policies.values_mut().next().unwrap();
+    &mut doc["Statement"][0]
+}
+
+const BREAKS: &[Break] = &[
+    (
+        "a service-wide action",
+        |bp| first_statement(bp, "process")["Action"] = json!(["kinesis:*"]),
+        "wildcard action `kinesis:*`",
+    ),
+    (
+        "the star action",
+        |bp| first_statement(bp, "ingest")["Action"] = json!(["*"]),
+        "wildcard action `*`",
+    ),
+    (
+        "a prefix action",
+        |bp| first_statement(bp, "query")["Action"] = json!(["dynamodb:Get*"]),
+        "wildcard action `dynamodb:Get*`",
+    ),
+    (
+        "the star resource",
+        |bp| first_statement(bp, "ingest")["Resource"] = json!(["*"]),
+        "`*` resource",
+    ),
+    (
+        "another instance's table",
+        |bp| {
+            first_statement(bp, "query")["Resource"] =
+                json!(["arn:aws:dynamodb:us-east-1:123456789012:table/ecomflow-prod-invoices"])
+        },
+        "is not a resource of ecomflow-dev",
+    ),
+    (
+        "a name-prefix wildcard",
+        |bp| {
+            first_statement(bp, "query")["Resource"] =
+                json!(["arn:aws:dynamodb:us-east-1:123456789012:table/ecomflow-dev*"])
+        },
+        "is not a resource of ecomflow-dev",
+    ),
+    (
+        "another account",
+        |bp| {
+            first_statement(bp, "ingest")["Resource"] =
+                json!(["arn:aws:kinesis:us-east-1:999999999999:stream/ecomflow-dev-orders"])
+        },
+        "is outside account 123456789012",
+    ),
+    (
+        "an action on another service's ARN",
+        |bp| first_statement(bp, "ingest")["Action"] = json!(["s3:PutObject"]),
+        "`s3:PutObject` granted on",
+    ),
+    (
+        "the Glue catalog exception used for S3",
+        |bp| {
+            first_statement(bp, "ingest")["Resource"] =
+                json!(["arn:aws:glue:us-east-1:123456789012:catalog"])
+        },
+        "exception `arn:aws:glue:us-east-1:123456789012:catalog` used for `kinesis:PutRecord`",
+    ),
+    (
+        "NotAction",
+        |bp| first_statement(bp, "query")["NotAction"] = json!(["iam:*"]),
+        "uses NotAction",
+    ),
+    (
+        "a trust policy open to everyone",
+        |bp| {
+            spec_mut(bp, "iam_role.ingest")["assume_role_policy"]["Statement"][0]["Principal"] =
+                json!({"AWS": ["*"]})
+        },
+        "assumable by exactly one AWS service",
+    ),
+    (
+        "a topic policy without its source pin",
+        |bp| {
+            let st = &mut spec_mut(bp, "sns_topic.alerts")["policy"]["Statement"][0];
+            st.as_object_mut().unwrap().remove("Condition");
+        },
+        "aws:SourceArn is not pinned",
+    ),
+    (
+        "a topic policy open to everyone",
+        |bp| spec_mut(bp, "sns_topic.alerts")["policy"]["Statement"][0]["Principal"] = json!("*"),
+        "is not one AWS service",
+    ),
+    (
+        "a function running with another instance's role",
+        |bp| {
+            spec_mut(bp, "lambda_function.query")["role_arn"] = json!(
+                "arn:aws:iam::123456789012:role/ecomflow-infra/ecomflow-prod/ecomflow-prod-query"
+            )
+        },
+        "is not a resource of ecomflow-dev",
+    ),
+    (
+        "a Lambda permission for another API",
+        |bp| spec_mut(bp, "lambda_permission.ingest")["source_api"] = json!("someone-elses-api"),
+        "invocable from API `someone-elses-api`",
+    ),
+    (
+        "a Glue job reading another bucket",
+        |bp| {
+            spec_mut(bp, "glue_job.clean")["default_arguments"]["--input"] =
+                json!("s3://someone-elses-bucket/raw/")
+        },
+        "is not in our bucket",
+    ),
+    (
+        "an open route",
+        |bp| {
+            spec_mut(bp, "apigw_rest_api.api")["routes"]["POST /records"]["authorization"] =
+                json!("NONE")
+        },
+        "authorization is NONE",
+    ),
+    (
+        "a route without its authorizer",
+        |bp| {
+            spec_mut(bp, "apigw_rest_api.api")["routes"]["GET /invoices/{invoiceNo}"]
+                ["authorizer"] = json!("")
+        },
+        "authorizer `` is not declared",
+    ),
+    (
+        "an authorizer backed by another pool",
+        |bp| {
+            spec_mut(bp, "apigw_rest_api.api")["authorizers"]["cognito"]["user_pools"] =
+                json!(["ecomflow-prod-users"])
+        },
+        "are not this stack's",
+    ),
+    (
+        "public ACLs allowed",
+        |bp| spec_mut(bp, "s3_public_access_block.lake")["block_public_acls"] = json!(false),
+        "block_public_acls is not on",
+    ),
+    (
+        "no default encryption",
+        |bp| bp.resources.retain(|r| r.kind != Kind::S3Encryption),
+        "no default encryption",
+    ),
+    (
+        "no TLS-only policy",
+        |bp| bp.resources.retain(|r| r.kind != Kind::S3BucketPolicy),
+        "aws:SecureTransport is false",
+    ),
+    (
+        "a TLS condition turned around",
+        |bp| {
+            spec_mut(bp, "s3_bucket_policy.lake")["policy"]["Statement"][0]["Condition"] =
+                json!({"Bool": {"aws:SecureTransport": ["true"]}})
+        },
+        "aws:SecureTransport is false",
+    ),
+    (
+        "an unencrypted stream",
+        |bp| spec_mut(bp, "kinesis_stream.orders")["kms_key"] = Value::Null,
+        "kinesis_stream.orders: not encrypted",
+    ),
+    (
+        "an unencrypted topic",
+        |bp| spec_mut(bp, "sns_topic.alerts")["kms_key"] = Value::Null,
+        "sns_topic.alerts: not encrypted",
+    ),
+    (
+        "an unencrypted delivery stream",
+        |bp| spec_mut(bp, "firehose_delivery_stream.clean")["encryption"] = Value::Null,
+        "firehose_delivery_stream.clean: not encrypted",
+    ),
+    (
+        "a table without its encryption setting",
+        |bp| {
+            spec_mut(bp, "dynamodb_table.invoices")
+                .as_object_mut()
+                .unwrap()
+                .remove("sse_kms");
+        },
+        "dynamodb_table.invoices: not encrypted",
+    ),
+    (
+        "an unencrypted warehouse",
+        |bp| spec_mut(bp, "redshift_cluster.warehouse")["encrypted"] = json!(false),
+        "redshift_cluster.warehouse: not encrypted",
+    ),
+    (
+        "a public warehouse",
+        |bp| spec_mut(bp, "redshift_cluster.warehouse")["publicly_accessible"] = json!(true),
+        "publicly accessible",
+    ),
+    (
+        "a declared master password",
+        |bp| {
+            spec_mut(bp, "redshift_cluster.warehouse")["master_password"] =
+                json!("Sup3r-Secret-Canary!")
+        },
+        "looks secret but is not in KindInfo::secret",
+    ),
+    (
+        "a secret in a function's environment",
+        |bp| {
+            spec_mut(bp, "lambda_function.query")["environment"]["API_TOKEN"] =
+                json!("canary-token-value")
+        },
+        "`environment.API_TOKEN` looks secret",
+    ),
+    (
+        "an access key id rendered in the plan",
+        |bp| spec_mut(bp, "s3_bucket.lake")["tags"]["note"] = json!("AKIAIOSFODNN7EXAMPLE"),
+        "contains `AKIA`",
+    ),
+];
+
+/// Every check above can fail: each rule, broken in a copy of the dev blueprint, is reported.
+#[test]
+fn every_check_catches_its_violation() {
+    let base = build("dev", None);
+    let check = |s: &Stack| {
+        let mut seen = Seen::default();
+        let mut v = iam_violations(s, &mut seen);
+        v.extend(api_violations(s, &mut seen));
+        v.extend(bucket_violations(s, &mut seen));
+        v.extend(encryption_violations(s, &mut seen));
+        v.extend(secret_violations(s));
+        v
+    };
+    assert_clean("the unbroken dev blueprint", &check(&base));
+    let mut missed = Vec::new();
+    for (what, break_it, fragment) in BREAKS {
+        let mut broken = base.clone();
+        break_it(&mut broken.bp);
+        let v = check(&broken);
+        if !v.iter().any(|x| x.contains(fragment)) {
+            missed.push(format!("{what}: wanted `{fragment}`, got {v:#?}"));
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "rules broken unnoticed:\n{}",
+        missed.join("\n")
+    );
+}
