@@ -597,8 +597,10 @@ fn a_bad_stack_file_reaches_no_api() {
     ] {
         let r = run(&counter.endpoint, &args).expect(1);
         assert!(
-            r.stderr
-                .contains("2 errors in stack config; nothing was applied"),
+            r.stderr.contains(&format!(
+                "2 errors in {}; nothing was applied",
+                bad.display()
+            )),
             "{}",
             r.stderr
         );

@@ -24,11 +24,33 @@ impl fmt::Display for ConfigError {
             write!(f, ":{}:{}", self.line, self.column)?;
         }
         if self.field.is_empty() {
-            write!(f, ": {}", self.message)
+            write!(f, ": {}", shown(&self.message))
         } else {
-            write!(f, ": {}: {}", self.field, self.message)
+            write!(f, ": {}: {}", shown(&self.field), shown(&self.message))
         }
     }
+}
+
+/// Longest message or field shown, in characters: errors may quote what the file holds.
+const MAX_SHOWN: usize = 300;
+
+/// Text from a file as it may be shown on a terminal: control characters escaped (no escape
+/// sequences, no forged lines), and cut to [`MAX_SHOWN`] characters.
+fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == MAX_SHOWN {
+            let rest = text.chars().count() - n;
+            out.push_str(&format!("... ({rest} more characters)"));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Every problem found in one stack file, in file order.
@@ -38,9 +60,10 @@ pub struct ConfigErrors(pub Vec<ConfigError>);
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
+        let file = self.0.first().map(|e| shown(&e.file)).unwrap_or_default();
         writeln!(
             f,
-            "{n} error{} in stack config; nothing was applied:",
+            "{n} error{} in {file}; nothing was applied:",
             if n == 1 { "" } else { "s" }
         )?;
         for e in &self.0 {

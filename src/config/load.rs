@@ -85,6 +85,25 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
             ),
         )]));
     }
+    // A byte-order mark is not part of the text; a control character (a NUL would end the
+    // YAML parser's input early and silently drop the rest of the file) is refused.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((i, c)) = text
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        let before = &text[..i];
+        return Err(ConfigErrors(vec![ConfigError {
+            file: file.to_string(),
+            line: before.matches('\n').count() + 1,
+            column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+            field: String::new(),
+            message: format!(
+                "the file contains the control character U+{:04X}; {what} must be plain text",
+                c as u32
+            ),
+        }]));
+    }
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
     let mut root = marked_yaml::parse_yaml_with_options(0, text, options)
         .map_err(|e| ConfigErrors(vec![load_error(file, e)]))?;

@@ -87,7 +87,7 @@ fn every_error_is_reported_at_once() {
     );
     let text = ConfigErrors(errs).to_string();
     assert!(
-        text.starts_with("5 errors in stack config; nothing was applied:"),
+        text.starts_with("5 errors in stack.yaml; nothing was applied:"),
         "{text}"
     );
     assert!(

@@ -102,6 +102,21 @@ pub fn load_file(path: &Path, custom: &[String]) -> Result<UsersFile, ConfigErro
 /// Parses and validates users YAML held in memory.
 pub fn load_str(file: &str, text: &str, custom: &[String]) -> Result<UsersFile, ConfigErrors> {
     let (parsed, root, mut errors) = parse_yaml::<UsersFile>(file, text, "a users file")?;
+    // An empty file would mean "no users": with `--prune` that deletes every user the tool
+    // made. Saying so takes an explicit `users: []`.
+    if root
+        .as_mapping()
+        .is_none_or(|m| m.get_node("users").is_none())
+    {
+        errors.push(ConfigError {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            field: "users".into(),
+            message: "the users file has no `users:` list (write `users: []` to mean no users)"
+                .into(),
+        });
+    }
     if let Some(users) = &parsed {
         let mut ck = Checker {
             file,
