@@ -2,11 +2,19 @@
 //!
 //! - [`Moto`]: a `moto_server` (PyPI `moto[server]`) child process on a free loopback port,
 //!   killed by its PID when dropped. A missing `moto_server` is a test failure, never a skip.
-//! - [`LatencyProxy`]: a loopback HTTP proxy that adds a fixed delay to every call, since real
-//!   AWS round trips take tens of milliseconds and the emulator answers at once.
+//! - [`LatencyProxy`] (also [`FaultProxy`]): a loopback HTTP proxy between the tool and the
+//!   emulator. It adds latency (fixed or jittered), since real AWS round trips take tens of
+//!   milliseconds and the emulator answers at once; enforces per-operation quotas; and injects
+//!   faults at given rates ([`Faults`]: throttling, HTTP 500/503, dropped connections), each
+//!   in the service's own wire format, decided by a seeded generator and counted.
 
+pub mod faults;
 mod moto;
 mod proxy;
+pub mod wire;
 
+pub use faults::{Fault, Faults, Latency};
 pub use moto::Moto;
-pub use proxy::{LatencyProxy, OperationStats, Quota};
+pub use proxy::{
+    Decision, FaultProxy, FaultReport, LatencyProxy, OperationStats, ProxyConfig, Quota,
+};

@@ -1,6 +1,11 @@
-//! A loopback HTTP proxy in front of the emulator: it adds latency to every call and can
-//! enforce per-operation rate quotas, answering beyond them the way the service does.
+//! A loopback HTTP proxy in front of the emulator: it adds latency (fixed or jittered) to every
+//! call, can enforce per-operation rate quotas, and can inject faults (throttling, HTTP 500 and
+//! 503, dropped connections) at given rates, each answered the way the real service answers,
+//! in its own wire format. Fault decisions come from a seeded generator (see
+//! [`crate::faults`]), so a failing run replays with the same seed.
 
+use crate::faults::{decide, fnv1a, Fault, Faults, Latency};
+use crate::wire::{self, ErrorKind};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -8,7 +13,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -64,10 +70,16 @@ impl Quota {
 /// What the proxy saw, per operation.
 #[derive(Debug, Clone, Default)]
 pub struct OperationStats {
-    /// Calls forwarded to the emulator.
+    /// Calls forwarded to the emulator (including those whose answer was then dropped).
     pub forwarded: u64,
-    /// Calls answered with a throttling error.
+    /// Calls answered with a throttling error (quota or injected).
     pub throttled: u64,
+    /// Calls answered with an injected HTTP 500 or 503.
+    pub server_errors: u64,
+    /// Connections closed before forwarding.
+    pub dropped_requests: u64,
+    /// Connections closed after forwarding, without the answer.
+    pub dropped_responses: u64,
     /// Time of the first and last forwarded call.
     pub first: Option<Instant>,
     /// See `first`.
@@ -86,6 +98,67 @@ impl OperationStats {
     }
 }
 
+/// Everything a proxy can do besides forwarding: latency, quotas and the fault mix.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyConfig {
+    /// Added before each request is handled.
+    pub latency: Latency,
+    /// Per-operation rate quotas.
+    pub quotas: Vec<Quota>,
+    /// Injected faults.
+    pub faults: Faults,
+}
+
+/// One request's fate, in the order the proxy decided them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// SigV4 service name, e.g. `dynamodb`.
+    pub service: String,
+    /// Operation, as in [`LatencyProxy::stats`].
+    pub operation: String,
+    /// What the proxy did.
+    pub fault: Fault,
+}
+
+/// What the proxy did so far: the seed, and counts per fault kind and per operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultReport {
+    /// The seed of the decisions (replay with `ECOMFLOW_FAULT_SEED=<seed>`).
+    pub seed: u64,
+    /// Requests received.
+    pub calls: u64,
+    /// Requests per fault kind ([`Fault::None`]: forwarded untouched).
+    pub by_kind: BTreeMap<Fault, u64>,
+    /// Requests per `service:operation` and fault kind (faulted requests only).
+    pub by_operation: BTreeMap<String, BTreeMap<Fault, u64>>,
+}
+
+impl FaultReport {
+    /// Requests of kind `fault`.
+    pub fn count(&self, fault: Fault) -> u64 {
+        self.by_kind.get(&fault).copied().unwrap_or(0)
+    }
+
+    /// Requests that got any fault (quota throttles included).
+    pub fn faulted(&self) -> u64 {
+        self.by_kind
+            .iter()
+            .filter(|(k, _)| **k != Fault::None)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+impl fmt::Display for FaultReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "seed {}: {} calls", self.seed, self.calls)?;
+        for k in Fault::ALL {
+            write!(f, ", {} {}", k.name(), self.count(k))?;
+        }
+        Ok(())
+    }
+}
+
 struct Bucket {
     tokens: f64,
     per_second: f64,
@@ -98,6 +171,10 @@ struct State {
     category_of: HashMap<&'static str, &'static str>,
     stats: HashMap<String, OperationStats>,
     total: u64,
+    /// Sightings per request content hash (the decisions' counter).
+    seen: HashMap<u64, u64>,
+    report: FaultReport,
+    log: Vec<Decision>,
 }
 
 impl State {
@@ -118,17 +195,81 @@ impl State {
             false
         }
     }
+
+    /// Records what was decided for one request.
+    fn record(&mut self, service: &str, op: &str, fault: Fault) {
+        self.total += 1;
+        self.report.calls += 1;
+        *self.report.by_kind.entry(fault).or_default() += 1;
+        if fault != Fault::None {
+            *self
+                .report
+                .by_operation
+                .entry(format!("{service}:{op}"))
+                .or_default()
+                .entry(fault)
+                .or_default() += 1;
+        }
+        self.log.push(Decision {
+            service: service.to_string(),
+            operation: op.to_string(),
+            fault,
+        });
+        let stats = self.stats.entry(op.to_string()).or_default();
+        match fault {
+            Fault::None | Fault::DropResponse => {
+                let now = Instant::now();
+                stats.forwarded += 1;
+                stats.first.get_or_insert(now);
+                stats.last = Some(now);
+                if fault == Fault::DropResponse {
+                    stats.dropped_responses += 1;
+                }
+            }
+            Fault::Quota | Fault::Throttle => stats.throttled += 1,
+            Fault::InternalError | Fault::Unavailable => stats.server_errors += 1,
+            Fault::DropRequest => stats.dropped_requests += 1,
+        }
+    }
 }
 
-/// A running proxy; stops when dropped.
+/// A running proxy; stops when dropped. Also known as [`FaultProxy`].
 pub struct LatencyProxy {
     /// `http://127.0.0.1:<port>`: point the SDK here.
     pub endpoint: String,
+    seed: u64,
     state: Arc<Mutex<State>>,
     task: tokio::task::JoinHandle<()>,
 }
 
+/// The proxy under the name the reliability tests use.
+pub type FaultProxy = LatencyProxy;
+
 type ProxyClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+/// What every connection's handler shares.
+struct Shared {
+    client: ProxyClient,
+    upstream: Arc<str>,
+    latency: Latency,
+    faults: Faults,
+    seed: u64,
+    state: Arc<Mutex<State>>,
+}
+
+/// The error a handler returns to make hyper close the connection without an answer.
+#[derive(Debug)]
+struct Dropped(Fault);
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fault proxy: connection dropped ({})", self.0.name())
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The operation of a request: the `X-Amz-Target` suffix (JSON protocols), the `Action`
 /// query or form parameter (query protocols), else method and path.
@@ -150,57 +291,89 @@ fn operation(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
     format!("{} {}", parts.method, parts.uri.path())
 }
 
-fn throttled() -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(400)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-errortype", "TooManyRequestsException")
-        .body(Full::new(Bytes::from_static(
-            br#"{"__type":"TooManyRequestsException","message":"Rate exceeded"}"#,
-        )))
-        .expect("static response")
+/// A hash of what identifies a request across runs: service, operation, method, path, query
+/// and body (never the date or signature headers).
+fn request_key(service: &str, op: &str, parts: &hyper::http::request::Parts, body: &[u8]) -> u64 {
+    let mut bytes = Vec::with_capacity(body.len() + 128);
+    for piece in [
+        service.as_bytes(),
+        op.as_bytes(),
+        parts.method.as_str().as_bytes(),
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .as_bytes(),
+    ] {
+        bytes.extend_from_slice(piece);
+        bytes.push(0);
+    }
+    bytes.extend_from_slice(body);
+    fnv1a(&bytes)
 }
 
-async fn forward(
-    client: ProxyClient,
-    upstream: Arc<str>,
-    delay: Duration,
-    state: Arc<Mutex<State>>,
+async fn handle(
+    shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    tokio::time::sleep(delay).await;
+) -> Result<Response<Full<Bytes>>, HandlerError> {
     let (mut parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let op = operation(&parts, &body);
-    {
-        let mut s = state.lock().expect("proxy state");
-        s.total += 1;
-        let admitted = s.admit(&op);
-        let stats = s.stats.entry(op).or_default();
-        if !admitted {
-            stats.throttled += 1;
-            return Ok(throttled());
-        }
-        let now = Instant::now();
-        stats.forwarded += 1;
-        stats.first.get_or_insert(now);
-        stats.last = Some(now);
+    let service = wire::service(&parts);
+    let key = request_key(&service, &op, &parts, &body);
+    let (fault, jitter, request_id) = {
+        let mut s = shared.state.lock().expect("proxy state");
+        let seen = s.seen.entry(key).or_insert(0);
+        let occurrence = *seen;
+        *seen += 1;
+        let draw = decide(&shared.faults, shared.seed, key, occurrence);
+        let fault = if s.admit(&op) {
+            draw.fault
+        } else {
+            Fault::Quota
+        };
+        let request_id = format!("fault-proxy-{:x}-{}", shared.seed, s.total);
+        s.record(&service, &op, fault);
+        (fault, draw.jitter, request_id)
+    };
+    tokio::time::sleep(shared.latency.delay(jitter)).await;
+    let error = |kind| {
+        let protocol = wire::protocol(&service, &parts);
+        Ok(wire::error_response(
+            &service,
+            protocol,
+            &op,
+            kind,
+            &request_id,
+        ))
+    };
+    match fault {
+        Fault::Quota | Fault::Throttle => return error(ErrorKind::Throttle),
+        Fault::InternalError => return error(ErrorKind::Internal),
+        Fault::Unavailable => return error(ErrorKind::Unavailable),
+        Fault::DropRequest => return Err(Box::new(Dropped(fault))),
+        Fault::None | Fault::DropResponse => {}
     }
     let path = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    parts.uri = format!("{upstream}{path}")
+    parts.uri = format!("{}{path}", shared.upstream)
         .parse::<Uri>()
         .expect("upstream URI");
-    match client
+    match shared
+        .client
         .request(Request::from_parts(parts, Full::new(body)))
         .await
     {
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
             let body = body.collect().await?.to_bytes();
+            if fault == Fault::DropResponse {
+                return Err(Box::new(Dropped(fault)));
+            }
             Ok(Response::from_parts(parts, Full::new(body)))
         }
         Err(e) => Ok(Response::builder()
@@ -220,13 +393,46 @@ impl LatencyProxy {
 
     /// Like [`LatencyProxy::start`], also enforcing `quotas`.
     pub async fn with_quotas(upstream: &str, delay: Duration, quotas: Vec<Quota>) -> LatencyProxy {
+        Self::with_config(
+            upstream,
+            ProxyConfig {
+                latency: Latency::fixed(delay),
+                quotas,
+                faults: Faults::none(),
+            },
+        )
+        .await
+    }
+
+    /// Starts a fault proxy to `upstream` injecting `faults` (no latency, no quotas). Prints
+    /// the seed to stderr when the mix can inject anything.
+    pub async fn with_faults(upstream: &str, faults: Faults) -> LatencyProxy {
+        Self::with_config(
+            upstream,
+            ProxyConfig {
+                faults,
+                ..ProxyConfig::default()
+            },
+        )
+        .await
+    }
+
+    /// Starts a proxy to `upstream` with latency, quotas and faults as `config` says.
+    pub async fn with_config(upstream: &str, config: ProxyConfig) -> LatencyProxy {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
         let endpoint = format!("http://{}", listener.local_addr().expect("local address"));
-        let upstream: Arc<str> = Arc::from(upstream.trim_end_matches('/'));
+        let seed = config.faults.resolve_seed();
+        if !config.faults.is_none() {
+            eprintln!(
+                "fault proxy {endpoint}: seed {seed} (replay with {}={seed})",
+                crate::faults::SEED_ENV
+            );
+        }
         let mut state = State::default();
-        for q in &quotas {
+        state.report.seed = seed;
+        for q in &config.quotas {
             state.buckets.insert(
                 q.category,
                 Bucket {
@@ -240,18 +446,22 @@ impl LatencyProxy {
             }
         }
         let state = Arc::new(Mutex::new(state));
-        let client: ProxyClient = Client::builder(TokioExecutor::new()).build_http();
-        let shared = state.clone();
+        let shared = Arc::new(Shared {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            upstream: Arc::from(upstream.trim_end_matches('/')),
+            latency: config.latency,
+            faults: config.faults,
+            seed,
+            state: state.clone(),
+        });
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (client, upstream, state) = (client.clone(), upstream.clone(), shared.clone());
+                let shared = shared.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        forward(client.clone(), upstream.clone(), delay, state.clone(), req)
-                    });
+                    let service = service_fn(move |req| handle(shared.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
@@ -260,12 +470,18 @@ impl LatencyProxy {
         });
         LatencyProxy {
             endpoint,
+            seed,
             state,
             task,
         }
     }
 
-    /// Calls received so far (throttled ones included).
+    /// The seed of the fault decisions.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Calls received so far (throttled and dropped ones included).
     pub fn calls(&self) -> u64 {
         self.state.lock().expect("proxy state").total
     }
@@ -275,16 +491,275 @@ impl LatencyProxy {
         self.state.lock().expect("proxy state").stats.clone()
     }
 
-    /// Forgets the counts (quotas keep their state).
+    /// Faults injected so far, per kind and per operation.
+    pub fn report(&self) -> FaultReport {
+        self.state.lock().expect("proxy state").report.clone()
+    }
+
+    /// Every decision so far, in the order they were made.
+    pub fn decisions(&self) -> Vec<Decision> {
+        self.state.lock().expect("proxy state").log.clone()
+    }
+
+    /// Forgets the counts and the decision log (quotas keep their state, and so does the
+    /// decisions' counter of sightings per request, so a replay stays a replay).
     pub fn reset_stats(&self) {
         let mut s = self.state.lock().expect("proxy state");
         s.stats.clear();
         s.total = 0;
+        s.log.clear();
+        let seed = s.report.seed;
+        s.report = FaultReport {
+            seed,
+            ..FaultReport::default()
+        };
     }
 }
 
 impl Drop for LatencyProxy {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// An upstream that answers 200 `ok` and counts the requests it got.
+    async fn upstream() -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicU64::new(0));
+        let h = hits.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let h = h.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |_req: Request<Incoming>| {
+                        h.fetch_add(1, Ordering::SeqCst);
+                        async { Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from("ok")))) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        (endpoint, hits, task)
+    }
+
+    /// A signed-looking Kinesis request with target `op` and body `body`.
+    fn kinesis(endpoint: &str, op: &str, body: &str) -> Request<Full<Bytes>> {
+        Request::builder()
+            .method("POST")
+            .uri(format!("{endpoint}/"))
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/kinesis/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .header("x-amz-target", format!("Kinesis_20131202.{op}"))
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap()
+    }
+
+    /// Sends `req`; the status and body, or `None` if the connection closed without an answer.
+    async fn send(req: Request<Full<Bytes>>) -> Option<(u16, String)> {
+        let client: ProxyClient = Client::builder(TokioExecutor::new()).build_http();
+        let resp = client.request(req).await.ok()?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await.ok()?.to_bytes();
+        Some((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    fn mix(seed: u64) -> Faults {
+        Faults {
+            throttle: 0.2,
+            server_error: 0.1,
+            drop: 0.1,
+            seed: Some(seed),
+        }
+    }
+
+    #[tokio::test]
+    async fn injected_throttles_use_the_service_format_and_never_reach_upstream() {
+        let (up, hits, _t) = upstream().await;
+        let proxy = LatencyProxy::with_faults(
+            &up,
+            Faults {
+                throttle: 1.0,
+                ..Faults::default()
+            },
+        )
+        .await;
+        let (status, body) = send(kinesis(&proxy.endpoint, "CreateStream", "{}"))
+            .await
+            .unwrap();
+        assert_eq!(status, 400);
+        assert!(
+            body.contains(r#""__type":"LimitExceededException""#),
+            "{body}"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+        let r = proxy.report();
+        assert_eq!((r.calls, r.count(Fault::Throttle)), (1, 1));
+        assert_eq!(r.by_operation["kinesis:CreateStream"][&Fault::Throttle], 1);
+        assert_eq!(proxy.stats()["CreateStream"].throttled, 1);
+    }
+
+    #[tokio::test]
+    async fn drops_close_the_connection_before_or_after_forwarding() {
+        let (up, hits, _t) = upstream().await;
+        let proxy = LatencyProxy::with_faults(
+            &up,
+            Faults {
+                drop: 1.0,
+                seed: Some(5),
+                ..Faults::default()
+            },
+        )
+        .await;
+        let n = 60;
+        for i in 0..n {
+            let answer = send(kinesis(
+                &proxy.endpoint,
+                "PutRecord",
+                &format!("{{\"i\":{i}}}"),
+            ))
+            .await;
+            assert_eq!(answer, None, "request {i} got an answer");
+        }
+        let r = proxy.report();
+        let (before, after) = (r.count(Fault::DropRequest), r.count(Fault::DropResponse));
+        assert_eq!(before + after, n);
+        assert!(before > 0 && after > 0, "{r}");
+        // Only the calls dropped after forwarding reached the emulator.
+        assert_eq!(hits.load(Ordering::SeqCst), after);
+        let s = &proxy.stats()["PutRecord"];
+        assert_eq!(
+            (s.dropped_requests, s.dropped_responses, s.forwarded),
+            (before, after, after)
+        );
+    }
+
+    #[tokio::test]
+    async fn server_errors_answer_500_or_503() {
+        let (up, hits, _t) = upstream().await;
+        let proxy = LatencyProxy::with_faults(
+            &up,
+            Faults {
+                server_error: 1.0,
+                seed: Some(9),
+                ..Faults::default()
+            },
+        )
+        .await;
+        let mut statuses = std::collections::BTreeSet::new();
+        for i in 0..40 {
+            let (status, body) = send(kinesis(&proxy.endpoint, "ListStreams", &format!("{i}")))
+                .await
+                .unwrap();
+            let code = if status == 500 {
+                "InternalFailure"
+            } else {
+                "ServiceUnavailable"
+            };
+            assert!(body.contains(code), "{status} {body}");
+            statuses.insert(status);
+        }
+        assert_eq!(statuses.into_iter().collect::<Vec<_>>(), vec![500, 503]);
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+        let r = proxy.report();
+        assert_eq!(
+            r.count(Fault::InternalError) + r.count(Fault::Unavailable),
+            40
+        );
+    }
+
+    /// The same seed gives the same sequence of decisions for the same requests (a repeated
+    /// request gets a fresh draw each time), another seed another one; the counters agree with
+    /// the log and with what the upstream saw.
+    #[tokio::test]
+    async fn same_seed_same_decisions_and_counters_agree() {
+        async fn run(seed: u64) -> (Vec<Decision>, FaultReport, u64) {
+            let (up, hits, _t) = upstream().await;
+            let proxy = LatencyProxy::with_faults(&up, mix(seed)).await;
+            for i in 0..150 {
+                // Every third request repeats an earlier one (as a retry does).
+                let body = format!("{{\"n\":{}}}", if i % 3 == 0 { 0 } else { i });
+                let op = ["PutRecord", "DescribeStream", "ListShards"][i % 3];
+                let _ = send(kinesis(&proxy.endpoint, op, &body)).await;
+            }
+            (
+                proxy.decisions(),
+                proxy.report(),
+                hits.load(Ordering::SeqCst),
+            )
+        }
+        let (a, ra, hits_a) = run(1234).await;
+        let (b, rb, hits_b) = run(1234).await;
+        let (c, _, _) = run(4321).await;
+        assert_eq!(a, b);
+        assert_eq!(ra, rb);
+        assert_eq!(hits_a, hits_b);
+        assert_ne!(a, c);
+        assert_eq!(ra.seed, 1234);
+        assert_eq!(ra.calls, 150);
+        assert_eq!(ra.by_kind.values().sum::<u64>(), 150);
+        for k in Fault::ALL {
+            assert_eq!(
+                ra.count(k),
+                a.iter().filter(|d| d.fault == k).count() as u64,
+                "{k:?}"
+            );
+        }
+        assert_eq!(
+            hits_a,
+            a.iter().filter(|d| d.fault.forwarded()).count() as u64
+        );
+        assert!(ra.count(Fault::Throttle) > 10 && ra.faulted() < 150, "{ra}");
+        assert!(a.iter().all(|d| d.service == "kinesis"));
+    }
+
+    #[tokio::test]
+    async fn quotas_still_throttle_and_latency_applies() {
+        let (up, hits, _t) = upstream().await;
+        let proxy = LatencyProxy::with_config(
+            &up,
+            ProxyConfig {
+                latency: Latency::jittered(Duration::from_millis(20), Duration::from_millis(10)),
+                quotas: vec![Quota {
+                    category: "Put",
+                    operations: vec!["PutRecord"],
+                    per_second: 2.0,
+                }],
+                faults: Faults::none(),
+            },
+        )
+        .await;
+        let started = Instant::now();
+        let mut codes = Vec::new();
+        for i in 0..4 {
+            let (s, body) = send(kinesis(&proxy.endpoint, "PutRecord", &format!("{i}")))
+                .await
+                .unwrap();
+            if s != 200 {
+                assert!(
+                    body.contains("ProvisionedThroughputExceededException"),
+                    "{body}"
+                );
+            }
+            codes.push(s);
+        }
+        assert!(started.elapsed() >= Duration::from_millis(80));
+        assert_eq!(codes[..2], [200, 200]);
+        assert!(codes[2..].contains(&400), "{codes:?}");
+        let r = proxy.report();
+        assert_eq!(r.count(Fault::Quota), 4 - hits.load(Ordering::SeqCst));
+        assert_eq!(proxy.calls(), 4);
     }
 }

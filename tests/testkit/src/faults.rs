@@ -1,0 +1,289 @@
+//! The fault mix of the proxy and its seeded, replayable decisions.
+//!
+//! Each request's fate is drawn from a counter-based generator: a SplitMix64 hash of the seed,
+//! the request's content (service, operation, method, path, query and body, never the
+//! signature or date headers) and how many times that same request was seen before. The same
+//! seed therefore gives the same fate to the same request even when concurrent calls reach the
+//! proxy in another order, and a retry of a faulted request gets a fresh draw.
+
+use std::time::Duration;
+
+/// Environment variable that overrides the seed of every fault proxy (to replay a failure).
+pub const SEED_ENV: &str = "ECOMFLOW_FAULT_SEED";
+
+/// Rates (0.0 to 1.0) of the faults injected per request, on top of any quota.
+///
+/// ```
+/// # use ecomflow_testkit::Faults;
+/// let mix = Faults { throttle: 0.10, server_error: 0.03, drop: 0.01, ..Faults::default() };
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Answer with the service's throttling error, without forwarding.
+    pub throttle: f64,
+    /// Answer with HTTP 500 or 503 (even odds) in the service's error format, without forwarding.
+    pub server_error: f64,
+    /// Close the connection without an answer: half of these before forwarding (the call never
+    /// happened), half after forwarding (the call happened, its answer is lost).
+    pub drop: f64,
+    /// Seed of the decisions; `None` picks one from the clock. `ECOMFLOW_FAULT_SEED` overrides
+    /// both. The proxy prints the seed it uses and returns it from `seed()`.
+    pub seed: Option<u64>,
+}
+
+impl Faults {
+    /// No faults at all (the plain latency proxy).
+    pub fn none() -> Faults {
+        Faults::default()
+    }
+
+    /// The seed to use: `ECOMFLOW_FAULT_SEED` if set, else `self.seed`, else the clock.
+    pub fn resolve_seed(&self) -> u64 {
+        if let Some(s) = std::env::var(SEED_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return s;
+        }
+        self.seed.unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            mix(nanos, u64::from(std::process::id()))
+        })
+    }
+
+    /// True if no fault can ever be injected.
+    pub fn is_none(&self) -> bool {
+        self.throttle <= 0.0 && self.server_error <= 0.0 && self.drop <= 0.0
+    }
+}
+
+/// Latency added before each request is handled: `base` plus a uniform draw in `0..=jitter`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// Fixed part.
+    pub base: Duration,
+    /// Largest random extra.
+    pub jitter: Duration,
+}
+
+impl Latency {
+    /// Always `d`.
+    pub fn fixed(d: Duration) -> Latency {
+        Latency {
+            base: d,
+            jitter: Duration::ZERO,
+        }
+    }
+
+    /// `base` plus up to `jitter`, drawn per request from the proxy's seeded generator.
+    pub fn jittered(base: Duration, jitter: Duration) -> Latency {
+        Latency { base, jitter }
+    }
+
+    /// The delay for a draw `u` in `[0, 1)`.
+    pub fn delay(&self, u: f64) -> Duration {
+        self.base + self.jitter.mul_f64(u.clamp(0.0, 1.0))
+    }
+}
+
+/// What the proxy did with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// Forwarded, answer relayed.
+    None,
+    /// Answered with the service's throttling error because a [`crate::Quota`] was exhausted.
+    Quota,
+    /// Answered with the service's throttling error (injected).
+    Throttle,
+    /// Answered with HTTP 500 (`InternalFailure` or the service's equivalent).
+    InternalError,
+    /// Answered with HTTP 503 (`ServiceUnavailable` or the service's equivalent).
+    Unavailable,
+    /// Connection closed before forwarding: the call never reached the emulator.
+    DropRequest,
+    /// Forwarded, then the connection closed without the answer: the call happened.
+    DropResponse,
+}
+
+impl Fault {
+    /// Every kind, in a stable order.
+    pub const ALL: [Fault; 7] = [
+        Fault::None,
+        Fault::Quota,
+        Fault::Throttle,
+        Fault::InternalError,
+        Fault::Unavailable,
+        Fault::DropRequest,
+        Fault::DropResponse,
+    ];
+
+    /// Short name, as in the counters' report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::None => "ok",
+            Fault::Quota => "quota",
+            Fault::Throttle => "throttle",
+            Fault::InternalError => "500",
+            Fault::Unavailable => "503",
+            Fault::DropRequest => "drop-request",
+            Fault::DropResponse => "drop-response",
+        }
+    }
+
+    /// True if the request reached the emulator.
+    pub fn forwarded(self) -> bool {
+        matches!(self, Fault::None | Fault::DropResponse)
+    }
+}
+
+/// SplitMix64's finaliser: a well-mixed 64-bit hash of `x`.
+pub fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Combines two values into one well-mixed value.
+pub fn mix(a: u64, b: u64) -> u64 {
+    splitmix(a ^ splitmix(b))
+}
+
+/// A 64-bit FNV-1a hash of `bytes` (stable across runs and platforms, unlike `DefaultHasher`).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3)
+    })
+}
+
+/// A uniform draw in `[0, 1)` from 64 random bits.
+fn unit(bits: u64) -> f64 {
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The draws for one request: its fate and its jitter, both functions of the inputs only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Draw {
+    /// The injected fault (never [`Fault::Quota`]: quotas are decided by rate, not by chance).
+    pub fault: Fault,
+    /// A uniform value in `[0, 1)` for the latency jitter.
+    pub jitter: f64,
+}
+
+/// Decides the fate of the `occurrence`-th sighting of the request whose content hashes to
+/// `key`, under `faults` and `seed`. Pure: the same inputs always give the same [`Draw`].
+pub fn decide(faults: &Faults, seed: u64, key: u64, occurrence: u64) -> Draw {
+    let base = mix(mix(seed, key), occurrence);
+    let u = unit(splitmix(base ^ 1));
+    let pick = unit(splitmix(base ^ 2));
+    let jitter = unit(splitmix(base ^ 3));
+    let throttle = faults.throttle.max(0.0);
+    let server = throttle + faults.server_error.max(0.0);
+    let drop = server + faults.drop.max(0.0);
+    let fault = if u < throttle {
+        Fault::Throttle
+    } else if u < server {
+        if pick < 0.5 {
+            Fault::InternalError
+        } else {
+            Fault::Unavailable
+        }
+    } else if u < drop {
+        if pick < 0.5 {
+            Fault::DropRequest
+        } else {
+            Fault::DropResponse
+        }
+    } else {
+        Fault::None
+    };
+    Draw { fault, jitter }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mixed() -> Faults {
+        Faults {
+            throttle: 0.10,
+            server_error: 0.03,
+            drop: 0.01,
+            seed: None,
+        }
+    }
+
+    #[test]
+    fn same_inputs_same_draw_and_rates_match_the_mix() {
+        let f = mixed();
+        let mut counts = std::collections::HashMap::new();
+        let n = 200_000u64;
+        for i in 0..n {
+            let a = decide(&f, 42, fnv1a(format!("req-{i}").as_bytes()), 0);
+            assert_eq!(a, decide(&f, 42, fnv1a(format!("req-{i}").as_bytes()), 0));
+            *counts.entry(a.fault).or_insert(0u64) += 1;
+        }
+        let rate = |k: Fault| *counts.get(&k).unwrap_or(&0) as f64 / n as f64;
+        assert!((rate(Fault::Throttle) - 0.10).abs() < 0.005, "{counts:?}");
+        let five = rate(Fault::InternalError) + rate(Fault::Unavailable);
+        assert!((five - 0.03).abs() < 0.003, "{counts:?}");
+        let drops = rate(Fault::DropRequest) + rate(Fault::DropResponse);
+        assert!((drops - 0.01).abs() < 0.002, "{counts:?}");
+        assert!(rate(Fault::InternalError) > 0.0 && rate(Fault::Unavailable) > 0.0);
+        assert!(rate(Fault::DropRequest) > 0.0 && rate(Fault::DropResponse) > 0.0);
+        assert_eq!(counts.get(&Fault::Quota), None);
+    }
+
+    #[test]
+    fn another_seed_or_occurrence_gives_other_decisions() {
+        let f = mixed();
+        let seq = |seed: u64, occ: u64| -> Vec<Fault> {
+            (0..2000u64)
+                .map(|k| decide(&f, seed, k, occ).fault)
+                .collect()
+        };
+        assert_eq!(seq(7, 0), seq(7, 0));
+        assert_ne!(seq(7, 0), seq(8, 0));
+        assert_ne!(seq(7, 0), seq(7, 1));
+    }
+
+    #[test]
+    fn no_faults_never_fault_and_full_rates_always_do() {
+        for k in 0..1000 {
+            assert_eq!(decide(&Faults::none(), 1, k, 0).fault, Fault::None);
+            let all = Faults {
+                throttle: 1.0,
+                ..Faults::default()
+            };
+            assert_eq!(decide(&all, 1, k, 0).fault, Fault::Throttle);
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_bounds() {
+        let l = Latency::jittered(Duration::from_millis(10), Duration::from_millis(5));
+        for k in 0..1000 {
+            let d = l.delay(decide(&Faults::none(), 3, k, 0).jitter);
+            assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(15));
+        }
+        assert_eq!(
+            Latency::fixed(Duration::from_millis(4)).delay(0.9),
+            Duration::from_millis(4)
+        );
+    }
+
+    #[test]
+    fn seed_env_overrides() {
+        // Only checks the parse path without touching the process environment.
+        let f = Faults {
+            seed: Some(99),
+            ..Faults::default()
+        };
+        if std::env::var(SEED_ENV).is_err() {
+            assert_eq!(f.resolve_seed(), 99);
+        }
+    }
+}
