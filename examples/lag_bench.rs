@@ -144,6 +144,7 @@ async fn main() {
         quiet: true,
         output: Output::Text,
         packages: None,
+        stack_given: true,
     };
     let serve_args = LocalServeArgs {
         port,

@@ -62,6 +62,11 @@ pub struct Global {
     /// `ecomflow-infra build` puts them, `target/lambda-packages/lambda-<arch>`.
     #[arg(long, global = true, env = "ECOMFLOW_PACKAGES")]
     pub packages: Option<PathBuf>,
+    /// Whether `--stack` was given (flag or `ECOMFLOW_STACK`) rather than defaulted; set by
+    /// `main` from the parser's value source. A saved plan names its stack file only for
+    /// runs that did not choose one.
+    #[arg(skip)]
+    pub stack_given: bool,
 }
 
 /// The subcommands.

@@ -168,13 +168,25 @@ fn finish_run(
     Ok(())
 }
 
+/// Whether two paths name the same file (compared as given when either cannot be resolved).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// `apply` (fresh or saved plan).
 pub async fn apply(g: &Global, args: &ApplyArgs) -> Result<i32> {
     let saved = args.plan_file.as_deref().map(read_saved_plan).transpose()?;
     let stack = match &saved {
-        Some(p) if g.stack == Path::new("stacks/dev.yaml") => {
-            Path::new(&p.stack_file).to_path_buf()
-        }
+        Some(p) if !g.stack_given => Path::new(&p.stack_file).to_path_buf(),
+        Some(p) if !same_file(Path::new(&p.stack_file), &g.stack) => bail!(
+            "{} was planned from {}, not from {}: apply it without --stack, or make a new plan",
+            args.plan_file.as_deref().unwrap_or(Path::new("")).display(),
+            p.stack_file,
+            g.stack.display()
+        ),
         _ => g.stack.clone(),
     };
     let session = open(g, &stack).await?;

@@ -1,12 +1,15 @@
 //! The `ecomflow-infra` binary: parse, call the library, render, exit code.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use ecomflow_infra::cli::{Cli, Command, DataCommand, LocalCommand, UsersCommand};
 use ecomflow_infra::commands;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.global.stack_given =
+        matches.value_source("stack") != Some(clap::parser::ValueSource::DefaultValue);
     let level = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
