@@ -16,7 +16,9 @@ use ecomflow_infra::cli::{Global, LocalServeArgs, Output};
 use ecomflow_infra::engine::progress::Progress;
 use ecomflow_infra::engine::{Packages, Session};
 use ecomflow_infra::stream::BatchReader;
-use ecomflow_testkit::Moto;
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -40,39 +42,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let seconds: u64 = std::env::args()
-        .skip_while(|a| a != "--seconds")
-        .nth(1)
-        .map(|v| v.parse().expect("--seconds N"))
-        .unwrap_or(30);
-    let rate: u64 = std::env::args()
-        .skip_while(|a| a != "--rate")
-        .nth(1)
-        .map(|v| v.parse().expect("--rate ROWS_PER_SECOND"))
-        .unwrap_or(1000);
-    std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
-    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
-    let opts = ecomflow_infra::package::BuildOptions {
-        profile: "dev".into(),
-        ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
-    };
-    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
-        .await
-        .unwrap()
-        .expect("build the Lambda packages");
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let seconds: u64 = common::arg("--seconds", 30);
+    let rate: u64 = common::arg("--rate", 1000);
+    let moto = common::emulator_with_packages().await;
 
     // The local stack without the emulator's own mapping (see stream_bench).
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("bench.yaml");
-    let local = std::fs::read_to_string("stacks/local.yaml").unwrap();
-    std::fs::write(
-        &file,
-        format!("{local}\nprocessing:\n  event_source_mapping: false\n"),
-    )
-    .unwrap();
+    let file = common::stack_without_mapping(dir.path(), |local| local);
     let config = ecomflow_infra::config::load_file(&file, None).unwrap();
     let processing = config.processing.clone();
     let connect = ConnectOptions {

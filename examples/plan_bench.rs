@@ -9,7 +9,10 @@ use ecomflow_infra::aws::ConnectOptions;
 use ecomflow_infra::config;
 use ecomflow_infra::engine::progress::Progress;
 use ecomflow_infra::engine::Session;
-use ecomflow_testkit::{LatencyProxy, Moto};
+use ecomflow_testkit::LatencyProxy;
+
+#[path = "common/mod.rs"]
+mod common;
 use std::time::{Duration, Instant};
 
 const LATENCY: Duration = Duration::from_millis(50);
@@ -49,21 +52,7 @@ async fn time_plans(s: &Session, parallelism: usize) -> (Duration, u64) {
 
 #[tokio::main]
 async fn main() {
-    std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
-    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
-    // The stack declares the Lambda functions: package them (quick dev profile; only their
-    // code hashes matter here).
-    let opts = ecomflow_infra::package::BuildOptions {
-        profile: "dev".into(),
-        ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
-    };
-    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
-        .await
-        .unwrap()
-        .expect("build the Lambda packages");
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let moto = common::emulator_with_packages().await;
 
     // Stand the stack up directly against the emulator.
     let direct = session(&moto.endpoint, "bench").await;

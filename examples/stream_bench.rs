@@ -16,7 +16,9 @@ use ecomflow_infra::aws::ConnectOptions;
 use ecomflow_infra::engine::progress::Progress;
 use ecomflow_infra::engine::{Packages, Session};
 use ecomflow_infra::stream::{replay, BatchReader, Sender};
-use ecomflow_testkit::Moto;
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
 
@@ -74,48 +76,23 @@ async fn baseline(
 
 #[tokio::main]
 async fn main() {
-    let baseline_rows: u64 = std::env::args()
-        .skip_while(|a| a != "--baseline-rows")
-        .nth(1)
-        .map(|v| v.parse().expect("--baseline-rows N"))
-        .unwrap_or(20_000);
-    let shards: u32 = std::env::args()
-        .skip_while(|a| a != "--shards")
-        .nth(1)
-        .map(|v| v.parse().expect("--shards N"))
-        .unwrap_or(32);
-    std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
-    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
-    let opts = ecomflow_infra::package::BuildOptions {
-        profile: "dev".into(),
-        ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
-    };
-    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
-        .await
-        .unwrap()
-        .expect("build the Lambda packages");
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let baseline_rows: u64 = common::arg("--baseline-rows", 20_000);
+    let shards: u32 = common::arg("--shards", 32);
+    let moto = common::emulator_with_packages().await;
 
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("bench.yaml");
-    let local = std::fs::read_to_string("stacks/local.yaml").unwrap();
-    assert!(
-        local.contains("  mode: on_demand\n"),
-        "stacks/local.yaml changed its stream mode"
-    );
     // 32 provisioned shards, as a bulk load of the whole dataset would be sized: the
     // emulator's cost per record grows with the records one shard holds.
-    let bench = local.replace(
-        "  mode: on_demand\n",
-        &format!("  mode: provisioned\n  shards: {shards}\n"),
-    );
-    std::fs::write(
-        &file,
-        format!("{bench}\nprocessing:\n  event_source_mapping: false\n"),
-    )
-    .unwrap();
+    let file = common::stack_without_mapping(dir.path(), |local| {
+        assert!(
+            local.contains("  mode: on_demand\n"),
+            "stacks/local.yaml changed its stream mode"
+        );
+        local.replace(
+            "  mode: on_demand\n",
+            &format!("  mode: provisioned\n  shards: {shards}\n"),
+        )
+    });
     let s = session(&moto.endpoint, &file).await;
     let plan = s.plan(10).await.expect("plan");
     let run = s

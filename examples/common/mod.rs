@@ -1,0 +1,54 @@
+//! Set-up shared by the benchmarks (included with `#[path]`; not an example of its own).
+#![allow(dead_code)]
+
+use ecomflow_testkit::Moto;
+use std::path::{Path, PathBuf};
+
+/// Dummy credentials (so the SDK never looks for instance metadata), an emulator on a free
+/// loopback port, the Lambda packages built with the quick `dev` profile (the stack declares
+/// the functions; only their code hashes matter), and the repository as working directory.
+pub async fn emulator_with_packages() -> Moto {
+    std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
+    let opts = ecomflow_infra::package::BuildOptions {
+        profile: "dev".into(),
+        ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
+    };
+    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
+        .await
+        .unwrap()
+        .expect("build the Lambda packages");
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    moto
+}
+
+/// The value after `--name` on the command line, or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::args()
+        .skip_while(|a| a != name)
+        .nth(1)
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} takes a value, not {v:?}"))
+        })
+        .unwrap_or(default)
+}
+
+/// `stacks/local.yaml` with `edit` applied and the emulator's own event source mapping
+/// turned off (it invokes a stub for every record put, about 2 ms each, which would measure
+/// the emulator; `local serve` plays the mapping instead), written into `dir`.
+pub fn stack_without_mapping(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let local = std::fs::read_to_string("stacks/local.yaml").unwrap();
+    let file = dir.join("bench.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\nprocessing:\n  event_source_mapping: false\n",
+            edit(local)
+        ),
+    )
+    .unwrap();
+    file
+}
