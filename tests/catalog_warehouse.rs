@@ -469,5 +469,85 @@ async fn redshift_cluster_schema_and_connection() {
         Err(e) => panic!("delete connection: {e}"),
     }
 
+    // The Firehose stream into the warehouse: it reads the cluster's endpoint at create time.
+    let copying = build(&config("warehouse:\n  firehose_copy: true\n"), &aws.account);
+    create_all(&aws, &copying, LAKE).await;
+    create_all(
+        &aws,
+        &copying,
+        &["s3_object.copy_jsonpaths", "iam_role.firehose-copy"],
+    )
+    .await;
+    let copy = res(&copying, "firehose_delivery_stream.copy");
+    let copy_live = create(&aws, copy).await;
+    assert_eq!(copy_live["redshift"]["cluster"], cluster.spec["identifier"]);
+    assert_eq!(copy_live["redshift"]["table"], "invoice_lines");
+    assert_eq!(copy_live["redshift"]["matches_cluster"], true);
+    assert_eq!(copy_live["prefix"], "staging/");
+    assert!(copy_live["parquet"].is_null());
+    let copy2 = with(copy, |s| s["redshift"]["retry_seconds"] = 600.into());
+    update(&aws, &copy2, &copy_live, &["redshift.retry_seconds"], None).await;
+    let copy_live = read(&aws, &copy2).await.unwrap();
+    delete(&aws, copy, &copy_live, &prefix).await;
+
     delete(&aws, cluster, &live, &prefix).await;
+}
+
+#[test]
+fn the_warehouse_stream_is_declared_only_when_asked_for_and_fed_by_process() {
+    let copy_addresses = [
+        "firehose_delivery_stream.copy",
+        "iam_role.firehose-copy",
+        "s3_object.copy_jsonpaths",
+    ];
+    let plain = build(&config(""), "123456789012");
+    let copying = build(
+        &config("warehouse:\n  firehose_copy: true\n"),
+        "123456789012",
+    );
+    for a in copy_addresses {
+        assert!(plain.get(a).is_none(), "{a} not declared by default");
+        assert!(copying.get(a).is_some(), "{a} declared with firehose_copy");
+    }
+    let stream = res(&copying, "firehose_delivery_stream.copy");
+    for d in [
+        "redshift_cluster.warehouse",
+        "redshift_schema.invoice_lines",
+        "s3_object.copy_jsonpaths",
+        "iam_role.firehose-copy",
+    ] {
+        assert!(stream.depends_on.contains(&d.to_string()), "after {d}");
+    }
+    let copy_name = stream.physical.clone();
+    let process = res(&copying, "lambda_function.process");
+    assert_eq!(
+        process.spec["environment"]["COPY_DELIVERY_STREAM"],
+        copy_name.as_str()
+    );
+    let plain_process = res(&plain, "lambda_function.process");
+    assert!(plain_process.spec["environment"]
+        .get("COPY_DELIVERY_STREAM")
+        .is_none());
+    // process may put to exactly the two streams.
+    let role = &res(&copying, "iam_role.process").spec["policies"];
+    let puts: Vec<String> = role
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(ecomflow_infra::model::policy::statements)
+        .filter(|(_, actions, _)| actions.iter().any(|a| a == "firehose:PutRecordBatch"))
+        .flat_map(|(_, _, resources)| resources)
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert!(puts.iter().any(|r| r.ends_with(&format!("/{copy_name}"))));
+
+    // Without the warehouse there is nothing to copy into: a config error, naming the field.
+    let err = load_str(
+        "dev.yaml",
+        &format!("{DEV}\nwarehouse:\n  enabled: false\n  firehose_copy: true\n"),
+        Some("cw"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("warehouse.firehose_copy"), "{err}");
 }

@@ -935,17 +935,27 @@ fn data_stores_are_encrypted_and_the_warehouse_is_private() {
     let mut seen = Seen::default();
     let mut all = Vec::new();
     let mut clusters = 0;
+    let mut copy_streams = 0;
     for s in stacks() {
         all.extend(encryption_violations(&s, &mut seen));
         clusters += of_kind(&s.bp, Kind::RedshiftCluster).count();
+        copy_streams += of_kind(&s.bp, Kind::FirehoseDeliveryStream).count() - 1;
     }
     assert_clean("encryption", &all);
     assert_eq!(
         clusters, 4,
         "dev and prod (and their copies) declare the warehouse"
     );
-    // Stream, 2 tables, topic, delivery stream per stack, plus the clusters.
-    assert_eq!(seen.encrypted, 5 * 2 * STACK_FILES.len() + clusters);
+    assert_eq!(
+        copy_streams, 2,
+        "prod (and its copy) deliver to Redshift too"
+    );
+    // Stream, 2 tables, topic, delivery stream per stack, plus the clusters and the streams
+    // into them.
+    assert_eq!(
+        seen.encrypted,
+        5 * 2 * STACK_FILES.len() + clusters + copy_streams
+    );
 }
 
 #[test]

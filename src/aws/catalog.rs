@@ -1,5 +1,5 @@
 //! Providers of the catalog kinds: the uploaded script object (S3), the Glue database, table,
-//! crawler, connection and job, and the Firehose delivery stream.
+//! crawler, connection and job. The Firehose delivery stream is in `firehose.rs`.
 //!
 //! Emulator gaps (moto 5.2): Glue `UpdateCrawler`, `UpdateJob`, `UpdateConnection` and
 //! `DeleteConnection` are not implemented (HTTP 500). The providers still call them, as real
@@ -9,7 +9,6 @@ use super::{built, Aws, AwsError, Listed, Provider};
 use crate::model::catalog::*;
 use crate::model::{Kind, Resource, Service, Tags};
 use async_trait::async_trait;
-use aws_sdk_firehose::types as fh;
 use aws_sdk_glue::types as gt;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +16,6 @@ use std::time::{Duration, Instant};
 
 const GLUE_NOT_FOUND: &[&str] = &["EntityNotFoundException"];
 const GLUE_EXISTS: &[&str] = &["AlreadyExistsException"];
-const FIREHOSE_NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 
 /// The provider of a catalog kind.
 pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
@@ -28,22 +26,21 @@ pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::GlueCrawler => &Crawler,
         Kind::GlueConnection => &Connection,
         Kind::GlueJob => &Job,
-        Kind::FirehoseDeliveryStream => &DeliveryStream,
         other => unreachable!("{other:?} is not a catalog kind"),
     }
 }
 
-fn typed<S: serde::de::DeserializeOwned>(v: &Value, kind: Kind) -> Result<S, AwsError> {
+pub(super) fn typed<S: serde::de::DeserializeOwned>(v: &Value, kind: Kind) -> Result<S, AwsError> {
     serde_json::from_value(v.clone())
         .map_err(|e| AwsError::msg(format!("malformed {kind} spec: {e}")))
 }
 
-fn to_value<S: serde::Serialize>(s: &S) -> Value {
+pub(super) fn to_value<S: serde::Serialize>(s: &S) -> Value {
     serde_json::to_value(s).expect("specs serialise")
 }
 
 /// Tolerates the codes in `ok` (e.g. "not found" on delete).
-fn tolerate<T>(r: Result<T, AwsError>, ok: &[&str]) -> Result<(), AwsError> {
+pub(super) fn tolerate<T>(r: Result<T, AwsError>, ok: &[&str]) -> Result<(), AwsError> {
     match r {
         Ok(_) => Ok(()),
         Err(e) if e.is(ok) => Ok(()),
@@ -772,11 +769,14 @@ impl Provider for Crawler {
 /// A Glue JDBC connection to the Redshift cluster.
 pub struct Connection;
 
-/// What a connection is resolved to from the cluster as it is now.
+/// What a JDBC client of the cluster (the Glue connection, Firehose's COPY) is resolved to
+/// from the cluster as it is now.
 #[derive(Debug, Clone, PartialEq)]
-struct Resolved {
-    url: String,
-    secret: Option<String>,
+pub(super) struct Resolved {
+    /// `jdbc:redshift://host:port/database`.
+    pub url: String,
+    /// ARN of the cluster's AWS-managed master-password secret.
+    pub secret: Option<String>,
     availability_zone: Option<String>,
     security_groups: Vec<String>,
     subnet: Option<String>,
@@ -784,11 +784,16 @@ struct Resolved {
 
 /// Reads the cluster's endpoint, the ARN of its managed master-password secret and its
 /// network placement. `None` if the cluster does not exist or has no endpoint yet.
-async fn resolve_cluster(aws: &Aws, s: &ConnectionSpec) -> Result<Option<Resolved>, AwsError> {
+pub(super) async fn resolve_cluster(
+    aws: &Aws,
+    cluster: &str,
+    database: &str,
+    port: i32,
+) -> Result<Option<Resolved>, AwsError> {
     let out = match aws
         .redshift
         .describe_clusters()
-        .cluster_identifier(&s.cluster)
+        .cluster_identifier(cluster)
         .send()
         .await
     {
@@ -798,7 +803,7 @@ async fn resolve_cluster(aws: &Aws, s: &ConnectionSpec) -> Result<Option<Resolve
             return if e.is(&["ClusterNotFound", "ClusterNotFoundFault"]) {
                 Ok(None)
             } else {
-                Err(e.context(format!("failed to read Redshift cluster {}", s.cluster)))
+                Err(e.context(format!("failed to read Redshift cluster {cluster}")))
             };
         }
     };
@@ -808,7 +813,7 @@ async fn resolve_cluster(aws: &Aws, s: &ConnectionSpec) -> Result<Option<Resolve
     let Some(address) = cluster.endpoint().and_then(|e| e.address()) else {
         return Ok(None);
     };
-    let port = cluster.endpoint().and_then(|e| e.port()).unwrap_or(s.port);
+    let port = cluster.endpoint().and_then(|e| e.port()).unwrap_or(port);
     let az = cluster.availability_zone().map(str::to_string);
     let mut subnet = None;
     if let (Some(group), Some(az)) = (cluster.cluster_subnet_group_name(), &az) {
@@ -836,7 +841,7 @@ async fn resolve_cluster(aws: &Aws, s: &ConnectionSpec) -> Result<Option<Resolve
         .collect();
     security_groups.sort();
     Ok(Some(Resolved {
-        url: format!("jdbc:redshift://{address}:{port}/{}", s.database),
+        url: format!("jdbc:redshift://{address}:{port}/{database}"),
         secret: cluster.master_password_secret_arn().map(str::to_string),
         availability_zone: az,
         security_groups,
@@ -869,7 +874,7 @@ fn connection_input(s: &ConnectionSpec, r: &Resolved) -> Result<gt::ConnectionIn
 }
 
 /// `(host, port, database)` of `jdbc:redshift://host:port/database`.
-fn parse_jdbc(url: &str) -> Option<(String, i32, String)> {
+pub(super) fn parse_jdbc(url: &str) -> Option<(String, i32, String)> {
     let rest = url.strip_prefix("jdbc:redshift://")?;
     let (hostport, db) = rest.split_once('/')?;
     let (host, port) = hostport.rsplit_once(':')?;
@@ -916,7 +921,7 @@ impl Provider for Connection {
             matches_cluster: false,
             tags: glue_tags(aws, &glue_arn(aws, &format!("connection/{name}"))).await?,
         };
-        if let Some(r) = resolve_cluster(aws, &spec).await? {
+        if let Some(r) = resolve_cluster(aws, &spec.cluster, &spec.database, spec.port).await? {
             let pcr = c.physical_connection_requirements();
             let mut groups: Vec<String> = pcr
                 .map(|p| p.security_group_id_list().to_vec())
@@ -933,12 +938,14 @@ impl Provider for Connection {
 
     async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
         let s: ConnectionSpec = typed(&desired.spec, desired.kind)?;
-        let r = resolve_cluster(aws, &s).await?.ok_or_else(|| {
-            AwsError::msg(format!(
-                "Redshift cluster {} has no endpoint yet; the connection {} needs it",
-                s.cluster, s.name
-            ))
-        })?;
+        let r = resolve_cluster(aws, &s.cluster, &s.database, s.port)
+            .await?
+            .ok_or_else(|| {
+                AwsError::msg(format!(
+                    "Redshift cluster {} has no endpoint yet; the connection {} needs it",
+                    s.cluster, s.name
+                ))
+            })?;
         aws.throttle(Service::Glue).await;
         let out = aws
             .glue
@@ -964,9 +971,11 @@ impl Provider for Connection {
         let mut settings = s.clone();
         settings.tags = l.tags.clone();
         if settings != l {
-            let r = resolve_cluster(aws, &s).await?.ok_or_else(|| {
-                AwsError::msg(format!("Redshift cluster {} has no endpoint", s.cluster))
-            })?;
+            let r = resolve_cluster(aws, &s.cluster, &s.database, s.port)
+                .await?
+                .ok_or_else(|| {
+                    AwsError::msg(format!("Redshift cluster {} has no endpoint", s.cluster))
+                })?;
             aws.throttle(Service::Glue).await;
             aws.glue
                 .update_connection()
@@ -1210,413 +1219,5 @@ impl Provider for Job {
             glue_arn(aws, &format!("job/{n}"))
         })
         .await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Firehose delivery stream
-
-/// A Firehose delivery stream to the lake.
-pub struct DeliveryStream;
-
-async fn firehose_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut start: Option<String> = None;
-    loop {
-        let out = aws
-            .firehose
-            .list_tags_for_delivery_stream()
-            .delivery_stream_name(name)
-            .set_exclusive_start_tag_key(start.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to list tags of delivery stream {name}"))
-            })?;
-        for t in out.tags() {
-            tags.insert(
-                t.key().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            );
-        }
-        if !out.has_more_tags() || out.tags().is_empty() {
-            return Ok(tags);
-        }
-        start = out.tags().last().map(|t| t.key().to_string());
-    }
-}
-
-/// The live spec, or `None`; also the version and destination IDs UpdateDestination needs.
-async fn read_stream(aws: &Aws, name: &str) -> Result<Option<(Value, String)>, AwsError> {
-    let d = match aws
-        .firehose
-        .describe_delivery_stream()
-        .delivery_stream_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => match out.delivery_stream_description {
-            Some(d) => d,
-            None => return Ok(None),
-        },
-        Err(e) => {
-            let e = AwsError::from(e);
-            return if e.is(FIREHOSE_NOT_FOUND) {
-                Ok(None)
-            } else {
-                Err(e.context(format!("failed to read delivery stream {name}")))
-            };
-        }
-    };
-    if d.delivery_stream_status() == &fh::DeliveryStreamStatus::Deleting {
-        return Ok(None);
-    }
-    let status = d.delivery_stream_status().as_str().to_string();
-    let dest = d.destinations().first();
-    let s3 = dest.and_then(|x| x.extended_s3_destination_description());
-    let conv = s3
-        .and_then(|x| x.data_format_conversion_configuration())
-        .filter(|c| c.enabled().unwrap_or(true));
-    let parquet = conv.and_then(|c| {
-        let schema = c.schema_configuration()?;
-        Some(ParquetConversion {
-            database: schema.database_name().unwrap_or_default().to_string(),
-            table: schema.table_name().unwrap_or_default().to_string(),
-            region: schema.region().unwrap_or_default().to_string(),
-            role_arn: schema.role_arn().unwrap_or_default().to_string(),
-            compression: c
-                .output_format_configuration()
-                .and_then(|o| o.serializer())
-                .and_then(|s| s.parquet_ser_de())
-                .and_then(|p| p.compression())
-                .map(|c| c.as_str().to_string())
-                // Firehose's documented default.
-                .unwrap_or_else(|| "SNAPPY".into()),
-        })
-    });
-    // Real AWS reports ENABLED/ENABLING/...; moto keeps only the key type it was given.
-    let encryption = d.delivery_stream_encryption_configuration().and_then(|e| {
-        let on = !matches!(
-            e.status(),
-            Some(fh::DeliveryStreamEncryptionStatus::Disabled)
-                | Some(fh::DeliveryStreamEncryptionStatus::Disabling)
-        );
-        e.key_type().filter(|_| on).map(|k| k.as_str().to_string())
-    });
-    let hints = s3.and_then(|x| x.buffering_hints());
-    let spec = DeliveryStreamSpec {
-        name: name.to_string(),
-        stream_type: d.delivery_stream_type().as_str().to_string(),
-        bucket_arn: s3.map(|x| x.bucket_arn().to_string()).unwrap_or_default(),
-        role_arn: s3.map(|x| x.role_arn().to_string()).unwrap_or_default(),
-        prefix: s3.and_then(|x| x.prefix()).unwrap_or_default().to_string(),
-        error_prefix: s3
-            .and_then(|x| x.error_output_prefix())
-            .unwrap_or_default()
-            .to_string(),
-        buffer_seconds: hints
-            .and_then(|h| h.interval_in_seconds())
-            .unwrap_or_default(),
-        buffer_mb: hints.and_then(|h| h.size_in_mbs()).unwrap_or_default(),
-        compression: s3
-            .map(|x| x.compression_format().as_str().to_string())
-            .unwrap_or_default(),
-        parquet,
-        encryption,
-        tags: firehose_tags(aws, name).await?,
-    };
-    let mut v = to_value(&spec);
-    v["_version"] = Value::String(d.version_id().to_string());
-    v["_destination_id"] = Value::String(
-        dest.map(|x| x.destination_id().to_string())
-            .unwrap_or_default(),
-    );
-    Ok(Some((v, status)))
-}
-
-fn conversion(p: &ParquetConversion) -> fh::DataFormatConversionConfiguration {
-    fh::DataFormatConversionConfiguration::builder()
-        .enabled(true)
-        .schema_configuration(
-            fh::SchemaConfiguration::builder()
-                .database_name(&p.database)
-                .table_name(&p.table)
-                .region(&p.region)
-                .role_arn(&p.role_arn)
-                .version_id("LATEST")
-                .build(),
-        )
-        .input_format_configuration(
-            fh::InputFormatConfiguration::builder()
-                .deserializer(
-                    fh::Deserializer::builder()
-                        .open_x_json_ser_de(fh::OpenXJsonSerDe::builder().build())
-                        .build(),
-                )
-                .build(),
-        )
-        .output_format_configuration(
-            fh::OutputFormatConfiguration::builder()
-                .serializer(
-                    fh::Serializer::builder()
-                        .parquet_ser_de(
-                            fh::ParquetSerDe::builder()
-                                .compression(fh::ParquetCompression::from(p.compression.as_str()))
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build(),
-        )
-        .build()
-}
-
-fn hints(s: &DeliveryStreamSpec) -> fh::BufferingHints {
-    fh::BufferingHints::builder()
-        .interval_in_seconds(s.buffer_seconds)
-        .size_in_mbs(s.buffer_mb)
-        .build()
-}
-
-async fn wait_stream(aws: &Aws, name: &str, gone: bool) -> Result<(), AwsError> {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let state = read_stream(aws, name).await?;
-        match (&state, gone) {
-            (None, true) => return Ok(()),
-            (Some((_, status)), false) if status == "ACTIVE" => return Ok(()),
-            (Some((_, status)), false) if status.ends_with("FAILED") => {
-                return Err(AwsError::msg(format!("delivery stream {name} is {status}")))
-            }
-            (None, false) => return Err(AwsError::msg(format!("delivery stream {name} vanished"))),
-            _ => {}
-        }
-        if Instant::now() > deadline {
-            return Err(AwsError::msg(format!(
-                "delivery stream {name} did not become {} in time",
-                if gone { "deleted" } else { "ACTIVE" }
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
-}
-
-#[async_trait]
-impl Provider for DeliveryStream {
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
-        Ok(read_stream(aws, &desired.physical).await?.map(|(v, _)| v))
-    }
-
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
-        let s: DeliveryStreamSpec = typed(&desired.spec, desired.kind)?;
-        let mut dest = fh::ExtendedS3DestinationConfiguration::builder()
-            .bucket_arn(&s.bucket_arn)
-            .role_arn(&s.role_arn)
-            .prefix(&s.prefix)
-            .error_output_prefix(&s.error_prefix)
-            .buffering_hints(hints(&s))
-            .compression_format(fh::CompressionFormat::from(s.compression.as_str()));
-        if let Some(p) = &s.parquet {
-            dest = dest.data_format_conversion_configuration(conversion(p));
-        }
-        let dest = built(dest.build())?;
-        let tags = s
-            .tags
-            .iter()
-            .map(|(k, v)| built(fh::Tag::builder().key(k).value(v).build()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let encryption = match &s.encryption {
-            Some(k) => Some(built(
-                fh::DeliveryStreamEncryptionConfigurationInput::builder()
-                    .key_type(fh::KeyType::from(k.as_str()))
-                    .build(),
-            )?),
-            None => None,
-        };
-        // A role created moments ago may not be assumable by Firehose yet (IAM is
-        // eventually consistent): retry for up to two minutes on that error only.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            aws.throttle(Service::Firehose).await;
-            let r = aws
-                .firehose
-                .create_delivery_stream()
-                .delivery_stream_name(&s.name)
-                .delivery_stream_type(fh::DeliveryStreamType::from(s.stream_type.as_str()))
-                .extended_s3_destination_configuration(dest.clone())
-                .set_delivery_stream_encryption_configuration_input(encryption.clone())
-                .set_tags(Some(tags.clone()))
-                .send()
-                .await
-                .map_err(AwsError::from);
-            match r {
-                Ok(_) => break,
-                Err(e) if e.is(&["ResourceInUseException"]) => {
-                    wait_stream(aws, &s.name, false).await?;
-                    let live = self.read(aws, desired).await?.unwrap_or(Value::Null);
-                    return self.update(aws, desired, &live).await;
-                }
-                Err(e)
-                    if e.is(&["InvalidArgumentException"])
-                        && e.message.contains("role")
-                        && Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
-                Err(e) => {
-                    return Err(e.context(format!("failed to create delivery stream {}", s.name)))
-                }
-            }
-        }
-        wait_stream(aws, &s.name, false).await
-    }
-
-    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
-        let s: DeliveryStreamSpec = typed(&desired.spec, desired.kind)?;
-        let l: DeliveryStreamSpec = typed(live, desired.kind)?;
-        let name = &s.name;
-        let mut dest_s = s.clone();
-        dest_s.tags = l.tags.clone();
-        dest_s.encryption = l.encryption.clone();
-        if dest_s != l {
-            let version = live["_version"].as_str().unwrap_or_default();
-            let destination = live["_destination_id"].as_str().unwrap_or_default();
-            let mut update = fh::ExtendedS3DestinationUpdate::builder()
-                .bucket_arn(&s.bucket_arn)
-                .role_arn(&s.role_arn)
-                .prefix(&s.prefix)
-                .error_output_prefix(&s.error_prefix)
-                .buffering_hints(hints(&s))
-                .compression_format(fh::CompressionFormat::from(s.compression.as_str()));
-            update = match &s.parquet {
-                Some(p) => update.data_format_conversion_configuration(conversion(p)),
-                None => update.data_format_conversion_configuration(
-                    fh::DataFormatConversionConfiguration::builder()
-                        .enabled(false)
-                        .build(),
-                ),
-            };
-            aws.throttle(Service::Firehose).await;
-            aws.firehose
-                .update_destination()
-                .delivery_stream_name(name)
-                .current_delivery_stream_version_id(version)
-                .destination_id(destination)
-                .extended_s3_destination_update(update.build())
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!("failed to update the destination of {name}"))
-                })?;
-            wait_stream(aws, name, false).await?;
-        }
-        if s.encryption != l.encryption {
-            aws.throttle(Service::Firehose).await;
-            match &s.encryption {
-                Some(k) => {
-                    aws.firehose
-                        .start_delivery_stream_encryption()
-                        .delivery_stream_name(name)
-                        .delivery_stream_encryption_configuration_input(built(
-                            fh::DeliveryStreamEncryptionConfigurationInput::builder()
-                                .key_type(fh::KeyType::from(k.as_str()))
-                                .build(),
-                        )?)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            AwsError::from(e).context(format!("failed to encrypt {name}"))
-                        })?;
-                }
-                None => {
-                    aws.firehose
-                        .stop_delivery_stream_encryption()
-                        .delivery_stream_name(name)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            AwsError::from(e)
-                                .context(format!("failed to stop encryption of {name}"))
-                        })?;
-                }
-            }
-        }
-        let stale = crate::model::stale_tags(&s.tags, &l.tags);
-        if !stale.is_empty() {
-            aws.throttle(Service::Firehose).await;
-            aws.firehose
-                .untag_delivery_stream()
-                .delivery_stream_name(name)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to untag {name}")))?;
-        }
-        let changed = crate::model::changed_tags(&s.tags, &l.tags)
-            .iter()
-            .map(|(k, v)| built(fh::Tag::builder().key(k).value(v).build()))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !changed.is_empty() {
-            aws.throttle(Service::Firehose).await;
-            aws.firehose
-                .tag_delivery_stream()
-                .delivery_stream_name(name)
-                .set_tags(Some(changed))
-                .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to tag {name}")))?;
-        }
-        Ok(())
-    }
-
-    async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
-        aws.throttle(Service::Firehose).await;
-        let r = aws
-            .firehose
-            .delete_delivery_stream()
-            .delivery_stream_name(physical)
-            .send()
-            .await
-            .map_err(AwsError::from);
-        tolerate(r, FIREHOSE_NOT_FOUND)
-            .map_err(|e| e.context(format!("failed to delete delivery stream {physical}")))?;
-        wait_stream(aws, physical, true).await
-    }
-
-    async fn list(
-        &self,
-        aws: &Aws,
-        prefix: &str,
-        skip: &[String],
-    ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        let mut start: Option<String> = None;
-        loop {
-            let page = aws
-                .firehose
-                .list_delivery_streams()
-                .set_exclusive_start_delivery_stream_name(start.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::from(e).context("failed to list delivery streams"))?;
-            for name in page.delivery_stream_names() {
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                let tags = match firehose_tags(aws, name).await {
-                    Ok(t) => t,
-                    Err(e) if e.is(FIREHOSE_NOT_FOUND) => continue,
-                    Err(e) => return Err(e),
-                };
-                out.push(Listed {
-                    physical: name.clone(),
-                    spec: serde_json::json!({"name": name, "tags": tags}),
-                });
-            }
-            if !page.has_more_delivery_streams() || page.delivery_stream_names().is_empty() {
-                return Ok(out);
-            }
-            start = page.delivery_stream_names().last().cloned();
-        }
     }
 }

@@ -6,6 +6,7 @@ mod catalog;
 mod cognito;
 mod dynamodb;
 mod error;
+mod firehose;
 mod iam;
 mod kinesis;
 mod lambda;
@@ -302,8 +303,8 @@ pub fn provider(kind: Kind) -> &'static dyn Provider {
         | Kind::GlueTable
         | Kind::GlueCrawler
         | Kind::GlueConnection
-        | Kind::GlueJob
-        | Kind::FirehoseDeliveryStream => catalog::provider(kind),
+        | Kind::GlueJob => catalog::provider(kind),
+        Kind::FirehoseDeliveryStream => &firehose::DeliveryStream,
         Kind::RedshiftCluster | Kind::RedshiftSchema => redshift::provider(kind),
     }
 }

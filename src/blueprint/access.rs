@@ -20,12 +20,16 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
     ];
     let bucket = names.lake_bucket();
     let topic = names.topic_arn(&names.alerts_topic());
-    let delivery = format!(
-        "arn:aws:firehose:{}:{}:deliverystream/{}",
-        names.region,
-        names.account,
-        names.resource("clean")
-    );
+    let delivery_arn = |stream: String| {
+        format!(
+            "arn:aws:firehose:{}:{}:deliverystream/{stream}",
+            names.region, names.account
+        )
+    };
+    let mut delivery = vec![delivery_arn(super::catalog::delivery_stream_name(names))];
+    if super::warehouse::copies(config) {
+        delivery.push(delivery_arn(super::warehouse::copy_stream_name(names)));
+    }
     FUNCTIONS
         .iter()
         .map(|function| {
@@ -72,7 +76,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                         ],
                         &tables,
                     ),
-                    Statement::allow("DeliverClean", &["firehose:PutRecordBatch"], &[&delivery]),
+                    Statement::allow("DeliverClean", &["firehose:PutRecordBatch"], &delivery),
                     Statement::allow(
                         "WriteRejects",
                         &["s3:PutObject"],

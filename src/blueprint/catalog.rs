@@ -440,6 +440,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 buffer_seconds: config.delivery.buffer_seconds as i32,
                 buffer_mb: config.delivery.buffer_mb as i32,
                 compression: "UNCOMPRESSED".into(),
+                redshift: None,
                 parquet: Some(ParquetConversion {
                     database,
                     table: TABLE.into(),

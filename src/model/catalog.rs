@@ -12,10 +12,18 @@ pub const GLUE_ETL_SCRIPT: &str = include_str!("../blueprint/glue_etl.py");
 /// Name under which [`GLUE_ETL_SCRIPT`] is referred to by an [`ObjectSpec`].
 pub const GLUE_ETL_SOURCE: &str = "glue_etl.py";
 
+/// The JSONPaths file Firehose's COPY maps the clean JSON lines to the warehouse table's
+/// columns with, in the order of `redshift::COPY_COLUMNS`.
+pub const REDSHIFT_JSONPATHS: &str = include_str!("../blueprint/redshift_jsonpaths.json");
+
+/// Name under which [`REDSHIFT_JSONPATHS`] is referred to by an [`ObjectSpec`].
+pub const REDSHIFT_JSONPATHS_SOURCE: &str = "redshift_jsonpaths.json";
+
 /// The body of an embedded file, by the name an [`ObjectSpec`] refers to it with.
 pub fn embedded(source: &str) -> Option<&'static str> {
     match source {
         GLUE_ETL_SOURCE => Some(GLUE_ETL_SCRIPT),
+        REDSHIFT_JSONPATHS_SOURCE => Some(REDSHIFT_JSONPATHS),
         _ => None,
     }
 }
@@ -218,7 +226,32 @@ pub struct ParquetConversion {
     pub compression: String,
 }
 
-/// A Firehose delivery stream (DirectPut) to S3 with Parquet conversion.
+/// Delivery into a Redshift table: Firehose stages the records under the stream's S3 prefix
+/// and COPYs them into the table. The JDBC URL and the credentials secret (the cluster's
+/// AWS-managed master password) are resolved from the cluster at create/update time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedshiftCopy {
+    /// Redshift cluster identifier.
+    pub cluster: String,
+    /// Database in the cluster.
+    pub database: String,
+    /// Port of the cluster.
+    pub port: i32,
+    /// Target table.
+    pub table: String,
+    /// Comma-separated target columns, in the order of the JSONPaths file.
+    pub columns: String,
+    /// COPY options (format, JSONPaths file, time format).
+    pub copy_options: String,
+    /// How long Firehose retries a failed COPY, in seconds.
+    pub retry_seconds: i32,
+    /// Read as `true` when the JDBC URL and the secret match the cluster as it is now (a
+    /// replaced cluster has a new endpoint); always declared `true`.
+    pub matches_cluster: bool,
+}
+
+/// A Firehose delivery stream (DirectPut) to S3, with Parquet conversion, or through an S3
+/// staging prefix into Redshift.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryStreamSpec {
     /// Stream name.
@@ -241,6 +274,10 @@ pub struct DeliveryStreamSpec {
     pub compression: String,
     /// Parquet conversion; `None` = raw records.
     pub parquet: Option<ParquetConversion>,
+    /// COPY into Redshift; the bucket, prefixes, buffering and compression then describe
+    /// the staging objects. `None` = the objects in S3 are the destination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redshift: Option<RedshiftCopy>,
     /// Server-side encryption key type (`AWS_OWNED_CMK`); `None` = not encrypted.
     pub encryption: Option<String>,
     /// Tags, ownership tags included.
@@ -281,7 +318,7 @@ pub(super) fn info(kind: Kind) -> KindInfo {
         Kind::FirehoseDeliveryStream => KindInfo {
             name: "firehose_delivery_stream",
             service: Service::Firehose,
-            // The source type of a stream cannot be changed in place.
+            // The source type of a stream cannot be changed in place (its destination can).
             replace: &["name", "stream_type"],
             secret: &[],
             stateful: false,

@@ -27,6 +27,11 @@ pub const INVOICE_LINES_DDL: &str = "CREATE TABLE IF NOT EXISTS invoice_lines (
 DISTSTYLE AUTO
 SORTKEY (invoice_date)";
 
+/// The columns of `invoice_lines` that Firehose's COPY fills, in the order of the JSONPaths
+/// file (`catalog::REDSHIFT_JSONPATHS`).
+pub const COPY_COLUMNS: &str =
+    "invoice_no,stock_code,description,quantity,invoice_date,unit_price,customer_id,country,is_cancellation";
+
 /// A provisioned Redshift cluster. Its master password is always managed by AWS Secrets
 /// Manager (`ManageMasterPassword`): it is never declared, read or printed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -60,8 +60,10 @@ pub struct Config {
     pub invoices_table: String,
     /// `CUSTOMERS_TABLE`.
     pub customers_table: String,
-    /// `DELIVERY_STREAM` (Firehose).
+    /// `DELIVERY_STREAM` (Firehose, into the lake).
     pub delivery_stream: String,
+    /// `COPY_DELIVERY_STREAM` (Firehose, into the warehouse), when the stack declares one.
+    pub copy_stream: Option<String>,
     /// `BUCKET` for rejects.
     pub bucket: String,
     /// `TOPIC_ARN` for alerts.
@@ -98,6 +100,7 @@ impl Config {
             invoices_table: need("INVOICES_TABLE")?,
             customers_table: need("CUSTOMERS_TABLE")?,
             delivery_stream: need("DELIVERY_STREAM")?,
+            copy_stream: lookup("COPY_DELIVERY_STREAM").filter(|v| !v.is_empty()),
             bucket: need("BUCKET")?,
             topic_arn: need("TOPIC_ARN")?,
             reject_alert_threshold: threshold,
@@ -373,8 +376,12 @@ pub async fn process_outcome(event: &KinesisEvent, cfg: &Config, backend: &dyn B
             (buf, *ri)
         })
         .collect();
-    for ri in firehose_with_retry(backend, cfg, lines).await {
-        failed.insert(ri);
+    // A line counts as delivered only when every stream took it (the warehouse's too).
+    let streams = std::iter::once(&cfg.delivery_stream).chain(cfg.copy_stream.as_ref());
+    for stream in streams {
+        for ri in firehose_with_retry(backend, cfg, stream, lines.clone()).await {
+            failed.insert(ri);
+        }
     }
 
     // 5. Rejects to S3.
@@ -466,10 +473,11 @@ async fn put_with_retry(
 const FIREHOSE_MAX_RECORDS: usize = 500;
 const FIREHOSE_MAX_BYTES: usize = 4 * 1024 * 1024;
 
-/// Sends lines to Firehose; returns the record indices whose lines kept failing.
+/// Sends lines to a Firehose stream; returns the record indices whose lines kept failing.
 async fn firehose_with_retry(
     backend: &dyn Backend,
     cfg: &Config,
+    stream: &str,
     lines: Vec<(Vec<u8>, usize)>,
 ) -> BTreeSet<usize> {
     let mut pending = lines;
@@ -489,7 +497,7 @@ async fn firehose_with_retry(
             }
             let chunk = &pending[start..end];
             let data: Vec<Vec<u8>> = chunk.iter().map(|(d, _)| d.clone()).collect();
-            match backend.firehose_put(&cfg.delivery_stream, data).await {
+            match backend.firehose_put(stream, data).await {
                 Ok(failed) => {
                     for (i, c) in chunk.iter().enumerate() {
                         if failed.get(i).copied().unwrap_or(true) {
