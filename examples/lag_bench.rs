@@ -18,6 +18,8 @@ use ecomflow_infra::engine::{Packages, Session};
 use ecomflow_infra::stream::BatchReader;
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/figures.rs"]
+mod figures;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -242,6 +244,20 @@ async fn main() {
         sent as f64 / producing.as_secs_f64(),
         lags.len()
     );
+    let sent_rate = sent as f64 / producing.as_secs_f64();
+    let mut figures = figures::Figures::new("lag_bench");
+    figures.figure(
+        &format!("rows/s sent (asked {rate})"),
+        sent_rate,
+        "rows/s",
+        Some(("steady 1000 rows/s", sent_rate >= 990.0)),
+    );
+    figures.figure(
+        "timed rows not in DynamoDB within 120 s",
+        left as f64,
+        "rows",
+        Some(("0", left == 0)),
+    );
     if !lags.is_empty() {
         println!(
             "  lag p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
@@ -250,5 +266,14 @@ async fn main() {
             percentile(&lags, 0.99),
             percentile(&lags, 1.0)
         );
+        for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+            figures.figure(
+                &format!("lag POST -> DynamoDB item, {name}"),
+                percentile(&lags, q),
+                "ms",
+                None,
+            );
+        }
     }
+    figures.write();
 }

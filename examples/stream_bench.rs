@@ -18,6 +18,8 @@ use ecomflow_infra::engine::{Packages, Session};
 use ecomflow_infra::stream::{replay, BatchReader, Sender};
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/figures.rs"]
+mod figures;
 
 use std::path::Path;
 use std::time::Instant;
@@ -138,4 +140,15 @@ async fn main() {
         "  batched vs one call per row: {:.1}x (target >= 50x)",
         summary.rows_per_second / base_rate
     );
+    let mut figures = figures::Figures::new("stream_bench");
+    figures.ratio(
+        &format!("stream --direct, whole dataset, {shards} shards"),
+        summary.rows_per_second,
+        "rows/s",
+        &format!("one PutRecord per row (first {base_rows} rows, same run)"),
+        base_rate,
+        true,
+        Some(50.0),
+    );
+    figures.write();
 }

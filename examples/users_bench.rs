@@ -7,6 +7,9 @@
 use ecomflow_infra::aws::{Aws, ConnectOptions};
 use ecomflow_infra::users::{self, cognito, file, PruneMode};
 use ecomflow_testkit::{LatencyProxy, Moto, Quota};
+#[path = "common/figures.rs"]
+mod figures;
+
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
@@ -107,6 +110,7 @@ async fn main() {
     let slow = connect(&proxy.endpoint).await;
     let defaults = cognito::Limits::default();
     println!("users sync through a proxy with Cognito's default quotas and 50 ms per call");
+    let mut figures = figures::Figures::new("users_bench");
 
     // 1. Cold sync at the default limits.
     make_pool(&direct, "cold").await;
@@ -131,6 +135,13 @@ async fn main() {
         "  throttled answers (retried, never failures): {throttled}; failed users: {}",
         report.failed.len()
     );
+    let share = create.rate() / 50.0 * 100.0;
+    figures.figure(
+        &format!("cold sync of {cold_n} users: AdminCreateUser share of the 50/s quota"),
+        share,
+        "%",
+        Some((">= 90%", share >= 90.0)),
+    );
 
     // 2. No-op resync of a large pool: load it directly, then count the calls of a resync.
     make_pool(&direct, "noop").await;
@@ -151,6 +162,12 @@ async fn main() {
         proxy.calls(),
         took.as_secs_f64(),
         report.summary()
+    );
+    figures.figure(
+        &format!("no-op resync of {noop_n} users: API calls"),
+        proxy.calls() as f64,
+        "calls",
+        Some(("<= 200", proxy.calls() <= 200)),
     );
 
     // 3. The obvious alternative: a sequential boto3 loop, same proxy, same users.
@@ -197,4 +214,14 @@ async fn main() {
         report.failed.len(),
         base_s / took.as_secs_f64()
     );
+    figures.ratio(
+        &format!("cold sync of {base_n} users"),
+        took.as_secs_f64(),
+        "s",
+        "bench/users_boto3.py (sequential boto3 loop, same proxy)",
+        base_s,
+        false,
+        None,
+    );
+    figures.write();
 }

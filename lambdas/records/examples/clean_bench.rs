@@ -16,6 +16,9 @@
 //! `python3 bench/clean_reference.py PATH --report` (if python3 is there), prints the
 //! Rust/Python speed ratio and checks that both report the same counts.
 
+#[path = "../../../examples/common/figures.rs"]
+mod figures;
+
 use records::report::check;
 use records::{csv_reader, read_header, ByteRecord, Cleaner, CleaningRules, InvoiceLine};
 use std::io::Read;
@@ -175,6 +178,19 @@ fn main() {
         "(b)/(a) time ratio: {ratio:.2}x  (target <= 3x: {})",
         if ratio <= 3.0 { "met" } else { "MISSED" }
     );
+    let mut figures = figures::Figures::new("clean_bench");
+    figures.figure(
+        "clean+type+dedup+JSON, whole file, 1 thread",
+        rate(tb),
+        "rows/s",
+        None,
+    );
+    figures.figure(
+        "time of (b) over a plain csv split of the same bytes",
+        ratio,
+        "x",
+        Some(("<= 3x", ratio <= 3.0)),
+    );
 
     // The same counts through report::check, for the cross-check with Python.
     let report = check(&data[..], &CleaningRules::default()).expect("report");
@@ -203,10 +219,12 @@ fn main() {
                 "python reference failed: {}",
                 String::from_utf8_lossy(&o.stderr)
             );
+            figures.write();
             return;
         }
         Err(e) => {
             println!("python3 not available ({e}); skipping the Python comparison");
+            figures.write();
             return;
         }
     };
@@ -217,6 +235,15 @@ fn main() {
         .and_then(|v| v.trim().parse().ok());
     if let Some(py) = py_rate {
         let rust = rate(tb);
+        figures.ratio(
+            "clean+type+dedup+JSON throughput",
+            rust,
+            "rows/s",
+            "bench/clean_reference.py (Python, same file)",
+            py,
+            true,
+            Some(30.0),
+        );
         println!(
             "python reference: {py:.0} rows/s; Rust (b) is {:.1}x faster (target >= 30x: {})",
             rust / py,
@@ -269,5 +296,12 @@ fn main() {
             "Rust and Python reports: {}",
             if same { "identical counts" } else { "DIFFER" }
         );
+        figures.figure(
+            "data-quality report equal to Python's",
+            f64::from(u8::from(same)),
+            "bool",
+            Some(("identical counts", same)),
+        );
     }
+    figures.write();
 }

@@ -1,4 +1,5 @@
-//! A `moto_server` per test.
+//! A `moto_server` per test, with the few additions of `moto_ext.py` (operations of the full
+//! dev stack that moto lacks; see that file).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -30,21 +31,21 @@ fn answers(port: u16) -> bool {
 }
 
 impl Moto {
-    /// Starts an emulator on a free port and waits until it answers. Panics if `moto_server`
-    /// is not installed: tests that need it must not pass without it.
+    /// Starts an emulator on a free port and waits until it answers: `moto_ext.py` run by
+    /// `$MOTO_PYTHON` (default `python3`, the interpreter `scripts/ensure-moto` installs moto
+    /// into). Panics if that cannot start: tests that need it must not pass without it.
     pub fn start() -> Moto {
+        let ext = concat!(env!("CARGO_MANIFEST_DIR"), "/moto_ext.py");
         for _ in 0..5 {
             let port = free_port();
-            let program = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+            let program = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
             let child = Command::new(program)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .args([ext, "-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect(
-                    "moto_server must be on PATH or in $MOTO_SERVER (pip install 'moto[server]')",
-                );
+                .expect("python3 (or $MOTO_PYTHON) with moto[server] installed must be on PATH");
             let mut moto = Moto {
                 child,
                 endpoint: format!("http://127.0.0.1:{port}"),
@@ -60,7 +61,7 @@ impl Moto {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
-        panic!("moto_server did not start");
+        panic!("the emulator did not start: is moto[server] installed for python3 (scripts/ensure-moto)?");
     }
 
     /// An SDK config for this emulator: dummy credentials, `us-east-1`.

@@ -1,0 +1,72 @@
+"""moto_server, plus the few operations of the full dev stack that moto 5.2 lacks.
+
+Run as `python3 moto_ext.py -H 127.0.0.1 -p PORT` (the same arguments as `moto_server`).
+Each addition follows the documented behaviour of the real API and is applied only where the
+installed moto does not already have it, so a newer moto that implements one wins:
+
+- Glue `DeleteConnection` and `UpdateConnection` (moto answers HTTP 500 "not implemented"),
+  so that a stack with the warehouse's JDBC connection can be destroyed and updated.
+- Redshift Data API statements: moto leaves every statement `STARTED` for ever and reports
+  `CreatedAt`/`UpdatedAt` as ISO strings where the API has epoch seconds (the SDK cannot
+  parse them). Here a statement is `FINISHED` when it is accepted, with epoch timestamps.
+  No SQL engine runs the statement: what this proves is the tool's side of the protocol
+  (execute, poll until finished, record the applied DDL, drop on destroy), not the DDL.
+"""
+
+import sys
+import time
+
+from moto.server import main
+
+
+def add_glue_connection_calls():
+    from moto.core.responses import EmptyResult
+    from moto.glue.exceptions import EntityNotFoundException
+    from moto.glue.models import FakeConnection
+    from moto.glue.responses import GlueResponse
+
+    def delete_connection(self):
+        name = self._get_param("ConnectionName")
+        if self.glue_backend.connections.pop(name, None) is None:
+            raise EntityNotFoundException(f"Connection {name} not found")
+        return EmptyResult()
+
+    def update_connection(self):
+        name = self._get_param("Name")
+        connection_input = self._get_param("ConnectionInput")
+        backend = self.glue_backend
+        old = backend.connections.pop(name, None)
+        if old is None:
+            raise EntityNotFoundException(f"Connection {name} not found")
+        # Tags belong to the ARN and stay; the new input replaces the old one whole.
+        new = FakeConnection(backend, old.catalog_id, connection_input, {})
+        new.created_time = old.created_time
+        backend.connections[new.name] = new
+        return EmptyResult()
+
+    if not hasattr(GlueResponse, "delete_connection"):
+        GlueResponse.delete_connection = delete_connection
+    if not hasattr(GlueResponse, "update_connection"):
+        GlueResponse.update_connection = update_connection
+
+
+def finish_data_api_statements():
+    from moto.redshiftdata import models
+
+    original = models.Statement.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.status == "STARTED" and isinstance(self.created_at, str):
+            now = time.time()
+            self.created_at = now
+            self.updated_at = now
+            self.status = "FINISHED"
+
+    models.Statement.__init__ = init
+
+
+if __name__ == "__main__":
+    add_glue_connection_calls()
+    finish_data_api_statements()
+    main(sys.argv[1:])
