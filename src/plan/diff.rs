@@ -8,9 +8,28 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// Spec paths never compared: the expiry tag is refreshed by every apply of an ephemeral
-/// instance, and a moving clock must not make a plan dirty.
-const IGNORED: &[&str] = &["tags.ecomflow:expires-at"];
+/// The expiry tag's path. Every plan of an ephemeral instance declares "now + TTL", so the
+/// tag is compared loosely: see [`expiry_is_stale`].
+const EXPIRY_PATH: &str = "tags.ecomflow:expires-at";
+
+/// How far the live expiry may lag behind the declared one before an apply refreshes it:
+/// a moving clock alone must not make every plan dirty, but an instance that is applied again
+/// (a pull request pushed to the next day) must get its lifetime extended.
+const EXPIRY_SLACK_HOURS: i64 = 1;
+
+/// True when the live expiry tag is missing, unreadable, or more than the slack earlier than
+/// the declared one.
+fn expiry_is_stale(live: Option<&Value>, declared: Option<&Value>) -> bool {
+    let parse = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    match (parse(live), parse(declared)) {
+        (Some(l), Some(d)) => d - l > chrono::Duration::hours(EXPIRY_SLACK_HOURS),
+        (None, None) => false,
+        _ => live != declared,
+    }
+}
 
 /// Text shown instead of a secret value.
 pub const REDACTED: &str = "(sensitive)";
@@ -161,8 +180,13 @@ fn changes_of(
     };
     paths
         .into_iter()
-        .filter(|p| !IGNORED.contains(&p.as_str()))
-        .filter(|p| b.get(*p) != a.get(*p))
+        .filter(|p| {
+            if p.as_str() == EXPIRY_PATH {
+                expiry_is_stale(b.get(*p), a.get(*p))
+            } else {
+                b.get(*p) != a.get(*p)
+            }
+        })
         .map(|p| AttributeChange {
             path: p.clone(),
             before: secret(p, b.get(p)),

@@ -158,11 +158,11 @@ fn foreign_resources_are_conflicts_not_takeovers() {
 }
 
 #[test]
-fn the_expiry_tag_never_makes_a_plan_dirty() {
+fn an_expiry_tag_moved_by_the_clock_alone_never_makes_a_plan_dirty() {
     let mut desired = stream(24);
     desired.spec["tags"]["ecomflow:expires-at"] = serde_json::json!("2030-01-02T00:00:00Z");
     let mut l = stream(24);
-    l.spec["tags"]["ecomflow:expires-at"] = serde_json::json!("2030-01-01T00:00:00Z");
+    l.spec["tags"]["ecomflow:expires-at"] = serde_json::json!("2030-01-01T23:05:00Z");
     let mut live = LiveState::default();
     live.declared
         .insert(l.address(), live_of(&l, Ownership::Ours));
@@ -175,6 +175,30 @@ fn the_expiry_tag_never_makes_a_plan_dirty() {
         p.desired_fingerprint,
         plan(&[other], live).unwrap().desired_fingerprint
     );
+}
+
+#[test]
+fn an_expiry_more_than_an_hour_behind_is_refreshed() {
+    let mut desired = stream(24);
+    desired.spec["tags"]["ecomflow:expires-at"] = serde_json::json!("2030-01-02T00:00:00Z");
+    let mut l = stream(24);
+    l.spec["tags"]["ecomflow:expires-at"] = serde_json::json!("2030-01-01T22:59:59Z");
+    let mut live = LiveState::default();
+    live.declared
+        .insert(l.address(), live_of(&l, Ownership::Ours));
+    let p = plan(&[desired.clone()], live).unwrap();
+    assert_eq!(p.changes.len(), 1);
+    let c = &p.changes[0];
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(c.attributes.len(), 1);
+    assert_eq!(c.attributes[0].path, "tags.ecomflow:expires-at");
+
+    // A copy made before the instance was ephemeral (no expiry tag) gets one too.
+    let l = stream(24);
+    let mut live = LiveState::default();
+    live.declared
+        .insert(l.address(), live_of(&l, Ownership::Ours));
+    assert_eq!(plan(&[desired], live).unwrap().changes.len(), 1);
 }
 
 #[test]
