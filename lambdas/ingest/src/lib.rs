@@ -332,7 +332,9 @@ pub fn body_type(req: &ApiGatewayProxyRequest) -> Result<BodyType, Refusal> {
         });
     };
     let value = value.to_str().map_err(|_| {
-        Refusal::unsupported("the Content-Type header is not plain text; send text/csv or application/json")
+        Refusal::unsupported(
+            "the Content-Type header is not plain text; send text/csv or application/json",
+        )
     })?;
     let mut parts = value.split(';');
     let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();

@@ -183,7 +183,12 @@ async fn bad_bodies_are_4xx() {
     // Over the limit: 413, naming the limit.
     let mut c = cfg();
     c.max_body_bytes = 1000;
-    let resp = handle(&request(&too_big, Some("text/csv")), &c, &FakeStream::default()).await;
+    let resp = handle(
+        &request(&too_big, Some("text/csv")),
+        &c,
+        &FakeStream::default(),
+    )
+    .await;
     assert_eq!(resp.status_code, 413);
     assert!(body_json(&resp)["error"].as_str().unwrap().contains("1000"));
     // A body field absent altogether.

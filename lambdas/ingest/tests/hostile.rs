@@ -152,18 +152,31 @@ fn check(req: &ApiGatewayProxyRequest, cfg: &Config) -> ApiGatewayProxyResponse 
                 .sum();
             assert_eq!(by_reason, rejected, "{what}: counts do not add up");
             let listed = v["rejections"].as_array().expect("rejections");
-            assert_eq!(listed.len() as u64, rejected.min(MAX_LISTED_REJECTIONS as u64));
+            assert_eq!(
+                listed.len() as u64,
+                rejected.min(MAX_LISTED_REJECTIONS as u64)
+            );
             for r in listed {
                 let detail = r["detail"].as_str().unwrap();
                 assert!(!detail.is_empty(), "{what}: empty detail");
-                assert!(detail.chars().count() <= MAX_ECHO_CHARS + 40, "{what}: {detail:.80}");
+                assert!(
+                    detail.chars().count() <= MAX_ECHO_CHARS + 40,
+                    "{what}: {detail:.80}"
+                );
             }
         }
         400 | 413 | 415 => {
             let error = v["error"].as_str().unwrap_or_else(|| panic!("{what}: {v}"));
             assert!(error.len() > 10, "{what}: unclear error {error:?}");
-            assert!(error.chars().count() <= MAX_ECHO_CHARS + 40, "{what}: {error:.80}");
-            assert_eq!(sink.0.load(Ordering::Relaxed), 0, "{what}: sent despite a 4xx");
+            assert!(
+                error.chars().count() <= MAX_ECHO_CHARS + 40,
+                "{what}: {error:.80}"
+            );
+            assert_eq!(
+                sink.0.load(Ordering::Relaxed),
+                0,
+                "{what}: sent despite a 4xx"
+            );
         }
         other => panic!("{what}: status {other}: {v}"),
     }
@@ -287,7 +300,10 @@ fn oversized_bodies_are_413() {
     assert_eq!(status, 413, "{error}");
     // Exactly the limit is fine (and, being no CSV, a 400 for its header).
     let at = vec![b'x'; c.max_body_bytes];
-    assert_eq!(status_and_error(&request(&at, Some("text/csv"), false)).0, 400);
+    assert_eq!(
+        status_and_error(&request(&at, Some("text/csv"), false)).0,
+        400
+    );
 }
 
 #[test]
@@ -326,7 +342,11 @@ fn wrong_content_types_are_415() {
         Some("text/plain"),
         Some("TEXT/CSV ; Charset=\"UTF-8\""),
     ] {
-        assert_eq!(status_and_error(&request(csv.as_bytes(), ct, false)).0, 202, "{ct:?}");
+        assert_eq!(
+            status_and_error(&request(csv.as_bytes(), ct, false)).0,
+            202,
+            "{ct:?}"
+        );
     }
 }
 
@@ -336,16 +356,26 @@ fn invalid_utf8_is_400_where_utf8_is_required() {
     for ct in [None, Some("application/json")] {
         let (status, error) = status_and_error(&request(json, ct, true));
         assert_eq!(status, 400, "{error}");
-        assert!(error.contains("not valid UTF-8 (byte 0xA3 at offset 58)"), "{error}");
+        assert!(
+            error.contains("not valid UTF-8 (byte 0xA3 at offset 58)"),
+            "{error}"
+        );
     }
-    let latin1 = format!("{HEADER}\n536365,85123A,HAND WARMER \u{a3},6,12/1/2010 8:26,2.55,17850,United Kingdom\n");
+    let latin1 = format!(
+        "{HEADER}\n536365,85123A,HAND WARMER \u{a3},6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+    );
     let latin1: Vec<u8> = latin1.chars().map(|c| c as u8).collect();
-    let (status, error) = status_and_error(&request(&latin1, Some("text/csv; charset=utf-8"), true));
+    let (status, error) =
+        status_and_error(&request(&latin1, Some("text/csv; charset=utf-8"), true));
     assert_eq!(status, 400, "{error}");
     assert!(error.contains("charset=utf-8"), "{error}");
     // The dataset's own encoding, undeclared or declared, is read as Latin-1.
     for ct in [Some("text/csv"), Some("text/csv; charset=iso-8859-1"), None] {
-        assert_eq!(status_and_error(&request(&latin1, ct, true)).0, 202, "{ct:?}");
+        assert_eq!(
+            status_and_error(&request(&latin1, ct, true)).0,
+            202,
+            "{ct:?}"
+        );
     }
     // Bytes that are neither UTF-8 nor anything, flagged base64.
     let garbage = [0xff, 0xfe, 0x00, 0xc3, 0x28, 0xed, 0xa0, 0x80];
@@ -361,7 +391,8 @@ fn invalid_utf8_is_400_where_utf8_is_required() {
 #[test]
 fn deep_json_is_400() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let (status, error) = status_and_error(&request(deep.as_bytes(), Some("application/json"), false));
+    let (status, error) =
+        status_and_error(&request(deep.as_bytes(), Some("application/json"), false));
     assert_eq!(status, 400);
     assert!(error.contains("recursion limit exceeded"), "{error}");
     let deep_field = format!(
@@ -382,7 +413,9 @@ fn answers_stay_small_whatever_the_body_holds() {
     let field = "\0".repeat(60_000);
     let mut body = format!("{HEADER}\n");
     for _ in 0..100 {
-        body.push_str(&format!("536365,85123A,X,{field},12/1/2010 8:26,2.55,17850,UK\n"));
+        body.push_str(&format!(
+            "536365,85123A,X,{field},12/1/2010 8:26,2.55,17850,UK\n"
+        ));
     }
     let resp = check(&request(body.as_bytes(), Some("text/csv"), false), &cfg());
     assert_eq!(resp.status_code, 202);
@@ -406,7 +439,10 @@ fn memory_stays_linear_for_many_tiny_records() {
         zeros.push_str(if i == 0 { "0" } else { ",0" });
     }
     zeros.push(']');
-    let resp = check(&request(zeros.as_bytes(), Some("application/json"), false), &cfg());
+    let resp = check(
+        &request(zeros.as_bytes(), Some("application/json"), false),
+        &cfg(),
+    );
     assert_eq!(answer_json(&resp)["rejected"], n);
     let ones = format!("{HEADER}\n{}", "1\n".repeat(n));
     let resp = check(&request(ones.as_bytes(), Some("text/csv"), false), &cfg());

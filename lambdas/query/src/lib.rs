@@ -209,8 +209,7 @@ fn valid_stock_code(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && !s.starts_with(' ')
         && !s.ends_with(' ')
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'-' | b'_'))
 }
 
@@ -302,7 +301,10 @@ fn upstream(e: String) -> ApiGatewayProxyResponse {
 
 async fn invoice(store: &dyn Store, inv: &str) -> Answer {
     if !valid_invoice_no(inv) {
-        return Err(error(400, format!("{} is not an invoice number", shown(inv))));
+        return Err(error(
+            400,
+            format!("{} is not an invoice number", shown(inv)),
+        ));
     }
     let lines = store.invoice_lines(inv).await.map_err(upstream)?;
     if lines.is_empty() {
@@ -314,7 +316,10 @@ async fn invoice(store: &dyn Store, inv: &str) -> Answer {
 
 async fn item(store: &dyn Store, inv: &str, sc: &str) -> Answer {
     if !valid_invoice_no(inv) {
-        return Err(error(400, format!("{} is not an invoice number", shown(inv))));
+        return Err(error(
+            400,
+            format!("{} is not an invoice number", shown(inv)),
+        ));
     }
     if !valid_stock_code(sc) {
         return Err(error(

@@ -103,7 +103,10 @@ fn check(req: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
 fn status_and_error(path: &str) -> (i64, String) {
     let resp = check(&get(path, &[]));
     let v = body(&resp);
-    (resp.status_code, v["error"].as_str().unwrap_or("").to_owned())
+    (
+        resp.status_code,
+        v["error"].as_str().unwrap_or("").to_owned(),
+    )
 }
 
 /// Path segments: real keys, hostile ones, and arbitrary text.
@@ -135,13 +138,22 @@ fn path() -> impl Strategy<Value = String> {
 
 fn query_value() -> impl Strategy<Value = String> {
     prop_oneof![
-        proptest::sample::select(vec!["1", "100", "101", "0", "-1", "+5", "2147483648", "", " 5"])
-            .prop_map(str::to_owned),
+        proptest::sample::select(vec![
+            "1",
+            "100",
+            "101",
+            "0",
+            "-1",
+            "+5",
+            "2147483648",
+            "",
+            " 5"
+        ])
+        .prop_map(str::to_owned),
         "\\PC{0,30}",
         // Continuation tokens: base64 of arbitrary (often JSON-looking) text.
-        "[{}\\[\\]\":,0-9a-zA-Z]{0,60}".prop_map(|t| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t)
-        }),
+        "[{}\\[\\]\":,0-9a-zA-Z]{0,60}"
+            .prop_map(|t| { base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t) }),
     ]
 }
 
@@ -233,7 +245,11 @@ fn traversal_and_malformed_keys_are_400() {
         );
     }
     // Unescaped traversal never matches a route: API Gateway would not route it either.
-    for path in ["/invoices/../../etc/passwd", "/../invoices/536365/x", "/invoices/"] {
+    for path in [
+        "/invoices/../../etc/passwd",
+        "/../invoices/536365/x",
+        "/invoices/",
+    ] {
         assert_eq!(status_and_error(path).0, 404, "{path}");
     }
 }
@@ -245,7 +261,9 @@ fn traversal_and_malformed_keys_are_400() {
 fn a_stock_code_answers_only_for_itself() {
     let mut f = store();
     f.lines.push(line("536366", "A", 2, "2.00"));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let r = rt.block_on(handle(&get("/invoices/536366/items/A", &[]), &f));
     assert_eq!(r.status_code, 200);
     let lines = body(&r)["lines"].as_array().unwrap().clone();
@@ -278,17 +296,31 @@ fn over_long_keys_get_a_short_400() {
     assert_eq!(status, 404);
     assert!(error.len() < 300, "{error}");
     // The longest accepted keys are still keys.
-    assert_eq!(status_and_error(&format!("/invoices/C{}", "1".repeat(12))).0, 404);
+    assert_eq!(
+        status_and_error(&format!("/invoices/C{}", "1".repeat(12))).0,
+        404
+    );
     assert_eq!(
         status_and_error(&format!("/invoices/536365/items/{}", "A".repeat(64))).0,
         404
     );
-    assert_eq!(status_and_error(&format!("/invoices/{}", "1".repeat(13))).0, 400);
+    assert_eq!(
+        status_and_error(&format!("/invoices/{}", "1".repeat(13))).0,
+        400
+    );
 }
 
 #[test]
 fn every_dataset_stock_code_shape_is_a_key() {
-    for sc in ["85123A", "POST", "BANK%20CHARGES", "gift_0001_40", "DCGS0003", "m", "C2"] {
+    for sc in [
+        "85123A",
+        "POST",
+        "BANK%20CHARGES",
+        "gift_0001_40",
+        "DCGS0003",
+        "m",
+        "C2",
+    ] {
         let (status, error) = status_and_error(&format!("/invoices/536399/items/{sc}"));
         assert_eq!(status, 404, "{sc}: {error}");
     }
@@ -297,7 +329,9 @@ fn every_dataset_stock_code_shape_is_a_key() {
 #[test]
 fn bodies_and_methods_do_not_matter_to_a_get() {
     let f = store();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let plain = rt.block_on(handle(&get("/invoices/536365", &[]), &f));
     let mut req = get("/invoices/536365", &[]);
     req.body = Some(base64::engine::general_purpose::STANDARD.encode(vec![0xff; 10 << 20]));

@@ -44,7 +44,8 @@ static ALLOC: fuzzkit::PeakAlloc = fuzzkit::PeakAlloc;
 /// Lambda, keeps far less (see its own bound).
 const PER_BYTE: usize = 200;
 
-const HEADER: &str = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
+const HEADER: &str =
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
 const SAMPLE: &[u8] = include_bytes!("fixtures/online_retail_sample.csv");
 
 fn dir(name: &str) -> std::path::PathBuf {
@@ -79,22 +80,37 @@ fn data_records(bytes: &[u8]) -> Option<usize> {
 
 /// What every accepted line must satisfy.
 fn check_line(line: &InvoiceLine, what: &str) {
-    assert!(!line.invoice_no.is_empty(), "{what}: empty InvoiceNo accepted");
-    assert!(!line.stock_code.is_empty(), "{what}: empty StockCode accepted");
+    assert!(
+        !line.invoice_no.is_empty(),
+        "{what}: empty InvoiceNo accepted"
+    );
+    assert!(
+        !line.stock_code.is_empty(),
+        "{what}: empty StockCode accepted"
+    );
     assert!(!line.country.is_empty(), "{what}: empty Country accepted");
     let json = line.to_json();
     let back: InvoiceLine = serde_json::from_str(&json)
         .unwrap_or_else(|e| panic!("{what}: the line's JSON {json} does not parse back: {e}"));
-    assert_eq!(&back, line, "{what}: JSON round trip changed the line: {json}");
+    assert_eq!(
+        &back, line,
+        "{what}: JSON round trip changed the line: {json}"
+    );
     let again = Cleaner::new(relaxed())
         .clean_json_str(&json)
         .unwrap_or_else(|r| panic!("{what}: the line's JSON {json} is rejected: {r:?}"));
-    assert_eq!(&again, line, "{what}: cleaning the line's JSON changed it: {json}");
+    assert_eq!(
+        &again, line,
+        "{what}: cleaning the line's JSON changed it: {json}"
+    );
 }
 
 fn check_batch(batch: &CleanBatch, what: &str) {
     for r in &batch.rejected {
-        assert!(!r.detail.trim().is_empty(), "{what}: rejection without a detail: {r:?}");
+        assert!(
+            !r.detail.trim().is_empty(),
+            "{what}: rejection without a detail: {r:?}"
+        );
     }
     for line in &batch.accepted {
         check_line(line, what);
@@ -116,9 +132,15 @@ fn check_csv(bytes: &[u8]) {
                 check_batch(&batch, &what);
             }
             Err(e) => {
-                assert!(!e.to_string().trim().is_empty(), "{what}: error without a message");
+                assert!(
+                    !e.to_string().trim().is_empty(),
+                    "{what}: error without a message"
+                );
                 if let InputError::BadHeader { found } = &e {
-                    assert!(found.len() <= bytes.len() * 2 + 16, "{what}: header echo grew");
+                    assert!(
+                        found.len() <= bytes.len() * 2 + 16,
+                        "{what}: header echo grew"
+                    );
                 }
             }
         }
@@ -203,8 +225,13 @@ fn structured_csv() -> impl Strategy<Value = Vec<u8>> {
     let row = proptest::collection::vec(field(), 6..=10).prop_map(|f| f.join(&b","[..]));
     let bom = prop_oneof![Just(Vec::new()), Just(b"\xEF\xBB\xBF".to_vec())];
     let ending = proptest::sample::select(vec![&b"\n"[..], b"\r\n", b"\r"]);
-    (bom, any::<bool>(), proptest::collection::vec(row, 0..12), ending).prop_map(
-        |(bom, header, rows, end)| {
+    (
+        bom,
+        any::<bool>(),
+        proptest::collection::vec(row, 0..12),
+        ending,
+    )
+        .prop_map(|(bom, header, rows, end)| {
             let mut out = bom;
             if header {
                 out.extend_from_slice(HEADER.as_bytes());
@@ -215,8 +242,7 @@ fn structured_csv() -> impl Strategy<Value = Vec<u8>> {
                 out.extend_from_slice(end);
             }
             out
-        },
-    )
+        })
 }
 
 /// A JSON value of hostile shape: scalars at the edges, the record's keys with values of any
@@ -231,9 +257,22 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         any::<f64>().prop_map(|f| json!(f)),
         "\\PC{0,12}".prop_map(Value::from),
         proptest::sample::select(vec![
-            "536365", "C536379", "A1", "85123A", "12/1/2010 8:26", "2010-12-01 08:26:00",
-            "2.55", "1e-28", "1e28", "79228162514264337593543950336", "NaN", "", " ",
-            "\u{feff}536365", "17850.0", "0",
+            "536365",
+            "C536379",
+            "A1",
+            "85123A",
+            "12/1/2010 8:26",
+            "2010-12-01 08:26:00",
+            "2.55",
+            "1e-28",
+            "1e28",
+            "79228162514264337593543950336",
+            "NaN",
+            "",
+            " ",
+            "\u{feff}536365",
+            "17850.0",
+            "0",
         ])
         .prop_map(Value::from),
     ];

@@ -135,4 +135,3 @@ pub fn body(r: &ApiGatewayProxyResponse) -> Value {
         b => panic!("{b:?}"),
     }
 }
-
