@@ -179,7 +179,7 @@ fn structured_yaml() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(fuzzkit::config(64))]
+    #![proptest_config(fuzzkit::config(256))]
 
     #[test]
     fn arbitrary_text(bytes in fuzzkit::hostile_bytes(60)) {

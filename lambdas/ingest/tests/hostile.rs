@@ -246,7 +246,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(fuzzkit::config(96))]
+    #![proptest_config(fuzzkit::config(512))]
 
     #[test]
     fn generated_requests(ct in content_type(), body in body(), b64 in any::<bool>()) {

@@ -167,7 +167,7 @@ fn method() -> impl Strategy<Value = Method> {
 }
 
 proptest! {
-    #![proptest_config(fuzzkit::config(256))]
+    #![proptest_config(fuzzkit::config(1024))]
 
     #[test]
     fn generated_requests(

@@ -321,7 +321,7 @@ fn json_seeds() -> Vec<Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(fuzzkit::config(128))]
+    #![proptest_config(fuzzkit::config(256))]
 
     #[test]
     fn csv_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
