@@ -260,7 +260,12 @@ fn error_response(status: i64, message: &str) -> ApiGatewayProxyResponse {
 
 /// `text` cut to [`MAX_ECHO_CHARS`] characters, saying how much was left out.
 pub fn clip(text: &str) -> Cow<'_, str> {
-    match text.char_indices().nth(MAX_ECHO_CHARS) {
+    clip_to(text, MAX_ECHO_CHARS)
+}
+
+/// `text` cut to `max` characters, saying how much was left out.
+fn clip_to(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
         None => Cow::Borrowed(text),
         Some((end, _)) => {
             let rest = text[end..].chars().count();
@@ -452,8 +457,15 @@ pub fn clean_body(cleaner: &Cleaner, body: &[u8], csv: bool) -> Result<Tally, Re
     if csv {
         let mut reader = records::csv_reader(body);
         let mut rec = records::ByteRecord::new();
-        records::read_header(&mut reader, &mut rec)
-            .map_err(|e| Refusal::bad(format!("body is not the dataset's CSV: {e}")))?;
+        records::read_header(&mut reader, &mut rec).map_err(|e| match e {
+            // The header found is quoted cut short, so the expected one stays in sight.
+            records::InputError::BadHeader { found } => Refusal::bad(format!(
+                "body is not the dataset's CSV: its first line is {}, expected {}",
+                clip_to(&format!("{:?}", clip_to(&found, 80)), 100),
+                records::COLUMNS.join(",")
+            )),
+            other => Refusal::bad(format!("body is not the dataset's CSV: {other}")),
+        })?;
         let mut line = InvoiceLine::default();
         loop {
             match reader.read_byte_record(&mut rec) {

@@ -424,6 +424,7 @@ fn answers_stay_small_whatever_the_body_holds() {
     let (status, error) = status_and_error(&request(header.as_bytes(), Some("text/csv"), false));
     assert_eq!(status, 400);
     assert!(error.contains("more characters"), "{error:.100}");
+    assert!(error.ends_with(&format!("expected {HEADER}")), "{error}");
 }
 
 /// Regression: every rejection was kept in full and a JSON body was parsed into one tree
