@@ -1,26 +1,51 @@
 //! EcomFlow ingest Lambda: API Gateway (REST, proxy integration) -> validate -> Kinesis.
 //!
 //! The body is one JSON record, a JSON array of records, or CSV text with the dataset
-//! header (`Content-Type: text/csv`, or sniffed: a body starting with `{` or `[` is
-//! JSON, anything else CSV). Base64-encoded bodies are decoded first. Every record is
-//! cleaned with [`records`] (duplicates inside one request dropped); valid ones are
-//! sent to the stream with `PutRecords` (at most 500 records and 5 MB a call,
-//! partition key = InvoiceNo, data = the clean JSON line), and records the stream
-//! refuses are retried with exponential backoff.
+//! header. Base64-encoded bodies are decoded first. Every record is cleaned with
+//! [`records`] (duplicates inside one request dropped); valid ones are sent to the stream
+//! with `PutRecords` (at most 500 records and 5 MB a call, partition key = InvoiceNo, data =
+//! the clean JSON line), and records the stream refuses are retried with exponential
+//! backoff.
 //!
-//! Answers:
+//! # What a body may be
+//!
+//! * **Content-Type** ([`body_type`]): `text/csv` or `application/csv` for CSV;
+//!   `application/json`, `text/json` or any `+json` type for JSON; none, or `text/plain`,
+//!   to have it sniffed (a body starting with `{` or `[` is JSON, anything else CSV).
+//!   Any other type is refused with `415`.
+//! * **Charset**: JSON is UTF-8 (a leading byte-order mark is ignored). CSV is read as
+//!   UTF-8 when it is, otherwise as ISO-8859-1, the dataset's own encoding; a CSV
+//!   declared `charset=utf-8` must be valid UTF-8. Charsets other than UTF-8 (and
+//!   US-ASCII), and ISO-8859-1 for CSV, are refused with `415`.
+//! * **Size**: at most [`Config::max_body_bytes`] (`MAX_BODY_BYTES`, default 6 MiB, the
+//!   Lambda payload limit; API Gateway itself stops at 10 MB), after base64 decoding;
+//!   larger bodies are refused with `413` before anything is parsed.
+//! * **Nesting**: JSON nested deeper than 128 levels is refused (`400`), without
+//!   recursion deep enough to hurt the stack.
+//!
+//! Memory stays proportional to what is kept, not to what is sent: JSON arrays are
+//! cleaned one element at a time as they are parsed, and only the first
+//! [`MAX_LISTED_REJECTIONS`] rejections are kept in full (the rest are counted).
+//!
+//! # Answers
+//!
 //! * `202` `{"accepted":N,"rejected":M,"rejected_by_reason":{...},"rejections":[...]}`
-//!   (at most 100 rejections listed, each with its index, reason and detail);
-//! * `400` `{"error":"..."}` for an empty, undecodable, unparseable or too large body,
-//!   a JSON body that is not an object or array, or a CSV without the header;
+//!   (at most 100 rejections listed, each with its index, reason and detail, the detail
+//!   cut to [`MAX_ECHO_CHARS`] characters);
+//! * `400` `{"error":"..."}` for an empty, undecodable or unparseable body, invalid UTF-8
+//!   where UTF-8 is required, a JSON body that is not an object or array, or a CSV without
+//!   the header; `413` for a body over the limit; `415` for a refused Content-Type or
+//!   charset (every error message is cut to [`MAX_ECHO_CHARS`] characters);
 //! * `503` with the same counts plus `"failed"` when the stream kept refusing records.
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
-use records::{CleanBatch, Cleaner, CleaningRules, InputError, RejectReason};
-use serde::Serialize;
+use records::{BatchCleaner, Cleaner, CleaningRules, InvoiceLine, RejectReason, Rejection};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -32,6 +57,9 @@ pub const MAX_RECORDS_PER_CALL: usize = 500;
 pub const MAX_BYTES_PER_CALL: usize = 5 * 1024 * 1024;
 /// How many rejections a response lists in full.
 pub const MAX_LISTED_REJECTIONS: usize = 100;
+/// Longest error message or rejection detail an answer carries, in characters: they may
+/// quote the body, and an answer must stay small and readable.
+pub const MAX_ECHO_CHARS: usize = 300;
 
 /// Settings, normally from the environment.
 #[derive(Debug, Clone)]
@@ -177,9 +205,40 @@ pub struct ListedRejection {
     pub detail: String,
 }
 
-/// A 400-style failure of the request as a whole.
+/// A failure of the request as a whole: the HTTP status (4xx) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadRequest(pub String);
+pub struct Refusal {
+    /// `400`, `413` or `415`.
+    pub status: i64,
+    /// What is wrong, for the `error` field of the answer.
+    pub message: String,
+}
+
+impl Refusal {
+    /// `400 Bad Request`.
+    pub fn bad(message: impl Into<String>) -> Self {
+        Refusal {
+            status: 400,
+            message: message.into(),
+        }
+    }
+
+    /// `413 Payload Too Large`.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Refusal {
+            status: 413,
+            message: message.into(),
+        }
+    }
+
+    /// `415 Unsupported Media Type`.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Refusal {
+            status: 415,
+            message: message.into(),
+        }
+    }
+}
 
 /// Builds a JSON response.
 pub fn json_response(status: i64, body: &impl Serialize) -> ApiGatewayProxyResponse {
@@ -196,69 +255,275 @@ pub fn json_response(status: i64, body: &impl Serialize) -> ApiGatewayProxyRespo
 }
 
 fn error_response(status: i64, message: &str) -> ApiGatewayProxyResponse {
-    json_response(status, &serde_json::json!({ "error": message }))
+    json_response(status, &serde_json::json!({ "error": clip(message) }))
 }
 
-/// Decodes (base64 if flagged) and size-checks the body.
-pub fn body_bytes(req: &ApiGatewayProxyRequest, max: usize) -> Result<Vec<u8>, BadRequest> {
+/// `text` cut to [`MAX_ECHO_CHARS`] characters, saying how much was left out.
+pub fn clip(text: &str) -> Cow<'_, str> {
+    clip_to(text, MAX_ECHO_CHARS)
+}
+
+/// `text` cut to `max` characters, saying how much was left out.
+fn clip_to(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => {
+            let rest = text[end..].chars().count();
+            Cow::Owned(format!("{}... ({rest} more characters)", &text[..end]))
+        }
+    }
+}
+
+/// Decodes (base64 if flagged) and size-checks the body. A text body is borrowed.
+pub fn body_bytes(req: &ApiGatewayProxyRequest, max: usize) -> Result<Cow<'_, [u8]>, Refusal> {
     let raw = req.body.as_deref().unwrap_or("");
+    let too_large = |len: &dyn std::fmt::Display| {
+        Refusal::too_large(format!(
+            "body is {len} bytes, larger than the {max} byte limit"
+        ))
+    };
     let bytes = if req.is_base64_encoded {
         // Base64 is 4/3 of the decoded size: refuse early when it cannot fit.
         if raw.len() / 4 * 3 > max + 3 {
-            return Err(BadRequest(format!("body is larger than {max} bytes")));
+            return Err(too_large(&format_args!("about {}", raw.len() / 4 * 3)));
         }
-        base64::engine::general_purpose::STANDARD
-            .decode(raw.trim())
-            .map_err(|e| BadRequest(format!("body is flagged base64 but does not decode: {e}")))?
+        Cow::Owned(
+            base64::engine::general_purpose::STANDARD
+                .decode(raw.trim())
+                .map_err(|e| {
+                    Refusal::bad(format!("body is flagged base64 but does not decode: {e}"))
+                })?,
+        )
     } else {
-        raw.as_bytes().to_vec()
+        Cow::Borrowed(raw.as_bytes())
     };
     if bytes.len() > max {
-        return Err(BadRequest(format!(
-            "body is {} bytes, larger than the {max} byte limit",
-            bytes.len()
-        )));
+        return Err(too_large(&bytes.len()));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(BadRequest("body is empty".into()));
+        return Err(Refusal::bad("body is empty"));
     }
     Ok(bytes)
 }
 
-/// Whether a body is CSV (`true`) or JSON, from Content-Type or by sniffing.
-pub fn is_csv(req: &ApiGatewayProxyRequest, body: &[u8]) -> bool {
-    let ct = req
-        .headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if ct.contains("csv") {
-        return true;
-    }
-    if ct.contains("json") {
-        return false;
-    }
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    !matches!(first, Some(b'{') | Some(b'['))
+/// How a body is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// CSV with the dataset header.
+    Csv,
+    /// A JSON object or array of objects.
+    Json,
+    /// Not said: JSON if the body starts with `{` or `[`, CSV otherwise.
+    Sniff,
 }
 
-/// Cleans a body into accepted lines and rejections.
-pub fn clean_body(cleaner: &Cleaner, body: &[u8], csv: bool) -> Result<CleanBatch, BadRequest> {
-    if csv {
-        return cleaner.clean_csv(body).map_err(|e| match e {
-            InputError::Csv(e) => BadRequest(format!("body is not readable CSV: {e}")),
-            other => BadRequest(other.to_string()),
+/// What the `Content-Type` header says about the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyType {
+    /// The format.
+    pub format: BodyFormat,
+    /// A charset was given: `Some(true)` for UTF-8 (or US-ASCII), `Some(false)` for
+    /// ISO-8859-1.
+    pub utf8: Option<bool>,
+}
+
+/// Reads the `Content-Type` header; refuses (`415`) a media type or charset the handler
+/// does not read.
+pub fn body_type(req: &ApiGatewayProxyRequest) -> Result<BodyType, Refusal> {
+    let Some(value) = req.headers.get("content-type") else {
+        return Ok(BodyType {
+            format: BodyFormat::Sniff,
+            utf8: None,
+        });
+    };
+    let value = value.to_str().map_err(|_| {
+        Refusal::unsupported(
+            "the Content-Type header is not plain text; send text/csv or application/json",
+        )
+    })?;
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let format = match media.as_str() {
+        "" | "text/plain" => BodyFormat::Sniff,
+        "text/csv" | "application/csv" => BodyFormat::Csv,
+        "application/json" | "text/json" => BodyFormat::Json,
+        m if m.starts_with("application/") && m.ends_with("+json") => BodyFormat::Json,
+        _ => {
+            return Err(Refusal::unsupported(format!(
+                "Content-Type {:?} is not accepted; send text/csv or application/json",
+                clip(&media)
+            )))
+        }
+    };
+    let mut utf8 = None;
+    for param in parts {
+        let Some((name, charset)) = param.split_once('=') else {
+            continue;
+        };
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            continue;
+        }
+        let charset = charset.trim().trim_matches('"').to_ascii_lowercase();
+        utf8 = match charset.as_str() {
+            "utf-8" | "utf8" | "us-ascii" => Some(true),
+            "iso-8859-1" | "latin1" | "latin-1" | "iso_8859-1" if format != BodyFormat::Json => {
+                Some(false)
+            }
+            _ => {
+                return Err(Refusal::unsupported(format!(
+                    "charset {:?} is not accepted; send UTF-8 (CSV may also be ISO-8859-1)",
+                    clip(&charset)
+                )))
+            }
+        };
+    }
+    Ok(BodyType { format, utf8 })
+}
+
+/// Whether a body is CSV (`true`) or JSON, from Content-Type or by sniffing.
+pub fn is_csv(ty: BodyType, body: &[u8]) -> bool {
+    match ty.format {
+        BodyFormat::Csv => true,
+        BodyFormat::Json => false,
+        BodyFormat::Sniff => {
+            let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
+            !matches!(first, Some(b'{') | Some(b'['))
+        }
+    }
+}
+
+/// `Err` naming the first byte that is not UTF-8, and why UTF-8 was required.
+fn require_utf8(body: &[u8], why: &str) -> Result<(), Refusal> {
+    std::str::from_utf8(body).map(drop).map_err(|e| {
+        let at = e.valid_up_to();
+        Refusal::bad(format!(
+            "body is not valid UTF-8 (byte 0x{:02X} at offset {at}); {why}",
+            body[at]
+        ))
+    })
+}
+
+/// What a request's records came to, keeping only what the answer needs: the records for
+/// the stream, the rejection counts, and the first [`MAX_LISTED_REJECTIONS`] rejections.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Clean records for the stream, in body order.
+    pub records: Vec<StreamRecord>,
+    /// Rejections per reason.
+    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
+    /// How many records were rejected.
+    pub rejected: usize,
+    /// The first rejections, details cut to [`MAX_ECHO_CHARS`].
+    pub listed: Vec<ListedRejection>,
+}
+
+impl Tally {
+    fn accept(&mut self, line: &InvoiceLine) {
+        let mut data = Vec::new();
+        line.write_json_line(&mut data);
+        data.pop();
+        data.shrink_to_fit();
+        self.records.push(StreamRecord {
+            partition_key: line.invoice_no.clone(),
+            data,
         });
     }
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| BadRequest(format!("body is not valid JSON: {e}")))?;
-    match &value {
-        serde_json::Value::Array(items) => Ok(cleaner.clean_json_values(items)),
-        serde_json::Value::Object(_) => Ok(cleaner.clean_json_values([&value])),
-        _ => Err(BadRequest(
-            "JSON body must be an object or an array of objects".into(),
-        )),
+
+    fn reject(&mut self, r: Rejection) {
+        self.rejected += 1;
+        *self.rejected_by_reason.entry(r.reason).or_insert(0) += 1;
+        if self.listed.len() < MAX_LISTED_REJECTIONS {
+            self.listed.push(ListedRejection {
+                index: r.index,
+                reason: r.reason,
+                detail: clip(&r.detail).into_owned(),
+            });
+        }
+    }
+
+    fn push(&mut self, r: Result<InvoiceLine, Rejection>) {
+        match r {
+            Ok(line) => self.accept(&line),
+            Err(r) => self.reject(r),
+        }
+    }
+}
+
+/// Cleans a body into stream records and rejections. `csv` says which reader to use.
+pub fn clean_body(cleaner: &Cleaner, body: &[u8], csv: bool) -> Result<Tally, Refusal> {
+    let mut batch = cleaner.batch();
+    let mut tally = Tally::default();
+    if csv {
+        let mut reader = records::csv_reader(body);
+        let mut rec = records::ByteRecord::new();
+        records::read_header(&mut reader, &mut rec).map_err(|e| match e {
+            // The header found is quoted cut short, so the expected one stays in sight.
+            records::InputError::BadHeader { found } => Refusal::bad(format!(
+                "body is not the dataset's CSV: its first line is {}, expected {}",
+                clip_to(&format!("{:?}", clip_to(&found, 80)), 100),
+                records::COLUMNS.join(",")
+            )),
+            other => Refusal::bad(format!("body is not the dataset's CSV: {other}")),
+        })?;
+        let mut line = InvoiceLine::default();
+        loop {
+            match reader.read_byte_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => match batch.csv_record_into(&rec, &mut line) {
+                    Ok(()) => tally.accept(&line),
+                    Err(r) => tally.reject(r),
+                },
+                Err(e) => return Err(Refusal::bad(format!("body is not readable CSV: {e}"))),
+            }
+        }
+        return Ok(tally);
+    }
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let seed = Records {
+        batch: &mut batch,
+        tally: &mut tally,
+    };
+    seed.deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| Refusal::bad(format!("body is not valid JSON: {e}")))?;
+    Ok(tally)
+}
+
+/// Cleans a JSON object, or each element of a JSON array as soon as it is parsed (so a
+/// large array never exists as one tree in memory).
+struct Records<'a, 'c> {
+    batch: &'a mut BatchCleaner<'c>,
+    tally: &'a mut Tally,
+}
+
+impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object or an array of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            self.tally.push(self.batch.json_value(&v));
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let v = serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        self.tally.push(self.batch.json_value(&v));
+        Ok(())
     }
 }
 
@@ -324,40 +589,18 @@ pub async fn handle(
     cfg: &Config,
     sink: &dyn StreamSink,
 ) -> ApiGatewayProxyResponse {
-    let body = match body_bytes(req, cfg.max_body_bytes) {
-        Ok(b) => b,
-        Err(BadRequest(m)) => return error_response(400, &m),
+    let tally = match read_request(req, cfg) {
+        Ok(t) => t,
+        Err(Refusal { status, message }) => return error_response(status, &message),
     };
-    let cleaner = Cleaner::new(cfg.rules);
-    let batch = match clean_body(&cleaner, &body, is_csv(req, &body)) {
-        Ok(b) => b,
-        Err(BadRequest(m)) => return error_response(400, &m),
-    };
-    let records: Vec<StreamRecord> = batch
-        .accepted
-        .iter()
-        .map(|l| StreamRecord {
-            partition_key: l.invoice_no.clone(),
-            data: l.to_json().into_bytes(),
-        })
-        .collect();
-    let total = records.len();
-    let failed = deliver(sink, cfg, records).await;
+    let total = tally.records.len();
+    let failed = deliver(sink, cfg, tally.records).await;
     let summary = IngestSummary {
         accepted: total - failed,
-        rejected: batch.rejected.len(),
+        rejected: tally.rejected,
         failed,
-        rejected_by_reason: batch.rejected_by_reason(),
-        rejections: batch
-            .rejected
-            .iter()
-            .take(MAX_LISTED_REJECTIONS)
-            .map(|r| ListedRejection {
-                index: r.index,
-                reason: r.reason,
-                detail: r.detail.clone(),
-            })
-            .collect(),
+        rejected_by_reason: tally.rejected_by_reason,
+        rejections: tally.listed,
     };
     tracing::info!(
         accepted = summary.accepted,
@@ -366,4 +609,20 @@ pub async fn handle(
         "ingested"
     );
     json_response(if failed == 0 { 202 } else { 503 }, &summary)
+}
+
+/// Everything before the stream: the body's type, size, encoding and records.
+pub fn read_request(req: &ApiGatewayProxyRequest, cfg: &Config) -> Result<Tally, Refusal> {
+    let ty = body_type(req)?;
+    let body = body_bytes(req, cfg.max_body_bytes)?;
+    let csv = is_csv(ty, &body);
+    if !csv {
+        require_utf8(&body, "JSON must be UTF-8")?;
+    } else if ty.utf8 == Some(true) {
+        require_utf8(
+            &body,
+            "the Content-Type says charset=utf-8 (send ISO-8859-1 text as charset=iso-8859-1)",
+        )?;
+    }
+    clean_body(&Cleaner::new(cfg.rules), &body, csv)
 }

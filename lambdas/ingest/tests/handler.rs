@@ -158,7 +158,7 @@ async fn single_object_and_sniffing() {
 }
 
 #[tokio::test]
-async fn bad_bodies_are_400() {
+async fn bad_bodies_are_4xx() {
     let too_big = "x".repeat(2000);
     let cases: Vec<(String, Option<&str>, bool)> = vec![
         (String::new(), None, false),
@@ -168,7 +168,6 @@ async fn bad_bodies_are_400() {
         ("42".into(), Some("application/json"), false),
         ("a,b\n1,2\n".into(), Some("text/csv"), false),
         ("!!!not base64!!!".into(), None, true),
-        (too_big, Some("text/csv"), false),
     ];
     for (body, ct, b64) in cases {
         let mut req = request(&body, ct);
@@ -181,6 +180,17 @@ async fn bad_bodies_are_400() {
         assert!(body_json(&resp)["error"].as_str().unwrap().len() > 5);
         assert!(sink.calls.lock().unwrap().is_empty());
     }
+    // Over the limit: 413, naming the limit.
+    let mut c = cfg();
+    c.max_body_bytes = 1000;
+    let resp = handle(
+        &request(&too_big, Some("text/csv")),
+        &c,
+        &FakeStream::default(),
+    )
+    .await;
+    assert_eq!(resp.status_code, 413);
+    assert!(body_json(&resp)["error"].as_str().unwrap().contains("1000"));
     // A body field absent altogether.
     let mut req = request("", None);
     req.body = None;
@@ -199,7 +209,7 @@ async fn bad_bodies_are_400() {
     );
     req.is_base64_encoded = true;
     let resp = handle(&req, &c, &FakeStream::default()).await;
-    assert_eq!(resp.status_code, 400);
+    assert_eq!(resp.status_code, 413);
     assert!(body_json(&resp)["error"].as_str().unwrap().contains("100"));
 }
 

@@ -15,6 +15,21 @@
 //! exact decimal strings). Errors: `400` for a malformed key, limit or token, `404` when
 //! nothing is found or the route is unknown, `405` for other methods, `502` when
 //! DynamoDB fails.
+//!
+//! # Keys
+//!
+//! Path segments are percent-decoded once (two hex digits after each `%`) and must be
+//! UTF-8. An invoice number is at most 12 digits with an optional `C`/`A` prefix; a
+//! customer id a positive 32-bit integer; a stock code 1 to 64 ASCII letters, digits,
+//! spaces, `-` and `_` (every code of the dataset), not starting or ending with a space.
+//! Anything else (`..`, `/`, `%`, `#`, NUL and other control characters, non-ASCII, longer
+//! keys) is a `400` naming the key, quoted with its control characters escaped and cut to
+//! [`MAX_SHOWN_CHARS`] characters. `#` matters most: it separates the stock code from the
+//! hash in the sort key, so the item query also keeps only the lines whose `StockCode` is
+//! exactly the one asked for (a line stored under `A#B` must not answer for `A`).
+//!
+//! A request body is never read: these are GET routes, and a body (of any size, type or
+//! encoding) changes nothing.
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
@@ -169,13 +184,33 @@ fn error(status: i64, message: impl Into<String>) -> ApiGatewayProxyResponse {
     respond(status, json!({ "error": message.into() }))
 }
 
+/// Longest key (or path) quoted in an error message, in characters.
+pub const MAX_SHOWN_CHARS: usize = 64;
+
+/// A key from the request as an error message quotes it: in quotes, control characters
+/// escaped, cut to [`MAX_SHOWN_CHARS`] characters.
+fn shown(s: &str) -> String {
+    match s.char_indices().nth(MAX_SHOWN_CHARS) {
+        None => format!("{s:?}"),
+        Some((end, _)) => format!(
+            "{:?}... ({} more characters)",
+            &s[..end],
+            s[end..].chars().count()
+        ),
+    }
+}
+
 fn valid_invoice_no(s: &str) -> bool {
     let digits = s.strip_prefix(['C', 'A']).unwrap_or(s);
     !digits.is_empty() && digits.len() <= 12 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn valid_stock_code(s: &str) -> bool {
-    !s.trim().is_empty() && s.len() <= 64 && !s.contains('#') && !s.chars().any(char::is_control)
+    (1..=64).contains(&s.len())
+        && !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b' ' | b'-' | b'_'))
 }
 
 fn parse_customer_id(s: &str) -> Option<u32> {
@@ -192,8 +227,12 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            // Exactly two hex digits (`from_str_radix` alone would take a sign: `%+1`).
+            let hex = b.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(b[i]);
@@ -248,7 +287,7 @@ pub async fn handle(req: &ApiGatewayProxyRequest, store: &dyn Store) -> ApiGatew
         ["invoices", inv] => invoice(store, inv).await,
         ["invoices", inv, "items", sc] => item(store, inv, sc).await,
         ["customers", cid, "invoices"] => customer(store, cid, req).await,
-        _ => Err(error(404, format!("no route for {path}"))),
+        _ => Err(error(404, format!("no route for {}", shown(path)))),
     };
     result.unwrap_or_else(|e| e)
 }
@@ -262,7 +301,10 @@ fn upstream(e: String) -> ApiGatewayProxyResponse {
 
 async fn invoice(store: &dyn Store, inv: &str) -> Answer {
     if !valid_invoice_no(inv) {
-        return Err(error(400, format!("{inv:?} is not an invoice number")));
+        return Err(error(
+            400,
+            format!("{} is not an invoice number", shown(inv)),
+        ));
     }
     let lines = store.invoice_lines(inv).await.map_err(upstream)?;
     if lines.is_empty() {
@@ -274,12 +316,23 @@ async fn invoice(store: &dyn Store, inv: &str) -> Answer {
 
 async fn item(store: &dyn Store, inv: &str, sc: &str) -> Answer {
     if !valid_invoice_no(inv) {
-        return Err(error(400, format!("{inv:?} is not an invoice number")));
+        return Err(error(
+            400,
+            format!("{} is not an invoice number", shown(inv)),
+        ));
     }
     if !valid_stock_code(sc) {
-        return Err(error(400, format!("{sc:?} is not a stock code")));
+        return Err(error(
+            400,
+            format!(
+                "{} is not a stock code (1 to 64 letters, digits, spaces, - and _)",
+                shown(sc)
+            ),
+        ));
     }
-    let lines = store.invoice_item(inv, sc).await.map_err(upstream)?;
+    let mut lines = store.invoice_item(inv, sc).await.map_err(upstream)?;
+    // `begins_with(LineKey, "A#")` also matches a line whose own code is `A#B`.
+    lines.retain(|l| matches!(l.get("StockCode"), Some(AttributeValue::S(code)) if code == sc));
     if lines.is_empty() {
         return Err(error(
             404,
@@ -295,7 +348,7 @@ async fn item(store: &dyn Store, inv: &str, sc: &str) -> Answer {
 
 async fn customer(store: &dyn Store, cid: &str, req: &ApiGatewayProxyRequest) -> Answer {
     let Some(customer_id) = parse_customer_id(cid) else {
-        return Err(error(400, format!("{cid:?} is not a customer id")));
+        return Err(error(400, format!("{} is not a customer id", shown(cid))));
     };
     let limit = match req.query_string_parameters.first("limit") {
         None => DEFAULT_LIMIT,

@@ -8,7 +8,7 @@ use crate::parse::{
 };
 use crate::reject::{RejectReason, Rejection};
 use crate::rules::CleaningRules;
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, Datelike, NaiveDateTime};
 use csv::ByteRecord;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -283,11 +283,13 @@ impl Cleaner {
                 format!("expected a JSON object, found {}", json_kind(value)),
             ));
         };
+        // Trimmed as the CSV path trims (ASCII whitespace only): a line must clean to the
+        // same line whichever path it takes, and U+0085 or U+00A0 are text, not padding.
         let invoice_no = json_text(obj, "InvoiceNo", RejectReason::BadInvoiceNo)?;
-        let invoice_no = invoice_no.trim();
+        let invoice_no = invoice_no.trim_ascii();
         check_invoice_no(invoice_no)?;
         let stock_code = json_text(obj, "StockCode", RejectReason::EmptyStockCode)?;
-        let stock_code = stock_code.trim();
+        let stock_code = stock_code.trim_ascii();
         if stock_code.is_empty() {
             return Err((RejectReason::EmptyStockCode, "StockCode is empty".into()));
         }
@@ -308,7 +310,7 @@ impl Cleaner {
             invoice_date,
             unit_price,
             customer_id,
-            country.trim(),
+            country.trim_ascii(),
             out,
         )
     }
@@ -468,11 +470,15 @@ fn json_quantity(v: &Value) -> Result<i64, FieldError> {
 fn json_date(v: &Value) -> Result<NaiveDateTime, FieldError> {
     let parsed = match v {
         Value::String(s) => parse_date(s.as_bytes()),
-        // pandas' default `to_json` date format: milliseconds since the epoch.
+        // pandas' default `to_json` date format: milliseconds since the epoch. Only whole
+        // seconds in years 0 to 9999: a clean line is written `yyyy-MM-dd HH:mm:ss`, and
+        // must read back as the same line.
         Value::Number(n) => n
             .as_i64()
+            .filter(|ms| ms % 1000 == 0)
             .and_then(DateTime::from_timestamp_millis)
-            .map(|d| d.naive_utc()),
+            .map(|d| d.naive_utc())
+            .filter(|d| (0..=9999).contains(&d.year())),
         _ => None,
     };
     parsed.ok_or_else(|| {
