@@ -42,7 +42,7 @@ static ALLOC: fuzzkit::PeakAlloc = fuzzkit::PeakAlloc;
 /// and the typed value is built on top: a file of one-character flow items (`[a,a,...]`)
 /// costs about 175 bytes per input byte (measured: 139 MB for 800 KB). Stack files are
 /// refused above 1 MiB before any of this, so a stack file costs at most about 180 MB; a
-/// users file may be 16 MiB, which in that shape would need about 3 GB (the users file's
+/// users file may be 4 MiB, which in that shape would need about 700 MB (the users file's
 /// size limit is what bounds it).
 const PER_BYTE: usize = 400;
 

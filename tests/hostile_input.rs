@@ -244,7 +244,7 @@ cases! {
     stack_escape_sequence_in_value => stack(Fixture("stack/ansi_in_app.yaml"), &["ansi_in_app.yaml:2:6: app:"]);
     stack_newline_in_value => stack(Fixture("stack/newline_in_email.yaml"), &["newline_in_email.yaml:7:7: alerts.emails.0:", "is not a valid e-mail address"]);
     stack_nul_byte_truncates => stack(Made("nul.yaml", || b"app: ecomflow\nenv: dev\nregion: us-east-1\n\0\nprotected: true\nwarehouse: {enabled: 3}\n".to_vec()), &["nul.yaml"]);
-    stack_byte_order_mark => stack(Made("bom.yaml", || format!("\u{feff}{}", local_yaml().replace("enabled: false", "enabled: 3")).into_bytes()), &["bom.yaml:33:12: warehouse.enabled: expected true or false", "1 error"]).reject(&["unknown key"]);
+    stack_byte_order_mark => stack(Made("bom.yaml", || format!("\u{feff}{}", local_yaml().replace("enabled: false", "enabled: 3")).into_bytes()), &["bom.yaml:34:12: warehouse.enabled: expected true or false", "1 error"]).reject(&["unknown key"]);
 
     // Users files: `users sync --users FILE -s stacks/local.yaml`.
     users_truncated => users(Fixture("users/truncated.yaml"), &["truncated.yaml:8:1: invalid YAML"]);
@@ -264,8 +264,8 @@ cases! {
     users_anchor_and_alias => users(Fixture("users/anchors.yaml"), &["anchors.yaml:3:13: YAML anchors and aliases are not allowed"]);
     users_billion_laughs => users(Made("laughs.yaml", || laughs("users: []\n")), &["laughs.yaml:2:11: YAML anchors and aliases are not allowed"]);
     users_deep_nesting => users(Made("deep.yaml", || nested(USERS_HEAD, "  - groups", 100_000)), &["deep.yaml:4:", "recursion limit exceeded"]);
-    users_ten_megabyte_name => users(Made("huge.yaml", || format!("{USERS_HEAD}  - username: alice\n    email: alice@example.com\n    name: {}\n", "x".repeat(10 << 20)).into_bytes()), &["huge.yaml:6:11: users.0.name: must be at most 2048 characters"]);
-    users_over_the_size_limit => users(Made("too_big.yaml", || format!("{USERS_HEAD}  - username: alice\n    email: alice@example.com\n    name: {}\n", "x".repeat(17 << 20)).into_bytes()), &["too_big.yaml: the file is 178", "a users file may be at most 16777216"]);
+    users_three_megabyte_name => users(Made("huge.yaml", || format!("{USERS_HEAD}  - username: alice\n    email: alice@example.com\n    name: {}\n", "x".repeat(3 << 20)).into_bytes()), &["huge.yaml:6:11: users.0.name: must be at most 2048 characters"]);
+    users_over_the_size_limit => users(Made("too_big.yaml", || format!("{USERS_HEAD}  - username: alice\n    email: alice@example.com\n    name: {}\n", "x".repeat(5 << 20)).into_bytes()), &["too_big.yaml: the file is 52", "a users file may be at most 4194304"]);
     users_long_attribute_value => users(Made("long_attribute.yaml", || format!("{USERS_HEAD}  - username: alice\n    email: alice@example.com\n    attributes:\n      nickname: {}\n", "n".repeat(3000)).into_bytes()), &["long_attribute.yaml:7:17: users.0.attributes.nickname: must be at most 2048 characters"]);
     users_long_group_name => users(Made("long_group.yaml", || format!("{USERS_HEAD}  - username: alice\n    email: alice@example.com\n    groups: [{}]\n", "g".repeat(100_000)).into_bytes()), &["long_group.yaml:6:14: users.0.groups.0:"]);
     users_binary_garbage => users(Made("garbage.yaml", garbage), &["garbage.yaml", "cannot read the users file", "valid UTF-8"]);
