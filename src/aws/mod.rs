@@ -88,7 +88,9 @@ fn control_plane_quota(service: Service) -> u32 {
         Service::Sns => 10,
         Service::S3 => 20,
         Service::Lambda => 10,
-        Service::ApiGateway => 5,
+        // API Gateway's "total operations" quota: 10 per second (burst 40); its stricter
+        // per-operation quotas are enforced in `apigateway.rs`.
+        Service::ApiGateway => 10,
         Service::Cognito => 10,
         Service::Glue => 10,
         Service::Firehose => 5,
