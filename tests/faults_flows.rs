@@ -3,8 +3,8 @@
 //!
 //! - `users sync` of 1,000 users through 10% throttling, 3% HTTP 500/503 and 1% dropped
 //!   connections (half of them after the call happened);
-//! - `stream --direct` of 20,000 real rows through the same mix (in = out, see the decision
-//!   on duplicates below);
+//! - `stream --direct` of 20,000 real rows through the same mix, with more answers lost on
+//!   PutRecords (in = out; see the decision on duplicates there);
 //! - an apply whose every API Gateway create (API, authorizer, resource, method, integration,
 //!   deployment, stage) happens but loses its answer once: one apply, no duplicate, no
 //!   missing route.
@@ -287,7 +287,7 @@ fn users_sync_converges_under_faults() {
 
 const ROWS: &str = "20000";
 const STREAM: &str = "ecomflow-dev-orders";
-const BATCH: u64 = 500;
+const BATCH: u64 = 250;
 
 fn dataset() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/online_retail.csv.gz");
@@ -383,8 +383,22 @@ fn stream_run(
     let r = run(
         &ep,
         &[
-            "-s", &stack, "stream", "--direct", "--csv", &data, "--limit", ROWS, "--batch", "500",
-            "--output", "json",
+            "-s",
+            &stack,
+            "stream",
+            "--direct",
+            "--csv",
+            &data,
+            "--limit",
+            ROWS,
+            "--batch",
+            &BATCH.to_string(),
+            // One batch in flight: the emulator's PutRecords is not safe for concurrent calls
+            // to one shard (two records can get the same sequence number, and one is lost).
+            "--concurrency",
+            "1",
+            "--output",
+            "json",
         ],
     );
     let report = proxy.as_ref().map(|p| p.report());
@@ -424,7 +438,20 @@ fn item_key(data: &[u8]) -> (String, String) {
 #[test]
 fn stream_direct_is_in_equals_out_under_faults() {
     let started = Instant::now();
-    let faulted = std::thread::spawn(|| stream_run(Some(mix(20_241_108))));
+    // The mix everywhere; on PutRecords, 5% of the answers lost after the call instead of
+    // 1% of drops either side, so that duplicates are certain to be met and explained.
+    let faults = Faults {
+        overrides: BTreeMap::from([(
+            "PutRecords".to_string(),
+            Faults {
+                drop: 0.05,
+                drops: Drops::AfterForwarding,
+                ..mix(0)
+            },
+        )]),
+        ..mix(20_241_108)
+    };
+    let faulted = std::thread::spawn(move || stream_run(Some(faults)));
     let (_clean_moto, reference, clean_records, _) = stream_run(None);
     let (_moto, summary, records, report) = faulted.join().unwrap();
     let report = report.unwrap();
@@ -448,6 +475,12 @@ fn stream_direct_is_in_equals_out_under_faults() {
         accepted + summary["rejected"].as_u64().unwrap(),
         sent,
         "{summary}"
+    );
+    let distinct = |rs: &[(String, Vec<u8>)]| rs.iter().collect::<BTreeSet<_>>().len();
+    eprintln!(
+        "fault-free: {} records in the stream ({} distinct) for {accepted} accepted; summary {reference}",
+        clean_records.len(),
+        distinct(&clean_records)
     );
     assert_eq!(
         clean_records.len() as u64,
@@ -490,7 +523,7 @@ fn stream_direct_is_in_equals_out_under_faults() {
         "extra copies without a lost answer, or the reverse {ctx}"
     );
     assert!(
-        report.count(Fault::Throttle) > 0 && report.faulted() > 3,
+        report.count(Fault::Throttle) > 0 && lost_answers > 0,
         "the mix injected too little to prove anything {ctx}"
     );
 

@@ -6,6 +6,7 @@
 //! seed therefore gives the same fate to the same request even when concurrent calls reach the
 //! proxy in another order, and a retry of a faulted request gets a fresh draw.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Environment variable that overrides the seed of every fault proxy (to replay a failure).
@@ -47,6 +48,10 @@ pub struct Faults {
     /// Only the first this-many sightings of each distinct request can be faulted; later ones
     /// (retries of the same request) are forwarded untouched. `None`: no limit.
     pub first_sightings: Option<u64>,
+    /// Per-operation mixes that replace this one for the operations named (their own `seed`
+    /// and `overrides` are ignored), e.g. the general mix everywhere and more lost answers on
+    /// `PutRecords`.
+    pub overrides: BTreeMap<String, Faults>,
 }
 
 /// When a dropped connection is closed, relative to forwarding the request.
@@ -86,9 +91,10 @@ impl Faults {
 
     /// True if no fault can ever be injected.
     pub fn is_none(&self) -> bool {
-        (self.throttle <= 0.0 && self.server_error <= 0.0 && self.drop <= 0.0)
+        let this = (self.throttle <= 0.0 && self.server_error <= 0.0 && self.drop <= 0.0)
             || self.only.as_ref().is_some_and(Vec::is_empty)
-            || self.first_sightings == Some(0)
+            || self.first_sightings == Some(0);
+        this && self.overrides.values().all(Faults::is_none)
     }
 
     /// True if the mix applies to `operation` (see [`Faults::only`]).
@@ -217,6 +223,7 @@ pub struct Draw {
 /// always give the same [`Draw`]. A request outside the mix's aim ([`Faults::only`],
 /// [`Faults::first_sightings`]) is never faulted but gets the same jitter draw.
 pub fn decide(faults: &Faults, seed: u64, key: u64, occurrence: u64, operation: &str) -> Draw {
+    let faults = faults.overrides.get(operation).unwrap_or(faults);
     let base = mix(mix(seed, key), occurrence);
     let u = unit(splitmix(base ^ 1));
     let pick = unit(splitmix(base ^ 2));
@@ -360,6 +367,25 @@ mod tests {
             .count() as f64;
         assert!((hits / n as f64 - 0.10).abs() < 0.01, "{hits}");
         assert!((0..n).all(|k| decide(&one, 9, k, 0, "ListShards").fault == Fault::None));
+
+        // An override replaces the mix for its operation only.
+        let lost = Faults {
+            drop: 1.0,
+            drops: Drops::AfterForwarding,
+            ..Faults::default()
+        };
+        let over = Faults {
+            overrides: BTreeMap::from([("PutRecords".to_string(), lost)]),
+            ..Faults::none()
+        };
+        assert!(!over.is_none());
+        for k in 0..500 {
+            assert_eq!(
+                decide(&over, 2, k, 0, "PutRecords").fault,
+                Fault::DropResponse
+            );
+            assert_eq!(decide(&over, 2, k, 0, "ListShards").fault, Fault::None);
+        }
     }
 
     #[test]
