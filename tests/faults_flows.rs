@@ -359,17 +359,13 @@ async fn stream_records(moto: &Moto) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Records in a stream: (partition key, data).
+type Records = Vec<(String, Vec<u8>)>;
+
 /// Applies the stream stack on a fresh emulator and streams the rows through `faults` (none:
 /// straight to the emulator). Returns the emulator, the summary, the records in the stream
 /// and what the proxy did.
-fn stream_run(
-    faults: Option<Faults>,
-) -> (
-    Moto,
-    serde_json::Value,
-    Vec<(String, Vec<u8>)>,
-    Option<FaultReport>,
-) {
+fn stream_run(faults: Option<Faults>) -> (Moto, serde_json::Value, Records, Option<FaultReport>) {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let stack = stream_stack(dir.path());
