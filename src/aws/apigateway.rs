@@ -1288,3 +1288,90 @@ impl Provider for Stage {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn err(code: Option<&str>) -> AwsError {
+        AwsError {
+            code: code.map(str::to_string),
+            message: "boom".into(),
+        }
+    }
+
+    /// Runs `create_checked` over scripted answers: `calls` answers in turn, `found` is what the
+    /// read-back finds. Returns the outcome, calls made and read-backs made.
+    async fn script(
+        calls: Vec<Result<&'static str, AwsError>>,
+        found: Option<&'static str>,
+    ) -> (Result<&'static str, AwsError>, usize, usize) {
+        let answers = std::cell::RefCell::new(calls.into_iter());
+        let (made, looked) = (Cell::new(0), Cell::new(0));
+        let out = create_checked(
+            "create a thing",
+            || {
+                made.set(made.get() + 1);
+                let next = answers.borrow_mut().next().expect("a scripted answer");
+                async move { next }
+            },
+            || {
+                looked.set(looked.get() + 1);
+                async move { Ok(found) }
+            },
+        )
+        .await;
+        (out, made.get(), looked.get())
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_is_read_back_never_repeated() {
+        // No answer (a dropped connection): the read-back finds it, no second call.
+        let (out, made, looked) = script(vec![Err(err(None))], Some("id-1")).await;
+        assert_eq!((out.unwrap(), made, looked), ("id-1", 1, 1));
+        // A 5xx and nothing there: the call is made again.
+        let (out, made, looked) = script(
+            vec![Err(err(Some("ServiceUnavailableException"))), Ok("id-2")],
+            None,
+        )
+        .await;
+        assert_eq!((out.unwrap(), made, looked), ("id-2", 2, 1));
+        // A conflict is the thing already there.
+        let (out, made, _) = script(vec![Err(err(Some("ConflictException")))], Some("id-3")).await;
+        assert_eq!((out.unwrap(), made), ("id-3", 1));
+    }
+
+    #[tokio::test]
+    async fn throttles_are_retried_and_other_errors_are_final() {
+        let (out, made, looked) = script(
+            vec![
+                Err(err(Some("TooManyRequestsException"))),
+                Err(err(Some("TooManyRequestsException"))),
+                Ok("id"),
+            ],
+            Some("never read"),
+        )
+        .await;
+        assert_eq!((out.unwrap(), made, looked), ("id", 3, 0));
+        let (out, made, looked) = script(vec![Err(err(Some("BadRequestException")))], None).await;
+        assert!(out
+            .unwrap_err()
+            .message
+            .contains("failed to create a thing"));
+        assert_eq!((made, looked), (1, 0));
+        // A conflict that cannot be read back is an error, not a retry.
+        let (out, made, _) = script(vec![Err(err(Some("ConflictException")))], None).await;
+        assert!(out.is_err());
+        assert_eq!(made, 1);
+    }
+
+    #[test]
+    fn parents_of_paths() {
+        assert_eq!(parent_of("/records"), "/");
+        assert_eq!(
+            parent_of("/invoices/{invoiceNo}/items"),
+            "/invoices/{invoiceNo}"
+        );
+    }
+}
