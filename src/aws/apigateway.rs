@@ -315,6 +315,23 @@ async fn read_api(
     api: &RestApi,
     stack: &str,
 ) -> Result<RestApiSpec, AwsError> {
+    Ok(read_api_parts(aws, id, api, stack).await?.0)
+}
+
+/// [`read_api`], also returning the authorizers and resources it read.
+async fn read_api_parts(
+    aws: &Aws,
+    id: &str,
+    api: &RestApi,
+    stack: &str,
+) -> Result<
+    (
+        RestApiSpec,
+        Vec<aws_sdk_apigateway::types::Authorizer>,
+        BTreeMap<String, LiveResource>,
+    ),
+    AwsError,
+> {
     let auths = authorizers(aws, id).await?;
     let mut auth_names = BTreeMap::new();
     let mut auth_specs = BTreeMap::new();
@@ -343,7 +360,8 @@ async fn read_api(
         );
     }
     let mut routes = BTreeMap::new();
-    for (path, r) in resources(aws, id).await? {
+    let live_resources = resources(aws, id).await?;
+    for (path, r) in &live_resources {
         for (method, m) in &r.methods {
             let integration = m.method_integration();
             routes.insert(
@@ -366,7 +384,7 @@ async fn read_api(
             );
         }
     }
-    Ok(RestApiSpec {
+    let spec = RestApiSpec {
         name: api.name().unwrap_or_default().to_string(),
         endpoint_type: api
             .endpoint_configuration()
@@ -378,7 +396,8 @@ async fn read_api(
         tags: tags_of(api),
         stack: stack.to_string(),
         id: Some(id.to_string()),
-    })
+    };
+    Ok((spec, auths, live_resources))
 }
 
 /// Splits a route key `"GET /a/b"` into method and path.
@@ -637,7 +656,7 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
         .set_endpoint_configuration(api.endpoint_configuration)
         .set_tags(api.tags)
         .build();
-    let live = read_api(aws, id, &api, &s.stack).await?;
+    let (live, live_auths, mut live_resources) = read_api_parts(aws, id, &api, &s.stack).await?;
 
     if live.endpoint_type != s.endpoint_type && !live.endpoint_type.is_empty() {
         aws.throttle(Service::ApiGateway).await;
@@ -657,7 +676,6 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
 
     // Authorizers: create missing, fix changed (extras go after the methods stop using them).
     let mut auth_ids: BTreeMap<String, String> = BTreeMap::new();
-    let live_auths = authorizers(aws, id).await?;
     for a in &live_auths {
         auth_ids.insert(
             a.name().unwrap_or_default().to_string(),
@@ -753,7 +771,6 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
 
     // Resources, methods and integrations: each resource's routes and its children are
     // converged concurrently, every child after its parent exists.
-    let mut live_resources = resources(aws, id).await?;
     let needed = needed_paths(s)?;
     let root = live_resources
         .get("/")
