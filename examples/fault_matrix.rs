@@ -108,6 +108,7 @@ async fn main() {
         server_error,
         drop,
         seed: Some(seed),
+        ..Faults::default()
     };
     let profiles = [
         ("no faults", with(0.0, 0.0, 0.0)),

@@ -113,6 +113,17 @@ async fn main() {
             .await
             .expect("apply");
         assert!(run.succeeded(), "{run:?}");
+        let mut slowest: Vec<_> = run.steps.iter().collect();
+        slowest.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+        println!(
+            "  slowest steps at parallelism {parallelism}: {}",
+            slowest
+                .iter()
+                .take(6)
+                .map(|s| format!("{} {:.0} ms", s.address, s.seconds * 1e3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         cold.push((
             start.elapsed(),
             s.aws.stats.snapshot().mutations,

@@ -26,6 +26,7 @@ pub fn connect_options(g: &Global) -> ConnectOptions {
         region: g.region.clone(),
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
+        self_paced: false,
     }
 }
 
@@ -361,7 +362,11 @@ pub async fn users_sync(g: &Global, args: &UsersSyncArgs) -> Result<i32> {
     use crate::users::{self, cognito, PruneMode};
     let config = load(g, &g.stack)?;
     let users_file = users::file::load_file(&args.users, &config.cognito.custom_attributes)?;
-    let aws = crate::aws::Aws::connect(&connect_options(g), &config.region)
+    let connect = ConnectOptions {
+        self_paced: true,
+        ..connect_options(g)
+    };
+    let aws = crate::aws::Aws::connect(&connect, &config.region)
         .await
         .map_err(EngineError::from)?;
     let instance = crate::names::instance_name(&config.app, &config.env, g.instance.as_deref());

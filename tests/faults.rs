@@ -27,6 +27,7 @@ fn mix() -> Faults {
         server_error: 0.03,
         drop: 0.01,
         seed: Some(SEED),
+        ..Faults::default()
     }
 }
 

@@ -13,10 +13,131 @@ use aws_sdk_apigateway::types::{
     AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
     RestApi,
 };
+use futures::future::{join_all, BoxFuture};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 const NOT_FOUND: &[&str] = &["NotFoundException"];
+/// What API Gateway answers a create of something that already exists (a resource path, a
+/// method) with.
+const CONFLICT: &[&str] = &["ConflictException"];
+/// Throttling answers: the call was refused, it did not happen.
+const THROTTLED: &[&str] = &[
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "ThrottlingException",
+    "Throttling",
+];
+/// Server-side failures: the call may or may not have happened.
+const SERVER_ERRORS: &[&str] = &[
+    "InternalFailure",
+    "InternalServerError",
+    "InternalError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceException",
+    "BadGatewayException",
+];
+/// Attempts of a checked create (see [`create_checked`]) before giving up.
+const CREATE_ATTEMPTS: u32 = 8;
+
+/// API Gateway's documented per-operation control-plane quotas (per account and region), on
+/// top of the service-wide limiter of [`Aws::throttle`] (the "total operations" quota of 10
+/// requests per second). Process-wide: the account's quota is shared by everything the process
+/// does.
+struct OperationLimits {
+    /// CreateResource: 5 requests per second.
+    create_resource: DefaultDirectRateLimiter,
+    /// DeleteResource: 5 requests per second.
+    delete_resource: DefaultDirectRateLimiter,
+    /// CreateRestApi (regional): 1 request every 3 seconds.
+    create_rest_api: DefaultDirectRateLimiter,
+    /// CreateDeployment: 1 request every 5 seconds.
+    create_deployment: DefaultDirectRateLimiter,
+    /// GetResources: 5 requests every 2 seconds.
+    get_resources: DefaultDirectRateLimiter,
+}
+
+fn limits() -> &'static OperationLimits {
+    static LIMITS: OnceLock<OperationLimits> = OnceLock::new();
+    LIMITS.get_or_init(|| {
+        let five = NonZeroU32::new(5).expect("positive");
+        let every = |period: Duration| {
+            RateLimiter::direct(Quota::with_period(period).expect("positive period"))
+        };
+        OperationLimits {
+            create_resource: RateLimiter::direct(Quota::per_second(five)),
+            delete_resource: RateLimiter::direct(Quota::per_second(five)),
+            create_rest_api: every(Duration::from_secs(3)),
+            create_deployment: every(Duration::from_secs(5)),
+            get_resources: RateLimiter::direct(
+                Quota::with_period(Duration::from_millis(400))
+                    .expect("positive period")
+                    .allow_burst(five),
+            ),
+        }
+    })
+}
+
+/// Per-call configuration that turns the SDK's own retries off, for the creates that
+/// [`create_checked`] retries itself.
+fn no_sdk_retries() -> aws_sdk_apigateway::config::Builder {
+    aws_sdk_apigateway::config::Builder::default()
+        .retry_config(aws_sdk_apigateway::config::retry::RetryConfig::disabled())
+}
+
+/// Runs a create that API Gateway does not make idempotent (a second CreateRestApi or
+/// CreateAuthorizer makes a duplicate; a second CreateResource makes a duplicate on some
+/// implementations and a conflict on AWS), without ever repeating it blindly.
+///
+/// `call` makes the request once, with the SDK's retries off. A throttling answer means it
+/// did not happen: wait and call again. An answer that leaves it open (no answer at all, a
+/// dropped connection, a 5xx) or a conflict means it may have happened: `lookup` reads back
+/// what exists, and only if nothing is there is the call made again. Any other error is final.
+async fn create_checked<T, C, CF, L, LF>(
+    what: &str,
+    mut call: C,
+    mut lookup: L,
+) -> Result<T, AwsError>
+where
+    C: FnMut() -> CF,
+    CF: Future<Output = Result<T, AwsError>>,
+    L: FnMut() -> LF,
+    LF: Future<Output = Result<Option<T>, AwsError>>,
+{
+    let mut last = None;
+    for attempt in 0..CREATE_ATTEMPTS {
+        if attempt > 0 {
+            // Exponential backoff with full jitter, as the SDK's standard retry does.
+            let cap = Duration::from_millis(50u64 << attempt.min(6)).min(Duration::from_secs(5));
+            tokio::time::sleep(cap.mul_f64(rand::random::<f64>())).await;
+        }
+        match call().await {
+            Ok(made) => return Ok(made),
+            Err(e) if e.is(THROTTLED) => last = Some(e),
+            Err(e) if e.code.is_none() || e.is(SERVER_ERRORS) || e.is(CONFLICT) => {
+                if let Some(found) = lookup().await? {
+                    return Ok(found);
+                }
+                if e.is(CONFLICT) {
+                    return Err(e.context(format!(
+                        "failed to {what}: it conflicts with something that cannot be read back"
+                    )));
+                }
+                last = Some(e);
+            }
+            Err(e) => return Err(e.context(format!("failed to {what}"))),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| AwsError::msg("no attempt made"))
+        .context(format!("failed to {what} after {CREATE_ATTEMPTS} attempts")))
+}
 /// Prefix of a deployment's description before the definition fingerprint.
 const DEPLOYED: &str = "ecomflow-infra definition ";
 
@@ -121,6 +242,7 @@ struct LiveResource {
 /// Every resource of an API by path, methods embedded.
 async fn resources(aws: &Aws, api_id: &str) -> Result<BTreeMap<String, LiveResource>, AwsError> {
     let mut out = BTreeMap::new();
+    limits().get_resources.until_ready().await;
     let mut pages = aws
         .apigateway
         .get_resources()
@@ -193,6 +315,23 @@ async fn read_api(
     api: &RestApi,
     stack: &str,
 ) -> Result<RestApiSpec, AwsError> {
+    Ok(read_api_parts(aws, id, api, stack).await?.0)
+}
+
+/// [`read_api`], also returning the authorizers and resources it read.
+async fn read_api_parts(
+    aws: &Aws,
+    id: &str,
+    api: &RestApi,
+    stack: &str,
+) -> Result<
+    (
+        RestApiSpec,
+        Vec<aws_sdk_apigateway::types::Authorizer>,
+        BTreeMap<String, LiveResource>,
+    ),
+    AwsError,
+> {
     let auths = authorizers(aws, id).await?;
     let mut auth_names = BTreeMap::new();
     let mut auth_specs = BTreeMap::new();
@@ -221,7 +360,8 @@ async fn read_api(
         );
     }
     let mut routes = BTreeMap::new();
-    for (path, r) in resources(aws, id).await? {
+    let live_resources = resources(aws, id).await?;
+    for (path, r) in &live_resources {
         for (method, m) in &r.methods {
             let integration = m.method_integration();
             routes.insert(
@@ -244,7 +384,7 @@ async fn read_api(
             );
         }
     }
-    Ok(RestApiSpec {
+    let spec = RestApiSpec {
         name: api.name().unwrap_or_default().to_string(),
         endpoint_type: api
             .endpoint_configuration()
@@ -256,7 +396,8 @@ async fn read_api(
         tags: tags_of(api),
         stack: stack.to_string(),
         id: Some(id.to_string()),
-    })
+    };
+    Ok((spec, auths, live_resources))
 }
 
 /// Splits a route key `"GET /a/b"` into method and path.
@@ -282,6 +423,219 @@ fn needed_paths(s: &RestApiSpec) -> Result<Vec<String>, AwsError> {
     Ok(paths)
 }
 
+/// What converging the routes of one API needs; see [`RouteTree::converge`].
+struct RouteTree<'a> {
+    aws: &'a Aws,
+    api_id: &'a str,
+    spec: &'a RestApiSpec,
+    /// The API as read before converging.
+    live: &'a RestApiSpec,
+    /// Its resources by path, as read before converging.
+    live_resources: &'a BTreeMap<String, LiveResource>,
+    /// Authorizer IDs by name, after the authorizers were converged.
+    auth_ids: &'a BTreeMap<String, String>,
+    /// Every path the routes need, parents first.
+    needed: &'a [String],
+}
+
+impl<'a> RouteTree<'a> {
+    fn fail(&self, what: String) -> impl FnOnce(AwsError) -> AwsError {
+        let name = self.spec.name.clone();
+        move |e: AwsError| e.context(format!("failed to {what} of REST API {name}"))
+    }
+
+    /// Converges the routes on `path` (whose resource is `resource_id`) and, concurrently,
+    /// the subtree of each of its children. Returns the resources it created, by path.
+    fn converge(
+        &'a self,
+        path: String,
+        resource_id: String,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, AwsError>> {
+        Box::pin(async move {
+            let routes = self.spec.routes.keys().filter(|key| {
+                route_parts(key).is_ok_and(|(_, p)| p == path || (p.is_empty() && path == "/"))
+            });
+            let routes = join_all(routes.map(|key| self.route(key, &resource_id)));
+            let children = self.needed.iter().filter(|p| parent_of(p) == path);
+            let children = join_all(children.map(|child| async {
+                let (child_id, created) = match self.live_resources.get(child) {
+                    Some(r) => (r.id.clone(), false),
+                    None => (self.create_resource(child, &resource_id).await?, true),
+                };
+                let mut made = self.converge(child.clone(), child_id.clone()).await?;
+                if created {
+                    made.push((child.clone(), child_id));
+                }
+                Ok::<_, AwsError>(made)
+            }));
+            let (routes, children) = futures::join!(routes, children);
+            routes.into_iter().collect::<Result<Vec<()>, AwsError>>()?;
+            let mut made = Vec::new();
+            for c in children {
+                made.extend(c?);
+            }
+            Ok(made)
+        })
+    }
+
+    /// Creates the resource at `path` under `parent_id`; a create whose answer was lost is
+    /// found by reading the API's resources back, never made twice.
+    async fn create_resource(&self, path: &str, parent_id: &str) -> Result<String, AwsError> {
+        let (_, part) = path.rsplit_once('/').unwrap_or(("", path));
+        let (aws, api_id) = (self.aws, self.api_id);
+        let what = format!("create resource {path} of REST API {}", self.spec.name);
+        create_checked(
+            &what,
+            || async move {
+                aws.throttle(Service::ApiGateway).await;
+                limits().create_resource.until_ready().await;
+                let created = aws
+                    .apigateway
+                    .create_resource()
+                    .rest_api_id(api_id)
+                    .parent_id(parent_id)
+                    .path_part(part)
+                    .customize()
+                    .config_override(no_sdk_retries())
+                    .send()
+                    .await
+                    .map_err(AwsError::from)?;
+                Ok(created.id().unwrap_or_default().to_string())
+            },
+            || async move {
+                Ok(resources(aws, api_id)
+                    .await?
+                    .get(path)
+                    .map(|r| r.id.clone()))
+            },
+        )
+        .await
+    }
+
+    /// Converges one route (`"METHOD /path"`) on its resource: the method with its
+    /// authorization, then its Lambda proxy integration.
+    async fn route(&self, key: &str, resource_id: &str) -> Result<(), AwsError> {
+        let (aws, id, s) = (self.aws, self.api_id, self.spec);
+        let want = &s.routes[key];
+        let (method, _) = route_parts(key)?;
+        let have = self.live.routes.get(key);
+        let auth_differs = have.is_some_and(|h| {
+            h.authorization != want.authorization || h.authorizer != want.authorizer
+        });
+        let authorizer_id = if want.authorizer.is_empty() {
+            None
+        } else {
+            Some(
+                self.auth_ids
+                    .get(&want.authorizer)
+                    .cloned()
+                    .ok_or_else(|| {
+                        AwsError::msg(format!(
+                            "route {key} of REST API {} names an undeclared authorizer {}",
+                            s.name, want.authorizer
+                        ))
+                    })?,
+            )
+        };
+        if auth_differs {
+            // PutMethod refuses an existing method: take it down and put it back.
+            aws.throttle(Service::ApiGateway).await;
+            if let Err(e) = aws
+                .apigateway
+                .delete_method()
+                .rest_api_id(id)
+                .resource_id(resource_id)
+                .http_method(method)
+                .send()
+                .await
+            {
+                // A retry after a lost answer finds it gone already.
+                let e = AwsError::from(e);
+                if !e.is(NOT_FOUND) {
+                    return Err(self.fail(format!("delete method {key}"))(e));
+                }
+            }
+        }
+        if have.is_none() || auth_differs {
+            aws.throttle(Service::ApiGateway).await;
+            let put = aws
+                .apigateway
+                .put_method()
+                .rest_api_id(id)
+                .resource_id(resource_id)
+                .http_method(method)
+                .authorization_type(&want.authorization)
+                .set_authorizer_id(authorizer_id.clone())
+                .send()
+                .await;
+            if let Err(e) = put {
+                let e = AwsError::from(e);
+                // A conflict is the method already there: the answer to an earlier attempt of
+                // this very call was lost. Fine if it is the method wanted.
+                if !(e.is(CONFLICT)
+                    && self
+                        .method_is(resource_id, method, want, &authorizer_id)
+                        .await?)
+                {
+                    return Err(self.fail(format!("put method {key}"))(e));
+                }
+            }
+        }
+        let integration_differs = have.is_none_or(|h| {
+            auth_differs || h.function != want.function || h.integration != want.integration
+        });
+        if integration_differs {
+            // PutIntegration replaces: repeating it is harmless.
+            aws.throttle(Service::ApiGateway).await;
+            aws.apigateway
+                .put_integration()
+                .rest_api_id(id)
+                .resource_id(resource_id)
+                .http_method(method)
+                .r#type(IntegrationType::from(want.integration.as_str()))
+                // Lambda is always invoked with POST, whatever the route's method.
+                .integration_http_method("POST")
+                .uri(invocation_uri(aws, &want.function))
+                .send()
+                .await
+                .map_err(|e| self.fail(format!("put the integration of {key}"))(e.into()))?;
+        }
+        Ok(())
+    }
+
+    /// True if the live method `method` of the resource has the authorization wanted.
+    async fn method_is(
+        &self,
+        resource_id: &str,
+        method: &str,
+        want: &RouteSpec,
+        authorizer_id: &Option<String>,
+    ) -> Result<bool, AwsError> {
+        let live = self
+            .aws
+            .apigateway
+            .get_method()
+            .rest_api_id(self.api_id)
+            .resource_id(resource_id)
+            .http_method(method)
+            .send()
+            .await
+            .map_err(|e| self.fail(format!("read method {method} {resource_id}"))(e.into()))?;
+        Ok(
+            live.authorization_type() == Some(want.authorization.as_str())
+                && live.authorizer_id().map(str::to_string) == *authorizer_id,
+        )
+    }
+}
+
+/// The parent path of a resource path (`/` for a top-level one).
+fn parent_of(path: &str) -> &str {
+    match path.rsplit_once('/') {
+        Some(("", _)) | None => "/",
+        Some((parent, _)) => parent,
+    }
+}
+
 /// Brings a live API to the declaration in place: API settings and tags, authorizers,
 /// resources, methods and integrations; what is not declared is deleted.
 async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsError> {
@@ -302,7 +656,7 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
         .set_endpoint_configuration(api.endpoint_configuration)
         .set_tags(api.tags)
         .build();
-    let live = read_api(aws, id, &api, &s.stack).await?;
+    let (live, live_auths, mut live_resources) = read_api_parts(aws, id, &api, &s.stack).await?;
 
     if live.endpoint_type != s.endpoint_type && !live.endpoint_type.is_empty() {
         aws.throttle(Service::ApiGateway).await;
@@ -322,7 +676,6 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
 
     // Authorizers: create missing, fix changed (extras go after the methods stop using them).
     let mut auth_ids: BTreeMap<String, String> = BTreeMap::new();
-    let live_auths = authorizers(aws, id).await?;
     for a in &live_auths {
         auth_ids.insert(
             a.name().unwrap_or_default().to_string(),
@@ -380,118 +733,64 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
             }
             (Some(_), _) => {}
             (None, _) => {
-                aws.throttle(Service::ApiGateway).await;
-                let created = aws
-                    .apigateway
-                    .create_authorizer()
-                    .rest_api_id(id)
-                    .name(name)
-                    .r#type(AuthorizerType::from(want.kind.as_str()))
-                    .set_provider_arns(Some(arns))
-                    .identity_source(&want.identity_source)
-                    .send()
-                    .await
-                    .map_err(|e| fail(format!("create authorizer {name}"))(e.into()))?;
-                auth_ids.insert(name.clone(), created.id().unwrap_or_default().to_string());
+                // A second CreateAuthorizer makes a second authorizer: a lost answer is looked
+                // up by name before any retry.
+                let arns = &arns;
+                let created = create_checked(
+                    &format!("create authorizer {name} of REST API {}", s.name),
+                    || async move {
+                        aws.throttle(Service::ApiGateway).await;
+                        let created = aws
+                            .apigateway
+                            .create_authorizer()
+                            .rest_api_id(id)
+                            .name(name)
+                            .r#type(AuthorizerType::from(want.kind.as_str()))
+                            .set_provider_arns(Some(arns.clone()))
+                            .identity_source(&want.identity_source)
+                            .customize()
+                            .config_override(no_sdk_retries())
+                            .send()
+                            .await
+                            .map_err(AwsError::from)?;
+                        Ok(created.id().unwrap_or_default().to_string())
+                    },
+                    || async move {
+                        Ok(authorizers(aws, id)
+                            .await?
+                            .iter()
+                            .find(|a| a.name() == Some(name.as_str()))
+                            .and_then(|a| a.id().map(str::to_string)))
+                    },
+                )
+                .await?;
+                auth_ids.insert(name.clone(), created);
             }
         }
     }
 
-    // Resources: create the missing ones, parents first.
-    let mut live_resources = resources(aws, id).await?;
+    // Resources, methods and integrations: each resource's routes and its children are
+    // converged concurrently, every child after its parent exists.
     let needed = needed_paths(s)?;
-    for path in &needed {
-        if live_resources.contains_key(path) {
-            continue;
-        }
-        let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
-        let parent = if parent.is_empty() { "/" } else { parent };
-        let parent_id = live_resources
-            .get(parent)
-            .map(|r| r.id.clone())
-            .ok_or_else(|| {
-                AwsError::msg(format!("REST API {} has no resource {parent}", s.name))
-            })?;
-        aws.throttle(Service::ApiGateway).await;
-        let created = aws
-            .apigateway
-            .create_resource()
-            .rest_api_id(id)
-            .parent_id(parent_id)
-            .path_part(part)
-            .send()
-            .await
-            .map_err(|e| fail(format!("create resource {path}"))(e.into()))?;
-        live_resources.insert(
-            path.clone(),
-            LiveResource {
-                id: created.id().unwrap_or_default().to_string(),
-                methods: BTreeMap::new(),
-            },
-        );
-    }
-
-    // Methods and integrations.
-    for (key, want) in &s.routes {
-        let (method, path) = route_parts(key)?;
-        let resource_id = live_resources[path].id.clone();
-        let have = live.routes.get(key);
-        let auth_differs = have.is_some_and(|h| {
-            h.authorization != want.authorization || h.authorizer != want.authorizer
+    let root = live_resources
+        .get("/")
+        .map(|r| r.id.clone())
+        .ok_or_else(|| AwsError::msg(format!("REST API {} has no root resource", s.name)))?;
+    let tree = RouteTree {
+        aws,
+        api_id: id,
+        spec: s,
+        live: &live,
+        live_resources: &live_resources,
+        auth_ids: &auth_ids,
+        needed: &needed,
+    };
+    let made = tree.converge("/".to_string(), root).await?;
+    for (path, id) in made {
+        live_resources.entry(path).or_insert(LiveResource {
+            id,
+            methods: BTreeMap::new(),
         });
-        if auth_differs {
-            // PutMethod refuses an existing method: take it down and put it back.
-            aws.throttle(Service::ApiGateway).await;
-            aws.apigateway
-                .delete_method()
-                .rest_api_id(id)
-                .resource_id(&resource_id)
-                .http_method(method)
-                .send()
-                .await
-                .map_err(|e| fail(format!("delete method {key}"))(e.into()))?;
-        }
-        if have.is_none() || auth_differs {
-            let authorizer_id = if want.authorizer.is_empty() {
-                None
-            } else {
-                Some(auth_ids.get(&want.authorizer).cloned().ok_or_else(|| {
-                    AwsError::msg(format!(
-                        "route {key} of REST API {} names an undeclared authorizer {}",
-                        s.name, want.authorizer
-                    ))
-                })?)
-            };
-            aws.throttle(Service::ApiGateway).await;
-            aws.apigateway
-                .put_method()
-                .rest_api_id(id)
-                .resource_id(&resource_id)
-                .http_method(method)
-                .authorization_type(&want.authorization)
-                .set_authorizer_id(authorizer_id)
-                .send()
-                .await
-                .map_err(|e| fail(format!("put method {key}"))(e.into()))?;
-        }
-        let integration_differs = have.is_none_or(|h| {
-            auth_differs || h.function != want.function || h.integration != want.integration
-        });
-        if integration_differs {
-            aws.throttle(Service::ApiGateway).await;
-            aws.apigateway
-                .put_integration()
-                .rest_api_id(id)
-                .resource_id(&resource_id)
-                .http_method(method)
-                .r#type(IntegrationType::from(want.integration.as_str()))
-                // Lambda is always invoked with POST, whatever the route's method.
-                .integration_http_method("POST")
-                .uri(invocation_uri(aws, &want.function))
-                .send()
-                .await
-                .map_err(|e| fail(format!("put the integration of {key}"))(e.into()))?;
-        }
     }
 
     // What is not declared goes: methods, then resources (deepest first), then authorizers.
@@ -523,6 +822,7 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
     extra.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count()));
     for (path, r) in extra {
         aws.throttle(Service::ApiGateway).await;
+        limits().delete_resource.until_ready().await;
         if let Err(e) = aws
             .apigateway
             .delete_resource()
@@ -558,6 +858,64 @@ async fn converge_api(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsErr
         }
     }
     Ok(())
+}
+
+/// Converges the API, then reads it back: a stage deployed from it must find every route and
+/// authorizer declared. Anything missing or different (say, a call whose lost answer hid a
+/// failure) gets one more converging pass; if that does not do, it is an error naming what.
+async fn converge_verified(aws: &Aws, id: &str, s: &RestApiSpec) -> Result<(), AwsError> {
+    let mut differences = Vec::new();
+    for pass in 0..2 {
+        if pass > 0 {
+            tracing::warn!(
+                "REST API {} differs from its declaration after converging ({}); converging again",
+                s.name,
+                differences.join(", ")
+            );
+        }
+        converge_api(aws, id, s).await?;
+        differences = definition_differences(aws, id, s).await?;
+        if differences.is_empty() {
+            return Ok(());
+        }
+    }
+    Err(AwsError::msg(format!(
+        "REST API {} still differs from its declaration after converging twice: {}",
+        s.name,
+        differences.join(", ")
+    )))
+}
+
+/// The routes and authorizers of the live API that differ from `s` (missing, extra or
+/// changed), read back from AWS.
+async fn definition_differences(
+    aws: &Aws,
+    id: &str,
+    s: &RestApiSpec,
+) -> Result<Vec<String>, AwsError> {
+    let api = RestApi::builder().id(id).name(&s.name).build();
+    let live = read_api(aws, id, &api, &s.stack).await?;
+    let mut out = Vec::new();
+    let keys: BTreeSet<&String> = s.routes.keys().chain(live.routes.keys()).collect();
+    for key in keys {
+        match (s.routes.get(key), live.routes.get(key)) {
+            (Some(_), None) => out.push(format!("route {key} missing")),
+            (None, Some(_)) => out.push(format!("route {key} not declared")),
+            (Some(a), Some(b)) if a != b => out.push(format!("route {key} differs")),
+            _ => {}
+        }
+    }
+    let names: BTreeSet<&String> = s
+        .authorizers
+        .keys()
+        .chain(live.authorizers.keys())
+        .collect();
+    for name in names {
+        if s.authorizers.get(name) != live.authorizers.get(name) {
+            out.push(format!("authorizer {name} missing or different"));
+        }
+    }
+    Ok(out)
 }
 
 async fn converge_tags(aws: &Aws, id: &str, s: &RestApiSpec, live: &Tags) -> Result<(), AwsError> {
@@ -621,31 +979,44 @@ impl Provider for Api {
         let id = match ours {
             Some((id, _)) => id,
             None => {
-                aws.throttle(Service::ApiGateway).await;
-                let created = aws
-                    .apigateway
-                    .create_rest_api()
-                    .name(&s.name)
-                    .endpoint_configuration(
-                        EndpointConfiguration::builder()
-                            .types(EndpointType::from(s.endpoint_type.as_str()))
-                            .build(),
-                    )
-                    .set_tags(Some(s.tags.clone().into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from(e).context(format!("failed to create REST API {}", s.name))
-                    })?;
-                created
-                    .id()
-                    .ok_or_else(|| {
-                        AwsError::msg(format!("REST API {} was created without an ID", s.name))
-                    })?
-                    .to_string()
+                // A second CreateRestApi makes a second API of the same name: a lost answer is
+                // looked up by name and tag before any retry.
+                let s = &s;
+                create_checked(
+                    &format!("create REST API {}", s.name),
+                    || async move {
+                        aws.throttle(Service::ApiGateway).await;
+                        limits().create_rest_api.until_ready().await;
+                        let created = aws
+                            .apigateway
+                            .create_rest_api()
+                            .name(&s.name)
+                            .endpoint_configuration(
+                                EndpointConfiguration::builder()
+                                    .types(EndpointType::from(s.endpoint_type.as_str()))
+                                    .build(),
+                            )
+                            .set_tags(Some(s.tags.clone().into_iter().collect()))
+                            .customize()
+                            .config_override(no_sdk_retries())
+                            .send()
+                            .await
+                            .map_err(AwsError::from)?;
+                        created.id().map(str::to_string).ok_or_else(|| {
+                            AwsError::msg(format!("REST API {} was created without an ID", s.name))
+                        })
+                    },
+                    || async move {
+                        Ok(find_api(aws, &s.name, &s.stack)
+                            .await?
+                            .filter(|(_, a)| tags_of(a).get(TAG_STACK) == Some(&s.stack))
+                            .map(|(id, _)| id))
+                    },
+                )
+                .await?
             }
         };
-        converge_api(aws, &id, &s).await
+        converge_verified(aws, &id, &s).await
     }
 
     async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
@@ -653,7 +1024,7 @@ impl Provider for Api {
         let l: RestApiSpec = spec(live)?;
         let id =
             l.id.ok_or_else(|| AwsError::msg(format!("REST API {} has no known ID", s.name)))?;
-        converge_api(aws, &id, &s).await
+        converge_verified(aws, &id, &s).await
     }
 
     async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError> {
@@ -772,6 +1143,7 @@ async fn read_stage(aws: &Aws, s: &StageSpec) -> Result<Option<StageSpec>, AwsEr
 /// A new deployment of the API's current definition, its fingerprint in the description.
 async fn deploy(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<String, AwsError> {
     aws.throttle(Service::ApiGateway).await;
+    limits().create_deployment.until_ready().await;
     // No stage name here: the stage is pointed at the deployment separately, so that an
     // existing stage keeps its settings.
     let out = aws
@@ -875,17 +1247,25 @@ impl Provider for Stage {
         })?;
         let deployment = deploy(aws, &api_id, &s).await?;
         aws.throttle(Service::ApiGateway).await;
-        aws.apigateway
+        let created = aws
+            .apigateway
             .create_stage()
             .rest_api_id(&api_id)
             .stage_name(&s.stage)
             .deployment_id(&deployment)
             .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to create stage {}/{}", s.api, s.stage))
-            })?;
-        patch_stage(aws, &api_id, &s, stage_patches(&s, None, None)).await
+            .await;
+        let mut deployment_patch = None;
+        if let Err(e) = created {
+            // A conflict is the stage made by an earlier attempt whose answer was lost (or by
+            // another run): point it at this deployment along with the settings.
+            let e = AwsError::from(e);
+            if !e.is(CONFLICT) {
+                return Err(e.context(format!("failed to create stage {}/{}", s.api, s.stage)));
+            }
+            deployment_patch = Some(deployment);
+        }
+        patch_stage(aws, &api_id, &s, stage_patches(&s, None, deployment_patch)).await
     }
 
     async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
@@ -923,5 +1303,92 @@ impl Provider for Stage {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn err(code: Option<&str>) -> AwsError {
+        AwsError {
+            code: code.map(str::to_string),
+            message: "boom".into(),
+        }
+    }
+
+    /// Runs `create_checked` over scripted answers: `calls` answers in turn, `found` is what the
+    /// read-back finds. Returns the outcome, calls made and read-backs made.
+    async fn script(
+        calls: Vec<Result<&'static str, AwsError>>,
+        found: Option<&'static str>,
+    ) -> (Result<&'static str, AwsError>, usize, usize) {
+        let answers = std::cell::RefCell::new(calls.into_iter());
+        let (made, looked) = (Cell::new(0), Cell::new(0));
+        let out = create_checked(
+            "create a thing",
+            || {
+                made.set(made.get() + 1);
+                let next = answers.borrow_mut().next().expect("a scripted answer");
+                async move { next }
+            },
+            || {
+                looked.set(looked.get() + 1);
+                async move { Ok(found) }
+            },
+        )
+        .await;
+        (out, made.get(), looked.get())
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_is_read_back_never_repeated() {
+        // No answer (a dropped connection): the read-back finds it, no second call.
+        let (out, made, looked) = script(vec![Err(err(None))], Some("id-1")).await;
+        assert_eq!((out.unwrap(), made, looked), ("id-1", 1, 1));
+        // A 5xx and nothing there: the call is made again.
+        let (out, made, looked) = script(
+            vec![Err(err(Some("ServiceUnavailableException"))), Ok("id-2")],
+            None,
+        )
+        .await;
+        assert_eq!((out.unwrap(), made, looked), ("id-2", 2, 1));
+        // A conflict is the thing already there.
+        let (out, made, _) = script(vec![Err(err(Some("ConflictException")))], Some("id-3")).await;
+        assert_eq!((out.unwrap(), made), ("id-3", 1));
+    }
+
+    #[tokio::test]
+    async fn throttles_are_retried_and_other_errors_are_final() {
+        let (out, made, looked) = script(
+            vec![
+                Err(err(Some("TooManyRequestsException"))),
+                Err(err(Some("TooManyRequestsException"))),
+                Ok("id"),
+            ],
+            Some("never read"),
+        )
+        .await;
+        assert_eq!((out.unwrap(), made, looked), ("id", 3, 0));
+        let (out, made, looked) = script(vec![Err(err(Some("BadRequestException")))], None).await;
+        assert!(out
+            .unwrap_err()
+            .message
+            .contains("failed to create a thing"));
+        assert_eq!((made, looked), (1, 0));
+        // A conflict that cannot be read back is an error, not a retry.
+        let (out, made, _) = script(vec![Err(err(Some("ConflictException")))], None).await;
+        assert!(out.is_err());
+        assert_eq!(made, 1);
+    }
+
+    #[test]
+    fn parents_of_paths() {
+        assert_eq!(parent_of("/records"), "/");
+        assert_eq!(
+            parent_of("/invoices/{invoiceNo}/items"),
+            "/invoices/{invoiceNo}"
+        );
     }
 }

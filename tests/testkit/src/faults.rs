@@ -6,16 +6,26 @@
 //! seed therefore gives the same fate to the same request even when concurrent calls reach the
 //! proxy in another order, and a retry of a faulted request gets a fresh draw.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Environment variable that overrides the seed of every fault proxy (to replay a failure).
 pub const SEED_ENV: &str = "ECOMFLOW_FAULT_SEED";
 
-/// Rates (0.0 to 1.0) of the faults injected per request, on top of any quota.
+/// Rates (0.0 to 1.0) of the faults injected per request, on top of any quota, optionally
+/// aimed at chosen operations.
 ///
 /// ```
-/// # use ecomflow_testkit::Faults;
+/// # use ecomflow_testkit::{Drops, Faults};
 /// let mix = Faults { throttle: 0.10, server_error: 0.03, drop: 0.01, ..Faults::default() };
+/// // Every first PutMethod and CreateResource call happens, but its answer is lost.
+/// let lost = Faults {
+///     drop: 1.0,
+///     drops: Drops::AfterForwarding,
+///     only: Some(vec!["PutMethod".into(), "CreateResource".into()]),
+///     first_sightings: Some(1),
+///     ..Faults::default()
+/// };
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
@@ -29,6 +39,31 @@ pub struct Faults {
     /// Seed of the decisions; `None` picks one from the clock. `ECOMFLOW_FAULT_SEED` overrides
     /// both. The proxy prints the seed it uses and returns it from `seed()`.
     pub seed: Option<u64>,
+    /// Aim the mix at these operations only (names as the proxy reports them: `PutItem`,
+    /// `CreateUser`, `PutMethod`, ...); every other request is forwarded untouched. `None`:
+    /// every operation.
+    pub only: Option<Vec<String>>,
+    /// Which side of forwarding the dropped connections are on.
+    pub drops: Drops,
+    /// Only the first this-many sightings of each distinct request can be faulted; later ones
+    /// (retries of the same request) are forwarded untouched. `None`: no limit.
+    pub first_sightings: Option<u64>,
+    /// Per-operation mixes that replace this one for the operations named (their own `seed`
+    /// and `overrides` are ignored), e.g. the general mix everywhere and more lost answers on
+    /// `PutRecords`.
+    pub overrides: BTreeMap<String, Faults>,
+}
+
+/// When a dropped connection is closed, relative to forwarding the request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Drops {
+    /// Half before forwarding (the call never happened), half after (its answer is lost).
+    #[default]
+    Either,
+    /// Always before forwarding.
+    BeforeForwarding,
+    /// Always after forwarding: the call happened, its answer is lost.
+    AfterForwarding,
 }
 
 impl Faults {
@@ -56,7 +91,17 @@ impl Faults {
 
     /// True if no fault can ever be injected.
     pub fn is_none(&self) -> bool {
-        self.throttle <= 0.0 && self.server_error <= 0.0 && self.drop <= 0.0
+        let this = (self.throttle <= 0.0 && self.server_error <= 0.0 && self.drop <= 0.0)
+            || self.only.as_ref().is_some_and(Vec::is_empty)
+            || self.first_sightings == Some(0);
+        this && self.overrides.values().all(Faults::is_none)
+    }
+
+    /// True if the mix applies to `operation` (see [`Faults::only`]).
+    pub fn targets(&self, operation: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|ops| ops.iter().any(|o| o == operation))
     }
 }
 
@@ -173,13 +218,23 @@ pub struct Draw {
     pub jitter: f64,
 }
 
-/// Decides the fate of the `occurrence`-th sighting of the request whose content hashes to
-/// `key`, under `faults` and `seed`. Pure: the same inputs always give the same [`Draw`].
-pub fn decide(faults: &Faults, seed: u64, key: u64, occurrence: u64) -> Draw {
+/// Decides the fate of the `occurrence`-th sighting (counting from 0) of the request to
+/// `operation` whose content hashes to `key`, under `faults` and `seed`. Pure: the same inputs
+/// always give the same [`Draw`]. A request outside the mix's aim ([`Faults::only`],
+/// [`Faults::first_sightings`]) is never faulted but gets the same jitter draw.
+pub fn decide(faults: &Faults, seed: u64, key: u64, occurrence: u64, operation: &str) -> Draw {
+    let faults = faults.overrides.get(operation).unwrap_or(faults);
     let base = mix(mix(seed, key), occurrence);
     let u = unit(splitmix(base ^ 1));
     let pick = unit(splitmix(base ^ 2));
     let jitter = unit(splitmix(base ^ 3));
+    let aimed = faults.targets(operation) && faults.first_sightings.is_none_or(|n| occurrence < n);
+    if !aimed {
+        return Draw {
+            fault: Fault::None,
+            jitter,
+        };
+    }
     let throttle = faults.throttle.max(0.0);
     let server = throttle + faults.server_error.max(0.0);
     let drop = server + faults.drop.max(0.0);
@@ -192,10 +247,11 @@ pub fn decide(faults: &Faults, seed: u64, key: u64, occurrence: u64) -> Draw {
             Fault::Unavailable
         }
     } else if u < drop {
-        if pick < 0.5 {
-            Fault::DropRequest
-        } else {
-            Fault::DropResponse
+        match faults.drops {
+            Drops::BeforeForwarding => Fault::DropRequest,
+            Drops::AfterForwarding => Fault::DropResponse,
+            Drops::Either if pick < 0.5 => Fault::DropRequest,
+            Drops::Either => Fault::DropResponse,
         }
     } else {
         Fault::None
@@ -212,7 +268,7 @@ mod tests {
             throttle: 0.10,
             server_error: 0.03,
             drop: 0.01,
-            seed: None,
+            ..Faults::default()
         }
     }
 
@@ -222,8 +278,11 @@ mod tests {
         let mut counts = std::collections::HashMap::new();
         let n = 200_000u64;
         for i in 0..n {
-            let a = decide(&f, 42, fnv1a(format!("req-{i}").as_bytes()), 0);
-            assert_eq!(a, decide(&f, 42, fnv1a(format!("req-{i}").as_bytes()), 0));
+            let a = decide(&f, 42, fnv1a(format!("req-{i}").as_bytes()), 0, "Op");
+            assert_eq!(
+                a,
+                decide(&f, 42, fnv1a(format!("req-{i}").as_bytes()), 0, "Op")
+            );
             *counts.entry(a.fault).or_insert(0u64) += 1;
         }
         let rate = |k: Fault| *counts.get(&k).unwrap_or(&0) as f64 / n as f64;
@@ -242,7 +301,7 @@ mod tests {
         let f = mixed();
         let seq = |seed: u64, occ: u64| -> Vec<Fault> {
             (0..2000u64)
-                .map(|k| decide(&f, seed, k, occ).fault)
+                .map(|k| decide(&f, seed, k, occ, "Op").fault)
                 .collect()
         };
         assert_eq!(seq(7, 0), seq(7, 0));
@@ -253,12 +312,79 @@ mod tests {
     #[test]
     fn no_faults_never_fault_and_full_rates_always_do() {
         for k in 0..1000 {
-            assert_eq!(decide(&Faults::none(), 1, k, 0).fault, Fault::None);
+            assert_eq!(decide(&Faults::none(), 1, k, 0, "Op").fault, Fault::None);
             let all = Faults {
                 throttle: 1.0,
                 ..Faults::default()
             };
-            assert_eq!(decide(&all, 1, k, 0).fault, Fault::Throttle);
+            assert_eq!(decide(&all, 1, k, 0, "Op").fault, Fault::Throttle);
+        }
+    }
+
+    /// Targeting: only the named operations are faulted, drops land on the chosen side, and
+    /// only the first sightings of a request when so limited; the jitter draw is unchanged.
+    #[test]
+    fn targeting_by_operation_side_and_sighting() {
+        let aimed = Faults {
+            drop: 1.0,
+            drops: Drops::AfterForwarding,
+            only: Some(vec!["PutMethod".into(), "CreateResource".into()]),
+            first_sightings: Some(1),
+            ..Faults::default()
+        };
+        for k in 0..500 {
+            for op in ["PutMethod", "CreateResource"] {
+                assert_eq!(decide(&aimed, 5, k, 0, op).fault, Fault::DropResponse);
+                assert_eq!(decide(&aimed, 5, k, 1, op).fault, Fault::None);
+            }
+            let other = decide(&aimed, 5, k, 0, "GetResources");
+            assert_eq!(other.fault, Fault::None);
+            assert_eq!(other.jitter, decide(&Faults::none(), 5, k, 0, "X").jitter);
+            let before = Faults {
+                drops: Drops::BeforeForwarding,
+                first_sightings: None,
+                ..aimed.clone()
+            };
+            assert_eq!(
+                decide(&before, 5, k, 3, "PutMethod").fault,
+                Fault::DropRequest
+            );
+        }
+        assert!(!aimed.is_none());
+        assert!(Faults {
+            only: Some(Vec::new()),
+            ..aimed.clone()
+        }
+        .is_none());
+        // The general mix aimed at one operation keeps its rates there.
+        let one = Faults {
+            only: Some(vec!["PutRecords".into()]),
+            ..mixed()
+        };
+        let n = 100_000u64;
+        let hits = (0..n)
+            .filter(|k| decide(&one, 9, *k, 0, "PutRecords").fault == Fault::Throttle)
+            .count() as f64;
+        assert!((hits / n as f64 - 0.10).abs() < 0.01, "{hits}");
+        assert!((0..n).all(|k| decide(&one, 9, k, 0, "ListShards").fault == Fault::None));
+
+        // An override replaces the mix for its operation only.
+        let lost = Faults {
+            drop: 1.0,
+            drops: Drops::AfterForwarding,
+            ..Faults::default()
+        };
+        let over = Faults {
+            overrides: BTreeMap::from([("PutRecords".to_string(), lost)]),
+            ..Faults::none()
+        };
+        assert!(!over.is_none());
+        for k in 0..500 {
+            assert_eq!(
+                decide(&over, 2, k, 0, "PutRecords").fault,
+                Fault::DropResponse
+            );
+            assert_eq!(decide(&over, 2, k, 0, "ListShards").fault, Fault::None);
         }
     }
 
@@ -266,7 +392,7 @@ mod tests {
     fn jitter_stays_within_bounds() {
         let l = Latency::jittered(Duration::from_millis(10), Duration::from_millis(5));
         for k in 0..1000 {
-            let d = l.delay(decide(&Faults::none(), 3, k, 0).jitter);
+            let d = l.delay(decide(&Faults::none(), 3, k, 0, "Op").jitter);
             assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(15));
         }
         assert_eq!(

@@ -13,7 +13,7 @@ mod moto;
 mod proxy;
 pub mod wire;
 
-pub use faults::{Fault, Faults, Latency};
+pub use faults::{Drops, Fault, Faults, Latency};
 pub use moto::Moto;
 pub use proxy::{
     Decision, FaultProxy, FaultReport, LatencyProxy, OperationStats, ProxyConfig, Quota,

@@ -272,8 +272,9 @@ impl std::error::Error for Dropped {}
 type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The operation of a request: the `X-Amz-Target` suffix (JSON protocols), the `Action`
-/// query or form parameter (query protocols), else method and path.
-fn operation(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
+/// query or form parameter (query protocols), API Gateway's operation name (from method and
+/// path), else method and path.
+fn operation(parts: &hyper::http::request::Parts, service: &str, body: &[u8]) -> String {
     if let Some(target) = parts
         .headers
         .get("x-amz-target")
@@ -286,6 +287,11 @@ fn operation(parts: &hyper::http::request::Parts, body: &[u8]) -> String {
     for pair in query.split('&').chain(form.split('&')) {
         if let Some(action) = pair.strip_prefix("Action=") {
             return action.to_string();
+        }
+    }
+    if service == "apigateway" {
+        if let Some(op) = wire::apigateway_operation(parts.method.as_str(), parts.uri.path()) {
+            return op.to_string();
         }
     }
     format!("{} {}", parts.method, parts.uri.path())
@@ -319,15 +325,15 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, HandlerError> {
     let (mut parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
-    let op = operation(&parts, &body);
     let service = wire::service(&parts);
+    let op = operation(&parts, &service, &body);
     let key = request_key(&service, &op, &parts, &body);
     let (fault, jitter, request_id) = {
         let mut s = shared.state.lock().expect("proxy state");
         let seen = s.seen.entry(key).or_insert(0);
         let occurrence = *seen;
         *seen += 1;
-        let draw = decide(&shared.faults, shared.seed, key, occurrence);
+        let draw = decide(&shared.faults, shared.seed, key, occurrence, &op);
         let fault = if s.admit(&op) {
             draw.fault
         } else {
@@ -582,6 +588,7 @@ mod tests {
             server_error: 0.1,
             drop: 0.1,
             seed: Some(seed),
+            ..Faults::default()
         }
     }
 

@@ -98,6 +98,52 @@ pub fn protocol(service: &str, parts: &Parts) -> Protocol {
     }
 }
 
+/// The operation name of an API Gateway (REST APIs) request, from its method and path, e.g.
+/// `PUT /restapis/a1/resources/r1/methods/GET` -> `PutMethod`; `None` for a path it does not
+/// know. (The REST protocols name the operation only by method and path.)
+pub fn apigateway_operation(method: &str, path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let op = match (method, segs.as_slice()) {
+        ("POST", ["restapis"]) => "CreateRestApi",
+        ("GET", ["restapis"]) => "GetRestApis",
+        ("GET", ["restapis", _]) => "GetRestApi",
+        ("PATCH", ["restapis", _]) => "UpdateRestApi",
+        ("DELETE", ["restapis", _]) => "DeleteRestApi",
+        ("GET", ["restapis", _, "resources"]) => "GetResources",
+        ("POST", ["restapis", _, "resources", _]) => "CreateResource",
+        ("GET", ["restapis", _, "resources", _]) => "GetResource",
+        ("DELETE", ["restapis", _, "resources", _]) => "DeleteResource",
+        ("PUT", ["restapis", _, "resources", _, "methods", _]) => "PutMethod",
+        ("GET", ["restapis", _, "resources", _, "methods", _]) => "GetMethod",
+        ("PATCH", ["restapis", _, "resources", _, "methods", _]) => "UpdateMethod",
+        ("DELETE", ["restapis", _, "resources", _, "methods", _]) => "DeleteMethod",
+        ("PUT", ["restapis", _, "resources", _, "methods", _, "integration"]) => "PutIntegration",
+        ("GET", ["restapis", _, "resources", _, "methods", _, "integration"]) => "GetIntegration",
+        ("DELETE", ["restapis", _, "resources", _, "methods", _, "integration"]) => {
+            "DeleteIntegration"
+        }
+        ("POST", ["restapis", _, "authorizers"]) => "CreateAuthorizer",
+        ("GET", ["restapis", _, "authorizers"]) => "GetAuthorizers",
+        ("GET", ["restapis", _, "authorizers", _]) => "GetAuthorizer",
+        ("PATCH", ["restapis", _, "authorizers", _]) => "UpdateAuthorizer",
+        ("DELETE", ["restapis", _, "authorizers", _]) => "DeleteAuthorizer",
+        ("POST", ["restapis", _, "deployments"]) => "CreateDeployment",
+        ("GET", ["restapis", _, "deployments"]) => "GetDeployments",
+        ("GET", ["restapis", _, "deployments", _]) => "GetDeployment",
+        ("DELETE", ["restapis", _, "deployments", _]) => "DeleteDeployment",
+        ("POST", ["restapis", _, "stages"]) => "CreateStage",
+        ("GET", ["restapis", _, "stages"]) => "GetStages",
+        ("GET", ["restapis", _, "stages", _]) => "GetStage",
+        ("PATCH", ["restapis", _, "stages", _]) => "UpdateStage",
+        ("DELETE", ["restapis", _, "stages", _]) => "DeleteStage",
+        ("POST" | "PUT", ["tags", ..]) => "TagResource",
+        ("DELETE", ["tags", ..]) => "UntagResource",
+        ("GET", ["tags", ..]) => "GetTags",
+        _ => return None,
+    };
+    Some(op)
+}
+
 /// The kind of error answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -371,6 +417,39 @@ mod tests {
                 "{b}"
             );
         }
+    }
+
+    #[test]
+    fn api_gateway_operations_are_named_from_method_and_path() {
+        let cases = [
+            ("POST", "/restapis", "CreateRestApi"),
+            ("GET", "/restapis", "GetRestApis"),
+            ("GET", "/restapis/a1/resources", "GetResources"),
+            ("POST", "/restapis/a1/resources/r0", "CreateResource"),
+            ("PUT", "/restapis/a1/resources/r1/methods/GET", "PutMethod"),
+            (
+                "DELETE",
+                "/restapis/a1/resources/r1/methods/GET",
+                "DeleteMethod",
+            ),
+            (
+                "PUT",
+                "/restapis/a1/resources/r1/methods/POST/integration",
+                "PutIntegration",
+            ),
+            ("POST", "/restapis/a1/authorizers", "CreateAuthorizer"),
+            ("POST", "/restapis/a1/deployments", "CreateDeployment"),
+            ("PATCH", "/restapis/a1/stages/v1", "UpdateStage"),
+            ("POST", "/tags/arn%3Aaws%3Aapigateway", "TagResource"),
+        ];
+        for (method, path, op) in cases {
+            assert_eq!(
+                apigateway_operation(method, path),
+                Some(op),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(apigateway_operation("GET", "/other"), None);
     }
 
     #[tokio::test]
