@@ -9,6 +9,9 @@ use std::sync::Arc;
 
 pub use ecomflow_testkit::Moto;
 
+pub mod inventory;
+pub use inventory::{duplicates, inventory, leftovers};
+
 /// The result of one run of the tool.
 pub struct Run {
     /// Exit code.
