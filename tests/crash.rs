@@ -119,6 +119,29 @@ fn writes() -> CallFilter {
     Arc::new(mutating)
 }
 
+/// A run's command line for the history: file arguments by their name, rate flags left out.
+fn label(args: &[&str]) -> String {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if a.starts_with("--rate") || *a == "--concurrency" {
+            skip = true;
+            continue;
+        }
+        out.push(Path::new(a).file_name().map_or(a.to_string(), |n| {
+            if a.contains('/') {
+                n.to_string_lossy().into_owned()
+            } else {
+                a.to_string()
+            }
+        }));
+    }
+    out.join(" ")
+}
+
 /// A runtime whose worker serves the proxy while the test thread runs the tool.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -220,7 +243,7 @@ impl Crash {
                 self.proxy.gate().release();
                 self.history.push(format!(
                     "{}: killed pid {pid} at write {at} ({call}, {})",
-                    args.join(" "),
+                    label(args),
                     if forward {
                         "forwarded, answer lost"
                     } else {
@@ -239,7 +262,7 @@ impl Crash {
                 };
                 self.history.push(format!(
                     "{}: exited {} after {writes} writes",
-                    args.join(" "),
+                    label(args),
                     r.code
                 ));
                 return (Outcome::Exited(r), writes);
@@ -277,7 +300,7 @@ impl Crash {
             return;
         };
         self.check(locks, || {
-            format!("{} left the stack lock {stack} ({holder})", args.join(" "))
+            format!("{} left the stack lock {stack} ({holder})", label(args))
         });
         self.check(holder.ends_with(&format!(" pid {pid}")), || {
             format!("the lock of {stack} is held by {holder}, not by the killed pid {pid}")
@@ -344,7 +367,7 @@ impl Crash {
         }
         panic!(
             "{} did not converge in {MAX_CHAIN} runs\n{}",
-            args.join(" "),
+            label(args),
             self.context()
         );
     }
@@ -359,7 +382,7 @@ impl Crash {
                 self.after_kill(args, stack, pid, locks);
                 let r = self.run(args);
                 self.history
-                    .push(format!("{}: rerun exited {}", args.join(" "), r.code));
+                    .push(format!("{}: rerun exited {}", label(args), r.code));
                 self.check(r.code == 0, || {
                     format!(
                         "the rerun after one kill failed (exit {}):\n{}\n{}",
@@ -396,10 +419,7 @@ const STACK: &str = "ecomflow-dev";
 /// The checks after an apply converged: no changes planned, and exactly the reference
 /// inventory (the fault-free run's), nothing twice.
 fn check_applied(c: &Crash, reference: &[String]) {
-    let plan = run(
-        &c.moto.endpoint,
-        &["plan", "--detailed-exitcode"],
-    );
+    let plan = run(&c.moto.endpoint, &["plan", "--detailed-exitcode"]);
     c.check(plan.code == 0, || {
         format!(
             "apply converged but the plan has changes (exit {}):\n{}\n{}",
