@@ -221,13 +221,23 @@ impl Crash {
     /// Runs `args` with the gate closing at the `at`-th write (never, with `None`), kills the
     /// tool there, and reports how it ended.
     fn gated(&mut self, args: &[&str], at: Option<(u64, bool)>) -> (Outcome, u64) {
-        self.runs += 1;
         let (at, forward) = at.unwrap_or((u64::MAX, false));
-        self.proxy.gate().arm(GatePoint {
-            at,
-            forward,
-            counts: writes(),
-        });
+        self.gated_at(
+            args,
+            GatePoint {
+                at,
+                forward,
+                counts: writes(),
+            },
+        )
+    }
+
+    /// Runs `args` with the gate closing at `point`, kills the tool there, and reports how it
+    /// ended and the calls the gate counted.
+    fn gated_at(&mut self, args: &[&str], point: GatePoint) -> (Outcome, u64) {
+        self.runs += 1;
+        let (at, forward) = (point.at, point.forward);
+        self.proxy.gate().arm(point);
         let out = self.dir.path().join(format!("run{}.out", self.runs));
         let err = self.dir.path().join(format!("run{}.err", self.runs));
         let mut child = command(&self.proxy.endpoint, args)
@@ -290,6 +300,31 @@ impl Crash {
                 .ok()?
                 .item?;
             item.get("Holder")?.as_s().ok().cloned()
+        })
+    }
+
+    /// The names in the creation journal of `stack`, read directly from the lock table.
+    fn journal(&self, stack: &str) -> Vec<String> {
+        let moto = &self.moto;
+        runtime().block_on(async {
+            let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+            let item = ddb
+                .get_item()
+                .table_name("ecomflow-infra-locks")
+                .key(
+                    "LockID",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("{stack}#creating")),
+                )
+                .consistent_read(true)
+                .send()
+                .await
+                .ok()
+                .and_then(|o| o.item);
+            let mut names = item
+                .and_then(|i| i.get("Pending").and_then(|p| p.as_ss().ok()).cloned())
+                .unwrap_or_default();
+            names.sort();
+            names
         })
     }
 
@@ -432,6 +467,10 @@ fn check_applied(c: &Crash, reference: &[String]) {
     c.check(dups.is_empty(), || {
         format!("duplicates after apply: {dups:#?}")
     });
+    let journal = c.journal(STACK);
+    c.check(journal.is_empty(), || {
+        format!("apply converged but its creation journal still lists {journal:?}")
+    });
     c.check(live == reference, || {
         let have: BTreeSet<&String> = live.iter().collect();
         let want: BTreeSet<&String> = reference.iter().collect();
@@ -449,6 +488,84 @@ fn check_destroyed(c: &Crash) {
     c.check(left.is_empty(), || format!("left after destroy: {left:#?}"));
     let deep = inventory(&c.moto, STACK);
     c.check(deep.is_empty(), || format!("left after destroy: {deep:#?}"));
+    let journal = c.journal(STACK);
+    c.check(journal.is_empty(), || {
+        format!("destroy converged but the creation journal still lists {journal:?}")
+    });
+}
+
+/// A bucket created by a run killed before it could tag it is adopted by the rerun (through
+/// the creation journal), and only then: once the stack has converged and been destroyed, a
+/// bucket of that name made by someone else is refused, never taken over.
+#[test]
+fn a_journaled_create_is_adopted_by_the_rerun_and_never_again() {
+    let mut c = Crash::new("journal");
+    let bucket = "ecomflow-dev-lake-123456789012-us-east-1";
+    // The stack's first S3 write creates the bucket; its tags come in a later call.
+    let creates_bucket: CallFilter =
+        Arc::new(|service: &str, op: &str| service == "s3" && op.starts_with("PUT "));
+    let apply = ["apply", "--yes"];
+    let (outcome, _) = c.gated_at(
+        &apply,
+        GatePoint {
+            at: 1,
+            forward: true,
+            counts: creates_bucket,
+        },
+    );
+    let Outcome::Killed { pid } = outcome else {
+        panic!(
+            "apply was not killed at the bucket's create\n{}",
+            c.context()
+        );
+    };
+    let tagging = runtime().block_on(async {
+        c.moto
+            .s3()
+            .await
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+    });
+    assert!(
+        tagging.map(|t| t.tag_set().is_empty()).unwrap_or(true),
+        "the bucket was tagged before the kill: the kill point missed"
+    );
+    // Journaled with the other creates under way (their calls were held, never made).
+    let journal = c.journal(STACK);
+    assert!(journal.contains(&bucket.to_string()), "{journal:?}");
+    c.after_kill(&apply, STACK, pid, true);
+    c.run(&apply).expect(0);
+    check_journal_empty_after(&c, "apply");
+    run(&c.moto.endpoint, &["plan", "--detailed-exitcode"]).expect(0);
+    c.run(&["destroy", "--yes"]).expect(0);
+    check_journal_empty_after(&c, "destroy");
+
+    // Someone else's bucket of the same name, untagged (the emulator gives a new bucket the
+    // tags of a deleted one of the same name, hence the explicit untagging).
+    runtime().block_on(async {
+        let s3 = c.moto.s3().await;
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        s3.delete_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    });
+    let plan = run(&c.moto.endpoint, &["plan"]).expect(1);
+    assert!(
+        plan.stderr.contains("refusing to take it over") && plan.stderr.contains(bucket),
+        "{}",
+        plan.stderr
+    );
+}
+
+fn check_journal_empty_after(c: &Crash, what: &str) {
+    let journal = c.journal(STACK);
+    c.check(journal.is_empty(), || {
+        format!("{what} converged but the creation journal still lists {journal:?}")
+    });
 }
 
 /// Apply and destroy, each killed at least `KILLS` times at seeded writes (chains and
