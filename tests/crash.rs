@@ -561,6 +561,131 @@ fn a_journaled_create_is_adopted_by_the_rerun_and_never_again() {
     );
 }
 
+/// A call that makes a resource with an AWS-assigned ID, by name, and how to recognise it.
+type Target = (&'static str, fn(&str, &str) -> bool);
+
+/// The kinds whose resources have AWS-assigned IDs, each of which must exist exactly once.
+const ASSIGNED_ID_KINDS: [&str; 8] = [
+    "cognito_user_pool",
+    "cognito_app_client",
+    "apigw_rest_api",
+    "apigw_authorizer",
+    "apigw_deployment",
+    "lambda_event_source_mapping",
+    "firehose_delivery_stream",
+    "sns_subscription",
+];
+
+/// Kills `apply` right after each target call (forwarded, its answer lost), one target per
+/// run, and converges after each pass; then checks that each of [`ASSIGNED_ID_KINDS`] exists
+/// exactly once and nothing is duplicated. A run killed at one target may already have made
+/// later ones (the tool creates independent resources concurrently), so targets a run could
+/// not reach are tried again after a destroy, in another pass.
+fn kill_after_each(c: &mut Crash, targets: &[Target]) {
+    let apply = ["apply", "--yes"];
+    let mut pending = targets.to_vec();
+    let mut killed = Vec::new();
+    for pass in 0..3 {
+        if pending.is_empty() {
+            break;
+        }
+        let mut missed = Vec::new();
+        for (name, matches) in pending {
+            let (outcome, _) = c.gated_at(
+                &apply,
+                GatePoint {
+                    at: 1,
+                    forward: true,
+                    counts: Arc::new(matches),
+                },
+            );
+            match outcome {
+                Outcome::Killed { pid } => {
+                    killed.push(name);
+                    c.after_kill(&apply, STACK, pid, true);
+                }
+                Outcome::Exited(r) => {
+                    c.check(r.code == 0, || format!("exit {}:\n{}", r.code, r.stderr));
+                    missed.push((name, matches));
+                }
+            }
+        }
+        c.run(&apply).expect(0);
+        run(&c.moto.endpoint, &["plan", "--detailed-exitcode"]).expect(0);
+        let live = inventory(&c.moto, STACK);
+        let dups = duplicates(&live);
+        c.check(dups.is_empty(), || format!("duplicates: {dups:#?}"));
+        for kind in ASSIGNED_ID_KINDS {
+            let n = live
+                .iter()
+                .filter(|l| l.starts_with(&format!("{kind} ")))
+                .count();
+            c.check(n == 1, || {
+                format!("{n} of {kind} after kills at {killed:?}: {live:#?}")
+            });
+        }
+        eprintln!("pass {pass}: killed after {killed:?}");
+        if !missed.is_empty() {
+            c.run(&["destroy", "--yes"]).expect(0);
+        }
+        pending = missed;
+    }
+    let missed: Vec<&str> = pending.iter().map(|(n, _)| *n).collect();
+    c.check(missed.is_empty(), || {
+        format!("never killed after {missed:?}")
+    });
+}
+
+/// Kills right after each call that makes a resource with an AWS-assigned ID (which a rerun
+/// can only find again by name or by what it links), one per run, with the answer lost: the
+/// topic subscription, the user pool, its app client, the Firehose stream, the event source
+/// mapping, the REST API and its authorizer (roughly the order a run makes them in). Each rerun converges, and each of these exists
+/// exactly once. (The stage's deployment has its own test below.)
+#[test]
+fn kills_right_after_creates_of_assigned_ids_leave_no_duplicates() {
+    let mut c = Crash::new("assigned-ids");
+    kill_after_each(
+        &mut c,
+        &[
+            ("Subscribe", |s, op| s == "sns" && op == "Subscribe"),
+            ("CreateUserPool", |s, op| {
+                s == "cognito-idp" && op == "CreateUserPool"
+            }),
+            ("CreateUserPoolClient", |s, op| {
+                s == "cognito-idp" && op == "CreateUserPoolClient"
+            }),
+            ("CreateDeliveryStream", |s, op| {
+                s == "firehose" && op == "CreateDeliveryStream"
+            }),
+            ("CreateEventSourceMapping", |s, op| {
+                s == "lambda" && op.starts_with("POST ") && op.contains("event-source-mappings")
+            }),
+            ("CreateRestApi", |s, op| {
+                s == "apigateway" && op == "POST /restapis"
+            }),
+            ("CreateAuthorizer", |s, op| {
+                s == "apigateway" && op.starts_with("POST ") && op.ends_with("/authorizers")
+            }),
+        ],
+    );
+}
+
+/// A kill between the stage's CreateDeployment (made) and its CreateStage leaves a deployment
+/// no stage uses; the rerun makes a second one with the same description. Known bug in
+/// `src/aws/apigateway.rs` (`Stage::create` deploys before it creates the stage, and never
+/// reuses or deletes a deployment that no stage points to); run with `--ignored` once fixed.
+#[test]
+#[ignore = "known bug in src/aws/apigateway.rs: an orphan deployment after a kill between CreateDeployment and CreateStage"]
+fn a_kill_between_deployment_and_stage_leaves_one_deployment() {
+    let mut c = Crash::new("deployment");
+    kill_after_each(
+        &mut c,
+        &[("CreateDeployment", |s, op| {
+            s == "apigateway" && op.starts_with("POST ") && op.ends_with("/deployments")
+        })],
+    );
+}
+
 fn check_journal_empty_after(c: &Crash, what: &str) {
     let journal = c.journal(STACK);
     c.check(journal.is_empty(), || {
