@@ -32,7 +32,12 @@
 //! After each kill, if the killed run held the stack lock (read directly from the lock table),
 //! the next run must refuse at once, naming the lock, its holder (the killed PID) and
 //! `force-unlock`; `force-unlock` then removes it. If it did not hold it, the next run must
-//! proceed. After each convergence the end state is checked independently with the SDK.
+//! proceed. `users sync` takes no stack lock, so none may be left. After each convergence the
+//! end state is checked independently with the SDK, and the creation journal must be empty.
+//!
+//! Besides the seeded kills, targeted ones: right after each create of a resource whose ID AWS
+//! assigns (found again only by name or links, so the likeliest to be duplicated), and right
+//! after a bucket's create, before its tags (the journal's case).
 
 mod support;
 
