@@ -212,6 +212,8 @@ async fn apply_locked(
         print!("{}", render_text(&plan));
     }
     if plan.is_empty() {
+        // Converged already (perhaps by a run killed before it could clear the journal).
+        lock.journal().clear().await?;
         if g.output == Output::Json {
             finish_run(g, session, &plan, &RunReport::default(), "Apply")?;
         } else {
@@ -228,6 +230,10 @@ async fn apply_locked(
     let run = session
         .execute(&plan, args.parallelism.into(), Some(&journal), &progress)
         .await?;
+    // Every declared resource carries its tags now: the journal has served its purpose.
+    if run.succeeded() {
+        journal.clear().await?;
+    }
     finish_run(g, session, &plan, &run, "Apply")?;
     Ok(EXIT_OK)
 }
@@ -256,7 +262,7 @@ pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
         return Ok(EXIT_OK);
     }
     let lock = Lock::acquire(&session.aws, session.instance(), "destroy").await?;
-    let result = destroy_locked(g, args, &session).await;
+    let result = destroy_locked(g, args, &session, &lock).await;
     lock.release().await?;
     result
 }
@@ -280,7 +286,12 @@ fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[crate::plan::Conflict
     }
 }
 
-async fn destroy_locked(g: &Global, args: &DestroyArgs, session: &Session) -> Result<i32> {
+async fn destroy_locked(
+    g: &Global,
+    args: &DestroyArgs,
+    session: &Session,
+    lock: &Lock,
+) -> Result<i32> {
     let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
     report_destroy_plan(g, &plan, &skipped);
     if !plan.is_empty() {
@@ -305,6 +316,9 @@ async fn destroy_locked(g: &Global, args: &DestroyArgs, session: &Session) -> Re
             names.join("\n")
         );
     }
+    // Nothing of the instance is left: names journaled by a killed apply must not let a later,
+    // untagged resource of that name pass for ours.
+    lock.journal().clear().await?;
     if !g.quiet {
         eprintln!(
             "Leak sweep: nothing tagged ecomflow:stack={} remains.",

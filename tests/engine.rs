@@ -3,124 +3,13 @@
 
 mod support;
 
-use support::{command, run, stack_file, ConnectionCounter, Moto};
+use support::{command, leftovers, run, stack_file, ConnectionCounter, Moto};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Names of every bucket, table, stream, topic and role that mention `instance`.
-fn leftovers(moto: &Moto, instance: &str) -> Vec<String> {
-    rt().block_on(async {
-        let conf = moto.sdk_config().await;
-        let mut names = Vec::new();
-        for b in moto
-            .s3()
-            .await
-            .list_buckets()
-            .send()
-            .await
-            .unwrap()
-            .buckets()
-        {
-            names.push(b.name().unwrap_or_default().to_string());
-        }
-        names.extend(
-            aws_sdk_dynamodb::Client::new(&conf)
-                .list_tables()
-                .send()
-                .await
-                .unwrap()
-                .table_names()
-                .iter()
-                .cloned(),
-        );
-        names.extend(
-            aws_sdk_kinesis::Client::new(&conf)
-                .list_streams()
-                .send()
-                .await
-                .unwrap()
-                .stream_names()
-                .iter()
-                .cloned(),
-        );
-        for t in aws_sdk_sns::Client::new(&conf)
-            .list_topics()
-            .send()
-            .await
-            .unwrap()
-            .topics()
-        {
-            names.push(t.topic_arn().unwrap_or_default().to_string());
-        }
-        for r in aws_sdk_iam::Client::new(&conf)
-            .list_roles()
-            .send()
-            .await
-            .unwrap()
-            .roles()
-        {
-            names.push(r.role_name().to_string());
-        }
-        for f in aws_sdk_lambda::Client::new(&conf)
-            .list_functions()
-            .send()
-            .await
-            .unwrap()
-            .functions()
-        {
-            names.push(f.function_name().unwrap_or_default().to_string());
-        }
-        let pools = aws_sdk_cognitoidentityprovider::Client::new(&conf)
-            .list_user_pools()
-            .max_results(60)
-            .send()
-            .await
-            .unwrap();
-        for p in pools.user_pools() {
-            names.push(p.name().unwrap_or_default().to_string());
-        }
-        for a in aws_sdk_apigateway::Client::new(&conf)
-            .get_rest_apis()
-            .send()
-            .await
-            .unwrap()
-            .items()
-        {
-            names.push(a.name().unwrap_or_default().to_string());
-        }
-        let streams = aws_sdk_firehose::Client::new(&conf)
-            .list_delivery_streams()
-            .send()
-            .await
-            .unwrap();
-        names.extend(streams.delivery_stream_names().iter().cloned());
-        for c in aws_sdk_redshift::Client::new(&conf)
-            .describe_clusters()
-            .send()
-            .await
-            .unwrap()
-            .clusters()
-        {
-            names.push(c.cluster_identifier().unwrap_or_default().to_string());
-        }
-        for d in aws_sdk_glue::Client::new(&conf)
-            .get_databases()
-            .send()
-            .await
-            .unwrap()
-            .database_list()
-        {
-            // Glue names use `_` where the instance has `-`.
-            names.push(d.name().replace('_', "-"));
-        }
-        names.retain(|n| n.contains(instance));
-        names
-    })
 }
 
 #[test]

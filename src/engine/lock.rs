@@ -281,6 +281,48 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Forgets every name, after a run that converged under the lock: each declared resource
+    /// then carries its tags (apply), or is gone (destroy). A name left behind would make a
+    /// later, untagged resource of that name look like ours: someone else's bucket created
+    /// after a destroy would be taken over instead of refused. Writes only if the journal
+    /// lists anything, so a converged no-op run stays free of writes.
+    pub async fn clear(&self) -> Result<(), AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(LOCK_TABLE)
+            .key(KEY, journal_key(&self.stack))
+            .consistent_read(true)
+            .send()
+            .await;
+        let pending = match out {
+            Ok(out) => out
+                .item
+                .and_then(|i| i.get("Pending").and_then(|n| n.as_ss().ok()).cloned())
+                .unwrap_or_default(),
+            Err(e) => {
+                let e = AwsError::from(e);
+                if e.is(&["ResourceNotFoundException"]) {
+                    return Ok(());
+                }
+                return Err(e.context("failed to read the creation journal"));
+            }
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .delete_item()
+            .table_name(LOCK_TABLE)
+            .key(KEY, journal_key(&self.stack))
+            .send()
+            .await
+            .map_err(|e| AwsError::from(e).context("failed to clear the creation journal"))?;
+        Ok(())
+    }
+}
+
 /// The names in the creation journal of `stack` (empty if there is no table yet).
 pub async fn journal_names(aws: &Aws, stack: &str) -> Result<HashSet<String>, AwsError> {
     let out = aws

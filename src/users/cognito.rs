@@ -477,19 +477,21 @@ async fn write_attributes(
 pub enum Welcome<'a> {
     /// Cognito e-mails an invitation with a temporary password.
     Invite,
-    /// No message; the temporary password goes to the caller (to be written to a private file).
-    Suppress(&'a dyn Fn() -> String),
+    /// No message; the user is created with this temporary password, which the caller has
+    /// already written to a private file (before the call, so that a run killed after Cognito
+    /// created the user but before the answer arrived does not lose it).
+    Suppress(&'a str),
 }
 
-/// Creates a user. Returns the temporary password when messages are suppressed. A user that
-/// already exists (an earlier interrupted run) is not an error: the follow-up converges it.
+/// Creates a user. A user that already exists (an earlier interrupted run) is not an error:
+/// the follow-up converges it.
 pub async fn create_user(
     aws: &Aws,
     pool: &str,
     c: &UserCreate,
     welcome: &Welcome<'_>,
     limits: &Limiters,
-) -> Result<Option<String>, AwsError> {
+) -> Result<(), AwsError> {
     let attrs: Vec<AttributeType> = c.attributes.iter().map(|(k, v)| attribute(k, v)).collect();
     let mut req = aws
         .cognito
@@ -497,26 +499,23 @@ pub async fn create_user(
         .user_pool_id(pool)
         .username(&c.username)
         .set_user_attributes(Some(attrs));
-    let password = match welcome {
+    match welcome {
         Welcome::Invite => {
             req = req.desired_delivery_mediums(DeliveryMediumType::Email);
-            None
         }
-        Welcome::Suppress(generate) => {
-            let p = generate();
+        Welcome::Suppress(password) => {
             req = req
                 .message_action(MessageActionType::Suppress)
-                .temporary_password(&p);
-            Some(p)
+                .temporary_password(*password);
         }
-    };
+    }
     limits.create.until_ready().await;
     match req.send().await {
-        Ok(_) => Ok(password),
+        Ok(_) => Ok(()),
         Err(e) => {
             let e = AwsError::from(e);
             if e.is(&["UsernameExistsException"]) {
-                Ok(None)
+                Ok(())
             } else {
                 Err(e.context(format!("failed to create {}", c.username)))
             }

@@ -181,7 +181,7 @@ pub async fn apply(
     pool: &Pool,
     plan: &UsersPlan,
     settings: &Settings<'_>,
-    mut passwords: Option<&mut passwords::PasswordFile>,
+    passwords: Option<&mut passwords::PasswordFile>,
 ) -> Result<SyncReport, AwsError> {
     let (invite, limits, concurrency, quiet) = (
         settings.invite,
@@ -207,36 +207,42 @@ pub async fn apply(
     };
     let total = (plan.create.len() + plan.update.len() + plan.prune.len()) as u64;
     let progress = Progress::new(total, quiet);
-    let generate = || passwords::generate(20);
-    let welcome = if invite {
-        Welcome::Invite
-    } else {
-        Welcome::Suppress(&generate)
-    };
+    // Without invitations, a new user's temporary password is written to the passwords file
+    // before the call that creates the user: a run killed after Cognito created it but before
+    // the answer arrived must not lose the password (the rerun finds the user and leaves it
+    // be). A username whose create was retried by a rerun appears more than once; its last
+    // line is the password in force.
+    let password_file = std::sync::Mutex::new(passwords);
 
     // Creates first, at the UserCreation rate, so they are not held back by the slower
-    // UserUpdate category; follow-ups (groups, status, stamps) come after.
+    // UserUpdate category; follow-ups (groups, status, stamps) come after. The outer result
+    // is fatal (the passwords file could not be written), the inner one is this user's.
     let mut created = Vec::new();
     let mut creates = stream::iter(plan.create.iter().map(|c| {
-        let welcome = &welcome;
+        let password_file = &password_file;
         async move {
-            (
-                c,
-                cognito::create_user(aws, &pool.id, c, welcome, limits).await,
-            )
+            let password = (!invite).then(|| passwords::generate(20));
+            if let Some(p) = &password {
+                let mut file = password_file.lock().expect("passwords file");
+                if let Some(file) = file.as_deref_mut() {
+                    if let Err(e) = file.record(&c.username, p) {
+                        let e = format!("failed to write {}: {e}", file.path().display());
+                        return (c, Err(AwsError::msg(e)));
+                    }
+                }
+            }
+            let welcome = match &password {
+                Some(p) => Welcome::Suppress(p),
+                None => Welcome::Invite,
+            };
+            let result = cognito::create_user(aws, &pool.id, c, &welcome, limits).await;
+            (c, Ok(result))
         }
     }))
     .buffer_unordered(concurrency.max(1));
     while let Some((c, result)) = creates.next().await {
-        match result {
-            Ok(password) => {
-                if let (Some(p), Some(file)) = (password, passwords.as_deref_mut()) {
-                    file.record(&c.username, &p).map_err(|e| {
-                        AwsError::msg(format!("failed to write {}: {e}", file.path().display()))
-                    })?;
-                }
-                created.push(c);
-            }
+        match result? {
+            Ok(()) => created.push(c),
             Err(e) => {
                 progress.tick("creating");
                 report.failed.push(Failure {

@@ -31,7 +31,10 @@ pub fn generate(len: usize) -> String {
     String::from_utf8(chars).expect("ASCII")
 }
 
-/// The file new users' temporary passwords go to: `username,password` lines, mode 0600.
+/// The file new users' temporary passwords go to: `username,password` lines, mode 0600. A line
+/// is written before its user is created, so no password of an existing user is ever lost; a
+/// username can then appear more than once (a killed run's line, the rerun's), and its last
+/// line is the password in force.
 pub struct PasswordFile {
     path: PathBuf,
     file: File,

@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 pub use ecomflow_testkit::Moto;
 
+pub mod inventory;
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use inventory::{duplicates, inventory, leftovers};
+
 /// The result of one run of the tool.
 pub struct Run {
     /// Exit code.

@@ -6,14 +6,17 @@
 //!   emulator. It adds latency (fixed or jittered), since real AWS round trips take tens of
 //!   milliseconds and the emulator answers at once; enforces per-operation quotas; and injects
 //!   faults at given rates ([`Faults`]: throttling, HTTP 500/503, dropped connections), each
-//!   in the service's own wire format, decided by a seeded generator and counted.
+//!   in the service's own wire format, decided by a seeded generator and counted. Its
+//!   [`Gate`] stops the call sequence at a chosen call, for tests that kill the client there.
 
 pub mod faults;
+mod gate;
 mod moto;
 mod proxy;
 pub mod wire;
 
 pub use faults::{Drops, Fault, Faults, Latency};
+pub use gate::{CallFilter, Gate, GatePoint};
 pub use moto::Moto;
 pub use proxy::{
     Decision, FaultProxy, FaultReport, LatencyProxy, OperationStats, ProxyConfig, Quota,

@@ -5,6 +5,7 @@
 //! [`crate::faults`]), so a failing run replays with the same seed.
 
 use crate::faults::{decide, fnv1a, Fault, Faults, Latency};
+use crate::gate::{Gate, Held, Pass};
 use crate::wire::{self, ErrorKind};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -239,6 +240,7 @@ pub struct LatencyProxy {
     pub endpoint: String,
     seed: u64,
     state: Arc<Mutex<State>>,
+    gate: Arc<Gate>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -255,6 +257,7 @@ struct Shared {
     faults: Faults,
     seed: u64,
     state: Arc<Mutex<State>>,
+    gate: Arc<Gate>,
 }
 
 /// The error a handler returns to make hyper close the connection without an answer.
@@ -327,6 +330,11 @@ async fn handle(
     let body = body.collect().await?.to_bytes();
     let service = wire::service(&parts);
     let op = operation(&parts, &service, &body);
+    let pass = shared.gate.check(&service, &op);
+    if let Pass::Hold(generation) = pass {
+        shared.gate.wait(generation).await;
+        return Err(Box::new(Held));
+    }
     let key = request_key(&service, &op, &parts, &body);
     let (fault, jitter, request_id) = {
         let mut s = shared.state.lock().expect("proxy state");
@@ -377,6 +385,10 @@ async fn handle(
         Ok(resp) => {
             let (parts, body) = resp.into_parts();
             let body = body.collect().await?.to_bytes();
+            if let Pass::ForwardThenHold(generation) = pass {
+                shared.gate.wait(generation).await;
+                return Err(Box::new(Held));
+            }
             if fault == Fault::DropResponse {
                 return Err(Box::new(Dropped(fault)));
             }
@@ -452,6 +464,7 @@ impl LatencyProxy {
             }
         }
         let state = Arc::new(Mutex::new(state));
+        let gate = Gate::new();
         let shared = Arc::new(Shared {
             client: Client::builder(TokioExecutor::new()).build_http(),
             upstream: Arc::from(upstream.trim_end_matches('/')),
@@ -459,6 +472,7 @@ impl LatencyProxy {
             faults: config.faults,
             seed,
             state: state.clone(),
+            gate: gate.clone(),
         });
         let task = tokio::spawn(async move {
             loop {
@@ -478,8 +492,14 @@ impl LatencyProxy {
             endpoint,
             seed,
             state,
+            gate,
             task,
         }
+    }
+
+    /// The gate that can stop the call sequence at a chosen call (see [`Gate`]).
+    pub fn gate(&self) -> &Gate {
+        &self.gate
     }
 
     /// The seed of the fault decisions.
