@@ -640,6 +640,14 @@ async fn collect(g: &Global, args: &GcArgs, rule: Rule, suffix: &str) -> Collect
                 Ok(out) => out,
                 Err(e) => Collected::failed(format!("{e:#}")),
             };
+            // Destroyed with a clean sweep: as after `destroy`, names journaled by a killed
+            // apply must not let a later, untagged resource of that name pass for ours.
+            if out.action == Action::Destroyed {
+                if let Err(e) = lock.journal().clear().await {
+                    out.action = Action::Failed;
+                    out.error = Some(e.to_string());
+                }
+            }
             if let Err(e) = lock.release().await {
                 out.action = Action::Failed;
                 out.error = Some(match out.error {
