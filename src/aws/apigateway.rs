@@ -1140,8 +1140,17 @@ async fn read_stage(aws: &Aws, s: &StageSpec) -> Result<Option<StageSpec>, AwsEr
     }))
 }
 
-/// A new deployment of the API's current definition, its fingerprint in the description.
+/// A deployment of the API's current definition, its fingerprint in the description. One
+/// that an earlier run made for the same definition but never pointed a stage at (it was
+/// killed between the two calls) is reused rather than made again.
 async fn deploy(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<String, AwsError> {
+    let description = format!(
+        "{DEPLOYED}{}",
+        s.deployment_fingerprint.as_deref().unwrap_or_default()
+    );
+    if let Some(id) = find_deployment(aws, api_id, &description).await? {
+        return Ok(id);
+    }
     aws.throttle(Service::ApiGateway).await;
     limits().create_deployment.until_ready().await;
     // No stage name here: the stage is pointed at the deployment separately, so that an
@@ -1150,16 +1159,44 @@ async fn deploy(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<String, AwsErr
         .apigateway
         .create_deployment()
         .rest_api_id(api_id)
-        .description(format!(
-            "{DEPLOYED}{}",
-            s.deployment_fingerprint.as_deref().unwrap_or_default()
-        ))
+        .description(description)
         .send()
         .await
         .map_err(|e| AwsError::from(e).context(format!("failed to deploy REST API {}", s.api)))?;
     out.id()
         .map(str::to_string)
         .ok_or_else(|| AwsError::msg(format!("the deployment of {} has no ID", s.api)))
+}
+
+/// The newest deployment of the API with exactly this description, if any.
+async fn find_deployment(
+    aws: &Aws,
+    api_id: &str,
+    description: &str,
+) -> Result<Option<String>, AwsError> {
+    let mut pages = aws
+        .apigateway
+        .get_deployments()
+        .rest_api_id(api_id)
+        .into_paginator()
+        .send();
+    let mut newest: Option<(Option<aws_smithy_types::DateTime>, String)> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!("failed to list the deployments of {api_id}"))
+        })?;
+        for d in page.items() {
+            if d.description() == Some(description) {
+                let (Some(id), created) = (d.id(), d.created_date().copied()) else {
+                    continue;
+                };
+                if newest.as_ref().is_none_or(|(at, _)| created > *at) {
+                    newest = Some((created, id.to_string()));
+                }
+            }
+        }
+    }
+    Ok(newest.map(|(_, id)| id))
 }
 
 /// Throttling and deployment of a stage, as patch operations against `l`.
