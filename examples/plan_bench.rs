@@ -1,9 +1,12 @@
-//! Benchmark: plan the full dev stack against the emulator through a loopback proxy that adds
-//! 50 ms to every call, concurrently and with concurrency 1, in the same run.
+//! Benchmark: plan the full dev stack (`stacks/dev.yaml` with the warehouse and the Firehose
+//! stream into it; see `ecomflow_testkit::full_dev_stack`) against the emulator through a
+//! loopback proxy that adds 50 ms to every call, concurrently and with concurrency 1, in the
+//! same run; then cold applies of it at both settings (the emulator's cluster is available at
+//! once, so they include no Redshift wait).
 //!
-//! `cargo run --release --example plan_bench` (needs `moto_server` on PATH). Prints wall time,
-//! read calls per declared resource, the mutating calls of a no-change apply, and the
-//! concurrent-vs-sequential ratio.
+//! `cargo run --release --example plan_bench` (needs `moto[server]`). Prints wall time, read
+//! calls per declared resource, the mutating calls of a no-change apply, and the
+//! concurrent-vs-sequential ratios.
 
 use ecomflow_infra::aws::ConnectOptions;
 use ecomflow_infra::config;
@@ -13,15 +16,32 @@ use ecomflow_testkit::LatencyProxy;
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/figures.rs"]
+mod figures;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const ROUNDS: usize = 3;
 
+/// The full dev stack file, written once into a temporary directory that lives as long as
+/// the benchmark.
+fn stack_file() -> &'static Path {
+    static FILE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &FILE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let file =
+                ecomflow_testkit::full_dev_stack(env!("CARGO_MANIFEST_DIR").as_ref(), dir.path());
+            (dir, file)
+        })
+        .1
+}
+
 async fn session(endpoint: &str, suffix: &str) -> Session {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/local.yaml");
-    let config = config::load_file(std::path::Path::new(file), Some(suffix))
-        .expect("stacks/local.yaml is valid");
+    let file = stack_file().to_str().unwrap();
+    let config = config::load_file(Path::new(file), Some(suffix)).expect("the dev stack is valid");
     let connect = ConnectOptions {
         endpoint_url: Some(endpoint.to_string()),
         ..ConnectOptions::default()
@@ -148,6 +168,49 @@ async fn main() {
         "  concurrent vs sequential:         {:.1}x faster (target >= 3x)",
         cold[1].0.as_secs_f64() / cold[0].0.as_secs_f64()
     );
+    let mut figures = figures::Figures::new("plan_bench");
+    let plan_ms = concurrent.as_secs_f64() * 1e3;
+    figures.figure(
+        &format!("plan of the full dev stack ({resources} resources), 50 ms per call"),
+        plan_ms,
+        "ms",
+        Some(("< 2000 ms", plan_ms < 2000.0)),
+    );
+    let per_resource = reads as f64 / resources as f64;
+    figures.figure(
+        "read calls per declared resource in a plan",
+        per_resource,
+        "calls",
+        Some(("<= 3", per_resource <= 3.0)),
+    );
+    figures.figure(
+        "mutating calls in a no-change apply",
+        noop_mutations as f64,
+        "calls",
+        Some(("0", noop_mutations == 0)),
+    );
+    figures.ratio(
+        "plan, parallelism 10",
+        plan_ms,
+        "ms",
+        "the same plan at parallelism 1",
+        sequential.as_secs_f64() * 1e3,
+        false,
+        Some(3.0),
+    );
+    figures.ratio(
+        &format!(
+            "cold apply of the full dev stack ({} resources), parallelism 10",
+            cold[0].2
+        ),
+        cold[0].0.as_secs_f64() * 1e3,
+        "ms",
+        "the same cold apply at parallelism 1",
+        cold[1].0.as_secs_f64() * 1e3,
+        false,
+        Some(3.0),
+    );
+    figures.write();
     let teardown = direct.destroy_plan(10).await.expect("destroy plan").0;
     direct
         .execute(&teardown, 10, None, &Progress::silent())

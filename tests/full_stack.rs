@@ -2,9 +2,8 @@
 //! optional Firehose stream into Redshift, on the emulator (with `moto_ext.py`'s additions:
 //! Glue connection updates and deletes, and Data API statements that finish).
 //!
-//! One change to the file, for the emulator's sake: the lake's TLS-only bucket policy is off,
-//! because the emulator is reached over plain HTTP, so that deny statement would (rightly)
-//! refuse every object request.
+//! One change to the file, for the emulator's sake (see `ecomflow_testkit::full_dev_stack`):
+//! the lake's TLS-only bucket policy is off, as the emulator is reached over plain HTTP.
 //!
 //! Plan lists every resource, apply creates them all, a second plan finds no change (exit 0
 //! under `--detailed-exitcode`), and destroy leaves nothing of the instance behind.
@@ -22,24 +21,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// The dev stack file, TLS-only policy off, Firehose into Redshift on.
-fn full_dev_stack(dir: &std::path::Path) -> std::path::PathBuf {
-    let dev =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/dev.yaml")).unwrap();
-    assert!(
-        !dev.contains("deny_insecure_transport") && !dev.contains("warehouse:"),
-        "stacks/dev.yaml changed: revisit this test's edits"
-    );
-    let edited = dev.replacen(
-        "bucket:\n",
-        "bucket:\n  deny_insecure_transport: false\n",
-        1,
-    ) + "warehouse:\n  firehose_copy: true\n";
-    let path = dir.join("dev-full.yaml");
-    std::fs::write(&path, edited).unwrap();
-    path
 }
 
 /// The addresses a plan adds (its `+ kind.name (physical)` lines).
@@ -103,7 +84,7 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
     let moto = Moto::start();
     let ep = &moto.endpoint;
     let dir = tempfile::tempdir().unwrap();
-    let file = full_dev_stack(dir.path());
+    let file = ecomflow_testkit::full_dev_stack(env!("CARGO_MANIFEST_DIR").as_ref(), dir.path());
     let file = file.to_str().unwrap();
     let args = |cmd: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();

@@ -1,7 +1,9 @@
 //! Test support shared by the workspace's integration tests and benchmarks.
 //!
-//! - [`Moto`]: a `moto_server` (PyPI `moto[server]`) child process on a free loopback port,
-//!   killed by its PID when dropped. A missing `moto_server` is a test failure, never a skip.
+//! - [`Moto`]: an emulator (`moto_server` of PyPI `moto[server]`, plus `moto_ext.py`'s
+//!   additions) as a child process on a free loopback port, killed by its PID when dropped. A
+//!   missing emulator is a test failure, never a skip.
+//! - [`full_dev_stack`]: `stacks/dev.yaml` as the emulator can take it whole.
 //! - [`LatencyProxy`] (also [`FaultProxy`]): a loopback HTTP proxy between the tool and the
 //!   emulator. It adds latency (fixed or jittered), since real AWS round trips take tens of
 //!   milliseconds and the emulator answers at once; enforces per-operation quotas; and injects
@@ -21,3 +23,23 @@ pub use moto::Moto;
 pub use proxy::{
     Decision, FaultProxy, FaultReport, LatencyProxy, OperationStats, ProxyConfig, Quota,
 };
+
+/// Writes `stacks/dev.yaml` of the repository at `repo` into `dir` as `dev-full.yaml`, with
+/// the optional Firehose stream into Redshift on and one change for the emulator's sake: the
+/// lake's TLS-only bucket policy off, because the emulator is reached over plain HTTP, so
+/// that deny statement would (rightly) refuse every object request. Returns its path.
+pub fn full_dev_stack(repo: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
+    let dev = std::fs::read_to_string(repo.join("stacks/dev.yaml")).expect("stacks/dev.yaml");
+    assert!(
+        !dev.contains("deny_insecure_transport") && !dev.contains("warehouse:"),
+        "stacks/dev.yaml changed: revisit full_dev_stack's edits"
+    );
+    let edited = dev.replacen(
+        "bucket:\n",
+        "bucket:\n  deny_insecure_transport: false\n",
+        1,
+    ) + "warehouse:\n  firehose_copy: true\n";
+    let path = dir.join("dev-full.yaml");
+    std::fs::write(&path, edited).expect("write the stack file");
+    path
+}
