@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{command, duplicates, inventory, leftovers, run, Moto, Run};
+use support::{command, duplicates, inventory, leftovers, proxy_runtime, run, Moto, Run};
 
 /// Seed of the kill points (overridden by `ECOMFLOW_CRASH_SEED`).
 const SEED: u64 = 20_261_125;
@@ -148,15 +148,6 @@ fn label(args: &[&str]) -> String {
     out.join(" ")
 }
 
-/// A runtime whose worker serves the proxy while the test thread runs the tool.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// How a gated run ended.
 enum Outcome {
     /// Killed at the gate.
@@ -185,7 +176,7 @@ impl Crash {
         let seed = base_seed();
         eprintln!("crash test {stream}: seed {seed} (replay with {SEED_ENV}={seed})");
         let moto = Moto::start();
-        let rt = runtime();
+        let rt = proxy_runtime();
         let proxy = rt.block_on(LatencyProxy::start(&moto.endpoint, Duration::ZERO));
         Crash {
             moto,
@@ -290,7 +281,7 @@ impl Crash {
     /// The holder of the stack lock `stack`, read directly from the lock table.
     fn lock_holder(&self, stack: &str) -> Option<String> {
         let moto = &self.moto;
-        runtime().block_on(async {
+        proxy_runtime().block_on(async {
             let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
             let item = ddb
                 .get_item()
@@ -311,7 +302,7 @@ impl Crash {
     /// The names in the creation journal of `stack`, read directly from the lock table.
     fn journal(&self, stack: &str) -> Vec<String> {
         let moto = &self.moto;
-        runtime().block_on(async {
+        proxy_runtime().block_on(async {
             let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
             let item = ddb
                 .get_item()
@@ -524,7 +515,7 @@ fn a_journaled_create_is_adopted_by_the_rerun_and_never_again() {
             c.context()
         );
     };
-    let tagging = runtime().block_on(async {
+    let tagging = proxy_runtime().block_on(async {
         c.moto
             .s3()
             .await
@@ -549,7 +540,7 @@ fn a_journaled_create_is_adopted_by_the_rerun_and_never_again() {
 
     // Someone else's bucket of the same name, untagged (the emulator gives a new bucket the
     // tags of a deleted one of the same name, hence the explicit untagging).
-    runtime().block_on(async {
+    proxy_runtime().block_on(async {
         let s3 = c.moto.s3().await;
         s3.create_bucket().bucket(bucket).send().await.unwrap();
         s3.delete_bucket_tagging()
@@ -874,7 +865,7 @@ async fn cognito(moto: &Moto) -> aws_sdk_cognitoidentityprovider::Client {
 /// The instance's pool as `apply` makes it (named and tagged), and an app client that signs
 /// in with a username and password (to try the temporary passwords).
 fn make_pool(moto: &Moto) -> (String, String) {
-    runtime().block_on(async {
+    proxy_runtime().block_on(async {
         let c = cognito(moto).await;
         let pool = c
             .create_user_pool()
@@ -921,7 +912,7 @@ type GroupRow = (String, String, i32);
 /// Every user of the pool (usernames listed once each, or the listing says otherwise), and
 /// every group with its description and precedence.
 fn pool_state(moto: &Moto, pool: &str) -> (Vec<(String, Held)>, Vec<GroupRow>) {
-    runtime().block_on(async {
+    proxy_runtime().block_on(async {
         let c = cognito(moto).await;
         let mut users = Vec::new();
         let mut pages = c
@@ -1075,7 +1066,7 @@ fn check_synced(
     });
     // Every new user can sign in with the temporary password on record (its first sign-in
     // asks for a new password); a password lost by a kill would lock it out.
-    let lost: Vec<String> = runtime().block_on(async {
+    let lost: Vec<String> = proxy_runtime().block_on(async {
         let cg = cognito(&c.moto).await;
         let mut lost = Vec::new();
         for (name, held) in &users {
@@ -1169,7 +1160,7 @@ fn users_sync_killed_at_seeded_points_converges() {
     // The writes of the cold sync and of the edit, measured on a pool of another instance
     // (same emulator) with the same files.
     let measure = {
-        runtime().block_on(async {
+        proxy_runtime().block_on(async {
             cognito(&c.moto)
                 .await
                 .create_user_pool()

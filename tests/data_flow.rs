@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{run, Moto};
+use support::{run, stream_records, Moto};
 
 const DATASET: &str = "../shared/data/online_retail.csv.gz";
 
@@ -17,49 +17,6 @@ fn dataset() -> String {
 
 fn json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-/// Every record on every shard of the stream, as (partition key, data).
-async fn stream_records(moto: &Moto, stream: &str) -> Vec<(String, Vec<u8>)> {
-    use aws_sdk_kinesis::types::ShardIteratorType;
-    let k = aws_sdk_kinesis::Client::new(&moto.sdk_config().await);
-    let shards = k.list_shards().stream_name(stream).send().await.unwrap();
-    let mut out = vec![];
-    for shard in shards.shards() {
-        let mut it = k
-            .get_shard_iterator()
-            .stream_name(stream)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator
-            .unwrap();
-        loop {
-            let page = k
-                .get_records()
-                .shard_iterator(&it)
-                .limit(10_000)
-                .send()
-                .await
-                .unwrap();
-            if page.records().is_empty() {
-                break;
-            }
-            for r in page.records() {
-                out.push((
-                    r.partition_key().unwrap_or_default().to_string(),
-                    r.data().as_ref().to_vec(),
-                ));
-            }
-            match page.next_shard_iterator() {
-                Some(next) => it = next.to_string(),
-                None => break,
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,10 +7,10 @@
 
 mod support;
 
-use ecomflow_testkit::{FaultProxy, FaultReport, Faults};
+use ecomflow_testkit::{FaultProxy, FaultReport};
 use std::collections::BTreeMap;
 use std::time::Instant;
-use support::{run, Moto, Run};
+use support::{fault_mix, proxy_runtime, run, Moto, Run};
 
 /// The seed of the fault decisions (overridden by `ECOMFLOW_FAULT_SEED`).
 const SEED: u64 = 20_240_611;
@@ -20,25 +20,6 @@ const STACK: &str = "ecomflow-dev";
 
 /// Apply runs at most this many times before it must have converged.
 const APPLY_ATTEMPTS: usize = 3;
-
-fn mix() -> Faults {
-    Faults {
-        throttle: 0.10,
-        server_error: 0.03,
-        drop: 0.01,
-        seed: Some(SEED),
-        ..Faults::default()
-    }
-}
-
-/// A runtime whose worker serves the proxy while the test thread runs the tool.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// The lines of a run's stderr that say what failed (errors and warnings), for a report.
 fn failures(r: &Run) -> String {
@@ -79,7 +60,7 @@ fn apply_until_converged(ep: &str, proxy: &FaultProxy) -> Vec<String> {
 /// Every named resource of the kinds the stack declares, as `kind name`, read directly from
 /// the emulator (duplicates kept, sorted).
 fn inventory(moto: &Moto) -> Vec<String> {
-    runtime().block_on(async {
+    proxy_runtime().block_on(async {
         let conf = moto.sdk_config().await;
         let mut names = Vec::new();
         let mut add = |kind: &str, name: &str| names.push(format!("{kind} {name}"));
@@ -192,8 +173,8 @@ fn apply_converges_under_faults() {
     assert!(reference.len() >= 10, "{reference:#?}");
 
     let moto = Moto::start();
-    let rt = runtime();
-    let proxy = rt.block_on(FaultProxy::with_faults(&moto.endpoint, mix()));
+    let rt = proxy_runtime();
+    let proxy = rt.block_on(FaultProxy::with_faults(&moto.endpoint, fault_mix(SEED)));
     let ep = proxy.endpoint.clone();
 
     let started = Instant::now();
@@ -261,8 +242,8 @@ fn destroy_converges_under_faults() {
     run(&moto.endpoint, &["apply", "--yes"]).expect(0);
     assert!(!ours(&inventory(&moto)).is_empty());
 
-    let rt = runtime();
-    let proxy = rt.block_on(FaultProxy::with_faults(&moto.endpoint, mix()));
+    let rt = proxy_runtime();
+    let proxy = rt.block_on(FaultProxy::with_faults(&moto.endpoint, fault_mix(SEED)));
     let ep = proxy.endpoint.clone();
     let mut runs = Vec::new();
     let started = Instant::now();

@@ -20,27 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
-use support::{run, Moto, Run};
-
-/// The mix of issue 7: 10% throttling, 3% HTTP 500/503, 1% dropped connections.
-fn mix(seed: u64) -> Faults {
-    Faults {
-        throttle: 0.10,
-        server_error: 0.03,
-        drop: 0.01,
-        seed: Some(seed),
-        ..Faults::default()
-    }
-}
-
-/// A runtime whose worker serves the proxy while the test thread runs the tool.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use support::{fault_mix, proxy_runtime, run, stream_records, Moto, Run};
 
 fn context(report: &FaultReport) -> String {
     format!(
@@ -113,7 +93,7 @@ fn write_users(path: &Path) -> PoolState {
 
 /// The pool as `apply` makes it: named and tagged for the instance.
 fn make_pool(moto: &Moto) -> String {
-    runtime().block_on(async {
+    proxy_runtime().block_on(async {
         let c = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await);
         let pool = c
             .create_user_pool()
@@ -131,7 +111,7 @@ fn make_pool(moto: &Moto) -> String {
 /// directly from the emulator; and the number of user entries listed (duplicates included)
 /// and of memberships listed per group.
 fn pool_state(moto: &Moto, pool: &str) -> (PoolState, usize, usize) {
-    runtime().block_on(async {
+    proxy_runtime().block_on(async {
         let c = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await);
         let mut out = PoolState::new();
         let mut listed = 0;
@@ -193,8 +173,11 @@ fn users_sync_converges_under_faults() {
     let passwords = dir.path().join("passwords.csv");
     let want = write_users(&file);
 
-    let rt = runtime();
-    let proxy = rt.block_on(FaultProxy::with_faults(&moto.endpoint, mix(20_241_107)));
+    let rt = proxy_runtime();
+    let proxy = rt.block_on(FaultProxy::with_faults(
+        &moto.endpoint,
+        fault_mix(20_241_107),
+    ));
     let sync = |endpoint: &str| {
         run(
             endpoint,
@@ -316,49 +299,6 @@ fn stream_stack(dir: &Path) -> String {
     file.display().to_string()
 }
 
-/// Every record on every shard of the stream, as (partition key, data), read directly.
-async fn stream_records(moto: &Moto) -> Vec<(String, Vec<u8>)> {
-    use aws_sdk_kinesis::types::ShardIteratorType;
-    let k = aws_sdk_kinesis::Client::new(&moto.sdk_config().await);
-    let shards = k.list_shards().stream_name(STREAM).send().await.unwrap();
-    let mut out = vec![];
-    for shard in shards.shards() {
-        let mut it = k
-            .get_shard_iterator()
-            .stream_name(STREAM)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator
-            .unwrap();
-        loop {
-            let page = k
-                .get_records()
-                .shard_iterator(&it)
-                .limit(10_000)
-                .send()
-                .await
-                .unwrap();
-            if page.records().is_empty() {
-                break;
-            }
-            for r in page.records() {
-                out.push((
-                    r.partition_key().unwrap_or_default().to_string(),
-                    r.data().as_ref().to_vec(),
-                ));
-            }
-            match page.next_shard_iterator() {
-                Some(next) => it = next.to_string(),
-                None => break,
-            }
-        }
-    }
-    out
-}
-
 /// Records in a stream: (partition key, data).
 type Records = Vec<(String, Vec<u8>)>;
 
@@ -370,7 +310,7 @@ fn stream_run(faults: Option<Faults>) -> (Moto, serde_json::Value, Records, Opti
     let dir = tempfile::tempdir().unwrap();
     let stack = stream_stack(dir.path());
     run(&moto.endpoint, &["-s", &stack, "apply", "--yes"]).expect(0);
-    let rt = runtime();
+    let rt = proxy_runtime();
     let proxy = faults.map(|f| rt.block_on(FaultProxy::with_faults(&moto.endpoint, f)));
     let ep = proxy
         .as_ref()
@@ -405,7 +345,7 @@ fn stream_run(faults: Option<Faults>) -> (Moto, serde_json::Value, Records, Opti
         r.stdout, r.stderr
     );
     let summary = json(&r);
-    let records = rt.block_on(stream_records(&moto));
+    let records = rt.block_on(stream_records(&moto, STREAM));
     (moto, summary, records, report)
 }
 
@@ -442,10 +382,10 @@ fn stream_direct_is_in_equals_out_under_faults() {
             Faults {
                 drop: 0.05,
                 drops: Drops::AfterForwarding,
-                ..mix(0)
+                ..fault_mix(0)
             },
         )]),
-        ..mix(20_241_108)
+        ..fault_mix(20_241_108)
     };
     let faulted = std::thread::spawn(move || stream_run(Some(faults)));
     let (_clean_moto, reference, clean_records, _) = stream_run(None);
@@ -562,7 +502,7 @@ const ROUTES: [&str; 4] = [
 #[test]
 fn one_apply_survives_lost_answers_to_api_gateway_creates() {
     let moto = Moto::start();
-    let rt = runtime();
+    let rt = proxy_runtime();
     let proxy = rt.block_on(FaultProxy::with_faults(
         &moto.endpoint,
         Faults {

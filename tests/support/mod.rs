@@ -152,3 +152,67 @@ impl ConnectionCounter {
         self.count.load(Ordering::SeqCst)
     }
 }
+
+/// The fault mix of issue 7 (10% throttling, 3% HTTP 500/503, 1% dropped connections) with
+/// `seed` (`ECOMFLOW_FAULT_SEED` still overrides it).
+pub fn fault_mix(seed: u64) -> ecomflow_testkit::Faults {
+    ecomflow_testkit::Faults {
+        throttle: 0.10,
+        server_error: 0.03,
+        drop: 0.01,
+        seed: Some(seed),
+        ..ecomflow_testkit::Faults::default()
+    }
+}
+
+/// A runtime whose worker serves a proxy while the test thread runs the tool.
+pub fn proxy_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Every record on every shard of the stream, as (partition key, data).
+pub async fn stream_records(moto: &Moto, stream: &str) -> Vec<(String, Vec<u8>)> {
+    use aws_sdk_kinesis::types::ShardIteratorType;
+    let k = aws_sdk_kinesis::Client::new(&moto.sdk_config().await);
+    let shards = k.list_shards().stream_name(stream).send().await.unwrap();
+    let mut out = vec![];
+    for shard in shards.shards() {
+        let mut it = k
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap()
+            .shard_iterator
+            .unwrap();
+        loop {
+            let page = k
+                .get_records()
+                .shard_iterator(&it)
+                .limit(10_000)
+                .send()
+                .await
+                .unwrap();
+            if page.records().is_empty() {
+                break;
+            }
+            for r in page.records() {
+                out.push((
+                    r.partition_key().unwrap_or_default().to_string(),
+                    r.data().as_ref().to_vec(),
+                ));
+            }
+            match page.next_shard_iterator() {
+                Some(next) => it = next.to_string(),
+                None => break,
+            }
+        }
+    }
+    out
+}

@@ -11,9 +11,14 @@ installed moto does not already have it, so a newer moto that implements one win
   parse them). Here a statement is `FINISHED` when it is accepted, with epoch timestamps.
   No SQL engine runs the statement: what this proves is the tool's side of the protocol
   (execute, poll until finished, record the applied DDL, drop on destroy), not the DDL.
+- Kinesis puts one record at a time: moto's shard assigns "last sequence number + 1" without
+  a lock (its source says it is not safe for concurrency), so two concurrent PutRecords
+  calls can give two records one number and one of them is silently lost. Real Kinesis never
+  loses an acknowledged record.
 """
 
 import sys
+import threading
 import time
 
 from moto.server import main
@@ -66,7 +71,21 @@ def finish_data_api_statements():
     models.Statement.__init__ = init
 
 
+def serialise_kinesis_puts():
+    from moto.kinesis import models
+
+    original = models.Shard.put_record
+    lock = threading.Lock()
+
+    def put_record(self, *args, **kwargs):
+        with lock:
+            return original(self, *args, **kwargs)
+
+    models.Shard.put_record = put_record
+
+
 if __name__ == "__main__":
     add_glue_connection_calls()
     finish_data_api_statements()
+    serialise_kinesis_puts()
     main(sys.argv[1:])
