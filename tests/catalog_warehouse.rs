@@ -105,38 +105,21 @@ async fn create(aws: &Aws, r: &Resource) -> Value {
     live
 }
 
-/// The emulator's answer to an API it does not implement: HTTP 500, no AWS error code.
-fn is_emulator_gap(e: &AwsError) -> bool {
-    e.code.is_none() && e.message.contains("500")
-}
-
 /// Updates `r` to `wanted` (whose diff against `live` must be exactly `paths`) and proves
-/// convergence; or, where moto lacks the call, requires exactly that gap.
-async fn update(aws: &Aws, wanted: &Resource, live: &Value, paths: &[&str], gap: Option<&str>) {
+/// convergence.
+async fn update(aws: &Aws, wanted: &Resource, live: &Value, paths: &[&str]) {
     assert_eq!(changed_paths(wanted, live), paths, "{}", wanted.address());
-    let r = provider(wanted.kind).update(aws, wanted, live).await;
-    match (r, gap) {
-        (Ok(()), _) => {
-            let after = read(aws, wanted).await.expect("exists after update");
-            assert_eq!(
-                changed_paths(wanted, &after),
-                Vec::<String>::new(),
-                "{}: the update did not converge\nlive: {after:#}",
-                wanted.address()
-            );
-        }
-        (Err(e), Some(op)) if is_emulator_gap(&e) => {
-            eprintln!(
-                "EMULATOR GAP: {} update of {paths:?} needs {op}, which moto does not implement: {e}",
-                wanted.address()
-            );
-            assert!(
-                e.message.contains("failed to"),
-                "the failing call is named: {e}"
-            );
-        }
-        (Err(e), _) => panic!("update {}: {e}", wanted.address()),
-    }
+    provider(wanted.kind)
+        .update(aws, wanted, live)
+        .await
+        .unwrap_or_else(|e| panic!("update {}: {e}", wanted.address()));
+    let after = read(aws, wanted).await.expect("exists after update");
+    assert_eq!(
+        changed_paths(wanted, &after),
+        Vec::<String>::new(),
+        "{}: the update did not converge\nlive: {after:#}",
+        wanted.address()
+    );
 }
 
 /// Deletes `r` and proves nothing is left: read is None and `list` finds nothing.
@@ -288,7 +271,7 @@ async fn script_object_is_uploaded_only_when_its_hash_changes() {
         .await
         .unwrap();
     let tampered = read(&aws, script).await.unwrap();
-    update(&aws, script, &tampered, &["sha256"], None).await;
+    update(&aws, script, &tampered, &["sha256"]).await;
 
     delete(&aws, script, &live, &bp.names.all_prefix()).await;
     let versions = aws
@@ -317,41 +300,34 @@ async fn glue_catalog_crawler_and_job_converge() {
     let db = res(&base, "glue_database.lake");
     let db_live = create(&aws, db).await;
     let db2 = with(db, |s| s["tags"]["team"] = "platform".into());
-    update(&aws, &db2, &db_live, &["tags.team"], None).await;
+    update(&aws, &db2, &db_live, &["tags.team"]).await;
 
     let table = res(&base, "glue_table.invoice_lines");
     let table_live = create(&aws, table).await;
     let table2 = with(table, |s| s["columns"][6]["type"] = "int".into());
-    update(&aws, &table2, &table_live, &["columns"], None).await;
+    update(&aws, &table2, &table_live, &["columns"]).await;
 
     let crawler = res(&base, "glue_crawler.clean");
     let crawler_live = create(&aws, crawler).await;
     let crawler_tagged = with(crawler, |s| s["tags"]["team"] = "platform".into());
-    update(&aws, &crawler_tagged, &crawler_live, &["tags.team"], None).await;
+    update(&aws, &crawler_tagged, &crawler_live, &["tags.team"]).await;
     let crawler_live = read(&aws, &crawler_tagged).await.unwrap();
     let crawler2 = with(res(&knobs, "glue_crawler.clean"), |s| {
         s["tags"]["team"] = "platform".into()
     });
-    update(
-        &aws,
-        &crawler2,
-        &crawler_live,
-        &["schedule"],
-        Some("glue:UpdateCrawler"),
-    )
-    .await;
+    update(&aws, &crawler2, &crawler_live, &["schedule"]).await;
 
     let wh_off = build(&config("warehouse:\n  enabled: false\n"), &aws.account);
     let job = res(&wh_off, "glue_job.clean");
     let job_live = create(&aws, job).await;
     let job_tagged = with(job, |s| s["tags"]["team"] = "platform".into());
-    update(&aws, &job_tagged, &job_live, &["tags.team"], None).await;
+    update(&aws, &job_tagged, &job_live, &["tags.team"]).await;
     let job_live = read(&aws, &job_tagged).await.unwrap();
     let job2 = with(job, |s| {
         s["workers"] = res(&knobs, "glue_job.clean").spec["workers"].clone();
         s["tags"]["team"] = "platform".into();
     });
-    update(&aws, &job2, &job_live, &["workers"], Some("glue:UpdateJob")).await;
+    update(&aws, &job2, &job_live, &["workers"]).await;
 
     delete(&aws, job, &job_live, &prefix).await;
     delete(&aws, crawler, &crawler_live, &prefix).await;
@@ -387,14 +363,14 @@ async fn firehose_delivery_stream_converges() {
         "the version id is kept for UpdateDestination"
     );
     let stream2 = res(&knobs, "firehose_delivery_stream.clean");
-    update(&aws, stream2, &live, &["buffer_seconds"], None).await;
+    update(&aws, stream2, &live, &["buffer_seconds"]).await;
     let live2 = read(&aws, stream2).await.unwrap();
     assert_ne!(
         live2["_version"], live["_version"],
         "UpdateDestination bumped the version"
     );
     let stream3 = with(stream2, |s| s["tags"]["team"] = "platform".into());
-    update(&aws, &stream3, &live2, &["tags.team"], None).await;
+    update(&aws, &stream3, &live2, &["tags.team"]).await;
     let live3 = read(&aws, &stream3).await.unwrap();
     delete(&aws, stream, &live3, &prefix).await;
 }
@@ -412,62 +388,49 @@ async fn redshift_cluster_schema_and_connection() {
     assert_eq!(live["encrypted"], true);
     assert_eq!(live["publicly_accessible"], false);
     let cluster2 = res(&knobs, "redshift_cluster.warehouse");
-    update(&aws, cluster2, &live, &["nodes"], None).await;
+    update(&aws, cluster2, &live, &["nodes"]).await;
     let live = read(&aws, cluster2).await.unwrap();
 
-    // The schema: the DDL is sent through the Data API; moto never finishes a statement.
+    // Its roles change in place (ModifyClusterIamRoles).
+    let cluster3 = with(cluster2, |s| {
+        s["iam_roles"] = serde_json::json!([format!(
+            "arn:aws:iam::{}:role/ecomflow-infra/other",
+            aws.account
+        )])
+    });
+    update(&aws, &cluster3, &live, &["iam_roles"]).await;
+    update(
+        &aws,
+        cluster2,
+        &read(&aws, &cluster3).await.unwrap(),
+        &["iam_roles"],
+    )
+    .await;
+    let live = read(&aws, cluster2).await.unwrap();
+
+    // The table, through the Data API: recorded on the cluster once the statement finished,
+    // then dropped.
     let schema = res(&base, "redshift_schema.invoice_lines");
-    assert!(read(&aws, schema).await.is_none());
-    let mut quick = schema.clone();
-    quick.spec["_statement_timeout_seconds"] = 2.into();
-    match provider(quick.kind).create(&aws, &quick).await {
-        Ok(()) => {
-            let applied = read(&aws, &quick).await.expect("schema recorded");
-            assert!(changed_paths(&quick, &applied).is_empty());
-        }
-        Err(e) => {
-            // moto answers ExecuteStatement with `CreatedAt` as an ISO string where the API
-            // has epoch seconds (the SDK cannot parse it), and its statements stay STARTED.
-            let moto_gap = (e.message.contains("failed to run a statement")
-                && e.message.contains("failed to parse JSON"))
-                || e.message.contains("still STARTED");
-            assert!(moto_gap, "{e}");
-            eprintln!(
-                "EMULATOR GAP: moto's Data API cannot complete a statement: {}",
-                e.message.lines().next().unwrap_or_default()
-            );
-            assert!(
-                read(&aws, &quick).await.is_none(),
-                "not recorded before FINISHED"
-            );
-        }
-    }
+    let schema_live = create(&aws, schema).await;
+    provider(schema.kind)
+        .delete(&aws, &schema.physical, &schema_live)
+        .await
+        .unwrap_or_else(|e| panic!("drop the table: {e}"));
+    assert!(
+        read(&aws, schema).await.is_none(),
+        "the table's record is gone"
+    );
 
     let conn = res(&base, "glue_connection.warehouse");
     let conn_live = create(&aws, conn).await;
     assert_eq!(conn_live["cluster"], cluster.spec["identifier"]);
     let conn2 = with(conn, |s| s["tags"]["team"] = "platform".into());
-    update(&aws, &conn2, &conn_live, &["tags.team"], None).await;
+    update(&aws, &conn2, &conn_live, &["tags.team"]).await;
     let conn_live = read(&aws, &conn2).await.unwrap();
     let conn3 = with(&conn2, |s| s["database"] = "analytics".into());
-    update(
-        &aws,
-        &conn3,
-        &conn_live,
-        &["database"],
-        Some("glue:UpdateConnection"),
-    )
-    .await;
-    match provider(conn.kind)
-        .delete(&aws, &conn.physical, &conn_live)
-        .await
-    {
-        Ok(()) => assert!(read(&aws, conn).await.is_none()),
-        Err(e) if is_emulator_gap(&e) => {
-            eprintln!("EMULATOR GAP: moto does not implement glue:DeleteConnection: {e}")
-        }
-        Err(e) => panic!("delete connection: {e}"),
-    }
+    update(&aws, &conn3, &conn_live, &["database"]).await;
+    let conn_live = read(&aws, &conn3).await.unwrap();
+    delete(&aws, conn, &conn_live, &prefix).await;
 
     // The Firehose stream into the warehouse: it reads the cluster's endpoint at create time.
     let copying = build(&config("warehouse:\n  firehose_copy: true\n"), &aws.account);
@@ -486,7 +449,7 @@ async fn redshift_cluster_schema_and_connection() {
     assert_eq!(copy_live["prefix"], "staging/");
     assert!(copy_live["parquet"].is_null());
     let copy2 = with(copy, |s| s["redshift"]["retry_seconds"] = 600.into());
-    update(&aws, &copy2, &copy_live, &["redshift.retry_seconds"], None).await;
+    update(&aws, &copy2, &copy_live, &["redshift.retry_seconds"]).await;
     let copy_live = read(&aws, &copy2).await.unwrap();
     delete(&aws, copy, &copy_live, &prefix).await;
 

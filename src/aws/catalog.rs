@@ -2,8 +2,8 @@
 //! crawler, connection and job. The Firehose delivery stream is in `firehose.rs`.
 //!
 //! Emulator gaps (moto 5.2): Glue `UpdateCrawler`, `UpdateJob`, `UpdateConnection` and
-//! `DeleteConnection` are not implemented (HTTP 500). The providers still call them, as real
-//! AWS needs; the integration tests name these gaps explicitly.
+//! `DeleteConnection` are not implemented (HTTP 500). The tests' emulator
+//! (`tests/testkit/moto_ext.py`) adds them, as documented for AWS.
 
 use super::{built, Aws, AwsError, Listed, Provider};
 use crate::model::catalog::*;

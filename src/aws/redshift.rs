@@ -9,7 +9,8 @@
 //!
 //! Emulator gaps (moto 5.2): `ManageMasterPassword` is accepted but ignored (no
 //! `MasterPasswordSecretArn` is reported), `ModifyClusterIamRoles` is not implemented, and
-//! Data API statements stay `STARTED` forever.
+//! Data API statements stay `STARTED` forever; the tests' emulator
+//! (`tests/testkit/moto_ext.py`) adds the last two.
 
 use super::{Aws, AwsError, Listed, Provider};
 use crate::model::catalog::sha256_hex;

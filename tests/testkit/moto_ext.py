@@ -4,8 +4,12 @@ Run as `python3 moto_ext.py -H 127.0.0.1 -p PORT` (the same arguments as `moto_s
 Each addition follows the documented behaviour of the real API and is applied only where the
 installed moto does not already have it, so a newer moto that implements one wins:
 
-- Glue `DeleteConnection` and `UpdateConnection` (moto answers HTTP 500 "not implemented"),
-  so that a stack with the warehouse's JDBC connection can be destroyed and updated.
+- Glue `DeleteConnection` and `UpdateConnection`, `UpdateCrawler` and `UpdateJob` (moto
+  answers HTTP 500 "not implemented"), so that a stack with the warehouse's JDBC connection
+  can be destroyed, and its crawler, job and connection updated in place. As documented:
+  UpdateCrawler changes the fields it is given; UpdateJob and UpdateConnection replace the
+  whole definition.
+- Redshift `ModifyClusterIamRoles` (the same), so a cluster's roles can change in place.
 - Redshift Data API statements: moto leaves every statement `STARTED` for ever and reports
   `CreatedAt`/`UpdatedAt` as ISO strings where the API has epoch seconds (the SDK cannot
   parse them). Here a statement is `FINISHED` when it is accepted, with epoch timestamps.
@@ -17,6 +21,7 @@ installed moto does not already have it, so a newer moto that implements one win
   loses an acknowledged record.
 """
 
+import re
 import sys
 import threading
 import time
@@ -55,6 +60,65 @@ def add_glue_connection_calls():
         GlueResponse.update_connection = update_connection
 
 
+def snake(name):
+    """`NumberOfWorkers` -> `number_of_workers`: the attribute names of moto's models."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def add_glue_update_calls():
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.glue.responses import GlueResponse
+
+    def update_crawler(self):
+        crawler = self.glue_backend.get_crawler(self._get_param("Name"))
+        for key, value in self.parameters.items():
+            if key != "Name" and hasattr(crawler, snake(key)):
+                setattr(crawler, snake(key), value)
+        crawler.version += 1
+        return EmptyResult()
+
+    def update_job(self):
+        name = self._get_param("JobName")
+        job = self.glue_backend.get_job(name)
+        update = self._get_param("JobUpdate") or {}
+        # The whole definition is replaced: what the update leaves out is reset.
+        for key in (
+            "Role", "Command", "Description", "LogUri", "ExecutionProperty",
+            "DefaultArguments", "NonOverridableArguments", "Connections", "MaxRetries",
+            "AllocatedCapacity", "Timeout", "MaxCapacity", "SecurityConfiguration",
+            "NotificationProperty", "GlueVersion", "NumberOfWorkers", "WorkerType",
+            "CodeGenConfigurationNodes", "ExecutionClass", "SourceControlDetails",
+        ):
+            if hasattr(job, snake(key)):
+                setattr(job, snake(key), update.get(key))
+        if job.execution_property is None:
+            job.execution_property = {}
+        if job.default_arguments is None:
+            job.default_arguments = {}
+        return ActionResult({"JobName": name})
+
+    for name, method in (("update_crawler", update_crawler), ("update_job", update_job)):
+        if not hasattr(GlueResponse, name):
+            setattr(GlueResponse, name, method)
+
+
+def add_cluster_iam_roles_call():
+    from moto.core.responses import ActionResult
+    from moto.redshift.responses import RedshiftResponse
+
+    def modify_cluster_iam_roles(self):
+        cluster = self.redshift_backend.describe_clusters(self._get_param("ClusterIdentifier"))[0]
+        remove = set(self._get_param("RemoveIamRoles", []) or [])
+        add = self._get_param("AddIamRoles", []) or []
+        roles = [r for r in cluster.iam_roles_arn if r not in remove]
+        roles += [r for r in add if r not in roles]
+        cluster.iam_roles_arn = roles
+        return ActionResult({"Cluster": cluster})
+
+    if not hasattr(RedshiftResponse, "modify_cluster_iam_roles"):
+        RedshiftResponse.modify_cluster_iam_roles = modify_cluster_iam_roles
+
+
 def finish_data_api_statements():
     from moto.redshiftdata import models
 
@@ -86,6 +150,8 @@ def serialise_kinesis_puts():
 
 if __name__ == "__main__":
     add_glue_connection_calls()
+    add_glue_update_calls()
+    add_cluster_iam_roles_call()
     finish_data_api_statements()
     serialise_kinesis_puts()
     main(sys.argv[1:])
