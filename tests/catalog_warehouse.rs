@@ -7,7 +7,7 @@
 //! never finish), the test requires exactly the emulator's "not implemented" answer for that
 //! call and says so on stderr; if moto gains the call, the test requires convergence instead.
 
-use ecomflow_infra::aws::{provider, Aws, AwsError, ConnectOptions};
+use ecomflow_infra::aws::{provider, Aws, ConnectOptions};
 use ecomflow_infra::blueprint::{self, Blueprint, Context, LambdaCode, FUNCTIONS};
 use ecomflow_infra::config::{load_str, StackConfig};
 use ecomflow_infra::model::Resource;
