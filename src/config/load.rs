@@ -112,6 +112,9 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
         .map_err(|e| ConfigErrors(vec![load_error(file, e)]))?;
     let pristine = root.clone();
     let mut errors = Vec::new();
+    // Keys removed after reporting them: a required one then reads as missing, which is a
+    // consequence of the removal, not another mistake in the file.
+    let mut removed: Vec<String> = Vec::new();
     let value = loop {
         match marked_yaml::from_node::<T>(&root) {
             Ok(v) => break Some(v),
@@ -120,6 +123,16 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
                 let inner = e.into_inner();
                 let mark = inner.start_mark();
                 let (field, message, removal) = describe(&path, &inner);
+                if let Some(name) = missing_field(&message) {
+                    let full = if field.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{field}.{name}")
+                    };
+                    if removed.contains(&full) {
+                        break None;
+                    }
+                }
                 let already = errors
                     .iter()
                     .any(|x: &ConfigError| x.field == field && x.message == message);
@@ -131,10 +144,19 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
                 if already || errors.len() >= MAX_ERRORS || !remove_path(&mut root, &removal) {
                     break None;
                 }
+                removed.push(removal.join("."));
             }
         }
     };
     Ok((value, pristine, errors))
+}
+
+/// The key named by serde's "missing field `name`" message.
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
 }
 
 /// Turns a deserialisation error into (field, message, key path to remove).
