@@ -608,3 +608,34 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
     let plan = run(&moto.endpoint, &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{ctx}\n{}\n{}", plan.stdout, plan.stderr);
 }
+
+/// The answer to the lock's conditional PutItem is lost after the item was written: the
+/// SDK's retry then fails the condition on the run's own lock, which must be recognised as
+/// ours (by its token), not reported as another run's.
+#[test]
+fn a_lost_answer_to_taking_the_lock_still_takes_it() {
+    let moto = Moto::start();
+    let rt = proxy_runtime();
+    let proxy = rt.block_on(FaultProxy::with_faults(
+        &moto.endpoint,
+        Faults {
+            drop: 1.0,
+            drops: Drops::AfterForwarding,
+            only: Some(vec!["PutItem".to_string()]),
+            first_sightings: Some(1),
+            seed: Some(1),
+            ..Faults::default()
+        },
+    ));
+    // The lock table exists before the faulted run (its first apply creates it).
+    run(&moto.endpoint, &["plan"]).expect(0);
+    let r = run(&proxy.endpoint, &["apply", "--yes"]);
+    let report = proxy.report();
+    let ctx = context(&report);
+    assert!(
+        by_operation(&report, "PutItem", Fault::DropResponse) >= 1,
+        "the lock's answer was lost {ctx}"
+    );
+    assert_eq!(r.code, 0, "apply refused its own lock {ctx}\n{}", r.stderr);
+    run(&moto.endpoint, &["plan", "--detailed-exitcode"]).expect(0);
+}

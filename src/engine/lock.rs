@@ -58,6 +58,9 @@ fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
 }
 
+/// Attribute of a stack lock holding the random token of the acquisition that wrote it.
+const TOKEN: &str = "Token";
+
 fn holder_id() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/etc/hostname")
@@ -115,12 +118,16 @@ impl Lock {
     pub async fn acquire(aws: &Aws, stack: &str, operation: &str) -> Result<Lock, LockError> {
         let client = aws.lock_dynamodb.clone();
         let holder = holder_id();
+        // Tells this acquisition's item from any other: when the put landed but its answer
+        // was lost, the SDK's retry fails the condition on our own item, which is then ours.
+        let token = format!("{:016x}", rand::random::<u64>());
         for attempt in 0..2 {
             let put = client
                 .put_item()
                 .table_name(LOCK_TABLE)
                 .item(KEY, s(stack))
                 .item("Holder", s(&holder))
+                .item(TOKEN, s(&token))
                 .item(
                     "Since",
                     s(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -161,6 +168,13 @@ impl Lock {
                                 .cloned()
                                 .unwrap_or_else(|| "?".into())
                         };
+                        if get(TOKEN) == token {
+                            return Ok(Lock {
+                                client,
+                                stack: stack.to_string(),
+                                holder,
+                            });
+                        }
                         return Err(LockHeld {
                             stack: stack.to_string(),
                             holder: get("Holder"),
