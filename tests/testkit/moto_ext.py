@@ -19,6 +19,10 @@ installed moto does not already have it, so a newer moto that implements one win
   a lock (its source says it is not safe for concurrency), so two concurrent PutRecords
   calls can give two records one number and one of them is silently lost. Real Kinesis never
   loses an acknowledged record.
+- DynamoDB item writes one at a time: moto reads an item, evaluates the condition and writes
+  it back without a lock, so two concurrent `UpdateItem ADD`s to one item (the creation
+  journal, when several creates start together) can lose one, and two conditional puts can
+  both succeed. Real DynamoDB applies each item write atomically.
 """
 
 import re
@@ -148,10 +152,34 @@ def serialise_kinesis_puts():
     models.Shard.put_record = put_record
 
 
+def serialise_dynamodb_writes():
+    from moto.dynamodb.models import DynamoDBBackend
+
+    # Re-entrant: a batch or transaction calls the single-item writes itself.
+    lock = threading.RLock()
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "batch_write_item",
+        "transact_write_items",
+    ):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def serialised(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, serialised)
+
+
 if __name__ == "__main__":
     add_glue_connection_calls()
     add_glue_update_calls()
     add_cluster_iam_roles_call()
     finish_data_api_statements()
     serialise_kinesis_puts()
+    serialise_dynamodb_writes()
     main(sys.argv[1:])
