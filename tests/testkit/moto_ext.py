@@ -19,6 +19,11 @@ installed moto does not already have it, so a newer moto that implements one win
   a lock (its source says it is not safe for concurrency), so two concurrent PutRecords
   calls can give two records one number and one of them is silently lost. Real Kinesis never
   loses an acknowledged record.
+- Kinesis shards find records by sequence number instead of scanning: moto copies every key
+  of a shard to find its last sequence number on each put, and walks the shard from its
+  first record on each GetRecords, so a put or read costs time proportional to the records
+  the shard holds (a whole-dataset replay spent most of its time there). Real Kinesis has no
+  such growth. Results are unchanged: same sequence numbers, records and lag figure.
 - DynamoDB item writes one at a time: moto reads an item, evaluates the condition and writes
   it back without a lock, so two concurrent `UpdateItem ADD`s to one item (the creation
   journal, when several creates start together) can lose one, and two conditional puts can
@@ -152,6 +157,41 @@ def serialise_kinesis_puts():
     models.Shard.put_record = put_record
 
 
+def index_kinesis_shards():
+    from moto.kinesis import models
+
+    Shard = models.Shard
+    original_get_records = Shard.get_records
+
+    def get_max_sequence_number(self):
+        return next(reversed(self.records)) if self.records else 0
+
+    def get_min_sequence_number(self):
+        return next(iter(self.records)) if self.records else 0
+
+    def get_records(self, last_sequence_id, limit):
+        # Shard.put_record numbers a shard's records 1, 2, 3...: while they still are
+        # contiguous, the records after `last` are looked up by number. Else moto's scan.
+        records = self.records
+        if not records:
+            return original_get_records(self, last_sequence_id, limit)
+        first, last_key = next(iter(records)), next(reversed(records))
+        if last_key - first + 1 != len(records):
+            return original_get_records(self, last_sequence_id, limit)
+        last = int(last_sequence_id)
+        start = max(last + 1, first)
+        end = last_key if limit is None else min(last_key, start + limit - 1)
+        results = [records[n] for n in range(start, end + 1)]
+        if not results:
+            return [], last, 0
+        behind = records[last_key].created_at - results[-1].created_at
+        return results, results[-1].sequence_number, int(behind * 1000)
+
+    Shard.get_max_sequence_number = get_max_sequence_number
+    Shard.get_min_sequence_number = get_min_sequence_number
+    Shard.get_records = get_records
+
+
 def serialise_dynamodb_writes():
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -181,5 +221,6 @@ if __name__ == "__main__":
     add_cluster_iam_roles_call()
     finish_data_api_statements()
     serialise_kinesis_puts()
+    index_kinesis_shards()
     serialise_dynamodb_writes()
     main(sys.argv[1:])
