@@ -24,12 +24,22 @@ installed moto does not already have it, so a newer moto that implements one win
   first record on each GetRecords, so a put or read costs time proportional to the records
   the shard holds (a whole-dataset replay spent most of its time there). Real Kinesis has no
   such growth. Results are unchanged: same sequence numbers, records and lag figure.
+- DynamoDB queries on a table's own key read only the queried partition: moto sorts every
+  item of the table on each Query and keeps those of the partition, so a query costs time
+  in the table's size (`process` queries each invoice it touches, and this was most of the
+  emulator's time at 200 rows/s). Results are unchanged: the same items in the same order,
+  the same pages.
 - DynamoDB item writes one at a time: moto reads an item, evaluates the condition and writes
   it back without a lock, so two concurrent `UpdateItem ADD`s to one item (the creation
   journal, when several creates start together) can lose one, and two conditional puts can
   both succeed. Real DynamoDB applies each item write atomically.
+
+Two costs per request are cut: the directory listing moto routes each request with is made
+once, and with `MOTO_ACCESS_LOG=0` in its environment it writes no line per request (the tests'
+`Moto` discards its output anyway).
 """
 
+import os
 import re
 import sys
 import threading
@@ -192,6 +202,42 @@ def index_kinesis_shards():
     Shard.get_records = get_records
 
 
+def index_dynamodb_queries():
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+    # The partition the current thread's Query on a table's own key reads (moto serves each
+    # request on its own thread).
+    scope = threading.local()
+
+    def all_items(self):
+        table, partition = getattr(scope, "query", (None, None))
+        if table is not self:
+            return original_all_items(self)
+        items = list(self.items.get(partition, {}).values())
+        return sorted(
+            items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key
+        )
+
+    def query(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        hash_key = bound.arguments.get("hash_key")
+        if bound.arguments.get("index_name") or not self.range_key_attr or hash_key is None:
+            return original_query(self, *args, **kwargs)
+        scope.query = (self, hash_key)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            scope.query = (None, None)
+
+    Table.all_items = all_items
+    Table.query = query
+
+
 def serialise_dynamodb_writes():
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -215,6 +261,32 @@ def serialise_dynamodb_writes():
         setattr(DynamoDBBackend, name, serialised)
 
 
+def list_backends_once():
+    # moto lists its package directory (a listdir and ~200 isdir calls) to route every
+    # request, under the server's one lock; the list cannot change while it runs.
+    from moto import backends
+
+    names = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: names
+
+
+def keep_connections_alive():
+    # werkzeug's server speaks HTTP/1.0 unless told otherwise: every request then costs a
+    # new connection and a new thread. The SDK keeps connections alive, as AWS does.
+    from werkzeug.serving import WSGIRequestHandler
+
+    WSGIRequestHandler.protocol_version = "HTTP/1.1"
+
+
+def quiet_access_log():
+    # One log line per request costs the single-process emulator about a tenth of its time
+    # under load; whoever discards the output anyway (the tests' `Moto`) turns it off.
+    if os.environ.get("MOTO_ACCESS_LOG") == "0":
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
 if __name__ == "__main__":
     add_glue_connection_calls()
     add_glue_update_calls()
@@ -222,5 +294,9 @@ if __name__ == "__main__":
     finish_data_api_statements()
     serialise_kinesis_puts()
     index_kinesis_shards()
+    index_dynamodb_queries()
     serialise_dynamodb_writes()
+    quiet_access_log()
+    list_backends_once()
+    keep_connections_alive()
     main(sys.argv[1:])

@@ -116,7 +116,8 @@ impl Config {
 pub trait Backend: Send + Sync {
     /// One `BatchWriteItem` of at most 25 puts; returns the items left unprocessed.
     async fn batch_put(&self, table: &str, items: Vec<Item>) -> Result<Vec<Item>, String>;
-    /// All lines of one invoice (consistent read, every page).
+    /// All lines of one invoice (consistent read, every page), with at least the
+    /// attributes in [`SUMMARY_ATTRIBUTES`].
     async fn query_invoice(&self, table: &str, invoice_no: &str) -> Result<Vec<Item>, String>;
     /// `PutItem`.
     async fn put_item(&self, table: &str, item: Item) -> Result<(), String>;
@@ -189,6 +190,10 @@ pub fn invoice_item(line: &InvoiceLine) -> Item {
     );
     item
 }
+
+/// The attributes of an invoice's lines that [`customer_item`] reads (the query for them
+/// fetches only these).
+pub const SUMMARY_ATTRIBUTES: [&str; 4] = ["Quantity", "UnitPrice", "InvoiceDate", "Country"];
 
 /// The customers-table item for one invoice, from all its stored lines.
 pub fn customer_item(customer_id: u32, invoice_no: &str, lines: &[Item]) -> Result<Item, String> {
@@ -588,6 +593,16 @@ impl Backend for AwsBackend {
     }
 
     async fn query_invoice(&self, table: &str, invoice_no: &str) -> Result<Vec<Item>, String> {
+        // Placeholders for every name: none can clash with a reserved word.
+        let names: HashMap<String, String> = SUMMARY_ATTRIBUTES
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("#a{i}"), a.to_string()))
+            .collect();
+        let projection = (0..SUMMARY_ATTRIBUTES.len())
+            .map(|i| format!("#a{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -598,6 +613,8 @@ impl Backend for AwsBackend {
                 .consistent_read(true)
                 .key_condition_expression("InvoiceNo = :i")
                 .expression_attribute_values(":i", s(invoice_no))
+                .set_projection_expression(Some(projection.clone()))
+                .set_expression_attribute_names(Some(names.clone()))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

@@ -41,6 +41,8 @@ impl Moto {
             let program = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
             let child = Command::new(program)
                 .args([ext, "-H", "127.0.0.1", "-p", &port.to_string()])
+                // Its output is discarded: spare it the access log.
+                .env("MOTO_ACCESS_LOG", "0")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
