@@ -2,7 +2,9 @@
 //! stream into it; see `ecomflow_testkit::full_dev_stack`) against the emulator through a
 //! loopback proxy that adds 50 ms to every call, concurrently and with concurrency 1, in the
 //! same run; then cold applies of it at both settings (the emulator's cluster is available at
-//! once, so they include no Redshift wait).
+//! once, so they include no Redshift wait). The applies upload the Lambda packages that
+//! `ecomflow-infra build` makes (the `lambda` profile, built first if needed);
+//! `--dev-packages` uploads the quick debug builds instead.
 //!
 //! `cargo run --release --example plan_bench` (needs `moto[server]`). Prints wall time, read
 //! calls per declared resource, the mutating calls of a no-change apply, and the
@@ -39,6 +41,9 @@ fn stack_file() -> &'static Path {
         .1
 }
 
+/// Where the Lambda packages are (`<function>/bootstrap.zip`), set once at start.
+static PACKAGES: OnceLock<PathBuf> = OnceLock::new();
+
 async fn session(endpoint: &str, suffix: &str) -> Session {
     let file = stack_file().to_str().unwrap();
     let config = config::load_file(Path::new(file), Some(suffix)).expect("the dev stack is valid");
@@ -46,9 +51,8 @@ async fn session(endpoint: &str, suffix: &str) -> Session {
         endpoint_url: Some(endpoint.to_string()),
         ..ConnectOptions::default()
     };
-    let packages = ecomflow_infra::engine::Packages::Dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lambda-packages/dev-x86_64"),
-    );
+    let packages =
+        ecomflow_infra::engine::Packages::Dir(PACKAGES.get().expect("packages built").clone());
     Session::open(config, file, Some(suffix.into()), &connect, &packages)
         .await
         .expect("connect")
@@ -72,7 +76,15 @@ async fn time_plans(s: &Session, parallelism: usize) -> (Duration, u64) {
 
 #[tokio::main]
 async fn main() {
-    let moto = common::emulator_with_packages().await;
+    // The packages an apply uploads are those `ecomflow-infra build` makes (the `lambda`
+    // profile); `--dev-packages` uses the quick debug builds, about three times larger.
+    let profile = if std::env::args().any(|a| a == "--dev-packages") {
+        "dev"
+    } else {
+        "lambda"
+    };
+    let (moto, dir, package_bytes) = common::emulator_with_profile_packages(profile).await;
+    PACKAGES.set(dir).unwrap();
 
     // Stand the stack up directly against the emulator.
     let direct = session(&moto.endpoint, "bench").await;
@@ -155,9 +167,10 @@ async fn main() {
             .expect("destroy");
     }
     println!(
-        "cold apply of the whole stack ({} resources, {} mutating calls), parallelism 10: {:>7.0} ms",
+        "cold apply of the whole stack ({} resources, {} mutating calls, {profile}-profile Lambda packages of {:.1} MB in all), parallelism 10: {:>7.0} ms",
         cold[0].2,
         cold[0].1,
+        package_bytes as f64 / 1e6,
         cold[0].0.as_secs_f64() * 1e3
     );
     println!(
@@ -200,7 +213,7 @@ async fn main() {
     );
     figures.ratio(
         &format!(
-            "cold apply of the full dev stack ({} resources), parallelism 10",
+            "cold apply of the full dev stack ({} resources, {profile}-profile packages), parallelism 10",
             cold[0].2
         ),
         cold[0].0.as_secs_f64() * 1e3,

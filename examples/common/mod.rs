@@ -8,20 +8,34 @@ use std::path::{Path, PathBuf};
 /// loopback port, the Lambda packages built with the quick `dev` profile (the stack declares
 /// the functions; only their code hashes matter), and the repository as working directory.
 pub async fn emulator_with_packages() -> Moto {
+    emulator_with_profile_packages("dev").await.0
+}
+
+/// As [`emulator_with_packages`], with the packages built by cargo profile `profile`
+/// (`lambda` is what `ecomflow-infra build` makes and an apply uploads); also returns the
+/// directory holding them, and their total size in bytes.
+pub async fn emulator_with_profile_packages(profile: &str) -> (Moto, PathBuf, u64) {
     std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
     let opts = ecomflow_infra::package::BuildOptions {
-        profile: "dev".into(),
+        profile: profile.into(),
         ..ecomflow_infra::package::BuildOptions::new(env!("CARGO_MANIFEST_DIR"))
     };
-    tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
+    let built = tokio::task::spawn_blocking(move || ecomflow_infra::package::build(&opts))
         .await
         .unwrap()
         .expect("build the Lambda packages");
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    moto
+    let dir = built[0]
+        .zip_path
+        .parent()
+        .and_then(Path::parent)
+        .expect("<dir>/<function>/bootstrap.zip")
+        .to_path_buf();
+    let bytes = built.iter().map(|a| a.size_bytes).sum();
+    (moto, dir, bytes)
 }
 
 /// The value after `--name` on the command line, or `default`.

@@ -143,13 +143,13 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     let mut invoked: Vec<&str> = ROUTES.iter().map(|(_, _, f)| *f).collect();
     invoked.sort();
     invoked.dedup();
-    let mut api_after: Vec<String> = invoked
-        .iter()
-        .map(|f| address(Kind::LambdaFunction, f))
-        .collect();
-    api_after.push(pool_addr.clone());
-    let api_after: Vec<&str> = api_after.iter().map(String::as_str).collect();
-    out.push(Resource::new(API, &api).after(&api_after));
+    // The API waits for the user pool (its authorizer names the pool's ARN) but not for the
+    // functions: an integration names its function by ARN, which follows from the name, and
+    // API Gateway resolves it per request, not when the integration is put (its documented
+    // stage-variable URIs name functions that are only known at request time). So the API
+    // and the functions are created side by side; each invoke permission waits for both, and
+    // the apply ends only after every function exists.
+    out.push(Resource::new(API, &api).after(&[&pool_addr]));
     out.push(
         Resource::new(
             API,
