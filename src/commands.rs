@@ -10,7 +10,8 @@ use crate::engine::execute::RunReport;
 use crate::engine::lock::{self, Lock};
 use crate::engine::progress::Progress;
 use crate::engine::{check_stateful, EngineError, Packages, Session};
-use crate::plan::{render_json, render_text, Plan, PLAN_FORMAT_VERSION};
+use crate::names::instance_name;
+use crate::plan::{parse_saved, render_json, render_saved, render_text, Plan};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -36,7 +37,10 @@ pub fn load(g: &Global, stack: &Path) -> Result<StackConfig> {
 }
 
 async fn open(g: &Global, stack: &Path) -> Result<Session> {
-    let config = load(g, stack)?;
+    open_config(g, load(g, stack)?, stack).await
+}
+
+async fn open_config(g: &Global, config: StackConfig, stack: &Path) -> Result<Session> {
     Ok(Session::open(
         config,
         &stack.display().to_string(),
@@ -85,7 +89,7 @@ pub async fn plan(g: &Global, args: &PlanArgs) -> Result<i32> {
         Output::Json => println!("{}", render_json(&plan)),
     }
     if let Some(out) = &args.out {
-        std::fs::write(out, render_json(&plan))
+        std::fs::write(out, render_saved(&plan))
             .with_context(|| format!("failed to write {}", out.display()))?;
         if !g.quiet {
             eprintln!(
@@ -106,20 +110,7 @@ pub async fn plan(g: &Global, args: &PlanArgs) -> Result<i32> {
 fn read_saved_plan(path: &Path) -> Result<Plan> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read the plan {}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a plan saved by `ecomflow-infra plan --out` (or it was edited or truncated)",
-            path.display()
-        )
-    })?;
-    if plan.format_version != PLAN_FORMAT_VERSION {
-        bail!(
-            "{} has plan format {}, this tool reads format {PLAN_FORMAT_VERSION}; make the plan again",
-            path.display(),
-            plan.format_version
-        );
-    }
-    Ok(plan)
+    parse_saved(&text).map_err(|e| anyhow::anyhow!("{} {e}", path.display()))
 }
 
 #[derive(serde::Serialize)]
@@ -190,7 +181,23 @@ pub async fn apply(g: &Global, args: &ApplyArgs) -> Result<i32> {
         ),
         _ => g.stack.clone(),
     };
-    let session = open(g, &stack).await?;
+    let config = load(g, &stack)?;
+    if let Some(p) = &saved {
+        // The instance is known without a call: a plan for another one goes no further.
+        let instance = instance_name(&config.app, &config.env, g.instance.as_deref());
+        if p.stack != instance {
+            return Err(EngineError::StalePlan(format!(
+                "it was made for stack {}, not {instance}",
+                p.stack
+            ))
+            .into());
+        }
+    }
+    let session = open_config(g, config, &stack).await?;
+    if let Some(p) = &saved {
+        // Account, region and declaration are judged before the lock is taken.
+        session.check_saved_declared(p)?;
+    }
     let lock = Lock::acquire(&session.aws, session.instance(), "apply").await?;
     let result = apply_locked(g, args, &session, saved.as_ref(), &lock).await;
     lock.release().await?;

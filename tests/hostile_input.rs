@@ -197,7 +197,7 @@ fn real_plan() -> String {
         &LiveState::default(),
     )
     .unwrap();
-    plan::render_json(&p)
+    plan::render_saved(&p)
 }
 
 macro_rules! cases {
@@ -284,6 +284,9 @@ cases! {
     plan_binary_garbage => saved(Made("garbage.json", garbage), &["failed to read the plan", "garbage.json", "valid UTF-8"]);
     plan_deep_nesting => saved(Made("deep.json", || { let mut v: Value = serde_json::from_str(&real_plan()).unwrap(); v["changes"][0]["attributes"][0]["after"] = json!("DEPTH"); v.to_string().replace("\"DEPTH\"", &format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))).into_bytes() }), &["deep.json is not a plan saved by", "recursion limit exceeded"]);
     plan_ten_megabytes_of_another_format => saved(Made("huge.json", || { let mut v: Value = serde_json::from_str(&real_plan()).unwrap(); v["format_version"] = json!(2); v["padding"] = json!("x".repeat(10 << 20)); v.to_string().into_bytes() }), &["huge.json has plan format 2"]);
+    plan_without_its_digest => saved(Made("no_digest.json", || { let mut v: Value = serde_json::from_str(&real_plan()).unwrap(); v.as_object_mut().unwrap().remove("digest"); v.to_string().into_bytes() }), &["no_digest.json was edited after `ecomflow-infra plan --out` wrote it (it has no digest); make the plan again"]);
+    plan_edited_by_hand => saved(Made("edited.json", || real_plan().replace("\"action\": \"create\"", "\"action\": \"delete\"").into_bytes()), &["edited.json was edited after `ecomflow-infra plan --out` wrote it (its digest does not match its content)"]);
+    plan_for_another_stack => saved(Made("other.json", || real_plan().replace("\"stack\": \"ecomflow-dev\"", "\"stack\": \"ecomflow-prod\"").into_bytes()), &["other.json was edited after"]);
     plan_naming_a_broken_stack_file => saved(Fixture("plan/broken_stack_file.json"), &["bad_region.yaml:3:9: region: `US-EAST-1` is not an AWS region name"]).naming("bad_region.yaml").with_args(&[], true);
     plan_overriding_an_explicit_stack_flag => saved(Fixture("plan/broken_stack_file.json"), &["stacks/dev.yaml"]).with_args(&["-s", "stacks/dev.yaml"], true);
 }
@@ -541,10 +544,13 @@ fn writes(proxy: &LatencyProxy) -> Vec<String> {
     ops
 }
 
-/// A saved plan that parses but is stale, edited, or meant for another instance, account,
-/// region or stack file is refused, and nothing of the stack is made or changed: the only
-/// writes are the stack lock's (taken before the fresh plan is read, released after), and the
-/// account holds nothing but the lock table afterwards.
+/// A saved plan that is edited, stale, or meant for another instance, account or stack file
+/// is refused, and nothing of the stack is made or changed. Edited files and plans for
+/// another instance or stack file are refused before any call; a plan made from another
+/// version of the stack file, or in another account, after the caller's identity is asked
+/// (one read) and before the lock; a plan the live account has moved on from, after the
+/// fresh plan is read under the lock. So the only writes are that one lock's, and the
+/// account holds nothing of the stack afterwards.
 #[test]
 fn a_stale_or_foreign_saved_plan_changes_nothing() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -556,75 +562,103 @@ fn a_stale_or_foreign_saved_plan_changes_nothing() {
     let proxy = rt.block_on(LatencyProxy::start(&moto.endpoint, Duration::ZERO));
     let ep = proxy.endpoint.clone();
     let dir = tempfile::tempdir().unwrap();
+    let own = support::stack_file(dir.path(), "own.yaml", |s| s);
+    let own_s = own.to_str().unwrap();
     let base = dir.path().join("plan.json");
     let base_s = base.to_str().unwrap();
-    support::run(&ep, &["plan", "--instance", "hx", "--out", base_s]).expect(0);
+    support::run(
+        &ep,
+        &["plan", "-s", own_s, "--instance", "hx", "--out", base_s],
+    )
+    .expect(0);
     assert_eq!(writes(&proxy), Vec::<String>::new(), "plan only reads");
     assert_eq!(stack_footprint(&moto, &rt), Vec::<String>::new());
-    let plan: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&base).unwrap();
+    let plan: Value = serde_json::from_str(&text).unwrap();
     let longer = support::stack_file(dir.path(), "longer.yaml", |s| {
         s.replace("retention_hours: 24", "retention_hours: 48")
     });
     let longer = longer.to_str().unwrap();
+    // The same plan as `plan --out` would have written it in another account.
+    let elsewhere = {
+        let mut p: ecomflow_infra::plan::Plan = serde_json::from_str(&text).unwrap();
+        p.account = "999999999999".into();
+        plan::render_saved(&p)
+    };
 
-    type Edit = fn(&mut Value);
-    let cases: [(&str, Edit, &[&str], &str); 8] = [
-        (
-            "desired fingerprint edited",
-            |p| p["desired_fingerprint"] = json!("0".repeat(64)),
-            &["--instance", "hx"],
-            "the saved plan is stale: the stack config changed since it was made",
-        ),
-        (
-            "live fingerprint edited",
-            |p| p["live_fingerprint"] = json!("f".repeat(64)),
-            &["--instance", "hx"],
-            "the saved plan is stale: the live account changed since it was made",
-        ),
-        (
-            "stack name edited",
-            |p| p["stack"] = json!("ecomflow-dev-other"),
-            &["--instance", "hx"],
-            "it was made for stack ecomflow-dev-other in 123456789012/us-east-1, not ecomflow-dev-hx",
-        ),
-        (
-            "account edited",
-            |p| p["account"] = json!("999999999999"),
-            &["--instance", "hx"],
-            "in 999999999999/us-east-1, not ecomflow-dev-hx in 123456789012/us-east-1",
-        ),
-        (
-            "region edited",
-            |p| p["region"] = json!("eu-west-1"),
-            &["--instance", "hx"],
-            "in 123456789012/eu-west-1, not ecomflow-dev-hx in 123456789012/us-east-1",
-        ),
-        (
-            "applied to another instance",
-            |_| {},
-            &["--instance", "hy"],
-            "it was made for stack ecomflow-dev-hx in 123456789012/us-east-1, not ecomflow-dev-hy",
-        ),
-        (
-            "applied to the stack without an instance",
-            |_| {},
-            &[],
-            "not ecomflow-dev in 123456789012/us-east-1",
-        ),
-        (
-            "applied with another stack file",
-            |_| {},
-            &["--instance", "hx", "-s", "LONGER"],
-            "was planned from stacks/local.yaml, not from",
-        ),
+    /// What is applied: the saved file edited by hand, or a file written as given.
+    enum File {
+        Edited(fn(&mut Value)),
+        Written(String),
+    }
+    /// When the refusal comes: before any call, after the identity read, under the lock.
+    #[derive(PartialEq, Debug, Clone, Copy)]
+    enum When {
+        NoCall,
+        BeforeLock,
+        UnderLock,
+    }
+    use File::{Edited, Written};
+    use When::{BeforeLock, NoCall, UnderLock};
+    let edited = "was edited after `ecomflow-infra plan --out` wrote it (its digest does not match its content)";
+    let cases: [(&str, File, &[&str], &str, When); 12] = [
+        ("desired fingerprint edited", Edited(|p| p["desired_fingerprint"] = json!("0".repeat(64))), &["--instance", "hx"], edited, NoCall),
+        ("live fingerprint edited", Edited(|p| p["live_fingerprint"] = json!("f".repeat(64))), &["--instance", "hx"], edited, NoCall),
+        ("stack name edited", Edited(|p| p["stack"] = json!("ecomflow-dev-other")), &["--instance", "hx"], edited, NoCall),
+        ("account edited", Edited(|p| p["account"] = json!("999999999999")), &["--instance", "hx"], edited, NoCall),
+        ("region edited", Edited(|p| p["region"] = json!("eu-west-1")), &["--instance", "hx"], edited, NoCall),
+        ("a change edited", Edited(|p| p["changes"][0]["action"] = json!("delete")), &["--instance", "hx"], edited, NoCall),
+        ("applied to another instance", Edited(|_| {}), &["--instance", "hy"], "the saved plan is stale: it was made for stack ecomflow-dev-hx, not ecomflow-dev-hy", NoCall),
+        ("applied to the stack without an instance", Edited(|_| {}), &[], "it was made for stack ecomflow-dev-hx, not ecomflow-dev.", NoCall),
+        ("applied with another stack file", Edited(|_| {}), &["--instance", "hx", "-s", "LONGER"], "was planned from", NoCall),
+        ("made in another account", Written(elsewhere), &["--instance", "hx"], "it was made for stack ecomflow-dev-hx in 999999999999/us-east-1, not ecomflow-dev-hx in 123456789012/us-east-1", BeforeLock),
+        ("the stack file changed since", Written(text.clone()), &["--instance", "hx"], "the saved plan is stale: the stack config changed since it was made", BeforeLock),
+        ("the live account changed since", Written(text.clone()), &["--instance", "hx"], "the saved plan is stale: the live account changed since it was made", UnderLock),
     ];
+    let stream = "ecomflow-dev-hx-orders";
+    let kinesis = rt.block_on(async { aws_sdk_kinesis::Client::new(&moto.sdk_config().await) });
     let mut failures = Vec::new();
-    for (what, edit, extra, fragment) in cases {
-        let mut p = plan.clone();
-        edit(&mut p);
-        let file = dir.path().join("edited.json");
-        std::fs::write(&file, serde_json::to_string_pretty(&p).unwrap()).unwrap();
-        let mut args = vec!["apply", file.to_str().unwrap()];
+    for (what, file, extra, fragment, when) in cases {
+        let path = dir.path().join("applied.json");
+        match file {
+            Edited(edit) => {
+                let mut p = plan.clone();
+                edit(&mut p);
+                std::fs::write(&path, serde_json::to_string_pretty(&p).unwrap()).unwrap();
+            }
+            Written(t) => std::fs::write(&path, t).unwrap(),
+        }
+        if what == "the stack file changed since" {
+            std::fs::write(&own, std::fs::read_to_string(longer).unwrap()).unwrap();
+        }
+        if what == "the live account changed since" {
+            // Back to the file the plan was made from; the live account gains a stream of
+            // the instance's (tagged as its own, so it is no foreign resource).
+            std::fs::write(&own, local_yaml()).unwrap();
+            rt.block_on(async {
+                kinesis
+                    .create_stream()
+                    .stream_name(stream)
+                    .shard_count(1)
+                    .send()
+                    .await
+                    .unwrap();
+                kinesis
+                    .add_tags_to_stream()
+                    .stream_name(stream)
+                    .tags("ecomflow:stack", "ecomflow-dev-hx")
+                    .send()
+                    .await
+                    .unwrap();
+            });
+        }
+        let calls_before = proxy.calls();
+        let writes_before = writes(&proxy);
+        let mut args = vec!["apply", path.to_str().unwrap()];
+        if !extra.contains(&"-s") {
+            // The file the plan was made from (the test environment names local.yaml).
+            args.extend(["-s", own_s]);
+        }
         args.extend(
             extra
                 .iter()
@@ -640,16 +674,35 @@ fn a_stale_or_foreign_saved_plan_changes_nothing() {
         if !r.stdout.is_empty() {
             failures.push(format!("{what}: printed a plan:\n{}", r.stdout));
         }
+        let calls = proxy.calls() - calls_before;
+        let wrote = writes(&proxy) != writes_before;
+        let seen = match (calls, wrote) {
+            (0, _) => NoCall,
+            (_, false) => BeforeLock,
+            (_, true) => UnderLock,
+        };
+        if seen != when {
+            failures.push(format!(
+                "{what}: refused {seen:?} ({calls} calls), wanted {when:?}"
+            ));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // Only the lock table's writes: the table created on first use, and per run one lock put
-    // and deleted (plus the first put, which found no table yet). The plan from another
-    // stack file is refused before any call, so it takes no lock.
+    // Only the lock table's writes, all from the one refusal under the lock: the table
+    // created on first use, the lock put twice (the first found no table) and deleted.
     assert_eq!(
         writes(&proxy),
-        ["CreateTable x1", "DeleteItem x7", "PutItem x8"],
+        ["CreateTable x1", "DeleteItem x1", "PutItem x2"],
         "writes other than the stack lock's"
     );
+    rt.block_on(async {
+        kinesis
+            .delete_stream()
+            .stream_name(stream)
+            .send()
+            .await
+            .unwrap();
+    });
     assert_eq!(
         stack_footprint(&moto, &rt),
         ["table ecomflow-infra-locks"],

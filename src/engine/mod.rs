@@ -169,17 +169,29 @@ impl Session {
         ))
     }
 
-    /// Checks a saved plan against a fresh one made now.
-    pub fn check_saved(&self, saved: &Plan, fresh: &Plan) -> Result<(), EngineError> {
-        if saved.stack != fresh.stack
-            || saved.account != fresh.account
-            || saved.region != fresh.region
-        {
+    /// Checks what a saved plan says of the declaration against this session, before any
+    /// live read: the instance, account and region it was made for, and the fingerprint of
+    /// the declared resources (the stack file changed since if it differs).
+    pub fn check_saved_declared(&self, saved: &Plan) -> Result<(), EngineError> {
+        let (stack, account, region) = (self.instance(), &self.aws.account, &self.aws.region);
+        if saved.stack != stack || &saved.account != account || &saved.region != region {
             return Err(EngineError::StalePlan(format!(
-                "it was made for stack {} in {}/{}, not {} in {}/{}",
-                saved.stack, saved.account, saved.region, fresh.stack, fresh.account, fresh.region
+                "it was made for stack {} in {}/{}, not {stack} in {account}/{region}",
+                saved.stack, saved.account, saved.region
             )));
         }
+        if saved.desired_fingerprint != plan::desired_fingerprint(&self.blueprint.resources) {
+            return Err(EngineError::StalePlan(
+                "the stack config changed since it was made".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a saved plan against a fresh one made now (under the lock): everything
+    /// [`Session::check_saved_declared`] checks, and the live state it was made from.
+    pub fn check_saved(&self, saved: &Plan, fresh: &Plan) -> Result<(), EngineError> {
+        self.check_saved_declared(saved)?;
         if saved.desired_fingerprint != fresh.desired_fingerprint {
             return Err(EngineError::StalePlan(
                 "the stack config changed since it was made".into(),

@@ -274,11 +274,17 @@ pub fn diff(
         account: account.to_string(),
         region: region.to_string(),
         stack_file: stack_file.to_string(),
-        desired_fingerprint: fingerprint(&serde_json::to_value(desired).expect("serialises")),
+        desired_fingerprint: desired_fingerprint(desired),
         live_fingerprint: fingerprint(&serde_json::to_value(live).expect("serialises")),
         summary: summarize(&changes),
         changes,
     })
+}
+
+/// The fingerprint of the declared resources that a plan records (and a saved plan is
+/// checked against before the live account is read).
+pub fn desired_fingerprint(desired: &[Resource]) -> String {
+    fingerprint(&serde_json::to_value(desired).expect("serialises"))
 }
 
 /// Counts changes by action.

@@ -2,12 +2,14 @@
 
 mod diff;
 mod render;
+mod saved;
 
 pub use diff::{
-    attribute_changes, diff, fingerprint, teardown, Conflict, LiveResource, LiveState, Ownership,
-    REDACTED,
+    attribute_changes, desired_fingerprint, diff, fingerprint, teardown, Conflict, LiveResource,
+    LiveState, Ownership, REDACTED,
 };
 pub use render::{render_json, render_text};
+pub use saved::{parse_saved, render_saved, SavedPlanError};
 
 use crate::model::{Kind, Resource};
 use serde::{Deserialize, Serialize};
