@@ -655,3 +655,102 @@ async fn a_foreign_pool_or_api_with_the_declared_name_is_a_conflict() {
         "{addresses:?}"
     );
 }
+
+/// A change to a field that AWS cannot update in place replaces the resource: the app client
+/// (a client cannot be given a secret later) and the event source mapping (its starting
+/// position is fixed at creation) are deleted and made again, and the plan is clean after.
+/// A stateful kind (the user pool) is replaced only with `--allow-replace`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_fixed_at_creation_replace_the_resource() {
+    let stack = Stack::start("t-replace").await;
+    let config = stack.config();
+    let mut resources = stack.resources(&config, &[]);
+    stack.apply(&resources).await;
+    let read = |resources: &[Resource], address: &str| {
+        let r = get(resources, address).clone();
+        let aws = stack.aws.clone();
+        async move { provider(r.kind).read(&aws, &r).await.unwrap().unwrap() }
+    };
+    const CLIENT: &str = "cognito_app_client.app";
+    const MAPPING: &str = "lambda_event_source_mapping.process";
+    const POOL: &str = "cognito_user_pool.users";
+    let client_before = read(&resources, CLIENT).await;
+    let mapping_before = read(&resources, MAPPING).await;
+
+    // The pool: refused without the flag, and the reason names the field.
+    let mut pool_changed = resources.clone();
+    let pool = pool_changed
+        .iter_mut()
+        .find(|r| r.address() == POOL)
+        .unwrap();
+    pool.spec["alias_attributes"] = serde_json::json!(["preferred_username"]);
+    let plan = stack.plan(&pool_changed).await;
+    assert_eq!(
+        changed(&plan),
+        BTreeMap::from([(
+            POOL.to_string(),
+            (Action::Replace, vec!["alias_attributes".to_string()])
+        )])
+    );
+    let refused = ecomflow_infra::engine::check_stateful(&plan, false).unwrap_err();
+    assert!(
+        refused.to_string().contains(&format!(
+            "{POOL} would be replaced (data lost) because alias_attributes changed"
+        )),
+        "{refused}"
+    );
+    assert!(ecomflow_infra::engine::check_stateful(&plan, true).is_ok());
+
+    // The client and the mapping are replaced.
+    for r in resources.iter_mut() {
+        match r.address().as_str() {
+            CLIENT => r.spec["generate_secret"] = serde_json::json!(true),
+            MAPPING => r.spec["starting_position"] = serde_json::json!("LATEST"),
+            _ => {}
+        }
+    }
+    let plan = stack.plan(&resources).await;
+    let replaced: BTreeMap<String, Action> = changed(&plan)
+        .into_iter()
+        .map(|(a, (action, _))| (a, action))
+        .collect();
+    assert_eq!(
+        replaced,
+        BTreeMap::from([
+            (CLIENT.to_string(), Action::Replace),
+            (MAPPING.to_string(), Action::Replace)
+        ])
+    );
+    stack.run(&plan).await;
+    let client_after = read(&resources, CLIENT).await;
+    let mapping_after = read(&resources, MAPPING).await;
+    assert_ne!(client_after["_id"], client_before["_id"], "a new client");
+    assert_eq!(client_after["generate_secret"], true);
+    assert_ne!(
+        mapping_after["_uuid"], mapping_before["_uuid"],
+        "a new mapping"
+    );
+    assert_eq!(mapping_after["starting_position"], "LATEST");
+    let again = stack.plan(&resources).await;
+    assert!(again.is_empty(), "{:#?}", changed(&again));
+    // Only the new ones are left: one client in the pool, one mapping on the function.
+    let pool_id = client_after["_id"][0].as_str().unwrap().to_string();
+    let clients = stack
+        .aws
+        .cognito
+        .list_user_pool_clients()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clients.user_pool_clients().len(), 1);
+    let mappings = stack
+        .aws
+        .lambda
+        .list_event_source_mappings()
+        .function_name(stack.names.resource("process"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mappings.event_source_mappings().len(), 1);
+}

@@ -6,7 +6,7 @@
 
 use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
-use crate::model::{Kind, Resource, Service, Tags};
+use crate::model::{Kind, Resource, Service, Spec, Tags};
 use crate::names::TAG_STACK;
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{
@@ -332,7 +332,9 @@ async fn read_api_parts(
     ),
     AwsError,
 > {
-    let auths = authorizers(aws, id).await?;
+    // The authorizers (and their pools' names) and the resources are read side by side.
+    let (auths, live_resources) =
+        futures::future::try_join(authorizers(aws, id), resources(aws, id)).await?;
     let mut auth_names = BTreeMap::new();
     let mut auth_specs = BTreeMap::new();
     for a in &auths {
@@ -360,7 +362,6 @@ async fn read_api_parts(
         );
     }
     let mut routes = BTreeMap::new();
-    let live_resources = resources(aws, id).await?;
     for (path, r) in &live_resources {
         for (method, m) in &r.methods {
             let integration = m.method_integration();
@@ -1340,6 +1341,50 @@ impl Provider for Stage {
             }
         }
         Ok(())
+    }
+
+    /// Every stage of the instance's API (a renamed `api.stage` leaves the old one here).
+    async fn members(
+        &self,
+        aws: &Aws,
+        parent: &Resource,
+        parent_live: &Value,
+        _instance: &str,
+    ) -> Result<Vec<Listed>, AwsError> {
+        let api: RestApiSpec = spec(&parent.spec)?;
+        let Some(api_id) = parent_live.get("_id").and_then(Value::as_str) else {
+            return Ok(Vec::new());
+        };
+        let stages = match aws.apigateway.get_stages().rest_api_id(api_id).send().await {
+            Ok(out) => out.item,
+            Err(e) => {
+                let e = AwsError::from(e);
+                if e.is(NOT_FOUND) {
+                    return Ok(Vec::new());
+                }
+                return Err(e.context(format!("failed to list the stages of {}", api.name)));
+            }
+        };
+        Ok(stages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|st| st.stage_name)
+            .map(|stage| {
+                let live = StageSpec {
+                    api: api.name.clone(),
+                    stage,
+                    throttling_rate_limit: None,
+                    throttling_burst_limit: None,
+                    deployment_fingerprint: None,
+                    stack: api.stack.clone(),
+                    api_id: Some(api_id.to_string()),
+                };
+                Listed {
+                    physical: live.physical(),
+                    spec: serde_json::to_value(&live).expect("specs serialise"),
+                }
+            })
+            .collect())
     }
 }
 

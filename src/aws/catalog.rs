@@ -7,7 +7,7 @@
 
 use super::{built, Aws, AwsError, Listed, Provider};
 use crate::model::catalog::*;
-use crate::model::{Kind, Resource, Service, Tags};
+use crate::model::{Kind, Resource, Service, Spec, Tags};
 use async_trait::async_trait;
 use aws_sdk_glue::types as gt;
 use serde_json::Value;
@@ -121,6 +121,47 @@ impl Provider for Object {
 
     async fn update(&self, aws: &Aws, desired: &Resource, _live: &Value) -> Result<(), AwsError> {
         put_object(aws, &typed(&desired.spec, desired.kind)?).await
+    }
+
+    /// The objects under [`OBJECTS_PREFIX`] of the bucket that this tool uploaded: those whose
+    /// `source` metadata names one of its embedded files. Anything else there is left alone.
+    async fn members(
+        &self,
+        aws: &Aws,
+        parent: &Resource,
+        _parent_live: &Value,
+        _instance: &str,
+    ) -> Result<Vec<Listed>, AwsError> {
+        let bucket = &parent.physical;
+        let mut keys = Vec::new();
+        let mut pages = aws
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(OBJECTS_PREFIX)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from(e).context(format!("failed to list s3://{bucket}/{OBJECTS_PREFIX}"))
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+        }
+        let heads = keys.iter().map(|key| read_object(aws, bucket, key));
+        Ok(futures::future::try_join_all(heads)
+            .await?
+            .into_iter()
+            .flatten()
+            .filter(|o| embedded(&o.source).is_some())
+            .map(|o| Listed {
+                physical: o.physical(),
+                spec: to_value(&o),
+            })
+            .collect())
     }
 
     /// Deletes every version and delete marker of the key (the lake is versioned), so that

@@ -3,7 +3,7 @@
 
 use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::lambda::{EventSourceMappingSpec, FunctionSpec, PermissionSpec};
-use crate::model::{Kind, Resource, Service, Tags};
+use crate::model::{Kind, Resource, Service, Spec, Tags};
 use async_trait::async_trait;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
@@ -389,11 +389,26 @@ async fn find_mapping(
     function: &str,
     source: &str,
 ) -> Result<Option<EventSourceMappingSpec>, AwsError> {
+    Ok(mappings(aws, function, Some(source))
+        .await?
+        .into_iter()
+        .find(|(m, deleting)| !deleting && m.event_source_arn == source)
+        .map(|(m, _)| m))
+}
+
+/// Every event source mapping of a function (only those from `source`, if given), each with
+/// whether it is being deleted; none if the function does not exist.
+async fn mappings(
+    aws: &Aws,
+    function: &str,
+    source: Option<&str>,
+) -> Result<Vec<(EventSourceMappingSpec, bool)>, AwsError> {
+    let mut out = Vec::new();
     let mut pages = aws
         .lambda
         .list_event_source_mappings()
         .function_name(function)
-        .event_source_arn(source)
+        .set_event_source_arn(source.map(str::to_string))
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -402,7 +417,7 @@ async fn find_mapping(
             Err(e) => {
                 let e = AwsError::from(e);
                 if e.is(NOT_FOUND) {
-                    return Ok(None); // the function does not exist
+                    break; // the function does not exist
                 }
                 return Err(e.context(format!(
                     "failed to list the event source mappings of Lambda function {function}"
@@ -410,18 +425,15 @@ async fn find_mapping(
             }
         };
         for m in page.event_source_mappings() {
-            if m.event_source_arn() != Some(source) || m.state() == Some("Deleting") {
-                continue;
-            }
             let mut types: Vec<String> = m
                 .function_response_types()
                 .iter()
                 .map(|t| t.as_str().to_string())
                 .collect();
             types.sort();
-            return Ok(Some(EventSourceMappingSpec {
+            let spec = EventSourceMappingSpec {
                 function_name: function.to_string(),
-                event_source_arn: source.to_string(),
+                event_source_arn: m.event_source_arn().unwrap_or_default().to_string(),
                 starting_position: m
                     .starting_position()
                     .map(|p| p.as_str().to_string())
@@ -439,10 +451,11 @@ async fn find_mapping(
                     .map(str::to_string),
                 enabled: !matches!(m.state(), Some("Disabled") | Some("Disabling")),
                 uuid: m.uuid().map(str::to_string),
-            }));
+            };
+            out.push((spec, m.state() == Some("Deleting")));
         }
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// Waits until a mapping is out of its transitional states (or gone, if `gone`).
@@ -611,36 +624,41 @@ impl Provider for EventSourceMapping {
             None => Ok(()),
         }
     }
+
+    /// The function's mappings from this instance's Kinesis streams (named `<instance>-...`);
+    /// mappings from anyone else's sources are left alone.
+    async fn members(
+        &self,
+        aws: &Aws,
+        parent: &Resource,
+        _parent_live: &Value,
+        instance: &str,
+    ) -> Result<Vec<Listed>, AwsError> {
+        let ours = format!("{instance}-");
+        Ok(mappings(aws, &parent.physical, None)
+            .await?
+            .into_iter()
+            .filter(|(m, deleting)| {
+                !deleting
+                    && m.event_source_arn
+                        .rsplit_once(":stream/")
+                        .is_some_and(|(_, name)| name.starts_with(&ours))
+            })
+            .map(|(m, _)| Listed {
+                physical: m.physical(),
+                spec: serde_json::to_value(&m).expect("specs serialise"),
+            })
+            .collect())
+    }
 }
 
 /// The UUIDs of every event source mapping of a function.
 async fn mapping_uuids(aws: &Aws, function: &str) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut pages = aws
-        .lambda
-        .list_event_source_mappings()
-        .function_name(function)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(p) => out.extend(
-                p.event_source_mappings()
-                    .iter()
-                    .filter_map(|m| m.uuid().map(str::to_string)),
-            ),
-            Err(e) => {
-                let e = AwsError::from(e);
-                if e.is(NOT_FOUND) {
-                    break;
-                }
-                return Err(e.context(format!(
-                    "failed to list the event source mappings of Lambda function {function}"
-                )));
-            }
-        }
-    }
-    Ok(out)
+    Ok(mappings(aws, function, None)
+        .await?
+        .into_iter()
+        .filter_map(|(m, _)| m.uuid)
+        .collect())
 }
 
 /// Deletes a mapping once it is out of transition, and waits until it is gone.

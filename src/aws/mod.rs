@@ -269,6 +269,20 @@ pub trait Provider: Send + Sync {
     ) -> Result<Vec<Listed>, AwsError> {
         Ok(Vec::new())
     }
+    /// Sub-resource kinds that a config adds and removes under a parent (see
+    /// [`Kind::members_of`]): the live members under `parent`, a declared resource of the
+    /// parent kind found live as `parent_live` and owned by `instance`, each with a spec that
+    /// `delete` takes. Only members this tool could have made are returned; the engine drops
+    /// the declared ones and plans the rest as deletions.
+    async fn members(
+        &self,
+        _aws: &Aws,
+        _parent: &Resource,
+        _parent_live: &Value,
+        _instance: &str,
+    ) -> Result<Vec<Listed>, AwsError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A spec value as its typed struct. Specs are built by the tool, so a failure is an internal

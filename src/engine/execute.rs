@@ -8,7 +8,8 @@ use crate::aws::{provider, Aws, AwsError};
 use crate::plan::{Action, Change};
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// How one step went.
 #[derive(Debug, Clone, Serialize)]
@@ -98,15 +99,23 @@ pub async fn execute(
 ) -> Result<RunReport, super::graph::Cycle> {
     let graph = Graph::new(changes)?;
     let dependents = graph.dependents();
+    // Among the steps ready to start, those with the longest chains behind them go first
+    // (then plan order), so a slot never goes to a leaf while the critical path waits.
+    let depths = graph.depths();
     let mut pending: Vec<usize> = graph.waits_for.iter().map(Vec::len).collect();
-    let mut ready: VecDeque<usize> = (0..changes.len()).filter(|&i| pending[i] == 0).collect();
+    let mut ready: BinaryHeap<(usize, Reverse<usize>)> = (0..changes.len())
+        .filter(|&i| pending[i] == 0)
+        .map(|i| (depths[i], Reverse(i)))
+        .collect();
     let mut started = vec![false; changes.len()];
     let mut running = FuturesUnordered::new();
     let mut report = RunReport::default();
     let mut failed = false;
     loop {
         while !failed && running.len() < parallelism.max(1) {
-            let Some(i) = ready.pop_front() else { break };
+            let Some((_, Reverse(i))) = ready.pop() else {
+                break;
+            };
             started[i] = true;
             let change = changes[i];
             let (doing, _) = verbs(change.action);
@@ -132,7 +141,7 @@ pub async fn execute(
             for &d in &dependents[i] {
                 pending[d] -= 1;
                 if pending[d] == 0 {
-                    ready.push_back(d);
+                    ready.push((depths[d], Reverse(d)));
                 }
             }
         }

@@ -101,6 +101,20 @@ impl Graph {
         }
         dependents
     }
+
+    /// For each step, how many steps the longest chain starting at it holds (itself
+    /// included): a step with a long chain behind it is on the critical path and should start
+    /// before one that nothing waits for.
+    pub fn depths(&self) -> Vec<usize> {
+        let dependents = self.dependents();
+        let order = self.order().expect("a graph is acyclic once built");
+        let mut depth = vec![1; order.len()];
+        // Dependents come later in a topological order: walk it backwards.
+        for &i in order.iter().rev() {
+            depth[i] = 1 + dependents[i].iter().map(|&d| depth[d]).max().unwrap_or(0);
+        }
+        depth
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +174,20 @@ mod tests {
             "the bucket waits for its policy to go"
         );
         assert!(g.waits_for[1].is_empty());
+    }
+
+    #[test]
+    fn depths_count_the_longest_chain_behind_a_step() {
+        let c = [
+            change("role", Action::Create, &[]),
+            change("function", Action::Create, &["role"]),
+            change("permission", Action::Create, &["function", "api"]),
+            change("api", Action::Create, &[]),
+            change("topic", Action::Create, &[]),
+        ];
+        let refs: Vec<&Change> = c.iter().collect();
+        let g = Graph::new(&refs).unwrap();
+        assert_eq!(g.depths(), vec![3, 2, 1, 2, 1]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Reading the live state of a stack instance, concurrently.
 
-use crate::aws::{provider, Aws, AwsError};
+use crate::aws::{provider, Aws, AwsError, Listed};
 use crate::blueprint::Blueprint;
 use crate::model::{spec_tags, Kind, Resource};
 use crate::names::TAG_STACK;
@@ -80,6 +80,7 @@ pub async fn read_live(
             }
         }
     }
+    let members = read_members(aws, &read, &owners, &instance, parallelism).await?;
     let mut state = LiveState::default();
     for (r, spec) in read {
         let live = spec.map(|spec| {
@@ -108,6 +109,12 @@ pub async fn read_live(
         .filter(|(_, l)| {
             ownership_of(&instance, &l.spec, &l.physical, &HashSet::new()) == Ownership::Ours
         })
+        .chain(members.into_iter().filter(|(kind, l)| {
+            !blueprint
+                .resources
+                .iter()
+                .any(|r| r.kind == *kind && r.physical == l.physical)
+        }))
         .map(|(kind, l)| LiveResource {
             kind,
             physical: l.physical,
@@ -118,6 +125,43 @@ pub async fn read_live(
     undeclared.sort_by(|a, b| (a.kind, &a.physical).cmp(&(b.kind, &b.physical)));
     state.undeclared = undeclared;
     Ok(state)
+}
+
+/// The live members (see [`Kind::members_of`]) of every parent that was read and is ours,
+/// declared or not; members go with their parent's ownership.
+async fn read_members(
+    aws: &Aws,
+    read: &[(&Resource, Option<serde_json::Value>)],
+    owners: &BTreeMap<String, Ownership>,
+    instance: &str,
+    parallelism: usize,
+) -> Result<Vec<(Kind, Listed)>, AwsError> {
+    let parents = read.iter().filter_map(|(r, spec)| {
+        let ours = owners.get(&r.address()) == Some(&Ownership::Ours);
+        spec.as_ref().filter(|_| ours).map(|spec| (*r, spec))
+    });
+    let lists = parents.flat_map(|(parent, spec)| {
+        Kind::ALL
+            .into_iter()
+            .filter(move |k| k.members_of() == Some(parent.kind))
+            .map(move |kind| async move {
+                let found = provider(kind)
+                    .members(aws, parent, spec, instance)
+                    .await
+                    .map_err(|e| {
+                        e.context(format!(
+                            "failed to list the {kind}s of {}",
+                            parent.address()
+                        ))
+                    })?;
+                Ok::<_, AwsError>(found.into_iter().map(move |l| (kind, l)))
+            })
+    });
+    let found: Vec<_> = stream::iter(lists)
+        .buffer_unordered(parallelism.max(1))
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Everything still tagged with `instance`, by listing each taggable kind (the leak sweep).

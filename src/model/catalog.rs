@@ -19,6 +19,10 @@ pub const REDSHIFT_JSONPATHS: &str = include_str!("../blueprint/redshift_jsonpat
 /// Name under which [`REDSHIFT_JSONPATHS`] is referred to by an [`ObjectSpec`].
 pub const REDSHIFT_JSONPATHS_SOURCE: &str = "redshift_jsonpaths.json";
 
+/// The prefix of every key an [`ObjectSpec`] may name in the lake: the objects this tool
+/// uploads, and only those, live under it.
+pub const OBJECTS_PREFIX: &str = "scripts/";
+
 /// The body of an embedded file, by the name an [`ObjectSpec`] refers to it with.
 pub fn embedded(source: &str) -> Option<&'static str> {
     match source {

@@ -245,6 +245,22 @@ impl Kind {
         }
     }
 
+    /// For sub-resources that a config can add or remove on their own (a stage renamed, the
+    /// event source mapping or the Redshift COPY stream's JSONPaths file switched off): the
+    /// kind of their parent, whose live members the engine lists so that the undeclared ones
+    /// are deleted instead of left behind. Other sub-resources are a fixed part of their
+    /// parent's declaration and go with it. Cognito groups are not listed: `users sync` makes
+    /// groups in the same pool from `cognito-users.yaml`, so a group the stack file no longer
+    /// declares may still be the users file's.
+    pub fn members_of(self) -> Option<Kind> {
+        match self {
+            Kind::ApigwStage => Some(Kind::ApigwRestApi),
+            Kind::LambdaEventSourceMapping => Some(Kind::LambdaFunction),
+            Kind::S3Object => Some(Kind::S3Bucket),
+            _ => None,
+        }
+    }
+
     /// Parses an address prefix such as `s3_bucket`.
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.info().name == name)
