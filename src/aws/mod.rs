@@ -84,24 +84,25 @@ pub struct Aws {
     limiters: Arc<HashMap<Service, DefaultDirectRateLimiter>>,
 }
 
-/// Client-side limits on mutating control-plane calls per second, at or below the documented
-/// AWS quotas (e.g. Kinesis CreateStream/DeleteStream: 5 per second per account), so a large
-/// apply does not throttle itself. The SDK's adaptive retry handles whatever slips through.
-fn control_plane_quota(service: Service) -> u32 {
+/// Client-side limits on mutating control-plane calls: (per second, burst), at or below the
+/// documented AWS quotas (e.g. Kinesis CreateStream/DeleteStream: 5 per second per account),
+/// so a large apply does not throttle itself. The SDK's adaptive retry handles whatever
+/// slips through.
+fn control_plane_quota(service: Service) -> (u32, u32) {
     match service {
-        Service::Kinesis => 5,
-        Service::DynamoDb => 10,
-        Service::Iam => 10,
-        Service::Sns => 10,
-        Service::S3 => 20,
-        Service::Lambda => 10,
-        // API Gateway's "total operations" quota: 10 per second (burst 40); its stricter
-        // per-operation quotas are enforced in `apigateway.rs`.
-        Service::ApiGateway => 10,
-        Service::Cognito => 10,
-        Service::Glue => 10,
-        Service::Firehose => 5,
-        Service::Redshift => 5,
+        Service::Kinesis => (5, 5),
+        Service::DynamoDb => (10, 10),
+        Service::Iam => (10, 10),
+        Service::Sns => (10, 10),
+        Service::S3 => (20, 20),
+        Service::Lambda => (10, 10),
+        // API Gateway's "total operations" quota: 10 per second with a burst of 40; its
+        // stricter per-operation quotas are enforced in `apigateway.rs`.
+        Service::ApiGateway => (10, 40),
+        Service::Cognito => (10, 10),
+        Service::Glue => (10, 10),
+        Service::Firehose => (5, 5),
+        Service::Redshift => (5, 5),
     }
 }
 
@@ -203,9 +204,10 @@ impl Aws {
         let limiters = Service::ALL
             .into_iter()
             .map(|s| {
-                let per_second =
-                    NonZeroU32::new(control_plane_quota(s)).expect("quotas are positive");
-                (s, RateLimiter::direct(Quota::per_second(per_second)))
+                let (rate, burst) = control_plane_quota(s);
+                let positive = |n| NonZeroU32::new(n).expect("quotas are positive");
+                let quota = Quota::per_second(positive(rate)).allow_burst(positive(burst));
+                (s, RateLimiter::direct(quota))
             })
             .collect();
         Ok(Aws {
