@@ -1,6 +1,7 @@
 //! The last step of `scripts/report`: reads the figures every benchmark wrote to
 //! `$ECOMFLOW_REPORT_DIR` (default `target/report`), prints them as one table, with the
-//! baseline named on each ratio row, and writes them together as `report.json` there.
+//! baseline named on each row (a ratio's, or none for an absolute figure), and writes them
+//! together as `report.json` there.
 //!
 //! `cargo run --example report` after the benchmarks ran; the script does both.
 
@@ -78,7 +79,7 @@ fn main() {
                 number(&r["baseline_value"]),
                 r["unit"].as_str().unwrap_or("")
             ),
-            None => String::new(),
+            None => "none: an absolute figure, judged against its target".into(),
         };
         println!(
             "{:<13} {:<62} {:>10} {:<7} {:>8}  {:<10} {:<5} {}",
