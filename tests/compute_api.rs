@@ -754,3 +754,55 @@ async fn fields_fixed_at_creation_replace_the_resource() {
         .unwrap();
     assert_eq!(mappings.event_source_mappings().len(), 1);
 }
+
+/// A protected stack's user pool has Cognito's deletion protection on; deleting the pool
+/// (destroy with `--allow-protected`) turns it off first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_stacks_pool_is_deletion_protected() {
+    let stack = Stack::start("t-protect").await;
+    let mut config = stack.config();
+    config.protected = true;
+    let resources = stack.resources(&config, &[]);
+    let pool = get(&resources, "cognito_user_pool.users").clone();
+    assert_eq!(pool.spec["deletion_protection"], "ACTIVE");
+    stack.apply(std::slice::from_ref(&pool)).await;
+    let live = provider(Kind::CognitoUserPool)
+        .read(&stack.aws, &pool)
+        .await
+        .unwrap()
+        .expect("the pool exists");
+    let id = live["_id"].as_str().unwrap().to_string();
+    let described = stack
+        .aws
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.user_pool().unwrap().deletion_protection(),
+        Some(&aws_sdk_cognitoidentityprovider::types::DeletionProtectionType::Active)
+    );
+    // Cognito refuses to delete a protected pool (the emulator does not: DEVELOPERS.md), so
+    // the delete switches the protection off first.
+    let before = stack.aws.stats.snapshot();
+    provider(Kind::CognitoUserPool)
+        .delete(&stack.aws, &pool.physical, &live)
+        .await
+        .unwrap();
+    let delta = stack.aws.stats.snapshot().since(&before).by_operation;
+    assert_eq!(
+        delta
+            .iter()
+            .filter(|(op, _)| op.ends_with(":UpdateUserPool"))
+            .count(),
+        1,
+        "{delta:?}"
+    );
+    assert!(provider(Kind::CognitoUserPool)
+        .read(&stack.aws, &pool)
+        .await
+        .unwrap()
+        .is_none());
+}
