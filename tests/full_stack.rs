@@ -79,6 +79,33 @@ fn warehouse_leftovers(moto: &Moto) -> Vec<String> {
     })
 }
 
+/// The addresses the blueprint declares for the stack file's instance.
+fn declared_addresses(file: &str) -> BTreeSet<String> {
+    use ecomflow_infra::blueprint::{self, Context, LambdaCode, FUNCTIONS};
+    use ecomflow_infra::names::{instance_name, Names};
+    let config =
+        ecomflow_infra::config::load_file(std::path::Path::new(file), Some(INSTANCE)).unwrap();
+    let names = Names::new(
+        instance_name(&config.app, &config.env, Some(INSTANCE)),
+        "123456789012",
+        config.region.clone(),
+    );
+    let lambda_code = FUNCTIONS
+        .iter()
+        .map(|f| (f.to_string(), LambdaCode::default()))
+        .collect();
+    let context = Context {
+        names,
+        expires_at: None,
+        lambda_code,
+    };
+    blueprint::build(&config, &context)
+        .resources
+        .iter()
+        .map(|r| r.address())
+        .collect()
+}
+
 #[test]
 fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
     let moto = Moto::start();
@@ -127,7 +154,55 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
         );
     }
 
+    // Every declared resource, not only those named above.
+    let declared = declared_addresses(file);
+    assert!(declared.len() >= 40, "{declared:?}");
+    assert_eq!(
+        listed, declared,
+        "the plan adds exactly the declared resources"
+    );
+
     go(&["apply", "--yes"]).expect(0);
+    // What a user connects with, the warehouse included (JDBC for Tableau and Power BI).
+    let json = go(&["outputs", "--output", "json"]).expect(0);
+    let out: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let w = &out["warehouse"];
+    let (host, port, db) = (
+        w["host"].as_str().unwrap(),
+        w["port"].as_i64().unwrap(),
+        w["database"].as_str().unwrap(),
+    );
+    assert!(!host.is_empty() && port > 0 && db == "ecomflow", "{out:#}");
+    let jdbc = w["jdbc_url"].as_str().unwrap();
+    assert_eq!(jdbc, format!("jdbc:redshift://{host}:{port}/{db}"));
+    for key in [
+        "api_url",
+        "user_pool_id",
+        "app_client_id",
+        "stream",
+        "invoices_table",
+        "customers_table",
+        "bucket",
+        "athena_database",
+        "athena_table",
+    ] {
+        assert!(
+            out[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key}: {out:#}"
+        );
+    }
+    let text = go(&["outputs"]).expect(0);
+    for shown in [
+        jdbc,
+        out["api_url"].as_str().unwrap(),
+        out["athena_table"].as_str().unwrap(),
+    ] {
+        assert!(
+            text.stdout.contains(shown),
+            "{shown} not in:\n{}",
+            text.stdout
+        );
+    }
     assert!(
         warehouse_leftovers(&moto).len() >= 4,
         "cluster, connection and both streams exist"
