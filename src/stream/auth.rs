@@ -198,3 +198,112 @@ fn tokens(result: &AuthenticationResultType, refresh: Option<String>) -> Result<
         renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
+
+    const USER: &str = "producer";
+
+    /// A pool with an app client allowing USER_PASSWORD_AUTH and refresh, and one user with
+    /// a permanent password, on a fresh emulator.
+    async fn pool(moto: &ecomflow_testkit::Moto) -> (Client, String, String) {
+        let idp = Client::new(&moto.sdk_config().await);
+        let pool = idp
+            .create_user_pool()
+            .pool_name("auth-test")
+            .send()
+            .await
+            .unwrap();
+        let pool_id = pool.user_pool().unwrap().id().unwrap().to_string();
+        let client = idp
+            .create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .send()
+            .await
+            .unwrap();
+        let client_id = client
+            .user_pool_client()
+            .unwrap()
+            .client_id()
+            .unwrap()
+            .to_string();
+        idp.admin_create_user()
+            .user_pool_id(&pool_id)
+            .username(USER)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .unwrap();
+        set_password(&idp, &pool_id, "First-password-1!").await;
+        (idp, pool_id, client_id)
+    }
+
+    async fn set_password(idp: &Client, pool_id: &str, password: &str) {
+        idp.admin_set_user_password()
+            .user_pool_id(pool_id)
+            .username(USER)
+            .password(password)
+            .permanent(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The token is renewed once its renewal time has come, through the refresh token (the
+    /// password has changed meanwhile, so a new sign-in would fail), and not before; a
+    /// refresh token Cognito refuses falls back to signing in with the password.
+    #[tokio::test]
+    async fn the_id_token_is_refreshed_before_it_expires() {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        let moto = tokio::task::spawn_blocking(ecomflow_testkit::Moto::start)
+            .await
+            .unwrap();
+        let (idp, pool_id, client_id) = pool(&moto).await;
+        let session = CognitoSession::sign_in(
+            idp.clone(),
+            client_id,
+            USER.into(),
+            Password::new("First-password-1!".into()),
+            None,
+        )
+        .await
+        .unwrap();
+        let first_renewal = session.tokens.lock().await.renew_at;
+        let lifetime = first_renewal.saturating_duration_since(Instant::now());
+        assert!(
+            lifetime > Duration::from_secs(600),
+            "renewal planned {lifetime:?} ahead"
+        );
+        // Not yet due: the same token, no renewal.
+        session.id_token(false).await.unwrap();
+        assert_eq!(session.tokens.lock().await.renew_at, first_renewal);
+
+        // Due: renewed with the refresh token, although the password is no longer valid.
+        set_password(&idp, &pool_id, "Second-password-2!").await;
+        session.tokens.lock().await.renew_at = Instant::now();
+        let renewed = session.id_token(false).await.unwrap();
+        assert!(!renewed.is_empty());
+        let next = session.tokens.lock().await.renew_at;
+        assert!(next > Instant::now() + Duration::from_secs(600), "renewed");
+        assert!(session.tokens.lock().await.refresh_token.is_some());
+
+        // A refused refresh token: sign in again with the password (now valid again).
+        set_password(&idp, &pool_id, "First-password-1!").await;
+        {
+            let mut t = session.tokens.lock().await;
+            t.refresh_token = Some("not-a-refresh-token".into());
+            t.renew_at = Instant::now();
+        }
+        session.id_token(false).await.unwrap();
+        let t = session.tokens.lock().await;
+        assert!(t.renew_at > Instant::now() + Duration::from_secs(600));
+        assert_ne!(t.refresh_token.as_deref(), Some("not-a-refresh-token"));
+    }
+}
