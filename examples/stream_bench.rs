@@ -110,7 +110,7 @@ async fn main() {
 
     let sender = Sender::Direct {
         config,
-        sink: ingest::KinesisSink::new(s.aws.kinesis.clone()),
+        sink: ingest::AwsBackend::new(s.aws.kinesis.clone(), s.aws.s3.clone()),
     };
     let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATASET);
     let reader = BatchReader::new(

@@ -1,14 +1,19 @@
 //! Data flowing end to end on the emulator: apply the dev stack, sign a Cognito user in,
 //! start `local serve`, stream 3,000 real rows through the API with the user's token, and
-//! check that nothing is lost: every row is refused with a reason, or becomes an item in
-//! DynamoDB and a record Firehose delivered to S3 (or a reject with its reason under
-//! `rejects/`); the GET API answers equal the source rows; no token gets 401.
+//! check that nothing is lost: every row becomes an item in DynamoDB and a record Firehose
+//! delivered to S3, or a reject with its reason under `rejects/` (`ingest`'s under
+//! `rejects/ingest/`, each row the API answered as rejected; `process`'s under
+//! `rejects/dt=.../`); sent = delivered items + both kinds of rejects. Every invoice of the
+//! slice read back through `GET /invoices/{invoiceNo}` equals its source rows, and every
+//! customer's `GET /customers/{customerId}/invoices` (all pages) equals the summaries the
+//! source rows imply; no token gets 401.
 
 mod support;
 
+use records::Decimal;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use support::{command, run, Moto};
@@ -72,24 +77,116 @@ fn same(what: &str, got: &BTreeSet<String>, want: &BTreeSet<String>) {
     }
 }
 
+/// The bodies of every object under `prefix` (every page), `.gz` ones decompressed.
 async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<Vec<u8>> {
     let mut out = vec![];
-    let list = s3
+    let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
         .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for o in page.unwrap().contents() {
+            let key = o.key().unwrap();
+            let got = s3
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            let body = got.body.collect().await.unwrap().into_bytes().to_vec();
+            if key.ends_with(".gz") {
+                let mut text = Vec::new();
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut text)
+                    .unwrap_or_else(|e| panic!("{key}: {e}"));
+                out.push(text);
+            } else {
+                out.push(body);
+            }
+        }
+    }
+    out
+}
+
+/// The JSON lines of every object under `prefix`.
+async fn records_under(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<Value> {
+    objects(s3, bucket, prefix)
+        .await
+        .iter()
+        .flat_map(|o| json_lines(o))
+        .collect()
+}
+
+/// (reason, raw input) of each rejection, counted.
+fn reject_counts<'a>(
+    rejects: impl IntoIterator<Item = &'a Value>,
+) -> BTreeMap<(String, String), u64> {
+    let mut out = BTreeMap::new();
+    for r in rejects {
+        let key = (
+            r["reason"].as_str().unwrap_or_default().to_string(),
+            r["input"].as_str().unwrap_or_default().to_string(),
+        );
+        *out.entry(key).or_insert(0) += 1;
+    }
+    out
+}
+
+/// A GET through the API with the user's token, answered 200; its JSON body.
+async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let resp = http
+        .get(url)
+        .header("authorization", format!("Bearer {token}"))
         .send()
         .await
         .unwrap();
-    for o in list.contents() {
-        let got = s3
-            .get_object()
-            .bucket(bucket)
-            .key(o.key().unwrap())
-            .send()
-            .await
+    assert_eq!(resp.status(), 200, "GET {url}");
+    resp.json().await.unwrap()
+}
+
+/// The customer summaries (`GET /customers/{id}/invoices`) the clean lines imply: per
+/// (customer, invoice), the exact total, line count, first date, country, cancellation.
+fn expected_summaries(lines: &[Value]) -> BTreeMap<u64, BTreeMap<String, Value>> {
+    let mut distinct: BTreeMap<(u64, String), BTreeMap<String, &Value>> = BTreeMap::new();
+    for l in lines {
+        if let Some(c) = l["CustomerID"].as_u64() {
+            let inv = l["InvoiceNo"].as_str().unwrap().to_string();
+            distinct.entry((c, inv)).or_default().insert(line_id(l), l);
+        }
+    }
+    let mut out: BTreeMap<u64, BTreeMap<String, Value>> = BTreeMap::new();
+    for ((customer, invoice), lines) in distinct {
+        let dec = |v: &Value| -> Decimal {
+            match v {
+                Value::String(s) => s.parse().unwrap(),
+                other => other.to_string().parse().unwrap(),
+            }
+        };
+        let total: Decimal = lines
+            .values()
+            .map(|l| dec(&l["Quantity"]) * dec(&l["UnitPrice"]))
+            .sum();
+        let date = lines
+            .values()
+            .map(|l| l["InvoiceDate"].as_str().unwrap())
+            .min()
             .unwrap();
-        out.push(got.body.collect().await.unwrap().into_bytes().to_vec());
+        let country = lines.values().next().unwrap()["Country"].clone();
+        out.entry(customer).or_default().insert(
+            invoice.clone(),
+            serde_json::json!({
+                "CustomerID": customer,
+                "InvoiceNo": invoice,
+                "InvoiceTotal": total.normalize().to_string(),
+                "LineCount": lines.len(),
+                "InvoiceDate": date,
+                "Country": country,
+                "IsCancellation": invoice.starts_with('C'),
+            }),
+        );
     }
     out
 }
@@ -235,6 +332,7 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
 
     // The reference: the same rows cleaned by `data check`.
     let expected_path = dir.path().join("accepted.jsonl");
+    let expected_rejects_path = dir.path().join("rejected.jsonl");
     run(
         &ep,
         &[
@@ -243,9 +341,12 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
             csv.to_str().unwrap(),
             "--accepted",
             expected_path.to_str().unwrap(),
+            "--rejected",
+            expected_rejects_path.to_str().unwrap(),
         ],
     )
     .expect(0);
+    let expected_rejects = json_lines(&std::fs::read(&expected_rejects_path).unwrap());
     let expected = json_lines(&std::fs::read(&expected_path).unwrap());
     let expected_ids: BTreeSet<String> = expected.iter().map(line_id).collect();
 
@@ -254,21 +355,10 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
     let bucket = outputs["bucket"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     let (delivered, process_rejects, given_up) = loop {
-        let delivered: Vec<Value> = objects(&s3, bucket, "clean/")
-            .await
-            .iter()
-            .flat_map(|o| json_lines(o))
-            .collect();
-        let rejects: Vec<Value> = objects(&s3, bucket, "rejects/")
-            .await
-            .iter()
-            .flat_map(|o| json_lines(o))
-            .collect();
-        let given_up: Vec<Value> = objects(&s3, bucket, "aws/lambda/")
-            .await
-            .iter()
-            .flat_map(|o| json_lines(o))
-            .collect();
+        let delivered = records_under(&s3, bucket, "clean/").await;
+        // process's rejects: rejects/dt=YYYY-MM-DD/ (ingest's are under rejects/ingest/).
+        let rejects = records_under(&s3, bucket, "rejects/dt=").await;
+        let given_up = records_under(&s3, bucket, "aws/lambda/").await;
         let given_up_rows: u64 = given_up
             .iter()
             .map(|f| f["KinesisBatchInfo"]["batchSize"].as_u64().unwrap_or(0))
@@ -298,6 +388,44 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
             "reject without a reason: {r}"
         );
     }
+
+    // Every row the API answered as rejected is under rejects/ingest/, with its reason: as
+    // many per reason as the answers said, each with its detail and its raw CSV row. Those
+    // rows are the reference's rejects (`data check` over the whole slice) for every reason
+    // but `duplicate`; ingest drops only duplicates inside one request, so its duplicates
+    // are some of the reference's (the others are process's or the same line twice).
+    let ingest_rejects = records_under(&s3, bucket, "rejects/ingest/").await;
+    let mut stored_by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &ingest_rejects {
+        assert!(
+            r["detail"].as_str().is_some_and(|d| !d.is_empty()) && r["index"].is_u64(),
+            "ingest reject without a detail or row number: {r}"
+        );
+        *stored_by_reason
+            .entry(r["reason"].as_str().unwrap_or_default().to_string())
+            .or_insert(0) += 1;
+    }
+    let answered_by_reason: BTreeMap<String, u64> =
+        serde_json::from_value(summary["rejected_by_reason"].clone()).unwrap();
+    assert_eq!(
+        stored_by_reason, answered_by_reason,
+        "rejects/ingest/ holds every row the API answered as rejected, with its reason"
+    );
+    assert_eq!(ingest_rejects.len() as u64, rejected);
+    let is_dup = |r: &&Value| r["reason"] == "duplicate";
+    assert_eq!(
+        reject_counts(ingest_rejects.iter().filter(|r| !is_dup(r))),
+        reject_counts(expected_rejects.iter().filter(|r| !is_dup(r))),
+        "ingest's rejects are the source rows the cleaning rules refuse"
+    );
+    let reference_dups = reject_counts(expected_rejects.iter().filter(is_dup));
+    for (row, n) in reject_counts(ingest_rejects.iter().filter(is_dup)) {
+        assert!(
+            reference_dups.get(&row).is_some_and(|m| *m >= n),
+            "ingest rejected {n} copies of a row the reference does not reject as a duplicate: {row:?}"
+        );
+    }
+
     let delivered_ids: BTreeSet<String> = delivered.iter().map(line_id).collect();
     same(
         "S3 holds exactly the clean lines",
@@ -314,6 +442,20 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
         "DynamoDB holds exactly the clean lines",
         &item_ids,
         &expected_ids,
+    );
+    // In = out over both reject sources: every row sent is a delivered record of an item,
+    // or a reject of ingest or of process.
+    let delivered_items = delivered
+        .iter()
+        .filter(|l| item_ids.contains(&line_id(l)))
+        .count();
+    assert_eq!(
+        ROWS,
+        delivered_items + ingest_rejects.len() + process_rejects.len(),
+        "sent = items delivered to S3 ({delivered_items}) + ingest's rejects ({}) + process's \
+         rejects ({})",
+        ingest_rejects.len(),
+        process_rejects.len()
     );
 
     // GET answers equal the source rows.
@@ -337,15 +479,10 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
             .or_default()
             .insert(line_id(line));
     }
-    for invoice in by_invoice.keys().take(5).chain(by_invoice.keys().last()) {
-        let resp = http
-            .get(format!("{api}/invoices/{invoice}"))
-            .header("authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200, "GET /invoices/{invoice}");
-        let body: Value = resp.json().await.unwrap();
+    // Every invoice of the slice.
+    let started = Instant::now();
+    for (invoice, want) in &by_invoice {
+        let body = get_json(&http, &format!("{api}/invoices/{invoice}"), &token).await;
         let got: BTreeSet<String> = body["lines"]
             .as_array()
             .unwrap()
@@ -355,9 +492,45 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
         same(
             &format!("GET /invoices/{invoice} equals the source rows"),
             &got,
-            &by_invoice[invoice],
+            want,
         );
     }
+    // Every customer's invoice summaries, every page.
+    let summaries = expected_summaries(&expected);
+    assert!(summaries.len() > 10, "{} customers", summaries.len());
+    for (customer, want) in &summaries {
+        let mut got: BTreeMap<String, Value> = BTreeMap::new();
+        let mut next: Option<String> = None;
+        loop {
+            let mut url = format!("{api}/customers/{customer}/invoices?limit=5");
+            if let Some(t) = &next {
+                url.push_str(&format!("&next={t}"));
+            }
+            let body = get_json(&http, &url, &token).await;
+            for inv in body["invoices"].as_array().unwrap() {
+                let mut inv = inv.clone();
+                // Totals compare as numbers: the stored scale is the sum's.
+                let total: Decimal = inv["InvoiceTotal"].as_str().unwrap().parse().unwrap();
+                inv["InvoiceTotal"] = Value::String(total.normalize().to_string());
+                let no = inv["InvoiceNo"].as_str().unwrap().to_string();
+                assert!(got.insert(no, inv).is_none(), "an invoice on two pages");
+            }
+            next = body["next"].as_str().map(str::to_string);
+            if next.is_none() {
+                break;
+            }
+        }
+        assert_eq!(
+            &got, want,
+            "GET /customers/{customer}/invoices equals what the source rows imply"
+        );
+    }
+    eprintln!(
+        "GET checks: {} invoices, {} customers in {:.1} s",
+        by_invoice.len(),
+        summaries.len(),
+        started.elapsed().as_secs_f64()
+    );
     let one = &expected[0];
     let resp = http
         .get(format!(

@@ -38,13 +38,25 @@ async fn serve() -> (String, tokio::task::JoinHandle<()>) {
             .behavior_version_latest()
             .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
             .endpoint_url(NOWHERE)
-            .credentials_provider(creds)
+            .credentials_provider(creds.clone())
             .build(),
     );
-    let mut config = ingest::Config::from_lookup(|k| (k == "STREAM_NAME").then(|| "orders".into()))
-        .expect("an ingest config");
+    let mut config = ingest::Config::from_lookup(|k| match k {
+        "STREAM_NAME" => Some("orders".into()),
+        "BUCKET" => Some("lake".into()),
+        _ => None,
+    })
+    .expect("an ingest config");
     config.max_attempts = 1;
-    let ingest: Arc<dyn ApiFunction> = Arc::new(Ingest::new(config, kinesis));
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(NOWHERE)
+            .credentials_provider(creds.clone())
+            .build(),
+    );
+    let ingest: Arc<dyn ApiFunction> = Arc::new(Ingest::new(config, kinesis, s3));
     let query: Arc<dyn ApiFunction> = Arc::new(Query::new(query::DynamoStore {
         client: dynamodb,
         invoices_table: "invoices".into(),

@@ -44,15 +44,27 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                 &[names.lambda_log_group_arn(&role_name)],
             );
             let data = match *function {
-                "ingest" => vec![Statement::allow(
-                    "PutRows",
-                    &[
-                        "kinesis:PutRecord",
-                        "kinesis:PutRecords",
-                        "kinesis:DescribeStreamSummary",
-                    ],
-                    &[&stream],
-                )],
+                "ingest" => vec![
+                    Statement::allow(
+                        "PutRows",
+                        &[
+                            "kinesis:PutRecord",
+                            "kinesis:PutRecords",
+                            "kinesis:DescribeStreamSummary",
+                        ],
+                        &[&stream],
+                    ),
+                    // The rows it rejects, under its own prefix only.
+                    Statement::allow(
+                        "WriteRejects",
+                        &["s3:PutObject"],
+                        &[format!(
+                            "{}/{}*",
+                            Names::bucket_arn(&bucket),
+                            ingest::REJECTS_PREFIX
+                        )],
+                    ),
+                ],
                 "process" => vec![
                     Statement::allow(
                         "ReadStream",

@@ -47,6 +47,8 @@ fn environment(config: &StackConfig, names: &Names, function: &str) -> BTreeMap<
     match function {
         "ingest" => {
             env.insert("STREAM_NAME".into(), names.stream());
+            // Rows it rejects go under `rejects/ingest/` (see `access.rs`).
+            env.insert("BUCKET".into(), names.lake_bucket());
             env.extend(rules.map(|(k, v)| (k.to_string(), v)));
         }
         "process" => {

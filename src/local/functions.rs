@@ -24,18 +24,22 @@ pub trait StreamFunction: Send + Sync {
     async fn invoke(&self, event: KinesisEvent) -> Result<KinesisEventResponse, String>;
 }
 
-/// `ingest`: `POST /records` -> Kinesis.
+/// `ingest`: `POST /records` -> Kinesis, rejected rows to the lake bucket.
 pub struct Ingest {
     config: ingest::Config,
-    sink: ingest::KinesisSink,
+    sink: ingest::AwsBackend,
 }
 
 impl Ingest {
-    /// The handler with its configuration and stream client.
-    pub fn new(config: ingest::Config, kinesis: aws_sdk_kinesis::Client) -> Ingest {
+    /// The handler with its configuration, stream client and S3 client.
+    pub fn new(
+        config: ingest::Config,
+        kinesis: aws_sdk_kinesis::Client,
+        s3: aws_sdk_s3::Client,
+    ) -> Ingest {
         Ingest {
             config,
-            sink: ingest::KinesisSink::new(kinesis),
+            sink: ingest::AwsBackend::new(kinesis, s3),
         }
     }
 }

@@ -173,6 +173,7 @@ pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
     let ingest: Arc<dyn functions::ApiFunction> = Arc::new(functions::Ingest::new(
         wiring.ingest_config()?,
         aws.kinesis.clone(),
+        aws.s3.clone(),
     ));
     let (invoices_table, customers_table) = wiring.query_tables()?;
     let query: Arc<dyn functions::ApiFunction> =

@@ -99,7 +99,7 @@ fn direct_sender(session: &Session) -> Result<Sender> {
         ingest::Config::from_lookup(|k| env.get(k).cloned()).map_err(anyhow::Error::msg)?;
     Ok(Sender::Direct {
         config,
-        sink: ingest::KinesisSink::new(session.aws.kinesis.clone()),
+        sink: ingest::AwsBackend::new(session.aws.kinesis.clone(), session.aws.s3.clone()),
     })
 }
 

@@ -59,8 +59,8 @@ pub enum Sender {
     Direct {
         /// The handler's configuration (the deployed function's environment).
         config: ingest::Config,
-        /// The stream writer.
-        sink: ingest::KinesisSink,
+        /// The stream writer (and the rejects' bucket).
+        sink: ingest::AwsBackend,
     },
 }
 

@@ -1,11 +1,27 @@
-//! EcomFlow ingest Lambda: API Gateway (REST, proxy integration) -> validate -> Kinesis.
+//! EcomFlow ingest Lambda: API Gateway (REST, proxy integration) -> validate -> Kinesis,
+//! rejected rows to S3.
 //!
 //! The body is one JSON record, a JSON array of records, or CSV text with the dataset
 //! header. Base64-encoded bodies are decoded first. Every record is cleaned with
-//! [`records`] (duplicates inside one request dropped); valid ones are sent to the stream
-//! with `PutRecords` (at most 500 records and 5 MB a call, partition key = InvoiceNo, data =
-//! the clean JSON line), and records the stream refuses are retried with exponential
-//! backoff.
+//! [`records`] (duplicates inside one request dropped).
+//!
+//! 1. The rejected rows, if any, are stored first, as one gzip object per request:
+//!    `s3://BUCKET/rejects/ingest/dt=YYYY-MM-DD/{body digest}.jsonl.gz`, one JSON line per
+//!    row in the shape `process` stores under `rejects/` ([`Rejection`]: `reason`, `detail`,
+//!    `input` (the raw CSV line or JSON text) and `index`, the row's 0-based position in the
+//!    body). The day is the request's time (API Gateway's `requestTimeEpoch`, else now); the
+//!    name is the SHA-256 of the decoded body, so a retried request overwrites its own
+//!    object instead of counting its rejects twice. Compressed because a rejection line
+//!    costs about 60 bytes more than its row: a 6 MiB body of tiny rejected rows would
+//!    otherwise need several hundred MB, while compressed the lines stay a small fraction of
+//!    the body (Athena and Glue read `.gz` objects as they are).
+//! 2. Valid records are then sent to the stream with `PutRecords` (at most 500 records and
+//!    5 MB a call, partition key = InvoiceNo, data = the clean JSON line), and records the
+//!    stream refuses are retried with exponential backoff.
+//!
+//! If the rejects cannot be stored, nothing is sent to the stream and the answer is a `503`
+//! (so the producer sends the request again): a `202` promises that every row is either on
+//! the stream or under `rejects/`.
 //!
 //! # What a body may be
 //!
@@ -36,7 +52,9 @@
 //!   where UTF-8 is required, a JSON body that is not an object or array, or a CSV without
 //!   the header; `413` for a body over the limit; `415` for a refused Content-Type or
 //!   charset (every error message is cut to [`MAX_ECHO_CHARS`] characters);
-//! * `503` with the same counts plus `"failed"` when the stream kept refusing records.
+//! * `503` with the same counts plus `"failed"` when the stream kept refusing records;
+//! * `503` `{"error":"..."}` when the rejected rows could not be stored (nothing was sent:
+//!   send the request again).
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
@@ -45,8 +63,10 @@ use base64::Engine;
 use records::{BatchCleaner, Cleaner, CleaningRules, InvoiceLine, RejectReason, Rejection};
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::Duration;
 
 /// Largest body accepted, after base64 decoding.
@@ -66,6 +86,8 @@ pub const MAX_ECHO_CHARS: usize = 300;
 pub struct Config {
     /// Kinesis stream name (`STREAM_NAME`).
     pub stream_name: String,
+    /// The lake bucket, where rejected rows go under [`REJECTS_PREFIX`] (`BUCKET`).
+    pub bucket: String,
     /// Cleaning rules (`KEEP_CANCELLATIONS`, ...).
     pub rules: CleaningRules,
     /// Body size limit in bytes (`MAX_BODY_BYTES`, default 6 MiB).
@@ -82,6 +104,9 @@ impl Config {
         let stream_name = lookup("STREAM_NAME")
             .filter(|s| !s.is_empty())
             .ok_or("STREAM_NAME is not set")?;
+        let bucket = lookup("BUCKET")
+            .filter(|s| !s.is_empty())
+            .ok_or("BUCKET is not set")?;
         let rules = CleaningRules::from_lookup(&lookup)?;
         let max_body_bytes = match lookup("MAX_BODY_BYTES") {
             Some(v) if !v.is_empty() => v
@@ -91,6 +116,7 @@ impl Config {
         };
         Ok(Config {
             stream_name,
+            bucket,
             rules,
             max_body_bytes,
             max_attempts: 5,
@@ -108,9 +134,12 @@ pub struct StreamRecord {
     pub data: Vec<u8>,
 }
 
-/// The part of Kinesis the handler needs.
+/// Where `ingest` puts its rejected rows in the lake bucket (the role may write only here).
+pub const REJECTS_PREFIX: &str = "rejects/ingest/";
+
+/// The AWS calls the handler needs: Kinesis for clean rows, S3 for rejected ones.
 #[async_trait]
-pub trait StreamSink: Send + Sync {
+pub trait Backend: Send + Sync {
     /// Puts up to 500 records in one call. Returns, for each record in order, `None`
     /// when it was stored or `Some(error code)` when it was refused. `Err` means the
     /// whole call failed.
@@ -119,23 +148,27 @@ pub trait StreamSink: Send + Sync {
         stream: &str,
         records: &[StreamRecord],
     ) -> Result<Vec<Option<String>>, String>;
+
+    /// `PutObject` of a gzip-compressed JSON-lines body.
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), String>;
 }
 
-/// The `StreamSink` over the AWS SDK.
+/// The [`Backend`] over the AWS SDK.
 #[derive(Debug, Clone)]
-pub struct KinesisSink {
-    client: aws_sdk_kinesis::Client,
+pub struct AwsBackend {
+    kinesis: aws_sdk_kinesis::Client,
+    s3: aws_sdk_s3::Client,
 }
 
-impl KinesisSink {
-    /// Wraps a Kinesis client.
-    pub fn new(client: aws_sdk_kinesis::Client) -> Self {
-        KinesisSink { client }
+impl AwsBackend {
+    /// Wraps a Kinesis and an S3 client.
+    pub fn new(kinesis: aws_sdk_kinesis::Client, s3: aws_sdk_s3::Client) -> Self {
+        AwsBackend { kinesis, s3 }
     }
 }
 
 #[async_trait]
-impl StreamSink for KinesisSink {
+impl Backend for AwsBackend {
     async fn put_records(
         &self,
         stream: &str,
@@ -154,7 +187,7 @@ impl StreamSink for KinesisSink {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let out = self
-            .client
+            .kinesis
             .put_records()
             .stream_name(stream)
             .set_records(Some(entries))
@@ -171,6 +204,24 @@ impl StreamSink for KinesisSink {
             .iter()
             .map(|r| r.error_code().map(str::to_owned))
             .collect())
+    }
+
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), String> {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/gzip")
+            .body(body.into())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "PutObject failed: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                )
+            })
     }
 }
 
@@ -404,8 +455,36 @@ fn require_utf8(body: &[u8], why: &str) -> Result<(), Refusal> {
     })
 }
 
-/// What a request's records came to, keeping only what the answer needs: the records for
-/// the stream, the rejection counts, and the first [`MAX_LISTED_REJECTIONS`] rejections.
+/// Every rejection of a request as gzip-compressed JSON lines, compressed as they come
+/// ([`Rejection::write_json_line`], the line `process` stores).
+#[derive(Debug, Default)]
+pub struct RejectsBody {
+    /// Created at the first rejection (the compressor's state is a few hundred KB).
+    gz: Option<flate2::write::GzEncoder<Vec<u8>>>,
+    /// One line, reused.
+    line: Vec<u8>,
+}
+
+impl RejectsBody {
+    fn push(&mut self, r: &Rejection) {
+        self.line.clear();
+        r.write_json_line(&mut self.line);
+        let gz = self.gz.get_or_insert_with(|| {
+            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default())
+        });
+        // Writing to a Vec cannot fail.
+        let _ = gz.write_all(&self.line);
+    }
+
+    /// The finished gzip body (empty when nothing was rejected).
+    pub fn finish(self) -> Vec<u8> {
+        self.gz.and_then(|gz| gz.finish().ok()).unwrap_or_default()
+    }
+}
+
+/// What a request's records came to: the records for the stream, every rejection for
+/// `rejects/`, the rejection counts, and the first [`MAX_LISTED_REJECTIONS`] rejections for
+/// the answer.
 #[derive(Debug, Default)]
 pub struct Tally {
     /// Clean records for the stream, in body order.
@@ -416,6 +495,8 @@ pub struct Tally {
     pub rejected: usize,
     /// The first rejections, details cut to [`MAX_ECHO_CHARS`].
     pub listed: Vec<ListedRejection>,
+    /// Every rejection in full.
+    pub rejects: RejectsBody,
 }
 
 impl Tally {
@@ -431,6 +512,7 @@ impl Tally {
     }
 
     fn reject(&mut self, r: Rejection) {
+        self.rejects.push(&r);
         self.rejected += 1;
         *self.rejected_by_reason.entry(r.reason).or_insert(0) += 1;
         if self.listed.len() < MAX_LISTED_REJECTIONS {
@@ -549,7 +631,7 @@ pub fn chunk_records(records: &[StreamRecord]) -> Vec<&[StreamRecord]> {
 
 /// Sends records, retrying refused ones with exponential backoff. Returns how many
 /// could not be delivered after `cfg.max_attempts` attempts.
-pub async fn deliver(sink: &dyn StreamSink, cfg: &Config, records: Vec<StreamRecord>) -> usize {
+pub async fn deliver(sink: &dyn Backend, cfg: &Config, records: Vec<StreamRecord>) -> usize {
     let mut pending = records;
     let mut delay = cfg.base_backoff;
     for attempt in 1..=cfg.max_attempts.max(1) {
@@ -583,18 +665,51 @@ pub async fn deliver(sink: &dyn StreamSink, cfg: &Config, records: Vec<StreamRec
     pending.len()
 }
 
-/// Handles one API Gateway request.
+/// The key of a request's rejects object: under [`REJECTS_PREFIX`], by the request's day
+/// (`requestTimeEpoch`, in milliseconds, else now) and the SHA-256 of its decoded body.
+pub fn rejects_key(req: &ApiGatewayProxyRequest, body: &[u8]) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(req.request_context.request_time_epoch)
+        .filter(|_| req.request_context.request_time_epoch > 0)
+        .unwrap_or_else(chrono::Utc::now);
+    format!(
+        "{REJECTS_PREFIX}dt={}/{:x}.jsonl.gz",
+        at.format("%Y-%m-%d"),
+        Sha256::digest(body)
+    )
+}
+
+/// Handles one API Gateway request: stores its rejected rows, then sends its clean ones.
 pub async fn handle(
     req: &ApiGatewayProxyRequest,
     cfg: &Config,
-    sink: &dyn StreamSink,
+    backend: &dyn Backend,
 ) -> ApiGatewayProxyResponse {
-    let tally = match read_request(req, cfg) {
+    let (tally, key) = match read_request(req, cfg) {
         Ok(t) => t,
         Err(Refusal { status, message }) => return error_response(status, &message),
     };
+    if tally.rejected > 0 {
+        let body = tally.rejects.finish();
+        if let Err(e) = backend.put_object(&cfg.bucket, &key, body).await {
+            tracing::warn!(error = %e, key, "rejects not stored; nothing sent");
+            return error_response(
+                503,
+                &format!(
+                    "the {} rejected rows could not be stored under rejects/, so nothing was \
+                     sent; send the request again ({e})",
+                    tally.rejected
+                ),
+            );
+        }
+        tracing::info!(
+            key,
+            request_id = req.request_context.request_id.as_deref().unwrap_or(""),
+            rejected = tally.rejected,
+            "rejects stored"
+        );
+    }
     let total = tally.records.len();
-    let failed = deliver(sink, cfg, tally.records).await;
+    let failed = deliver(backend, cfg, tally.records).await;
     let summary = IngestSummary {
         accepted: total - failed,
         rejected: tally.rejected,
@@ -611,8 +726,12 @@ pub async fn handle(
     json_response(if failed == 0 { 202 } else { 503 }, &summary)
 }
 
-/// Everything before the stream: the body's type, size, encoding and records.
-pub fn read_request(req: &ApiGatewayProxyRequest, cfg: &Config) -> Result<Tally, Refusal> {
+/// Everything before S3 and the stream: the body's type, size, encoding and records, and
+/// the key its rejects go to ([`rejects_key`]).
+pub fn read_request(
+    req: &ApiGatewayProxyRequest,
+    cfg: &Config,
+) -> Result<(Tally, String), Refusal> {
     let ty = body_type(req)?;
     let body = body_bytes(req, cfg.max_body_bytes)?;
     let csv = is_csv(ty, &body);
@@ -624,5 +743,6 @@ pub fn read_request(req: &ApiGatewayProxyRequest, cfg: &Config) -> Result<Tally,
             "the Content-Type says charset=utf-8 (send ISO-8859-1 text as charset=iso-8859-1)",
         )?;
     }
-    clean_body(&Cleaner::new(cfg.rules), &body, csv)
+    let tally = clean_body(&Cleaner::new(cfg.rules), &body, csv)?;
+    Ok((tally, rejects_key(req, &body)))
 }

@@ -1,7 +1,7 @@
 //! Lambda entry point of the ingest function (package it as `bootstrap`).
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-use ingest::{handle, Config, KinesisSink};
+use ingest::{handle, AwsBackend, Config};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -14,7 +14,10 @@ async fn main() -> Result<(), Error> {
         .init();
     let cfg = Config::from_lookup(|k| std::env::var(k).ok())?;
     let aws = aws_config::load_from_env().await;
-    let sink = KinesisSink::new(aws_sdk_kinesis::Client::new(&aws));
+    let sink = AwsBackend::new(
+        aws_sdk_kinesis::Client::new(&aws),
+        aws_sdk_s3::Client::new(&aws),
+    );
     let (cfg, sink) = (&cfg, &sink);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {

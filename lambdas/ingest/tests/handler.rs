@@ -1,19 +1,22 @@
-//! Handler tests with an in-memory fake of the stream.
+//! Handler tests with an in-memory fake of the stream and the bucket.
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
-use ingest::{chunk_records, handle, Config, StreamRecord, StreamSink};
+use ingest::{chunk_records, handle, Backend, Config, StreamRecord, REJECTS_PREFIX};
 use records::CleaningRules;
+use records::{RejectReason, Rejection};
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::sync::Mutex;
 use std::time::Duration;
 
 const JSON_EVENT: &str = include_str!("fixtures/apigw_post_json.json");
 const CSV_EVENT: &str = include_str!("fixtures/apigw_post_csv_base64.json");
 
-/// Stores records; refuses each record's first `refusals` attempts.
+/// Stores records and objects; refuses each record's first `refusals` attempts, every
+/// `PutRecords` call when `fail_calls`, every `PutObject` when `fail_s3`.
 #[derive(Default)]
 struct FakeStream {
     stored: Mutex<Vec<StreamRecord>>,
@@ -21,10 +24,39 @@ struct FakeStream {
     refusals: usize,
     attempts: Mutex<std::collections::HashMap<Vec<u8>, usize>>,
     fail_calls: bool,
+    /// (bucket, key, body) of every object put.
+    objects: Mutex<Vec<(String, String, Vec<u8>)>>,
+    fail_s3: bool,
+}
+
+impl FakeStream {
+    /// The rejections stored, with the one object's key (panics unless exactly one).
+    fn rejects(&self) -> (String, Vec<Rejection>) {
+        let objects = self.objects.lock().unwrap();
+        assert_eq!(objects.len(), 1, "one rejects object per request");
+        let (bucket, key, body) = &objects[0];
+        assert_eq!(bucket, "lake");
+        let rows = BufReader::new(flate2::read::GzDecoder::new(&body[..]))
+            .lines()
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect();
+        (key.clone(), rows)
+    }
 }
 
 #[async_trait]
-impl StreamSink for FakeStream {
+impl Backend for FakeStream {
+    async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), String> {
+        if self.fail_s3 {
+            return Err("PutObject failed: AccessDenied".into());
+        }
+        self.objects
+            .lock()
+            .unwrap()
+            .push((bucket.to_owned(), key.to_owned(), body));
+        Ok(())
+    }
+
     async fn put_records(
         &self,
         _stream: &str,
@@ -55,6 +87,7 @@ impl StreamSink for FakeStream {
 fn cfg() -> Config {
     Config {
         stream_name: "s".into(),
+        bucket: "lake".into(),
         rules: CleaningRules::default(),
         max_body_bytes: 6 * 1024 * 1024,
         max_attempts: 4,
@@ -273,6 +306,7 @@ fn chunking_limits() {
 fn config_from_env_lookup() {
     let c = Config::from_lookup(|k| match k {
         "STREAM_NAME" => Some("orders".into()),
+        "BUCKET" => Some("lake".into()),
         "KEEP_CANCELLATIONS" => Some("false".into()),
         "MAX_BODY_BYTES" => Some("1234".into()),
         _ => None,
@@ -281,5 +315,105 @@ fn config_from_env_lookup() {
     assert_eq!(c.stream_name, "orders");
     assert!(!c.rules.keep_cancellations);
     assert_eq!(c.max_body_bytes, 1234);
+    assert_eq!(c.bucket, "lake");
     assert!(Config::from_lookup(|_| None).is_err());
+    // Without a bucket the rejects would have nowhere to go: no configuration.
+    let no_bucket = Config::from_lookup(|k| (k == "STREAM_NAME").then(|| "orders".into()));
+    assert_eq!(no_bucket.unwrap_err(), "BUCKET is not set");
+}
+
+#[tokio::test]
+async fn rejected_rows_are_stored_under_rejects() {
+    // The JSON fixture: 5 records, 3 rejected (a duplicate, a non-product code, a bad date),
+    // posted at 2010-12-01 08:26 UTC (requestTimeEpoch).
+    let req: ApiGatewayProxyRequest = serde_json::from_str(JSON_EVENT).unwrap();
+    let sink = FakeStream::default();
+    let resp = handle(&req, &cfg(), &sink).await;
+    assert_eq!(resp.status_code, 202);
+    let answer = body_json(&resp);
+    let (key, rows) = sink.rejects();
+    assert!(key.starts_with(REJECTS_PREFIX), "{key}");
+    assert!(key.starts_with("rejects/ingest/dt=2010-12-01/"), "{key}");
+    assert!(key.ends_with(".jsonl.gz"), "{key}");
+    assert_eq!(
+        key.len(),
+        "rejects/ingest/dt=2010-12-01/".len() + 64 + 9,
+        "{key}"
+    );
+    assert_eq!(rows.len(), 3);
+    // Every row the answer lists is stored with the same index and reason, with its input.
+    for (listed, row) in answer["rejections"].as_array().unwrap().iter().zip(&rows) {
+        assert_eq!(listed["index"].as_u64(), row.index.map(|i| i as u64));
+        assert_eq!(listed["reason"], row.reason.as_str());
+        assert!(!row.detail.is_empty());
+        assert!(row.input.contains("InvoiceNo"), "{}", row.input);
+    }
+    assert_eq!(rows[2].reason, RejectReason::BadDate);
+    assert_eq!(rows[2].index, Some(4));
+
+    // The same body again (a retry) goes to the same object; another body elsewhere.
+    let again = FakeStream::default();
+    handle(&req, &cfg(), &again).await;
+    assert_eq!(again.rejects().0, key);
+    let csv: ApiGatewayProxyRequest = serde_json::from_str(CSV_EVENT).unwrap();
+    let other = FakeStream::default();
+    handle(&csv, &cfg(), &other).await;
+    let (csv_key, csv_rows) = other.rejects();
+    assert_ne!(csv_key, key);
+    assert_eq!(csv_rows.len(), 39);
+    // CSV rows keep their raw line and their data-row number.
+    let first = &csv_rows[0];
+    assert_eq!(first.input.split(',').count(), 8, "{}", first.input);
+    assert!(first.index.is_some());
+}
+
+#[tokio::test]
+async fn no_rejects_no_object() {
+    let one = r#"{"InvoiceNo":"536365","StockCode":"85123A","Quantity":6,"InvoiceDate":"12/1/2010 8:26","UnitPrice":"2.55","CustomerID":17850,"Country":"United Kingdom"}"#;
+    let sink = FakeStream::default();
+    assert_eq!(
+        handle(&request(one, None), &cfg(), &sink).await.status_code,
+        202
+    );
+    assert!(sink.objects.lock().unwrap().is_empty());
+    // A refused body is not rows: nothing stored either.
+    let sink = FakeStream::default();
+    assert_eq!(
+        handle(&request("{not json", None), &cfg(), &sink)
+            .await
+            .status_code,
+        400
+    );
+    assert!(sink.objects.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn rejects_not_stored_is_503_and_nothing_sent() {
+    let req: ApiGatewayProxyRequest = serde_json::from_str(CSV_EVENT).unwrap();
+    let sink = FakeStream {
+        fail_s3: true,
+        ..Default::default()
+    };
+    let resp = handle(&req, &cfg(), &sink).await;
+    assert_eq!(resp.status_code, 503);
+    let b = body_json(&resp);
+    let error = b["error"].as_str().unwrap();
+    assert!(
+        error.contains("39 rejected rows") && error.contains("again"),
+        "{error}"
+    );
+    // No "failed" count: a producer retries the whole request, and nothing went out.
+    assert!(b.get("failed").is_none());
+    assert!(sink.calls.lock().unwrap().is_empty());
+    assert!(sink.stored.lock().unwrap().is_empty());
+    // Without rejects, a broken bucket does not matter.
+    let one = r#"{"InvoiceNo":"536365","StockCode":"85123A","Quantity":6,"InvoiceDate":"12/1/2010 8:26","UnitPrice":"2.55","CustomerID":17850,"Country":"United Kingdom"}"#;
+    let sink = FakeStream {
+        fail_s3: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        handle(&request(one, None), &cfg(), &sink).await.status_code,
+        202
+    );
 }

@@ -32,7 +32,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use fuzzkit::{assert_memory_bounded, corpus, measure, mutated, preview};
-use ingest::{handle, Config, StreamRecord, StreamSink, MAX_ECHO_CHARS, MAX_LISTED_REJECTIONS};
+use ingest::{handle, Backend, Config, StreamRecord, MAX_ECHO_CHARS, MAX_LISTED_REJECTIONS};
 use proptest::prelude::*;
 use records::CleaningRules;
 use serde_json::Value;
@@ -58,13 +58,33 @@ const SAMPLE: &[u8] = include_bytes!("../../records/tests/fixtures/online_retail
 const HEADER: &str =
     "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
 
-/// A stream that takes every record and only counts them (storing them would count
-/// against the handler's memory).
+/// A stream and bucket that take everything and only count it (storing it would count
+/// against the handler's memory): records, rejects objects, and the rejected rows in them
+/// (each line checked to be a rejection with a reason).
 #[derive(Default)]
-struct CountingSink(AtomicUsize);
+struct CountingSink(AtomicUsize, AtomicUsize, AtomicUsize);
+
+/// The part of a stored rejection the count checks.
+#[derive(serde::Deserialize)]
+struct StoredReason {
+    #[allow(dead_code)]
+    reason: records::RejectReason,
+}
 
 #[async_trait]
-impl StreamSink for CountingSink {
+impl Backend for CountingSink {
+    async fn put_object(&self, _bucket: &str, _key: &str, body: Vec<u8>) -> Result<(), String> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        use std::io::BufRead;
+        let lines = std::io::BufReader::new(flate2::read::GzDecoder::new(&body[..])).split(b'\n');
+        for line in lines {
+            let line = line.map_err(|e| e.to_string())?;
+            serde_json::from_slice::<StoredReason>(&line).map_err(|e| e.to_string())?;
+            self.2.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     async fn put_records(
         &self,
         _stream: &str,
@@ -79,6 +99,7 @@ impl StreamSink for CountingSink {
 fn cfg() -> Config {
     Config {
         stream_name: "s".into(),
+        bucket: "lake".into(),
         rules: CleaningRules::default(),
         max_body_bytes: 6 * 1024 * 1024,
         max_attempts: 1,
@@ -151,6 +172,17 @@ fn check(req: &ApiGatewayProxyRequest, cfg: &Config) -> ApiGatewayProxyResponse 
                 .map(|n| n.as_u64().unwrap())
                 .sum();
             assert_eq!(by_reason, rejected, "{what}: counts do not add up");
+            // Every rejected row is stored, in one object, or there is none.
+            assert_eq!(
+                sink.2.load(Ordering::Relaxed) as u64,
+                rejected,
+                "{what}: rejects"
+            );
+            assert_eq!(
+                sink.1.load(Ordering::Relaxed),
+                usize::from(rejected > 0),
+                "{what}: rejects objects"
+            );
             let listed = v["rejections"].as_array().expect("rejections");
             assert_eq!(
                 listed.len() as u64,
@@ -173,9 +205,9 @@ fn check(req: &ApiGatewayProxyRequest, cfg: &Config) -> ApiGatewayProxyResponse 
                 "{what}: {error:.80}"
             );
             assert_eq!(
-                sink.0.load(Ordering::Relaxed),
+                sink.0.load(Ordering::Relaxed) + sink.1.load(Ordering::Relaxed),
                 0,
-                "{what}: sent despite a 4xx"
+                "{what}: sent or stored despite a 4xx"
             );
         }
         other => panic!("{what}: status {other}: {v}"),

@@ -3,14 +3,17 @@
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use ecomflow_testkit::Moto;
-use ingest::{handle, Config, KinesisSink};
+use ingest::{handle, AwsBackend, Config, REJECTS_PREFIX};
 use records::CleaningRules;
+use std::io::BufRead;
 use std::time::Duration;
 
 #[tokio::test]
-async fn puts_clean_records_on_the_stream() {
+async fn puts_clean_records_on_the_stream_and_rejects_in_the_bucket() {
     let moto = Moto::start();
     let client = aws_sdk_kinesis::Client::new(&moto.sdk_config().await);
+    let s3 = moto.s3().await;
+    s3.create_bucket().bucket("lake").send().await.unwrap();
     client
         .create_stream()
         .stream_name("orders")
@@ -20,16 +23,58 @@ async fn puts_clean_records_on_the_stream() {
         .unwrap();
     let cfg = Config {
         stream_name: "orders".into(),
+        bucket: "lake".into(),
         rules: CleaningRules::default(),
         max_body_bytes: 6 * 1024 * 1024,
         max_attempts: 3,
         base_backoff: Duration::from_millis(10),
     };
-    let sink = KinesisSink::new(client.clone());
+    let sink = AwsBackend::new(client.clone(), s3.clone());
     let req: ApiGatewayProxyRequest =
         serde_json::from_str(include_str!("fixtures/apigw_post_csv_base64.json")).unwrap();
     let resp = handle(&req, &cfg, &sink).await;
     assert_eq!(resp.status_code, 202, "{:?}", resp.body);
+
+    // The 39 rejected rows: one object under rejects/ingest/, one line each with its reason.
+    let listed = s3
+        .list_objects_v2()
+        .bucket("lake")
+        .prefix(REJECTS_PREFIX)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents().len(), 1);
+    let key = listed.contents()[0].key().unwrap();
+    let body = s3
+        .get_object()
+        .bucket("lake")
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert!(key.ends_with(".jsonl.gz"), "{key}");
+    let rows: Vec<records::Rejection> =
+        std::io::BufReader::new(flate2::read::GzDecoder::new(&body[..]))
+            .lines()
+            .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+            .collect();
+    assert_eq!(rows.len(), 39);
+    assert!(rows
+        .iter()
+        .all(|r| r.index.is_some() && !r.input.is_empty()));
+
+    // A bucket that is not there: 503, and nothing more on the stream.
+    let gone = Config {
+        bucket: "no-such-bucket".into(),
+        ..cfg.clone()
+    };
+    let resp = handle(&req, &gone, &sink).await;
+    assert_eq!(resp.status_code, 503, "{:?}", resp.body);
 
     let shards = client
         .list_shards()
