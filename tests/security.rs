@@ -1091,7 +1091,7 @@ const BREAKS: &[Break] = &[
             first_statement(bp, "ingest")["Resource"] =
                 json!(["arn:aws:glue:us-east-1:123456789012:catalog"])
         },
-        "exception `arn:aws:glue:us-east-1:123456789012:catalog` used for `kinesis:PutRecord`",
+        "exception `arn:aws:glue:us-east-1:123456789012:catalog` used for `kinesis:PutRecords`",
     ),
     (
         "NotAction",

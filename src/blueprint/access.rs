@@ -47,11 +47,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                 "ingest" => vec![
                     Statement::allow(
                         "PutRows",
-                        &[
-                            "kinesis:PutRecord",
-                            "kinesis:PutRecords",
-                            "kinesis:DescribeStreamSummary",
-                        ],
+                        &["kinesis:PutRecords"],
                         &[&stream],
                     ),
                     // The rows it rejects, under its own prefix only.
@@ -92,7 +88,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                     Statement::allow(
                         "WriteRejects",
                         &["s3:PutObject"],
-                        &[format!("{}/rejects/*", Names::bucket_arn(&bucket))],
+                        &[format!("{}/rejects/dt=*", Names::bucket_arn(&bucket))],
                     ),
                     Statement::allow("Alert", &["sns:Publish"], &[&topic]),
                 ]
