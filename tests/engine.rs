@@ -306,25 +306,32 @@ fn a_held_lock_stops_a_second_run_until_force_unlocked() {
     run(ep, &["destroy", "--yes", "--instance", "t-lock"]).expect(0);
 }
 
+/// Two applies of one instance that truly overlap: exactly one proceeds. The first runs through
+/// a proxy whose gate holds it at its first S3 write (the lake bucket's create, which comes
+/// after it took the lock); while it is held there, the second runs to the end straight
+/// against the emulator and must fail at once, naming the first as the holder. Released, the
+/// first completes, and the instance has converged with its lock gone.
 #[test]
 fn concurrent_applies_of_one_instance_never_both_proceed() {
+    use ecomflow_testkit::{GatePoint, LatencyProxy};
+    use std::process::Stdio;
     let moto = Moto::start();
     let ep = &moto.endpoint;
-    // Two runs started together: any that meets the other's lock fails at once, naming it.
-    let children: Vec<_> = (0..2)
-        .map(|_| {
-            command(ep, &["apply", "--yes", "--instance", "t-race2"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
-    let ok = outputs.iter().filter(|o| o.status.success()).count();
+    let args = ["apply", "--yes", "--instance", "t-race2"];
+    let proxy_rt = support::proxy_runtime();
+    let proxy = proxy_rt.block_on(LatencyProxy::start(ep, std::time::Duration::ZERO));
+    proxy.gate().arm(GatePoint {
+        at: 1,
+        forward: false,
+        counts: std::sync::Arc::new(|service: &str, op: &str| {
+            service == "s3" && op.starts_with("PUT ")
+        }),
+    });
+    let mut first = command(&proxy.endpoint, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let show = |o: &std::process::Output| {
         format!(
             "{}\n{}",
@@ -332,24 +339,60 @@ fn concurrent_applies_of_one_instance_never_both_proceed() {
             String::from_utf8_lossy(&o.stderr)
         )
     };
-    assert!(
-        ok >= 1,
-        "{}\n-----\n{}",
-        show(&outputs[0]),
-        show(&outputs[1])
-    );
-    for o in outputs.iter().filter(|o| !o.status.success()) {
-        assert!(
-            String::from_utf8_lossy(&o.stderr).contains("is locked by"),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    // The gate's closing is the signal; there is no event to wait on, so poll it.
+    while proxy.gate().closed_at().is_none() {
+        if first.try_wait().unwrap().is_some() {
+            panic!(
+                "the first apply ended before its first S3 write:\n{}",
+                show(&first.wait_with_output().unwrap())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+
+    let second = run(ep, &args).expect(1);
+    assert!(
+        second
+            .stderr
+            .contains("stack ecomflow-dev-t-race2 is locked by "),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains(&format!(" pid {} since ", first.id())),
+        "the lock error names another holder than the first run (pid {}):\n{}",
+        first.id(),
+        second.stderr
+    );
+    assert!(second.stderr.contains("(apply)"), "{}", second.stderr);
+    // The runs overlapped: the first is still held at its write.
+    assert!(first.try_wait().unwrap().is_none(), "the first apply ended");
+    assert!(
+        proxy.gate().closed_at().unwrap().starts_with("s3:PUT "),
+        "{:?}",
+        proxy.gate().closed_at()
+    );
+
+    // Released (the held request dropped unanswered, so the SDK retries it), the first
+    // completes.
+    proxy.gate().release();
+    let first = first.wait_with_output().unwrap();
+    assert!(first.status.success(), "{}", show(&first));
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("Apply: "),
+        "{}",
+        show(&first)
+    );
     run(
         ep,
         &["plan", "--detailed-exitcode", "--instance", "t-race2"],
     )
     .expect(0);
+    // Its lock is gone: the next run proceeds.
+    run(ep, &["destroy", "--yes", "--instance", "t-race2"]).expect(0);
+    assert!(leftovers(&moto, "t-race2").is_empty());
 }
 
 #[test]

@@ -425,3 +425,336 @@ fn gc_refuses_before_any_call() {
         "a refused gc must not reach any API"
     );
 }
+
+/// Rewrites the `ecomflow:expires-at` tag of every taggable resource of `instance` (every
+/// resource named `<instance>-...`, Glue's `_` read as `-`; buckets only with its ownership
+/// tag) to `at`, through each service's own tagging call. gc reads the tags of every taggable
+/// kind (`gc::list_tagged`) and takes the latest expiry of an instance (`gc::assess`), so a
+/// copy is due by default only once all of them have passed: this sets exactly that. Cognito's
+/// tags go through UpdateUserPool (moto has no Cognito TagResource), which resets the pool's
+/// other settings as AWS does; gc then only deletes it. Returns how many were retagged.
+fn expire(moto: &Moto, instance: &str, at: &str) -> usize {
+    const KEY: &str = "ecomflow:expires-at";
+    const ACCOUNT_REGION: &str = "us-east-1:123456789012";
+    let prefix = format!("{instance}-");
+    let ours = |name: &str| name.replace('_', "-").starts_with(&prefix);
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let mut n = 0;
+        let s3 = moto.s3().await;
+        for b in s3.list_buckets().send().await.unwrap().buckets() {
+            let name = b.name().unwrap_or_default();
+            let Ok(tagging) = s3.get_bucket_tagging().bucket(name).send().await else {
+                continue;
+            };
+            let owned = tagging
+                .tag_set()
+                .iter()
+                .any(|t| t.key() == "ecomflow:stack" && t.value() == instance);
+            if !owned {
+                continue;
+            }
+            use aws_sdk_s3::types::{Tag, Tagging};
+            let mut set: Vec<Tag> = tagging
+                .tag_set()
+                .iter()
+                .filter(|t| t.key() != KEY)
+                .cloned()
+                .collect();
+            set.push(Tag::builder().key(KEY).value(at).build().unwrap());
+            let tagging = Tagging::builder().set_tag_set(Some(set)).build().unwrap();
+            s3.put_bucket_tagging()
+                .bucket(name)
+                .tagging(tagging)
+                .send()
+                .await
+                .unwrap();
+            n += 1;
+        }
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        for t in ddb.list_tables().send().await.unwrap().table_names() {
+            if ours(t) {
+                let tag = aws_sdk_dynamodb::types::Tag::builder()
+                    .key(KEY)
+                    .value(at)
+                    .build()
+                    .unwrap();
+                ddb.tag_resource()
+                    .resource_arn(format!("arn:aws:dynamodb:{ACCOUNT_REGION}:table/{t}"))
+                    .tags(tag)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let kinesis = aws_sdk_kinesis::Client::new(&conf);
+        for s in kinesis.list_streams().send().await.unwrap().stream_names() {
+            if ours(s) {
+                kinesis
+                    .add_tags_to_stream()
+                    .stream_name(s)
+                    .tags(KEY, at)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let sns = aws_sdk_sns::Client::new(&conf);
+        for t in sns.list_topics().send().await.unwrap().topics() {
+            let arn = t.topic_arn().unwrap_or_default();
+            if ours(arn.rsplit(':').next().unwrap_or(arn)) {
+                let tag = aws_sdk_sns::types::Tag::builder()
+                    .key(KEY)
+                    .value(at)
+                    .build()
+                    .unwrap();
+                sns.tag_resource()
+                    .resource_arn(arn)
+                    .tags(tag)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let iam = aws_sdk_iam::Client::new(&conf);
+        for r in iam.list_roles().send().await.unwrap().roles() {
+            if ours(r.role_name()) {
+                let tag = aws_sdk_iam::types::Tag::builder()
+                    .key(KEY)
+                    .value(at)
+                    .build()
+                    .unwrap();
+                iam.tag_role()
+                    .role_name(r.role_name())
+                    .tags(tag)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let lambda = aws_sdk_lambda::Client::new(&conf);
+        for f in lambda.list_functions().send().await.unwrap().functions() {
+            if ours(f.function_name().unwrap_or_default()) {
+                lambda
+                    .tag_resource()
+                    .resource(f.function_arn().unwrap())
+                    .tags(KEY, at)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&conf);
+        let pools = cognito
+            .list_user_pools()
+            .max_results(60)
+            .send()
+            .await
+            .unwrap();
+        for p in pools.user_pools() {
+            if ours(p.name().unwrap_or_default()) {
+                let id = p.id().unwrap();
+                let pool = cognito
+                    .describe_user_pool()
+                    .user_pool_id(id)
+                    .send()
+                    .await
+                    .unwrap()
+                    .user_pool
+                    .unwrap();
+                let mut tags = pool.user_pool_tags().cloned().unwrap_or_default();
+                tags.insert(KEY.into(), at.into());
+                cognito
+                    .update_user_pool()
+                    .user_pool_id(id)
+                    .set_user_pool_tags(Some(tags))
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let apigw = aws_sdk_apigateway::Client::new(&conf);
+        for a in apigw.get_rest_apis().send().await.unwrap().items() {
+            if ours(a.name().unwrap_or_default()) {
+                apigw
+                    .tag_resource()
+                    .resource_arn(format!(
+                        "arn:aws:apigateway:us-east-1::/restapis/{}",
+                        a.id().unwrap()
+                    ))
+                    .tags(KEY, at)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let firehose = aws_sdk_firehose::Client::new(&conf);
+        let streams = firehose.list_delivery_streams().send().await.unwrap();
+        for d in streams.delivery_stream_names() {
+            if ours(d) {
+                let tag = aws_sdk_firehose::types::Tag::builder()
+                    .key(KEY)
+                    .value(at)
+                    .build()
+                    .unwrap();
+                firehose
+                    .tag_delivery_stream()
+                    .delivery_stream_name(d)
+                    .tags(tag)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        let glue = aws_sdk_glue::Client::new(&conf);
+        let mut glue_arns = Vec::new();
+        for d in glue.get_databases().send().await.unwrap().database_list() {
+            glue_arns.push(format!("database/{}", d.name()));
+        }
+        for j in glue.list_jobs().send().await.unwrap().job_names() {
+            glue_arns.push(format!("job/{j}"));
+        }
+        for c in glue.list_crawlers().send().await.unwrap().crawler_names() {
+            glue_arns.push(format!("crawler/{c}"));
+        }
+        for c in glue
+            .get_connections()
+            .send()
+            .await
+            .unwrap()
+            .connection_list()
+        {
+            glue_arns.push(format!("connection/{}", c.name().unwrap_or_default()));
+        }
+        for what in glue_arns {
+            if ours(what.split_once('/').unwrap().1) {
+                glue.tag_resource()
+                    .resource_arn(format!("arn:aws:glue:{ACCOUNT_REGION}:{what}"))
+                    .tags_to_add(KEY, at)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
+        n
+    })
+}
+
+/// The default rule, end to end: a copy whose resources all carry a past expiry is listed as
+/// due by a dry run (which destroys nothing) and destroyed by `gc --yes` without
+/// `--older-than`; an unexpired copy and a look-alike bucket with an expired tag but no
+/// ownership tag survive, and the leak sweep finds nothing of the reaped copy.
+#[test]
+fn gc_reaps_an_expired_copy_by_default() {
+    const PAST: &str = "2001-02-03T04:05:06Z";
+    const LOOK_ALIKE: &str = "ecomflow-ci-pr-old-scratch";
+    let moto = Moto::start();
+    let ep = &moto.endpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let ci = ci_stack(dir.path());
+    let ci = ci.to_str().unwrap();
+    for suffix in ["pr-old", "pr-new"] {
+        run(ep, &["apply", "-s", ci, "--yes", "--instance", suffix]).expect(0);
+    }
+    rt().block_on(async {
+        use aws_sdk_s3::types::{Tag, Tagging};
+        let s3 = moto.s3().await;
+        s3.create_bucket().bucket(LOOK_ALIKE).send().await.unwrap();
+        let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+        s3.put_bucket_tagging()
+            .bucket(LOOK_ALIKE)
+            .tagging(
+                Tagging::builder()
+                    .tag_set(tag("ecomflow:env", "ci"))
+                    .tag_set(tag("ecomflow:expires-at", PAST))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let before = all_names(&moto);
+    let old = |n: &String| n != LOOK_ALIKE && of_copy(n, &["pr-old"]);
+    assert!(
+        before.iter().filter(|n| old(n)).count() >= 10,
+        "{before:#?}"
+    );
+
+    // Unexpired, nothing is due.
+    let fresh = json(
+        &run(ep, &["gc", "-s", ci, "--output", "json"])
+            .expect(0)
+            .stdout,
+    );
+    assert_eq!(fresh["summary"]["due"], 0, "{fresh:#}");
+
+    // Every one of pr-old's taggable resources now says it expired long ago.
+    let retagged = expire(&moto, "ecomflow-ci-pr-old", PAST);
+    assert!(retagged >= 10, "only {retagged} resources retagged");
+
+    let dry = run(ep, &["gc", "-s", ci, "--dry-run"]).expect(0);
+    let l = line(&dry.stdout, "ecomflow-ci-pr-old");
+    assert!(
+        l.contains(&format!(" resources  due: expired at {PAST} (")),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        line(&dry.stdout, "ecomflow-ci-pr-new").contains(" resources  kept: expires at "),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("1 due: 1 would be destroyed, 1 kept."),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(dry.mutations(), 0);
+    assert_eq!(all_names(&moto), before);
+
+    let reaped = run(ep, &["gc", "-s", ci, "--yes", "--output", "json"]).expect(0);
+    let report = json(&reaped.stdout);
+    assert_eq!(
+        actions(&report),
+        pairs(&[
+            ("ecomflow-ci-pr-new", "kept"),
+            ("ecomflow-ci-pr-old", "destroyed")
+        ]),
+        "{report:#}"
+    );
+    assert!(report["older_than_seconds"].is_null(), "{report:#}");
+    let expected: Vec<String> = before.iter().filter(|n| !old(n)).cloned().collect();
+    assert_eq!(all_names(&moto), expected);
+    assert!(expected.iter().any(|n| n == LOOK_ALIKE));
+    // The tool's own leak sweep agrees: nothing is tagged as pr-old's.
+    let destroy = run(ep, &["destroy", "-s", ci, "--yes", "--instance", "pr-old"]).expect(0);
+    assert!(
+        destroy.stderr.contains("Leak sweep: nothing tagged"),
+        "{}",
+        destroy.stderr
+    );
+    assert_eq!(destroy.mutations(), 0);
+    // The unexpired copy is intact.
+    run(
+        ep,
+        &[
+            "plan",
+            "-s",
+            ci,
+            "--detailed-exitcode",
+            "--instance",
+            "pr-new",
+        ],
+    )
+    .expect(0);
+}

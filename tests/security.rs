@@ -967,50 +967,248 @@ fn no_secret_reaches_plan_output() {
     assert_clean("secrets", &all);
 }
 
-/// Credentials given to the binary (a synthetic secret access key and session token) appear
-/// nowhere in what `plan` prints or saves, at the most verbose log level, in text and JSON.
-/// (Temporary passwords of `users sync` going only to the 0600 file is proven in
-/// `tests/users.rs`, `sync_edit_resync_and_prune_a_thousand_users`.)
+/// A synthetic secret access key handed to the binary.
+const SECRET_KEY: &str = "canarySecretKey0123456789abcdefCANARY";
+/// A synthetic session token handed to the binary.
+const SESSION_TOKEN: &str = "canarySessionToken9876543210zyxwvCANARY";
+/// The instance the scan applies, syncs and destroys.
+const CANARY: &str = "sec-canary";
+
+/// One command of [`credentials_never_reach_the_output`].
+struct Step {
+    /// Its arguments (`-vv` is added).
+    args: Vec<String>,
+    /// The exit code it must end with.
+    code: i32,
+    /// What its stdout or stderr must contain: proof that it did what it should (and that a
+    /// failing one failed on its error path, not earlier).
+    shows: String,
+    /// Where it sends its calls, when not to the emulator.
+    endpoint: Option<String>,
+    /// Done just before it runs.
+    before: Option<fn(&support::Moto)>,
+    /// Whether it gets as far as calling an API (and so logs at debug level).
+    calls: bool,
+}
+
+fn step(args: &[&str], code: i32, shows: &str) -> Step {
+    Step {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        code,
+        shows: shows.to_string(),
+        endpoint: None,
+        before: None,
+        calls: true,
+    }
+}
+
+/// Another run holds the canary's lock (as a killed one would leave it).
+fn hold_lock(moto: &support::Moto) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = |v: &str| AttributeValue::S(v.into());
+    support::proxy_runtime().block_on(async {
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await)
+            .put_item()
+            .table_name("ecomflow-infra-locks")
+            .item("LockID", s(&format!("ecomflow-dev-{CANARY}")))
+            .item("Holder", s("ci@runner-9 pid 999"))
+            .item("Since", s("2026-11-25T08:00:00Z"))
+            .item("Operation", s("apply"))
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// Which of `secrets` (named) occur in `text`.
+fn leaks<'a>(text: &str, secrets: &'a [(String, String)]) -> Vec<&'a str> {
+    secrets
+        .iter()
+        .filter(|(_, s)| text.contains(s.as_str()))
+        .map(|(name, _)| name.as_str())
+        .collect()
+}
+
+/// Credentials given to the binary (a synthetic secret access key and session token) and the
+/// temporary passwords `users sync` makes appear nowhere in what the tool prints, at the most
+/// verbose log level, through a whole lifecycle of one instance against the emulator: `plan`
+/// (text and JSON, and the saved plan), `apply`, a no-change `plan`, `outputs` (text and JSON),
+/// `users sync` (whose passwords go only to its `--passwords-out` file), `destroy`, and three
+/// error paths: a stack file with errors, a lock held by another run, an API that hangs up.
 #[test]
 fn credentials_never_reach_the_output() {
-    const SECRET_KEY: &str = "canarySecretKey0123456789abcdefCANARY";
-    const SESSION_TOKEN: &str = "canarySessionToken9876543210zyxwvCANARY";
     let moto = support::Moto::start();
     let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("plan.json");
-    for output in ["text", "json"] {
-        let out = support::command(
-            &moto.endpoint,
-            &[
-                "plan",
-                "-vv",
-                "--output",
-                output,
-                "--instance",
-                "sec-canary",
-                "--out",
-                saved.to_str().unwrap(),
-            ],
-        )
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
-        .output()
-        .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-        assert!(stdout.contains("ecomflow-dev-sec-canary"), "{stdout}");
-        assert!(stderr.contains("api calls:"), "{stderr}");
-        let file = std::fs::read_to_string(&saved).unwrap();
-        for (what, text) in [("stdout", &*stdout), ("stderr", &*stderr), ("plan", &file)] {
-            for secret in [SECRET_KEY, SESSION_TOKEN] {
-                assert!(
-                    !text.contains(secret),
-                    "--output {output}: the {what} shows a credential"
-                );
-            }
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (saved, users, passwords) = (path("plan.json"), path("users.yaml"), path("pw.csv"));
+    std::fs::write(
+        &users,
+        "groups:\n  - name: analysts\n    description: the analysts\n    precedence: 1\nusers:\n"
+            .to_string()
+            + &(1..=3)
+                .map(|i| {
+                    format!(
+                        "  - username: canary{i}\n    email: canary{i}@example.com\n    \
+                         groups: [analysts]\n    enabled: true\n"
+                    )
+                })
+                .collect::<String>(),
+    )
+    .unwrap();
+    let bad = support::stack_file(dir.path(), "bad.yaml", |s| {
+        s.replace("pitr: true", "pitr: sometimes")
+    });
+    let hang_up = support::HangUp::start();
+    let stack = format!("ecomflow-dev-{CANARY}");
+    let i = ["--instance", CANARY];
+    let pw = ["--passwords-out", passwords.as_str()];
+    let steps = vec![
+        step(&[&["plan", "--out", &saved][..], &i].concat(), 0, &stack),
+        step(
+            &[&["plan", "--output", "json", "--out", &saved][..], &i].concat(),
+            0,
+            "\"create\"",
+        ),
+        step(&[&["apply", "--yes"][..], &i].concat(), 0, "Apply: "),
+        step(
+            &[&["plan", "--detailed-exitcode"][..], &i].concat(),
+            0,
+            "No changes.",
+        ),
+        step(&[&["outputs"][..], &i].concat(), 0, "user pool id"),
+        step(
+            &[&["outputs", "--output", "json"][..], &i].concat(),
+            0,
+            "user_pool_id",
+        ),
+        step(
+            &[&["users", "sync", "--yes", "--users", &users][..], &pw, &i].concat(),
+            0,
+            "Users: 3 created",
+        ),
+        Step {
+            calls: false,
+            ..step(
+                &[&["apply", "--yes", "-s", bad.to_str().unwrap()][..], &i].concat(),
+                1,
+                "bad.yaml:15:9: tables.pitr",
+            )
+        },
+        Step {
+            before: Some(hold_lock),
+            ..step(
+                &[&["apply", "--yes"][..], &i].concat(),
+                1,
+                "locked by ci@runner-9 pid 999",
+            )
+        },
+        step(&["force-unlock", &stack], 0, "held by ci@runner-9 pid 999"),
+        Step {
+            endpoint: Some(hang_up.endpoint.clone()),
+            ..step(&[&["apply", "--yes"][..], &i].concat(), 1, "error")
+        },
+        step(&[&["destroy", "--yes"][..], &i].concat(), 0, "Destroy: "),
+    ];
+
+    let mut seen = Vec::new();
+    for st in &steps {
+        if let Some(before) = &st.before {
+            before(&moto);
         }
+        let mut args = vec!["-vv"];
+        args.extend(st.args.iter().map(String::as_str));
+        let endpoint = st.endpoint.as_deref().unwrap_or(&moto.endpoint);
+        let mut cmd = support::command(endpoint, &args);
+        cmd.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+            // `-vv` alone decides the log level.
+            .env_remove("RUST_LOG");
+        // The credentials really are in the tool's environment.
+        let envs: Vec<_> = cmd.get_envs().collect();
+        for (k, v) in [
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+        ] {
+            assert!(
+                envs.contains(&(k.as_ref(), Some(v.as_ref()))),
+                "{k} not set"
+            );
+        }
+        let out = cmd.output().unwrap();
+        let r = support::Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let label = args.join(" ");
+        assert_eq!(r.code, st.code, "{label}\n{}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(&st.shows) || r.stderr.contains(&st.shows),
+            "{label}: wanted `{}` in\n{}\n{}",
+            st.shows,
+            r.stdout,
+            r.stderr
+        );
+        // At -vv the tool logs at debug level: there is something to leak through.
+        if st.calls {
+            assert!(
+                r.stderr.contains("DEBUG"),
+                "{label}: no debug log\n{}",
+                r.stderr
+            );
+        }
+        if st.args.contains(&"--out".to_string()) {
+            seen.push((
+                format!("{label}: the saved plan"),
+                std::fs::read_to_string(&saved).unwrap(),
+            ));
+        }
+        seen.push((format!("{label}: stdout"), r.stdout));
+        seen.push((format!("{label}: stderr"), r.stderr));
     }
+
+    // The tool signed its calls with these credentials: the token went on the wire (to the
+    // endpoint that hung up), in the one header AWS reads it from.
+    let heads = hang_up.heads();
+    assert!(!heads.is_empty(), "the hang-up endpoint saw no request");
+    assert!(
+        heads
+            .iter()
+            .all(|h| h.to_ascii_lowercase().contains(&format!(
+                "x-amz-security-token: {}",
+                SESSION_TOKEN.to_ascii_lowercase()
+            ))),
+        "a request without the session token:\n{heads:#?}"
+    );
+
+    // Every user got a temporary password, written to the 0600 file only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&passwords).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let written = std::fs::read_to_string(&passwords).unwrap();
+    let mut secrets = vec![
+        ("the secret access key".to_string(), SECRET_KEY.to_string()),
+        ("the session token".to_string(), SESSION_TOKEN.to_string()),
+    ];
+    for line in written.lines() {
+        let (user, password) = line.split_once(',').unwrap();
+        assert!(password.len() >= 16, "{user}: a short password");
+        secrets.push((format!("{user}'s temporary password"), password.to_string()));
+    }
+    assert_eq!(secrets.len(), 2 + 3, "one password per user:\n{written}");
+    // The scan finds what is there: the passwords file holds every password.
+    assert_eq!(leaks(&written, &secrets).len(), 3);
+
+    let found: Vec<String> = seen
+        .iter()
+        .flat_map(|(what, text)| {
+            leaks(text, &secrets)
+                .into_iter()
+                .map(move |s| format!("{what} shows {s}"))
+        })
+        .collect();
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert!(support::leftovers(&moto, CANARY).is_empty());
 }
 
 /// A rule broken in a copy of the dev blueprint (which declares every kind, the warehouse

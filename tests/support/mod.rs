@@ -216,3 +216,48 @@ pub async fn stream_records(moto: &Moto, stream: &str) -> Vec<(String, Vec<u8>)>
     }
     out
 }
+
+// ---- wt-b: a loopback endpoint that hangs up (security, engine, gc tests) ----
+
+/// A loopback listener that reads the head of each request (request line and headers) and
+/// closes the connection without answering: an API that is reachable but never replies. What
+/// the client sent is kept, so a test can see which credentials it signed with.
+pub struct HangUp {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    heads: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HangUp {
+    /// Starts listening.
+    pub fn start() -> HangUp {
+        use std::io::Read;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let h = heads.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Up to the blank line that ends the head (or the client giving up).
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                h.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&head).into_owned());
+                drop(conn);
+            }
+        });
+        HangUp { endpoint, heads }
+    }
+
+    /// The heads of the requests received so far.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}

@@ -10,6 +10,9 @@ installed moto does not already have it, so a newer moto that implements one win
   UpdateCrawler changes the fields it is given; UpdateJob and UpdateConnection replace the
   whole definition.
 - Redshift `ModifyClusterIamRoles` (the same), so a cluster's roles can change in place.
+- API Gateway `TagResource` and `UntagResource` on a REST API (moto's only handle a stage's
+  ARN and fail on `arn:aws:apigateway:<region>::/restapis/<id>`), so that a REST API's tags can
+  change after its creation, as they can on AWS. Stage ARNs still go to moto's own.
 - Redshift Data API statements: moto leaves every statement `STARTED` for ever and reports
   `CreatedAt`/`UpdatedAt` as ISO strings where the API has epoch seconds (the SDK cannot
   parse them). Here a statement is `FINISHED` when it is accepted, with epoch timestamps.
@@ -136,6 +139,47 @@ def add_cluster_iam_roles_call():
 
     if not hasattr(RedshiftResponse, "modify_cluster_iam_roles"):
         RedshiftResponse.modify_cluster_iam_roles = modify_cluster_iam_roles
+
+
+def add_rest_api_tagging():
+    import json
+    from urllib.parse import unquote
+    from moto.apigateway.responses import APIGatewayResponse
+    from moto.apigateway.urls import url_paths
+
+    # The server decodes the ARN's `/`s, and moto routes only a stage's ARN under /tags/.
+    url_paths[
+        "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/restapis/"
+        "(?P<function_id>[^/]+)$"
+    ] = APIGatewayResponse.dispatch
+    moto_tag, moto_untag = APIGatewayResponse.tag_resource, APIGatewayResponse.untag_resource
+
+    def rest_api_of(self):
+        """The REST API a tagging call's ARN names, or None when it names something else."""
+        arn = unquote(self.path.split("/tags/")[1])
+        parts = arn.split("::", 1)[-1].strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "restapis":
+            return self.backend.get_rest_api(parts[1])
+        return None
+
+    def tag_resource(self):
+        api = rest_api_of(self)
+        if api is None:
+            return moto_tag(self)
+        tags = self._get_param("tags") or {}
+        api.tags = {**(api.tags or {}), **tags}
+        return json.dumps({})
+
+    def untag_resource(self):
+        api = rest_api_of(self)
+        if api is None:
+            return moto_untag(self)
+        for key in self.querystring.get("tagKeys") or []:
+            (api.tags or {}).pop(key, None)
+        return json.dumps({})
+
+    APIGatewayResponse.tag_resource = tag_resource
+    APIGatewayResponse.untag_resource = untag_resource
 
 
 def finish_data_api_statements():
@@ -291,6 +335,7 @@ if __name__ == "__main__":
     add_glue_connection_calls()
     add_glue_update_calls()
     add_cluster_iam_roles_call()
+    add_rest_api_tagging()
     finish_data_api_statements()
     serialise_kinesis_puts()
     index_kinesis_shards()
