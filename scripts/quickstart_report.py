@@ -10,9 +10,11 @@ import csv
 import gzip
 import json
 import os
+import sys
 import time
 import urllib.error
 import urllib.request
+from decimal import Decimal
 
 import boto3
 
@@ -34,6 +36,19 @@ def get(url, token):
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
+
+
+def key(line):
+    """What a GET line and a source row must agree on, in comparable types."""
+    customer = str(line.get("CustomerID") or "").strip()
+    if customer.endswith(".0"):
+        customer = customer[:-2]
+    return (
+        str(line["StockCode"]).strip(),
+        int(line["Quantity"]),
+        Decimal(str(line["UnitPrice"])),
+        customer,
+    )
 
 
 def count_items(table):
@@ -87,13 +102,23 @@ def main():
 
     status, _ = get(f"{args.api}/invoices/{invoice}", None)
     print(f"GET /invoices/{invoice} without a token: HTTP {status}")
+    if status != 401:
+        sys.exit(f"expected 401 without a token, got HTTP {status}")
     token = sign_in(outputs["app_client_id"], args.user)
     status, body = get(f"{args.api}/invoices/{invoice}", token)
-    lines = body.get("items", body.get("lines", [])) if isinstance(body, dict) else body
+    lines = body.get("lines", []) if isinstance(body, dict) else []
     print(f"GET /invoices/{invoice} as {args.user}: HTTP {status}, {len(lines)} lines "
           f"(the source file has {len(source)} rows for it)")
     for line in lines[:3]:
         print("   ", json.dumps(line)[:160])
+    if status != 200:
+        sys.exit(f"expected 200 with a token, got HTTP {status}: {body}")
+    answered = sorted(key(line) for line in lines)
+    expected = sorted(key(row) for row in source)
+    if answered != expected:
+        sys.exit(f"the GET answer differs from the source rows:\n  got      {answered}\n"
+                 f"  expected {expected}")
+    print(f"  equal to the source rows (stock code, quantity, unit price, customer)")
 
     clean = count_objects(outputs["bucket"], "clean/")
     rejects = count_objects(outputs["bucket"], "rejects/")

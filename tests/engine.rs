@@ -448,20 +448,47 @@ fn a_stale_saved_plan_is_refused() {
         stale.stderr
     );
 
-    // A plan of another stack, or an edited file, is refused too.
+    // A plan of another instance, or an edited file, is refused too.
+    let foreign = dir.path().join("other.json");
+    let foreign = foreign.to_str().unwrap();
+    run(
+        ep,
+        &[
+            "plan",
+            "-s",
+            edited,
+            "--instance",
+            "t-other",
+            "--out",
+            foreign,
+        ],
+    )
+    .expect(0);
+    let other = run(
+        ep,
+        &["apply", foreign, "-s", edited, "--instance", "t-stale"],
+    )
+    .expect(1);
+    assert!(
+        other
+            .stderr
+            .contains("it was made for stack ecomflow-dev-t-other, not ecomflow-dev-t-stale"),
+        "{}",
+        other.stderr
+    );
     let text = std::fs::read_to_string(saved).unwrap();
     std::fs::write(
         saved,
         text.replace("ecomflow-dev-t-stale", "ecomflow-dev-other"),
     )
     .unwrap();
-    let other = run(ep, &["apply", saved, "-s", edited, "--instance", "t-stale"]).expect(1);
+    let renamed = run(ep, &["apply", saved, "-s", edited, "--instance", "t-stale"]).expect(1);
     assert!(
-        other
+        renamed
             .stderr
-            .contains("it was made for stack ecomflow-dev-other"),
+            .contains("was edited after `ecomflow-infra plan --out` wrote it"),
         "{}",
-        other.stderr
+        renamed.stderr
     );
     std::fs::write(saved, &text[..text.len() / 2]).unwrap();
     let truncated = run(ep, &["apply", saved]).expect(1);

@@ -1,6 +1,8 @@
-//! Proven under faults: the full local stack applied, planned and destroyed through the fault
-//! proxy (10% throttling, 3% HTTP 500/503, 1% dropped connections, half of those after the call
-//! reached the emulator), then checked directly against the emulator.
+//! Proven under faults: the full dev stack, warehouse and Firehose-to-Redshift stream included
+//! (`ecomflow_testkit::full_dev_stack`, as `tests/full_stack.rs` applies it), applied, planned
+//! and destroyed through the fault proxy (10% throttling, 3% HTTP 500/503, 1% dropped
+//! connections, half of those after the call reached the emulator), then checked directly
+//! against the emulator.
 //!
 //! The seed is fixed (`SEED`); `ECOMFLOW_FAULT_SEED=<n>` replays another one. Every assertion
 //! message carries the seed and what the proxy injected.
@@ -15,8 +17,31 @@ use support::{fault_mix, proxy_runtime, run, Moto, Run};
 /// The seed of the fault decisions (overridden by `ECOMFLOW_FAULT_SEED`).
 const SEED: u64 = 20_240_611;
 
-/// The stack instance of `stacks/local.yaml` without `--instance`.
+/// The stack instance of the full dev stack without `--instance`.
 const STACK: &str = "ecomflow-dev";
+
+/// The full dev stack's file, written for the emulator into a directory of its own.
+struct Stack {
+    _dir: tempfile::TempDir,
+    file: String,
+}
+
+impl Stack {
+    fn new() -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let file =
+            ecomflow_testkit::full_dev_stack(env!("CARGO_MANIFEST_DIR").as_ref(), dir.path());
+        let file = file.to_str().unwrap().to_string();
+        Stack { _dir: dir, file }
+    }
+
+    /// Runs the tool through `ep` on this stack file.
+    fn run(&self, ep: &str, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.extend(["--stack", self.file.as_str()]);
+        run(ep, &all)
+    }
+}
 
 /// Apply runs at most this many times before it must have converged.
 const APPLY_ATTEMPTS: usize = 3;
@@ -35,10 +60,10 @@ fn failures(r: &Run) -> String {
 
 /// Runs `apply --yes` through `ep` until it exits 0, at most `APPLY_ATTEMPTS` times. Returns
 /// the failed attempts' stderr (empty if the first run converged).
-fn apply_until_converged(ep: &str, proxy: &FaultProxy) -> Vec<String> {
+fn apply_until_converged(stack: &Stack, ep: &str, proxy: &FaultProxy) -> Vec<String> {
     let mut failed = Vec::new();
     for attempt in 1..=APPLY_ATTEMPTS {
-        let r = run(ep, &["apply", "--yes"]);
+        let r = stack.run(ep, &["apply", "--yes"]);
         if r.code == 0 {
             return failed;
         }
@@ -126,6 +151,28 @@ fn inventory(moto: &Moto) -> Vec<String> {
         for c in glue.list_crawlers().send().await.unwrap().crawler_names() {
             add("glue_crawler", c);
         }
+        for c in glue
+            .get_connections()
+            .send()
+            .await
+            .unwrap()
+            .connection_list()
+        {
+            add("glue_connection", c.name().unwrap_or_default());
+        }
+        let redshift = aws_sdk_redshift::Client::new(&conf);
+        for c in redshift
+            .describe_clusters()
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+        {
+            add(
+                "redshift_cluster",
+                c.cluster_identifier().unwrap_or_default(),
+            );
+        }
         names.sort();
         names
     })
@@ -164,13 +211,18 @@ fn context(report: &FaultReport) -> String {
 #[test]
 fn apply_converges_under_faults() {
     // The fault-free reference, on its own emulator.
+    let stack = Stack::new();
     let started = Instant::now();
     let clean = Moto::start();
-    run(&clean.endpoint, &["apply", "--yes"]).expect(0);
+    stack.run(&clean.endpoint, &["apply", "--yes"]).expect(0);
     eprintln!("fault-free apply: {:.1?}", started.elapsed());
     let reference = ours(&inventory(&clean));
     drop(clean);
     assert!(reference.len() >= 10, "{reference:#?}");
+    assert!(
+        reference.iter().any(|r| r.starts_with("redshift_cluster ")),
+        "the warehouse is part of the stack: {reference:#?}"
+    );
 
     let moto = Moto::start();
     let rt = proxy_runtime();
@@ -178,7 +230,7 @@ fn apply_converges_under_faults() {
     let ep = proxy.endpoint.clone();
 
     let started = Instant::now();
-    let failed = apply_until_converged(&ep, &proxy);
+    let failed = apply_until_converged(&stack, &ep, &proxy);
     let after_apply = proxy.report();
     eprintln!(
         "apply converged in {:.1?} after {} failed run(s): {after_apply}",
@@ -187,7 +239,7 @@ fn apply_converges_under_faults() {
     );
     let started = Instant::now();
 
-    let plan = run(&ep, &["plan", "--detailed-exitcode"]);
+    let plan = stack.run(&ep, &["plan", "--detailed-exitcode"]);
     let ctx = context(&proxy.report());
     assert_eq!(
         plan.code, 0,
@@ -200,7 +252,7 @@ fn apply_converges_under_faults() {
         plan.stdout
     );
 
-    let again = run(&ep, &["plan"]);
+    let again = stack.run(&ep, &["plan"]);
     let ctx = context(&proxy.report());
     assert_eq!(
         again.code, 0,
@@ -238,8 +290,9 @@ fn apply_converges_under_faults() {
 /// nothing, and the emulator holds nothing of the stack.
 #[test]
 fn destroy_converges_under_faults() {
+    let stack = Stack::new();
     let moto = Moto::start();
-    run(&moto.endpoint, &["apply", "--yes"]).expect(0);
+    stack.run(&moto.endpoint, &["apply", "--yes"]).expect(0);
     assert!(!ours(&inventory(&moto)).is_empty());
 
     let rt = proxy_runtime();
@@ -248,7 +301,7 @@ fn destroy_converges_under_faults() {
     let mut runs = Vec::new();
     let started = Instant::now();
     for _ in 0..2 {
-        let r = run(&ep, &["destroy", "--yes"]);
+        let r = stack.run(&ep, &["destroy", "--yes"]);
         let done = r.code == 0;
         if !done {
             eprintln!(

@@ -6,7 +6,8 @@
 //! the lake's TLS-only bucket policy is off, as the emulator is reached over plain HTTP.
 //!
 //! Plan lists every resource, apply creates them all, a second plan finds no change (exit 0
-//! under `--detailed-exitcode`), and destroy leaves nothing of the instance behind.
+//! under `--detailed-exitcode`), the warehouse switched off later shows as exactly its
+//! resources' deletions, and destroy leaves nothing of the instance behind.
 
 mod support;
 
@@ -81,6 +82,11 @@ fn warehouse_leftovers(moto: &Moto) -> Vec<String> {
 
 /// The addresses the blueprint declares for the stack file's instance.
 fn declared_addresses(file: &str) -> BTreeSet<String> {
+    blueprint_of(file).iter().map(|r| r.address()).collect()
+}
+
+/// The resources the blueprint declares for the stack file's instance.
+fn blueprint_of(file: &str) -> Vec<ecomflow_infra::model::Resource> {
     use ecomflow_infra::blueprint::{self, Context, LambdaCode, FUNCTIONS};
     use ecomflow_infra::names::{instance_name, Names};
     let config =
@@ -99,11 +105,7 @@ fn declared_addresses(file: &str) -> BTreeSet<String> {
         expires_at: None,
         lambda_code,
     };
-    blueprint::build(&config, &context)
-        .resources
-        .iter()
-        .map(|r| r.address())
-        .collect()
+    blueprint::build(&config, &context).resources
 }
 
 #[test]
@@ -191,11 +193,20 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
             "{key}: {out:#}"
         );
     }
+    // The cluster was created with ManageMasterPassword: Redshift keeps the password in a
+    // secret of its own, and outputs name that secret, never a value.
+    let secret = w["master_password_secret_arn"].as_str().unwrap_or_default();
+    assert!(
+        secret.starts_with("arn:aws:secretsmanager:") && secret.contains(":secret:redshift!"),
+        "no AWS-managed master password secret: {out:#}"
+    );
     let text = go(&["outputs"]).expect(0);
+    let fetch = format!("aws secretsmanager get-secret-value --secret-id {secret}");
     for shown in [
         jdbc,
         out["api_url"].as_str().unwrap(),
         out["athena_table"].as_str().unwrap(),
+        fetch.as_str(),
     ] {
         assert!(
             text.stdout.contains(shown),
@@ -213,6 +224,71 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
         "a second plan adds nothing:\n{}",
         again.stdout
     );
+
+    // The warehouse switched off later: the plan deletes exactly what only the warehouse
+    // declared (cluster, schema, JDBC connection, the COPY stream and their roles) and adds
+    // nothing; what stays only loses its links to the warehouse.
+    let off = dir.path().join("dev-no-warehouse.yaml");
+    let full = std::fs::read_to_string(file).unwrap();
+    let warehouse = "warehouse:\n  firehose_copy: true\n";
+    assert!(full.ends_with(warehouse), "{full}");
+    std::fs::write(
+        &off,
+        full.replace(warehouse, "warehouse:\n  enabled: false\n"),
+    )
+    .unwrap();
+    let off = off.to_str().unwrap();
+    let kept: BTreeSet<String> = declared_addresses(off);
+    assert!(kept.is_subset(&declared), "{kept:?}");
+    // Deletions of resources no longer declared are shown as `kind.physical`. The table DDL
+    // lives inside the cluster and goes with it.
+    let dropped: BTreeSet<String> = blueprint_of(file)
+        .iter()
+        .filter(|r| !kept.contains(&r.address()) && r.kind.to_string() != "redshift_schema")
+        .map(|r| format!("{} {}", r.kind, r.physical))
+        .collect();
+    let plan = run(
+        ep,
+        &[
+            "plan",
+            "--output",
+            "json",
+            "--stack",
+            off,
+            "--instance",
+            INSTANCE,
+        ],
+    )
+    .expect(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let of = |action: &str| -> BTreeSet<String> {
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["action"] == action)
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["kind"].as_str().unwrap(),
+                    c["physical"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(of("delete"), dropped, "{plan:#}");
+    assert!(
+        of("create").is_empty() && of("replace").is_empty(),
+        "{plan:#}"
+    );
+    for a in [
+        "redshift_cluster ecomflow-dev-full-warehouse",
+        "glue_connection ecomflow-dev-full-warehouse",
+        "firehose_delivery_stream ecomflow-dev-full-copy",
+        "iam_role ecomflow-dev-full-redshift-copy",
+    ] {
+        assert!(dropped.contains(a), "{a} not among {dropped:?}");
+    }
 
     go(&["destroy", "--yes"]).expect(0);
     assert_eq!(warehouse_leftovers(&moto), Vec::<String>::new());

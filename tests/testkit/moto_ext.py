@@ -10,6 +10,12 @@ installed moto does not already have it, so a newer moto that implements one win
   UpdateCrawler changes the fields it is given; UpdateJob and UpdateConnection replace the
   whole definition.
 - Redshift `ModifyClusterIamRoles` (the same), so a cluster's roles can change in place.
+- Redshift `ManageMasterPassword`: moto accepts the flag and drops it, so a cluster never
+  reports `MasterPasswordSecretArn`. As on AWS, a cluster created with it reports the ARN of
+  the secret Redshift keeps its master password in (`secret:redshift!<cluster>-admin-<6>`),
+  and one created with a password of its own reports none. Only the ARN is emulated: no
+  Secrets Manager secret exists behind it, which is all a caller that never reads the
+  password needs (Firehose, the Glue connection and the Data API are handed the ARN).
 - API Gateway `TagResource` and `UntagResource` on a REST API (moto's only handle a stage's
   ARN and fail on `arn:aws:apigateway:<region>::/restapis/<id>`), so that a REST API's tags can
   change after its creation, as they can on AWS. Stage ARNs still go to moto's own.
@@ -139,6 +145,29 @@ def add_cluster_iam_roles_call():
 
     if not hasattr(RedshiftResponse, "modify_cluster_iam_roles"):
         RedshiftResponse.modify_cluster_iam_roles = modify_cluster_iam_roles
+
+
+def report_managed_master_password():
+    import hashlib
+
+    from moto.redshift.responses import RedshiftResponse
+
+    original = RedshiftResponse.create_cluster
+
+    def create_cluster(self):
+        result = original(self)
+        if self._get_bool_param("ManageMasterPassword", False):
+            name = self._get_param("ClusterIdentifier")
+            cluster = self.redshift_backend.describe_clusters(name)[0]
+            if getattr(cluster, "master_password_secret_arn", None) is None:
+                suffix = hashlib.sha256(name.encode()).hexdigest()[:6]
+                cluster.master_password_secret_arn = (
+                    f"arn:aws:secretsmanager:{self.region}:{self.current_account}"
+                    f":secret:redshift!{name}-admin-{suffix}"
+                )
+        return result
+
+    RedshiftResponse.create_cluster = create_cluster
 
 
 def add_rest_api_tagging():
@@ -335,6 +364,7 @@ if __name__ == "__main__":
     add_glue_connection_calls()
     add_glue_update_calls()
     add_cluster_iam_roles_call()
+    report_managed_master_password()
     add_rest_api_tagging()
     finish_data_api_statements()
     serialise_kinesis_puts()
