@@ -45,11 +45,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             );
             let data = match *function {
                 "ingest" => vec![
-                    Statement::allow(
-                        "PutRows",
-                        &["kinesis:PutRecords"],
-                        &[&stream],
-                    ),
+                    Statement::allow("PutRows", &["kinesis:PutRecords"], &[&stream]),
                     // The rows it rejects, under its own prefix only.
                     Statement::allow(
                         "WriteRejects",
