@@ -97,6 +97,7 @@ fn declared_addresses(file: &str) -> BTreeSet<String> {
     let context = Context {
         names,
         expires_at: None,
+        created_at: None,
         lambda_code,
     };
     blueprint::build(&config, &context)
