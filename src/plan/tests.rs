@@ -226,7 +226,7 @@ fn the_creation_tag_is_kept_from_the_live_resource() {
     let mut live = LiveState::default();
     live.declared
         .insert(l.address(), live_of(&l, Ownership::Ours));
-    let p = plan(&[desired.clone()], live.clone()).unwrap();
+    let p = plan(std::slice::from_ref(&desired), live.clone()).unwrap();
     assert!(p.is_empty(), "{}", render_text(&p));
     assert!(p.changes[0].attributes.is_empty());
     assert_eq!(carried(&p.changes[0]), Some(MADE));
