@@ -332,8 +332,9 @@ pub struct DestroyArgs {
 /// `gc` flags.
 #[derive(Debug, Args)]
 pub struct GcArgs {
-    /// Collect the copies whose last tag stamp (expiry tag minus `ephemeral_ttl_hours`) is at
-    /// least this old (e.g. `24h`, `90m`, `0s`), instead of those whose expiry has passed.
+    /// Collect the copies created longer ago than this (e.g. `24h`, `90m`, `0s`: their earliest
+    /// `ecomflow:created-at` tag; for copies made without one, their last tag stamp, expiry
+    /// minus `ephemeral_ttl_hours`), instead of those whose expiry has passed.
     #[arg(long, value_name = "DURATION")]
     pub older_than: Option<humantime::Duration>,
     /// List the instances found and what would be done, and stop.

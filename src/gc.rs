@@ -1,33 +1,40 @@
 //! `gc`: the safety net that reaps a stack's ephemeral `--instance` copies.
 //!
-//! Every taggable resource of a copy made with `--instance` carries `ecomflow:stack=<instance>`
-//! and `ecomflow:expires-at=<RFC 3339>`: the time of the apply that wrote the tags plus the
-//! stack file's `ephemeral_ttl_hours` (apply writes tags when it creates a resource, and again
-//! whenever it updates one). `gc` lists every taggable kind under the name prefix
-//! `<app>-<env>-` with the providers' own listing (the one the leak sweep uses), groups what it
-//! finds by the `ecomflow:stack` tag, and destroys the copies that are due, one at a time,
-//! through the engine path of `destroy`: a [`Session`] for the copy's suffix, its stack lock,
-//! the destroy plan (which only ever deletes resources tagged as that copy's), the run, and the
-//! leak sweep.
+//! Every taggable resource of a copy made with `--instance` carries `ecomflow:stack=<instance>`,
+//! `ecomflow:expires-at=<RFC 3339>`: the time of the apply that wrote the tags plus the stack
+//! file's `ephemeral_ttl_hours` (apply writes tags when it creates a resource, and again
+//! whenever it updates one), and `ecomflow:created-at=<RFC 3339>`: the time of the apply that
+//! created the resource (stamped once; later applies write the live value back). `gc` lists
+//! every taggable kind under the name prefix `<app>-<env>-` with the providers' own listing
+//! (the one the leak sweep uses), groups what it finds by the `ecomflow:stack` tag, and
+//! destroys the copies that are due, one at a time, through the engine path of `destroy`: a
+//! [`Session`] for the copy's suffix, its stack lock, the destroy plan (which only ever deletes
+//! resources tagged as that copy's), the run, and the leak sweep.
 //!
 //! When a copy is due:
 //!
 //! - By default, when its expiry has passed. The resources of one copy can carry different
 //!   expiries (apply rewrites the tag only on the resources it updates); the latest counts, so
 //!   a copy is due only once every one of its resources has expired.
-//! - With `--older-than D`, when its last tag stamp is at least `D` old. There is no creation
-//!   tag, and the listing carries no creation time (adding one would mean a describe call per
-//!   resource in every provider), so the stamp is derived from what every resource does carry:
-//!   the latest expiry minus the stack file's TTL, i.e. the time of the latest apply that wrote
-//!   tags. For a copy applied once, as a CI run does, that is when it was created; for a copy
-//!   updated since, the age counts from the update, so `gc` errs towards keeping a copy that is
-//!   in use, never towards reaping it early. If the file's TTL changed after the tags were
-//!   written, the derived stamp moves by the difference.
+//! - With `--older-than D`, when it was created at least `D` ago, however recently it was
+//!   applied again. Its creation time is the earliest creation tag among its resources (a
+//!   resource added to the copy by a later apply carries that apply's time, and so does a
+//!   resource of an older copy that a later update stamped; the copy is as old as its oldest
+//!   stamp, which is never earlier than its creation). The listing carries no creation time of
+//!   its own (that would mean a describe call per resource in every provider): the tags are
+//!   what every resource has. A copy made before the creation tag existed has none; its age is
+//!   then derived from the expiry, as the latest expiry minus the stack file's TTL, i.e. the
+//!   time of the latest apply that wrote tags, and the reason says so. For such a copy updated
+//!   since its creation the age counts from the update, so `gc` errs towards keeping it, never
+//!   towards reaping it early; if the file's TTL changed after the tags were written, the
+//!   derived time moves by the difference. An unreadable creation tag keeps the copy under
+//!   this rule.
 //!
 //! Never collected: the stack's own instance (`<app>-<env>`, no suffix), instances without an
 //! expiry tag, instances with an unreadable one, and every instance of a protected stack file.
 //! Just before destroying a copy, `gc` lists it again under its lock and checks it is still
-//! due, so an apply that refreshed it in the meantime wins.
+//! due, so an apply that refreshed its expiry in the meantime wins under the default rule (an
+//! apply leaves its creation tags as they are, so under `--older-than` it stays due).
 
 use crate::aws::{provider, Aws, AwsError, CallCounts};
 use crate::cli::{GcArgs, Global, Output};
@@ -37,7 +44,7 @@ use crate::engine::lock::{Lock, LockError};
 use crate::engine::progress::Progress;
 use crate::engine::{EngineError, Packages, Session};
 use crate::model::{spec_tags, Kind, Tags};
-use crate::names::{instance_name, TAG_ENV, TAG_EXPIRES, TAG_STACK};
+use crate::names::{instance_name, TAG_CREATED, TAG_ENV, TAG_EXPIRES, TAG_STACK};
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -66,6 +73,8 @@ pub struct FoundInstance {
     pub resources: Vec<String>,
     /// The expiry tags found: (`<kind> <physical>`, tag value), sorted.
     pub expiry_tags: Vec<(String, String)>,
+    /// The creation tags found: (`<kind> <physical>`, tag value), sorted.
+    pub created_tags: Vec<(String, String)>,
 }
 
 /// Which copies `gc` takes.
@@ -73,7 +82,8 @@ pub struct FoundInstance {
 pub enum Rule {
     /// Those whose expiry tag has passed.
     Expired,
-    /// Those whose last tag stamp (latest expiry minus the TTL) is at least this old.
+    /// Those created at least this long ago: at their earliest creation tag or, for copies
+    /// without one, at their last tag stamp (latest expiry minus the TTL).
     OlderThan(std::time::Duration),
 }
 
@@ -93,6 +103,8 @@ pub struct Assessment {
     pub expires_at: Option<DateTime<Utc>>,
     /// When its tags were last written: `expires_at` minus the TTL.
     pub tagged_at: Option<DateTime<Utc>>,
+    /// The earliest creation tag among its resources, if it has any and all are readable.
+    pub created_at: Option<DateTime<Utc>>,
     /// Whether it is to be destroyed.
     pub due: bool,
     /// Why, in words.
@@ -158,10 +170,14 @@ pub fn group(
             suffix,
             resources: Vec::new(),
             expiry_tags: Vec::new(),
+            created_tags: Vec::new(),
         });
         let label = format!("{} {}", r.kind, r.physical);
         if let Some(expiry) = r.tags.get(TAG_EXPIRES) {
             entry.expiry_tags.push((label.clone(), expiry.clone()));
+        }
+        if let Some(created) = r.tags.get(TAG_CREATED) {
+            entry.created_tags.push((label.clone(), created.clone()));
         }
         entry.resources.push(label);
     }
@@ -170,6 +186,7 @@ pub fn group(
         .map(|mut f| {
             f.resources.sort();
             f.expiry_tags.sort();
+            f.created_tags.sort();
             f
         })
         .collect()
@@ -191,6 +208,7 @@ pub fn assess(found: &FoundInstance, rule: Rule, ttl_hours: u32, now: DateTime<U
     let keep = |reason: String| Assessment {
         expires_at: None,
         tagged_at: None,
+        created_at: None,
         due: false,
         reason,
     };
@@ -220,6 +238,31 @@ pub fn assess(found: &FoundInstance, rule: Rule, ttl_hours: u32, now: DateTime<U
     }
     let expires_at = latest.expect("there is at least one expiry tag");
     let tagged_at = expires_at - TimeDelta::hours(i64::from(ttl_hours));
+    let mut earliest: Option<DateTime<Utc>> = None;
+    let mut unreadable: Option<(&String, &String)> = None;
+    for (resource, value) in &found.created_tags {
+        match DateTime::parse_from_rfc3339(value) {
+            Ok(t) => {
+                let t = t.with_timezone(&Utc);
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
+            }
+            Err(_) => {
+                unreadable.get_or_insert((resource, value));
+            }
+        }
+    }
+    let created_at = earliest.filter(|_| unreadable.is_none());
+    if let (Rule::OlderThan(_), Some((resource, value))) = (rule, unreadable) {
+        return Assessment {
+            expires_at: Some(expires_at),
+            tagged_at: Some(tagged_at),
+            created_at,
+            due: false,
+            reason: format!(
+                "unreadable {TAG_CREATED} tag `{value}` on {resource}: left for a person to check"
+            ),
+        };
+    }
     let (due, reason) = match rule {
         Rule::Expired if expires_at <= now => (
             true,
@@ -239,26 +282,28 @@ pub fn assess(found: &FoundInstance, rule: Rule, ttl_hours: u32, now: DateTime<U
         ),
         Rule::OlderThan(min) => {
             let wanted = humantime::format_duration(min);
-            let age = now - tagged_at;
-            if age < TimeDelta::zero() {
-                (
-                    false,
+            // The creation time, or for a copy made before the creation tag, the last apply's.
+            let (born, stamp) = match created_at {
+                Some(t) => (t, format!("created at {}", rfc3339(t))),
+                None => (
+                    tagged_at,
                     format!(
-                        "tagged at {}, in the future (clock skew?)",
+                        "no {TAG_CREATED} tag, so counted from the latest expiry minus the TTL: \
+                         tagged at {}",
                         rfc3339(tagged_at)
                     ),
-                )
+                ),
+            };
+            let age = now - born;
+            if age < TimeDelta::zero() {
+                (false, format!("{stamp}, in the future (clock skew?)"))
             } else {
                 // A minimum age too large for the clock's range is never reached.
                 let old_enough = TimeDelta::from_std(min).is_ok_and(|min| age >= min);
                 let verdict = if old_enough { "older" } else { "not older" };
                 (
                     old_enough,
-                    format!(
-                        "tagged at {} ({} ago), {verdict} than {wanted}",
-                        rfc3339(tagged_at),
-                        span(age)
-                    ),
+                    format!("{stamp} ({} ago), {verdict} than {wanted}", span(age)),
                 )
             }
         }
@@ -266,6 +311,7 @@ pub fn assess(found: &FoundInstance, rule: Rule, ttl_hours: u32, now: DateTime<U
     Assessment {
         expires_at: Some(expires_at),
         tagged_at: Some(tagged_at),
+        created_at,
         due,
         reason,
     }
@@ -313,6 +359,7 @@ struct InstanceReport {
     resources: usize,
     expires_at: Option<String>,
     tagged_at: Option<String>,
+    created_at: Option<String>,
     due: bool,
     reason: String,
     action: Action,
@@ -472,6 +519,7 @@ pub async fn run(g: &Global, args: &GcArgs) -> anyhow::Result<i32> {
             resources: f.resources.len(),
             expires_at: a.expires_at.map(rfc3339),
             tagged_at: a.tagged_at.map(rfc3339),
+            created_at: a.created_at.map(rfc3339),
             due: a.due,
             reason: a.reason,
             action: if !a.due {
@@ -754,6 +802,13 @@ mod tests {
         resource(Kind::KinesisStream, &format!("{instance}-{what}"), &tags)
     }
 
+    /// A resource of `instance` in env `ci` with an expiry and a creation tag.
+    fn made(instance: &str, what: &str, expires: &str, created: &str) -> TaggedResource {
+        let mut r = of(instance, what, Some(expires));
+        r.tags.insert(TAG_CREATED.into(), created.into());
+        r
+    }
+
     fn one(resources: Vec<TaggedResource>) -> FoundInstance {
         let mut found = group("ecomflow", "ci", resources);
         assert_eq!(found.len(), 1, "{found:?}");
@@ -769,7 +824,12 @@ mod tests {
             "ci",
             vec![
                 of("ecomflow-ci-pr-1", "orders", Some("2026-11-25T10:00:00Z")),
-                of("ecomflow-ci-pr-1", "alerts", Some("2026-11-25T11:00:00Z")),
+                made(
+                    "ecomflow-ci-pr-1",
+                    "alerts",
+                    "2026-11-25T11:00:00Z",
+                    "2026-11-24T09:00:00Z",
+                ),
                 of("ecomflow-ci-pr-2", "orders", Some("2026-11-26T10:00:00Z")),
                 of("ecomflow-ci", "orders", None),
                 // Named like pr-3's, but without the ownership tag: not anyone's.
@@ -821,6 +881,14 @@ mod tests {
                 ),
             ]
         );
+        assert_eq!(
+            found[1].created_tags,
+            vec![(
+                "kinesis_stream ecomflow-ci-pr-1-alerts".to_string(),
+                "2026-11-24T09:00:00Z".to_string()
+            )]
+        );
+        assert!(found[2].created_tags.is_empty());
     }
 
     #[test]
@@ -920,8 +988,159 @@ mod tests {
     }
 
     #[test]
-    fn older_than_counts_from_the_latest_stamp() {
-        // Tagged (expiry minus 24 h TTL) at 2026-11-24T13:00:00Z, i.e. 23 h before NOW.
+    fn older_than_counts_from_the_creation_tag() {
+        // Created 3 h before NOW; its expiry is creation plus the 24 h TTL.
+        let copy = one(vec![
+            made(
+                "ecomflow-ci-pr-1",
+                "orders",
+                "2026-11-26T09:00:00Z",
+                "2026-11-25T09:00:00Z",
+            ),
+            made(
+                "ecomflow-ci-pr-1",
+                "alerts",
+                "2026-11-26T09:00:00Z",
+                "2026-11-25T09:00:00Z",
+            ),
+        ]);
+        let now = at(NOW);
+        let hours = |h: u64| Rule::OlderThan(Duration::from_secs(h * 3600));
+        let a = assess(&copy, hours(2), 24, now);
+        assert!(a.due, "{a:?}");
+        assert_eq!(a.created_at, Some(at("2026-11-25T09:00:00Z")));
+        assert_eq!(
+            a.reason,
+            "created at 2026-11-25T09:00:00Z (3h ago), older than 2h"
+        );
+        assert!(assess(&copy, hours(3), 24, now).due);
+        let a = assess(&copy, hours(4), 24, now);
+        assert!(!a.due, "{a:?}");
+        assert!(a.reason.ends_with("(3h ago), not older than 4h"), "{a:?}");
+        // The TTL plays no part when the creation tag is there.
+        assert!(!assess(&copy, hours(4), 1, now).due);
+        // Under the default rule only the expiry counts; the creation time is still reported.
+        let a = assess(&copy, Rule::Expired, 24, now);
+        assert!(!a.due, "{a:?}");
+        assert_eq!(a.created_at, Some(at("2026-11-25T09:00:00Z")));
+        // A creation in the future (clock skew) is not old, even for 0s.
+        let a = assess(
+            &copy,
+            Rule::OlderThan(Duration::ZERO),
+            24,
+            at("2026-11-25T08:00:00Z"),
+        );
+        assert!(!a.due, "{a:?}");
+        assert_eq!(
+            a.reason,
+            "created at 2026-11-25T09:00:00Z, in the future (clock skew?)"
+        );
+    }
+
+    #[test]
+    fn the_earliest_creation_tag_of_an_instance_counts() {
+        // A resource added by a later apply carries that apply's time; one made by an older
+        // version carries none. The copy is as old as its oldest stamped resource: 5 h.
+        let copy = one(vec![
+            made(
+                "ecomflow-ci-pr-1",
+                "orders",
+                "2026-11-26T10:00:00Z",
+                "2026-11-25T10:00:00Z",
+            ),
+            made(
+                "ecomflow-ci-pr-1",
+                "alerts",
+                "2026-11-26T10:00:00Z",
+                "2026-11-25T07:00:00Z",
+            ),
+            made(
+                "ecomflow-ci-pr-1",
+                "rejects",
+                "2026-11-26T11:00:00Z",
+                "2026-11-25T11:00:00Z",
+            ),
+            of("ecomflow-ci-pr-1", "legacy", Some("2026-11-26T10:00:00Z")),
+        ]);
+        let now = at(NOW);
+        let hours = |h: u64| Rule::OlderThan(Duration::from_secs(h * 3600));
+        let a = assess(&copy, hours(5), 24, now);
+        assert!(a.due, "{a:?}");
+        assert_eq!(a.created_at, Some(at("2026-11-25T07:00:00Z")));
+        assert!(a
+            .reason
+            .starts_with("created at 2026-11-25T07:00:00Z (5h ago)"));
+        assert!(!assess(&copy, hours(6), 24, now).due);
+    }
+
+    #[test]
+    fn a_copy_applied_again_recently_but_created_long_ago_is_due() {
+        // Created five days ago; applied again half an hour ago, which refreshed every expiry
+        // but left the creation tags as they were.
+        let copy = one(vec![
+            made(
+                "ecomflow-ci-pr-1",
+                "orders",
+                "2026-11-26T11:30:00Z",
+                "2026-11-20T12:00:00Z",
+            ),
+            made(
+                "ecomflow-ci-pr-1",
+                "alerts",
+                "2026-11-26T11:30:00Z",
+                "2026-11-20T12:00:00Z",
+            ),
+        ]);
+        let now = at(NOW);
+        let day = Rule::OlderThan(Duration::from_secs(86400));
+        let a = assess(&copy, day, 24, now);
+        assert!(a.due, "{a:?}");
+        assert_eq!(
+            a.reason,
+            "created at 2026-11-20T12:00:00Z (5days ago), older than 1day"
+        );
+        // Its last tag stamp is recent: it is neither expired nor, by that stamp, old.
+        assert_eq!(a.tagged_at, Some(at("2026-11-25T11:30:00Z")));
+        assert!(!assess(&copy, Rule::Expired, 24, now).due);
+        // Without the creation tags, the same copy would have counted from the last apply.
+        let mut untagged = copy.clone();
+        untagged.created_tags.clear();
+        assert!(!assess(&untagged, day, 24, now).due);
+    }
+
+    #[test]
+    fn an_unreadable_creation_tag_keeps_the_instance_under_older_than() {
+        let bad = one(vec![
+            made(
+                "ecomflow-ci-pr-1",
+                "orders",
+                "2000-01-02T00:00:00Z",
+                "2000-01-01T00:00:00Z",
+            ),
+            made(
+                "ecomflow-ci-pr-1",
+                "alerts",
+                "2000-01-02T00:00:00Z",
+                "long ago",
+            ),
+        ]);
+        let a = assess(&bad, Rule::OlderThan(Duration::ZERO), 24, at(NOW));
+        assert!(!a.due, "{a:?}");
+        assert!(
+            a.reason
+                .contains("unreadable ecomflow:created-at tag `long ago` on "),
+            "{}",
+            a.reason
+        );
+        assert_eq!(a.created_at, None);
+        // The default rule does not read it.
+        assert!(assess(&bad, Rule::Expired, 24, at(NOW)).due);
+    }
+
+    #[test]
+    fn without_creation_tags_older_than_counts_from_the_latest_stamp() {
+        // Made before the creation tag existed. Tagged (expiry minus 24 h TTL) at
+        // 2026-11-24T13:00:00Z, i.e. 23 h before NOW.
         let copy = one(vec![
             of("ecomflow-ci-pr-1", "orders", Some("2026-11-25T09:00:00Z")),
             of("ecomflow-ci-pr-1", "alerts", Some("2026-11-25T13:00:00Z")),
@@ -931,10 +1150,11 @@ mod tests {
         let a = assess(&copy, hours(24), 24, now);
         assert!(!a.due, "{a:?}");
         assert_eq!(a.tagged_at, Some(at("2026-11-24T13:00:00Z")));
-        assert!(
-            a.reason.contains("(23h ago), not older than 1day"),
-            "{}",
-            a.reason
+        assert_eq!(a.created_at, None);
+        assert_eq!(
+            a.reason,
+            "no ecomflow:created-at tag, so counted from the latest expiry minus the TTL: \
+             tagged at 2026-11-24T13:00:00Z (23h ago), not older than 1day"
         );
         assert!(assess(&copy, hours(23), 24, now).due);
         assert!(assess(&copy, Rule::OlderThan(Duration::ZERO), 24, now).due);

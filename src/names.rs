@@ -22,6 +22,9 @@ pub const TAG_MANAGED_BY: &str = "ecomflow:managed-by";
 pub const MANAGED_BY: &str = "ecomflow-infra";
 /// Tag key with the RFC 3339 time after which an ephemeral instance may be reaped.
 pub const TAG_EXPIRES: &str = "ecomflow:expires-at";
+/// Tag key with the RFC 3339 time an ephemeral instance's resource was first tagged by an
+/// apply (the run that created it): stamped once, never changed by a later apply.
+pub const TAG_CREATED: &str = "ecomflow:created-at";
 /// Tag key with the environment name.
 pub const TAG_ENV: &str = "ecomflow:env";
 

@@ -33,6 +33,7 @@ fn build(config: &StackConfig, aws_account: &str) -> Blueprint {
         &Context {
             names,
             expires_at: None,
+            created_at: None,
             lambda_code: FUNCTIONS
                 .iter()
                 .map(|f| {

@@ -108,6 +108,7 @@ impl Stack {
             &Context {
                 names: self.names.clone(),
                 expires_at: None,
+                created_at: None,
                 lambda_code,
             },
         );

@@ -103,6 +103,7 @@ fn blueprint_of(file: &str) -> Vec<ecomflow_infra::model::Resource> {
     let context = Context {
         names,
         expires_at: None,
+        created_at: None,
         lambda_code,
     };
     blueprint::build(&config, &context).resources

@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use support::{run, ConnectionCounter, Moto};
 
@@ -234,6 +235,8 @@ fn gc_reaps_the_due_copies_and_nothing_else() {
     assert_eq!(fresh["instances"][1]["suffix"], "pr-1");
     assert!(fresh["instances"][1]["expires_at"].is_string(), "{fresh:#}");
     assert!(fresh["instances"][0]["expires_at"].is_null(), "{fresh:#}");
+    assert!(fresh["instances"][1]["created_at"].is_string(), "{fresh:#}");
+    assert!(fresh["instances"][0]["created_at"].is_null(), "{fresh:#}");
     assert_eq!(fresh["summary"]["due"], 0);
     assert_eq!(all_names(&moto), before);
 
@@ -241,7 +244,7 @@ fn gc_reaps_the_due_copies_and_nothing_else() {
     let dry = run(ep, &["gc", "-s", ci, "--older-than", "0s", "--dry-run"]).expect(0);
     for copy in ["ecomflow-ci-pr-1", "ecomflow-ci-pr-2"] {
         let l = line(&dry.stdout, copy);
-        assert!(l.contains(" resources  due: tagged at "), "{l}");
+        assert!(l.contains(" resources  due: created at "), "{l}");
         assert!(l.ends_with(" ago), older than 0s"), "{l}");
     }
     assert!(
@@ -757,4 +760,243 @@ fn gc_reaps_an_expired_copy_by_default() {
         ],
     )
     .expect(0);
+}
+
+/// Tags of a bucket, by key.
+fn bucket_tags(moto: &Moto, bucket: &str) -> BTreeMap<String, String> {
+    rt().block_on(async {
+        let tagging = moto
+            .s3()
+            .await
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        tagging
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    })
+}
+
+fn table_arn(table: &str) -> String {
+    format!("arn:aws:dynamodb:us-east-1:123456789012:table/{table}")
+}
+
+/// Tags of a DynamoDB table, by key.
+fn table_tags(moto: &Moto, table: &str) -> BTreeMap<String, String> {
+    rt().block_on(async {
+        let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+        let listed = ddb
+            .list_tags_of_resource()
+            .resource_arn(table_arn(table))
+            .send()
+            .await
+            .unwrap();
+        listed
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
+    })
+}
+
+/// Sets tags on a bucket (its other tags kept) and on a DynamoDB table, through the services'
+/// own tagging calls, as someone (or an earlier run) could have.
+fn retag(moto: &Moto, bucket: &str, table: &str, tags: &[(&str, &str)]) {
+    let mut on_bucket = bucket_tags(moto, bucket);
+    for (k, v) in tags {
+        on_bucket.insert(k.to_string(), v.to_string());
+    }
+    rt().block_on(async {
+        use aws_sdk_s3::types::{Tag, Tagging};
+        let set: Vec<Tag> = on_bucket
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build().unwrap())
+            .collect();
+        moto.s3()
+            .await
+            .put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(Tagging::builder().set_tag_set(Some(set)).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+        let set: Vec<aws_sdk_dynamodb::types::Tag> = tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_dynamodb::types::Tag::builder()
+                    .key(*k)
+                    .value(*v)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        ddb.tag_resource()
+            .resource_arn(table_arn(table))
+            .set_tags(Some(set))
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+fn time(value: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .unwrap_or_else(|e| panic!("{value}: {e}"))
+        .with_timezone(&chrono::Utc)
+}
+
+/// `ecomflow:created-at` is stamped once: an apply writes it with the expiry when it creates a
+/// copy's resources (both from one clock reading, the expiry the TTL later), and a later apply
+/// that refreshes the expiry writes the live creation stamp back, through both kinds of tag
+/// update (S3 puts the whole set, DynamoDB only the changed tags). So `gc --older-than`
+/// counts from the creation: a copy created long ago but applied again just now is due.
+#[test]
+fn a_later_apply_refreshes_the_expiry_but_keeps_the_creation_stamp() {
+    const CREATED: &str = "ecomflow:created-at";
+    const EXPIRES: &str = "ecomflow:expires-at";
+    const LONG_AGO: &str = "2001-02-03T04:05:06Z";
+    const EXPIRED: &str = "2001-02-04T04:05:06Z";
+    const BUCKET: &str = "ecomflow-ci-pr-1-lake-123456789012-us-east-1";
+    const TABLE: &str = "ecomflow-ci-pr-1-invoices";
+    let moto = Moto::start();
+    let ep = &moto.endpoint;
+    let dir = tempfile::tempdir().unwrap();
+    let ci = ci_stack(dir.path());
+    let ci = ci.to_str().unwrap();
+
+    let started = chrono::Utc::now() - chrono::Duration::seconds(1);
+    run(ep, &["apply", "-s", ci, "--yes", "--instance", "pr-1"]).expect(0);
+    let first = bucket_tags(&moto, BUCKET);
+    let made = time(&first[CREATED]);
+    assert!(made >= started && made <= chrono::Utc::now(), "{first:?}");
+    assert_eq!(
+        time(&first[EXPIRES]) - made,
+        chrono::Duration::hours(24),
+        "{first:?}"
+    );
+    assert_eq!(table_tags(&moto, TABLE)[CREATED], first[CREATED]);
+
+    // As if made long ago, and its expiry passed: the next apply must refresh the expiry.
+    retag(
+        &moto,
+        BUCKET,
+        TABLE,
+        &[(CREATED, LONG_AGO), (EXPIRES, EXPIRED)],
+    );
+    let plan = json(
+        &run(
+            ep,
+            &[
+                "plan",
+                "-s",
+                ci,
+                "--detailed-exitcode",
+                "--output",
+                "json",
+                "--instance",
+                "pr-1",
+            ],
+        )
+        .expect(2)
+        .stdout,
+    );
+    let mut updates: Vec<(String, Vec<String>)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no_op")
+        .map(|c| {
+            let paths = c["attributes"].as_array().unwrap().iter();
+            (
+                c["address"].as_str().unwrap().to_string(),
+                paths
+                    .map(|a| a["path"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    updates.sort();
+    let expiry_only = vec![format!("tags.{EXPIRES}")];
+    assert_eq!(
+        updates,
+        vec![
+            ("dynamodb_table.invoices".to_string(), expiry_only.clone()),
+            ("s3_bucket.lake".to_string(), expiry_only),
+        ],
+        "{plan:#}"
+    );
+
+    let reapplied = chrono::Utc::now() - chrono::Duration::seconds(1);
+    run(ep, &["apply", "-s", ci, "--yes", "--instance", "pr-1"]).expect(0);
+    for (what, tags) in [
+        ("bucket", bucket_tags(&moto, BUCKET)),
+        ("table", table_tags(&moto, TABLE)),
+    ] {
+        assert_eq!(tags[CREATED], LONG_AGO, "{what}: {tags:?}");
+        assert!(
+            time(&tags[EXPIRES]) >= reapplied + chrono::Duration::hours(24),
+            "{what}: the expiry was not refreshed: {tags:?}"
+        );
+    }
+    // Converged: the run's own time never shows as a change of the stamp.
+    run(
+        ep,
+        &[
+            "plan",
+            "-s",
+            ci,
+            "--detailed-exitcode",
+            "--instance",
+            "pr-1",
+        ],
+    )
+    .expect(0);
+
+    // Unexpired, but created long ago: kept by default, due under --older-than.
+    let kept = json(
+        &run(ep, &["gc", "-s", ci, "--dry-run", "--output", "json"])
+            .expect(0)
+            .stdout,
+    );
+    assert_eq!(
+        actions(&kept),
+        pairs(&[("ecomflow-ci-pr-1", "kept")]),
+        "{kept:#}"
+    );
+    let old = run(ep, &["gc", "-s", ci, "--older-than", "24h", "--dry-run"]).expect(0);
+    assert!(
+        line(&old.stdout, "ecomflow-ci-pr-1")
+            .contains(&format!(" resources  due: created at {LONG_AGO} (")),
+        "{}",
+        old.stdout
+    );
+    let report = json(
+        &run(
+            ep,
+            &[
+                "gc",
+                "-s",
+                ci,
+                "--older-than",
+                "24h",
+                "--dry-run",
+                "--output",
+                "json",
+            ],
+        )
+        .expect(0)
+        .stdout,
+    );
+    assert_eq!(
+        actions(&report),
+        pairs(&[("ecomflow-ci-pr-1", "would_destroy")]),
+        "{report:#}"
+    );
+    assert_eq!(report["instances"][0]["created_at"], LONG_AGO, "{report:#}");
+    assert_eq!(old.mutations(), 0);
 }

@@ -182,6 +182,7 @@ fn real_plan() -> String {
         &Context {
             names: names.clone(),
             expires_at: None,
+            created_at: None,
             lambda_code: FUNCTIONS
                 .iter()
                 .map(|f| (f.to_string(), LambdaCode::default()))

@@ -140,6 +140,7 @@ fn build(name: &str, suffix: Option<&str>) -> Stack {
         &Context {
             names,
             expires_at: suffix.map(|_| "2030-01-01T00:00:00Z".to_string()),
+            created_at: suffix.map(|_| "2029-12-31T00:00:00Z".to_string()),
             lambda_code,
         },
     );

@@ -18,7 +18,9 @@ pub use compute::{declared_environment, stream_mapping};
 
 use crate::config::StackConfig;
 use crate::model::{Resource, Tags};
-use crate::names::{Names, MANAGED_BY, TAG_ENV, TAG_EXPIRES, TAG_MANAGED_BY, TAG_STACK};
+use crate::names::{
+    Names, MANAGED_BY, TAG_CREATED, TAG_ENV, TAG_EXPIRES, TAG_MANAGED_BY, TAG_STACK,
+};
 use std::collections::BTreeMap;
 
 /// What the blueprint needs besides the config.
@@ -28,6 +30,10 @@ pub struct Context {
     pub names: Names,
     /// For ephemeral `--instance` copies: the RFC 3339 expiry put in the expiry tag.
     pub expires_at: Option<String>,
+    /// For ephemeral `--instance` copies: the RFC 3339 time of this run (the one `expires_at`
+    /// is computed from), put in the creation tag. Set exactly when `expires_at` is. The diff
+    /// keeps a live resource's own creation tag instead, so only a creation writes this one.
+    pub created_at: Option<String>,
     /// The packaged code of each Lambda function, by function name (`ingest`, ...).
     pub lambda_code: BTreeMap<String, LambdaCode>,
 }
@@ -84,6 +90,9 @@ fn base_tags(config: &StackConfig, ctx: &Context) -> Tags {
     tags.insert(TAG_ENV.into(), config.env.clone());
     if let Some(expiry) = &ctx.expires_at {
         tags.insert(TAG_EXPIRES.into(), expiry.clone());
+    }
+    if let Some(created) = &ctx.created_at {
+        tags.insert(TAG_CREATED.into(), created.clone());
     }
     tags
 }

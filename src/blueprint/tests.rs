@@ -18,6 +18,7 @@ fn dev(suffix: Option<&str>) -> Blueprint {
         &Context {
             names,
             expires_at: suffix.map(|_| "2030-01-01T00:00:00Z".to_string()),
+            created_at: suffix.map(|_| "2029-12-31T00:00:00Z".to_string()),
             lambda_code: FUNCTIONS
                 .iter()
                 .map(|f| {
@@ -93,6 +94,7 @@ fn every_taggable_resource_carries_ownership_tags() {
         );
         assert_eq!(tags["ecomflow:managed-by"], "ecomflow-infra");
         assert_eq!(tags["ecomflow:expires-at"], "2030-01-01T00:00:00Z");
+        assert_eq!(tags["ecomflow:created-at"], "2029-12-31T00:00:00Z");
         // Glue catalog names use `_` where the instance has `-`.
         assert!(
             r.physical.starts_with("ecomflow-dev-pr-9-")
@@ -104,6 +106,7 @@ fn every_taggable_resource_carries_ownership_tags() {
     let prod_like = dev(None);
     let tags = crate::model::spec_tags(&prod_like.get("s3_bucket.lake").unwrap().spec).unwrap();
     assert!(!tags.contains_key("ecomflow:expires-at"));
+    assert!(!tags.contains_key("ecomflow:created-at"));
 }
 
 #[test]

@@ -92,10 +92,14 @@ impl Session {
             aws.account.clone(),
             aws.region.clone(),
         );
-        let expires_at = suffix.as_ref().map(|_| {
-            (chrono::Utc::now() + chrono::Duration::hours(i64::from(config.ephemeral_ttl_hours)))
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        });
+        // An ephemeral copy's stamps: this run's time, and when the copy may be reaped. Both
+        // from one reading of the clock, so the expiry is exactly the creation plus the TTL.
+        let stamp =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let now = chrono::Utc::now();
+        let ttl = chrono::Duration::hours(i64::from(config.ephemeral_ttl_hours));
+        let created_at = suffix.as_ref().map(|_| stamp(now));
+        let expires_at = suffix.as_ref().map(|_| stamp(now + ttl));
         let lambda_code = match packages {
             Packages::Dir(dir) => load_lambda_code(dir)?,
             Packages::Default => load_lambda_code(&default_packages_dir(&config))?,
@@ -109,6 +113,7 @@ impl Session {
             &Context {
                 names,
                 expires_at,
+                created_at,
                 lambda_code,
             },
         );

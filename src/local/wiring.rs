@@ -232,6 +232,7 @@ mod tests {
                     "us-east-1",
                 ),
                 expires_at: None,
+                created_at: None,
                 lambda_code: blueprint::FUNCTIONS
                     .iter()
                     .map(|f| (f.to_string(), LambdaCode::default()))

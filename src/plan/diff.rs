@@ -2,7 +2,7 @@
 
 use super::{Action, AttributeChange, Change, Plan, Summary, PLAN_FORMAT_VERSION};
 use crate::model::{address, Kind, KindInfo, Resource};
-use crate::names::TAG_EXPIRES;
+use crate::names::{TAG_CREATED, TAG_EXPIRES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -29,6 +29,27 @@ fn expiry_is_stale(live: Option<&Value>, declared: Option<&Value>) -> bool {
         (None, None) => false,
         _ => live != declared,
     }
+}
+
+/// The creation tag's path. It records when a resource was made, so it is stamped once: the
+/// diff keeps the live value (see [`with_live_creation`]), and a live resource without one
+/// (made before the tag existed) is no reason for an update on its own.
+const CREATED_PATH: &str = "tags.ecomflow:created-at";
+
+/// The declared resource with its creation tag set to the live resource's, when both carry
+/// one: no plan shows the stamp changing, and an update that writes the declared tags writes
+/// the live stamp back.
+fn with_live_creation(declared: &Resource, live: &Value) -> Resource {
+    let mut declared = declared.clone();
+    let stamp = live.get("tags").and_then(|t| t.get(TAG_CREATED));
+    let mine = declared
+        .spec
+        .get_mut("tags")
+        .and_then(|t| t.get_mut(TAG_CREATED));
+    if let (Some(stamp), Some(mine)) = (stamp, mine) {
+        *mine = stamp.clone();
+    }
+    declared
 }
 
 /// Text shown instead of a secret value.
@@ -108,6 +129,7 @@ fn strip_ignored(v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.remove(TAG_EXPIRES);
+            map.remove(TAG_CREATED);
             map.values_mut().for_each(strip_ignored);
         }
         Value::Array(list) => list.iter_mut().for_each(strip_ignored),
@@ -178,7 +200,7 @@ fn changes_of(
             }
         })
     };
-    paths
+    let changes: Vec<AttributeChange> = paths
         .into_iter()
         .filter(|p| {
             if p.as_str() == EXPIRY_PATH {
@@ -195,7 +217,16 @@ fn changes_of(
                 && after.is_some()
                 && info.replace.iter().any(|f| matches_field(p, f)),
         })
-        .collect()
+        .collect();
+    // A live resource made before the creation tag existed: stamping it now is no reason for
+    // an update, only something an update for another reason does along the way.
+    let stamp_only = changes
+        .iter()
+        .all(|c| c.path == CREATED_PATH && c.before.is_none());
+    if before.is_some() && after.is_some() && stamp_only {
+        return Vec::new();
+    }
+    changes
 }
 
 /// Compares the declared resources with the live state. Fails, naming every conflict, if a
@@ -214,10 +245,12 @@ pub fn diff(
         let addr = res.address();
         let info = res.kind.info();
         let current = live.declared.get(&addr).cloned().flatten();
-        let (action, attributes, live_spec) = match current {
+        // The declared resource as apply is to write it (a live creation tag kept).
+        let (action, attributes, desired, live_spec) = match current {
             None => (
                 Action::Create,
                 attribute_changes(res.kind, None, Some(&res.spec)),
+                res.clone(),
                 None,
             ),
             Some(l) => {
@@ -229,7 +262,8 @@ pub fn diff(
                     });
                     continue;
                 }
-                let attrs = attribute_changes(res.kind, Some(&l.spec), Some(&res.spec));
+                let kept = with_live_creation(res, &l.spec);
+                let attrs = attribute_changes(res.kind, Some(&l.spec), Some(&kept.spec));
                 let action = if attrs.is_empty() {
                     Action::NoOp
                 } else if attrs.iter().any(|a| a.forces_replacement) {
@@ -237,7 +271,7 @@ pub fn diff(
                 } else {
                     Action::Update
                 };
-                (action, attrs, Some(l.spec))
+                (action, attrs, kept, Some(l.spec))
             }
         };
         changes.push(Change {
@@ -248,7 +282,7 @@ pub fn diff(
             stateful: info.stateful,
             attributes,
             depends_on: res.depends_on.clone(),
-            desired: Some(res.clone()),
+            desired: Some(desired),
             live: live_spec,
         });
     }
@@ -363,6 +397,12 @@ mod redaction_tests {
     use super::*;
     use crate::model::Service;
     use serde_json::json;
+
+    #[test]
+    fn the_loosely_compared_paths_are_the_tags_of_the_names_module() {
+        assert_eq!(EXPIRY_PATH, format!("tags.{TAG_EXPIRES}"));
+        assert_eq!(CREATED_PATH, format!("tags.{TAG_CREATED}"));
+    }
 
     #[test]
     fn secret_fields_are_redacted_on_both_sides() {

@@ -201,6 +201,110 @@ fn an_expiry_more_than_an_hour_behind_is_refreshed() {
     assert_eq!(plan(&[desired], live).unwrap().changes.len(), 1);
 }
 
+/// `r` with its creation tag set to `at`, or without one.
+fn created(mut r: Resource, at: Option<&str>) -> Resource {
+    let tags = r.spec["tags"].as_object_mut().unwrap();
+    match at {
+        Some(at) => tags.insert("ecomflow:created-at".into(), serde_json::json!(at)),
+        None => tags.remove("ecomflow:created-at"),
+    };
+    r
+}
+
+/// The creation tag in the declared spec a change carries to apply.
+fn carried(c: &Change) -> Option<&str> {
+    c.desired.as_ref().unwrap().spec["tags"]["ecomflow:created-at"].as_str()
+}
+
+const THIS_RUN: &str = "2030-01-02T00:00:00Z";
+const MADE: &str = "2029-06-01T08:30:00Z";
+
+#[test]
+fn the_creation_tag_is_kept_from_the_live_resource() {
+    let desired = created(stream(24), Some(THIS_RUN));
+    let l = created(stream(24), Some(MADE));
+    let mut live = LiveState::default();
+    live.declared
+        .insert(l.address(), live_of(&l, Ownership::Ours));
+    let p = plan(std::slice::from_ref(&desired), live.clone()).unwrap();
+    assert!(p.is_empty(), "{}", render_text(&p));
+    assert!(p.changes[0].attributes.is_empty());
+    assert_eq!(carried(&p.changes[0]), Some(MADE));
+    // The declaration itself is left as it was.
+    assert_eq!(
+        desired.spec["tags"]["ecomflow:created-at"],
+        serde_json::json!(THIS_RUN)
+    );
+    // Nor does the run's time make a saved plan stale.
+    let later = created(stream(24), Some("2031-01-01T00:00:00Z"));
+    assert_eq!(
+        p.desired_fingerprint,
+        plan(&[later], live).unwrap().desired_fingerprint
+    );
+}
+
+#[test]
+fn a_live_resource_without_a_creation_tag_is_no_change_on_its_own() {
+    let desired = created(stream(24), Some(THIS_RUN));
+    let l = created(stream(24), None);
+    let mut live = LiveState::default();
+    live.declared
+        .insert(l.address(), live_of(&l, Ownership::Ours));
+    let p = plan(&[desired], live.clone()).unwrap();
+    assert!(p.is_empty(), "{}", render_text(&p));
+    // An update for another reason writes this run's stamp along the way, and says so.
+    let p = plan(&[created(stream(48), Some(THIS_RUN))], live).unwrap();
+    let c = &p.changes[0];
+    assert_eq!(c.action, Action::Update);
+    let paths: Vec<&str> = c.attributes.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(paths, ["retention_hours", "tags.ecomflow:created-at"]);
+    assert_eq!(c.attributes[1].before, None);
+    assert_eq!(carried(c), Some(THIS_RUN));
+}
+
+#[test]
+fn an_update_writes_the_live_creation_tag_back() {
+    let mut live = LiveState::default();
+    let l = created(stream(24), Some(MADE));
+    live.declared
+        .insert(l.address(), live_of(&l, Ownership::Ours));
+    let p = plan(&[created(stream(48), Some(THIS_RUN))], live).unwrap();
+    let c = &p.changes[0];
+    assert_eq!(c.action, Action::Update);
+    let paths: Vec<&str> = c.attributes.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(paths, ["retention_hours"]);
+    // Providers write the declared tags on update: the declared spec carries the live stamp.
+    assert_eq!(carried(c), Some(MADE));
+    assert_eq!(c.desired.as_ref().unwrap().spec["retention_hours"], 48);
+    // So does a replacement: the resource is made again, the instance was not.
+    let mut live = LiveState::default();
+    let l = created(table("StockCode"), Some(MADE));
+    live.declared
+        .insert(l.address(), live_of(&l, Ownership::Ours));
+    let p = plan(&[created(table("Sku"), Some(THIS_RUN))], live).unwrap();
+    let c = &p.changes[0];
+    assert_eq!(c.action, Action::Replace);
+    assert!(c.attributes.iter().all(|a| !a.path.contains("created-at")));
+    assert_eq!(carried(c), Some(MADE));
+}
+
+#[test]
+fn a_creation_tag_on_a_resource_no_longer_ephemeral_is_removed() {
+    // Declared without the tag (the instance is not an --instance copy): the live stamp is
+    // not kept, like a stale expiry tag.
+    let mut live = LiveState::default();
+    let l = created(stream(24), Some(MADE));
+    live.declared
+        .insert(l.address(), live_of(&l, Ownership::Ours));
+    let p = plan(&[stream(24)], live).unwrap();
+    let c = &p.changes[0];
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(c.attributes.len(), 1);
+    assert_eq!(c.attributes[0].path, "tags.ecomflow:created-at");
+    assert_eq!(c.attributes[0].after, None);
+    assert_eq!(carried(c), None);
+}
+
 #[test]
 fn fingerprints_follow_the_live_state() {
     let d = [stream(24)];
