@@ -526,6 +526,7 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
     let r = run(&proxy.endpoint, &["apply", "--yes"]);
     let report = proxy.report();
     let ctx = context(&report);
+    eprintln!("apply with every first API Gateway create's answer lost: {report}");
     assert_eq!(
         r.code, 0,
         "one apply did not survive lost answers {ctx}\n{}",
@@ -641,6 +642,7 @@ fn a_lost_answer_to_taking_the_lock_still_takes_it() {
     let r = run(&proxy.endpoint, &["apply", "--yes"]);
     let report = proxy.report();
     let ctx = context(&report);
+    eprintln!("apply with every first PutItem's answer lost: {report}");
     assert!(
         lost_answers(&report, "PutItem") >= 1,
         "the lock's answer was lost {ctx}"
