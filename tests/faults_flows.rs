@@ -2,7 +2,7 @@
 //! records end in the same state as a fault-free run, and the REST API survives lost answers.
 //!
 //! - `users sync` of 1,000 users through 10% throttling, 3% HTTP 500/503 and 1% dropped
-//!   connections (half of them after the call happened);
+//!   connections (half of them after the call happened, and half of those cut mid-answer);
 //! - `stream --direct` of 20,000 real rows through the same mix, with more answers lost on
 //!   PutRecords (in = out; see the decision on duplicates there);
 //! - an apply whose every API Gateway create (API, authorizer, resource, method, integration,
@@ -27,6 +27,12 @@ fn context(report: &FaultReport) -> String {
         "[{report}; replay with ECOMFLOW_FAULT_SEED={}]",
         report.seed
     )
+}
+
+/// Answers to `op` lost after the call happened, in either shape (closed before any byte, or
+/// cut mid-body).
+fn lost_answers(report: &FaultReport, op: &str) -> u64 {
+    by_operation(report, op, Fault::DropResponse) + by_operation(report, op, Fault::CutResponse)
 }
 
 fn by_operation(report: &FaultReport, op: &str, fault: Fault) -> u64 {
@@ -226,7 +232,10 @@ fn users_sync_converges_under_faults() {
     );
     assert!(
         report.count(Fault::Throttle) > 100
-            && report.count(Fault::DropRequest) + report.count(Fault::DropResponse) > 5,
+            && report.count(Fault::DropRequest)
+                + report.count(Fault::DropResponse)
+                + report.count(Fault::CutResponse)
+                > 5,
         "the mix injected too little to prove anything {ctx}"
     );
 
@@ -261,7 +270,7 @@ fn users_sync_converges_under_faults() {
     eprintln!(
         "passwords written: {} of {USERS} (AdminCreateUser answers lost after the call: {})",
         written.lines().count(),
-        by_operation(&report, "AdminCreateUser", Fault::DropResponse)
+        lost_answers(&report, "AdminCreateUser")
     );
 }
 
@@ -444,22 +453,22 @@ fn stream_direct_is_in_equals_out_under_faults() {
         "records in the stream no fault-free run puts there {ctx}"
     );
     let extra = records.len() as u64 - clean_records.len() as u64;
-    let lost_answers = by_operation(&report, "PutRecords", Fault::DropResponse);
+    let lost = lost_answers(&report, "PutRecords");
     eprintln!(
-        "stream: {} records for {accepted} accepted; {extra} extra copies from {lost_answers} PutRecords answers lost after the call",
+        "stream: {} records for {accepted} accepted; {extra} extra copies from {lost} PutRecords answers lost after the call",
         records.len()
     );
     assert!(
-        extra <= lost_answers * BATCH,
-        "{extra} extra copies, more than {lost_answers} lost answers explain {ctx}"
+        extra <= lost * BATCH,
+        "{extra} extra copies, more than {lost} lost answers explain {ctx}"
     );
     assert_eq!(
         extra == 0,
-        lost_answers == 0,
+        lost == 0,
         "extra copies without a lost answer, or the reverse {ctx}"
     );
     assert!(
-        report.count(Fault::Throttle) > 0 && lost_answers > 0,
+        report.count(Fault::Throttle) > 0 && lost > 0,
         "the mix injected too little to prove anything {ctx}"
     );
 
@@ -517,6 +526,7 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
     let r = run(&proxy.endpoint, &["apply", "--yes"]);
     let report = proxy.report();
     let ctx = context(&report);
+    eprintln!("apply with every first API Gateway create's answer lost: {report}");
     assert_eq!(
         r.code, 0,
         "one apply did not survive lost answers {ctx}\n{}",
@@ -531,7 +541,7 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
         ("CreateDeployment", 1),
         ("CreateStage", 1),
     ] {
-        let lost = by_operation(&report, op, Fault::DropResponse);
+        let lost = lost_answers(&report, op);
         assert!(
             lost >= at_least,
             "{op}: {lost} answers lost, want >= {at_least} {ctx}"
@@ -539,7 +549,7 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
     }
     assert_eq!(
         report.faulted(),
-        report.count(Fault::DropResponse),
+        report.count(Fault::DropResponse) + report.count(Fault::CutResponse),
         "only answers were lost {ctx}"
     );
 
@@ -632,8 +642,9 @@ fn a_lost_answer_to_taking_the_lock_still_takes_it() {
     let r = run(&proxy.endpoint, &["apply", "--yes"]);
     let report = proxy.report();
     let ctx = context(&report);
+    eprintln!("apply with every first PutItem's answer lost: {report}");
     assert!(
-        by_operation(&report, "PutItem", Fault::DropResponse) >= 1,
+        lost_answers(&report, "PutItem") >= 1,
         "the lock's answer was lost {ctx}"
     );
     assert_eq!(r.code, 0, "apply refused its own lock {ctx}\n{}", r.stderr);

@@ -5,6 +5,12 @@
 //! signature or date headers) and how many times that same request was seen before. The same
 //! seed therefore gives the same fate to the same request even when concurrent calls reach the
 //! proxy in another order, and a retry of a faulted request gets a fresh draw.
+//!
+//! A dropped connection takes one of three shapes: closed before forwarding
+//! ([`Fault::DropRequest`]), or after forwarding (the call took effect) either before any byte
+//! of the answer ([`Fault::DropResponse`]) or mid-answer, after the status line, the headers
+//! and part of the body ([`Fault::CutResponse`]). The two shapes after forwarding are even
+//! odds, from a draw of their own.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,8 +39,10 @@ pub struct Faults {
     pub throttle: f64,
     /// Answer with HTTP 500 or 503 (even odds) in the service's error format, without forwarding.
     pub server_error: f64,
-    /// Close the connection without an answer: half of these before forwarding (the call never
-    /// happened), half after forwarding (the call happened, its answer is lost).
+    /// Close the connection without a whole answer: half of these before forwarding (the call
+    /// never happened), half after forwarding (the call happened, its answer is lost), as
+    /// [`Faults::drops`] says. Of those after forwarding, half close before any byte of the
+    /// answer and half cut it mid-body ([`Fault::CutResponse`]).
     pub drop: f64,
     /// Seed of the decisions; `None` picks one from the clock. `ECOMFLOW_FAULT_SEED` overrides
     /// both. The proxy prints the seed it uses and returns it from `seed()`.
@@ -62,7 +70,8 @@ pub enum Drops {
     Either,
     /// Always before forwarding.
     BeforeForwarding,
-    /// Always after forwarding: the call happened, its answer is lost.
+    /// Always after forwarding: the call happened, its answer is lost (half of these before
+    /// any byte of it, half cut mid-body: [`Fault::DropResponse`], [`Fault::CutResponse`]).
     AfterForwarding,
 }
 
@@ -147,15 +156,22 @@ pub enum Fault {
     InternalError,
     /// Answered with HTTP 503 (`ServiceUnavailable` or the service's equivalent).
     Unavailable,
-    /// Connection closed before forwarding: the call never reached the emulator.
+    /// The whole request was read, then the connection closed before forwarding and without
+    /// any byte of an answer: the call never reached the emulator.
     DropRequest,
-    /// Forwarded, then the connection closed without the answer: the call happened.
+    /// Forwarded, then the connection closed before any byte of the answer: the call happened.
+    /// Also what a [`Fault::CutResponse`] becomes when the answer's body is too short to cut
+    /// (under 2 bytes); the report counts it here then.
     DropResponse,
+    /// Forwarded, then the answer cut mid-body: the real status line and headers (with the
+    /// real `Content-Length`) and the first half of the body are sent, then the connection
+    /// closes. The call happened.
+    CutResponse,
 }
 
 impl Fault {
     /// Every kind, in a stable order.
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::None,
         Fault::Quota,
         Fault::Throttle,
@@ -163,6 +179,7 @@ impl Fault {
         Fault::Unavailable,
         Fault::DropRequest,
         Fault::DropResponse,
+        Fault::CutResponse,
     ];
 
     /// Short name, as in the counters' report.
@@ -175,12 +192,19 @@ impl Fault {
             Fault::Unavailable => "503",
             Fault::DropRequest => "drop-request",
             Fault::DropResponse => "drop-response",
+            Fault::CutResponse => "cut-response",
         }
     }
 
     /// True if the request reached the emulator.
     pub fn forwarded(self) -> bool {
-        matches!(self, Fault::None | Fault::DropResponse)
+        matches!(self, Fault::None | Fault::DropResponse | Fault::CutResponse)
+    }
+
+    /// True if the request reached the emulator and its answer was lost (not received
+    /// whole): [`Fault::DropResponse`] or [`Fault::CutResponse`].
+    pub fn lost_answer(self) -> bool {
+        matches!(self, Fault::DropResponse | Fault::CutResponse)
     }
 }
 
@@ -228,6 +252,7 @@ pub fn decide(faults: &Faults, seed: u64, key: u64, occurrence: u64, operation: 
     let u = unit(splitmix(base ^ 1));
     let pick = unit(splitmix(base ^ 2));
     let jitter = unit(splitmix(base ^ 3));
+    let cut = unit(splitmix(base ^ 4)) < 0.5;
     let aimed = faults.targets(operation) && faults.first_sightings.is_none_or(|n| occurrence < n);
     if !aimed {
         return Draw {
@@ -247,11 +272,17 @@ pub fn decide(faults: &Faults, seed: u64, key: u64, occurrence: u64, operation: 
             Fault::Unavailable
         }
     } else if u < drop {
-        match faults.drops {
-            Drops::BeforeForwarding => Fault::DropRequest,
-            Drops::AfterForwarding => Fault::DropResponse,
-            Drops::Either if pick < 0.5 => Fault::DropRequest,
-            Drops::Either => Fault::DropResponse,
+        let before = match faults.drops {
+            Drops::BeforeForwarding => true,
+            Drops::AfterForwarding => false,
+            Drops::Either => pick < 0.5,
+        };
+        if before {
+            Fault::DropRequest
+        } else if cut {
+            Fault::CutResponse
+        } else {
+            Fault::DropResponse
         }
     } else {
         Fault::None
@@ -289,10 +320,22 @@ mod tests {
         assert!((rate(Fault::Throttle) - 0.10).abs() < 0.005, "{counts:?}");
         let five = rate(Fault::InternalError) + rate(Fault::Unavailable);
         assert!((five - 0.03).abs() < 0.003, "{counts:?}");
-        let drops = rate(Fault::DropRequest) + rate(Fault::DropResponse);
+        let drops = rate(Fault::DropRequest) + rate(Fault::DropResponse) + rate(Fault::CutResponse);
         assert!((drops - 0.01).abs() < 0.002, "{counts:?}");
         assert!(rate(Fault::InternalError) > 0.0 && rate(Fault::Unavailable) > 0.0);
-        assert!(rate(Fault::DropRequest) > 0.0 && rate(Fault::DropResponse) > 0.0);
+        // Half the drops before forwarding, a quarter each of the two shapes after it.
+        assert!(
+            (rate(Fault::DropRequest) - 0.005).abs() < 0.001,
+            "{counts:?}"
+        );
+        assert!(
+            (rate(Fault::DropResponse) - 0.0025).abs() < 0.001,
+            "{counts:?}"
+        );
+        assert!(
+            (rate(Fault::CutResponse) - 0.0025).abs() < 0.001,
+            "{counts:?}"
+        );
         assert_eq!(counts.get(&Fault::Quota), None);
     }
 
@@ -332,9 +375,12 @@ mod tests {
             first_sightings: Some(1),
             ..Faults::default()
         };
+        let mut shapes = BTreeMap::new();
         for k in 0..500 {
             for op in ["PutMethod", "CreateResource"] {
-                assert_eq!(decide(&aimed, 5, k, 0, op).fault, Fault::DropResponse);
+                let fault = decide(&aimed, 5, k, 0, op).fault;
+                assert!(fault.lost_answer() && fault.forwarded(), "{fault:?}");
+                *shapes.entry(fault).or_insert(0u64) += 1;
                 assert_eq!(decide(&aimed, 5, k, 1, op).fault, Fault::None);
             }
             let other = decide(&aimed, 5, k, 0, "GetResources");
@@ -350,6 +396,10 @@ mod tests {
                 Fault::DropRequest
             );
         }
+        // Lost answers come in both shapes, at even odds.
+        let (dropped, cut) = (shapes[&Fault::DropResponse], shapes[&Fault::CutResponse]);
+        assert_eq!(dropped + cut, 1000);
+        assert!((400..=600).contains(&cut), "{shapes:?}");
         assert!(!aimed.is_none());
         assert!(Faults {
             only: Some(Vec::new()),
@@ -380,10 +430,7 @@ mod tests {
         };
         assert!(!over.is_none());
         for k in 0..500 {
-            assert_eq!(
-                decide(&over, 2, k, 0, "PutRecords").fault,
-                Fault::DropResponse
-            );
+            assert!(decide(&over, 2, k, 0, "PutRecords").fault.lost_answer());
             assert_eq!(decide(&over, 2, k, 0, "ListShards").fault, Fault::None);
         }
     }

@@ -7,7 +7,8 @@
 //! - [`LatencyProxy`] (also [`FaultProxy`]): a loopback HTTP proxy between the tool and the
 //!   emulator. It adds latency (fixed or jittered), since real AWS round trips take tens of
 //!   milliseconds and the emulator answers at once; enforces per-operation quotas; and injects
-//!   faults at given rates ([`Faults`]: throttling, HTTP 500/503, dropped connections), each
+//!   faults at given rates ([`Faults`]: throttling, HTTP 500/503, connections dropped or cut
+//!   mid-answer), each
 //!   in the service's own wire format, decided by a seeded generator and counted. Its
 //!   [`Gate`] stops the call sequence at a chosen call, for tests that kill the client there.
 

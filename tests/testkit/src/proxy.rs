@@ -3,20 +3,32 @@
 //! 503, dropped connections) at given rates, each answered the way the real service answers,
 //! in its own wire format. Fault decisions come from a seeded generator (see
 //! [`crate::faults`]), so a failing run replays with the same seed.
+//!
+//! A dropped connection is closed in one of three places: after the whole request was read,
+//! before forwarding it ([`Fault::DropRequest`]); after forwarding, before any byte of the
+//! answer ([`Fault::DropResponse`]); or after forwarding, mid-answer ([`Fault::CutResponse`]):
+//! the real status line and headers, with the real `Content-Length`, then the first half of
+//! the body, then the close, so the client sees a body shorter than announced. An answer whose
+//! body is under 2 bytes cannot be cut and is dropped before any byte instead (and counted so).
 
 use crate::faults::{decide, fnv1a, Fault, Faults, Latency};
 use crate::gate::{Gate, Held, Pass};
 use crate::wire::{self, ErrorKind};
 use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, TRANSFER_ENCODING};
 use hyper::service::service_fn;
 use hyper::{Request, Response, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
@@ -79,8 +91,10 @@ pub struct OperationStats {
     pub server_errors: u64,
     /// Connections closed before forwarding.
     pub dropped_requests: u64,
-    /// Connections closed after forwarding, without the answer.
+    /// Connections closed after forwarding, before any byte of the answer.
     pub dropped_responses: u64,
+    /// Connections closed after forwarding, mid-answer (status, headers, part of the body).
+    pub cut_responses: u64,
     /// Time of the first and last forwarded call.
     pub first: Option<Instant>,
     /// See `first`.
@@ -176,6 +190,16 @@ struct State {
     seen: HashMap<u64, u64>,
     report: FaultReport,
     log: Vec<Decision>,
+    /// Bumped by every [`LatencyProxy::reset_stats`], so a late correction of a decision
+    /// recorded before a reset is not applied to the counts after it.
+    epoch: u64,
+}
+
+/// Where [`State::record`] put a decision, for [`State::uncut`].
+#[derive(Debug, Clone, Copy)]
+struct Ticket {
+    epoch: u64,
+    index: usize,
 }
 
 impl State {
@@ -198,7 +222,7 @@ impl State {
     }
 
     /// Records what was decided for one request.
-    fn record(&mut self, service: &str, op: &str, fault: Fault) {
+    fn record(&mut self, service: &str, op: &str, fault: Fault) -> Ticket {
         self.total += 1;
         self.report.calls += 1;
         *self.report.by_kind.entry(fault).or_default() += 1;
@@ -218,18 +242,56 @@ impl State {
         });
         let stats = self.stats.entry(op.to_string()).or_default();
         match fault {
-            Fault::None | Fault::DropResponse => {
+            Fault::None | Fault::DropResponse | Fault::CutResponse => {
                 let now = Instant::now();
                 stats.forwarded += 1;
                 stats.first.get_or_insert(now);
                 stats.last = Some(now);
                 if fault == Fault::DropResponse {
                     stats.dropped_responses += 1;
+                } else if fault == Fault::CutResponse {
+                    stats.cut_responses += 1;
                 }
             }
             Fault::Quota | Fault::Throttle => stats.throttled += 1,
             Fault::InternalError | Fault::Unavailable => stats.server_errors += 1,
             Fault::DropRequest => stats.dropped_requests += 1,
+        }
+        Ticket {
+            epoch: self.epoch,
+            index: self.log.len() - 1,
+        }
+    }
+
+    /// Turns the [`Fault::CutResponse`] recorded at `ticket` into the [`Fault::DropResponse`]
+    /// it became (an answer too short to cut), unless the counts were reset since.
+    fn uncut(&mut self, ticket: Ticket) {
+        if ticket.epoch != self.epoch {
+            return;
+        }
+        let decision = &mut self.log[ticket.index];
+        debug_assert_eq!(decision.fault, Fault::CutResponse);
+        decision.fault = Fault::DropResponse;
+        let key = format!("{}:{}", decision.service, decision.operation);
+        let op = decision.operation.clone();
+        for kinds in [
+            Some(&mut self.report.by_kind),
+            self.report.by_operation.get_mut(&key),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(n) = kinds.get_mut(&Fault::CutResponse) {
+                *n -= 1;
+                if *n == 0 {
+                    kinds.remove(&Fault::CutResponse);
+                }
+            }
+            *kinds.entry(Fault::DropResponse).or_default() += 1;
+        }
+        if let Some(stats) = self.stats.get_mut(&op) {
+            stats.cut_responses -= 1;
+            stats.dropped_responses += 1;
         }
     }
 }
@@ -249,6 +311,75 @@ pub type FaultProxy = LatencyProxy;
 
 type ProxyClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
+/// The body of the proxy's answers: a whole one, or a cut one ([`CutBody`]).
+type ProxyBody = UnsyncBoxBody<Bytes, HandlerError>;
+
+/// A whole answer's body.
+fn whole(body: Full<Bytes>) -> ProxyBody {
+    body.map_err(|never| match never {}).boxed_unsync()
+}
+
+/// How long a cut answer's connection stays open after its part of the body, so that hyper
+/// flushes that part to the socket before the body's error makes it close the connection
+/// (an error right after the data would drop the still-buffered bytes with the connection).
+const CUT_PAUSE: Duration = Duration::from_millis(50);
+
+/// The body of a [`Fault::CutResponse`]: `part` (a prefix of a body of `len` bytes), then,
+/// after [`CUT_PAUSE`], an error that makes hyper close the connection mid-body.
+struct CutBody {
+    part: Option<Bytes>,
+    len: u64,
+    pause: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Body for CutBody {
+    type Data = Bytes;
+    type Error = HandlerError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HandlerError>>> {
+        if let Some(part) = self.part.take() {
+            // The pause starts when the part is handed over.
+            let deadline = tokio::time::Instant::now() + CUT_PAUSE;
+            self.pause.as_mut().reset(deadline);
+            return Poll::Ready(Some(Ok(Frame::data(part))));
+        }
+        match self.pause.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(Dropped(Fault::CutResponse))))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len)
+    }
+}
+
+/// The answer `parts` with `body` cut: the status and headers as they are, `Content-Length`
+/// the whole body's length (never chunked), and only the first half of the body; `None` if
+/// the body is too short to cut (under 2 bytes).
+fn cut(mut parts: hyper::http::response::Parts, body: Bytes) -> Option<Response<ProxyBody>> {
+    if body.len() < 2 {
+        return None;
+    }
+    parts.headers.remove(TRANSFER_ENCODING);
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let cut = CutBody {
+        part: Some(body.slice(..body.len() / 2)),
+        len: body.len() as u64,
+        pause: Box::pin(tokio::time::sleep(CUT_PAUSE)),
+    };
+    Some(Response::from_parts(parts, cut.boxed_unsync()))
+}
+
 /// What every connection's handler shares.
 struct Shared {
     client: ProxyClient,
@@ -260,7 +391,8 @@ struct Shared {
     gate: Arc<Gate>,
 }
 
-/// The error a handler returns to make hyper close the connection without an answer.
+/// The error a handler (or a [`CutBody`]) returns to make hyper close the connection without
+/// an answer (or mid-answer).
 #[derive(Debug)]
 struct Dropped(Fault);
 
@@ -325,7 +457,7 @@ fn request_key(service: &str, op: &str, parts: &hyper::http::request::Parts, bod
 async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, HandlerError> {
+) -> Result<Response<ProxyBody>, HandlerError> {
     let (mut parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let service = wire::service(&parts);
@@ -336,7 +468,7 @@ async fn handle(
         return Err(Box::new(Held));
     }
     let key = request_key(&service, &op, &parts, &body);
-    let (fault, jitter, request_id) = {
+    let (fault, jitter, request_id, ticket) = {
         let mut s = shared.state.lock().expect("proxy state");
         let seen = s.seen.entry(key).or_insert(0);
         let occurrence = *seen;
@@ -348,26 +480,20 @@ async fn handle(
             Fault::Quota
         };
         let request_id = format!("fault-proxy-{:x}-{}", shared.seed, s.total);
-        s.record(&service, &op, fault);
-        (fault, draw.jitter, request_id)
+        let ticket = s.record(&service, &op, fault);
+        (fault, draw.jitter, request_id, ticket)
     };
     tokio::time::sleep(shared.latency.delay(jitter)).await;
     let error = |kind| {
         let protocol = wire::protocol(&service, &parts);
-        Ok(wire::error_response(
-            &service,
-            protocol,
-            &op,
-            kind,
-            &request_id,
-        ))
+        Ok(wire::error_response(&service, protocol, &op, kind, &request_id).map(whole))
     };
     match fault {
         Fault::Quota | Fault::Throttle => return error(ErrorKind::Throttle),
         Fault::InternalError => return error(ErrorKind::Internal),
         Fault::Unavailable => return error(ErrorKind::Unavailable),
         Fault::DropRequest => return Err(Box::new(Dropped(fault))),
-        Fault::None | Fault::DropResponse => {}
+        Fault::None | Fault::DropResponse | Fault::CutResponse => {}
     }
     let path = parts
         .uri
@@ -389,16 +515,20 @@ async fn handle(
                 shared.gate.wait(generation).await;
                 return Err(Box::new(Held));
             }
-            if fault == Fault::DropResponse {
-                return Err(Box::new(Dropped(fault)));
+            match fault {
+                Fault::DropResponse => Err(Box::new(Dropped(fault))),
+                Fault::CutResponse => cut(parts, body).ok_or_else(|| {
+                    shared.state.lock().expect("proxy state").uncut(ticket);
+                    Box::new(Dropped(Fault::DropResponse)) as HandlerError
+                }),
+                _ => Ok(Response::from_parts(parts, whole(Full::new(body)))),
             }
-            Ok(Response::from_parts(parts, Full::new(body)))
         }
         Err(e) => Ok(Response::builder()
             .status(502)
-            .body(Full::new(Bytes::from(format!(
+            .body(whole(Full::new(Bytes::from(format!(
                 "proxy: upstream failed: {e}"
-            ))))
+            )))))
             .expect("static response")),
     }
 }
@@ -534,6 +664,7 @@ impl LatencyProxy {
         s.stats.clear();
         s.total = 0;
         s.log.clear();
+        s.epoch += 1;
         let seed = s.report.seed;
         s.report = FaultReport {
             seed,
@@ -555,6 +686,14 @@ mod tests {
 
     /// An upstream that answers 200 `ok` and counts the requests it got.
     async fn upstream() -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
+        upstream_answering(Some(Bytes::from("ok"))).await
+    }
+
+    /// An upstream that answers 200 with `reply` (`None`: the request's own body) and counts
+    /// the requests it got.
+    async fn upstream_answering(
+        reply: Option<Bytes>,
+    ) -> (String, Arc<AtomicU64>, tokio::task::JoinHandle<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let hits = Arc::new(AtomicU64::new(0));
@@ -562,11 +701,18 @@ mod tests {
         let task = tokio::spawn(async move {
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
-                let h = h.clone();
+                let (h, reply) = (h.clone(), reply.clone());
                 tokio::spawn(async move {
-                    let svc = service_fn(move |_req: Request<Incoming>| {
+                    let svc = service_fn(move |req: Request<Incoming>| {
                         h.fetch_add(1, Ordering::SeqCst);
-                        async { Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from("ok")))) }
+                        let reply = reply.clone();
+                        async move {
+                            let body = match reply {
+                                Some(b) => b,
+                                None => req.into_body().collect().await?.to_bytes(),
+                            };
+                            Ok::<_, hyper::Error>(Response::new(Full::new(body)))
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
@@ -661,16 +807,231 @@ mod tests {
             assert_eq!(answer, None, "request {i} got an answer");
         }
         let r = proxy.report();
-        let (before, after) = (r.count(Fault::DropRequest), r.count(Fault::DropResponse));
-        assert_eq!(before + after, n);
-        assert!(before > 0 && after > 0, "{r}");
+        let (before, after, cut) = (
+            r.count(Fault::DropRequest),
+            r.count(Fault::DropResponse),
+            r.count(Fault::CutResponse),
+        );
+        assert_eq!(before + after + cut, n);
+        assert!(before > 0 && after > 0 && cut > 0, "{r}");
         // Only the calls dropped after forwarding reached the emulator.
-        assert_eq!(hits.load(Ordering::SeqCst), after);
+        assert_eq!(hits.load(Ordering::SeqCst), after + cut);
         let s = &proxy.stats()["PutRecord"];
         assert_eq!(
-            (s.dropped_requests, s.dropped_responses, s.forwarded),
-            (before, after, after)
+            (
+                s.dropped_requests,
+                s.dropped_responses,
+                s.cut_responses,
+                s.forwarded
+            ),
+            (before, after, cut, after + cut)
         );
+        assert!(
+            r.to_string().contains(&format!("cut-response {cut}")),
+            "{r}"
+        );
+    }
+
+    /// What a raw TCP client got for one request.
+    #[derive(Debug)]
+    struct Raw {
+        /// Bytes received in all.
+        received: usize,
+        /// The status, if a whole head arrived.
+        status: Option<u16>,
+        /// The head's `Content-Length`.
+        content_length: Option<usize>,
+        /// The body bytes that arrived after the head.
+        body: Vec<u8>,
+        /// The connection was closed (end of file or reset) before a whole answer arrived.
+        closed: bool,
+    }
+
+    /// The head's length (up to the blank line), status and `Content-Length`, once whole.
+    fn parse_head(got: &[u8]) -> Option<(usize, u16, Option<usize>)> {
+        let end = got.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+        let head = std::str::from_utf8(&got[..end]).expect("an ASCII head");
+        let mut lines = head.split("\r\n");
+        let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+        let content_length = lines.find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().expect("a number"))
+        });
+        Some((end, status, content_length))
+    }
+
+    /// Sends a Kinesis `PutRecord` with `body` over a plain TCP connection (keep-alive, so a
+    /// whole answer leaves it open) and reads until a whole answer is in or the connection
+    /// closes.
+    async fn raw(endpoint: &str, body: &[u8]) -> Raw {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = endpoint.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST / HTTP/1.1\r\nhost: {addr}\r\nauthorization: AWS4-HMAC-SHA256 \
+             Credential=test/20240101/us-east-1/kinesis/aws4_request, SignedHeaders=host, \
+             Signature=0\r\nx-amz-target: Kinesis_20131202.PutRecord\r\n\
+             content-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let closed = loop {
+            if let Some((end, _, Some(len))) = parse_head(&got) {
+                if got.len() >= end + len {
+                    break false;
+                }
+            }
+            let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+                .await
+                .expect("the proxy neither answered whole nor closed");
+            match read {
+                Ok(0) | Err(_) => break true,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        };
+        let head = parse_head(&got);
+        Raw {
+            received: got.len(),
+            status: head.map(|h| h.1),
+            content_length: head.and_then(|h| h.2),
+            body: head.map(|h| got[h.0..].to_vec()).unwrap_or_default(),
+            closed,
+        }
+    }
+
+    /// Lost answers come in two shapes: closed before any byte, or cut mid-body (the real
+    /// status and headers, `Content-Length` the whole body's, then the first half of the body
+    /// and the close), even for a body larger than the socket buffers. A hyper client then
+    /// gets the head and fails reading the body. Without faults the same client gets it whole.
+    #[tokio::test]
+    async fn cut_answers_send_the_head_and_half_the_body_then_close() {
+        let (up, hits, _t) = upstream_answering(None).await;
+        let clean = LatencyProxy::with_faults(&up, Faults::none()).await;
+        let sent = b"{\"whole\":true}";
+        let whole = raw(&clean.endpoint, sent).await;
+        assert!(!whole.closed, "{whole:?}");
+        assert_eq!(
+            (whole.status, whole.content_length, &whole.body[..]),
+            (Some(200), Some(sent.len()), &sent[..])
+        );
+
+        let lost = Faults {
+            drop: 1.0,
+            drops: crate::Drops::AfterForwarding,
+            seed: Some(3),
+            ..Faults::default()
+        };
+        let proxy = LatencyProxy::with_faults(&up, lost).await;
+        let n = 40;
+        for i in 0..n {
+            let body = format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(i * 7));
+            let r = raw(&proxy.endpoint, body.as_bytes()).await;
+            let fault = proxy.decisions()[i].fault;
+            assert!(r.closed, "request {i} ({fault:?}): {r:?}");
+            match fault {
+                Fault::DropResponse => assert_eq!(r.received, 0, "request {i}: {r:?}"),
+                Fault::CutResponse => {
+                    assert_eq!(r.status, Some(200), "request {i}: {r:?}");
+                    assert_eq!(r.content_length, Some(body.len()), "request {i}");
+                    assert_eq!(r.body, body.as_bytes()[..body.len() / 2], "request {i}");
+                }
+                other => panic!("request {i}: {other:?}"),
+            }
+        }
+        let r = proxy.report();
+        let (dropped, cut) = (r.count(Fault::DropResponse), r.count(Fault::CutResponse));
+        assert_eq!(dropped + cut, n as u64);
+        assert!(dropped > 5 && cut > 5, "{r}");
+        assert_eq!(hits.load(Ordering::SeqCst), 1 + n as u64);
+
+        // A body far larger than the socket buffers still arrives half, then the close.
+        let big = vec![b'b'; 4 << 20];
+        let mut cuts = 0;
+        for attempt in 0..20 {
+            let r = raw(&proxy.endpoint, &big).await;
+            if proxy.decisions().last().unwrap().fault == Fault::CutResponse {
+                assert!(r.closed, "attempt {attempt}");
+                assert_eq!((r.status, r.content_length), (Some(200), Some(big.len())));
+                assert_eq!(r.body.len(), big.len() / 2, "attempt {attempt}");
+                cuts += 1;
+            } else {
+                assert_eq!((r.closed, r.received), (true, 0), "attempt {attempt}");
+            }
+        }
+        assert!(cuts > 0);
+
+        // A hyper client sees the status and headers, then fails reading the body.
+        let client: ProxyClient = Client::builder(TokioExecutor::new()).build_http();
+        let mut seen_cut = false;
+        for i in 0..20 {
+            let resp = client
+                .request(kinesis(
+                    &proxy.endpoint,
+                    "PutRecord",
+                    &format!("{{\"h\":{i}}}"),
+                ))
+                .await;
+            if proxy.decisions().last().unwrap().fault == Fault::CutResponse {
+                let resp = resp.expect("a cut answer has a head");
+                assert_eq!(resp.status(), 200);
+                assert!(resp.into_body().collect().await.is_err());
+                seen_cut = true;
+            } else {
+                assert!(resp.is_err());
+            }
+        }
+        assert!(seen_cut);
+    }
+
+    /// An answer under 2 bytes cannot be cut: where the draw said cut, the connection closes
+    /// before any byte, and the report, the stats and the log count it as a drop-response.
+    /// The same requests with a cuttable answer show that the draw did say cut.
+    #[tokio::test]
+    async fn answers_too_short_to_cut_are_dropped_before_any_byte() {
+        async fn run(reply: &'static str) -> (Vec<Decision>, FaultReport, OperationStats) {
+            let (up, _hits, _t) = upstream_answering(Some(Bytes::from(reply))).await;
+            let proxy = LatencyProxy::with_faults(
+                &up,
+                Faults {
+                    drop: 1.0,
+                    drops: crate::Drops::AfterForwarding,
+                    seed: Some(11),
+                    ..Faults::default()
+                },
+            )
+            .await;
+            for i in 0..30 {
+                let r = raw(&proxy.endpoint, format!("{i}").as_bytes()).await;
+                if reply.len() < 2 {
+                    assert_eq!((r.closed, r.received), (true, 0), "{reply:?} {i}: {r:?}");
+                }
+            }
+            let stats = proxy.stats()["PutRecord"].clone();
+            (proxy.decisions(), proxy.report(), stats)
+        }
+        let (cuttable, report, stats) = run("abc").await;
+        let cuts = report.count(Fault::CutResponse);
+        assert!(cuts > 0, "{report}");
+        assert_eq!(stats.cut_responses, cuts);
+        for reply in ["", "x"] {
+            let (decisions, short, stats) = run(reply).await;
+            assert_eq!(short.count(Fault::CutResponse), 0, "{short}");
+            assert_eq!(short.count(Fault::DropResponse), 30, "{short}");
+            assert_eq!(short.by_operation["kinesis:PutRecord"].len(), 1, "{short}");
+            assert_eq!((stats.dropped_responses, stats.cut_responses), (30, 0));
+            let uncut: Vec<_> = cuttable
+                .iter()
+                .map(|d| Decision {
+                    fault: Fault::DropResponse,
+                    ..d.clone()
+                })
+                .collect();
+            assert_eq!(decisions, uncut);
+        }
     }
 
     #[tokio::test]
