@@ -2,8 +2,9 @@
 //! emulator, against one `PutRecord` per row (how the original EcomFlow producer worked),
 //! measured in the same run.
 //!
-//! `cargo run --release --example stream_bench [-- --baseline-rows N] [--shards 32]` (needs `moto_server`
-//! on PATH). The baseline replays the first N rows (default 20,000) one call per row, before
+//! `cargo run --release --example stream_bench [-- --baseline-rows N] [--shards 32]
+//! [--concurrency 4]` (needs `moto_server` on PATH; `--concurrency` is the batches in flight,
+//! as `stream --concurrency`). The baseline replays the first N rows (default 20,000) one call per row, before
 //! the batched run, into an empty stream, so the emulator's per-record cost (it grows with
 //! the records a shard holds) favours the baseline, not the batched producer.
 //!
@@ -80,6 +81,7 @@ async fn baseline(
 async fn main() {
     let baseline_rows: u64 = common::arg("--baseline-rows", 20_000);
     let shards: u32 = common::arg("--shards", 32);
+    let concurrency: usize = common::arg("--concurrency", 4);
     let moto = common::emulator_with_packages().await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -120,15 +122,23 @@ async fn main() {
         None,
     )
     .unwrap();
-    let summary = replay(reader, &sender, None, 4, &indicatif::ProgressBar::hidden())
-        .await
-        .expect("replay");
+    let summary = replay(
+        reader,
+        &sender,
+        None,
+        concurrency,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await
+    .expect("replay");
     assert!(
         summary.resume_from_row.is_none() && summary.failed == 0,
         "{summary:?}"
     );
 
-    println!("stream --direct into the emulator ({shards} shards, batches of 500, 4 in flight)");
+    println!(
+        "stream --direct into the emulator ({shards} shards, batches of 500, {concurrency} in flight)"
+    );
     println!(
         "  whole dataset:       {} rows ({} accepted, {} rejected) in {:.1} s = {:.0} rows/s",
         summary.sent, summary.accepted, summary.rejected, summary.seconds, summary.rows_per_second
