@@ -118,7 +118,7 @@ def main():
     if answered != expected:
         sys.exit(f"the GET answer differs from the source rows:\n  got      {answered}\n"
                  f"  expected {expected}")
-    print(f"  equal to the source rows (stock code, quantity, unit price, customer)")
+    print("  equal to the source rows (stock code, quantity, unit price, customer)")
 
     clean = count_objects(outputs["bucket"], "clean/")
     rejects = count_objects(outputs["bucket"], "rejects/")
