@@ -41,6 +41,8 @@ class Reject(Exception):
         self.reason = reason
 
 
+PRICE_LIMIT = decimal.Decimal(10) ** 7
+
 def strip_zero_fraction(s):
     head, dot, frac = s.partition(".")
     if dot and frac and set(frac) == {"0"}:
@@ -91,6 +93,10 @@ def clean_row(row):
         if not price.is_finite():
             raise ValueError(price)
     except (decimal.InvalidOperation, ValueError):
+        raise Reject("bad_price")
+    # What the lake's decimal(10,3) holds, as the crate checks it.
+    places = -price.as_tuple().exponent
+    if (places > 3 and -price.normalize().as_tuple().exponent > 3) or abs(price) >= PRICE_LIMIT:
         raise Reject("bad_price")
     cust = cust.strip()
     if cust in NULLS:

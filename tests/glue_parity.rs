@@ -29,10 +29,10 @@
 //! Needs python3 with PySpark and a Java runtime. Without PySpark the test fails, never skips,
 //! and says to run `scripts/ensure-pyspark` (which `scripts/test` runs).
 //!
-//! Inputs on which the two are known to differ, and kept out of the fixtures: a year 0000 date
-//! and a price with underscores (`2_55`), both accepted by the crate and rejected by the script;
-//! and prices the Glue table's decimal(10,3) cannot hold (more than 3 decimals, or 10^7 and
-//! above), which the crate keeps and Spark rounds or fails the job on.
+//! No input is known on which the two differ. The edge fixture includes the ones that once
+//! did: a year 0000 date, a price with underscores (`2_55`), and prices the Glue table's
+//! decimal(10,3) cannot hold (more than 3 decimal places, or 10^7 and above), all of which
+//! both now refuse.
 
 use records::{csv_line_text, csv_reader, read_header, ByteRecord, InvoiceLine};
 use serde::de::DeserializeOwned;

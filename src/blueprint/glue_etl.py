@@ -16,8 +16,9 @@ writes
 Rules, in the crate's order (first failure wins):
  1. wrong_field_count;
  2. empty_invoice_no, bad_invoice_no (digits with an optional C/A prefix), empty_stock_code,
-    bad_quantity (integer, "6.0" accepted), bad_date (M/D/YYYY H:MM[:SS] or ISO),
-    bad_price (exact decimal), bad_customer_id (empty/NaN, or a positive integer that fits
+    bad_quantity (integer, "6.0" accepted), bad_date (M/D/YYYY H:MM[:SS] or ISO, years 1
+    to 9999), bad_price (exact decimal that decimal(10,3) holds: at most 3 places once
+    trailing zeros are dropped, under 10^7), bad_customer_id (empty/NaN, or a positive integer that fits
     in 32 bits, "17850.0" accepted), empty_country;
  3. cancellation (only when --keep_cancellations false), non_product_code (unless
     --keep_non_product_codes true), missing_customer_id (only when --keep_missing_customer
@@ -76,6 +77,8 @@ _ASCII_WS = " \t\n\x0c\r"
 # Largest magnitude of a rust_decimal mantissa (96 bits) and its largest scale.
 _DECIMAL_MAX = 2**96 - 1
 _DECIMAL_MAX_SCALE = 28
+# The first magnitude the unitprice column's decimal(10,3) cannot hold.
+_LAKE_PRICE_LIMIT = Decimal(10) ** 7
 # Stands for a NUL byte while the csv module splits a file: Python 3.10's (Glue 4.0) refuses
 # NUL. Above U+00FF, so no Latin-1 decoded byte can be mistaken for it.
 _NUL_STAND_IN = "\u0100"
@@ -198,6 +201,17 @@ def parse_price(text):
     return d
 
 
+def lake_price_problem(price):
+    """Why the unitprice column's decimal(10,3) cannot hold `price` exactly, or None. More
+    places would be rounded away and 10^7 or more cannot be stored, so, as the crate does,
+    such a row is a bad_price; trailing zeros are no places (2.5500 fits)."""
+    if -price.as_tuple().exponent > 3 and -price.normalize().as_tuple().exponent > 3:
+        return "has more than 3 decimal places"
+    if abs(price) >= _LAKE_PRICE_LIMIT:
+        return "is 10000000 or more"
+    return None
+
+
 def parse_customer_id(text):
     """None for empty/NaN/null/None; a positive 32-bit integer; raises ValueError if bad."""
     s = text.strip(_ASCII_WS)
@@ -233,6 +247,9 @@ def clean_fields(fields, rules=None):
     unit_price = parse_price(fields[5])
     if unit_price is None:
         raise Rejected("bad_price", f"UnitPrice {_debug(fields[5])} is not a decimal number")
+    unfit = lake_price_problem(unit_price)
+    if unfit:
+        raise Rejected("bad_price", f"UnitPrice {_debug(fields[5])} {unfit} (the lake holds decimal(10,3))")
     try:
         customer_id = parse_customer_id(fields[6])
     except ValueError:

@@ -3,8 +3,7 @@ cases the real data does not show (it has no blank line, NUL, odd whitespace or 
 
     python3 tests/glue/make_edge_fixture.py > tests/fixtures/glue_parity_edge.csv
 
-Every row is one the crate (lambdas/records) and the Glue script must treat alike; rows on
-which they are known to differ on purpose are left out and listed at the end.
+Every row is one the crate (lambdas/records) and the Glue script must treat alike.
 """
 
 import sys
@@ -81,6 +80,8 @@ ROWS = [
     b"536377,22662,DST ENDS,6,10/30/2011 1:30,1.85,17850,United Kingdom",
     b"536377,22663,YEAR 1,6,1/1/0001 0:00,1.85,17850,United Kingdom",
     b"536377,22664,YEAR 9999,6,12/31/9999 23:59:59,1.85,17850,United Kingdom",
+    b"536377,22706,YEAR 0,6,1/1/0000 8:26,1.85,17850,United Kingdom",
+    b"536377,22707,ISO YEAR 0,6,0000-01-01 08:26,1.85,17850,United Kingdom",
     # prices (all within the Glue table's decimal(10,3))
     b"536378,22665,ZERO,1,12/1/2010 9:05,0.0,17850,United Kingdom",
     b"536378,22666,MINUS ZERO,1,12/1/2010 9:05,-0.00,17850,United Kingdom",
@@ -100,6 +101,14 @@ ROWS = [
     b"536378,22680,DOT ONLY,1,12/1/2010 9:05,.,17850,United Kingdom",
     b"536378,22681,HEX,1,12/1/2010 9:05,0x10,17850,United Kingdom",
     b"536378,22682,LARGEST,1,12/1/2010 9:05,9999999.999,17850,United Kingdom",
+    # prices decimal(10,3) cannot hold exactly: refused as bad_price by both
+    b"536378,22700,FOUR PLACES,1,12/1/2010 9:05,0.0001,17850,United Kingdom",
+    b"536378,22701,TRAILING ZEROS FIT,1,12/1/2010 9:05,2.5500,17850,United Kingdom",
+    b"536378,22702,TEN MILLION,1,12/1/2010 9:05,10000000,17850,United Kingdom",
+    b"536378,22703,MINUS TEN MILLION,1,12/1/2010 9:05,-10000000.0,17850,United Kingdom",
+    b"536378,22704,EXPONENT TEN MILLION,1,12/1/2010 9:05,1e7,17850,United Kingdom",
+    b"536378,22705,EXPONENT FOUR PLACES,1,12/1/2010 9:05,1.2345E0,17850,United Kingdom",
+    b"536378,22708,UNDERSCORE,1,12/1/2010 9:05,2_55,17850,United Kingdom",
     # customer ids
     b"536379,22683,NAN CUSTOMER,1,12/1/2010 9:06,1.00,NaN,United Kingdom",
     b"536379,22684,NULL CUSTOMER,1,12/1/2010 9:06,1.00,null,United Kingdom",
@@ -125,10 +134,7 @@ ROWS = [
     b"536383,22699,NO LINE END,1,12/1/2010 9:10,1.00,17850,United Kingdom",
 ]
 
-# Left out on purpose, as the two disagree there (see tests/glue_parity.rs):
-#   1/1/0000 8:26   the crate accepts year 0; Python's datetime (and so the script) cannot hold it
-#   2_55            the crate accepts underscores in a price (rust_decimal's parser); the script rejects
-#   0.0001, 1e7+    prices beyond decimal(10,3): the crate keeps them, Spark rounds or fails the job
+# Nothing is left out: every case above is one the two must agree on.
 
 
 def main():

@@ -228,6 +228,7 @@ impl Cleaner {
                 format!("UnitPrice {:?} is not a decimal number", show(f.get(5))),
             )
         })?;
+        let unit_price = lake_price(unit_price, || format!("{:?}", show(f.get(5))))?;
         let customer_id = parse_customer_id(f.get(6)).map_err(|_| {
             (
                 RejectReason::BadCustomerId,
@@ -471,14 +472,14 @@ fn json_date(v: &Value) -> Result<NaiveDateTime, FieldError> {
     let parsed = match v {
         Value::String(s) => parse_date(s.as_bytes()),
         // pandas' default `to_json` date format: milliseconds since the epoch. Only whole
-        // seconds in years 0 to 9999: a clean line is written `yyyy-MM-dd HH:mm:ss`, and
-        // must read back as the same line.
+        // seconds in years 1 to 9999, as `parse_date`: a clean line is written
+        // `yyyy-MM-dd HH:mm:ss`, and must read back as the same line.
         Value::Number(n) => n
             .as_i64()
             .filter(|ms| ms % 1000 == 0)
             .and_then(DateTime::from_timestamp_millis)
             .map(|d| d.naive_utc())
-            .filter(|d| (0..=9999).contains(&d.year())),
+            .filter(|d| (1..=9999).contains(&d.year())),
         _ => None,
     };
     parsed.ok_or_else(|| {
@@ -496,12 +497,45 @@ fn json_price(v: &Value) -> Result<Decimal, FieldError> {
         Value::Number(n) => parse_price(n.to_string().as_bytes()),
         _ => None,
     };
-    parsed.ok_or_else(|| {
+    let price = parsed.ok_or_else(|| {
         (
             RejectReason::BadPrice,
             format!("UnitPrice {v} is not a decimal number"),
         )
-    })
+    })?;
+    lake_price(price, || v.to_string())
+}
+
+/// Decimal places of the lake's `decimal(10,3)` UnitPrice column (Glue table, Parquet, Redshift).
+const LAKE_PRICE_SCALE: u32 = 3;
+/// The first magnitude that column cannot hold: 10^7.
+const LAKE_PRICE_LIMIT: Decimal = Decimal::from_parts(10_000_000, 0, 0, false, 0);
+
+/// A price the lake's `decimal(10,3)` column holds exactly, else `bad_price`: Firehose's
+/// Parquet conversion and the Glue job would round further decimal places away and could
+/// not store 10^7 or more, so such a row would be changed or lost downstream. `2.5500` is
+/// `2.55` and fits. `shown` gives the input as the detail quotes it.
+fn lake_price(price: Decimal, shown: impl FnOnce() -> String) -> Result<Decimal, FieldError> {
+    if price.scale() > LAKE_PRICE_SCALE && price.normalize().scale() > LAKE_PRICE_SCALE {
+        return Err((
+            RejectReason::BadPrice,
+            format!(
+                "UnitPrice {} has more than {LAKE_PRICE_SCALE} decimal places (the lake holds \
+                 decimal(10,3))",
+                shown()
+            ),
+        ));
+    }
+    if price.abs() >= LAKE_PRICE_LIMIT {
+        return Err((
+            RejectReason::BadPrice,
+            format!(
+                "UnitPrice {} is 10000000 or more (the lake holds decimal(10,3))",
+                shown()
+            ),
+        ));
+    }
+    Ok(price)
 }
 
 fn json_customer(v: &Value) -> Result<Option<u32>, FieldError> {

@@ -33,7 +33,8 @@
 //!    absent).
 //! 2. Fields, in column order (always rejected): `empty_invoice_no`, `bad_invoice_no`
 //!    (not digits with an optional `C`/`A` prefix), `empty_stock_code`, `bad_quantity`
-//!    (not an integer), `bad_date`, `bad_price` (not a decimal), `bad_customer_id`
+//!    (not an integer), `bad_date` (years 1 to 9999), `bad_price` (not a decimal, or not
+//!    held by the lake's decimal(10,3): more than 3 decimal places, or 10^7 or more), `bad_customer_id`
 //!    (not empty and not a positive integer), `empty_country`.
 //! 3. Configurable rules ([`CleaningRules`]), with their defaults:
 //!    `cancellation` (kept by default), `non_product_code` (rejected by default, see

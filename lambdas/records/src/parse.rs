@@ -71,6 +71,9 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// * the dataset's `M/D/YYYY H:MM` with or without zero padding, optionally `:SS`;
 /// * ISO `YYYY-MM-DD HH:MM:SS` (or with a `T` separator, or without seconds),
 ///   which is what clean records carry.
+///
+/// Years run from 1 to 9999: year 0 has no place in Python's datetime, so the Glue job
+/// could not load it.
 pub fn parse_date(b: &[u8]) -> Option<NaiveDateTime> {
     let b = trim_ascii(b);
     let sep = b.iter().position(|&c| c == b' ' || c == b'T')?;
@@ -83,7 +86,7 @@ pub fn parse_date(b: &[u8]) -> Option<NaiveDateTime> {
         if it.next().is_some() {
             return None;
         }
-        NaiveDate::from_ymd_opt(y as i32, m, d)?
+        NaiveDate::from_ymd_opt(y as i32, m, d).filter(|_| y >= 1)?
     } else {
         if date.len() != 10 || date[4] != b'-' || date[7] != b'-' {
             return None;
@@ -91,7 +94,7 @@ pub fn parse_date(b: &[u8]) -> Option<NaiveDateTime> {
         let y = digits(&date[0..4])?;
         let m = digits(&date[5..7])?;
         let d = digits(&date[8..10])?;
-        NaiveDate::from_ymd_opt(y as i32, m, d)?
+        NaiveDate::from_ymd_opt(y as i32, m, d).filter(|_| y >= 1)?
     };
     let mut it = time.split(|&c| c == b':');
     let h = it.next().filter(|p| p.len() <= 2).and_then(digits)?;

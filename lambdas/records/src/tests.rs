@@ -540,7 +540,7 @@ fn fast_json_writer_matches_serde() {
         b"A563186,B,Adjust bad debt,1,8/12/2011 14:51,-11062.06,,United Kingdom",
         b"1,22041,X,1,1/1/2011 0:00,0.001,1,X",
         b"1,22041,X,1,1/1/2011 0:00,-0.5,4294967295,X",
-        b"1,22041,X,-9223372036854775,1/1/2011 0:00,12345678901234567890.123,1,X",
+        b"1,22041,X,-9223372036854775,1/1/2011 0:00,-9999999.999,1,X",
         b"1,22041,X,1,1/1/2011 0:00,-0.0,1,X",
         b"1,22041,X,1,1/1/2011 0:00,100,1,X",
     ] {
@@ -565,6 +565,11 @@ fn fast_json_writer_matches_serde() {
             ..lines[0].clone()
         });
     }
+    // A price beyond 64 bits (the writer's slow path); the cleaner refuses it for the lake.
+    lines.push(InvoiceLine {
+        unit_price: "12345678901234567890.123".parse().unwrap(),
+        ..lines[0].clone()
+    });
     for line in &lines {
         let mut fast = Vec::new();
         line.write_json_line(&mut fast);
@@ -576,7 +581,7 @@ fn fast_json_writer_matches_serde() {
         );
     }
     assert_eq!(lines[8].unit_price.to_string(), "0.0");
-    assert_eq!(lines.len(), 18);
+    assert_eq!(lines.len(), 19);
 }
 
 #[test]
@@ -612,5 +617,80 @@ fn reused_line_buffers() {
     assert_eq!(
         (line.invoice_no.as_str(), line.country.as_str()),
         ("536367", "EIR")
+    );
+}
+
+#[test]
+fn prices_and_dates_the_lake_cannot_hold_are_refused() {
+    let c = Cleaner::default();
+    let row = |date: &str, price: &str| {
+        format!("536365,85123A,HEART,6,{date},{price},17850,United Kingdom").into_bytes()
+    };
+    let refused = |date: &str, price: &str| {
+        c.clean_csv_record(&rec(&row(date, price)))
+            .expect_err("refused")
+    };
+    let kept = |price: &str| {
+        c.clean_csv_record(&rec(&row("12/1/2010 8:26", price)))
+            .expect("accepted")
+            .unit_price
+            .to_string()
+    };
+    for price in ["0.0001", "2.5551", "-1.0005", "1e-4"] {
+        let r = refused("12/1/2010 8:26", price);
+        assert_eq!(r.reason, RejectReason::BadPrice, "{price}");
+        assert_eq!(
+            r.detail,
+            format!(
+                "UnitPrice {price:?} has more than 3 decimal places (the lake holds decimal(10,3))"
+            )
+        );
+    }
+    for price in ["10000000", "-10000000.0", "1e7", "12345678901234567890.123"] {
+        let r = refused("12/1/2010 8:26", price);
+        assert_eq!(r.reason, RejectReason::BadPrice, "{price}");
+        assert_eq!(
+            r.detail,
+            format!("UnitPrice {price:?} is 10000000 or more (the lake holds decimal(10,3))")
+        );
+    }
+    // Trailing zeros are no places: the price keeps the scale it was written with.
+    assert_eq!(kept("2.5500"), "2.5500");
+    assert_eq!(kept("9999999.999"), "9999999.999");
+    assert_eq!(kept("-9999999.9990"), "-9999999.9990");
+
+    for date in ["1/1/0000 8:26", "0000-01-01 08:26:00"] {
+        assert_eq!(
+            refused(date, "2.55").reason,
+            RejectReason::BadDate,
+            "{date}"
+        );
+    }
+    assert_eq!(
+        c.clean_csv_record(&rec(&row("1/1/0001 0:00", "2.55")))
+            .unwrap()
+            .invoice_date
+            .to_string(),
+        "0001-01-01 00:00:00"
+    );
+
+    let json = |price: &str, date: &str| {
+        c.clean_json_str(&format!(
+            r#"{{"InvoiceNo":"536365","StockCode":"85123A","Quantity":6,"InvoiceDate":{date},"UnitPrice":{price},"CustomerID":17850,"Country":"United Kingdom"}}"#
+        ))
+    };
+    assert_eq!(
+        json("0.0001", "\"12/1/2010 8:26\"").unwrap_err().reason,
+        RejectReason::BadPrice
+    );
+    assert_eq!(
+        json("\"1e7\"", "\"12/1/2010 8:26\"").unwrap_err().reason,
+        RejectReason::BadPrice
+    );
+    assert!(json("2.555", "\"12/1/2010 8:26\"").is_ok());
+    // 0000-01-01 00:00:00 in epoch milliseconds (pandas' date form).
+    assert_eq!(
+        json("2.55", "-62167219200000").unwrap_err().reason,
+        RejectReason::BadDate
     );
 }
