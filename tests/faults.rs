@@ -10,9 +10,8 @@
 mod support;
 
 use ecomflow_testkit::{FaultProxy, FaultReport};
-use std::collections::BTreeMap;
 use std::time::Instant;
-use support::{fault_mix, proxy_runtime, run, Moto, Run};
+use support::{duplicates, fault_mix, inventory, proxy_runtime, run, Moto, Run};
 
 /// The seed of the fault decisions (overridden by `ECOMFLOW_FAULT_SEED`).
 const SEED: u64 = 20_240_611;
@@ -82,122 +81,6 @@ fn apply_until_converged(stack: &Stack, ep: &str, proxy: &FaultProxy) -> Vec<Str
     );
 }
 
-/// Every named resource of the kinds the stack declares, as `kind name`, read directly from
-/// the emulator (duplicates kept, sorted).
-fn inventory(moto: &Moto) -> Vec<String> {
-    proxy_runtime().block_on(async {
-        let conf = moto.sdk_config().await;
-        let mut names = Vec::new();
-        let mut add = |kind: &str, name: &str| names.push(format!("{kind} {name}"));
-        for b in moto
-            .s3()
-            .await
-            .list_buckets()
-            .send()
-            .await
-            .unwrap()
-            .buckets()
-        {
-            add("s3_bucket", b.name().unwrap_or_default());
-        }
-        let ddb = aws_sdk_dynamodb::Client::new(&conf);
-        for t in ddb.list_tables().send().await.unwrap().table_names() {
-            add("dynamodb_table", t);
-        }
-        let kinesis = aws_sdk_kinesis::Client::new(&conf);
-        for s in kinesis.list_streams().send().await.unwrap().stream_names() {
-            add("kinesis_stream", s);
-        }
-        let sns = aws_sdk_sns::Client::new(&conf);
-        for t in sns.list_topics().send().await.unwrap().topics() {
-            add("sns_topic", t.topic_arn().unwrap_or_default());
-        }
-        let iam = aws_sdk_iam::Client::new(&conf);
-        for r in iam
-            .list_roles()
-            .max_items(1000)
-            .send()
-            .await
-            .unwrap()
-            .roles()
-        {
-            add("iam_role", r.role_name());
-        }
-        let lambda = aws_sdk_lambda::Client::new(&conf);
-        for f in lambda.list_functions().send().await.unwrap().functions() {
-            add("lambda_function", f.function_name().unwrap_or_default());
-        }
-        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&conf);
-        let pools = cognito.list_user_pools().max_results(60).send().await;
-        for p in pools.unwrap().user_pools() {
-            add("cognito_user_pool", p.name().unwrap_or_default());
-        }
-        let apigw = aws_sdk_apigateway::Client::new(&conf);
-        for a in apigw.get_rest_apis().send().await.unwrap().items() {
-            add("apigw_rest_api", a.name().unwrap_or_default());
-        }
-        let firehose = aws_sdk_firehose::Client::new(&conf);
-        let streams = firehose.list_delivery_streams().send().await.unwrap();
-        for s in streams.delivery_stream_names() {
-            add("firehose_delivery_stream", s);
-        }
-        let glue = aws_sdk_glue::Client::new(&conf);
-        for d in glue.get_databases().send().await.unwrap().database_list() {
-            add("glue_database", d.name());
-        }
-        for j in glue.list_jobs().send().await.unwrap().job_names() {
-            add("glue_job", j);
-        }
-        for c in glue.list_crawlers().send().await.unwrap().crawler_names() {
-            add("glue_crawler", c);
-        }
-        for c in glue
-            .get_connections()
-            .send()
-            .await
-            .unwrap()
-            .connection_list()
-        {
-            add("glue_connection", c.name().unwrap_or_default());
-        }
-        let redshift = aws_sdk_redshift::Client::new(&conf);
-        for c in redshift
-            .describe_clusters()
-            .send()
-            .await
-            .unwrap()
-            .clusters()
-        {
-            add(
-                "redshift_cluster",
-                c.cluster_identifier().unwrap_or_default(),
-            );
-        }
-        names.sort();
-        names
-    })
-}
-
-/// Names of the stack's own resources (Glue spells the instance with `_`).
-fn ours(inventory: &[String]) -> Vec<String> {
-    let glue = STACK.replace('-', "_");
-    inventory
-        .iter()
-        .filter(|n| n.contains(STACK) || n.contains(&glue))
-        .cloned()
-        .collect()
-}
-
-/// Entries present more than once.
-fn duplicates(inventory: &[String]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for n in inventory {
-        *counts.entry(n.clone()).or_insert(0) += 1;
-    }
-    counts.retain(|_, n| *n > 1);
-    counts
-}
-
 fn context(report: &FaultReport) -> String {
     format!(
         "[{report}; replay with ECOMFLOW_FAULT_SEED={}]",
@@ -216,7 +99,7 @@ fn apply_converges_under_faults() {
     let clean = Moto::start();
     stack.run(&clean.endpoint, &["apply", "--yes"]).expect(0);
     eprintln!("fault-free apply: {:.1?}", started.elapsed());
-    let reference = ours(&inventory(&clean));
+    let reference = inventory(&clean, STACK);
     drop(clean);
     assert!(reference.len() >= 10, "{reference:#?}");
     assert!(
@@ -266,12 +149,11 @@ fn apply_converges_under_faults() {
     );
 
     eprintln!("two plans under faults: {:.1?}", started.elapsed());
-    let live = inventory(&moto);
+    let live = inventory(&moto, STACK);
     let dups = duplicates(&live);
     assert!(dups.is_empty(), "duplicates {ctx}: {dups:#?}");
     assert_eq!(
-        ours(&live),
-        reference,
+        live, reference,
         "end state differs from a fault-free run {ctx}"
     );
 
@@ -293,7 +175,7 @@ fn destroy_converges_under_faults() {
     let stack = Stack::new();
     let moto = Moto::start();
     stack.run(&moto.endpoint, &["apply", "--yes"]).expect(0);
-    assert!(!ours(&inventory(&moto)).is_empty());
+    assert!(!inventory(&moto, STACK).is_empty());
 
     let rt = proxy_runtime();
     let proxy = rt.block_on(FaultProxy::with_faults(&moto.endpoint, fault_mix(SEED)));
@@ -333,7 +215,7 @@ fn destroy_converges_under_faults() {
         "{ctx}\n{}",
         last.stderr
     );
-    let left = ours(&inventory(&moto));
+    let left = inventory(&moto, STACK);
     assert_eq!(left, Vec::<String>::new(), "left after destroy {ctx}");
     eprintln!(
         "destroy under faults: {:.1?}; fault proxy: {}",

@@ -7,7 +7,7 @@
 //!   PutRecords (in = out; see the decision on duplicates there);
 //! - an apply whose every API Gateway create (API, authorizer, resource, method, integration,
 //!   deployment, stage) happens but loses its answer once: one apply, no duplicate, no
-//!   missing route.
+//!   missing route; the same for the user pool, its app client and the event source mapping.
 //!
 //! The seeds are fixed; `ECOMFLOW_FAULT_SEED=<n>` replays another. Assertion messages carry
 //! the seed and what the proxy injected. The three tests run in parallel (each has its own
@@ -503,13 +503,9 @@ const ROUTES: [&str; 4] = [
     "GET /customers/{customerId}/invoices",
 ];
 
-/// The finding of issue 7: with 20% drops, a lost answer to an API Gateway create made the
-/// stage's deployment fail with "The REST API doesn't contain any methods" (the retried
-/// CreateRestApi made a second, empty API of the same name, which the stage then found), and
-/// only a rerun converged. Here every first call of each create happens and loses its answer,
-/// deterministically; one apply must succeed, with one API holding each declared route once.
-#[test]
-fn one_apply_survives_lost_answers_to_api_gateway_creates() {
+/// Applies the dev stack once through a proxy that lets the first call of each of `ops`
+/// happen and loses its answer; the apply must succeed, and only answers may have been lost.
+fn apply_losing_first_answers(ops: &[&str]) -> (Moto, tokio::runtime::Runtime, FaultReport) {
     let moto = Moto::start();
     let rt = proxy_runtime();
     let proxy = rt.block_on(FaultProxy::with_faults(
@@ -517,7 +513,7 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
         Faults {
             drop: 1.0,
             drops: Drops::AfterForwarding,
-            only: Some(APIGW_CREATES.iter().map(|s| s.to_string()).collect()),
+            only: Some(ops.iter().map(|s| s.to_string()).collect()),
             first_sightings: Some(1),
             seed: Some(1),
             ..Faults::default()
@@ -526,12 +522,29 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
     let r = run(&proxy.endpoint, &["apply", "--yes"]);
     let report = proxy.report();
     let ctx = context(&report);
-    eprintln!("apply with every first API Gateway create's answer lost: {report}");
+    eprintln!("apply with the first answer to each of {ops:?} lost: {report}");
     assert_eq!(
         r.code, 0,
         "one apply did not survive lost answers {ctx}\n{}",
         r.stderr
     );
+    assert_eq!(
+        report.faulted(),
+        report.count(Fault::DropResponse) + report.count(Fault::CutResponse),
+        "only answers were lost {ctx}"
+    );
+    (moto, rt, report)
+}
+
+/// The finding of issue 7: with 20% drops, a lost answer to an API Gateway create made the
+/// stage's deployment fail with "The REST API doesn't contain any methods" (the retried
+/// CreateRestApi made a second, empty API of the same name, which the stage then found), and
+/// only a rerun converged. Here every first call of each create happens and loses its answer,
+/// deterministically; one apply must succeed, with one API holding each declared route once.
+#[test]
+fn one_apply_survives_lost_answers_to_api_gateway_creates() {
+    let (moto, rt, report) = apply_losing_first_answers(&APIGW_CREATES);
+    let ctx = context(&report);
     for (op, at_least) in [
         ("CreateRestApi", 1),
         ("CreateAuthorizer", 1),
@@ -547,11 +560,6 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
             "{op}: {lost} answers lost, want >= {at_least} {ctx}"
         );
     }
-    assert_eq!(
-        report.faulted(),
-        report.count(Fault::DropResponse) + report.count(Fault::CutResponse),
-        "only answers were lost {ctx}"
-    );
 
     // Straight from the emulator: one API, each path once, each route with its integration,
     // one authorizer, the stage deployed.
@@ -615,6 +623,43 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
     });
 
     // Converged: a fault-free plan has nothing to do.
+    let plan = run(&moto.endpoint, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{ctx}\n{}\n{}", plan.stdout, plan.stderr);
+}
+
+/// The creates besides API Gateway's whose IDs the service assigns and whose names need not
+/// be unique (or, for a mapping, that an emulator repeats): a retry after a lost answer
+/// would make a second pool, client or mapping. Found by `tests/faults.rs` as a second user
+/// pool, which the next plan offered to destroy.
+const ASSIGNED_ID_CREATES: [&str; 3] = [
+    "CreateUserPool",
+    "CreateUserPoolClient",
+    "CreateEventSourceMapping",
+];
+
+/// Every first call of those creates happens and loses its answer: one apply must succeed
+/// with one of each, and a plan after it has nothing to do.
+#[test]
+fn one_apply_survives_lost_answers_to_creates_of_assigned_ids() {
+    let (moto, _rt, report) = apply_losing_first_answers(&ASSIGNED_ID_CREATES);
+    let ctx = context(&report);
+    for op in ASSIGNED_ID_CREATES {
+        let lost = lost_answers(&report, op);
+        assert!(lost >= 1, "{op}: no answer lost {ctx}");
+    }
+    let live = support::inventory(&moto, "ecomflow-dev");
+    let dups = support::duplicates(&live);
+    assert!(dups.is_empty(), "duplicates {ctx}: {dups:#?}");
+    for kind in [
+        "cognito_user_pool ",
+        "cognito_app_client ",
+        "lambda_event_source_mapping ",
+    ] {
+        assert!(
+            live.iter().any(|l| l.starts_with(kind)),
+            "no {kind}in {live:#?} {ctx}"
+        );
+    }
     let plan = run(&moto.endpoint, &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{ctx}\n{}\n{}", plan.stdout, plan.stderr);
 }

@@ -12,17 +12,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use support::{run, Moto};
+use support::{inventory, run, Moto};
 
 const INSTANCE: &str = "full";
 const STACK: &str = "ecomflow-dev-full";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// The addresses a plan adds (its `+ kind.name (physical)` lines).
 fn planned(stdout: &str) -> BTreeSet<String> {
@@ -36,48 +29,17 @@ fn planned(stdout: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The warehouse's own resources of the instance, read straight from the emulator: clusters,
-/// Glue connections and delivery streams whose names start with the instance.
+/// The warehouse's own resources of the instance, read straight from the emulator
+/// ([`support::inventory`]): clusters, Glue connections and delivery streams.
 fn warehouse_leftovers(moto: &Moto) -> Vec<String> {
-    rt().block_on(async {
-        let conf = moto.sdk_config().await;
-        let mut left = Vec::new();
-        let redshift = aws_sdk_redshift::Client::new(&conf);
-        for c in redshift
-            .describe_clusters()
-            .send()
-            .await
-            .unwrap()
-            .clusters()
-        {
-            left.push(format!(
-                "redshift cluster {}",
-                c.cluster_identifier().unwrap_or_default()
-            ));
-        }
-        let glue = aws_sdk_glue::Client::new(&conf);
-        for c in glue
-            .get_connections()
-            .send()
-            .await
-            .unwrap()
-            .connection_list()
-        {
-            left.push(format!("glue connection {}", c.name().unwrap_or_default()));
-        }
-        let firehose = aws_sdk_firehose::Client::new(&conf);
-        for s in firehose
-            .list_delivery_streams()
-            .send()
-            .await
-            .unwrap()
-            .delivery_stream_names()
-        {
-            left.push(format!("delivery stream {s}"));
-        }
-        left.retain(|l| l.contains(STACK));
-        left
-    })
+    let kinds = [
+        "redshift_cluster ",
+        "glue_connection ",
+        "firehose_delivery_stream ",
+    ];
+    let mut left = inventory(moto, STACK);
+    left.retain(|l| kinds.iter().any(|k| l.starts_with(k)));
+    left
 }
 
 /// The addresses the blueprint declares for the stack file's instance.

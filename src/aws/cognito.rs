@@ -3,6 +3,7 @@
 //! Pool names are not unique in Cognito and pool IDs are AWS-assigned: a pool is found by
 //! listing pools with its name and preferring the one tagged with this stack instance.
 
+use super::checked::create_checked;
 use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::cognito::{AppClientSpec, GroupSpec, PasswordPolicy, UserPoolSpec};
 use crate::model::{Kind, Resource, Service, Tags};
@@ -16,6 +17,13 @@ use aws_sdk_cognitoidentityprovider::types::{
 use serde_json::{json, Value};
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+/// Per-call configuration that turns the SDK's own retries off, for the creates that
+/// [`create_checked`] retries itself.
+fn no_sdk_retries() -> aws_sdk_cognitoidentityprovider::config::Builder {
+    aws_sdk_cognitoidentityprovider::config::Builder::default()
+        .retry_config(aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled())
+}
 
 /// The provider of a cognito kind.
 pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
@@ -334,53 +342,67 @@ impl Provider for UserPool {
                 return converge_pool(aws, &id, &s, &live).await;
             }
         }
-        aws.throttle(Service::Cognito).await;
-        let out = aws
-            .cognito
-            .create_user_pool()
-            .pool_name(&s.name)
-            .policies(policies(&s))
-            .deletion_protection(DeletionProtectionType::from(s.deletion_protection.as_str()))
-            .username_configuration(
-                UsernameConfigurationType::builder()
-                    .case_sensitive(s.username_case_sensitive)
-                    .build()
-                    .map_err(|e| AwsError::msg(e.to_string()))?,
-            )
-            .set_alias_attributes(Some(
-                s.alias_attributes
-                    .iter()
-                    .map(|a| AliasAttributeType::from(a.as_str()))
-                    .collect(),
-            ))
-            .set_auto_verified_attributes(Some(
-                s.auto_verified_attributes
-                    .iter()
-                    .map(|a| VerifiedAttributeType::from(a.as_str()))
-                    .collect(),
-            ))
-            .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
-            .set_schema(Some(
-                s.custom_attributes
-                    .iter()
-                    .map(|a| custom_attribute(a))
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to create user pool {}", s.name))
-            })?;
-        let id = out
-            .user_pool()
-            .and_then(|p| p.id())
-            .ok_or_else(|| {
-                AwsError::msg(format!("user pool {} was created without an ID", s.name))
-            })?
-            .to_string();
+        // A lost answer is looked up by name and tag before any retry (see `create_checked`).
+        let s = &s;
+        let stack = &stack;
+        let id = create_checked(
+            &format!("create user pool {}", s.name),
+            || async move {
+                aws.throttle(Service::Cognito).await;
+                let out = aws
+                    .cognito
+                    .create_user_pool()
+                    .pool_name(&s.name)
+                    .policies(policies(s))
+                    .deletion_protection(DeletionProtectionType::from(
+                        s.deletion_protection.as_str(),
+                    ))
+                    .username_configuration(
+                        UsernameConfigurationType::builder()
+                            .case_sensitive(s.username_case_sensitive)
+                            .build()
+                            .map_err(|e| AwsError::msg(e.to_string()))?,
+                    )
+                    .set_alias_attributes(Some(
+                        s.alias_attributes
+                            .iter()
+                            .map(|a| AliasAttributeType::from(a.as_str()))
+                            .collect(),
+                    ))
+                    .set_auto_verified_attributes(Some(
+                        s.auto_verified_attributes
+                            .iter()
+                            .map(|a| VerifiedAttributeType::from(a.as_str()))
+                            .collect(),
+                    ))
+                    .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
+                    .set_schema(Some(
+                        s.custom_attributes
+                            .iter()
+                            .map(|a| custom_attribute(a))
+                            .collect(),
+                    ))
+                    .customize()
+                    .config_override(no_sdk_retries())
+                    .send()
+                    .await
+                    .map_err(AwsError::from)?;
+                out.user_pool()
+                    .and_then(|p| p.id())
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        AwsError::msg(format!("user pool {} was created without an ID", s.name))
+                    })
+            },
+            || async move {
+                let pool = find_pool(aws, &s.name, stack).await?;
+                Ok(pool.filter(|p| tagged(p, stack)).and_then(|p| p.id))
+            },
+        )
+        .await?;
         if s.mfa != "OFF" || s.software_token_mfa {
             // The TOTP method and the MFA mode are set once the pool exists.
-            set_mfa(aws, &id, &s).await?;
+            set_mfa(aws, &id, s).await?;
         }
         Ok(())
     }
@@ -587,19 +609,28 @@ impl Provider for AppClient {
         if let Some(client_id) = find_client(aws, &pool_id, &s.name).await? {
             return update_client(aws, &pool_id, &client_id, &s).await;
         }
-        aws.throttle(Service::Cognito).await;
-        aws.cognito
-            .create_user_pool_client()
-            .user_pool_id(&pool_id)
-            .client_name(&s.name)
-            .generate_secret(s.generate_secret)
-            .set_explicit_auth_flows(Some(flows(&s)))
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to create app client {}", s.name))
-            })?;
-        Ok(())
+        // A lost answer is looked up by name before any retry (see `create_checked`).
+        let (s, pool_id) = (&s, &pool_id);
+        create_checked(
+            &format!("create app client {}", s.name),
+            || async move {
+                aws.throttle(Service::Cognito).await;
+                aws.cognito
+                    .create_user_pool_client()
+                    .user_pool_id(pool_id)
+                    .client_name(&s.name)
+                    .generate_secret(s.generate_secret)
+                    .set_explicit_auth_flows(Some(flows(s)))
+                    .customize()
+                    .config_override(no_sdk_retries())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(AwsError::from)
+            },
+            || async move { Ok(find_client(aws, pool_id, &s.name).await?.map(|_| ())) },
+        )
+        .await
     }
 
     async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {

@@ -1,6 +1,7 @@
 //! Lambda: functions (zip code, configuration, reserved concurrency, tags), the Kinesis
 //! event source mapping of `process`, and the invoke permissions of API Gateway.
 
+use super::checked::create_checked;
 use super::{spec, Aws, AwsError, Listed, Provider};
 use crate::model::lambda::{EventSourceMappingSpec, FunctionSpec, PermissionSpec};
 use crate::model::{Kind, Resource, Service, Spec, Tags};
@@ -21,6 +22,13 @@ const WAIT: Duration = Duration::from_secs(300);
 /// How long a create keeps retrying while a new role is not yet assumable (IAM is
 /// eventually consistent: a role can take seconds to be usable by Lambda).
 const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Per-call configuration that turns the SDK's own retries off, for the creates that
+/// [`create_checked`] retries itself.
+fn no_sdk_retries() -> aws_sdk_lambda::config::Builder {
+    aws_sdk_lambda::config::Builder::default()
+        .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+}
 
 /// The provider of a lambda kind.
 pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
@@ -563,31 +571,45 @@ impl Provider for EventSourceMapping {
             }
             return Ok(());
         }
-        aws.throttle(Service::Lambda).await;
-        let out = aws
-            .lambda
-            .create_event_source_mapping()
-            .function_name(&s.function_name)
-            .event_source_arn(&s.event_source_arn)
-            .starting_position(EventSourcePosition::from(s.starting_position.as_str()))
-            .batch_size(s.batch_size)
-            .maximum_batching_window_in_seconds(s.batching_window_seconds)
-            .parallelization_factor(s.parallelization_factor)
-            .bisect_batch_on_function_error(s.bisect_on_error)
-            .maximum_retry_attempts(s.maximum_retries)
-            .set_function_response_types(Some(response_types(&s)))
-            .destination_config(destination(&s))
-            .enabled(s.enabled)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!(
-                    "failed to create the event source mapping {} -> {}",
-                    s.event_source_arn, s.function_name
-                ))
-            })?;
-        if let Some(uuid) = out.uuid() {
-            wait_mapping(aws, uuid, false).await?;
+        // A lost answer is looked up by function and source before any retry (see
+        // `create_checked`): AWS refuses a second mapping of the pair, some emulators make one.
+        let s = &s;
+        let uuid = create_checked(
+            &format!(
+                "create the event source mapping {} -> {}",
+                s.event_source_arn, s.function_name
+            ),
+            || async move {
+                aws.throttle(Service::Lambda).await;
+                let out = aws
+                    .lambda
+                    .create_event_source_mapping()
+                    .function_name(&s.function_name)
+                    .event_source_arn(&s.event_source_arn)
+                    .starting_position(EventSourcePosition::from(s.starting_position.as_str()))
+                    .batch_size(s.batch_size)
+                    .maximum_batching_window_in_seconds(s.batching_window_seconds)
+                    .parallelization_factor(s.parallelization_factor)
+                    .bisect_batch_on_function_error(s.bisect_on_error)
+                    .maximum_retry_attempts(s.maximum_retries)
+                    .set_function_response_types(Some(response_types(s)))
+                    .destination_config(destination(s))
+                    .enabled(s.enabled)
+                    .customize()
+                    .config_override(no_sdk_retries())
+                    .send()
+                    .await
+                    .map_err(AwsError::from)?;
+                Ok(out.uuid().map(str::to_string))
+            },
+            || async move {
+                let found = find_mapping(aws, &s.function_name, &s.event_source_arn).await?;
+                Ok(found.map(|m| m.uuid))
+            },
+        )
+        .await?;
+        if let Some(uuid) = uuid {
+            wait_mapping(aws, &uuid, false).await?;
         }
         Ok(())
     }

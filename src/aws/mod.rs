@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod catalog;
+mod checked;
 mod cognito;
 mod dynamodb;
 mod error;

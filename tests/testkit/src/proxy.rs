@@ -407,8 +407,8 @@ impl std::error::Error for Dropped {}
 type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The operation of a request: the `X-Amz-Target` suffix (JSON protocols), the `Action`
-/// query or form parameter (query protocols), API Gateway's operation name (from method and
-/// path), else method and path.
+/// query or form parameter (query protocols), API Gateway's or Lambda's operation name (from
+/// method and path), else method and path.
 fn operation(parts: &hyper::http::request::Parts, service: &str, body: &[u8]) -> String {
     if let Some(target) = parts
         .headers
@@ -424,10 +424,14 @@ fn operation(parts: &hyper::http::request::Parts, service: &str, body: &[u8]) ->
             return action.to_string();
         }
     }
-    if service == "apigateway" {
-        if let Some(op) = wire::apigateway_operation(parts.method.as_str(), parts.uri.path()) {
-            return op.to_string();
-        }
+    let (method, path) = (parts.method.as_str(), parts.uri.path());
+    let named = match service {
+        "apigateway" => wire::apigateway_operation(method, path),
+        "lambda" => wire::lambda_operation(method, path),
+        _ => None,
+    };
+    if let Some(op) = named {
+        return op.to_string();
     }
     format!("{} {}", parts.method, parts.uri.path())
 }

@@ -144,6 +144,35 @@ pub fn apigateway_operation(method: &str, path: &str) -> Option<&'static str> {
     Some(op)
 }
 
+/// The operation name of a Lambda request, from its method and path, e.g.
+/// `POST /2015-03-31/event-source-mappings/` -> `CreateEventSourceMapping`; `None` for a path
+/// it does not know. (Lambda's REST protocol names the operation only by method and path.)
+pub fn lambda_operation(method: &str, path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let op = match (method, segs.as_slice()) {
+        ("POST", ["2015-03-31", "functions"]) => "CreateFunction",
+        ("GET", ["2015-03-31", "functions"]) => "ListFunctions",
+        ("GET", ["2015-03-31", "functions", _]) => "GetFunction",
+        ("DELETE", ["2015-03-31", "functions", _]) => "DeleteFunction",
+        ("PUT", ["2015-03-31", "functions", _, "code"]) => "UpdateFunctionCode",
+        ("GET", ["2015-03-31", "functions", _, "configuration"]) => "GetFunctionConfiguration",
+        ("PUT", ["2015-03-31", "functions", _, "configuration"]) => "UpdateFunctionConfiguration",
+        ("POST", ["2015-03-31", "functions", _, "policy"]) => "AddPermission",
+        ("GET", ["2015-03-31", "functions", _, "policy"]) => "GetPolicy",
+        ("DELETE", ["2015-03-31", "functions", _, "policy", _]) => "RemovePermission",
+        ("POST", ["2015-03-31", "event-source-mappings"]) => "CreateEventSourceMapping",
+        ("GET", ["2015-03-31", "event-source-mappings"]) => "ListEventSourceMappings",
+        ("GET", ["2015-03-31", "event-source-mappings", _]) => "GetEventSourceMapping",
+        ("PUT", ["2015-03-31", "event-source-mappings", _]) => "UpdateEventSourceMapping",
+        ("DELETE", ["2015-03-31", "event-source-mappings", _]) => "DeleteEventSourceMapping",
+        ("POST", ["2017-03-31", "tags", _]) => "TagResource",
+        ("DELETE", ["2017-03-31", "tags", _]) => "UntagResource",
+        ("GET", ["2017-03-31", "tags", _]) => "ListTags",
+        _ => return None,
+    };
+    Some(op)
+}
+
 /// The kind of error answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -450,6 +479,35 @@ mod tests {
             );
         }
         assert_eq!(apigateway_operation("GET", "/other"), None);
+    }
+
+    #[test]
+    fn lambda_operations_from_method_and_path() {
+        let cases = [
+            ("POST", "/2015-03-31/functions", "CreateFunction"),
+            ("PUT", "/2015-03-31/functions/f/code", "UpdateFunctionCode"),
+            ("POST", "/2015-03-31/functions/f/policy", "AddPermission"),
+            (
+                "DELETE",
+                "/2015-03-31/functions/f/policy/sid",
+                "RemovePermission",
+            ),
+            (
+                "POST",
+                "/2015-03-31/event-source-mappings/",
+                "CreateEventSourceMapping",
+            ),
+            (
+                "DELETE",
+                "/2015-03-31/event-source-mappings/u-1",
+                "DeleteEventSourceMapping",
+            ),
+            ("POST", "/2017-03-31/tags/arn%3Aaws%3Alambda", "TagResource"),
+        ];
+        for (method, path, op) in cases {
+            assert_eq!(lambda_operation(method, path), Some(op), "{method} {path}");
+        }
+        assert_eq!(lambda_operation("GET", "/other"), None);
     }
 
     #[tokio::test]
