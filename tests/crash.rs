@@ -655,7 +655,7 @@ fn kills_right_after_creates_of_assigned_ids_leave_no_duplicates() {
                 s == "firehose" && op == "CreateDeliveryStream"
             }),
             ("CreateEventSourceMapping", |s, op| {
-                s == "lambda" && op.starts_with("POST ") && op.contains("event-source-mappings")
+                s == "lambda" && op == "CreateEventSourceMapping"
             }),
             ("CreateRestApi", |s, op| {
                 s == "apigateway" && op == "CreateRestApi"
