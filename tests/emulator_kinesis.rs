@@ -9,26 +9,14 @@
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, ShardIteratorType};
 use aws_sdk_kinesis::Client;
-use ecomflow_infra::aws::{Aws, ConnectOptions};
 use ecomflow_testkit::Moto;
 use md5::{Digest, Md5};
 use std::collections::{BTreeMap, HashSet};
 
 async fn connect() -> (Moto, Client) {
-    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     let moto = tokio::task::spawn_blocking(Moto::start).await.unwrap();
-    let aws = Aws::connect(
-        &ConnectOptions {
-            endpoint_url: Some(moto.endpoint.clone()),
-            ..ConnectOptions::default()
-        },
-        "us-east-1",
-    )
-    .await
-    .expect("connect to the emulator");
-    (moto, aws.kinesis)
+    let kinesis = Client::new(&moto.sdk_config().await);
+    (moto, kinesis)
 }
 
 async fn create(k: &Client, name: &str, shards: i32) {
