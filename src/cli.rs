@@ -125,6 +125,11 @@ pub struct LocalServeArgs {
     /// Serve the API only; do not poll the stream.
     #[arg(long)]
     pub no_poller: bool,
+    /// Run the handlers' library code inside this process with your own credentials,
+    /// instead of each function's packaged bootstrap as a child process under its execution
+    /// role (faster to start; a permission missing from a role does not show).
+    #[arg(long)]
+    pub in_process: bool,
 }
 
 /// `stream` flags.

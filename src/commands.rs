@@ -36,7 +36,8 @@ pub fn load(g: &Global, stack: &Path) -> Result<StackConfig> {
     Ok(config::load_file(stack, g.instance.as_deref())?)
 }
 
-async fn open(g: &Global, stack: &Path) -> Result<Session> {
+/// Opens a session whose blueprint carries the packaged Lambda code.
+pub(crate) async fn open(g: &Global, stack: &Path) -> Result<Session> {
     open_config(g, load(g, stack)?, stack).await
 }
 

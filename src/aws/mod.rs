@@ -76,6 +76,8 @@ pub struct Aws {
     pub redshift_data: aws_sdk_redshiftdata::Client,
     /// DynamoDB for the lock table only; its calls are not counted as stack calls.
     pub lock_dynamodb: aws_sdk_dynamodb::Client,
+    /// STS: who the caller is, and the execution roles' credentials for `local serve`.
+    pub sts: aws_sdk_sts::Client,
     /// Calls made through the stack clients.
     pub stats: CallStats,
     /// The caller's account ID.
@@ -193,14 +195,10 @@ impl Aws {
                 .build(),
         );
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
-        let identity = aws_sdk_sts::Client::new(&shared)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e)
-                    .context("failed to identify the AWS account (sts:GetCallerIdentity)")
-            })?;
+        let sts = aws_sdk_sts::Client::new(&shared);
+        let identity = sts.get_caller_identity().send().await.map_err(|e| {
+            AwsError::from(e).context("failed to identify the AWS account (sts:GetCallerIdentity)")
+        })?;
         let account = identity.account().unwrap_or_default().to_string();
         let limiters = Service::ALL
             .into_iter()
@@ -225,6 +223,7 @@ impl Aws {
             redshift,
             redshift_data,
             lock_dynamodb,
+            sts,
             stats,
             account,
             region,

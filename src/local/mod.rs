@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod functions;
 pub mod http;
 pub mod poller;
+pub mod runtime;
 pub mod stream_aws;
 pub mod wiring;
 
@@ -28,6 +29,7 @@ use crate::cli::{Global, LocalServeArgs};
 use crate::commands;
 
 use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -118,6 +120,117 @@ fn routes(
     Ok(out)
 }
 
+/// The API's functions, with the handlers' library code run in-process under the caller's
+/// credentials (`--in-process`).
+fn in_process_api(
+    wiring: &Wiring,
+    aws: &crate::aws::Aws,
+) -> Result<(
+    Arc<dyn functions::ApiFunction>,
+    Arc<dyn functions::ApiFunction>,
+)> {
+    let ingest = Arc::new(functions::Ingest::new(
+        wiring.ingest_config()?,
+        aws.kinesis.clone(),
+        aws.s3.clone(),
+    ));
+    let (invoices_table, customers_table) = wiring.query_tables()?;
+    let query = Arc::new(functions::Query::new(query::DynamoStore {
+        client: aws.dynamodb.clone(),
+        invoices_table,
+        customers_table,
+    }));
+    Ok((ingest, query))
+}
+
+/// The packaged functions of the stack, their bootstraps extracted under `dir`.
+struct Packaged {
+    functions: BTreeMap<String, Arc<runtime::PackagedFunction>>,
+    dir: PathBuf,
+}
+
+impl Packaged {
+    fn get(&self, name: &str) -> Result<Arc<runtime::PackagedFunction>> {
+        self.functions
+            .get(name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the stack declares no function {name}"))
+    }
+
+    fn api(&self, name: &str) -> Result<Arc<dyn functions::ApiFunction>> {
+        Ok(self.get(name)?)
+    }
+
+    fn stream(&self, name: &str) -> Result<Arc<dyn functions::StreamFunction>> {
+        Ok(self.get(name)?)
+    }
+
+    /// Removes the extracted bootstraps.
+    fn remove(self) {
+        drop(self.functions);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every function of the stack as its packaged bootstrap, each with one execution
+/// environment started (so a bootstrap that cannot start, or a role that cannot be assumed,
+/// stops `local serve` at once), and its init duration logged.
+async fn packaged_functions(
+    session: &crate::engine::Session,
+    wiring: &Wiring,
+    endpoint_url: Option<String>,
+) -> Result<Packaged> {
+    let dir = PathBuf::from("target/ecomflow-local")
+        .join(session.instance())
+        .join(format!("functions-{}", std::process::id()));
+    let zips = wiring
+        .functions
+        .iter()
+        .map(|(name, f)| {
+            let zip = f.zip_path.clone().with_context(|| {
+                format!("no deployment package for {name}; run `ecomflow-infra build` first")
+            })?;
+            Ok((name.clone(), PathBuf::from(zip)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bootstraps = runtime::extract_all(&zips, &dir)?;
+    let credentials: Arc<dyn runtime::Credentials> =
+        Arc::new(runtime::StsCredentials(session.aws.sts.clone()));
+    let mut functions = BTreeMap::new();
+    for (name, bootstrap) in bootstraps {
+        let f = wiring.function(&name)?;
+        let setup = runtime::FunctionSetup {
+            name: f.name.clone(),
+            arn: wiring.function_arn(&name)?,
+            role_arn: f.role_arn.clone(),
+            memory_mb: f.memory_mb,
+            timeout: wiring.timeout(&name)?,
+            max_environments: f
+                .reserved_concurrency
+                .and_then(|c| usize::try_from(c).ok())
+                .unwrap_or(runtime::DEFAULT_ENVIRONMENTS),
+            environment: f.environment.clone(),
+            region: wiring.region.clone(),
+            endpoint_url: endpoint_url.clone(),
+            bootstrap,
+        };
+        functions.insert(
+            name,
+            Arc::new(runtime::PackagedFunction::new(setup, credentials.clone())),
+        );
+    }
+    let warm = futures::future::join_all(functions.values().map(|f| f.warm_up())).await;
+    for (f, init) in functions.values().zip(warm) {
+        let init = init?;
+        tracing::info!(
+            function = f.name(),
+            init_ms = format!("{:.2}", init.as_secs_f64() * 1e3),
+            "bootstrap started under its execution role"
+        );
+    }
+    Ok(Packaged { functions, dir })
+}
+
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {
     let interrupt = async {
@@ -149,7 +262,12 @@ async fn shutdown_signal() {
 
 /// `local serve`.
 pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
-    let session = commands::open_session(g).await?;
+    // The packaged mode needs the deployment packages, as apply does.
+    let session = if args.in_process {
+        commands::open_session(g).await?
+    } else {
+        commands::open(g, &g.stack).await?
+    };
     let aws = session.aws.clone();
     let wiring = Wiring::from_blueprint(&session.config, &session.blueprint)?;
 
@@ -169,19 +287,16 @@ pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
         tracing::warn!(error = %e, "the user pool's keys are not available yet; every request will try again");
     }
 
-    // The functions, configured from their declared environments.
-    let ingest: Arc<dyn functions::ApiFunction> = Arc::new(functions::Ingest::new(
-        wiring.ingest_config()?,
-        aws.kinesis.clone(),
-        aws.s3.clone(),
-    ));
-    let (invoices_table, customers_table) = wiring.query_tables()?;
-    let query: Arc<dyn functions::ApiFunction> =
-        Arc::new(functions::Query::new(query::DynamoStore {
-            client: aws.dynamodb.clone(),
-            invoices_table,
-            customers_table,
-        }));
+    // The packaged functions, each under its execution role; or the handlers in-process.
+    let packaged = if args.in_process {
+        None
+    } else {
+        Some(packaged_functions(&session, &wiring, endpoint.clone()).await?)
+    };
+    let (ingest, query) = match &packaged {
+        Some(p) => (p.api("ingest")?, p.api("query")?),
+        None => in_process_api(&wiring, &aws)?,
+    };
     let api = Arc::new(http::Api {
         stage: wiring.stage.clone(),
         account: aws.account.clone(),
@@ -208,17 +323,19 @@ pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
                 "parallelization factor above 1: locally each shard runs one batch at a time"
             );
         }
-        let backend = process::AwsBackend {
-            dynamodb: aws.dynamodb.clone(),
-            firehose: aws.firehose.clone(),
-            s3: aws.s3.clone(),
-            sns: aws.sns.clone(),
+        let function: Arc<dyn functions::StreamFunction> = match &packaged {
+            Some(p) => p.stream(STREAM_FUNCTION)?,
+            None => Arc::new(functions::Process::new(
+                wiring.process_config()?,
+                process::AwsBackend {
+                    dynamodb: aws.dynamodb.clone(),
+                    firehose: aws.firehose.clone(),
+                    s3: aws.s3.clone(),
+                    sns: aws.sns.clone(),
+                },
+                wiring.timeout(STREAM_FUNCTION)?,
+            )),
         };
-        let function = Arc::new(functions::Process::new(
-            wiring.process_config()?,
-            backend,
-            wiring.timeout(STREAM_FUNCTION)?,
-        ));
         let failures = settings.on_failure.clone().map(|d| {
             Arc::new(stream_aws::AwsFailureSink::new(
                 d,
@@ -283,6 +400,9 @@ pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
     }
     if let Some(checkpoint) = &checkpoint {
         checkpoint.save()?;
+    }
+    if let Some(p) = packaged {
+        p.remove();
     }
     served.context("the HTTP server failed")?;
     if !g.quiet {

@@ -13,7 +13,7 @@
 //!
 //! Everything here is synchronous (`std::process`); call it from `spawn_blocking` in async code.
 
-mod archive;
+pub(crate) mod archive;
 mod elf;
 
 use std::fmt;

@@ -10,8 +10,11 @@ use std::sync::Arc;
 pub use ecomflow_testkit::Moto;
 
 pub mod inventory;
+pub mod serve;
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use inventory::{duplicates, inventory, leftovers};
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use serve::Server;
 
 /// The result of one run of the tool.
 pub struct Run {
