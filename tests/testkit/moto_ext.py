@@ -50,6 +50,23 @@ installed moto does not already have it, so a newer moto that implements one win
   it back without a lock, so two concurrent `UpdateItem ADD`s to one item (the creation
   journal, when several creates start together) can lose one, and two conditional puts can
   both succeed. Real DynamoDB applies each item write atomically.
+- IAM for role sessions: moto serves every signed call, so a Lambda role's least-privilege
+  policy was never exercised. A call signed with temporary credentials moto's STS issued by
+  AssumeRole is evaluated against the role's inline and attached managed policies before the
+  operation runs (explicit deny wins, default deny, Action/NotAction, Resource/NotResource,
+  wildcards, the condition operators), and refused as AWS refuses it: AccessDeniedException
+  (HTTP 400) for JSON services, AuthorizationError (403) for SNS, AccessDenied (403) for S3,
+  with the message naming the role session and the action, and one line on stderr. Calls
+  signed with any other key (the tool's admin keys) are served as before. The rules, their
+  AWS pages and the hook are in `iam_eval.py`; the evaluation logic is at
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+- Cognito SignUp on a user pool whose `AdminCreateUserConfig.AllowAdminCreateUserOnly` is
+  true: moto signs the user up. AWS documents the setting as "When true, only administrators
+  can create new user profiles. When false, users can register themselves ... with the SignUp
+  operation", and SignUp's NotAuthorizedException (HTTP 400); the refusal reads "SignUp is not
+  permitted for this user pool", as AWS's answer does.
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cognito-userpool-admincreateuserconfig.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SignUp.html
 
 Two costs per request are cut: the directory listing moto routes each request with is made
 once, and with `MOTO_ACCESS_LOG=0` in its environment it writes no line per request (the tests'
@@ -435,6 +452,37 @@ def serialise_dynamodb_writes():
         setattr(DynamoDBBackend, name, serialised)
 
 
+def evaluate_role_session_iam():
+    # Kept in a module of its own (the evaluator, the request mapping and the hook). No
+    # __pycache__ is left beside it in the source tree.
+    sys.dont_write_bytecode = True
+    try:
+        from . import iam_eval
+    except ImportError:
+        import iam_eval
+
+    iam_eval.install()
+
+
+def refuse_sign_up_when_admins_only():
+    # moto 5.2.1's sign_up never reads AdminCreateUserConfig. The refusal comes first, as on
+    # AWS, where such a pool creates no user for a SignUp whatever its other settings.
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    original = CognitoIdpBackend.sign_up
+
+    def sign_up(self, client_id, username, password, attributes):
+        for pool in self.user_pools.values():
+            if client_id in pool.clients:
+                config = pool.extended_config.get("AdminCreateUserConfig") or {}
+                if config.get("AllowAdminCreateUserOnly"):
+                    raise NotAuthorizedError("SignUp is not permitted for this user pool")
+        return original(self, client_id, username, password, attributes)
+
+    CognitoIdpBackend.sign_up = sign_up
+
+
 def list_backends_once():
     # moto lists its package directory (a listdir and ~200 isdir calls) to route every
     # request, under the server's one lock; the list cannot change while it runs.
@@ -467,6 +515,8 @@ if __name__ == "__main__":
     stamp_kinesis_records_once()
     index_dynamodb_queries()
     serialise_dynamodb_writes()
+    evaluate_role_session_iam()
+    refuse_sign_up_when_admins_only()
     quiet_access_log()
     list_backends_once()
     main(sys.argv[1:])
