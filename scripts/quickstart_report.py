@@ -1,8 +1,12 @@
 """Quickstart steps 8 and the summary: query an invoice back through the GET API with a
 real Cognito token, compare it with the source rows, and count what the pipeline stored.
+Groups authorise routes: the producer who streamed the rows may not read them (403), an
+analyst may.
 
-Run by scripts/quickstart while `ecomflow-infra local serve` is up; the user's password comes
-from ECOMFLOW_PASSWORD. Uses boto3 (installed with the emulator) against AWS_ENDPOINT_URL.
+Run by scripts/quickstart while `ecomflow-infra local serve` is up; the producer's password
+comes from ECOMFLOW_PASSWORD, the analyst's temporary one from ECOMFLOW_READER_PASSWORD (its
+first sign-in sets a new random one). Uses boto3 (installed with the emulator) against
+AWS_ENDPOINT_URL.
 """
 
 import argparse
@@ -10,6 +14,7 @@ import csv
 import gzip
 import json
 import os
+import secrets
 import sys
 import time
 import urllib.error
@@ -19,13 +24,24 @@ from decimal import Decimal
 import boto3
 
 
-def sign_in(client_id, user):
+def sign_in(client_id, user, password):
+    """An ID token; a first sign-in answers the new-password challenge."""
     idp = boto3.client("cognito-idp")
     out = idp.initiate_auth(
         ClientId=client_id,
         AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": user, "PASSWORD": os.environ["ECOMFLOW_PASSWORD"]},
+        AuthParameters={"USERNAME": user, "PASSWORD": password},
     )
+    if out.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
+        out = idp.respond_to_auth_challenge(
+            ClientId=client_id,
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=out["Session"],
+            ChallengeResponses={
+                "USERNAME": user,
+                "NEW_PASSWORD": f"Qs-{secrets.token_urlsafe(12)}-9a",
+            },
+        )
     return out["AuthenticationResult"]["IdToken"]
 
 
@@ -84,7 +100,8 @@ def wait_for_items(table, seconds=120):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--api", required=True)
-    ap.add_argument("--user", required=True)
+    ap.add_argument("--user", required=True, help="the producer who streamed the rows")
+    ap.add_argument("--reader", required=True, help="an analyst")
     ap.add_argument("--outputs", required=True)
     ap.add_argument("--stream-summary", required=True)
     ap.add_argument("--started", type=int, required=True)
@@ -104,10 +121,15 @@ def main():
     print(f"GET /invoices/{invoice} without a token: HTTP {status}")
     if status != 401:
         sys.exit(f"expected 401 without a token, got HTTP {status}")
-    token = sign_in(outputs["app_client_id"], args.user)
+    token = sign_in(outputs["app_client_id"], args.user, os.environ["ECOMFLOW_PASSWORD"])
+    status, body = get(f"{args.api}/invoices/{invoice}", token)
+    print(f"GET /invoices/{invoice} as {args.user} (producers): HTTP {status}, {body}")
+    if status != 403:
+        sys.exit(f"expected 403 for a producer's GET, got HTTP {status}")
+    token = sign_in(outputs["app_client_id"], args.reader, os.environ["ECOMFLOW_READER_PASSWORD"])
     status, body = get(f"{args.api}/invoices/{invoice}", token)
     lines = body.get("lines", []) if isinstance(body, dict) else []
-    print(f"GET /invoices/{invoice} as {args.user}: HTTP {status}, {len(lines)} lines "
+    print(f"GET /invoices/{invoice} as {args.reader} (analysts): HTTP {status}, {len(lines)} lines "
           f"(the source file has {len(source)} rows for it)")
     for line in lines[:3]:
         print("   ", json.dumps(line)[:160])

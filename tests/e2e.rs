@@ -243,6 +243,17 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
         .send()
         .await
         .unwrap();
+    // It posts rows and reads them back: both groups' routes.
+    for group in ["producers", "analysts"] {
+        idp
+            .admin_add_user_to_group()
+            .user_pool_id(pool)
+            .username(USER)
+            .group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
 
     // local serve on a free port.
     let checkpoint = dir.path().join("checkpoint.json");

@@ -45,6 +45,17 @@ async fn id_token(moto: &Moto, pool: &str, client: &str) -> String {
         .send()
         .await
         .unwrap();
+    // It posts rows and reads them back: both groups' routes.
+    for group in ["producers", "analysts"] {
+        cognito
+            .admin_add_user_to_group()
+            .user_pool_id(pool)
+            .username(USER)
+            .group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
     let auth = cognito
         .initiate_auth()
         .client_id(client)

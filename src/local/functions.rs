@@ -53,20 +53,22 @@ impl ApiFunction for Ingest {
 
 /// `query`: the `GET` routes -> DynamoDB.
 pub struct Query {
+    config: query::Config,
     store: query::DynamoStore,
 }
 
 impl Query {
-    /// The handler over its tables.
-    pub fn new(store: query::DynamoStore) -> Query {
-        Query { store }
+    /// The handler with its configuration, over its tables.
+    pub fn new(config: query::Config, client: aws_sdk_dynamodb::Client) -> Query {
+        let store = query::DynamoStore::new(client, &config);
+        Query { config, store }
     }
 }
 
 #[async_trait]
 impl ApiFunction for Query {
     async fn invoke(&self, event: ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
-        query::handle(&event, &self.store).await
+        query::handle(&event, &self.config, &self.store).await
     }
 }
 

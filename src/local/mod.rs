@@ -134,12 +134,10 @@ fn in_process_api(
         aws.kinesis.clone(),
         aws.s3.clone(),
     ));
-    let (invoices_table, customers_table) = wiring.query_tables()?;
-    let query = Arc::new(functions::Query::new(query::DynamoStore {
-        client: aws.dynamodb.clone(),
-        invoices_table,
-        customers_table,
-    }));
+    let query = Arc::new(functions::Query::new(
+        wiring.query_config()?,
+        aws.dynamodb.clone(),
+    ));
     Ok((ingest, query))
 }
 
@@ -220,12 +218,12 @@ async fn packaged_functions(
         );
     }
     let warm = futures::future::join_all(functions.values().map(|f| f.warm_up())).await;
-    for (f, init) in functions.values().zip(warm) {
+    for (name, init) in functions.keys().zip(warm) {
         let init = init?;
-        tracing::info!(
-            function = f.name(),
-            init_ms = format!("{:.2}", init.as_secs_f64() * 1e3),
-            "bootstrap started under its execution role"
+        eprintln!(
+            "{name}: bootstrap started under its execution role {} (init {:.1} ms)",
+            wiring.function(name)?.role_arn,
+            init.as_secs_f64() * 1e3
         );
     }
     Ok(Packaged { functions, dir })

@@ -188,7 +188,8 @@ pub fn extract_bootstrap(zip_path: &Path, dir: &Path) -> Result<PathBuf> {
         .by_name("bootstrap")
         .with_context(|| format!("{} holds no `bootstrap`", zip_path.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("bootstrap");
+    // Absolute: the process runs in its task root, where a relative path means something else.
+    let path = std::fs::canonicalize(dir)?.join("bootstrap");
     // A fresh file each time: overwriting a binary another process runs fails (ETXTBSY).
     let _ = std::fs::remove_file(&path);
     let mut out =
@@ -620,7 +621,17 @@ fn relay_logs(function: &str, child: &mut Child) {
         tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stream).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                tracing::info!(target: "function", function, "{line}");
+                // The bootstraps log JSON lines; keep each line's own level.
+                let level = serde_json::from_str::<serde_json::Value>(&line)
+                    .ok()
+                    .and_then(|v| v.get("level").and_then(|l| l.as_str()).map(str::to_owned));
+                match level.as_deref() {
+                    Some("ERROR") => tracing::error!(target: "function", function, "{line}"),
+                    Some("WARN") => tracing::warn!(target: "function", function, "{line}"),
+                    Some(_) => tracing::info!(target: "function", function, "{line}"),
+                    // Not the runtime's own log: a panic message or the like.
+                    None => tracing::warn!(target: "function", function, "{line}"),
+                }
             }
         });
     }

@@ -134,15 +134,10 @@ impl Wiring {
             .map_err(|e| anyhow!("the process function's environment: {e}"))
     }
 
-    /// `query`'s tables (`INVOICES_TABLE`, `CUSTOMERS_TABLE`), from its environment.
-    pub fn query_tables(&self) -> Result<(String, String)> {
-        let env = self.lookup("query")?;
-        let need = |k: &str| {
-            env(k)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| anyhow!("the query function's environment: {k} is not set"))
-        };
-        Ok((need("INVOICES_TABLE")?, need("CUSTOMERS_TABLE")?))
+    /// `query`'s configuration (tables and `ROUTE_GROUPS`), from its environment.
+    pub fn query_config(&self) -> Result<query::Config> {
+        query::Config::from_lookup(self.lookup("query")?)
+            .map_err(|e| anyhow!("the query function's environment: {e}"))
     }
 
     /// A function's timeout.
@@ -255,13 +250,32 @@ mod tests {
             p.topic_arn,
             "arn:aws:sns:us-east-1:123456789012:ecomflow-dev-t1-alerts"
         );
+        let q = w.query_config().unwrap();
+        assert_eq!(q.invoices_table, "ecomflow-dev-t1-invoices");
+        assert_eq!(q.customers_table, "ecomflow-dev-t1-customers");
+        // Both API functions get the groups of the routes they serve, as deployed.
         assert_eq!(
-            w.query_tables().unwrap(),
-            (
-                "ecomflow-dev-t1-invoices".to_string(),
-                "ecomflow-dev-t1-customers".to_string()
-            )
+            q.route_groups.routes().collect::<Vec<_>>(),
+            [
+                "GET /customers/{customerId}/invoices",
+                "GET /invoices/{invoiceNo}",
+                "GET /invoices/{invoiceNo}/items/{stockCode}",
+            ]
         );
+        assert!(q.route_groups.routes().all(|r| q
+            .route_groups
+            .groups(r)
+            .unwrap()
+            .contains("analysts")));
+        assert_eq!(
+            ingest.route_groups.routes().collect::<Vec<_>>(),
+            ["POST /records"]
+        );
+        assert!(ingest
+            .route_groups
+            .groups("POST /records")
+            .unwrap()
+            .contains("producers"));
         assert_eq!(w.pool_name, "ecomflow-dev-t1-users");
         assert_eq!(w.stage, "v1");
         assert_eq!(w.logical_name("ecomflow-dev-t1-query"), Some("query"));

@@ -82,10 +82,17 @@ pub fn lambda_packages() {
 
 /// A command for the tool pointed at `endpoint`, with dummy credentials and the repo as cwd.
 pub fn command(endpoint: &str, args: &[&str]) -> Command {
-    lambda_packages();
     let mut cmd = Command::new(tool());
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    cmd.args(args);
+    with_tool_env(&mut cmd, endpoint);
+    cmd
+}
+
+/// Gives `cmd` (the tool, or a script that runs it) the tool's test environment: the repo as
+/// cwd, the emulator at `endpoint`, dummy credentials, the local stack and the packages.
+pub fn with_tool_env(cmd: &mut Command, endpoint: &str) {
+    lambda_packages();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -100,7 +107,6 @@ pub fn command(endpoint: &str, args: &[&str]) -> Command {
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .stdin(Stdio::null());
-    cmd
 }
 
 /// Runs the tool to completion.
