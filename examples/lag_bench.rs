@@ -125,6 +125,14 @@ async fn main() {
         .send()
         .await
         .unwrap();
+    // Only members of `producers` may POST /records.
+    idp.admin_add_user_to_group()
+        .user_pool_id(&pool)
+        .username(user)
+        .group_name("producers")
+        .send()
+        .await
+        .unwrap();
     let token = idp
         .initiate_auth()
         .client_id(&client_id)

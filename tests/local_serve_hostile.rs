@@ -5,8 +5,12 @@
 //! No emulator: the functions' AWS clients point at a closed loopback port, and every request
 //! here is refused before the handlers would call AWS (a call would fail and show up as a
 //! 502 or 503, which the checks refuse). The routes are open (no authorizer), as the
-//! Cognito checks are `tests/local_serve.rs`'s subject.
+//! Cognito checks are `tests/local_serve.rs`'s subject; the handlers see a caller in both
+//! groups (the claims the authorizer would pass are added on the way), as their group check
+//! is `tests/access.rs`'s.
 
+use async_trait::async_trait;
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_sdk_kinesis::config::retry::RetryConfig;
 use aws_sdk_kinesis::config::{Credentials, Region};
 use axum::http::Method;
@@ -20,6 +24,21 @@ use std::time::Duration;
 
 /// A loopback address nothing listens on.
 const NOWHERE: &str = "http://127.0.0.1:9";
+
+/// A function called by a member of `producers` and `analysts`: the claims the Cognito
+/// authorizer passes (comma-joined groups) are put into each event.
+struct AsMember(Arc<dyn ApiFunction>);
+
+#[async_trait]
+impl ApiFunction for AsMember {
+    async fn invoke(&self, mut event: ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
+        event.request_context.authorizer.fields.insert(
+            "claims".into(),
+            serde_json::json!({"cognito:username": "tester", "cognito:groups": "analysts,producers"}),
+        );
+        self.0.invoke(event).await
+    }
+}
 
 /// Serves the stack's four routes with the real handlers; returns the base URL.
 async fn serve() -> (String, tokio::task::JoinHandle<()>) {
@@ -44,6 +63,7 @@ async fn serve() -> (String, tokio::task::JoinHandle<()>) {
     let mut config = ingest::Config::from_lookup(|k| match k {
         "STREAM_NAME" => Some("orders".into()),
         "BUCKET" => Some("lake".into()),
+        "ROUTE_GROUPS" => Some(r#"{"POST /records":["producers"]}"#.into()),
         _ => None,
     })
     .expect("an ingest config");
@@ -56,12 +76,24 @@ async fn serve() -> (String, tokio::task::JoinHandle<()>) {
             .credentials_provider(creds.clone())
             .build(),
     );
-    let ingest: Arc<dyn ApiFunction> = Arc::new(Ingest::new(config, kinesis, s3));
-    let query: Arc<dyn ApiFunction> = Arc::new(Query::new(query::DynamoStore {
-        client: dynamodb,
-        invoices_table: "invoices".into(),
-        customers_table: "customers".into(),
-    }));
+    let ingest: Arc<dyn ApiFunction> =
+        Arc::new(AsMember(Arc::new(Ingest::new(config, kinesis, s3))));
+    let query_config = query::Config::from_lookup(|k| match k {
+        "INVOICES_TABLE" => Some("invoices".into()),
+        "CUSTOMERS_TABLE" => Some("customers".into()),
+        "ROUTE_GROUPS" => Some(
+            concat!(
+                r#"{"GET /customers/{customerId}/invoices":["analysts"],"#,
+                r#""GET /invoices/{invoiceNo}":["analysts"],"#,
+                r#""GET /invoices/{invoiceNo}/items/{stockCode}":["analysts"]}"#
+            )
+            .into(),
+        ),
+        _ => None,
+    })
+    .expect("a query config");
+    let query: Arc<dyn ApiFunction> =
+        Arc::new(AsMember(Arc::new(Query::new(query_config, dynamodb))));
     let route = |method: Method, resource: &str, function: &Arc<dyn ApiFunction>| Route {
         method,
         resource: resource.into(),

@@ -46,6 +46,10 @@ fn environment(config: &StackConfig, names: &Names, function: &str) -> BTreeMap<
     ];
     match function {
         "ingest" => {
+            env.insert(
+                ::access::ENV_VAR.into(),
+                route_groups(config, function).to_env_value(),
+            );
             env.insert("STREAM_NAME".into(), names.stream());
             // Rows it rejects go under `rejects/ingest/` (see `access.rs`).
             env.insert("BUCKET".into(), names.lake_bucket());
@@ -71,9 +75,37 @@ fn environment(config: &StackConfig, names: &Names, function: &str) -> BTreeMap<
             );
             env.extend(rules.map(|(k, v)| (k.to_string(), v)));
         }
-        _ => env.extend(tables.map(|(k, v)| (k.to_string(), v))),
+        _ => {
+            env.insert(
+                ::access::ENV_VAR.into(),
+                route_groups(config, function).to_env_value(),
+            );
+            env.extend(tables.map(|(k, v)| (k.to_string(), v)));
+        }
     }
     env
+}
+
+/// The Cognito groups allowed on each API route `function` serves (`cognito.groups[].routes`):
+/// its `ROUTE_GROUPS`, which the handler checks first (see `lambdas/access`). Every route it
+/// serves is listed, a route no group names with no group, so that it refuses everyone.
+pub fn route_groups(config: &StackConfig, function: &str) -> ::access::RouteGroups {
+    let mut rules = ::access::RouteGroups::new();
+    for (method, path, serving) in super::api::ROUTES.iter() {
+        if *serving != function {
+            continue;
+        }
+        let route = format!("{method} {path}");
+        let groups = config
+            .cognito
+            .groups
+            .iter()
+            .filter(|g| g.routes.contains(&route))
+            .map(|g| g.name.clone())
+            .collect::<Vec<_>>();
+        rules.allow(route, groups);
+    }
+    rules
 }
 
 /// The three functions and the event source mapping.
@@ -163,4 +195,67 @@ pub fn declared_environment(
     serde_json::from_value::<FunctionSpec>(resource.spec.clone())
         .ok()
         .map(|spec| spec.environment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+
+    const GOOD: &str = "app: ecomflow\nenv: dev\nregion: us-east-1\n";
+
+    fn env_of(yaml: &str, function: &str) -> BTreeMap<String, String> {
+        let config = load_str("stack.yaml", yaml, None).unwrap();
+        let names = Names::new("ecomflow-dev", "123456789012", "us-east-1");
+        environment(&config, &names, function)
+    }
+
+    #[test]
+    fn ingest_and_query_get_the_groups_of_their_routes() {
+        let ingest = env_of(GOOD, "ingest");
+        assert_eq!(ingest["ROUTE_GROUPS"], r#"{"POST /records":["producers"]}"#);
+        let query = env_of(GOOD, "query");
+        assert_eq!(
+            query["ROUTE_GROUPS"],
+            concat!(
+                r#"{"GET /customers/{customerId}/invoices":["analysts"],"#,
+                r#""GET /invoices/{invoiceNo}":["analysts"],"#,
+                r#""GET /invoices/{invoiceNo}/items/{stockCode}":["analysts"]}"#
+            )
+        );
+        // What the handlers read back is what the stack says.
+        let rules = ::access::RouteGroups::parse(&query["ROUTE_GROUPS"]).unwrap();
+        assert_eq!(
+            rules,
+            route_groups(&load_str("s", GOOD, None).unwrap(), "query")
+        );
+        assert!(!env_of(GOOD, "process").contains_key("ROUTE_GROUPS"));
+        // Lambda allows 4 KB of environment per function.
+        for f in FUNCTIONS {
+            let size: usize = env_of(GOOD, f).iter().map(|(k, v)| k.len() + v.len()).sum();
+            assert!(size < 1024, "{f}: {size} bytes");
+        }
+    }
+
+    #[test]
+    fn groups_are_sorted_and_an_unnamed_route_is_listed_with_none() {
+        let yaml = format!(
+            "{GOOD}cognito:\n  groups:\n\
+             \x20   - name: zeta\n      routes: [\"GET /invoices/{{invoiceNo}}\", \"POST /records\"]\n\
+             \x20   - name: alpha\n      routes: [\"GET /invoices/{{invoiceNo}}\"]\n\
+             \x20   - name: idle\n"
+        );
+        assert_eq!(
+            env_of(&yaml, "query")["ROUTE_GROUPS"],
+            concat!(
+                r#"{"GET /customers/{customerId}/invoices":[],"#,
+                r#""GET /invoices/{invoiceNo}":["alpha","zeta"],"#,
+                r#""GET /invoices/{invoiceNo}/items/{stockCode}":[]}"#
+            )
+        );
+        assert_eq!(
+            env_of(&yaml, "ingest")["ROUTE_GROUPS"],
+            r#"{"POST /records":["zeta"]}"#
+        );
+    }
 }

@@ -14,6 +14,7 @@ mod tables;
 mod warehouse;
 
 pub use access::FUNCTIONS;
+pub use api::ROUTES;
 pub use compute::{declared_environment, stream_mapping};
 
 use crate::config::StackConfig;

@@ -399,6 +399,11 @@ pub struct GroupConfig {
     /// Precedence (lower wins), 0..=2147483647.
     #[serde(default)]
     pub precedence: u32,
+    /// The API routes its members may call, as route keys (`"POST /records"`, one of
+    /// [`crate::blueprint::ROUTES`]). None when omitted: a declared group grants nothing it
+    /// does not name. The handlers enforce it (`lambdas/access`).
+    #[serde(default)]
+    pub routes: Vec<String>,
 }
 
 /// Cognito user pool knobs.
@@ -433,11 +438,17 @@ fn default_groups() -> Vec<GroupConfig> {
             name: "producers".into(),
             description: "May POST rows to the ingest API".into(),
             precedence: 10,
+            routes: vec!["POST /records".into()],
         },
         GroupConfig {
             name: "analysts".into(),
             description: "May query invoices and customers".into(),
             precedence: 20,
+            routes: vec![
+                "GET /invoices/{invoiceNo}".into(),
+                "GET /invoices/{invoiceNo}/items/{stockCode}".into(),
+                "GET /customers/{customerId}/invoices".into(),
+            ],
         },
     ]
 }

@@ -164,3 +164,110 @@ fn huge_files_are_refused_before_parsing() {
     let e = one(&big);
     assert!(e.message.contains("at most"), "{e}");
 }
+
+#[test]
+fn default_groups_name_their_routes() {
+    let c = load_str("stack.yaml", GOOD, None).unwrap();
+    let routes: Vec<(&str, Vec<&str>)> = c
+        .cognito
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.name.as_str(),
+                g.routes.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("producers", vec!["POST /records"]),
+            (
+                "analysts",
+                vec![
+                    "GET /invoices/{invoiceNo}",
+                    "GET /invoices/{invoiceNo}/items/{stockCode}",
+                    "GET /customers/{customerId}/invoices",
+                ]
+            ),
+        ]
+    );
+    // Every default route is one of the API's.
+    let known: Vec<String> = crate::blueprint::ROUTES
+        .iter()
+        .map(|(m, p, _)| format!("{m} {p}"))
+        .collect();
+    assert!(c
+        .cognito
+        .groups
+        .iter()
+        .flat_map(|g| &g.routes)
+        .all(|r| known.contains(r)));
+}
+
+#[test]
+fn declared_groups_take_their_routes_from_the_file() {
+    let c = load_str(
+        "stack.yaml",
+        &format!(
+            "{GOOD}cognito:\n  groups:\n    - name: auditors\n      routes: [\"GET /invoices/{{invoiceNo}}\"]\n    - name: readers\n"
+        ),
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.cognito.groups[0].routes, ["GET /invoices/{invoiceNo}"]);
+    // A group declared without routes may call nothing.
+    assert!(c.cognito.groups[1].routes.is_empty());
+}
+
+#[test]
+fn unknown_routes_are_errors_at_their_line() {
+    let yaml = format!(
+        "{GOOD}cognito:\n  groups:\n    - name: producers\n      routes:\n        - POST /records\n        - GET /invoices\n        - POST /records\n"
+    );
+    let errs = errors(&yaml);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    let e = &errs[0];
+    assert_eq!(e.field, "cognito.groups.0.routes.1");
+    assert_eq!((e.line, e.column), (9, 11));
+    assert!(
+        e.message.starts_with("`GET /invoices` is not a route of the API; expected one of: POST /records, GET /invoices/{invoiceNo}"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("stack.yaml:9:11: cognito.groups.0.routes.1: `GET /invoices`"),
+        "{e}"
+    );
+    assert_eq!(errs[1].field, "cognito.groups.0.routes.2");
+    assert!(errs[1].message.contains("listed twice"), "{}", errs[1]);
+    // The route key is exact: method case, spacing and the template's names matter.
+    for bad in [
+        "post /records",
+        "POST  /records",
+        "GET /invoices/{id}",
+        "POST /records/",
+    ] {
+        let e = one(&format!(
+            "{GOOD}cognito:\n  groups:\n    - name: producers\n      routes: [\"{bad}\"]\n"
+        ));
+        assert_eq!(e.field, "cognito.groups.0.routes.0", "{bad}");
+        assert_eq!(e.line, 7, "{bad}");
+    }
+    // Not a list of strings: a type error at the key.
+    let e = one(&format!(
+        "{GOOD}cognito:\n  groups:\n    - name: producers\n      routes: POST /records\n"
+    ));
+    assert_eq!(e.field, "cognito.groups.0.routes");
+    assert!(e.message.contains("expected a sequence"), "{e}");
+}
+
+#[test]
+fn group_names_may_not_hold_the_claims_separator() {
+    let e = one(&format!(
+        "{GOOD}cognito:\n  groups:\n    - name: producers,admins\n"
+    ));
+    assert_eq!(e.field, "cognito.groups.0.name");
+    assert!(e.message.contains("comma-separated"), "{e}");
+}

@@ -210,19 +210,26 @@ pub(super) fn validate(
     let mut groups = BTreeSet::new();
     for (i, g) in c.cognito.groups.iter().enumerate() {
         let field = format!("cognito.groups.{i}.name");
+        // No `,`: API Gateway passes a user's groups to the handlers comma-joined in one
+        // claim, where `a,b` would read as two groups.
         let ok = !g.name.is_empty()
             && g.name.len() <= 128
             && g.name
                 .chars()
-                .all(|ch| ch.is_alphanumeric() || "_-.@+=,".contains(ch));
+                .all(|ch| ch.is_alphanumeric() || "_-.@+=".contains(ch));
         if !ok {
             ck.fail(
                 &field,
-                format!("`{}` is not a valid Cognito group name", g.name),
+                format!(
+                    "`{}` is not a valid group name: 1 to 128 letters, digits and _ - . @ + = \
+                     (no `,`: the API reads a user's groups as one comma-separated claim)",
+                    g.name
+                ),
             );
         } else if !groups.insert(g.name.to_ascii_lowercase()) {
             ck.fail(&field, format!("group `{}` is declared twice", g.name));
         }
+        check_routes(&mut ck, i, &g.routes);
     }
     for (i, a) in c.cognito.custom_attributes.iter().enumerate() {
         let ok = !a.is_empty()
@@ -357,6 +364,29 @@ pub(super) fn validate(
         }
     }
     ck.errors
+}
+
+/// Checks a group's `routes`: each one of the API's route keys, listed once.
+fn check_routes(ck: &mut Checker<'_>, group: usize, routes: &[String]) {
+    let known: Vec<String> = crate::blueprint::ROUTES
+        .iter()
+        .map(|(method, path, _)| format!("{method} {path}"))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for (j, route) in routes.iter().enumerate() {
+        let field = format!("cognito.groups.{group}.routes.{j}");
+        if !known.contains(route) {
+            ck.fail(
+                &field,
+                format!(
+                    "`{route}` is not a route of the API; expected one of: {}",
+                    known.join(", ")
+                ),
+            );
+        } else if !seen.insert(route.as_str()) {
+            ck.fail(&field, format!("`{route}` is listed twice"));
+        }
+    }
 }
 
 /// Checks the names the blueprint will derive against each service's rules.

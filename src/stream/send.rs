@@ -95,7 +95,9 @@ impl Sender {
                         aws_lambda_events::http::HeaderValue::from_static("text/csv"),
                     );
                     req.body = Some(batch.body.clone());
-                    let resp = ingest::handle(&req, config, sink).await;
+                    // `ingest`, not `handle`: no API and no Cognito caller here; this
+                    // process's own AWS credentials decide whether it may write the stream.
+                    let resp = ingest::ingest(&req, config, sink).await;
                     let text = match resp.body {
                         Some(aws_lambda_events::encodings::Body::Text(t)) => t,
                         _ => String::new(),

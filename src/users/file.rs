@@ -168,6 +168,17 @@ fn validate(ck: &mut Checker<'_>, f: &UsersFile, custom: &[String]) {
         let field = format!("groups.{i}.name");
         if let Some(why) = bad_name(&g.name) {
             ck.fail(&field, why);
+        } else if g.name.contains([',', '[', ']']) {
+            // API Gateway passes a user's groups to the handlers as one claim, comma-joined
+            // (`[a b]` in HTTP APIs): `producers,x` would read as membership of `producers`.
+            ck.fail(
+                &field,
+                format!(
+                    "`{}` must not contain `,`, `[` or `]`: the API reads a user's groups \
+                     from one comma-separated claim",
+                    g.name.escape_debug()
+                ),
+            );
         } else if !groups.insert(g.name.clone()) {
             ck.fail(&field, format!("group `{}` is declared twice", g.name));
         }
@@ -278,6 +289,26 @@ mod tests {
         .unwrap();
         assert_eq!(f.users[0].groups, ["analysts"]);
         assert!(f.users[0].enabled);
+    }
+
+    #[test]
+    fn group_names_may_not_hold_the_claims_separators() {
+        for name in ["producers,admins", "[producers]"] {
+            let errs = load_str(
+                "u.yaml",
+                &format!("groups:\n  - name: '{name}'\nusers: []\n"),
+                &[],
+            )
+            .expect_err("should be rejected")
+            .0;
+            assert_eq!(errs.len(), 1, "{errs:?}");
+            assert_eq!((errs[0].field.as_str(), errs[0].line), ("groups.0.name", 2));
+            assert!(
+                errs[0].message.contains("comma-separated claim"),
+                "{}",
+                errs[0]
+            );
+        }
     }
 
     #[test]

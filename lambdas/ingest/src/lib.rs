@@ -23,6 +23,15 @@
 //! (so the producer sends the request again): a `202` promises that every row is either on
 //! the stream or under `rejects/`.
 //!
+//! # Who may post
+//!
+//! Before anything else, [`handle`] checks the caller's Cognito groups against the route's
+//! (`ROUTE_GROUPS`, [`Config::route_groups`]; by default only `producers` may
+//! `POST /records`): a caller in none of them gets `403` `{"message":"..."}` and the body is
+//! not read. The API's authorizer only verifies the token; why the group check is here is in
+//! the [`access`] crate's documentation. [`ingest`] is the same work without the check, for
+//! callers that write the stream with AWS credentials of their own (`stream --direct`).
+//!
 //! # What a body may be
 //!
 //! * **Content-Type** ([`body_type`]): `text/csv` or `application/csv` for CSV;
@@ -45,6 +54,7 @@
 //!
 //! # Answers
 //!
+//! * `403` `{"message":"..."}` for a caller not allowed on the route (see above);
 //! * `202` `{"accepted":N,"rejected":M,"rejected_by_reason":{...},"rejections":[...]}`
 //!   (at most 100 rejections listed, each with its index, reason and detail, the detail
 //!   cut to [`MAX_ECHO_CHARS`] characters);
@@ -96,6 +106,8 @@ pub struct Config {
     pub max_attempts: u32,
     /// First backoff delay; doubled after every attempt.
     pub base_backoff: Duration,
+    /// The Cognito groups allowed on each route (`ROUTE_GROUPS`, required).
+    pub route_groups: access::RouteGroups,
 }
 
 impl Config {
@@ -107,6 +119,7 @@ impl Config {
         let bucket = lookup("BUCKET")
             .filter(|s| !s.is_empty())
             .ok_or("BUCKET is not set")?;
+        let route_groups = access::RouteGroups::from_lookup(&lookup)?;
         let rules = CleaningRules::from_lookup(&lookup)?;
         let max_body_bytes = match lookup("MAX_BODY_BYTES") {
             Some(v) if !v.is_empty() => v
@@ -121,6 +134,7 @@ impl Config {
             max_body_bytes,
             max_attempts: 5,
             base_backoff: Duration::from_millis(100),
+            route_groups,
         })
     }
 }
@@ -678,8 +692,30 @@ pub fn rejects_key(req: &ApiGatewayProxyRequest, body: &[u8]) -> String {
     )
 }
 
-/// Handles one API Gateway request: stores its rejected rows, then sends its clean ones.
+/// Handles one API Gateway request: checks that the caller may call the route (`403`
+/// otherwise), then [`ingest`]s it.
 pub async fn handle(
+    req: &ApiGatewayProxyRequest,
+    cfg: &Config,
+    backend: &dyn Backend,
+) -> ApiGatewayProxyResponse {
+    if let Err(denied) = cfg.route_groups.decide(req) {
+        tracing::warn!(
+            route = denied.route.as_deref().unwrap_or(""),
+            reason = denied.reason.as_str(),
+            request_id = req.request_context.request_id.as_deref().unwrap_or(""),
+            "refused: the caller is not allowed on the route"
+        );
+        return denied.response();
+    }
+    ingest(req, cfg, backend).await
+}
+
+/// The work of [`handle`] without the group check: stores the rejected rows, then sends the
+/// clean ones. Only for callers outside the API, whose own AWS credentials (IAM) decide
+/// whether they may write the stream, such as `stream --direct`; it has no Cognito identity
+/// to check.
+pub async fn ingest(
     req: &ApiGatewayProxyRequest,
     cfg: &Config,
     backend: &dyn Backend,

@@ -92,8 +92,12 @@ fn cfg() -> Config {
         max_body_bytes: 6 * 1024 * 1024,
         max_attempts: 4,
         base_backoff: Duration::from_millis(1),
+        route_groups: access::RouteGroups::parse(ROUTE_GROUPS).unwrap(),
     }
 }
+
+/// `ingest`'s `ROUTE_GROUPS` as the blueprint writes it for the default groups.
+const ROUTE_GROUPS: &str = r#"{"POST /records":["producers"]}"#;
 
 fn body_json(r: &ApiGatewayProxyResponse) -> Value {
     match &r.body {
@@ -309,6 +313,7 @@ fn config_from_env_lookup() {
         "BUCKET" => Some("lake".into()),
         "KEEP_CANCELLATIONS" => Some("false".into()),
         "MAX_BODY_BYTES" => Some("1234".into()),
+        "ROUTE_GROUPS" => Some(ROUTE_GROUPS.into()),
         _ => None,
     })
     .unwrap();
@@ -320,6 +325,108 @@ fn config_from_env_lookup() {
     // Without a bucket the rejects would have nowhere to go: no configuration.
     let no_bucket = Config::from_lookup(|k| (k == "STREAM_NAME").then(|| "orders".into()));
     assert_eq!(no_bucket.unwrap_err(), "BUCKET is not set");
+    assert_eq!(
+        c.route_groups.groups("POST /records").unwrap().len(),
+        1,
+        "{:?}",
+        c.route_groups
+    );
+    // Without its access rules the function does not start (nothing is allowed by default).
+    let no_rules = Config::from_lookup(|k| match k {
+        "STREAM_NAME" => Some("orders".into()),
+        "BUCKET" => Some("lake".into()),
+        _ => None,
+    });
+    assert!(
+        no_rules.unwrap_err().starts_with("ROUTE_GROUPS is not set"),
+        "a function without ROUTE_GROUPS must not start"
+    );
+    let bad_rules = Config::from_lookup(|k| match k {
+        "STREAM_NAME" => Some("orders".into()),
+        "BUCKET" => Some("lake".into()),
+        "ROUTE_GROUPS" => Some("producers".into()),
+        _ => None,
+    });
+    assert!(bad_rules.unwrap_err().contains("not a JSON object"));
+}
+
+/// The JSON fixture as posted by a caller whose `cognito:groups` claim is `groups` (no claim
+/// when `None`).
+fn posted_by(groups: Option<&str>) -> ApiGatewayProxyRequest {
+    let mut req: ApiGatewayProxyRequest = serde_json::from_str(JSON_EVENT).unwrap();
+    let claims = req
+        .request_context
+        .authorizer
+        .fields
+        .get_mut("claims")
+        .and_then(Value::as_object_mut)
+        .unwrap();
+    match groups {
+        Some(g) => claims.insert("cognito:groups".into(), g.into()),
+        None => claims.remove("cognito:groups"),
+    };
+    req
+}
+
+#[tokio::test]
+async fn only_producers_may_post() {
+    for groups in ["producers", "analysts,producers", "[analysts producers]"] {
+        let sink = FakeStream::default();
+        let resp = handle(&posted_by(Some(groups)), &cfg(), &sink).await;
+        assert_eq!(resp.status_code, 202, "{groups}");
+    }
+    for groups in [Some("analysts"), Some(""), Some("Producers"), None] {
+        let sink = FakeStream::default();
+        let resp = handle(&posted_by(groups), &cfg(), &sink).await;
+        assert_eq!(resp.status_code, 403, "{groups:?}");
+        let b = body_json(&resp);
+        let m = b["message"].as_str().unwrap();
+        assert!(
+            m.contains("POST /records") && m.contains("Cognito group producers"),
+            "{m}"
+        );
+        // Refused before any work: nothing on the stream, no rejects stored.
+        assert!(sink.calls.lock().unwrap().is_empty(), "{groups:?}");
+        assert!(sink.objects.lock().unwrap().is_empty(), "{groups:?}");
+    }
+    // No authorizer at all (a route deployed without one): refused as well.
+    let mut req = posted_by(Some("producers"));
+    req.request_context.authorizer.fields.clear();
+    assert_eq!(
+        handle(&req, &cfg(), &FakeStream::default())
+            .await
+            .status_code,
+        403
+    );
+    // Another route (this function serves only POST /records): refused.
+    let mut req = posted_by(Some("producers"));
+    req.resource = Some("/invoices/{invoiceNo}".into());
+    let resp = handle(&req, &cfg(), &FakeStream::default()).await;
+    assert_eq!(resp.status_code, 403);
+    assert_eq!(
+        body_json(&resp)["message"],
+        "forbidden: no Cognito group may call POST /invoices/{invoiceNo}"
+    );
+    // The check comes before the body is read: a body the handler would refuse with a 4xx
+    // of its own gets the 403.
+    let mut req = posted_by(Some("analysts"));
+    req.body = Some("{not json".into());
+    assert_eq!(
+        handle(&req, &cfg(), &FakeStream::default())
+            .await
+            .status_code,
+        403
+    );
+}
+
+/// `ingest` is the same work without the check, for `stream --direct` (no Cognito caller).
+#[tokio::test]
+async fn ingest_skips_only_the_group_check() {
+    let sink = FakeStream::default();
+    let resp = ingest::ingest(&posted_by(None), &cfg(), &sink).await;
+    assert_eq!(resp.status_code, 202);
+    assert_eq!(body_json(&resp)["accepted"], 2);
+    assert_eq!(sink.stored.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]

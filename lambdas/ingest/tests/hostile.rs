@@ -4,9 +4,10 @@
 //!
 //! For every request (the stream is an in-memory sink that takes everything, so no answer
 //! may be a 503):
-//! - no panic, and the status is 202, 400, 413 or 415, never a 5xx;
-//! - the answer is a JSON object: a 4xx carries a non-empty `error` of at most
-//!   [`MAX_ECHO_CHARS`] characters (plus the note of what was cut), a 202 carries counts
+//! - no panic, and the status is 202, 400, 403, 413 or 415, never a 5xx;
+//! - the answer is a JSON object: a 403 (a caller not allowed on the route) carries a short
+//!   `message` and nothing was sent or stored; another 4xx carries a non-empty `error` of at
+//!   most [`MAX_ECHO_CHARS`] characters (plus the note of what was cut), a 202 carries counts
 //!   that add up, with at most 100 listed rejections and the stream holding exactly the
 //!   accepted records; and the whole answer stays small (under [`MAX_ANSWER_BYTES`]),
 //!   whatever the body held, as a Lambda answer may not exceed 6 MB;
@@ -17,8 +18,10 @@
 //!
 //! `tests/corpus/` holds API Gateway proxy events (JSON, as the Lambda receives them), each
 //! replayed by `corpus_replays` through the same checks; a body that is not UTF-8 is
-//! written base64-encoded with `"isBase64Encoded": true`, as API Gateway sends it. To add a
-//! case, copy an event there (`bug-` prefix for a regression). A failing property prints
+//! written base64-encoded with `"isBase64Encoded": true`, as API Gateway sends it. An event
+//! without a `cognito:groups` claim must get the 403 as it is, and is then replayed again as
+//! posted by a producer, for the body checks; an event named `denied-*` must get the 403.
+//! To add a case, copy an event there (`bug-` prefix for a regression). A failing property prints
 //! the shrunk request and proptest records its seed under `proptest-regressions/`: check
 //! that in, and add the request to the corpus.
 //!
@@ -104,6 +107,7 @@ fn cfg() -> Config {
         max_body_bytes: 6 * 1024 * 1024,
         max_attempts: 1,
         base_backoff: Duration::from_millis(1),
+        route_groups: access::RouteGroups::parse(r#"{"POST /records":["producers"]}"#).unwrap(),
     }
 }
 
@@ -196,6 +200,22 @@ fn check(req: &ApiGatewayProxyRequest, cfg: &Config) -> ApiGatewayProxyResponse 
                     "{what}: {detail:.80}"
                 );
             }
+        }
+        403 => {
+            let message = v["message"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: {v}"));
+            assert!(message.starts_with("forbidden: "), "{what}: {message}");
+            assert!(message.chars().count() <= 300, "{what}: {message:.80}");
+            assert!(
+                !message.chars().any(char::is_control),
+                "{what}: {message:?}"
+            );
+            assert_eq!(
+                sink.0.load(Ordering::Relaxed) + sink.1.load(Ordering::Relaxed),
+                0,
+                "{what}: sent or stored despite a 403"
+            );
         }
         400 | 413 | 415 => {
             let error = v["error"].as_str().unwrap_or_else(|| panic!("{what}: {v}"));
@@ -298,14 +318,122 @@ proptest! {
     }
 }
 
+/// The claims of the fixture's producer (`cognito:groups` = `producers`).
+fn producer_claims() -> Value {
+    let req: ApiGatewayProxyRequest = serde_json::from_str(JSON_EVENT).unwrap();
+    req.request_context.authorizer.fields["claims"].clone()
+}
+
+fn has_groups_claim(req: &ApiGatewayProxyRequest) -> bool {
+    req.request_context
+        .authorizer
+        .fields
+        .get("claims")
+        .and_then(|c| c.get("cognito:groups"))
+        .is_some()
+}
+
 #[test]
 fn corpus_replays() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     for (path, bytes) in corpus(&dir) {
         eprintln!("{}", path.display());
-        let req: ApiGatewayProxyRequest = serde_json::from_slice(&bytes)
+        let mut req: ApiGatewayProxyRequest = serde_json::from_slice(&bytes)
             .unwrap_or_else(|e| panic!("{} is not a proxy event: {e}", path.display()));
-        check(&req, &cfg());
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let status = check(&req, &cfg()).status_code;
+        if name.starts_with("denied-") || !has_groups_claim(&req) {
+            // Nobody is allowed by default: no groups, no entry.
+            assert_eq!(status, 403, "{name}");
+        } else {
+            assert_ne!(status, 403, "{name}");
+        }
+        if !has_groups_claim(&req) {
+            // The same event from a producer: the body's own checks.
+            req.request_context
+                .authorizer
+                .fields
+                .insert("claims".into(), producer_claims());
+            assert_ne!(check(&req, &cfg()).status_code, 403, "{name}");
+        }
+    }
+}
+
+/// Callers: the `cognito:groups` claim in its forms, and whether it names `producers`.
+fn caller() -> impl Strategy<Value = (Option<Value>, bool)> {
+    use serde_json::json;
+    prop_oneof![
+        3 => proptest::sample::select(vec![
+            (Some(json!("producers")), true),
+            (Some(json!("analysts,producers")), true),
+            (Some(json!(" producers , analysts")), true),
+            (Some(json!("[analysts producers]")), true),
+            (Some(json!(["analysts", "producers"])), true),
+            (Some(json!(r#"["producers"]"#)), true),
+            (Some(json!("analysts")), false),
+            (Some(json!("Producers")), false),
+            (Some(json!("producers2,xproducers")), false),
+            (Some(json!("[producers,analysts")), false),
+            (Some(json!("")), false),
+            (Some(json!([])), false),
+            (Some(json!(17)), false),
+            (Some(json!({"producers": true})), false),
+            (None, false),
+        ]),
+        // Arbitrary text without a `p`: it can never name `producers`.
+        1 => "[a-oq-z ,\\[\\]\"]{0,30}".prop_map(|t| (Some(Value::String(t)), false)),
+    ]
+}
+
+/// Routes as (method, resource), mostly ingest's own `POST /records`.
+fn route() -> impl Strategy<Value = (String, Option<String>)> {
+    let method = prop_oneof![
+        3 => Just("POST"),
+        1 => proptest::sample::select(vec!["GET", "PUT", "DELETE", "PATCH"]),
+    ];
+    let resource = prop_oneof![
+        3 => Just(Some("/records")),
+        1 => proptest::sample::select(vec![
+            Some("/records/"),
+            Some("/invoices/{invoiceNo}"),
+            Some("/customers/{customerId}/invoices"),
+            Some(""),
+            None,
+        ]),
+    ];
+    (method, resource).prop_map(|(m, r)| (m.to_owned(), r.map(str::to_owned)))
+}
+
+proptest! {
+    #![proptest_config(fuzzkit::config(256))]
+
+    /// The group check decides alone, before the body: a producer calling `POST /records`
+    /// gets the body's answer, anyone or anything else a 403 with nothing sent.
+    #[test]
+    fn generated_callers(
+        (groups, producer) in caller(),
+        (method, resource) in route(),
+        ct in content_type(),
+        body in body(),
+    ) {
+        let mut req = request(&body, ct.as_deref(), false);
+        req.http_method = method.parse().unwrap();
+        req.resource = resource.clone();
+        req.request_context.resource_path = resource.clone();
+        let claims = req
+            .request_context
+            .authorizer
+            .fields
+            .get_mut("claims")
+            .and_then(Value::as_object_mut)
+            .unwrap();
+        match groups {
+            Some(g) => claims.insert("cognito:groups".into(), g),
+            None => claims.remove("cognito:groups"),
+        };
+        let allowed = producer && method == "POST" && resource.as_deref() == Some("/records");
+        let status = check(&req, &cfg()).status_code;
+        prop_assert_eq!(status == 403, !allowed, "{} {:?}: {}", method, resource, status);
     }
 }
 

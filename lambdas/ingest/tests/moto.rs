@@ -28,6 +28,7 @@ async fn puts_clean_records_on_the_stream_and_rejects_in_the_bucket() {
         max_body_bytes: 6 * 1024 * 1024,
         max_attempts: 3,
         base_backoff: Duration::from_millis(10),
+        route_groups: access::RouteGroups::parse(r#"{"POST /records":["producers"]}"#).unwrap(),
     };
     let sink = AwsBackend::new(client.clone(), s3.clone());
     let req: ApiGatewayProxyRequest =

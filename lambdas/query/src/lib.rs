@@ -12,9 +12,19 @@
 //!   returned as `"next"`: URL-safe base64 of the JSON `LastEvaluatedKey`.
 //!
 //! Lines are returned in the clean-record JSON shape (`UnitPrice` and `InvoiceTotal` as
-//! exact decimal strings). Errors: `400` for a malformed key, limit or token, `404` when
-//! nothing is found or the route is unknown, `405` for other methods, `502` when
+//! exact decimal strings). Errors: `403` `{"message":"..."}` for a caller not allowed on the
+//! route (see below), `400` for a malformed key, limit or token, `404` when nothing is found
+//! or the path is unknown, `405` for other methods on a route the rules allow, `502` when
 //! DynamoDB fails.
+//!
+//! # Who may query
+//!
+//! Before anything else, [`handle`] checks the caller's Cognito groups against the route's
+//! (`ROUTE_GROUPS`, [`Config::route_groups`]; by default only `analysts` may call the three
+//! GET routes): anyone else gets `403` and no table is read. The route is the event's
+//! `httpMethod` and `resource` template, so another method on these paths is a route no
+//! group is allowed on (`403`). The API's authorizer only verifies the token; why the group
+//! check is in the handler is in the [`access`] crate's documentation.
 //!
 //! # Keys
 //!
@@ -63,6 +73,34 @@ pub trait Store: Send + Sync {
     ) -> Result<(Vec<Item>, Option<Item>), String>;
 }
 
+/// Settings, normally from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Invoices table (`INVOICES_TABLE`).
+    pub invoices_table: String,
+    /// Customers table (`CUSTOMERS_TABLE`).
+    pub customers_table: String,
+    /// The Cognito groups allowed on each route (`ROUTE_GROUPS`).
+    pub route_groups: access::RouteGroups,
+}
+
+impl Config {
+    /// Reads the configuration through `lookup` (e.g. `|k| std::env::var(k).ok()`). Every
+    /// variable is required: without its access rules the function does not start.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let need = |k: &str| {
+            lookup(k)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{k} is not set"))
+        };
+        Ok(Config {
+            invoices_table: need("INVOICES_TABLE")?,
+            customers_table: need("CUSTOMERS_TABLE")?,
+            route_groups: access::RouteGroups::from_lookup(&lookup)?,
+        })
+    }
+}
+
 /// The [`Store`] over DynamoDB.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -72,6 +110,17 @@ pub struct DynamoStore {
     pub invoices_table: String,
     /// Customers table (`CustomerID` N, `InvoiceNo` S).
     pub customers_table: String,
+}
+
+impl DynamoStore {
+    /// The store over the configured tables.
+    pub fn new(client: aws_sdk_dynamodb::Client, cfg: &Config) -> DynamoStore {
+        DynamoStore {
+            client,
+            invoices_table: cfg.invoices_table.clone(),
+            customers_table: cfg.customers_table.clone(),
+        }
+    }
 }
 
 fn sdk_err<E: std::error::Error>(e: E) -> String {
@@ -268,8 +317,22 @@ pub fn decode_token(token: &str, customer_id: u32) -> Result<Item, String> {
     }
 }
 
-/// Handles one request.
-pub async fn handle(req: &ApiGatewayProxyRequest, store: &dyn Store) -> ApiGatewayProxyResponse {
+/// Handles one request: checks that the caller may call the route (`403` otherwise), then
+/// answers it from `store`.
+pub async fn handle(
+    req: &ApiGatewayProxyRequest,
+    cfg: &Config,
+    store: &dyn Store,
+) -> ApiGatewayProxyResponse {
+    if let Err(denied) = cfg.route_groups.decide(req) {
+        tracing::warn!(
+            route = denied.route.as_deref().unwrap_or(""),
+            reason = denied.reason.as_str(),
+            request_id = req.request_context.request_id.as_deref().unwrap_or(""),
+            "refused: the caller is not allowed on the route"
+        );
+        return denied.response();
+    }
     if req.http_method != aws_lambda_events::http::Method::GET {
         return error(405, "only GET is supported");
     }

@@ -2,7 +2,7 @@
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use query::{handle, DynamoStore};
+use query::{handle, Config, DynamoStore};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,16 +12,15 @@ async fn main() -> Result<(), Error> {
         .with_target(false)
         .without_time()
         .init();
-    let need = |k: &str| std::env::var(k).map_err(|_| format!("{k} is not set"));
-    let store = DynamoStore {
-        client: aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await),
-        invoices_table: need("INVOICES_TABLE")?,
-        customers_table: need("CUSTOMERS_TABLE")?,
-    };
-    let store = &store;
+    let cfg = Config::from_lookup(|k| std::env::var(k).ok())?;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await),
+        &cfg,
+    );
+    let (cfg, store) = (&cfg, &store);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
-            Ok::<ApiGatewayProxyResponse, Error>(handle(&event.payload, store).await)
+            Ok::<ApiGatewayProxyResponse, Error>(handle(&event.payload, cfg, store).await)
         },
     ))
     .await

@@ -5,8 +5,9 @@ use ecomflow_testkit::Moto;
 mod common;
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
-use common::{body, fake, get, EVENT};
-use query::{handle, DynamoStore};
+use common::{body, cfg, fake, get, handle, with_groups, EVENT};
+use query::{Config, DynamoStore};
+use serde_json::json;
 
 #[test]
 fn fixture_round_trips() {
@@ -53,9 +54,118 @@ async fn routes() {
         assert_eq!(handle(&get(bad, &[]), &f).await.status_code, 400, "{bad}");
     }
     assert_eq!(handle(&get("/nope", &[]), &f).await.status_code, 404);
+    // Another method is another route, which no group may call.
     let mut post = get("/invoices/536365", &[]);
     post.http_method = aws_lambda_events::http::Method::POST;
-    assert_eq!(handle(&post, &f).await.status_code, 405);
+    post.resource = Some("/invoices/{invoiceNo}".into());
+    let r = handle(&post, &f).await;
+    assert_eq!(r.status_code, 403);
+    assert_eq!(
+        body(&r)["message"],
+        "forbidden: no Cognito group may call POST /invoices/{invoiceNo}"
+    );
+    // Were rules to allow it, the handler itself still answers only GET.
+    let mut lax = cfg();
+    lax.route_groups
+        .allow("POST /invoices/{invoiceNo}", ["analysts"]);
+    assert_eq!(query::handle(&post, &lax, &f).await.status_code, 405);
+}
+
+#[test]
+fn config_from_env_lookup() {
+    let env = |k: &str| match k {
+        "INVOICES_TABLE" => Some("inv".to_string()),
+        "CUSTOMERS_TABLE" => Some("cust".to_string()),
+        "ROUTE_GROUPS" => Some(common::ROUTE_GROUPS.to_string()),
+        _ => None,
+    };
+    let c = Config::from_lookup(env).unwrap();
+    assert_eq!(
+        (c.invoices_table.as_str(), c.customers_table.as_str()),
+        ("inv", "cust")
+    );
+    assert_eq!(c.route_groups, cfg().route_groups);
+    // Every variable is required: without its access rules the function does not start.
+    for missing in ["INVOICES_TABLE", "CUSTOMERS_TABLE", "ROUTE_GROUPS"] {
+        let e = Config::from_lookup(|k| if k == missing { None } else { env(k) }).unwrap_err();
+        assert!(e.starts_with(&format!("{missing} is not set")), "{e}");
+    }
+    let e = Config::from_lookup(|k| {
+        if k == "ROUTE_GROUPS" {
+            Some("{}".into())
+        } else {
+            env(k)
+        }
+    })
+    .unwrap_err();
+    assert!(e.contains("names no route"), "{e}");
+}
+
+/// Only `analysts` may query; the check comes before any read.
+#[tokio::test]
+async fn only_analysts_may_query() {
+    /// A store that fails the test if the handler reads it.
+    struct Untouchable;
+    #[async_trait::async_trait]
+    impl query::Store for Untouchable {
+        async fn invoice_lines(&self, _: &str) -> Result<Vec<query::Item>, String> {
+            panic!("read before the group check")
+        }
+        async fn invoice_item(&self, _: &str, _: &str) -> Result<Vec<query::Item>, String> {
+            panic!("read before the group check")
+        }
+        async fn customer_invoices(
+            &self,
+            _: u32,
+            _: i32,
+            _: Option<query::Item>,
+        ) -> Result<(Vec<query::Item>, Option<query::Item>), String> {
+            panic!("read before the group check")
+        }
+    }
+    let f = fake();
+    for (resource, path) in [
+        ("/invoices/{invoiceNo}", "/invoices/536365"),
+        (
+            "/invoices/{invoiceNo}/items/{stockCode}",
+            "/invoices/536365/items/71053",
+        ),
+        (
+            "/customers/{customerId}/invoices",
+            "/customers/17850/invoices",
+        ),
+    ] {
+        let mut req = get(path, &[]);
+        req.resource = Some(resource.into());
+        for groups in [
+            json!("analysts"),
+            json!("producers,analysts"),
+            json!("[analysts]"),
+        ] {
+            let r = handle(&with_groups(req.clone(), Some(groups.clone())), &f).await;
+            assert_eq!(r.status_code, 200, "{path} {groups}");
+        }
+        for groups in [Some(json!("producers")), Some(json!("")), None] {
+            let r = handle(&with_groups(req.clone(), groups.clone()), &Untouchable).await;
+            assert_eq!(r.status_code, 403, "{path} {groups:?}");
+            assert_eq!(
+                body(&r)["message"],
+                format!(
+                    "forbidden: GET {resource} may be called only by members of the Cognito \
+                     group analysts; {}",
+                    if groups.as_ref().is_some_and(|g| g != "") {
+                        "the caller is not a member"
+                    } else {
+                        "the caller is in no group"
+                    }
+                ),
+            );
+        }
+    }
+    // An event without any authorizer (a route deployed without one).
+    let mut req = get("/invoices/536365", &[]);
+    req.request_context.authorizer.fields.clear();
+    assert_eq!(handle(&req, &Untouchable).await.status_code, 403);
 }
 
 #[tokio::test]
@@ -164,11 +274,7 @@ async fn against_moto() {
             .await
             .unwrap();
     }
-    let store = DynamoStore {
-        client,
-        invoices_table: "invoices".into(),
-        customers_table: "customers".into(),
-    };
+    let store = DynamoStore::new(client, &cfg());
     let b = body(&handle(&get("/invoices/536365/items/71053", &[]), &store).await);
     assert_eq!(b["lines"].as_array().unwrap().len(), 2);
     let b = body(&handle(&get("/invoices/536365", &[]), &store).await);

@@ -4,8 +4,10 @@
 //!
 //! For every request (the store is the in-memory fake of `common`, which never fails, so no
 //! answer may be a 502):
-//! - no panic, and the status is 200, 400, 404 or 405, never a 5xx;
-//! - the answer is a JSON object: an error carries a non-empty `error` that stays short
+//! - no panic, and the status is 200, 400, 403, 404 or 405, never a 5xx;
+//! - the answer is a JSON object: a 403 (a caller or method not allowed on the route) carries
+//!   a short `message` and no table was read; another error carries a non-empty `error` that
+//!   stays short
 //!   (keys are quoted cut to [`MAX_SHOWN_CHARS`] characters) and holds no raw control
 //!   character; a 200 for one stock code lists only lines of exactly that code;
 //! - memory stays linear: peak live bytes during the call at most
@@ -14,7 +16,9 @@
 //! # The corpus
 //!
 //! `tests/corpus/` holds proxy events (JSON, as the Lambda receives them), each replayed by
-//! `corpus_replays` through the same checks. To add a case, copy an event there (`bug-`
+//! `corpus_replays` through the same checks. An event without a `cognito:groups` claim must
+//! get the 403 as it is, and is then replayed again as sent by an analyst, for the path and
+//! parameter checks; an event named `denied-*` must get the 403. To add a case, copy an event there (`bug-`
 //! prefix for a regression). A failing property prints the shrunk request and proptest
 //! records its seed under `proptest-regressions/`: check that in, and add the request to
 //! the corpus.
@@ -29,11 +33,13 @@ mod common;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::http::Method;
 use base64::Engine;
-use common::{body, fake, get, line, Fake};
+use common::{body, fake, get, handle, line, with_groups, Fake, GET_ROUTES};
 use fuzzkit::{assert_memory_bounded, corpus, measure};
 use proptest::prelude::*;
-use query::{handle, MAX_SHOWN_CHARS};
+use query::{Item, Store, MAX_SHOWN_CHARS};
+use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[global_allocator]
 static ALLOC: fuzzkit::PeakAlloc = fuzzkit::PeakAlloc;
@@ -63,11 +69,35 @@ fn request_size(req: &ApiGatewayProxyRequest) -> usize {
     req.path.as_deref().map_or(0, str::len) + q + req.body.as_deref().map_or(0, str::len)
 }
 
+/// The fake store, counting the reads.
+struct Counting(Fake, AtomicUsize);
+
+#[async_trait::async_trait]
+impl Store for Counting {
+    async fn invoice_lines(&self, inv: &str) -> Result<Vec<Item>, String> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.invoice_lines(inv).await
+    }
+    async fn invoice_item(&self, inv: &str, sc: &str) -> Result<Vec<Item>, String> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.invoice_item(inv, sc).await
+    }
+    async fn customer_invoices(
+        &self,
+        c: u32,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), String> {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.customer_invoices(c, limit, start).await
+    }
+}
+
 /// Runs the handler on `req` and checks everything the module docs promise.
 fn check(req: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
     let path = req.path.clone().unwrap_or_default();
     let what = format!("{} {:.120}", req.http_method, path);
-    let f = store();
+    let f = Counting(store(), AtomicUsize::new(0));
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -75,6 +105,18 @@ fn check(req: &ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
     assert_memory_bounded(&what, peak, request_size(req), PER_BYTE);
     let v = body(&resp);
     match resp.status_code {
+        403 => {
+            let message = v["message"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: {v}"));
+            assert!(message.starts_with("forbidden: "), "{what}: {message}");
+            assert!(message.chars().count() <= 300, "{what}: {message:.80}");
+            assert!(
+                !message.chars().any(char::is_control),
+                "{what}: {message:?}"
+            );
+            assert_eq!(f.1.load(Ordering::Relaxed), 0, "{what}: read despite a 403");
+        }
         200 => {
             if let Some(sc) = v.get("StockCode") {
                 for l in v["lines"].as_array().expect("lines") {
@@ -200,6 +242,24 @@ proptest! {
     }
 }
 
+fn has_groups_claim(req: &ApiGatewayProxyRequest) -> bool {
+    req.request_context
+        .authorizer
+        .fields
+        .get("claims")
+        .and_then(|c| c.get("cognito:groups"))
+        .is_some()
+}
+
+/// Whether the event is one of the query function's routes: a GET of one of its templates.
+fn is_query_route(req: &ApiGatewayProxyRequest) -> bool {
+    req.http_method == Method::GET
+        && req
+            .resource
+            .as_deref()
+            .is_some_and(|r| GET_ROUTES.contains(&r))
+}
+
 #[test]
 fn corpus_replays() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
@@ -207,7 +267,80 @@ fn corpus_replays() {
         eprintln!("{}", path.display());
         let req: ApiGatewayProxyRequest = serde_json::from_slice(&bytes)
             .unwrap_or_else(|e| panic!("{} is not a proxy event: {e}", path.display()));
-        check(&req);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let status = check(&req).status_code;
+        if name.starts_with("denied-") || !has_groups_claim(&req) {
+            // Nobody is allowed by default: no groups, no entry.
+            assert_eq!(status, 403, "{name}");
+        } else {
+            assert_ne!(status, 403, "{name}");
+        }
+        if !has_groups_claim(&req) {
+            // The same event from an analyst: the path and parameter checks, and a 403 only
+            // for a method that is not a route (the old 405).
+            let status = check(&with_groups(req.clone(), Some(json!("analysts")))).status_code;
+            assert_eq!(status == 403, !is_query_route(&req), "{name}: {status}");
+        }
+    }
+}
+
+/// Callers: the `cognito:groups` claim in its forms, and whether it names `analysts`.
+fn caller() -> impl Strategy<Value = (Option<Value>, bool)> {
+    prop_oneof![
+        3 => proptest::sample::select(vec![
+            (Some(json!("analysts")), true),
+            (Some(json!("producers,analysts")), true),
+            (Some(json!("[producers analysts]")), true),
+            (Some(json!(["analysts"])), true),
+            (Some(json!(r#"["producers","analysts"]"#)), true),
+            (Some(json!("producers")), false),
+            (Some(json!("Analysts")), false),
+            (Some(json!("analysts2")), false),
+            (Some(json!("")), false),
+            (Some(json!(null)), false),
+            (Some(json!(1)), false),
+            (None, false),
+        ]),
+        // Arbitrary text without an `l`: it can never name `analysts`.
+        1 => "[a-km-z ,\\[\\]\"]{0,30}".prop_map(|t| (Some(Value::String(t)), false)),
+    ]
+}
+
+/// Resources: mostly the function's own templates.
+fn resource() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        3 => proptest::sample::select(GET_ROUTES.to_vec()).prop_map(|r| Some(r.to_owned())),
+        1 => proptest::sample::select(vec![
+            Some("/records"),
+            Some("/invoices/{invoiceNo}/"),
+            Some("/invoices/{id}"),
+            Some(""),
+            None,
+        ])
+        .prop_map(|r| r.map(str::to_owned)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(fuzzkit::config(256))]
+
+    /// The group check decides alone, before any read: an analyst's GET of one of the routes
+    /// gets the route's answer, anyone or anything else a 403.
+    #[test]
+    fn generated_callers(
+        (groups, analyst) in caller(),
+        method in method(),
+        resource in resource(),
+        path in path(),
+    ) {
+        let mut req = with_groups(get("/", &[]), groups);
+        req.http_method = method.clone();
+        req.resource = resource.clone();
+        req.request_context.resource_path = resource.clone();
+        req.path = Some(path);
+        let allowed = analyst && is_query_route(&req);
+        let status = check(&req).status_code;
+        prop_assert_eq!(status == 403, !allowed, "{} {:?}: {}", method, resource, status);
     }
 }
 
@@ -339,9 +472,10 @@ fn bodies_and_methods_do_not_matter_to_a_get() {
     let with_body = check(&req);
     assert_eq!(with_body.status_code, plain.status_code);
     assert_eq!(body(&with_body), body(&plain));
+    // Another method is another route, which no group may call.
     for m in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
         let mut req = get("/invoices/536365", &[]);
         req.http_method = m.clone();
-        assert_eq!(check(&req).status_code, 405, "{m}");
+        assert_eq!(check(&req).status_code, 403, "{m}");
     }
 }

@@ -6,11 +6,60 @@ use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_sdk_dynamodb::types::AttributeValue;
-use query::{Item, Store};
+use query::{Config, Item, Store};
 use serde_json::Value;
 
-/// A `GET /customers/{customerId}/invoices` event.
+/// A `GET /customers/{customerId}/invoices` event, from a caller in `analysts`.
 pub const EVENT: &str = include_str!("../fixtures/apigw_get_customer_invoices.json");
+
+/// `query`'s `ROUTE_GROUPS` as the blueprint writes it for the default groups.
+pub const ROUTE_GROUPS: &str = concat!(
+    r#"{"GET /customers/{customerId}/invoices":["analysts"],"#,
+    r#""GET /invoices/{invoiceNo}":["analysts"],"#,
+    r#""GET /invoices/{invoiceNo}/items/{stockCode}":["analysts"]}"#
+);
+
+/// The three GET routes of the query function.
+pub const GET_ROUTES: [&str; 3] = [
+    "/invoices/{invoiceNo}",
+    "/invoices/{invoiceNo}/items/{stockCode}",
+    "/customers/{customerId}/invoices",
+];
+
+/// The configuration the blueprint gives the function (tables named `invoices` and
+/// `customers`).
+pub fn cfg() -> Config {
+    Config {
+        invoices_table: "invoices".into(),
+        customers_table: "customers".into(),
+        route_groups: access::RouteGroups::parse(ROUTE_GROUPS).unwrap(),
+    }
+}
+
+/// The handler with [`cfg`]: the events of [`get`] come from the fixture's analyst, so the
+/// group check lets them through and the tests see the routes' own answers.
+pub async fn handle(req: &ApiGatewayProxyRequest, store: &dyn Store) -> ApiGatewayProxyResponse {
+    query::handle(req, &cfg(), store).await
+}
+
+/// Sets the caller's `cognito:groups` claim (removes it when `None`).
+pub fn with_groups(
+    mut req: ApiGatewayProxyRequest,
+    groups: Option<Value>,
+) -> ApiGatewayProxyRequest {
+    let claims = req
+        .request_context
+        .authorizer
+        .fields
+        .entry("claims".to_string())
+        .or_insert_with(|| Value::Object(Default::default()));
+    let claims = claims.as_object_mut().unwrap();
+    match groups {
+        Some(g) => claims.insert("cognito:groups".into(), g),
+        None => claims.remove("cognito:groups"),
+    };
+    req
+}
 
 /// An invoice line item as the process Lambda writes it.
 pub fn line(inv: &str, sc: &str, q: i64, price: &str) -> Item {
@@ -119,7 +168,8 @@ pub fn fake() -> Fake {
     }
 }
 
-/// A GET of `path` with these query parameters.
+/// A GET of `path` with these query parameters, by the fixture's analyst. The event keeps the
+/// fixture's `resource` (an allowed route): the handler routes on the path.
 pub fn get(path: &str, query: &[(&str, &str)]) -> ApiGatewayProxyRequest {
     let mut req: ApiGatewayProxyRequest = serde_json::from_str(EVENT).unwrap();
     req.path = Some(path.into());
