@@ -19,8 +19,9 @@ import urllib.request
 import boto3
 
 
-def sign_in(client_id, user, password):
-    idp = boto3.client("cognito-idp")
+def sign_in(pool_id, client_id, user, password):
+    # A pool ID starts with its region (`us-east-1_...`).
+    idp = boto3.client("cognito-idp", region_name=pool_id.split("_")[0])
     out = idp.initiate_auth(
         ClientId=client_id,
         AuthFlow="USER_PASSWORD_AUTH",
@@ -55,18 +56,19 @@ def main():
     ap.add_argument("--csv", required=True)
     ap.add_argument("--wait", type=int, default=180, help="seconds to wait for the rows")
     args = ap.parse_args()
-    client = json.load(open(args.outputs))["app_client_id"]
+    outputs = json.load(open(args.outputs))
+    pool, client = outputs["user_pool_id"], outputs["app_client_id"]
     with open(args.csv, encoding="latin-1", newline="") as f:
         invoice = next(csv.DictReader(f))["InvoiceNo"]
     url = f"{args.api.rstrip('/')}/invoices/{invoice}"
 
-    producer = sign_in(client, "ci-producer", os.environ["ECOMFLOW_PRODUCER_PASSWORD"])
+    producer = sign_in(pool, client, "ci-producer", os.environ["ECOMFLOW_PRODUCER_PASSWORD"])
     status, body = get(url, producer)
     print(f"GET /invoices/{invoice} as ci-producer: HTTP {status} {body}")
     if status != 403:
         sys.exit(f"a producer's GET must be refused with 403, got {status}")
 
-    analyst = sign_in(client, "ci-analyst", os.environ["ECOMFLOW_ANALYST_PASSWORD"])
+    analyst = sign_in(pool, client, "ci-analyst", os.environ["ECOMFLOW_ANALYST_PASSWORD"])
     deadline = time.time() + args.wait
     while True:
         status, body = get(url, analyst)
