@@ -16,12 +16,7 @@ fn the_ci_smoke_script_passes_through_the_api() {
     let ep = moto.endpoint.clone();
     let dir = tempfile::tempdir().unwrap();
     run(&ep, &["apply", "--yes", "--instance", INSTANCE]).expect(0);
-    let server = Server::start(
-        &ep,
-        INSTANCE,
-        &dir.path().join("checkpoint.json"),
-        &[],
-    );
+    let server = Server::start(&ep, INSTANCE, &dir.path().join("checkpoint.json"), &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/smoke");
     let mut cmd = std::process::Command::new("bash");
     cmd.arg(&script);

@@ -1,5 +1,6 @@
 //! Data flowing end to end on the emulator: apply the dev stack, sign a Cognito user in,
-//! start `local serve`, stream 3,000 real rows through the API with the user's token, and
+//! start `local serve` (the packaged bootstraps under their roles, IAM evaluated), stream
+//! 3,000 real rows through the API with the user's token, and
 //! check that nothing is lost: every row becomes an item in DynamoDB and a record Firehose
 //! delivered to S3, or a reject with its reason under `rejects/` (`ingest`'s under
 //! `rejects/ingest/`, each row the API answered as rejected; `process`'s under
@@ -245,8 +246,7 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
         .unwrap();
     // It posts rows and reads them back: both groups' routes.
     for group in ["producers", "analysts"] {
-        idp
-            .admin_add_user_to_group()
+        idp.admin_add_user_to_group()
             .user_pool_id(pool)
             .username(USER)
             .group_name(group)
@@ -281,6 +281,18 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
         .read_line(&mut first)
         .unwrap();
     let _serve = Serve(child);
+    // The functions run as deployed: each packaged bootstrap under its execution role (so
+    // the emulator evaluates every call they make against the role's policies).
+    let started: Vec<String> = std::fs::read_to_string(dir.path().join("serve.log"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("bootstrap started under its execution role"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(started.len(), 3, "{started:#?}");
+    for line in &started {
+        println!("{line}");
+    }
     let api = first
         .trim()
         .strip_prefix("listening on ")

@@ -13,7 +13,8 @@ use support::{run, Moto, Server};
 const INSTANCE: &str = "t-lp";
 const USER: &str = "lp-producer";
 const PASSWORD: &str = "Least-Privilege-Passw0rd!";
-const CSV: &str = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n\
+const CSV: &str =
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n\
 536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\n\
 536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom\n";
 
