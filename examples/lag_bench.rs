@@ -166,6 +166,9 @@ async fn main() {
         checkpoint: Some(dir.path().join("checkpoint.json")),
         poll_interval: "100ms".parse().unwrap(),
         no_poller: false,
+        // The handlers in this process: the lag measured is the pipeline's (API, stream,
+        // poller), not the start-up of a debug bootstrap per execution environment.
+        in_process: true,
     };
     tokio::spawn(async move { ecomflow_infra::local::serve(&global, &serve_args).await });
     let api = format!("http://127.0.0.1:{port}");
