@@ -200,14 +200,13 @@ fn groups_decide_who_may_call_each_route() {
         }
     });
 
-    // `local serve` as the other tests start it, and in-process too when it offers that.
-    let help = run(&ep, &["local", "serve", "--help"]).expect(0).stdout;
-    let mut servers = vec![(
-        "local serve",
-        Server::start(&ep, INSTANCE, &dir.path().join("a.json"), &["--no-poller"]),
-    )];
-    if help.contains("--in-process") {
-        servers.push((
+    // `local serve` in both modes: the packaged bootstraps, and the handlers in-process.
+    let servers = vec![
+        (
+            "local serve",
+            Server::start(&ep, INSTANCE, &dir.path().join("a.json"), &["--no-poller"]),
+        ),
+        (
             "local serve --in-process",
             Server::start(
                 &ep,
@@ -215,18 +214,37 @@ fn groups_decide_who_may_call_each_route() {
                 &dir.path().join("b.json"),
                 &["--no-poller", "--in-process"],
             ),
-        ));
-    }
-    eprintln!(
-        "servers: {:?}",
-        servers.iter().map(|(name, _)| *name).collect::<Vec<_>>()
-    );
+        ),
+    ];
     let api = Api {
         servers,
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
     };
 
     rt.block_on(async {
+        // Nobody signs themselves up: only administrators create users.
+        let refused = idp
+            .sign_up()
+            .client_id(&client)
+            .username("self-made")
+            .password(PASSWORD)
+            .user_attributes(
+                aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                    .name("email")
+                    .value("self-made@example.com")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect_err("SignUp must be refused");
+        let refused = refused.into_service_error();
+        assert!(refused.is_not_authorized_exception(), "{refused:?}");
+        assert_eq!(
+            refused.meta().message(),
+            Some("SignUp is not permitted for this user pool")
+        );
+
         let producer = sign_in(&idp, &client, PRODUCER).await;
         let analyst = sign_in(&idp, &client, ANALYST).await;
         let nobody = sign_in(&idp, &client, NOBODY).await;
