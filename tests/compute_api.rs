@@ -215,24 +215,35 @@ impl Stack {
 /// the request's, so it forgets `AliasAttributes` and `UsernameConfiguration`, which AWS
 /// keeps (UpdateUserPool has no such parameters: both are fixed at creation). A pool read
 /// back with both missing after an update would otherwise plan a replacement. Exactly that
-/// signature - no alias attributes and the case-sensitive default, and only those two paths
-/// changed - is dropped from the plan; any other difference still shows.
+/// signature - no alias attributes and the case-sensitive default - is taken out of the
+/// plan: those two paths are dropped, leaving no change if nothing else differs, and an
+/// in-place update if only fields that change in place remain; any other difference still
+/// shows.
 fn moto_gap(mut plan: Plan) -> Plan {
+    let gap = |path: &str| path == "alias_attributes" || path == "username_case_sensitive";
     for c in &mut plan.changes {
         let forgot = c.kind == Kind::CognitoUserPool
             && c.live.as_ref().is_some_and(|l| {
                 l["alias_attributes"] == serde_json::json!([])
                     && l["username_case_sensitive"] == serde_json::json!(true)
             })
-            && !c.attributes.is_empty()
-            && c.attributes
-                .iter()
-                .all(|a| a.path == "alias_attributes" || a.path == "username_case_sensitive");
+            && c.attributes.iter().any(|a| gap(&a.path));
         if forgot {
-            c.action = Action::NoOp;
-            c.attributes.clear();
+            c.attributes.retain(|a| !gap(&a.path));
+            if c.attributes.is_empty() {
+                c.action = Action::NoOp;
+            } else if c.action == Action::Replace
+                && c.attributes.iter().all(|a| !a.forces_replacement)
+            {
+                c.action = Action::Update;
+            }
         }
     }
+    plan.summary.change = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Update)
+        .count();
     plan.summary.unchanged = plan
         .changes
         .iter()
@@ -806,4 +817,122 @@ async fn a_protected_stacks_pool_is_deletion_protected() {
         .await
         .unwrap()
         .is_none());
+}
+
+/// The pool admits no self-registration and the app client has the secure settings, both as
+/// created and as AWS reports them; a pool and client made before those settings existed
+/// (here: put in that shape through the provider's own update) plan an in-place update of
+/// exactly those fields, and once applied, plan clean with no mutating call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cognito_security_settings_are_created_and_converged_in_place() {
+    use aws_sdk_cognitoidentityprovider::types::{PreventUserExistenceErrorTypes, TimeUnitsType};
+    let stack = Stack::start("t-cogsec").await;
+    let config = stack.config();
+    let all = stack.resources(&config, &[]);
+    let resources: Vec<Resource> = ["cognito_user_pool.users", "cognito_app_client.app"]
+        .iter()
+        .map(|a| get(&all, a).clone())
+        .collect();
+    stack.apply(&resources).await;
+
+    // What Cognito holds.
+    let live_client = provider(Kind::CognitoAppClient)
+        .read(&stack.aws, &resources[1])
+        .await
+        .unwrap()
+        .unwrap();
+    let (pool_id, client_id) = (
+        live_client["_id"][0].as_str().unwrap().to_string(),
+        live_client["_id"][1].as_str().unwrap().to_string(),
+    );
+    let pool = stack
+        .aws
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(pool
+        .user_pool()
+        .unwrap()
+        .admin_create_user_config()
+        .unwrap()
+        .allow_admin_create_user_only());
+    let described = stack
+        .aws
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .send()
+        .await
+        .unwrap();
+    let client = described.user_pool_client().unwrap();
+    assert_eq!(
+        client.prevent_user_existence_errors(),
+        Some(&PreventUserExistenceErrorTypes::Enabled)
+    );
+    assert_eq!(client.enable_token_revocation(), Some(true));
+    assert_eq!(client.id_token_validity(), Some(60));
+    assert_eq!(client.access_token_validity(), Some(60));
+    assert_eq!(client.refresh_token_validity(), 30);
+    assert_eq!(client.auth_session_validity(), Some(3));
+    let units = client.token_validity_units().unwrap();
+    assert_eq!(units.id_token(), Some(&TimeUnitsType::Minutes));
+    assert_eq!(units.access_token(), Some(&TimeUnitsType::Minutes));
+    assert_eq!(units.refresh_token(), Some(&TimeUnitsType::Days));
+
+    // The older shape: self-registration open, Cognito's API defaults on the client.
+    let mut old_pool = resources[0].clone();
+    old_pool.spec["admin_create_user_only"] = serde_json::json!(false);
+    let live_pool = provider(Kind::CognitoUserPool)
+        .read(&stack.aws, &resources[0])
+        .await
+        .unwrap()
+        .unwrap();
+    provider(Kind::CognitoUserPool)
+        .update(&stack.aws, &old_pool, &live_pool)
+        .await
+        .unwrap();
+    let mut old_client = resources[1].clone();
+    old_client.spec["prevent_user_existence_errors"] = serde_json::json!("LEGACY");
+    old_client.spec["enable_token_revocation"] = serde_json::json!(false);
+    old_client.spec["lifetimes"]["access"] = serde_json::json!({"value": 1, "unit": "hours"});
+    old_client.spec["lifetimes"]["auth_session_minutes"] = serde_json::json!(15);
+    provider(Kind::CognitoAppClient)
+        .update(&stack.aws, &old_client, &live_client)
+        .await
+        .unwrap();
+
+    let plan = stack.plan(&resources).await;
+    let changes = changed(&plan);
+    let (action, paths) = &changes["cognito_user_pool.users"];
+    assert_eq!(*action, Action::Update, "{changes:#?}");
+    assert!(
+        paths.contains(&"admin_create_user_only".to_string()),
+        "{changes:#?}"
+    );
+    let (action, paths) = &changes["cognito_app_client.app"];
+    assert_eq!(*action, Action::Update, "{changes:#?}");
+    let mut paths = paths.clone();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "enable_token_revocation",
+            "lifetimes.access.unit",
+            "lifetimes.access.value",
+            "lifetimes.auth_session_minutes",
+            "prevent_user_existence_errors",
+        ],
+        "{changes:#?}"
+    );
+    stack.run(&plan).await;
+
+    let before = stack.aws.stats.snapshot();
+    let again = stack.plan(&resources).await;
+    assert!(again.is_empty(), "{:#?}", changed(&again));
+    stack.run(&again).await;
+    assert_eq!(stack.aws.stats.snapshot().since(&before).mutations, 0);
 }

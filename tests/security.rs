@@ -7,8 +7,9 @@
 //!   or `s3://` URL anywhere in any spec) is one of this instance's own resources, named exactly,
 //!   in this account and region; the only exceptions are in [`EXCEPTIONS`], each with the reason
 //!   AWS imposes it, and each must still be in use. Trust policies let exactly one AWS service
-//!   assume the role; the topic policy admits one service, pinned to this instance's bucket and
-//!   account; the Lambda permissions admit API Gateway from this instance's API only.
+//!   assume the role, only for this account's resources (`aws:SourceAccount`); the topic
+//!   policy admits one service, pinned to this instance's bucket and account; the Lambda
+//!   permissions admit API Gateway from this instance's API only.
 //! - **API.** Every route requires the `COGNITO_USER_POOLS` authorizer, and the authorizer is
 //!   backed by this instance's user pool.
 //! - **Buckets.** Public access blocked (all four switches), encrypted at rest, and TLS-only (a
@@ -434,9 +435,20 @@ fn iam_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
                             st.get("Principal")
                         ));
                     }
-                    if st.get("Resource").is_some() || st.get("Condition").is_some() {
+                    if st.get("Resource").is_some() {
+                        v.insert(format!("{at}: unexpected Resource in a trust policy"));
+                    }
+                    // The confused-deputy pin (src/blueprint/trust.rs): the service may assume
+                    // the role only on behalf of this account's resources, and nothing else
+                    // is conditioned (no service here sends aws:SourceArn for it to match).
+                    let want = serde_json::json!({
+                        "StringEquals": {"aws:SourceAccount": [s.bp.names.account]}
+                    });
+                    if st.get("Condition") != Some(&want) {
                         v.insert(format!(
-                            "{at}: unexpected Resource/Condition in a trust policy"
+                            "{at}: aws:SourceAccount is not pinned to {} alone: {:?}",
+                            s.bp.names.account,
+                            st.get("Condition")
                         ));
                     }
                     continue;
@@ -1304,6 +1316,22 @@ const BREAKS: &[Break] = &[
                 json!({"AWS": ["*"]})
         },
         "assumable by exactly one AWS service",
+    ),
+    (
+        "a trust policy without its account pin",
+        |bp| {
+            let st = &mut spec_mut(bp, "iam_role.glue")["assume_role_policy"]["Statement"][0];
+            st.as_object_mut().unwrap().remove("Condition");
+        },
+        "aws:SourceAccount is not pinned",
+    ),
+    (
+        "a trust policy pinned to another account",
+        |bp| {
+            spec_mut(bp, "iam_role.process")["assume_role_policy"]["Statement"][0]["Condition"]
+                ["StringEquals"]["aws:SourceAccount"] = json!(["999999999999"])
+        },
+        "aws:SourceAccount is not pinned",
     ),
     (
         "a topic policy without its source pin",

@@ -5,13 +5,16 @@
 
 use super::checked::create_checked;
 use super::{spec, Aws, AwsError, Listed, Provider};
-use crate::model::cognito::{AppClientSpec, GroupSpec, PasswordPolicy, UserPoolSpec};
+use crate::model::cognito::{
+    AppClientSpec, ClientLifetimes, GroupSpec, PasswordPolicy, TokenValidity, UserPoolSpec,
+};
 use crate::model::{Kind, Resource, Service, Tags};
 use crate::names::TAG_STACK;
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::{
-    AliasAttributeType, DeletionProtectionType, ExplicitAuthFlowsType, PasswordPolicyType,
-    SoftwareTokenMfaConfigType, UserPoolMfaType, UserPoolPolicyType, UserPoolType,
+    AdminCreateUserConfigType, AliasAttributeType, DeletionProtectionType, ExplicitAuthFlowsType,
+    PasswordPolicyType, PreventUserExistenceErrorTypes, SoftwareTokenMfaConfigType, TimeUnitsType,
+    TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType, UserPoolPolicyType, UserPoolType,
     UsernameConfigurationType, VerifiedAttributeType,
 };
 use serde_json::{json, Value};
@@ -195,6 +198,10 @@ async fn pool_spec(aws: &Aws, pool: &UserPoolType) -> Result<UserPoolSpec, AwsEr
             c.sort();
             c
         },
+        // Without the setting Cognito allows self-service sign-up.
+        admin_create_user_only: pool
+            .admin_create_user_config()
+            .is_some_and(|c| c.allow_admin_create_user_only()),
         tags: pool
             .user_pool_tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -217,6 +224,16 @@ fn policies(s: &UserPoolSpec) -> UserPoolPolicyType {
         .build()
 }
 
+/// Who may create users: administrators only when `admin_create_user_only` (no `SignUp`).
+/// Only `AllowAdminCreateUserOnly` is set; the invitation template and the deprecated
+/// `UnusedAccountValidityDays` keep Cognito's defaults, as at creation.
+/// <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUserConfigType.html>
+fn admin_create_user_config(s: &UserPoolSpec) -> AdminCreateUserConfigType {
+    AdminCreateUserConfigType::builder()
+        .allow_admin_create_user_only(s.admin_create_user_only)
+        .build()
+}
+
 async fn set_mfa(aws: &Aws, id: &str, s: &UserPoolSpec) -> Result<(), AwsError> {
     aws.throttle(Service::Cognito).await;
     aws.cognito
@@ -236,8 +253,6 @@ async fn set_mfa(aws: &Aws, id: &str, s: &UserPoolSpec) -> Result<(), AwsError> 
     Ok(())
 }
 
-/// Brings a live pool to the declaration. UpdateUserPool resets every setting it is not
-/// given, so it always gets all of them (tags included).
 /// A mutable custom string attribute of a pool schema.
 fn custom_attribute(name: &str) -> aws_sdk_cognitoidentityprovider::types::SchemaAttributeType {
     aws_sdk_cognitoidentityprovider::types::SchemaAttributeType::builder()
@@ -247,6 +262,13 @@ fn custom_attribute(name: &str) -> aws_sdk_cognitoidentityprovider::types::Schem
         .build()
 }
 
+/// Brings a live pool to the declaration. UpdateUserPool resets every setting it is not
+/// given to its default, so it always gets every mutable setting the spec declares (password
+/// policy, MFA, deletion protection, auto-verified attributes, admin-only user creation and
+/// tags); the settings the spec leaves out are left out at creation too, so they stay at
+/// their defaults. Alias attributes and the username configuration are fixed at creation;
+/// custom attributes are only added (AddCustomAttributes).
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-updating.html>
 async fn converge_pool(
     aws: &Aws,
     id: &str,
@@ -291,6 +313,7 @@ async fn converge_pool(
     let rest_changed = s.password != l.password
         || s.deletion_protection != l.deletion_protection
         || s.auto_verified_attributes != l.auto_verified_attributes
+        || s.admin_create_user_only != l.admin_create_user_only
         || s.tags != l.tags;
     if rest_changed || mfa_changed {
         aws.throttle(Service::Cognito).await;
@@ -306,6 +329,7 @@ async fn converge_pool(
                     .map(|a| VerifiedAttributeType::from(a.as_str()))
                     .collect(),
             ))
+            .admin_create_user_config(admin_create_user_config(s))
             .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
             .send()
             .await
@@ -375,6 +399,7 @@ impl Provider for UserPool {
                             .map(|a| VerifiedAttributeType::from(a.as_str()))
                             .collect(),
                     ))
+                    .admin_create_user_config(admin_create_user_config(s))
                     .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
                     .set_schema(Some(
                         s.custom_attributes
@@ -425,7 +450,9 @@ impl Provider for UserPool {
             return Ok(());
         };
         let l = pool_spec(aws, &pool).await?;
-        // The engine only deletes pools tagged as ours: lift our own deletion protection.
+        // The engine only deletes pools tagged as ours: lift our own deletion protection. The
+        // update resets what it is not given, so it gets the live settings back (should the
+        // delete then fail, the pool keeps them, admin-only user creation included).
         if l.deletion_protection == "ACTIVE" {
             aws.throttle(Service::Cognito).await;
             if let Err(e) = aws
@@ -435,6 +462,13 @@ impl Provider for UserPool {
                 .policies(policies(&l))
                 .mfa_configuration(UserPoolMfaType::from(l.mfa.as_str()))
                 .deletion_protection(DeletionProtectionType::Inactive)
+                .set_auto_verified_attributes(Some(
+                    l.auto_verified_attributes
+                        .iter()
+                        .map(|a| VerifiedAttributeType::from(a.as_str()))
+                        .collect(),
+                ))
+                .admin_create_user_config(admin_create_user_config(&l))
                 .set_user_pool_tags(Some(l.tags.clone().into_iter().collect()))
                 .send()
                 .await
@@ -550,6 +584,71 @@ fn flows(s: &AppClientSpec) -> Vec<ExplicitAuthFlowsType> {
         .collect()
 }
 
+/// The units of the declared token lifetimes.
+fn validity_units(s: &AppClientSpec) -> TokenValidityUnitsType {
+    TokenValidityUnitsType::builder()
+        .id_token(TimeUnitsType::from(s.lifetimes.id.unit.as_str()))
+        .access_token(TimeUnitsType::from(s.lifetimes.access.unit.as_str()))
+        .refresh_token(TimeUnitsType::from(s.lifetimes.refresh.unit.as_str()))
+        .build()
+}
+
+/// The spec of a live app client (`declared` gives the fields Cognito does not report).
+///
+/// Settings a client does not report read as Cognito's documented defaults: ID and access
+/// tokens 1 hour, refresh tokens 30 days (a reported 0 means the default too), units hours,
+/// hours and days, `AuthSessionValidity` 3 minutes, `PreventUserExistenceErrors` `LEGACY`.
+/// A client without explicit units or values thus plans as an update to the declared ones.
+/// <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TokenValidityUnitsType.html>
+fn client_spec(
+    client: &UserPoolClientType,
+    declared: AppClientSpec,
+    pool_id: String,
+    client_id: String,
+) -> AppClientSpec {
+    let mut flows: Vec<String> = client
+        .explicit_auth_flows()
+        .iter()
+        .map(|f| f.as_str().to_string())
+        .collect();
+    flows.sort();
+    let units = client.token_validity_units();
+    let unit = |u: Option<&TimeUnitsType>, default: &str| {
+        u.map(|u| u.as_str().to_string())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let refresh = match client.refresh_token_validity() {
+        0 => 30,
+        v => v,
+    };
+    AppClientSpec {
+        explicit_auth_flows: flows,
+        generate_secret: client.client_secret().is_some(),
+        prevent_user_existence_errors: client
+            .prevent_user_existence_errors()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "LEGACY".into()),
+        enable_token_revocation: client.enable_token_revocation().unwrap_or(false),
+        lifetimes: ClientLifetimes {
+            id: TokenValidity {
+                value: client.id_token_validity().unwrap_or(1),
+                unit: unit(units.and_then(|u| u.id_token()), "hours"),
+            },
+            access: TokenValidity {
+                value: client.access_token_validity().unwrap_or(1),
+                unit: unit(units.and_then(|u| u.access_token()), "hours"),
+            },
+            refresh: TokenValidity {
+                value: refresh,
+                unit: unit(units.and_then(|u| u.refresh_token()), "days"),
+            },
+            auth_session_minutes: client.auth_session_validity().unwrap_or(3),
+        },
+        id: Some((pool_id, client_id)),
+        ..declared
+    }
+}
+
 /// An app client of the user pool.
 pub struct AppClient;
 
@@ -584,20 +683,9 @@ impl Provider for AppClient {
                 };
             }
         };
-        let mut flows: Vec<String> = client
-            .explicit_auth_flows()
-            .iter()
-            .map(|f| f.as_str().to_string())
-            .collect();
-        flows.sort();
         Ok(Some(
-            serde_json::to_value(AppClientSpec {
-                explicit_auth_flows: flows,
-                generate_secret: client.client_secret().is_some(),
-                id: Some((pool_id, client_id)),
-                ..s
-            })
-            .expect("specs serialise"),
+            serde_json::to_value(client_spec(&client, s, pool_id, client_id))
+                .expect("specs serialise"),
         ))
     }
 
@@ -621,6 +709,15 @@ impl Provider for AppClient {
                     .client_name(&s.name)
                     .generate_secret(s.generate_secret)
                     .set_explicit_auth_flows(Some(flows(s)))
+                    .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+                        s.prevent_user_existence_errors.as_str(),
+                    ))
+                    .enable_token_revocation(s.enable_token_revocation)
+                    .id_token_validity(s.lifetimes.id.value)
+                    .access_token_validity(s.lifetimes.access.value)
+                    .refresh_token_validity(s.lifetimes.refresh.value)
+                    .token_validity_units(validity_units(s))
+                    .auth_session_validity(s.lifetimes.auth_session_minutes)
                     .customize()
                     .config_override(no_sdk_retries())
                     .send()
@@ -664,7 +761,10 @@ impl Provider for AppClient {
     }
 }
 
-/// UpdateUserPoolClient resets what it is not given: it gets every declared setting.
+/// UpdateUserPoolClient resets what it is not given to its default: it gets every declared
+/// setting, the same ones CreateUserPoolClient gets (what neither sends, such as OAuth and
+/// read/write attributes, stays at its default).
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-updating.html>
 async fn update_client(
     aws: &Aws,
     pool_id: &str,
@@ -678,6 +778,15 @@ async fn update_client(
         .client_id(client_id)
         .client_name(&s.name)
         .set_explicit_auth_flows(Some(flows(s)))
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+            s.prevent_user_existence_errors.as_str(),
+        ))
+        .enable_token_revocation(s.enable_token_revocation)
+        .id_token_validity(s.lifetimes.id.value)
+        .access_token_validity(s.lifetimes.access.value)
+        .refresh_token_validity(s.lifetimes.refresh.value)
+        .token_validity_units(validity_units(s))
+        .auth_session_validity(s.lifetimes.auth_session_minutes)
         .send()
         .await
         .map_err(|e| {

@@ -1,11 +1,11 @@
 //! Least-privilege IAM roles of the Lambda processors, scoped to this stack's exact ARNs.
 
+use super::trust::{trust, Assumer};
 use crate::config::{OnFailure, StackConfig};
 use crate::model::iam::RoleSpec;
 use crate::model::policy::{self, Statement};
 use crate::model::{Resource, Tags};
 use crate::names::Names;
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The Lambda functions whose roles are declared here.
@@ -58,6 +58,11 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                     ),
                 ],
                 "process" => vec![
+                    // What the event source mapping reads the stream with (a standard
+                    // iterator). No kinesis:SubscribeToShard: it is for enhanced fan-out
+                    // consumers and authorises on a consumer's ARN, never a stream's
+                    // (<https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonkinesis.html>),
+                    // so granted here it allowed nothing (parliament: RESOURCE_MISMATCH).
                     Statement::allow(
                         "ReadStream",
                         &[
@@ -66,7 +71,6 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                             "kinesis:GetRecords",
                             "kinesis:GetShardIterator",
                             "kinesis:ListShards",
-                            "kinesis:SubscribeToShard",
                         ],
                         &[&stream],
                     ),
@@ -109,23 +113,12 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             };
             let mut statements = data;
             statements.push(logs);
-            let trust = Statement {
-                sid: "LambdaAssumes".into(),
-                principal: Some(json!({"Service": "lambda.amazonaws.com"})),
-                actions: vec!["sts:AssumeRole".into()],
-                ..Statement::default()
-            };
-            let mut trust_doc = policy::document(&[trust]);
-            // A trust policy has no Resource element.
-            if let Some(st) = trust_doc["Statement"][0].as_object_mut() {
-                st.remove("Resource");
-            }
             Resource::new(
                 function,
                 &RoleSpec {
                     name: role_name,
                     path: names.iam_path(),
-                    assume_role_policy: trust_doc,
+                    assume_role_policy: trust(Assumer::Lambda, names),
                     policies: BTreeMap::from([(
                         format!("{function}-least-privilege"),
                         policy::document(&statements),

@@ -4,7 +4,9 @@
 use super::Context;
 use crate::config::{Mfa, StackConfig};
 use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
-use crate::model::cognito::{AppClientSpec, GroupSpec, PasswordPolicy, UserPoolSpec};
+use crate::model::cognito::{
+    AppClientSpec, ClientLifetimes, GroupSpec, PasswordPolicy, TokenValidity, UserPoolSpec,
+};
 use crate::model::lambda::PermissionSpec;
 use crate::model::{address, Kind, Resource, Tags};
 use std::collections::BTreeMap;
@@ -67,6 +69,8 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 a.dedup();
                 a
             },
+            // No self-registration: users come from `users sync` (AdminCreateUser) only.
+            admin_create_user_only: true,
             tags: tags.clone(),
             id: None,
         },
@@ -85,6 +89,14 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 user_pool: pool_name.clone(),
                 explicit_auth_flows: flows,
                 generate_secret: false,
+                prevent_user_existence_errors: "ENABLED".into(),
+                enable_token_revocation: true,
+                lifetimes: ClientLifetimes {
+                    id: TokenValidity::minutes(ID_TOKEN_MINUTES),
+                    access: TokenValidity::minutes(ACCESS_TOKEN_MINUTES),
+                    refresh: TokenValidity::days(REFRESH_TOKEN_DAYS),
+                    auth_session_minutes: AUTH_SESSION_MINUTES,
+                },
                 stack: stack.clone(),
                 id: None,
             },
@@ -186,3 +198,23 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     }
     out
 }
+
+// The app client's token and session lifetimes are fixed secure values, not stack knobs: no
+// environment needs others (the producer refreshes its tokens, `stream` signs in again when a
+// refresh token expires), and a knob would be one more thing to validate and get wrong. Each
+// is inside the range Cognito documents, which `user_pool_and_app_client_are_locked_down` in
+// the blueprint tests checks:
+// - ID and access tokens: 5 minutes to 1 day, default 1 hour;
+//   <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TokenValidityUnitsType.html>
+// - refresh tokens: 60 minutes to 10 years, default 30 days (same page);
+// - AuthSessionValidity: 3 to 15 minutes, default 3.
+//   <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html>
+
+/// Lifetime of the app client's ID tokens, in minutes (Cognito's default hour, made explicit).
+pub const ID_TOKEN_MINUTES: i32 = 60;
+/// Lifetime of the app client's access tokens, in minutes (Cognito's default hour, explicit).
+pub const ACCESS_TOKEN_MINUTES: i32 = 60;
+/// Lifetime of the app client's refresh tokens, in days (Cognito's default, explicit).
+pub const REFRESH_TOKEN_DAYS: i32 = 30;
+/// Minutes a user has to answer each sign-in challenge (Cognito's minimum and default).
+pub const AUTH_SESSION_MINUTES: i32 = 3;

@@ -11,6 +11,7 @@
 //! crawler invent `partition_0..2` columns instead.
 
 use super::storage::LAKE;
+use super::trust::{trust, Assumer};
 use super::warehouse::{self, CLUSTER};
 use super::Context;
 use crate::config::StackConfig;
@@ -67,22 +68,6 @@ pub fn role_arn(names: &Names, role: &str) -> String {
 
 fn glue_arn(names: &Names, what: &str) -> String {
     format!("arn:aws:glue:{}:{}:{what}", names.region, names.account)
-}
-
-/// A trust policy letting `service` assume a role.
-pub(super) fn trust(service: &str) -> serde_json::Value {
-    let st = Statement {
-        sid: "ServiceAssumes".into(),
-        principal: Some(json!({ "Service": service })),
-        actions: vec!["sts:AssumeRole".into()],
-        ..Statement::default()
-    };
-    let mut doc = policy::document(&[st]);
-    // A trust policy has no Resource element.
-    if let Some(st) = doc["Statement"][0].as_object_mut() {
-        st.remove("Resource");
-    }
-    doc
 }
 
 /// The columns of the clean Parquet: the JSON keys of `records::InvoiceLine`, lower-cased
@@ -269,7 +254,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         &RoleSpec {
             name: glue_role.clone(),
             path: names.iam_path(),
-            assume_role_policy: trust("glue.amazonaws.com"),
+            assume_role_policy: trust(Assumer::Glue, names),
             policies: BTreeMap::from([(
                 "glue-least-privilege".to_string(),
                 policy::document(&glue_statements),
@@ -318,7 +303,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         &RoleSpec {
             name: firehose_role.clone(),
             path: names.iam_path(),
-            assume_role_policy: trust("firehose.amazonaws.com"),
+            assume_role_policy: trust(Assumer::Firehose, names),
             policies: BTreeMap::from([(
                 "firehose-least-privilege".to_string(),
                 policy::document(&firehose_statements),

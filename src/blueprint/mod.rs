@@ -11,6 +11,7 @@ mod compute;
 mod storage;
 mod streaming;
 mod tables;
+mod trust;
 mod warehouse;
 
 pub use access::FUNCTIONS;

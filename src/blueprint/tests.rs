@@ -221,3 +221,90 @@ fn topic_allows_only_the_lake_to_publish() {
         bp.get("sns_subscriptions.alerts").unwrap().typed().unwrap();
     assert_eq!(subs.endpoints, ["data-team@example.com"]);
 }
+
+/// Every service role trusts one service, only for this stack's account (the confused-deputy
+/// condition), and names no resource; `trust::Assumer` documents why no role gets
+/// `aws:SourceArn`.
+#[test]
+fn every_role_trust_carries_the_confused_deputy_conditions() {
+    let bp = dev(None);
+    let mut principals = Vec::new();
+    for r in bp.resources.iter().filter(|r| r.kind == Kind::IamRole) {
+        let role: crate::model::iam::RoleSpec = r.typed().unwrap();
+        let statements = role.assume_role_policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1, "{}", r.address());
+        let st = &statements[0];
+        assert_eq!(st["Effect"], "Allow", "{}", r.address());
+        assert_eq!(st["Action"], serde_json::json!(["sts:AssumeRole"]));
+        assert!(
+            st.get("Resource").is_none(),
+            "{}: trust names a resource",
+            r.address()
+        );
+        assert_eq!(
+            st["Condition"],
+            serde_json::json!({"StringEquals": {"aws:SourceAccount": ["123456789012"]}}),
+            "{}",
+            r.address()
+        );
+        let principal = st["Principal"]["Service"].as_array().unwrap();
+        assert_eq!(principal.len(), 1, "{}", r.address());
+        principals.push((r.address(), principal[0].as_str().unwrap().to_string()));
+    }
+    principals.sort();
+    let want = [
+        ("iam_role.firehose", "firehose.amazonaws.com"),
+        ("iam_role.glue", "glue.amazonaws.com"),
+        ("iam_role.ingest", "lambda.amazonaws.com"),
+        ("iam_role.process", "lambda.amazonaws.com"),
+        ("iam_role.query", "lambda.amazonaws.com"),
+        ("iam_role.redshift-copy", "redshift.amazonaws.com"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(a, p)| (a.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(principals, want);
+}
+
+/// The user pool admits no self-registration, and the app client's settings are the secure
+/// ones, each lifetime inside the range Cognito documents (see `api.rs`).
+#[test]
+fn user_pool_and_app_client_are_locked_down() {
+    let bp = dev(None);
+    let pool: crate::model::cognito::UserPoolSpec =
+        bp.get("cognito_user_pool.users").unwrap().typed().unwrap();
+    assert!(pool.admin_create_user_only);
+    let client: crate::model::cognito::AppClientSpec =
+        bp.get("cognito_app_client.app").unwrap().typed().unwrap();
+    assert_eq!(client.prevent_user_existence_errors, "ENABLED");
+    assert!(client.enable_token_revocation);
+    let minutes = |t: &crate::model::cognito::TokenValidity| t.seconds().unwrap() / 60;
+    assert_eq!(minutes(&client.lifetimes.id), 60);
+    assert_eq!(minutes(&client.lifetimes.access), 60);
+    assert_eq!(minutes(&client.lifetimes.refresh), 30 * 24 * 60);
+    assert_eq!(client.lifetimes.auth_session_minutes, 3);
+    // Cognito's ranges: ID and access tokens 5 minutes to 1 day, refresh tokens 60 minutes
+    // to 10 years, AuthSessionValidity 3 to 15 minutes.
+    for t in [&client.lifetimes.id, &client.lifetimes.access] {
+        assert!((5..=24 * 60).contains(&minutes(t)), "{t:?}");
+    }
+    assert!((60..=10 * 365 * 24 * 60).contains(&minutes(&client.lifetimes.refresh)));
+    assert!((3..=15).contains(&client.lifetimes.auth_session_minutes));
+}
+
+/// The process role reads the stream as the event source mapping does (a standard iterator),
+/// without kinesis:SubscribeToShard, which authorises on an enhanced fan-out consumer only.
+#[test]
+fn process_role_reads_the_stream_without_enhanced_fan_out() {
+    let bp = dev(None);
+    let role: crate::model::iam::RoleSpec = bp.get("iam_role.process").unwrap().typed().unwrap();
+    let actions: Vec<String> = role
+        .policies
+        .values()
+        .flat_map(policy::statements)
+        .flat_map(|(_, actions, _)| actions)
+        .collect();
+    assert!(actions.contains(&"kinesis:GetRecords".to_string()));
+    assert!(!actions.contains(&"kinesis:SubscribeToShard".to_string()));
+}

@@ -7,8 +7,9 @@
 //! COPYs them into `invoice_lines`, mapping keys to columns with an uploaded JSONPaths file,
 //! under a role of its own.
 
-use super::catalog::{role_arn, trust};
+use super::catalog::role_arn;
 use super::storage::LAKE;
+use super::trust::{trust, Assumer};
 use super::Context;
 use crate::config::StackConfig;
 use crate::model::catalog::{
@@ -103,7 +104,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             &RoleSpec {
                 name: copy_role.clone(),
                 path: names.iam_path(),
-                assume_role_policy: trust("redshift.amazonaws.com"),
+                assume_role_policy: trust(Assumer::Redshift, names),
                 policies: BTreeMap::from([(
                     "redshift-copy-least-privilege".to_string(),
                     policy::document(&statements),
@@ -212,7 +213,7 @@ fn copy_stream(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource
             &RoleSpec {
                 name: role.clone(),
                 path: names.iam_path(),
-                assume_role_policy: trust("firehose.amazonaws.com"),
+                assume_role_policy: trust(Assumer::Firehose, names),
                 policies: BTreeMap::from([(
                     "firehose-copy-least-privilege".to_string(),
                     policy::document(&statements),

@@ -43,6 +43,12 @@ pub struct UserPoolSpec {
     /// Custom string attributes (without `custom:`), sorted; they can be added, never removed.
     #[serde(default)]
     pub custom_attributes: Vec<String>,
+    /// `AdminCreateUserConfig.AllowAdminCreateUserOnly`: only administrators create users, so
+    /// nobody holding the app client ID can `SignUp` (the pool's users come from `users sync`).
+    /// Cognito's default is `false` (self-service sign-up open); a live pool without the
+    /// setting therefore plans as an in-place update.
+    /// <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUserConfigType.html>
+    pub admin_create_user_only: bool,
     /// Tags, ownership tags included.
     pub tags: Tags,
     /// The pool ID AWS assigned (live specs only; never compared).
@@ -57,7 +63,66 @@ impl Spec for UserPoolSpec {
     }
 }
 
+/// A token lifetime of an app client: a value and its `TokenValidityUnits` unit (`seconds`,
+/// `minutes`, `hours` or `days`).
+/// <https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TokenValidityUnitsType.html>
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenValidity {
+    /// How many units.
+    pub value: i32,
+    /// The unit.
+    pub unit: String,
+}
+
+impl TokenValidity {
+    /// `value` minutes.
+    pub fn minutes(value: i32) -> Self {
+        Self {
+            value,
+            unit: "minutes".into(),
+        }
+    }
+
+    /// `value` days.
+    pub fn days(value: i32) -> Self {
+        Self {
+            value,
+            unit: "days".into(),
+        }
+    }
+
+    /// The lifetime in seconds (`None` for an unknown unit).
+    pub fn seconds(&self) -> Option<i64> {
+        let per = match self.unit.as_str() {
+            "seconds" => 1,
+            "minutes" => 60,
+            "hours" => 3_600,
+            "days" => 86_400,
+            _ => return None,
+        };
+        Some(i64::from(self.value) * per)
+    }
+}
+
+/// The lifetimes of an app client's tokens and sign-in sessions. (The fields avoid the word
+/// "token": `tests/security.rs` takes string fields so named for secrets.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLifetimes {
+    /// ID tokens (`IdTokenValidity`; Cognito allows 5 minutes to 1 day).
+    pub id: TokenValidity,
+    /// Access tokens (`AccessTokenValidity`; Cognito allows 5 minutes to 1 day).
+    pub access: TokenValidity,
+    /// Refresh tokens (`RefreshTokenValidity`; Cognito allows 60 minutes to 10 years).
+    pub refresh: TokenValidity,
+    /// Minutes a user has to answer each sign-in challenge (`AuthSessionValidity`, 3 to 15).
+    pub auth_session_minutes: i32,
+}
+
 /// An app client of a user pool (no secret: used from browsers and scripts).
+///
+/// Every setting here is sent whole by both CreateUserPoolClient and UpdateUserPoolClient:
+/// the update resets any setting it is not given to Cognito's default.
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-updating.html>
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppClientSpec {
     /// Client name.
@@ -68,6 +133,13 @@ pub struct AppClientSpec {
     pub explicit_auth_flows: Vec<String>,
     /// A client secret is generated (fixed at creation).
     pub generate_secret: bool,
+    /// `ENABLED` (sign-in, confirmation and password recovery answer the same for unknown
+    /// users as for known ones) or `LEGACY` (Cognito's API default: `UserNotFoundException`).
+    pub prevent_user_existence_errors: String,
+    /// Refresh tokens can be revoked (`RevokeToken`).
+    pub enable_token_revocation: bool,
+    /// Token and sign-in session lifetimes.
+    pub lifetimes: ClientLifetimes,
     /// The stack instance whose pool is meant when several share the name (never compared).
     #[serde(rename = "_stack", default)]
     pub stack: String,

@@ -41,7 +41,10 @@ impl Statement {
             m.insert("Principal".into(), p.clone());
         }
         m.insert("Action".into(), json!(self.actions));
-        m.insert("Resource".into(), json!(self.resources));
+        // A trust policy's statements name no resource (the role is the resource).
+        if !self.resources.is_empty() {
+            m.insert("Resource".into(), json!(self.resources));
+        }
         if let Some(c) = &self.condition {
             m.insert("Condition".into(), c.clone());
         }
@@ -55,6 +58,32 @@ pub fn document(statements: &[Statement]) -> Value {
         "Version": "2012-10-17",
         "Statement": statements.iter().map(Statement::to_value).collect::<Vec<_>>(),
     }))
+}
+
+/// A role trust policy letting the AWS service `service` (its principal, such as
+/// `glue.amazonaws.com`) assume the role, only on behalf of resources of `account`
+/// (`aws:SourceAccount`, StringEquals) and, when given, only for resources matching
+/// `source_arn` (`aws:SourceArn`, ArnLike: an exact ARN or a pattern). These are the
+/// confused-deputy conditions: without them any account's resource of that service could be
+/// pointed at the role. A service only sets the keys it documents: see
+/// `blueprint::trust` for which each service gets.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html#cross-service-confused-deputy-prevention>
+pub fn service_trust(service: &str, account: &str, source_arn: Option<&str>) -> Value {
+    let mut condition = Map::new();
+    condition.insert(
+        "StringEquals".into(),
+        json!({ "aws:SourceAccount": account }),
+    );
+    if let Some(arn) = source_arn {
+        condition.insert("ArnLike".into(), json!({ "aws:SourceArn": arn }));
+    }
+    document(&[Statement {
+        sid: "ServiceAssumes".into(),
+        principal: Some(json!({ "Service": service })),
+        actions: vec!["sts:AssumeRole".into()],
+        condition: Some(Value::Object(condition)),
+        ..Statement::default()
+    }])
 }
 
 /// Normalises a policy document so that equal policies compare equal: single values and
@@ -152,5 +181,24 @@ mod tests {
                 "Resource": "arn:aws:kinesis:us-east-1:1:stream/s"}
         });
         assert_eq!(ours, normalize(&theirs));
+    }
+
+    #[test]
+    fn service_trust_has_no_resource_and_the_confused_deputy_conditions() {
+        let doc = service_trust("glue.amazonaws.com", "123456789012", None);
+        let st = &doc["Statement"][0];
+        assert!(st.get("Resource").is_none(), "{doc}");
+        assert_eq!(st["Principal"]["Service"], json!(["glue.amazonaws.com"]));
+        assert_eq!(st["Action"], json!(["sts:AssumeRole"]));
+        assert_eq!(
+            st["Condition"],
+            json!({"StringEquals": {"aws:SourceAccount": ["123456789012"]}})
+        );
+        let arn = "arn:aws:glue:us-east-1:123456789012:job/ecomflow-dev-*";
+        let doc = service_trust("glue.amazonaws.com", "123456789012", Some(arn));
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["ArnLike"],
+            json!({"aws:SourceArn": [arn]})
+        );
     }
 }
