@@ -13,7 +13,7 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use support::{run, Moto, Server};
+use support::{run, sign_in, Moto, Server};
 
 const INSTANCE: &str = "t-access";
 const PASSWORD: &str = "Acc3ss-Test-Passw0rd!";
@@ -52,27 +52,6 @@ fn sync(ep: &str, users: &Path, passwords: &Path) {
         ],
     )
     .expect(0);
-}
-
-/// An ID token of `user` from the stack's app client.
-async fn sign_in(
-    idp: &aws_sdk_cognitoidentityprovider::Client,
-    client: &str,
-    user: &str,
-) -> String {
-    let auth = idp
-        .initiate_auth()
-        .client_id(client)
-        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", user)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
-    auth.authentication_result()
-        .and_then(|r| r.id_token())
-        .unwrap_or_else(|| panic!("no ID token for {user}"))
-        .to_string()
 }
 
 /// The servers, each with its name for messages.
@@ -245,9 +224,9 @@ fn groups_decide_who_may_call_each_route() {
             Some("SignUp is not permitted for this user pool")
         );
 
-        let producer = sign_in(&idp, &client, PRODUCER).await;
-        let analyst = sign_in(&idp, &client, ANALYST).await;
-        let nobody = sign_in(&idp, &client, NOBODY).await;
+        let producer = sign_in(&idp, &client, PRODUCER, PASSWORD).await;
+        let analyst = sign_in(&idp, &client, ANALYST, PASSWORD).await;
+        let nobody = sign_in(&idp, &client, NOBODY, PASSWORD).await;
 
         // Without a token the authorizer answers, before any handler.
         for (method, path, _) in ROUTES {
@@ -290,7 +269,7 @@ fn groups_decide_who_may_call_each_route() {
         // carries no group, and its POST is refused.
         write_users(&users, "[]");
         sync(&ep, &users, &passwords);
-        let again = sign_in(&idp, &client, PRODUCER).await;
+        let again = sign_in(&idp, &client, PRODUCER, PASSWORD).await;
         let (status, body) = api.call("POST", "/records", Some(&again)).await;
         assert_eq!(status, 403, "{body}");
         assert!(

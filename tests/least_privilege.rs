@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
-use support::{run, Moto, Server};
+use support::{run, user_in_groups, Moto, Server};
 
 const INSTANCE: &str = "t-lp";
 const USER: &str = "lp-producer";
@@ -24,50 +24,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// A producer of the pool with a permanent password, signed in: its ID token.
-async fn producer_token(moto: &Moto, pool: &str, client: &str) -> String {
-    use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, MessageActionType};
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await);
-    cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(USER)
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(USER)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_add_user_to_group()
-        .user_pool_id(pool)
-        .username(USER)
-        .group_name("producers")
-        .send()
-        .await
-        .unwrap();
-    let auth = cognito
-        .initiate_auth()
-        .client_id(client)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", USER)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
-    auth.authentication_result()
-        .and_then(|r| r.id_token())
-        .expect("an ID token")
-        .to_string()
 }
 
 async fn post(base: &str, token: &str) -> (u16, String) {
@@ -98,11 +54,17 @@ fn a_statement_removed_from_a_role_fails_the_run_at_that_call() {
             .stdout,
     )
     .unwrap();
-    let token = rt.block_on(producer_token(
-        &moto,
-        outputs["user_pool_id"].as_str().unwrap(),
-        outputs["app_client_id"].as_str().unwrap(),
-    ));
+    let token = rt.block_on(async {
+        user_in_groups(
+            &aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await),
+            outputs["user_pool_id"].as_str().unwrap(),
+            outputs["app_client_id"].as_str().unwrap(),
+            USER,
+            PASSWORD,
+            &["producers"],
+        )
+        .await
+    });
     let server = Server::start(
         &ep,
         INSTANCE,

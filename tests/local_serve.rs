@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{run, Moto, Server};
+use support::{run, user_in_groups, Moto, Server};
 
 const INSTANCE: &str = "t-serve";
 const USER: &str = "alice";
@@ -26,49 +26,17 @@ fn rt() -> tokio::runtime::Runtime {
 
 /// A confirmed user of the pool and an ID token from the stack's app client.
 async fn id_token(moto: &Moto, pool: &str, client: &str) -> String {
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await);
-    cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(USER)
-        .temporary_password("Temp0rary-Passw0rd!")
-        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(USER)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
+    let idp = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await);
     // It posts rows and reads them back: both groups' routes.
-    for group in ["producers", "analysts"] {
-        cognito
-            .admin_add_user_to_group()
-            .user_pool_id(pool)
-            .username(USER)
-            .group_name(group)
-            .send()
-            .await
-            .unwrap();
-    }
-    let auth = cognito
-        .initiate_auth()
-        .client_id(client)
-        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", USER)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
-    auth.authentication_result()
-        .and_then(|r| r.id_token())
-        .expect("an ID token")
-        .to_string()
+    user_in_groups(
+        &idp,
+        pool,
+        client,
+        USER,
+        PASSWORD,
+        &["producers", "analysts"],
+    )
+    .await
 }
 
 /// The token with one character of its payload changed (signature kept).

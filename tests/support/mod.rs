@@ -9,8 +9,11 @@ use std::sync::Arc;
 
 pub use ecomflow_testkit::Moto;
 
+pub mod cognito;
 pub mod inventory;
 pub mod serve;
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use cognito::{sign_in, user_in_groups};
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use inventory::{duplicates, inventory, leftovers};
 #[allow(unused_imports)] // each test binary uses its own subset
