@@ -14,44 +14,13 @@ import csv
 import gzip
 import json
 import os
-import secrets
 import sys
 import time
-import urllib.error
-import urllib.request
 from decimal import Decimal
 
 import boto3
 
-
-def sign_in(client_id, user, password):
-    """An ID token; a first sign-in answers the new-password challenge."""
-    idp = boto3.client("cognito-idp")
-    out = idp.initiate_auth(
-        ClientId=client_id,
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": user, "PASSWORD": password},
-    )
-    if out.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
-        out = idp.respond_to_auth_challenge(
-            ClientId=client_id,
-            ChallengeName="NEW_PASSWORD_REQUIRED",
-            Session=out["Session"],
-            ChallengeResponses={
-                "USERNAME": user,
-                "NEW_PASSWORD": f"Qs-{secrets.token_urlsafe(12)}-9a",
-            },
-        )
-    return out["AuthenticationResult"]["IdToken"]
-
-
-def get(url, token):
-    req = urllib.request.Request(url, headers={"Authorization": token} if token else {})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+from api_client import get, sign_in
 
 
 def key(line):
@@ -121,12 +90,13 @@ def main():
     print(f"GET /invoices/{invoice} without a token: HTTP {status}")
     if status != 401:
         sys.exit(f"expected 401 without a token, got HTTP {status}")
-    token = sign_in(outputs["app_client_id"], args.user, os.environ["ECOMFLOW_PASSWORD"])
+    pool, client = outputs["user_pool_id"], outputs["app_client_id"]
+    token = sign_in(pool, client, args.user, os.environ["ECOMFLOW_PASSWORD"])
     status, body = get(f"{args.api}/invoices/{invoice}", token)
     print(f"GET /invoices/{invoice} as {args.user} (producers): HTTP {status}, {body}")
     if status != 403:
         sys.exit(f"expected 403 for a producer's GET, got HTTP {status}")
-    token = sign_in(outputs["app_client_id"], args.reader, os.environ["ECOMFLOW_READER_PASSWORD"])
+    token = sign_in(pool, client, args.reader, os.environ["ECOMFLOW_READER_PASSWORD"])
     status, body = get(f"{args.api}/invoices/{invoice}", token)
     lines = body.get("lines", []) if isinstance(body, dict) else []
     print(f"GET /invoices/{invoice} as {args.reader} (analysts): HTTP {status}, {len(lines)} lines "

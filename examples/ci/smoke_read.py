@@ -2,51 +2,19 @@
 for an analyst (waiting for the stream to deliver it), and a producer's GET is refused with
 403.
 
-Signs in with USER_PASSWORD_AUTH against the copy's pool (boto3, honouring
-AWS_ENDPOINT_URL); a first sign-in answers the new-password challenge.
+Signs in through scripts/api_client.py (boto3, honouring AWS_ENDPOINT_URL).
 """
 
 import argparse
 import csv
 import json
 import os
-import secrets
+import pathlib
 import sys
 import time
-import urllib.error
-import urllib.request
 
-import boto3
-
-
-def sign_in(pool_id, client_id, user, password):
-    # A pool ID starts with its region (`us-east-1_...`).
-    idp = boto3.client("cognito-idp", region_name=pool_id.split("_")[0])
-    out = idp.initiate_auth(
-        ClientId=client_id,
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": user, "PASSWORD": password},
-    )
-    if out.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
-        out = idp.respond_to_auth_challenge(
-            ClientId=client_id,
-            ChallengeName="NEW_PASSWORD_REQUIRED",
-            Session=out["Session"],
-            ChallengeResponses={
-                "USERNAME": user,
-                "NEW_PASSWORD": f"Ci-{secrets.token_urlsafe(16)}-7a",
-            },
-        )
-    return out["AuthenticationResult"]["IdToken"]
-
-
-def get(url, token):
-    req = urllib.request.Request(url, headers={"Authorization": token})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "scripts"))
+from api_client import get, sign_in  # noqa: E402
 
 
 def main():
