@@ -172,6 +172,19 @@ impl RouteGroups {
             }),
         }
     }
+
+    /// What each handler does first: the `403` answer when [`decide`](Self::decide) refuses
+    /// the caller, with the refusal logged (route, reason, request ID); `None` when allowed.
+    pub fn refusal(&self, req: &ApiGatewayProxyRequest) -> Option<ApiGatewayProxyResponse> {
+        let denied = self.decide(req).err()?;
+        tracing::warn!(
+            route = denied.route.as_deref().unwrap_or(""),
+            reason = denied.reason.as_str(),
+            request_id = req.request_context.request_id.as_deref().unwrap_or(""),
+            "refused: the caller is not allowed on the route"
+        );
+        Some(denied.response())
+    }
 }
 
 /// A request the caller may make.

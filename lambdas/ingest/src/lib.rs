@@ -699,14 +699,8 @@ pub async fn handle(
     cfg: &Config,
     backend: &dyn Backend,
 ) -> ApiGatewayProxyResponse {
-    if let Err(denied) = cfg.route_groups.decide(req) {
-        tracing::warn!(
-            route = denied.route.as_deref().unwrap_or(""),
-            reason = denied.reason.as_str(),
-            request_id = req.request_context.request_id.as_deref().unwrap_or(""),
-            "refused: the caller is not allowed on the route"
-        );
-        return denied.response();
+    if let Some(refused) = cfg.route_groups.refusal(req) {
+        return refused;
     }
     ingest(req, cfg, backend).await
 }
