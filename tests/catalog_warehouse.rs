@@ -7,7 +7,7 @@
 //! never finish), the test requires exactly the emulator's "not implemented" answer for that
 //! call and says so on stderr; if moto gains the call, the test requires convergence instead.
 
-use ecomflow_infra::aws::{provider, Aws, ConnectOptions};
+use ecomflow_infra::aws::{provider, Aws, Changes, ConnectOptions, Inputs, Outputs};
 use ecomflow_infra::blueprint::{self, Blueprint, Context, LambdaCode, FUNCTIONS};
 use ecomflow_infra::config::{load_str, StackConfig};
 use ecomflow_infra::model::Resource;
@@ -15,6 +15,47 @@ use ecomflow_infra::names::{instance_name, Names};
 use ecomflow_infra::plan::attribute_changes;
 use ecomflow_testkit::Moto;
 use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The clients, and the outputs (IDs, ARNs) of what the test made, handed to dependents as
+/// the engine hands them.
+struct Harness {
+    aws: Aws,
+    outputs: Mutex<BTreeMap<String, Outputs>>,
+}
+
+impl std::ops::Deref for Harness {
+    type Target = Aws;
+    fn deref(&self) -> &Aws {
+        &self.aws
+    }
+}
+
+impl Harness {
+    fn inputs(&self, r: &Resource) -> Inputs {
+        let known = self.outputs.lock().unwrap();
+        Inputs::new(
+            r.depends_on
+                .iter()
+                .filter_map(|d| Some((d.clone(), known.get(d)?.clone())))
+                .collect(),
+        )
+    }
+
+    fn record(&self, r: &Resource, outputs: Outputs) {
+        self.outputs.lock().unwrap().insert(r.address(), outputs);
+    }
+
+    fn outputs_of(&self, r: &Resource) -> Outputs {
+        self.outputs
+            .lock()
+            .unwrap()
+            .get(&r.address())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
 
 const DEV: &str = include_str!("../stacks/dev.yaml");
 
@@ -48,7 +89,7 @@ fn build(config: &StackConfig, aws_account: &str) -> Blueprint {
     )
 }
 
-async fn connect() -> (Moto, Aws) {
+async fn connect() -> (Moto, Harness) {
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
@@ -63,7 +104,11 @@ async fn connect() -> (Moto, Aws) {
     )
     .await
     .expect("connect to moto");
-    (moto, aws)
+    let harness = Harness {
+        aws,
+        outputs: Mutex::default(),
+    };
+    (moto, harness)
 }
 
 fn res<'b>(bp: &'b Blueprint, address: &str) -> &'b Resource {
@@ -71,11 +116,13 @@ fn res<'b>(bp: &'b Blueprint, address: &str) -> &'b Resource {
         .unwrap_or_else(|| panic!("{address} is not declared"))
 }
 
-async fn read(aws: &Aws, r: &Resource) -> Option<Value> {
-    provider(r.kind)
-        .read(aws, r)
+async fn read(aws: &Harness, r: &Resource) -> Option<Value> {
+    let live = provider(r.kind)
+        .read(aws, r, &aws.inputs(r))
         .await
-        .unwrap_or_else(|e| panic!("read {}: {e}", r.address()))
+        .unwrap_or_else(|e| panic!("read {}: {e}", r.address()))?;
+    aws.record(r, live.1);
+    Some(live.0)
 }
 
 fn changed_paths(r: &Resource, live: &Value) -> Vec<String> {
@@ -86,16 +133,17 @@ fn changed_paths(r: &Resource, live: &Value) -> Vec<String> {
 }
 
 /// Creates `r` and proves the read equals the declaration.
-async fn create(aws: &Aws, r: &Resource) -> Value {
+async fn create(aws: &Harness, r: &Resource) -> Value {
     assert!(
         read(aws, r).await.is_none(),
         "{} exists before create",
         r.address()
     );
-    provider(r.kind)
-        .create(aws, r)
+    let outputs = provider(r.kind)
+        .create(aws, r, &aws.inputs(r))
         .await
         .unwrap_or_else(|e| panic!("create {}: {e}", r.address()));
+    aws.record(r, outputs);
     let live = read(aws, r).await.expect("exists after create");
     assert_eq!(
         changed_paths(r, &live),
@@ -108,10 +156,18 @@ async fn create(aws: &Aws, r: &Resource) -> Value {
 
 /// Updates `r` to `wanted` (whose diff against `live` must be exactly `paths`) and proves
 /// convergence.
-async fn update(aws: &Aws, wanted: &Resource, live: &Value, paths: &[&str]) {
-    assert_eq!(changed_paths(wanted, live), paths, "{}", wanted.address());
+async fn update(aws: &Harness, wanted: &Resource, live: &Value, paths: &[&str]) {
+    let changed = changed_paths(wanted, live);
+    assert_eq!(changed, paths, "{}", wanted.address());
+    let live = (live.clone(), aws.outputs_of(wanted));
     provider(wanted.kind)
-        .update(aws, wanted, live)
+        .update(
+            aws,
+            wanted,
+            &live,
+            &Changes::new(changed),
+            &aws.inputs(wanted),
+        )
         .await
         .unwrap_or_else(|e| panic!("update {}: {e}", wanted.address()));
     let after = read(aws, wanted).await.expect("exists after update");
@@ -124,9 +180,9 @@ async fn update(aws: &Aws, wanted: &Resource, live: &Value, paths: &[&str]) {
 }
 
 /// Deletes `r` and proves nothing is left: read is None and `list` finds nothing.
-async fn delete(aws: &Aws, r: &Resource, live: &Value, prefix: &str) {
+async fn delete(aws: &Harness, r: &Resource, live: &Value, prefix: &str) {
     provider(r.kind)
-        .delete(aws, &r.physical, live)
+        .delete(aws, &r.physical, &(live.clone(), aws.outputs_of(r)))
         .await
         .unwrap_or_else(|e| panic!("delete {}: {e}", r.address()));
     assert!(read(aws, r).await.is_none(), "{} still there", r.address());
@@ -145,13 +201,14 @@ fn with(r: &Resource, edit: impl FnOnce(&mut Value)) -> Resource {
 }
 
 /// Creates the resources at `addresses` in order (the dependencies of the kinds under test).
-async fn create_all(aws: &Aws, bp: &Blueprint, addresses: &[&str]) {
+async fn create_all(aws: &Harness, bp: &Blueprint, addresses: &[&str]) {
     for a in addresses {
         let r = res(bp, a);
-        provider(r.kind)
-            .create(aws, r)
+        let outputs = provider(r.kind)
+            .create(aws, r, &aws.inputs(r))
             .await
             .unwrap_or_else(|e| panic!("create {a}: {e}"));
+        aws.record(r, outputs);
     }
 }
 
@@ -414,7 +471,11 @@ async fn redshift_cluster_schema_and_connection() {
     let schema = res(&base, "redshift_schema.invoice_lines");
     let schema_live = create(&aws, schema).await;
     provider(schema.kind)
-        .delete(&aws, &schema.physical, &schema_live)
+        .delete(
+            &aws,
+            &schema.physical,
+            &(schema_live.clone(), aws.outputs_of(schema)),
+        )
         .await
         .unwrap_or_else(|e| panic!("drop the table: {e}"));
     assert!(

@@ -2,10 +2,10 @@
 //! Cognito pool/client/groups, REST API and stage) against the emulator (`moto_server`),
 //! driven through the library: create -> no change -> update -> delete -> nothing left.
 
-use ecomflow_infra::aws::{provider, Aws, ConnectOptions};
+use ecomflow_infra::aws::{provider, Aws, Changes, ConnectOptions, Inputs, LiveValue};
 use ecomflow_infra::blueprint::{self, Blueprint, Context, LambdaCode, FUNCTIONS};
 use ecomflow_infra::config::{self, StackConfig};
-use ecomflow_infra::engine::execute::execute;
+use ecomflow_infra::engine::execute::execute_with;
 use ecomflow_infra::engine::live::ownership_of;
 use ecomflow_infra::engine::progress::Progress;
 use ecomflow_infra::model::apigateway::RestApiSpec;
@@ -137,16 +137,50 @@ impl Stack {
             .collect()
     }
 
+    /// What the engine hands `r` of its dependencies' outputs, read from the live account.
+    async fn inputs(&self, resources: &[Resource], r: &Resource) -> Inputs {
+        let live = self.live(resources).await;
+        Inputs::new(
+            r.depends_on
+                .iter()
+                .filter_map(|d| {
+                    let l = live.declared.get(d)?.as_ref()?;
+                    Some((d.clone(), l.outputs.clone()))
+                })
+                .collect(),
+        )
+    }
+
+    /// Reads one resource of `resources`, with its dependencies' outputs as inputs.
+    async fn read(&self, resources: &[Resource], r: &Resource) -> Option<LiveValue> {
+        let inputs = self.inputs(resources, r).await;
+        provider(r.kind)
+            .read(&self.aws, r, &inputs)
+            .await
+            .unwrap_or_else(|e| panic!("read {}: {e}", r.address()))
+    }
+
     /// Reads every resource (as the engine does, owners' tags deciding ownership).
     async fn live(&self, resources: &[Resource]) -> LiveState {
-        let mut specs = BTreeMap::new();
+        let mut read: BTreeMap<String, Option<LiveValue>> = BTreeMap::new();
         for r in resources {
-            let spec = provider(r.kind)
-                .read(&self.aws, r)
+            // Parents come first in the blueprint; each read gets their outputs.
+            let inputs = Inputs::new(
+                r.depends_on
+                    .iter()
+                    .filter_map(|d| Some((d.clone(), read.get(d)?.as_ref()?.1.clone())))
+                    .collect(),
+            );
+            let live = provider(r.kind)
+                .read(&self.aws, r, &inputs)
                 .await
                 .unwrap_or_else(|e| panic!("read {}: {e}", r.address()));
-            specs.insert(r.address(), spec);
+            read.insert(r.address(), live);
         }
+        let specs: BTreeMap<String, Option<serde_json::Value>> = read
+            .iter()
+            .map(|(a, l)| (a.clone(), l.as_ref().map(|l| l.0.clone())))
+            .collect();
         let mut state = LiveState::default();
         for r in resources {
             let live = specs[&r.address()].clone().map(|spec| {
@@ -161,6 +195,10 @@ impl Stack {
                     kind: r.kind,
                     physical: r.physical.clone(),
                     spec,
+                    outputs: read[&r.address()]
+                        .as_ref()
+                        .map(|l| l.1.clone())
+                        .unwrap_or_default(),
                     ownership,
                 }
             });
@@ -192,7 +230,12 @@ impl Stack {
 
     async fn run(&self, plan: &Plan) {
         let changes: Vec<_> = plan.actionable().collect();
-        let report = execute(&self.aws, &changes, 4, None, &Progress::silent())
+        let known = plan
+            .changes
+            .iter()
+            .map(|c| (c.address.clone(), c.outputs.clone()))
+            .collect();
+        let report = execute_with(&self.aws, &changes, known, 4, None, &Progress::silent())
             .await
             .unwrap();
         assert!(report.succeeded(), "{report:#?}");
@@ -326,15 +369,11 @@ async fn every_kind_is_created_converged_updated_and_deleted() {
     let env = c.environment().unwrap().variables().unwrap();
     assert_eq!(env["STREAM_NAME"], stack.names.stream());
     assert_eq!(env["DROP_DUPLICATES"], "true");
-    let api: RestApiSpec = serde_json::from_value(
-        provider(Kind::ApigwRestApi)
-            .read(&stack.aws, get(&resources, "apigw_rest_api.api"))
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
-    let api_id = api.id.clone().unwrap();
+    let (_, api_outputs) = stack
+        .read(&resources, get(&resources, "apigw_rest_api.api"))
+        .await
+        .unwrap();
+    let api_id = api_outputs["id"].clone();
     let mut methods = 0;
     for r in stack
         .aws
@@ -526,16 +565,12 @@ async fn every_kind_is_created_converged_updated_and_deleted() {
         "apigw_stage.api",
     ] {
         let r = get(&redefined, address);
-        let live = provider(r.kind).read(&stack.aws, r).await.unwrap().unwrap();
+        let live = stack.read(&redefined, r).await.unwrap();
         provider(r.kind)
             .delete(&stack.aws, &r.physical, &live)
             .await
             .unwrap();
-        assert_eq!(
-            provider(r.kind).read(&stack.aws, r).await.unwrap(),
-            None,
-            "{address}"
-        );
+        assert_eq!(stack.read(&redefined, r).await, None, "{address}");
         // Deleting again is fine.
         provider(r.kind)
             .delete(&stack.aws, &r.physical, &live)
@@ -566,7 +601,7 @@ async fn every_kind_is_created_converged_updated_and_deleted() {
     stack.run(&teardown).await;
     for r in &redefined {
         assert_eq!(
-            provider(r.kind).read(&stack.aws, r).await.unwrap(),
+            stack.read(&redefined, r).await,
             None,
             "{} is left",
             r.address()
@@ -600,19 +635,22 @@ async fn a_function_waits_for_its_new_role_to_be_assumable() {
     let aws = stack.aws.clone();
     let late_role = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        provider(Kind::IamRole).create(&aws, &role).await.unwrap();
+        provider(Kind::IamRole)
+            .create(&aws, &role, &Inputs::default())
+            .await
+            .unwrap();
     });
     let started = std::time::Instant::now();
     let before = stack.aws.stats.snapshot();
     provider(Kind::LambdaFunction)
-        .create(&stack.aws, &function)
+        .create(&stack.aws, &function, &Inputs::default())
         .await
         .expect("the create retries until the role exists");
     late_role.await.unwrap();
     assert!(started.elapsed() >= std::time::Duration::from_secs(3));
     assert!(stack.calls(&before, "Lambda:CreateFunction") >= 2);
-    let live = provider(Kind::LambdaFunction)
-        .read(&stack.aws, &function)
+    let (live, _) = provider(Kind::LambdaFunction)
+        .read(&stack.aws, &function, &Inputs::default())
         .await
         .unwrap()
         .unwrap();
@@ -680,8 +718,9 @@ async fn fields_fixed_at_creation_replace_the_resource() {
     stack.apply(&resources).await;
     let read = |resources: &[Resource], address: &str| {
         let r = get(resources, address).clone();
-        let aws = stack.aws.clone();
-        async move { provider(r.kind).read(&aws, &r).await.unwrap().unwrap() }
+        let resources = resources.to_vec();
+        let stack = &stack;
+        async move { stack.read(&resources, &r).await.unwrap().0 }
     };
     const CLIENT: &str = "cognito_app_client.app";
     const MAPPING: &str = "lambda_event_source_mapping.process";
@@ -779,11 +818,11 @@ async fn a_protected_stacks_pool_is_deletion_protected() {
     assert_eq!(pool.spec["deletion_protection"], "ACTIVE");
     stack.apply(std::slice::from_ref(&pool)).await;
     let live = provider(Kind::CognitoUserPool)
-        .read(&stack.aws, &pool)
+        .read(&stack.aws, &pool, &Inputs::default())
         .await
         .unwrap()
         .expect("the pool exists");
-    let id = live["_id"].as_str().unwrap().to_string();
+    let id = live.1["id"].clone();
     let described = stack
         .aws
         .cognito
@@ -813,7 +852,7 @@ async fn a_protected_stacks_pool_is_deletion_protected() {
         "{delta:?}"
     );
     assert!(provider(Kind::CognitoUserPool)
-        .read(&stack.aws, &pool)
+        .read(&stack.aws, &pool, &Inputs::default())
         .await
         .unwrap()
         .is_none());
@@ -836,15 +875,9 @@ async fn cognito_security_settings_are_created_and_converged_in_place() {
     stack.apply(&resources).await;
 
     // What Cognito holds.
-    let live_client = provider(Kind::CognitoAppClient)
-        .read(&stack.aws, &resources[1])
-        .await
-        .unwrap()
-        .unwrap();
-    let (pool_id, client_id) = (
-        live_client["_id"][0].as_str().unwrap().to_string(),
-        live_client["_id"][1].as_str().unwrap().to_string(),
-    );
+    let live_client = stack.read(&resources, &resources[1]).await.unwrap();
+    let live_pool = stack.read(&resources, &resources[0]).await.unwrap();
+    let (pool_id, client_id) = (live_pool.1["id"].clone(), live_client.1["id"].clone());
     let pool = stack
         .aws
         .cognito
@@ -886,13 +919,22 @@ async fn cognito_security_settings_are_created_and_converged_in_place() {
     // The older shape: self-registration open, Cognito's API defaults on the client.
     let mut old_pool = resources[0].clone();
     old_pool.spec["admin_create_user_only"] = serde_json::json!(false);
-    let live_pool = provider(Kind::CognitoUserPool)
-        .read(&stack.aws, &resources[0])
-        .await
-        .unwrap()
-        .unwrap();
+    let changes = |r: &Resource, live: &LiveValue| {
+        Changes::new(
+            plan::attribute_changes(r.kind, Some(&live.0), Some(&r.spec))
+                .into_iter()
+                .map(|a| a.path)
+                .collect(),
+        )
+    };
     provider(Kind::CognitoUserPool)
-        .update(&stack.aws, &old_pool, &live_pool)
+        .update(
+            &stack.aws,
+            &old_pool,
+            &live_pool,
+            &changes(&old_pool, &live_pool),
+            &Inputs::default(),
+        )
         .await
         .unwrap();
     let mut old_client = resources[1].clone();
@@ -900,8 +942,15 @@ async fn cognito_security_settings_are_created_and_converged_in_place() {
     old_client.spec["enable_token_revocation"] = serde_json::json!(false);
     old_client.spec["lifetimes"]["access"] = serde_json::json!({"value": 1, "unit": "hours"});
     old_client.spec["lifetimes"]["auth_session_minutes"] = serde_json::json!(15);
+    let inputs = stack.inputs(&resources, &resources[1]).await;
     provider(Kind::CognitoAppClient)
-        .update(&stack.aws, &old_client, &live_client)
+        .update(
+            &stack.aws,
+            &old_client,
+            &live_client,
+            &changes(&old_client, &live_client),
+            &inputs,
+        )
         .await
         .unwrap();
 

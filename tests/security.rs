@@ -849,6 +849,7 @@ fn secret_violations(s: &Stack) -> Vec<String> {
                     kind: r.kind,
                     physical: r.physical.clone(),
                     spec: r.spec.clone(),
+                    outputs: Default::default(),
                     ownership: Ownership::Ours,
                 };
                 (r.address(), Some(l))

@@ -5,9 +5,10 @@
 //! with its name and preferring the one tagged with this stack instance.
 
 use super::checked::{create_checked, CONFLICT};
-use super::{spec, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{spec, Aws, AwsError};
 use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
-use crate::model::{Kind, Resource, Service, Spec, Tags};
+use crate::model::{Resource, Service, Spec, Tags};
 use crate::names::TAG_STACK;
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{
@@ -71,15 +72,6 @@ fn no_sdk_retries() -> aws_sdk_apigateway::config::Builder {
 
 /// Prefix of a deployment's description before the definition fingerprint.
 const DEPLOYED: &str = "ecomflow-infra definition ";
-
-/// The provider of an apigateway kind.
-pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
-    match kind {
-        Kind::ApigwRestApi => &Api,
-        Kind::ApigwStage => &Stage,
-        other => unreachable!("{other:?} is not an apigateway kind"),
-    }
-}
 
 fn tags_of(api: &RestApi) -> Tags {
     api.tags()

@@ -5,7 +5,8 @@
 //! `DeleteConnection` are not implemented (HTTP 500). The tests' emulator
 //! (`tests/testkit/moto_ext.py`) adds them, as documented for AWS.
 
-use super::{built, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{built, Aws, AwsError};
 use crate::model::catalog::*;
 use crate::model::{Kind, Resource, Service, Spec, Tags};
 use async_trait::async_trait;
@@ -16,19 +17,6 @@ use std::time::{Duration, Instant};
 
 const GLUE_NOT_FOUND: &[&str] = &["EntityNotFoundException"];
 const GLUE_EXISTS: &[&str] = &["AlreadyExistsException"];
-
-/// The provider of a catalog kind.
-pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
-    match kind {
-        Kind::S3Object => &Object,
-        Kind::GlueDatabase => &Database,
-        Kind::GlueTable => &Table,
-        Kind::GlueCrawler => &Crawler,
-        Kind::GlueConnection => &Connection,
-        Kind::GlueJob => &Job,
-        other => unreachable!("{other:?} is not a catalog kind"),
-    }
-}
 
 pub(super) fn typed<S: serde::de::DeserializeOwned>(v: &Value, kind: Kind) -> Result<S, AwsError> {
     serde_json::from_value(v.clone())

@@ -90,7 +90,7 @@ mod tests {
     fn err(code: Option<&str>) -> AwsError {
         AwsError {
             code: code.map(str::to_string),
-            message: "boom".into(),
+            ..AwsError::msg("boom")
         }
     }
 

@@ -4,11 +4,12 @@
 //! listing pools with its name and preferring the one tagged with this stack instance.
 
 use super::checked::create_checked;
-use super::{spec, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{spec, Aws, AwsError};
 use crate::model::cognito::{
     AppClientSpec, ClientLifetimes, GroupSpec, PasswordPolicy, TokenValidity, UserPoolSpec,
 };
-use crate::model::{Kind, Resource, Service, Tags};
+use crate::model::{Resource, Service, Tags};
 use crate::names::TAG_STACK;
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::types::{
@@ -26,16 +27,6 @@ const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 fn no_sdk_retries() -> aws_sdk_cognitoidentityprovider::config::Builder {
     aws_sdk_cognitoidentityprovider::config::Builder::default()
         .retry_config(aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled())
-}
-
-/// The provider of a cognito kind.
-pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
-    match kind {
-        Kind::CognitoUserPool => &UserPool,
-        Kind::CognitoAppClient => &AppClient,
-        Kind::CognitoGroup => &Group,
-        other => unreachable!("{other:?} is not a cognito kind"),
-    }
 }
 
 /// IDs of the pools named `name` (ListUserPools, 60 per page).

@@ -1,6 +1,7 @@
 //! DynamoDB tables.
 
-use super::{built, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{built, Aws, AwsError};
 use crate::model::dynamodb::{KeyAttribute, TableSpec};
 use crate::model::{Resource, Service, Tags};
 use async_trait::async_trait;

@@ -6,7 +6,8 @@
 //! delivered to (records put are acknowledged and dropped).
 
 use super::catalog::{parse_jdbc, resolve_cluster, to_value, tolerate, typed};
-use super::{built, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{built, Aws, AwsError};
 use crate::model::catalog::*;
 use crate::model::{Resource, Service, Tags};
 use async_trait::async_trait;

@@ -1,6 +1,7 @@
 //! IAM: roles with inline policies.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{Aws, AwsError};
 use crate::model::iam::RoleSpec;
 use crate::model::{policy, Resource, Service, Tags};
 use async_trait::async_trait;

@@ -1,24 +1,22 @@
 //! Kinesis Data Streams.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::kit::{converge_tags, Absent};
+use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::kinesis::StreamSpec;
-use crate::model::{Resource, Service, Tags};
+use crate::model::{Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_kinesis::client::Waiters;
 use aws_sdk_kinesis::types::{
     EncryptionType, ScalingType, StreamMode, StreamModeDetails, StreamStatus,
 };
-use serde_json::Value;
 use std::time::Duration;
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 const WAIT: Duration = Duration::from_secs(300);
+const KINESIS: Service = Service::Kinesis;
 
-fn spec(v: &Value) -> Result<StreamSpec, AwsError> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| AwsError::msg(format!("malformed kinesis_stream spec: {e}")))
-}
-
+/// The stream's tags. ListTagsForStream has no paginator in the SDK: it pages by the last
+/// key seen.
 async fn stream_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
     let mut tags = Tags::new();
     let mut start: Option<String> = None;
@@ -56,158 +54,144 @@ async fn wait_active(aws: &Aws, name: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-fn mode(s: &StreamSpec) -> StreamMode {
-    if s.mode == "PROVISIONED" {
+fn mode(s: &StreamSpec) -> Result<StreamModeDetails, AwsError> {
+    let mode = if s.mode == "PROVISIONED" {
         StreamMode::Provisioned
     } else {
         StreamMode::OnDemand
-    }
+    };
+    StreamModeDetails::builder()
+        .stream_mode(mode)
+        .build()
+        .map_err(|e| AwsError::msg(e.to_string()))
 }
 
-/// Brings a live stream's settings to the declaration; shared by create and update.
-async fn converge(aws: &Aws, s: &StreamSpec, l: &StreamSpec) -> Result<(), AwsError> {
+/// Brings a live stream's settings to the declaration where `changes` says they differ;
+/// shared by create (against the read-back) and update (against the plan).
+async fn converge(
+    aws: &Aws,
+    s: &StreamSpec,
+    l: &Observed<StreamSpec>,
+    changes: &Changes,
+) -> Result<(), AwsError> {
     let name = &s.name;
-    let fail = |what: &'static str| {
-        move |e: AwsError| e.context(format!("failed to {what} of Kinesis stream {name}"))
-    };
-    if s.mode != l.mode {
-        let arn = aws
+    let fail = |what: &str| format!("failed to {what} of Kinesis stream {name}");
+    if changes.touches("mode") {
+        let arn = l.outputs.get("arn").cloned().unwrap_or_default();
+        let call = aws
             .kinesis
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to read Kinesis stream {name}"))
-            })?
-            .stream_description_summary
-            .map(|d| d.stream_arn)
-            .unwrap_or_default();
-        aws.throttle(Service::Kinesis).await;
-        aws.kinesis
             .update_stream_mode()
             .stream_arn(arn)
-            .stream_mode_details(
-                StreamModeDetails::builder()
-                    .stream_mode(mode(s))
-                    .build()
-                    .map_err(|e| AwsError::msg(e.to_string()))?,
-            )
-            .send()
-            .await
-            .map_err(|e| fail("change the capacity mode")(e.into()))?;
+            .stream_mode_details(mode(s)?)
+            .send();
+        aws.mutate(KINESIS, fail("change the capacity mode"), call)
+            .await?;
         wait_active(aws, name).await?;
     }
-    if let Some(shards) = s.shard_count {
-        if l.shard_count != Some(shards) {
-            aws.throttle(Service::Kinesis).await;
-            aws.kinesis
-                .update_shard_count()
+    if let Some(shards) = s.shard_count.filter(|_| changes.touches("shard_count")) {
+        let call = aws
+            .kinesis
+            .update_shard_count()
+            .stream_name(name)
+            .target_shard_count(shards)
+            .scaling_type(ScalingType::UniformScaling)
+            .send();
+        aws.mutate(KINESIS, fail("change the shard count"), call)
+            .await?;
+        wait_active(aws, name).await?;
+    }
+    if changes.touches("retention_hours") {
+        if s.retention_hours > l.spec.retention_hours {
+            let call = aws
+                .kinesis
+                .increase_stream_retention_period()
                 .stream_name(name)
-                .target_shard_count(shards)
-                .scaling_type(ScalingType::UniformScaling)
-                .send()
-                .await
-                .map_err(|e| fail("change the shard count")(e.into()))?;
-            wait_active(aws, name).await?;
+                .retention_period_hours(s.retention_hours)
+                .send();
+            aws.mutate(KINESIS, fail("increase the retention"), call)
+                .await?;
+        } else {
+            let call = aws
+                .kinesis
+                .decrease_stream_retention_period()
+                .stream_name(name)
+                .retention_period_hours(s.retention_hours)
+                .send();
+            aws.mutate(KINESIS, fail("decrease the retention"), call)
+                .await?;
         }
-    }
-    if s.retention_hours > l.retention_hours {
-        aws.throttle(Service::Kinesis).await;
-        aws.kinesis
-            .increase_stream_retention_period()
-            .stream_name(name)
-            .retention_period_hours(s.retention_hours)
-            .send()
-            .await
-            .map_err(|e| fail("increase the retention")(e.into()))?;
-        wait_active(aws, name).await?;
-    } else if s.retention_hours < l.retention_hours {
-        aws.throttle(Service::Kinesis).await;
-        aws.kinesis
-            .decrease_stream_retention_period()
-            .stream_name(name)
-            .retention_period_hours(s.retention_hours)
-            .send()
-            .await
-            .map_err(|e| fail("decrease the retention")(e.into()))?;
         wait_active(aws, name).await?;
     }
-    if s.kms_key != l.kms_key {
-        aws.throttle(Service::Kinesis).await;
-        match (&s.kms_key, &l.kms_key) {
+    if changes.touches("kms_key") {
+        match (&s.kms_key, &l.spec.kms_key) {
             (Some(key), _) => {
-                aws.kinesis
+                let call = aws
+                    .kinesis
                     .start_stream_encryption()
                     .stream_name(name)
                     .encryption_type(EncryptionType::Kms)
                     .key_id(key)
-                    .send()
-                    .await
-                    .map_err(|e| fail("start encryption")(e.into()))?;
+                    .send();
+                aws.mutate(KINESIS, fail("start encryption"), call).await?;
             }
             (None, Some(key)) => {
-                aws.kinesis
+                let call = aws
+                    .kinesis
                     .stop_stream_encryption()
                     .stream_name(name)
                     .encryption_type(EncryptionType::Kms)
                     .key_id(key)
-                    .send()
-                    .await
-                    .map_err(|e| fail("stop encryption")(e.into()))?;
+                    .send();
+                aws.mutate(KINESIS, fail("stop encryption"), call).await?;
             }
             (None, None) => {}
         }
         wait_active(aws, name).await?;
     }
-    let stale = crate::model::stale_tags(&s.tags, &l.tags);
-    if !stale.is_empty() {
-        aws.throttle(Service::Kinesis).await;
-        aws.kinesis
-            .remove_tags_from_stream()
-            .stream_name(name)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await
-            .map_err(|e| fail("untag")(e.into()))?;
-    }
-    let changed: std::collections::HashMap<String, String> =
-        crate::model::changed_tags(&s.tags, &l.tags)
-            .into_iter()
-            .collect();
-    if !changed.is_empty() {
-        aws.throttle(Service::Kinesis).await;
-        aws.kinesis
-            .add_tags_to_stream()
-            .stream_name(name)
-            .set_tags(Some(changed))
-            .send()
-            .await
-            .map_err(|e| fail("tag")(e.into()))?;
+    if changes.touches("tags") {
+        converge_tags(
+            aws,
+            KINESIS,
+            &s.tags,
+            &l.spec.tags,
+            |stale| async move {
+                aws.kinesis
+                    .remove_tags_from_stream()
+                    .stream_name(name)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(fail("untag")))?;
+                Ok(())
+            },
+            |changed| async move {
+                aws.kinesis
+                    .add_tags_to_stream()
+                    .stream_name(name)
+                    .set_tags(Some(changed.into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(fail("tag")))?;
+                Ok(())
+            },
+        )
+        .await?;
     }
     Ok(())
 }
 
-async fn read_stream(aws: &Aws, name: &str) -> Result<Option<StreamSpec>, AwsError> {
-    let summary = match aws
+async fn read_stream(aws: &Aws, name: &str) -> Result<Option<Observed<StreamSpec>>, AwsError> {
+    let summary = aws
         .kinesis
         .describe_stream_summary()
         .stream_name(name)
         .send()
         .await
-    {
-        Ok(out) => match out.stream_description_summary {
-            Some(d) => d,
-            None => return Ok(None),
-        },
-        Err(e) => {
-            let e = AwsError::from(e);
-            return if e.is(NOT_FOUND) {
-                Ok(None)
-            } else {
-                Err(e.context(format!("failed to read Kinesis stream {name}")))
-            };
-        }
+        .map_err(AwsError::from)
+        .or_absent(NOT_FOUND)
+        .map_err(|e| e.context(format!("failed to read Kinesis stream {name}")))?;
+    let Some(summary) = summary.and_then(|o| o.stream_description_summary) else {
+        return Ok(None);
     };
     if summary.stream_status == StreamStatus::Deleting {
         return Ok(None);
@@ -218,7 +202,7 @@ async fn read_stream(aws: &Aws, name: &str) -> Result<Option<StreamSpec>, AwsErr
         .map(|m| m.stream_mode == StreamMode::Provisioned)
         .unwrap_or(true);
     let encrypted = summary.encryption_type == Some(EncryptionType::Kms);
-    Ok(Some(StreamSpec {
+    let spec = StreamSpec {
         name: name.to_string(),
         mode: if provisioned {
             "PROVISIONED"
@@ -238,7 +222,8 @@ async fn read_stream(aws: &Aws, name: &str) -> Result<Option<StreamSpec>, AwsErr
             None
         },
         tags: stream_tags(aws, name).await?,
-    }))
+    };
+    Ok(Some(Observed::with(spec, "arn", summary.stream_arn)))
 }
 
 /// A Kinesis Data Stream.
@@ -246,14 +231,23 @@ pub struct Stream;
 
 #[async_trait]
 impl Provider for Stream {
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
-        Ok(read_stream(aws, &desired.physical)
-            .await?
-            .map(|s| serde_json::to_value(s).expect("specs serialise")))
+    type Spec = StreamSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &StreamSpec,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<StreamSpec>>, AwsError> {
+        read_stream(aws, &desired.name).await
     }
 
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
-        let s = spec(&desired.spec)?;
+    async fn create(
+        &self,
+        aws: &Aws,
+        s: &StreamSpec,
+        _inputs: &Inputs,
+    ) -> Result<Outputs, AwsError> {
         // A stream still being deleted (e.g. during a replace) must be gone first.
         aws.kinesis
             .wait_until_stream_not_exists()
@@ -261,61 +255,61 @@ impl Provider for Stream {
             .wait(WAIT)
             .await
             .ok();
-        aws.throttle(Service::Kinesis).await;
-        let created = aws
+        let call = aws
             .kinesis
             .create_stream()
             .stream_name(&s.name)
-            .stream_mode_details(
-                StreamModeDetails::builder()
-                    .stream_mode(mode(&s))
-                    .build()
-                    .map_err(|e| AwsError::msg(e.to_string()))?,
-            )
+            .stream_mode_details(mode(s)?)
             .set_shard_count(s.shard_count)
             .set_tags(Some(s.tags.clone().into_iter().collect()))
-            .send()
-            .await;
-        if let Err(e) = created {
-            let e = AwsError::from(e);
-            if !e.is(&["ResourceInUseException"]) {
-                return Err(e.context(format!("failed to create Kinesis stream {}", s.name)));
-            }
-        }
+            .send();
+        aws.mutate(
+            KINESIS,
+            format!("failed to create Kinesis stream {}", s.name),
+            call,
+        )
+        .await
+        .tolerate(&["ResourceInUseException"])?;
         wait_active(aws, &s.name).await?;
         let live = read_stream(aws, &s.name).await?.ok_or_else(|| {
             AwsError::msg(format!("Kinesis stream {} vanished after creation", s.name))
         })?;
-        converge(aws, &s, &live).await
+        converge(aws, s, &live, &Changes::between(s, &live.spec)).await?;
+        Ok(live.outputs)
     }
 
-    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
-        converge(aws, &spec(&desired.spec)?, &spec(live)?).await
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &StreamSpec,
+        live: &Observed<StreamSpec>,
+        changes: &Changes,
+        _inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        converge(aws, desired, live, changes).await
     }
 
-    async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
-        aws.throttle(Service::Kinesis).await;
-        if let Err(e) = aws
+    async fn delete(&self, aws: &Aws, gone: &Gone<StreamSpec>) -> Result<(), AwsError> {
+        let name = &gone.physical;
+        let call = aws
             .kinesis
             .delete_stream()
-            .stream_name(physical)
+            .stream_name(name)
             .enforce_consumer_deletion(true)
-            .send()
-            .await
-        {
-            let e = AwsError::from(e);
-            if !e.is(NOT_FOUND) {
-                return Err(e.context(format!("failed to delete Kinesis stream {physical}")));
-            }
-        }
+            .send();
+        aws.mutate(
+            KINESIS,
+            format!("failed to delete Kinesis stream {name}"),
+            call,
+        )
+        .await
+        .tolerate(NOT_FOUND)?;
         aws.kinesis
             .wait_until_stream_not_exists()
-            .stream_name(physical)
+            .stream_name(name)
             .wait(WAIT)
             .await
-            .map_err(|e| {
-                AwsError::msg(format!("Kinesis stream {physical} did not go away: {e}"))
-            })?;
+            .map_err(|e| AwsError::msg(format!("Kinesis stream {name} did not go away: {e}")))?;
         Ok(())
     }
 
@@ -334,14 +328,13 @@ impl Provider for Stream {
                 if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
                     continue;
                 }
-                let tags = match stream_tags(aws, name).await {
-                    Ok(t) => t,
-                    Err(e) if e.is(NOT_FOUND) => continue,
-                    Err(e) => return Err(e),
+                let Some(tags) = stream_tags(aws, name).await.or_absent(NOT_FOUND)? else {
+                    continue;
                 };
                 out.push(Listed {
                     physical: name.to_string(),
                     spec: serde_json::json!({"name": name, "tags": tags}),
+                    outputs: Outputs::new(),
                 });
             }
         }

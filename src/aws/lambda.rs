@@ -2,9 +2,10 @@
 //! event source mapping of `process`, and the invoke permissions of API Gateway.
 
 use super::checked::create_checked;
-use super::{spec, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{spec, Aws, AwsError};
 use crate::model::lambda::{EventSourceMappingSpec, FunctionSpec, PermissionSpec};
-use crate::model::{Kind, Resource, Service, Spec, Tags};
+use crate::model::{Resource, Service, Spec, Tags};
 use async_trait::async_trait;
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::primitives::Blob;
@@ -28,16 +29,6 @@ const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
 fn no_sdk_retries() -> aws_sdk_lambda::config::Builder {
     aws_sdk_lambda::config::Builder::default()
         .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
-}
-
-/// The provider of a lambda kind.
-pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
-    match kind {
-        Kind::LambdaFunction => &Function,
-        Kind::LambdaEventSourceMapping => &EventSourceMapping,
-        Kind::LambdaPermission => &Permission,
-        other => unreachable!("{other:?} is not a lambda kind"),
-    }
 }
 
 fn function_arn(aws: &Aws, name: &str) -> String {

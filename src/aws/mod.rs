@@ -10,18 +10,24 @@ mod error;
 mod firehose;
 mod iam;
 mod kinesis;
+mod kit;
 mod lambda;
+mod legacy;
+mod provider;
 mod redshift;
 mod s3;
 pub(crate) use s3::misnamed_root;
 mod sns;
 mod stats;
 
-pub use error::AwsError;
+pub use error::{AwsError, ErrorKind};
+use legacy::Legacy;
+pub use provider::{
+    Changes, DynProvider, Gone, Inputs, Listed, LiveValue, Observed, Outputs, Provider,
+};
 pub use stats::{CallCounts, CallStats};
 
-use crate::model::{Kind, Resource, Service};
-use async_trait::async_trait;
+use crate::model::{Kind, Service};
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -239,54 +245,6 @@ impl Aws {
     }
 }
 
-/// A live resource found by listing a service.
-#[derive(Debug, Clone)]
-pub struct Listed {
-    /// Physical identity.
-    pub physical: String,
-    /// Live spec; at least `name` and `tags`.
-    pub spec: Value,
-}
-
-/// Read, create, update, delete and list for one resource kind. The engine drives every kind
-/// through this trait alike. Every step is idempotent: create tolerates "already exists" and
-/// delete tolerates "not found", so a rerun after a crash converges.
-#[async_trait]
-pub trait Provider: Send + Sync {
-    /// The live spec of a declared resource, normalised to the declared shape; `None` if absent.
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError>;
-    /// Creates the resource and waits until it is usable.
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError>;
-    /// Changes the live resource in place to match the declaration.
-    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError>;
-    /// Deletes the resource and waits until it is gone.
-    async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError>;
-    /// Taggable kinds: resources whose name starts with `prefix`, except those in `skip`,
-    /// with their tags. Sub-resources return nothing: they go with their parent.
-    async fn list(
-        &self,
-        _aws: &Aws,
-        _prefix: &str,
-        _skip: &[String],
-    ) -> Result<Vec<Listed>, AwsError> {
-        Ok(Vec::new())
-    }
-    /// Sub-resource kinds that a config adds and removes under a parent (see
-    /// [`Kind::members_of`]): the live members under `parent`, a declared resource of the
-    /// parent kind found live as `parent_live` and owned by `instance`, each with a spec that
-    /// `delete` takes. Only members this tool could have made are returned; the engine drops
-    /// the declared ones and plans the rest as deletions.
-    async fn members(
-        &self,
-        _aws: &Aws,
-        _parent: &Resource,
-        _parent_live: &Value,
-        _instance: &str,
-    ) -> Result<Vec<Listed>, AwsError> {
-        Ok(Vec::new())
-    }
-}
-
 /// A spec value as its typed struct. Specs are built by the tool, so a failure is an internal
 /// error; it names the type that was expected.
 pub(crate) fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
@@ -306,34 +264,36 @@ pub(crate) fn built<T>(
 }
 
 /// The provider of a kind.
-pub fn provider(kind: Kind) -> &'static dyn Provider {
+pub fn provider(kind: Kind) -> &'static dyn DynProvider {
     match kind {
-        Kind::S3Bucket => &s3::Bucket,
-        Kind::S3PublicAccessBlock => &s3::PublicAccessBlock,
-        Kind::S3Encryption => &s3::Encryption,
-        Kind::S3BucketPolicy => &s3::BucketPolicy,
-        Kind::S3Versioning => &s3::Versioning,
-        Kind::S3Lifecycle => &s3::Lifecycle,
-        Kind::S3Notification => &s3::Notification,
-        Kind::IamRole => &iam::Role,
+        Kind::S3Bucket => &Legacy(s3::Bucket),
+        Kind::S3PublicAccessBlock => &Legacy(s3::PublicAccessBlock),
+        Kind::S3Encryption => &Legacy(s3::Encryption),
+        Kind::S3BucketPolicy => &Legacy(s3::BucketPolicy),
+        Kind::S3Versioning => &Legacy(s3::Versioning),
+        Kind::S3Lifecycle => &Legacy(s3::Lifecycle),
+        Kind::S3Notification => &Legacy(s3::Notification),
+        Kind::IamRole => &Legacy(iam::Role),
         Kind::KinesisStream => &kinesis::Stream,
-        Kind::DynamodbTable => &dynamodb::Table,
-        Kind::SnsTopic => &sns::Topic,
-        Kind::SnsSubscriptions => &sns::Subscriptions,
-        Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => {
-            lambda::provider(kind)
-        }
-        Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => {
-            cognito::provider(kind)
-        }
-        Kind::ApigwRestApi | Kind::ApigwStage => apigateway::provider(kind),
-        Kind::S3Object
-        | Kind::GlueDatabase
-        | Kind::GlueTable
-        | Kind::GlueCrawler
-        | Kind::GlueConnection
-        | Kind::GlueJob => catalog::provider(kind),
-        Kind::FirehoseDeliveryStream => &firehose::DeliveryStream,
-        Kind::RedshiftCluster | Kind::RedshiftSchema => redshift::provider(kind),
+        Kind::DynamodbTable => &Legacy(dynamodb::Table),
+        Kind::SnsTopic => &Legacy(sns::Topic),
+        Kind::SnsSubscriptions => &Legacy(sns::Subscriptions),
+        Kind::LambdaFunction => &Legacy(lambda::Function),
+        Kind::LambdaEventSourceMapping => &Legacy(lambda::EventSourceMapping),
+        Kind::LambdaPermission => &Legacy(lambda::Permission),
+        Kind::CognitoUserPool => &Legacy(cognito::UserPool),
+        Kind::CognitoAppClient => &Legacy(cognito::AppClient),
+        Kind::CognitoGroup => &Legacy(cognito::Group),
+        Kind::ApigwRestApi => &Legacy(apigateway::Api),
+        Kind::ApigwStage => &Legacy(apigateway::Stage),
+        Kind::S3Object => &Legacy(catalog::Object),
+        Kind::GlueDatabase => &Legacy(catalog::Database),
+        Kind::GlueTable => &Legacy(catalog::Table),
+        Kind::GlueCrawler => &Legacy(catalog::Crawler),
+        Kind::GlueConnection => &Legacy(catalog::Connection),
+        Kind::GlueJob => &Legacy(catalog::Job),
+        Kind::FirehoseDeliveryStream => &Legacy(firehose::DeliveryStream),
+        Kind::RedshiftCluster => &Legacy(redshift::Cluster),
+        Kind::RedshiftSchema => &Legacy(redshift::Schema),
     }
 }

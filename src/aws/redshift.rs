@@ -12,7 +12,8 @@
 //! Data API statements stay `STARTED` forever; the tests' emulator
 //! (`tests/testkit/moto_ext.py`) adds the last two.
 
-use super::{Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{Aws, AwsError};
 use crate::model::catalog::sha256_hex;
 use crate::model::redshift::*;
 use crate::model::{Kind, Resource, Service, Tags};
@@ -23,15 +24,6 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const NOT_FOUND: &[&str] = &["ClusterNotFound", "ClusterNotFoundFault"];
-
-/// The provider of a redshift kind.
-pub(super) fn provider(kind: Kind) -> &'static dyn Provider {
-    match kind {
-        Kind::RedshiftCluster => &Cluster,
-        Kind::RedshiftSchema => &Schema,
-        other => unreachable!("{other:?} is not a redshift kind"),
-    }
-}
 
 fn typed<S: serde::de::DeserializeOwned>(v: &Value, kind: Kind) -> Result<S, AwsError> {
     serde_json::from_value(v.clone())

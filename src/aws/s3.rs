@@ -1,6 +1,7 @@
 //! S3: the bucket and each of its configurations as a resource kind.
 
-use super::{built, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{built, Aws, AwsError};
 use crate::model::s3::*;
 use crate::model::{policy, Resource, Service, Spec, Tags};
 use async_trait::async_trait;

@@ -1,6 +1,7 @@
 //! SNS: the alerts topic (with its policy) and its subscriptions.
 
-use super::{spec, Aws, AwsError, Listed, Provider};
+use super::legacy::{LegacyProvider as Provider, Listed};
+use super::{spec, Aws, AwsError};
 use crate::model::sns::{SubscriptionsSpec, TopicSpec};
 use crate::model::{policy, Resource, Service, Tags};
 use async_trait::async_trait;

@@ -4,12 +4,12 @@
 use super::graph::Graph;
 use super::lock::Journal;
 use super::progress::Progress;
-use crate::aws::{provider, Aws, AwsError};
+use crate::aws::{provider, Aws, AwsError, Changes, Inputs, Outputs};
 use crate::plan::{Action, Change};
 use futures::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 /// How one step went.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +50,12 @@ fn verbs(action: Action) -> (&'static str, &'static str) {
     }
 }
 
-async fn create(aws: &Aws, change: &Change, journal: Option<&Journal>) -> Result<(), AwsError> {
+async fn create(
+    aws: &Aws,
+    change: &Change,
+    inputs: &Inputs,
+    journal: Option<&Journal>,
+) -> Result<Outputs, AwsError> {
     let desired = change
         .desired
         .as_ref()
@@ -61,38 +66,72 @@ async fn create(aws: &Aws, change: &Change, journal: Option<&Journal>) -> Result
     if let Some(j) = journaled {
         j.begin(&change.physical).await?;
     }
-    provider(change.kind).create(aws, desired).await?;
+    let outputs = provider(change.kind).create(aws, desired, inputs).await?;
     if let Some(j) = journaled {
         j.end(&change.physical).await?;
     }
-    Ok(())
+    Ok(outputs)
 }
 
-async fn run_step(aws: &Aws, change: &Change, journal: Option<&Journal>) -> Result<(), AwsError> {
+/// Runs one step; returns the resource's outputs as they are after it.
+async fn run_step(
+    aws: &Aws,
+    change: &Change,
+    inputs: &Inputs,
+    journal: Option<&Journal>,
+) -> Result<Outputs, AwsError> {
     let p = provider(change.kind);
-    let live = change.live.clone().unwrap_or(serde_json::Value::Null);
+    let live = (
+        change.live.clone().unwrap_or(serde_json::Value::Null),
+        change.outputs.clone(),
+    );
     match change.action {
-        Action::Create => create(aws, change, journal).await,
+        Action::Create => create(aws, change, inputs, journal).await,
         Action::Update => {
             let desired = change.desired.as_ref().ok_or_else(|| {
                 AwsError::msg("internal error: an update without a declared spec")
             })?;
-            p.update(aws, desired, &live).await
+            let changes = Changes::new(change.attributes.iter().map(|a| a.path.clone()).collect());
+            p.update(aws, desired, &live, &changes, inputs).await?;
+            Ok(change.outputs.clone())
         }
         Action::Replace => {
             p.delete(aws, &change.physical, &live).await?;
-            create(aws, change, journal).await
+            create(aws, change, inputs, journal).await
         }
-        Action::Delete => p.delete(aws, &change.physical, &live).await,
-        Action::NoOp => Ok(()),
+        Action::Delete => {
+            p.delete(aws, &change.physical, &live).await?;
+            Ok(Outputs::new())
+        }
+        Action::NoOp => Ok(change.outputs.clone()),
     }
+}
+
+/// [`execute_with`] where the changes themselves are all that is known of the live outputs.
+pub async fn execute(
+    aws: &Aws,
+    changes: &[&Change],
+    parallelism: usize,
+    journal: Option<&Journal>,
+    progress: &Progress,
+) -> Result<RunReport, super::graph::Cycle> {
+    let known = changes
+        .iter()
+        .map(|c| (c.address.clone(), c.outputs.clone()))
+        .collect();
+    execute_with(aws, changes, known, parallelism, journal, progress).await
 }
 
 /// Runs the actionable changes, at most `parallelism` at once. After a failure no new step
 /// starts; the running ones finish. Every step is idempotent, so a rerun converges.
-pub async fn execute(
+///
+/// `known` holds the live outputs (IDs, ARNs) of every resource of the plan, by address; each
+/// step gets those of its dependencies, and a create's outputs replace its entry before its
+/// dependents start.
+pub async fn execute_with(
     aws: &Aws,
     changes: &[&Change],
+    mut known: BTreeMap<String, Outputs>,
     parallelism: usize,
     journal: Option<&Journal>,
     progress: &Progress,
@@ -120,8 +159,15 @@ pub async fn execute(
             let change = changes[i];
             let (doing, _) = verbs(change.action);
             let step = progress.start(&change.address, doing);
+            let inputs = Inputs::new(
+                change
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| Some((d.clone(), known.get(d)?.clone())))
+                    .collect(),
+            );
             running.push(async move {
-                let result = run_step(aws, change, journal).await;
+                let result = run_step(aws, change, &inputs, journal).await;
                 (i, step, result)
             });
         }
@@ -130,7 +176,13 @@ pub async fn execute(
         };
         let change = changes[i];
         let (_, done) = verbs(change.action);
-        let error = result.err().map(|e| e.to_string());
+        let error = match result {
+            Ok(outputs) => {
+                known.insert(change.address.clone(), outputs);
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
         let elapsed = step.finish(match &error {
             None => Ok(done),
             Some(e) => Err(e.as_str()),

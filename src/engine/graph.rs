@@ -133,6 +133,7 @@ mod tests {
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             desired: None,
             live: None,
+            outputs: Default::default(),
         }
     }
 

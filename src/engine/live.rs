@@ -1,12 +1,12 @@
 //! Reading the live state of a stack instance, concurrently.
 
-use crate::aws::{provider, Aws, AwsError, Listed};
+use crate::aws::{provider, Aws, AwsError, Inputs, Listed, LiveValue};
 use crate::blueprint::Blueprint;
 use crate::model::{spec_tags, Kind, Resource};
 use crate::names::TAG_STACK;
 use crate::plan::{LiveResource, LiveState, Ownership};
-use futures::stream::{self, StreamExt, TryStreamExt};
-use std::collections::{BTreeMap, HashSet};
+use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// Whose a live spec is, judged by its tags. `adopt` lists physical names this instance
 /// began creating in an interrupted run (see [`super::lock::Journal`]).
@@ -25,6 +25,84 @@ pub fn ownership_of(
     }
 }
 
+/// Reads every declared resource, each once what it depends on has been read, so that a read
+/// gets its parents' outputs (IDs, ARNs) from the graph instead of looking them up. At most
+/// `parallelism` reads run at once.
+async fn read_declared<'a>(
+    aws: &Aws,
+    resources: &'a [Resource],
+    parallelism: usize,
+) -> Result<Vec<(&'a Resource, Option<LiveValue>)>, AwsError> {
+    let index: HashMap<String, usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.address(), i))
+        .collect();
+    let waits: Vec<Vec<usize>> = resources
+        .iter()
+        .map(|r| {
+            r.depends_on
+                .iter()
+                .filter_map(|d| index.get(d).copied())
+                .collect()
+        })
+        .collect();
+    let mut dependents = vec![Vec::new(); resources.len()];
+    for (i, w) in waits.iter().enumerate() {
+        for &d in w {
+            dependents[d].push(i);
+        }
+    }
+    let mut pending: Vec<usize> = waits.iter().map(Vec::len).collect();
+    let mut ready: VecDeque<usize> = (0..resources.len()).filter(|&i| pending[i] == 0).collect();
+    let mut done: Vec<Option<Option<LiveValue>>> = vec![None; resources.len()];
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < parallelism.max(1) {
+            let Some(i) = ready.pop_front() else { break };
+            let r = &resources[i];
+            let inputs = Inputs::new(
+                waits[i]
+                    .iter()
+                    .filter_map(|&d| {
+                        let live = done[d].as_ref().and_then(Option::as_ref)?;
+                        Some((resources[d].address(), live.1.clone()))
+                    })
+                    .collect(),
+            );
+            running.push(async move {
+                let read = provider(r.kind)
+                    .read(aws, r, &inputs)
+                    .await
+                    .map_err(|e| e.context(format!("failed to read {}", r.address())));
+                (i, read)
+            });
+        }
+        let Some((i, read)) = running.next().await else {
+            break;
+        };
+        done[i] = Some(read?);
+        for &d in &dependents[i] {
+            pending[d] -= 1;
+            if pending[d] == 0 {
+                ready.push_back(d);
+            }
+        }
+    }
+    resources
+        .iter()
+        .zip(done)
+        .map(|(r, live)| {
+            live.map(|l| (r, l)).ok_or_else(|| {
+                AwsError::msg(format!(
+                    "internal error: {} waits for itself through its dependencies",
+                    r.address()
+                ))
+            })
+        })
+        .collect()
+}
+
 /// Reads every declared resource and lists every taggable kind for undeclared resources
 /// tagged with this instance. At most `parallelism` reads run at once.
 pub async fn read_live(
@@ -34,16 +112,7 @@ pub async fn read_live(
     adopt: &HashSet<String>,
 ) -> Result<LiveState, AwsError> {
     let instance = blueprint.names.instance.clone();
-    let reads = stream::iter(blueprint.resources.iter().map(|r| async move {
-        let spec = provider(r.kind)
-            .read(aws, r)
-            .await
-            .map_err(|e| e.context(format!("failed to read {}", r.address())))?;
-        Ok::<(&Resource, Option<serde_json::Value>), AwsError>((r, spec))
-    }))
-    .buffer_unordered(parallelism.max(1))
-    .try_collect::<Vec<_>>();
-
+    let reads = read_declared(aws, &blueprint.resources, parallelism);
     let prefix = blueprint.names.all_prefix();
     let lists = stream::iter(
         Kind::ALL
@@ -70,9 +139,9 @@ pub async fn read_live(
 
     // Ownership of taggable resources first; sub-resources take their owner's.
     let mut owners: BTreeMap<String, Ownership> = BTreeMap::new();
-    for (r, spec) in &read {
+    for (r, live) in &read {
         if r.owner.is_none() {
-            if let Some(spec) = spec {
+            if let Some((spec, _)) = live {
                 owners.insert(
                     r.address(),
                     ownership_of(&instance, spec, &r.physical, adopt),
@@ -82,8 +151,8 @@ pub async fn read_live(
     }
     let members = read_members(aws, &read, &owners, &instance, parallelism).await?;
     let mut state = LiveState::default();
-    for (r, spec) in read {
-        let live = spec.map(|spec| {
+    for (r, live) in read {
+        let live = live.map(|(spec, outputs)| {
             let ownership = match &r.owner {
                 Some(owner) => owners
                     .get(owner)
@@ -98,6 +167,7 @@ pub async fn read_live(
                 kind: r.kind,
                 physical: r.physical.clone(),
                 spec,
+                outputs,
                 ownership,
             }
         });
@@ -119,6 +189,7 @@ pub async fn read_live(
             kind,
             physical: l.physical,
             spec: l.spec,
+            outputs: l.outputs,
             ownership: Ownership::Ours,
         })
         .collect();
@@ -131,22 +202,24 @@ pub async fn read_live(
 /// declared or not; members go with their parent's ownership.
 async fn read_members(
     aws: &Aws,
-    read: &[(&Resource, Option<serde_json::Value>)],
+    read: &[(&Resource, Option<LiveValue>)],
     owners: &BTreeMap<String, Ownership>,
     instance: &str,
     parallelism: usize,
 ) -> Result<Vec<(Kind, Listed)>, AwsError> {
     let parents = read.iter().filter_map(|(r, spec)| {
         let ours = owners.get(&r.address()) == Some(&Ownership::Ours);
-        spec.as_ref().filter(|_| ours).map(|spec| (*r, spec))
+        spec.as_ref()
+            .filter(|_| ours)
+            .map(|(_, outputs)| (*r, outputs))
     });
-    let lists = parents.flat_map(|(parent, spec)| {
+    let lists = parents.flat_map(|(parent, outputs)| {
         Kind::ALL
             .into_iter()
             .filter(move |k| k.members_of() == Some(parent.kind))
             .map(move |kind| async move {
                 let found = provider(kind)
-                    .members(aws, parent, spec, instance)
+                    .members(aws, parent, outputs, instance)
                     .await
                     .map_err(|e| {
                         e.context(format!(

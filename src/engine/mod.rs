@@ -219,7 +219,15 @@ impl Session {
         progress: &Progress,
     ) -> Result<RunReport, EngineError> {
         let changes: Vec<_> = plan.actionable().collect();
-        Ok(execute::execute(&self.aws, &changes, parallelism, journal, progress).await?)
+        let known = plan
+            .changes
+            .iter()
+            .map(|c| (c.address.clone(), c.outputs.clone()))
+            .collect();
+        Ok(
+            execute::execute_with(&self.aws, &changes, known, parallelism, journal, progress)
+                .await?,
+        )
     }
 
     /// Anything still tagged with this instance (the leak sweep after destroy).

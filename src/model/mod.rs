@@ -30,6 +30,11 @@ pub trait Spec: Serialize + DeserializeOwned {
     fn physical(&self) -> String;
 }
 
+/// What AWS assigns to a resource that dependents need: `id`, `arn`, `endpoint`, ... Returned
+/// by a provider's create and read, kept in the live state, and handed to dependents by the
+/// engine.
+pub type Outputs = BTreeMap<String, String>;
+
 /// Tags on a resource, sorted by key.
 pub type Tags = BTreeMap<String, String>;
 

@@ -1,7 +1,7 @@
 //! The one generic diff: normalised desired and live specs compared field by field.
 
 use super::{Action, AttributeChange, Change, Plan, Summary, PLAN_FORMAT_VERSION};
-use crate::model::{address, Kind, KindInfo, Resource};
+use crate::model::{address, Kind, KindInfo, Outputs, Resource};
 use crate::names::{TAG_CREATED, TAG_EXPIRES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,6 +74,9 @@ pub struct LiveResource {
     pub physical: String,
     /// Normalised spec, same shape as the declared one.
     pub spec: Value,
+    /// What AWS assigned (IDs, ARNs, endpoints), handed to dependents.
+    #[serde(default, skip_serializing_if = "Outputs::is_empty")]
+    pub outputs: Outputs,
     /// Whose it is.
     pub ownership: Ownership,
 }
@@ -246,12 +249,13 @@ pub fn diff(
         let info = res.kind.info();
         let current = live.declared.get(&addr).cloned().flatten();
         // The declared resource as apply is to write it (a live creation tag kept).
-        let (action, attributes, desired, live_spec) = match current {
+        let (action, attributes, desired, live_spec, outputs) = match current {
             None => (
                 Action::Create,
                 attribute_changes(res.kind, None, Some(&res.spec)),
                 res.clone(),
                 None,
+                Outputs::new(),
             ),
             Some(l) => {
                 if let Ownership::Foreign(owner) = &l.ownership {
@@ -271,7 +275,7 @@ pub fn diff(
                 } else {
                     Action::Update
                 };
-                (action, attrs, kept, Some(l.spec))
+                (action, attrs, kept, Some(l.spec), l.outputs)
             }
         };
         changes.push(Change {
@@ -284,6 +288,7 @@ pub fn diff(
             depends_on: res.depends_on.clone(),
             desired: Some(desired),
             live: live_spec,
+            outputs,
         });
     }
     for l in &live.undeclared {
@@ -297,6 +302,7 @@ pub fn diff(
             depends_on: Vec::new(),
             desired: None,
             live: Some(l.spec.clone()),
+            outputs: l.outputs.clone(),
         });
     }
     if !conflicts.is_empty() {
@@ -371,6 +377,7 @@ pub fn teardown(
             depends_on: res.depends_on.clone(),
             desired: None,
             live: Some(l.spec.clone()),
+            outputs: l.outputs.clone(),
         });
     }
     let mut plan = diff(

@@ -11,7 +11,7 @@ pub use diff::{
 pub use render::{render_json, render_text};
 pub use saved::{parse_saved, render_saved, SavedPlanError};
 
-use crate::model::{Kind, Resource};
+use crate::model::{Kind, Outputs, Resource};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -70,6 +70,9 @@ pub struct Change {
     /// The live spec (update, replace, delete, no-op). Not serialised.
     #[serde(skip)]
     pub live: Option<Value>,
+    /// The live outputs (IDs, ARNs) of what exists. Not serialised.
+    #[serde(skip)]
+    pub outputs: Outputs,
 }
 
 /// Counts of a plan's actions.

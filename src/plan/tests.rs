@@ -53,6 +53,7 @@ fn live_of(r: &Resource, ownership: Ownership) -> Option<LiveResource> {
         kind: r.kind,
         physical: r.physical.clone(),
         spec: r.spec.clone(),
+        outputs: Default::default(),
         ownership,
     })
 }

@@ -1,0 +1,164 @@
+//! The service kit: what every provider repeats, written once. Rate-limited mutations, one
+//! not-found tolerance, one poll-until, and tag convergence for each tagging shape. A
+//! provider file holds only what is specific to its kind.
+
+use super::{Aws, AwsError};
+use crate::model::{changed_tags, stale_tags, Service, Tags};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+impl Aws {
+    /// Makes one mutating call once the service's client-side quota allows it (see
+    /// `control_plane_quota`), with its error as an [`AwsError`] naming `what` was being done.
+    pub(crate) async fn mutate<T, E, F>(
+        &self,
+        service: Service,
+        what: impl std::fmt::Display,
+        call: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Future<Output = Result<T, E>>,
+        AwsError: From<E>,
+    {
+        self.throttle(service).await;
+        call.await.map_err(|e| AwsError::from(e).context(what))
+    }
+}
+
+/// "Not found" tolerance, in one idiom for every service's codes.
+pub(crate) trait Absent<T> {
+    /// `None` when the error's code is one of `codes` (the resource does not exist).
+    fn or_absent(self, codes: &[&str]) -> Result<Option<T>, AwsError>;
+    /// Success when the error's code is one of `codes` (e.g. a delete of what is gone).
+    fn tolerate(self, codes: &[&str]) -> Result<(), AwsError>;
+}
+
+impl<T> Absent<T> for Result<T, AwsError> {
+    fn or_absent(self, codes: &[&str]) -> Result<Option<T>, AwsError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is(codes) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn tolerate(self, codes: &[&str]) -> Result<(), AwsError> {
+        self.or_absent(codes).map(|_| ())
+    }
+}
+
+/// Calls `check` every `interval` until it returns `Some`, or fails naming `what` once
+/// `deadline` has passed. For states the SDK has no waiter for.
+pub(crate) async fn poll_until<T, F, Fut>(
+    what: impl std::fmt::Display,
+    deadline: Duration,
+    interval: Duration,
+    mut check: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, AwsError>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await? {
+            return Ok(v);
+        }
+        if start.elapsed() >= deadline {
+            return Err(AwsError::msg(format!(
+                "timed out after {} s waiting until {what}",
+                deadline.as_secs()
+            )));
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Tags of services that add and remove keys separately (TagResource/UntagResource and
+/// their kin): removes the keys no longer declared, then sets the missing or different ones.
+/// Each call is made only when needed and is rate-limited as a mutation.
+pub(crate) async fn converge_tags<U, UF, S, SF>(
+    aws: &Aws,
+    service: Service,
+    desired: &Tags,
+    live: &Tags,
+    untag: U,
+    tag: S,
+) -> Result<(), AwsError>
+where
+    U: FnOnce(Vec<String>) -> UF,
+    UF: Future<Output = Result<(), AwsError>>,
+    S: FnOnce(Tags) -> SF,
+    SF: Future<Output = Result<(), AwsError>>,
+{
+    let stale = stale_tags(desired, live);
+    if !stale.is_empty() {
+        aws.throttle(service).await;
+        untag(stale).await?;
+    }
+    let changed = changed_tags(desired, live);
+    if !changed.is_empty() {
+        aws.throttle(service).await;
+        tag(changed).await?;
+    }
+    Ok(())
+}
+
+/// Tags of services that replace the whole set in one call (S3's PutBucketTagging): one
+/// rate-limited call when the sets differ.
+pub(crate) async fn converge_tag_set<P, PF>(
+    aws: &Aws,
+    service: Service,
+    desired: &Tags,
+    live: &Tags,
+    put: P,
+) -> Result<(), AwsError>
+where
+    P: FnOnce(Tags) -> PF,
+    PF: Future<Output = Result<(), AwsError>>,
+{
+    if desired == live {
+        return Ok(());
+    }
+    aws.throttle(service).await;
+    put(desired.clone()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absence_is_tolerated_for_the_given_codes_only() {
+        let gone: Result<u8, AwsError> = Err(AwsError {
+            code: Some("NoSuchThing".into()),
+            ..AwsError::msg("gone")
+        });
+        assert_eq!(gone.clone().or_absent(&["NoSuchThing"]).unwrap(), None);
+        assert!(gone.clone().tolerate(&["NoSuchThing"]).is_ok());
+        assert!(gone.or_absent(&["Other"]).is_err());
+        assert_eq!(Ok::<u8, AwsError>(3).or_absent(&["X"]).unwrap(), Some(3));
+    }
+
+    #[tokio::test]
+    async fn poll_until_returns_the_first_answer_and_times_out_naming_the_wait() {
+        let mut n = 0;
+        let v = poll_until("three", Duration::from_secs(5), Duration::ZERO, || {
+            n += 1;
+            let done = n >= 3;
+            async move { Ok(done.then_some(n)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 3);
+        let e = poll_until::<(), _, _>(
+            "the thing is ready",
+            Duration::ZERO,
+            Duration::ZERO,
+            || async { Ok(None) },
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("the thing is ready"), "{e}");
+    }
+}
