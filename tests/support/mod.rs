@@ -10,6 +10,7 @@ use std::sync::Arc;
 pub use ecomflow_testkit::Moto;
 
 pub mod cognito;
+pub mod harness;
 pub mod inventory;
 pub mod serve;
 #[allow(unused_imports)] // each test binary uses its own subset
