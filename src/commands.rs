@@ -2,83 +2,21 @@
 
 use crate::aws::ConnectOptions;
 use crate::cli::{
-    ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output, OutputsArgs,
-    PlanArgs, PruneArg, UsersSyncArgs,
+    confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output,
+    OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
 };
-use crate::config::{self, StackConfig};
 use crate::engine::execute::RunReport;
 use crate::engine::lock::{self, Lock};
 use crate::engine::progress::Progress;
-use crate::engine::{check_stateful, EngineError, Packages, Session};
+use crate::engine::{check_stateful, EngineError, Session};
 use crate::names::instance_name;
 use crate::plan::{parse_saved, render_json, render_saved, render_text, Plan};
+use crate::session::{connect_options, load, open, open_config, open_session, open_without_code};
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-
-/// Exit code of a successful run.
-pub const EXIT_OK: i32 = 0;
-/// Exit code of `plan --detailed-exitcode` when there are changes.
-pub const EXIT_CHANGES: i32 = 2;
-
-/// The AWS connection options the global flags ask for.
-pub fn connect_options(g: &Global) -> ConnectOptions {
-    ConnectOptions {
-        region: g.region.clone(),
-        profile: g.profile.clone(),
-        endpoint_url: g.endpoint_url.clone(),
-        self_paced: false,
-    }
-}
-
-/// Loads and validates the stack file (no API call happens before this succeeds).
-pub fn load(g: &Global, stack: &Path) -> Result<StackConfig> {
-    Ok(config::load_file(stack, g.instance.as_deref())?)
-}
-
-/// Opens a session whose blueprint carries the packaged Lambda code.
-pub(crate) async fn open(g: &Global, stack: &Path) -> Result<Session> {
-    open_config(g, load(g, stack)?, stack).await
-}
-
-async fn open_config(g: &Global, config: StackConfig, stack: &Path) -> Result<Session> {
-    Ok(Session::open(
-        config,
-        &stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &packages(g),
-    )
-    .await?)
-}
-
-fn packages(g: &Global) -> Packages {
-    match &g.packages {
-        Some(dir) => Packages::Dir(dir.clone()),
-        None => Packages::Default,
-    }
-}
 
 fn print_calls(g: &Global, session: &Session) {
     print_stats(g, &session.aws);
-}
-
-/// Asks for confirmation on a terminal; refuses without one unless `--yes`.
-pub(crate) fn confirm(yes: bool, what: &str) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!("refusing to {what} without a terminal to confirm on; pass --yes");
-    }
-    eprint!("Do you want to {what}? Only 'yes' will be accepted: ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != "yes" {
-        bail!("{what} cancelled");
-    }
-    Ok(())
 }
 
 /// `plan`.
@@ -255,14 +193,7 @@ pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
             g.stack.display()
         );
     }
-    let session = Session::open(
-        config,
-        &g.stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &Packages::NotNeeded,
-    )
-    .await?;
+    let session = open_without_code(g, config).await?;
     if args.dry_run {
         let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
         report_destroy_plan(g, &plan, &skipped);
@@ -499,20 +430,6 @@ pub fn build(g: &Global, args: &BuildArgs) -> Result<i32> {
     let artifacts = package::build(&opts)?;
     print!("{}", package::render_artifacts(&artifacts));
     Ok(EXIT_OK)
-}
-
-/// Opens the session of the global flags' stack instance for commands that do not deploy
-/// code (so the Lambda packages need not exist).
-pub async fn open_session(g: &Global) -> Result<Session> {
-    let config = load(g, &g.stack)?;
-    Ok(Session::open(
-        config,
-        &g.stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &Packages::NotNeeded,
-    )
-    .await?)
 }
 
 /// `outputs`: what users connect with, read from the live account.

@@ -38,13 +38,13 @@
 
 use crate::aws::{provider, Aws, AwsError, CallCounts};
 use crate::cli::{GcArgs, Global, Output};
-use crate::commands;
 use crate::config;
 use crate::engine::lock::{Lock, LockError};
 use crate::engine::progress::Progress;
 use crate::engine::{EngineError, Packages, Session};
 use crate::model::{spec_tags, Kind, Tags};
 use crate::names::{instance_name, TAG_CREATED, TAG_ENV, TAG_EXPIRES, TAG_STACK};
+use crate::session;
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -475,7 +475,7 @@ pub async fn run(g: &Global, args: &GcArgs) -> anyhow::Result<i32> {
     if let Some(suffix) = &g.instance {
         bail!("gc finds the stack's instances itself; drop `--instance {suffix}`");
     }
-    let config = commands::load(g, &g.stack)?;
+    let config = session::load(g, &g.stack)?;
     if config.protected {
         bail!(
             "{} is a protected environment (`protected: true`); gc never destroys its instances",
@@ -487,7 +487,7 @@ pub async fn run(g: &Global, args: &GcArgs) -> anyhow::Result<i32> {
         None => Rule::Expired,
     };
     let parallelism = usize::from(args.parallelism);
-    let aws = Aws::connect(&commands::connect_options(g), &config.region)
+    let aws = Aws::connect(&session::connect_options(g), &config.region)
         .await
         .map_err(EngineError::from)?;
     let base = instance_name(&config.app, &config.env, None);
@@ -545,7 +545,7 @@ pub async fn run(g: &Global, args: &GcArgs) -> anyhow::Result<i32> {
             .iter()
             .map(|&i| report.instances[i].instance.as_str())
             .collect();
-        commands::confirm(
+        crate::cli::confirm(
             args.yes,
             &format!(
                 "destroy {} ephemeral instance(s) of {base} ({})",
@@ -610,7 +610,7 @@ pub async fn run(g: &Global, args: &GcArgs) -> anyhow::Result<i32> {
         })
         .collect();
     if failed.is_empty() {
-        Ok(commands::EXIT_OK)
+        Ok(crate::cli::EXIT_OK)
     } else {
         eprintln!(
             "error: gc could not collect {} due instance(s); rerun it once the cause is fixed:\n{}",
@@ -669,7 +669,7 @@ async fn collect(g: &Global, args: &GcArgs, rule: Rule, suffix: &str) -> Collect
         config,
         &g.stack.display().to_string(),
         Some(suffix.to_string()),
-        &commands::connect_options(g),
+        &session::connect_options(g),
         &Packages::NotNeeded,
     )
     .await
