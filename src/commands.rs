@@ -6,11 +6,11 @@ use crate::cli::{
     OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
 };
 use crate::engine::execute::RunReport;
-use crate::engine::lock::{self, Lock};
+use crate::engine::lock;
 use crate::engine::progress::Progress;
-use crate::engine::{check_stateful, EngineError, Session};
-use crate::names::instance_name;
-use crate::plan::{parse_saved, render_json, render_saved, render_text, Plan};
+use crate::engine::workflow::{self, ApplyOptions, Observer};
+use crate::engine::{EngineError, Session};
+use crate::plan::{parse_saved, render_json, render_saved, render_text, Conflict, Plan};
 use crate::session::{connect_options, load, open, open_config, open_session, open_without_code};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -59,13 +59,54 @@ struct ApplyOutput<'a> {
     calls: crate::aws::CallCounts,
 }
 
-fn finish_run(
-    g: &Global,
-    session: &Session,
-    plan: &Plan,
-    run: &RunReport,
-    verb: &str,
-) -> Result<()> {
+/// Which workflow a [`Terminal`] shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Apply,
+    Destroy,
+}
+
+/// How `apply` and `destroy` show their plan, ask, and report their run on the command line.
+struct Terminal<'a> {
+    g: &'a Global,
+    session: &'a Session,
+    verb: Verb,
+    yes: bool,
+}
+
+impl Observer for Terminal<'_> {
+    fn show_plan(&self, plan: &Plan, left_alone: &[Conflict]) {
+        match self.verb {
+            Verb::Destroy => report_destroy_plan(self.g, plan, left_alone),
+            // Apply's JSON carries the plan with the run, once it is over.
+            Verb::Apply if self.g.output == Output::Text => print!("{}", render_text(plan)),
+            Verb::Apply => {}
+        }
+    }
+
+    fn confirm(&self, what: &str) -> Result<()> {
+        confirm(self.yes, what)
+    }
+
+    fn progress(&self) -> Progress {
+        Progress::new(self.g.quiet || self.g.output == Output::Json)
+    }
+
+    fn ran(&self, plan: &Plan, run: &RunReport) {
+        // Nothing ran: only apply's JSON reports it, as an empty run.
+        if plan.is_empty() && (self.verb == Verb::Destroy || self.g.output == Output::Text) {
+            print_calls(self.g, self.session);
+            return;
+        }
+        let verb = match self.verb {
+            Verb::Apply => "Apply",
+            Verb::Destroy => "Destroy",
+        };
+        print_run(self.g, self.session, plan, run, verb);
+    }
+}
+
+fn print_run(g: &Global, session: &Session, plan: &Plan, run: &RunReport, verb: &str) {
     match g.output {
         Output::Json => println!(
             "{}",
@@ -73,7 +114,8 @@ fn finish_run(
                 plan,
                 run,
                 calls: session.aws.stats.snapshot()
-            })?
+            })
+            .expect("a plan and a run report are plain data")
         ),
         Output::Text => {
             let failed = run.steps.iter().filter(|s| s.error.is_some()).count();
@@ -85,18 +127,6 @@ fn finish_run(
         }
     }
     print_calls(g, session);
-    if !run.succeeded() {
-        let errors: Vec<String> = run
-            .steps
-            .iter()
-            .filter_map(|s| s.error.as_ref().map(|e| format!("  {}: {e}", s.address)))
-            .collect();
-        bail!(
-            "{verb} failed; rerun it to converge (every step is idempotent):\n{}",
-            errors.join("\n")
-        );
-    }
-    Ok(())
 }
 
 /// Whether two paths name the same file (compared as given when either cannot be resolved).
@@ -122,65 +152,21 @@ pub async fn apply(g: &Global, args: &ApplyArgs) -> Result<i32> {
     };
     let config = load(g, &stack)?;
     if let Some(p) = &saved {
-        // The instance is known without a call: a plan for another one goes no further.
-        let instance = instance_name(&config.app, &config.env, g.instance.as_deref());
-        if p.stack != instance {
-            return Err(EngineError::StalePlan(format!(
-                "it was made for stack {}, not {instance}",
-                p.stack
-            ))
-            .into());
-        }
+        workflow::check_saved_instance(&config, g.instance.as_deref(), p)?;
     }
     let session = open_config(g, config, &stack).await?;
-    if let Some(p) = &saved {
-        // Account, region and declaration are judged before the lock is taken.
-        session.check_saved_declared(p)?;
-    }
-    let lock = Lock::acquire(&session.aws, session.instance(), "apply").await?;
-    let result = apply_locked(g, args, &session, saved.as_ref(), &lock).await;
-    lock.release().await?;
-    result
-}
-
-async fn apply_locked(
-    g: &Global,
-    args: &ApplyArgs,
-    session: &Session,
-    saved: Option<&Plan>,
-    lock: &Lock,
-) -> Result<i32> {
-    let plan = session.plan(args.parallelism.into()).await?;
-    if let Some(saved) = saved {
-        session.check_saved(saved, &plan)?;
-    }
-    if g.output == Output::Text {
-        print!("{}", render_text(&plan));
-    }
-    if plan.is_empty() {
-        // Converged already (perhaps by a run killed before it could clear the journal).
-        lock.journal().clear().await?;
-        if g.output == Output::Json {
-            finish_run(g, session, &plan, &RunReport::default(), "Apply")?;
-        } else {
-            print_calls(g, session);
-        }
-        return Ok(EXIT_OK);
-    }
-    check_stateful(&plan, args.allow_replace)?;
-    if saved.is_none() {
-        confirm(args.yes, "apply these changes")?;
-    }
-    let progress = Progress::new(g.quiet || g.output == Output::Json);
-    let journal = lock.journal();
-    let run = session
-        .execute(&plan, args.parallelism.into(), Some(&journal), &progress)
-        .await?;
-    // Every declared resource carries its tags now: the journal has served its purpose.
-    if run.succeeded() {
-        journal.clear().await?;
-    }
-    finish_run(g, session, &plan, &run, "Apply")?;
+    let options = ApplyOptions {
+        parallelism: args.parallelism.into(),
+        allow_replace: args.allow_replace,
+        saved: saved.as_ref(),
+    };
+    let ui = Terminal {
+        g,
+        session: &session,
+        verb: Verb::Apply,
+        yes: args.yes,
+    };
+    workflow::apply(&session, &options, &ui).await?;
     Ok(EXIT_OK)
 }
 
@@ -200,13 +186,23 @@ pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
         print_calls(g, &session);
         return Ok(EXIT_OK);
     }
-    let lock = Lock::acquire(&session.aws, session.instance(), "destroy").await?;
-    let result = destroy_locked(g, args, &session, &lock).await;
-    lock.release().await?;
-    result
+    let ui = Terminal {
+        g,
+        session: &session,
+        verb: Verb::Destroy,
+        yes: args.yes,
+    };
+    workflow::destroy(&session, args.parallelism.into(), &ui).await?;
+    if !g.quiet {
+        eprintln!(
+            "Leak sweep: nothing tagged ecomflow:stack={} remains.",
+            session.instance()
+        );
+    }
+    Ok(EXIT_OK)
 }
 
-fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[crate::plan::Conflict]) {
+fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[Conflict]) {
     match g.output {
         Output::Json => println!("{}", render_json(plan)),
         Output::Text => {
@@ -223,48 +219,6 @@ fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[crate::plan::Conflict
     for c in skipped {
         eprintln!("warning: left alone: {c}");
     }
-}
-
-async fn destroy_locked(
-    g: &Global,
-    args: &DestroyArgs,
-    session: &Session,
-    lock: &Lock,
-) -> Result<i32> {
-    let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
-    report_destroy_plan(g, &plan, &skipped);
-    if !plan.is_empty() {
-        confirm(
-            args.yes,
-            &format!("destroy every resource of {}", session.instance()),
-        )?;
-        let progress = Progress::new(g.quiet || g.output == Output::Json);
-        let run = session
-            .execute(&plan, args.parallelism.into(), None, &progress)
-            .await?;
-        finish_run(g, session, &plan, &run, "Destroy")?;
-    } else {
-        print_calls(g, session);
-    }
-    let left = session.sweep().await?;
-    if !left.is_empty() {
-        let names: Vec<String> = left.iter().map(|(k, n)| format!("  {k} {n}")).collect();
-        bail!(
-            "leak sweep: these resources are still tagged ecomflow:stack={}:\n{}",
-            session.instance(),
-            names.join("\n")
-        );
-    }
-    // Nothing of the instance is left: names journaled by a killed apply must not let a later,
-    // untagged resource of that name pass for ours.
-    lock.journal().clear().await?;
-    if !g.quiet {
-        eprintln!(
-            "Leak sweep: nothing tagged ecomflow:stack={} remains.",
-            session.instance()
-        );
-    }
-    Ok(EXIT_OK)
 }
 
 /// `force-unlock`.
