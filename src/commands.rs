@@ -1,15 +1,17 @@
 //! What each subcommand does, between parsing (main) and the library.
 
-use crate::aws::ConnectOptions;
+use crate::aws::{Aws, ConnectOptions};
 use crate::cli::{
-    confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output,
-    OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
+    confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, GcArgs, Global,
+    Output, OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
 };
 use crate::engine::execute::RunReport;
 use crate::engine::lock;
 use crate::engine::progress::Progress;
 use crate::engine::workflow::{self, ApplyOptions, Observer};
 use crate::engine::{EngineError, Session};
+use crate::gc::{self, Rule};
+use crate::names::TAG_STACK;
 use crate::plan::{parse_saved, render_json, render_saved, render_text, Conflict, Plan};
 use crate::session::{connect_options, load, open, open_config, open_session, open_without_code};
 use anyhow::{bail, Context, Result};
@@ -396,4 +398,181 @@ pub async fn outputs(g: &Global, args: &OutputsArgs) -> Result<i32> {
         print!("{out}");
     }
     Ok(EXIT_OK)
+}
+
+/// How `gc` shows each copy's destroy: the plan only with `-v`, no prompt (the copies were
+/// confirmed together, before the first was destroyed), and no run summary (the outcome line
+/// says it).
+struct GcTerminal<'a> {
+    g: &'a Global,
+}
+
+impl Observer for GcTerminal<'_> {
+    fn show_plan(&self, plan: &Plan, _left_alone: &[Conflict]) {
+        if self.g.verbose > 0 && self.g.output == Output::Text {
+            print!("{}", render_text(plan));
+        }
+    }
+
+    fn confirm(&self, _what: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn progress(&self) -> Progress {
+        Progress::new(self.g.quiet || self.g.output == Output::Json)
+    }
+
+    fn ran(&self, _plan: &Plan, _run: &RunReport) {}
+}
+
+/// `gc`.
+pub async fn gc(g: &Global, args: &GcArgs) -> Result<i32> {
+    if let Some(suffix) = &g.instance {
+        bail!("gc finds the stack's instances itself; drop `--instance {suffix}`");
+    }
+    let config = load(g, &g.stack)?;
+    if config.protected {
+        bail!(
+            "{} is a protected environment (`protected: true`); gc never destroys its instances",
+            g.stack.display()
+        );
+    }
+    let rule = match args.older_than {
+        Some(d) => Rule::OlderThan(d.into()),
+        None => Rule::Expired,
+    };
+    let parallelism = usize::from(args.parallelism);
+    let aws = Aws::connect(&connect_options(g), &config.region)
+        .await
+        .map_err(EngineError::from)?;
+    let stack_file = g.stack.display().to_string();
+    let mut report =
+        gc::survey(&aws, &config, &stack_file, rule, parallelism, args.dry_run).await?;
+    let text = g.output == Output::Text;
+    if text {
+        print_listing(&report, &rule);
+    }
+    let due = report.due();
+    if !args.dry_run && !due.is_empty() {
+        let names: Vec<&str> = due
+            .iter()
+            .map(|&i| report.instances[i].instance.as_str())
+            .collect();
+        confirm(
+            args.yes,
+            &format!(
+                "destroy {} ephemeral instance(s) of {} ({})",
+                due.len(),
+                report.stack,
+                names.join(", ")
+            ),
+        )?;
+        let ui = GcTerminal { g };
+        for &i in &due {
+            let entry = &report.instances[i];
+            let suffix = entry.suffix.clone().expect("due instances have a suffix");
+            if text {
+                println!("\nDestroying {} ({})...", entry.instance, entry.reason);
+            }
+            let collected = gc::collect(
+                &g.stack,
+                &connect_options(g),
+                &suffix,
+                rule,
+                parallelism,
+                &ui,
+            )
+            .await;
+            report.record(i, collected);
+            if text {
+                print_outcome(&report.instances[i]);
+            }
+        }
+    }
+    report.summarise();
+    match g.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => {
+            if args.dry_run && !due.is_empty() {
+                println!("\nDry run: nothing was destroyed.");
+            }
+            println!("\n{}", report.summary_line());
+        }
+    }
+    if !g.quiet {
+        for i in &report.instances {
+            for name in &i.left_alone {
+                eprintln!("warning: {}: left alone: {name}", i.instance);
+            }
+        }
+        eprintln!(
+            "api calls: reads={} mutations={}",
+            report.calls.reads, report.calls.mutations
+        );
+    }
+    if g.verbose > 0 {
+        for (op, n) in &report.calls.by_operation {
+            eprintln!("  {op}: {n}");
+        }
+    }
+    let failed: Vec<String> = report
+        .instances
+        .iter()
+        .filter(|i| matches!(i.action, gc::Action::Failed | gc::Action::Locked))
+        .map(|i| {
+            format!(
+                "  {}: {}",
+                i.instance,
+                i.error.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        eprintln!(
+            "error: gc could not collect {} due instance(s); rerun it once the cause is fixed:\n{}",
+            failed.len(),
+            failed.join("\n")
+        );
+        Ok(1)
+    }
+}
+
+fn print_listing(report: &gc::Report, rule: &Rule) {
+    if report.instances.is_empty() {
+        println!(
+            "No instance of {} found in {}/{}.",
+            report.stack, report.account, report.region
+        );
+        return;
+    }
+    println!(
+        "Instances of {} in {}/{} ({}); collecting those {rule}:",
+        report.stack, report.account, report.region, report.stack_file
+    );
+    let width = report
+        .instances
+        .iter()
+        .map(|i| i.instance.len())
+        .max()
+        .unwrap_or(0);
+    for i in &report.instances {
+        let verdict = if i.due { "due" } else { "kept" };
+        println!(
+            "  {:<width$}  {:>3} resources  {verdict}: {}",
+            i.instance, i.resources, i.reason
+        );
+    }
+}
+
+fn print_outcome(i: &gc::InstanceReport) {
+    match (i.action, &i.error) {
+        (gc::Action::Destroyed, _) => println!(
+            "{}: destroyed {} resource(s); leak sweep: nothing tagged {TAG_STACK}={} remains.",
+            i.instance, i.deleted, i.instance
+        ),
+        (action, Some(error)) => println!("{}: {}: {error}", i.instance, action.text()),
+        (action, None) => println!("{}: {}.", i.instance, action.text()),
+    }
 }
