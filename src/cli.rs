@@ -1,7 +1,33 @@
-//! The command line (clap derive). `main.rs` parses it and dispatches to [`crate::commands`].
+//! The command line (clap derive), its exit codes and its confirmation prompt. `main.rs`
+//! parses it and dispatches to [`crate::commands`].
 
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+
+/// Exit code of a successful run.
+pub const EXIT_OK: i32 = 0;
+/// Exit code of `plan --detailed-exitcode` when there are changes.
+pub const EXIT_CHANGES: i32 = 2;
+
+/// Asks for confirmation on a terminal; refuses without one unless `--yes`.
+pub fn confirm(yes: bool, what: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to {what} without a terminal to confirm on; pass --yes");
+    }
+    eprint!("Do you want to {what}? Only 'yes' will be accepted: ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("{what} cancelled");
+    }
+    Ok(())
+}
 
 /// Plan, apply and destroy the EcomFlow data pipeline on AWS.
 #[derive(Debug, Parser)]

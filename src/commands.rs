@@ -1,84 +1,24 @@
 //! What each subcommand does, between parsing (main) and the library.
 
-use crate::aws::ConnectOptions;
+use crate::aws::{Aws, ConnectOptions};
 use crate::cli::{
-    ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, Global, Output, OutputsArgs,
-    PlanArgs, PruneArg, UsersSyncArgs,
+    confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, GcArgs, Global,
+    Output, OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
 };
-use crate::config::{self, StackConfig};
 use crate::engine::execute::RunReport;
-use crate::engine::lock::{self, Lock};
+use crate::engine::lock;
 use crate::engine::progress::Progress;
-use crate::engine::{check_stateful, EngineError, Packages, Session};
-use crate::names::instance_name;
-use crate::plan::{parse_saved, render_json, render_saved, render_text, Plan};
+use crate::engine::workflow::{self, ApplyOptions, Observer};
+use crate::engine::{EngineError, Session};
+use crate::gc::{self, Rule};
+use crate::names::TAG_STACK;
+use crate::plan::{parse_saved, render_json, render_saved, render_text, Conflict, Plan};
+use crate::session::{connect_options, load, open, open_config, open_session, open_without_code};
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-
-/// Exit code of a successful run.
-pub const EXIT_OK: i32 = 0;
-/// Exit code of `plan --detailed-exitcode` when there are changes.
-pub const EXIT_CHANGES: i32 = 2;
-
-/// The AWS connection options the global flags ask for.
-pub fn connect_options(g: &Global) -> ConnectOptions {
-    ConnectOptions {
-        region: g.region.clone(),
-        profile: g.profile.clone(),
-        endpoint_url: g.endpoint_url.clone(),
-        self_paced: false,
-    }
-}
-
-/// Loads and validates the stack file (no API call happens before this succeeds).
-pub fn load(g: &Global, stack: &Path) -> Result<StackConfig> {
-    Ok(config::load_file(stack, g.instance.as_deref())?)
-}
-
-/// Opens a session whose blueprint carries the packaged Lambda code.
-pub(crate) async fn open(g: &Global, stack: &Path) -> Result<Session> {
-    open_config(g, load(g, stack)?, stack).await
-}
-
-async fn open_config(g: &Global, config: StackConfig, stack: &Path) -> Result<Session> {
-    Ok(Session::open(
-        config,
-        &stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &packages(g),
-    )
-    .await?)
-}
-
-fn packages(g: &Global) -> Packages {
-    match &g.packages {
-        Some(dir) => Packages::Dir(dir.clone()),
-        None => Packages::Default,
-    }
-}
 
 fn print_calls(g: &Global, session: &Session) {
     print_stats(g, &session.aws);
-}
-
-/// Asks for confirmation on a terminal; refuses without one unless `--yes`.
-pub(crate) fn confirm(yes: bool, what: &str) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!("refusing to {what} without a terminal to confirm on; pass --yes");
-    }
-    eprint!("Do you want to {what}? Only 'yes' will be accepted: ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != "yes" {
-        bail!("{what} cancelled");
-    }
-    Ok(())
 }
 
 /// `plan`.
@@ -121,13 +61,54 @@ struct ApplyOutput<'a> {
     calls: crate::aws::CallCounts,
 }
 
-fn finish_run(
-    g: &Global,
-    session: &Session,
-    plan: &Plan,
-    run: &RunReport,
-    verb: &str,
-) -> Result<()> {
+/// Which workflow a [`Terminal`] shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Apply,
+    Destroy,
+}
+
+/// How `apply` and `destroy` show their plan, ask, and report their run on the command line.
+struct Terminal<'a> {
+    g: &'a Global,
+    session: &'a Session,
+    verb: Verb,
+    yes: bool,
+}
+
+impl Observer for Terminal<'_> {
+    fn show_plan(&self, plan: &Plan, left_alone: &[Conflict]) {
+        match self.verb {
+            Verb::Destroy => report_destroy_plan(self.g, plan, left_alone),
+            // Apply's JSON carries the plan with the run, once it is over.
+            Verb::Apply if self.g.output == Output::Text => print!("{}", render_text(plan)),
+            Verb::Apply => {}
+        }
+    }
+
+    fn confirm(&self, what: &str) -> Result<()> {
+        confirm(self.yes, what)
+    }
+
+    fn progress(&self) -> Progress {
+        Progress::new(self.g.quiet || self.g.output == Output::Json)
+    }
+
+    fn ran(&self, plan: &Plan, run: &RunReport) {
+        // Nothing ran: only apply's JSON reports it, as an empty run.
+        if plan.is_empty() && (self.verb == Verb::Destroy || self.g.output == Output::Text) {
+            print_calls(self.g, self.session);
+            return;
+        }
+        let verb = match self.verb {
+            Verb::Apply => "Apply",
+            Verb::Destroy => "Destroy",
+        };
+        print_run(self.g, self.session, plan, run, verb);
+    }
+}
+
+fn print_run(g: &Global, session: &Session, plan: &Plan, run: &RunReport, verb: &str) {
     match g.output {
         Output::Json => println!(
             "{}",
@@ -135,7 +116,8 @@ fn finish_run(
                 plan,
                 run,
                 calls: session.aws.stats.snapshot()
-            })?
+            })
+            .expect("a plan and a run report are plain data")
         ),
         Output::Text => {
             let failed = run.steps.iter().filter(|s| s.error.is_some()).count();
@@ -147,18 +129,6 @@ fn finish_run(
         }
     }
     print_calls(g, session);
-    if !run.succeeded() {
-        let errors: Vec<String> = run
-            .steps
-            .iter()
-            .filter_map(|s| s.error.as_ref().map(|e| format!("  {}: {e}", s.address)))
-            .collect();
-        bail!(
-            "{verb} failed; rerun it to converge (every step is idempotent):\n{}",
-            errors.join("\n")
-        );
-    }
-    Ok(())
 }
 
 /// Whether two paths name the same file (compared as given when either cannot be resolved).
@@ -184,65 +154,21 @@ pub async fn apply(g: &Global, args: &ApplyArgs) -> Result<i32> {
     };
     let config = load(g, &stack)?;
     if let Some(p) = &saved {
-        // The instance is known without a call: a plan for another one goes no further.
-        let instance = instance_name(&config.app, &config.env, g.instance.as_deref());
-        if p.stack != instance {
-            return Err(EngineError::StalePlan(format!(
-                "it was made for stack {}, not {instance}",
-                p.stack
-            ))
-            .into());
-        }
+        workflow::check_saved_instance(&config, g.instance.as_deref(), p)?;
     }
     let session = open_config(g, config, &stack).await?;
-    if let Some(p) = &saved {
-        // Account, region and declaration are judged before the lock is taken.
-        session.check_saved_declared(p)?;
-    }
-    let lock = Lock::acquire(&session.aws, session.instance(), "apply").await?;
-    let result = apply_locked(g, args, &session, saved.as_ref(), &lock).await;
-    lock.release().await?;
-    result
-}
-
-async fn apply_locked(
-    g: &Global,
-    args: &ApplyArgs,
-    session: &Session,
-    saved: Option<&Plan>,
-    lock: &Lock,
-) -> Result<i32> {
-    let plan = session.plan(args.parallelism.into()).await?;
-    if let Some(saved) = saved {
-        session.check_saved(saved, &plan)?;
-    }
-    if g.output == Output::Text {
-        print!("{}", render_text(&plan));
-    }
-    if plan.is_empty() {
-        // Converged already (perhaps by a run killed before it could clear the journal).
-        lock.journal().clear().await?;
-        if g.output == Output::Json {
-            finish_run(g, session, &plan, &RunReport::default(), "Apply")?;
-        } else {
-            print_calls(g, session);
-        }
-        return Ok(EXIT_OK);
-    }
-    check_stateful(&plan, args.allow_replace)?;
-    if saved.is_none() {
-        confirm(args.yes, "apply these changes")?;
-    }
-    let progress = Progress::new(g.quiet || g.output == Output::Json);
-    let journal = lock.journal();
-    let run = session
-        .execute(&plan, args.parallelism.into(), Some(&journal), &progress)
-        .await?;
-    // Every declared resource carries its tags now: the journal has served its purpose.
-    if run.succeeded() {
-        journal.clear().await?;
-    }
-    finish_run(g, session, &plan, &run, "Apply")?;
+    let options = ApplyOptions {
+        parallelism: args.parallelism.into(),
+        allow_replace: args.allow_replace,
+        saved: saved.as_ref(),
+    };
+    let ui = Terminal {
+        g,
+        session: &session,
+        verb: Verb::Apply,
+        yes: args.yes,
+    };
+    workflow::apply(&session, &options, &ui).await?;
     Ok(EXIT_OK)
 }
 
@@ -255,27 +181,30 @@ pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
             g.stack.display()
         );
     }
-    let session = Session::open(
-        config,
-        &g.stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &Packages::NotNeeded,
-    )
-    .await?;
+    let session = open_without_code(g, config).await?;
     if args.dry_run {
         let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
         report_destroy_plan(g, &plan, &skipped);
         print_calls(g, &session);
         return Ok(EXIT_OK);
     }
-    let lock = Lock::acquire(&session.aws, session.instance(), "destroy").await?;
-    let result = destroy_locked(g, args, &session, &lock).await;
-    lock.release().await?;
-    result
+    let ui = Terminal {
+        g,
+        session: &session,
+        verb: Verb::Destroy,
+        yes: args.yes,
+    };
+    workflow::destroy(&session, args.parallelism.into(), &ui).await?;
+    if !g.quiet {
+        eprintln!(
+            "Leak sweep: nothing tagged ecomflow:stack={} remains.",
+            session.instance()
+        );
+    }
+    Ok(EXIT_OK)
 }
 
-fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[crate::plan::Conflict]) {
+fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[Conflict]) {
     match g.output {
         Output::Json => println!("{}", render_json(plan)),
         Output::Text => {
@@ -292,48 +221,6 @@ fn report_destroy_plan(g: &Global, plan: &Plan, skipped: &[crate::plan::Conflict
     for c in skipped {
         eprintln!("warning: left alone: {c}");
     }
-}
-
-async fn destroy_locked(
-    g: &Global,
-    args: &DestroyArgs,
-    session: &Session,
-    lock: &Lock,
-) -> Result<i32> {
-    let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
-    report_destroy_plan(g, &plan, &skipped);
-    if !plan.is_empty() {
-        confirm(
-            args.yes,
-            &format!("destroy every resource of {}", session.instance()),
-        )?;
-        let progress = Progress::new(g.quiet || g.output == Output::Json);
-        let run = session
-            .execute(&plan, args.parallelism.into(), None, &progress)
-            .await?;
-        finish_run(g, session, &plan, &run, "Destroy")?;
-    } else {
-        print_calls(g, session);
-    }
-    let left = session.sweep().await?;
-    if !left.is_empty() {
-        let names: Vec<String> = left.iter().map(|(k, n)| format!("  {k} {n}")).collect();
-        bail!(
-            "leak sweep: these resources are still tagged ecomflow:stack={}:\n{}",
-            session.instance(),
-            names.join("\n")
-        );
-    }
-    // Nothing of the instance is left: names journaled by a killed apply must not let a later,
-    // untagged resource of that name pass for ours.
-    lock.journal().clear().await?;
-    if !g.quiet {
-        eprintln!(
-            "Leak sweep: nothing tagged ecomflow:stack={} remains.",
-            session.instance()
-        );
-    }
-    Ok(EXIT_OK)
 }
 
 /// `force-unlock`.
@@ -501,20 +388,6 @@ pub fn build(g: &Global, args: &BuildArgs) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// Opens the session of the global flags' stack instance for commands that do not deploy
-/// code (so the Lambda packages need not exist).
-pub async fn open_session(g: &Global) -> Result<Session> {
-    let config = load(g, &g.stack)?;
-    Ok(Session::open(
-        config,
-        &g.stack.display().to_string(),
-        g.instance.clone(),
-        &connect_options(g),
-        &Packages::NotNeeded,
-    )
-    .await?)
-}
-
 /// `outputs`: what users connect with, read from the live account.
 pub async fn outputs(g: &Global, args: &OutputsArgs) -> Result<i32> {
     let session = open_session(g).await?;
@@ -525,4 +398,181 @@ pub async fn outputs(g: &Global, args: &OutputsArgs) -> Result<i32> {
         print!("{out}");
     }
     Ok(EXIT_OK)
+}
+
+/// How `gc` shows each copy's destroy: the plan only with `-v`, no prompt (the copies were
+/// confirmed together, before the first was destroyed), and no run summary (the outcome line
+/// says it).
+struct GcTerminal<'a> {
+    g: &'a Global,
+}
+
+impl Observer for GcTerminal<'_> {
+    fn show_plan(&self, plan: &Plan, _left_alone: &[Conflict]) {
+        if self.g.verbose > 0 && self.g.output == Output::Text {
+            print!("{}", render_text(plan));
+        }
+    }
+
+    fn confirm(&self, _what: &str) -> Result<()> {
+        Ok(())
+    }
+
+    fn progress(&self) -> Progress {
+        Progress::new(self.g.quiet || self.g.output == Output::Json)
+    }
+
+    fn ran(&self, _plan: &Plan, _run: &RunReport) {}
+}
+
+/// `gc`.
+pub async fn gc(g: &Global, args: &GcArgs) -> Result<i32> {
+    if let Some(suffix) = &g.instance {
+        bail!("gc finds the stack's instances itself; drop `--instance {suffix}`");
+    }
+    let config = load(g, &g.stack)?;
+    if config.protected {
+        bail!(
+            "{} is a protected environment (`protected: true`); gc never destroys its instances",
+            g.stack.display()
+        );
+    }
+    let rule = match args.older_than {
+        Some(d) => Rule::OlderThan(d.into()),
+        None => Rule::Expired,
+    };
+    let parallelism = usize::from(args.parallelism);
+    let aws = Aws::connect(&connect_options(g), &config.region)
+        .await
+        .map_err(EngineError::from)?;
+    let stack_file = g.stack.display().to_string();
+    let mut report =
+        gc::survey(&aws, &config, &stack_file, rule, parallelism, args.dry_run).await?;
+    let text = g.output == Output::Text;
+    if text {
+        print_listing(&report, &rule);
+    }
+    let due = report.due();
+    if !args.dry_run && !due.is_empty() {
+        let names: Vec<&str> = due
+            .iter()
+            .map(|&i| report.instances[i].instance.as_str())
+            .collect();
+        confirm(
+            args.yes,
+            &format!(
+                "destroy {} ephemeral instance(s) of {} ({})",
+                due.len(),
+                report.stack,
+                names.join(", ")
+            ),
+        )?;
+        let ui = GcTerminal { g };
+        for &i in &due {
+            let entry = &report.instances[i];
+            let suffix = entry.suffix.clone().expect("due instances have a suffix");
+            if text {
+                println!("\nDestroying {} ({})...", entry.instance, entry.reason);
+            }
+            let collected = gc::collect(
+                &g.stack,
+                &connect_options(g),
+                &suffix,
+                rule,
+                parallelism,
+                &ui,
+            )
+            .await;
+            report.record(i, collected);
+            if text {
+                print_outcome(&report.instances[i]);
+            }
+        }
+    }
+    report.summarise();
+    match g.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Output::Text => {
+            if args.dry_run && !due.is_empty() {
+                println!("\nDry run: nothing was destroyed.");
+            }
+            println!("\n{}", report.summary_line());
+        }
+    }
+    if !g.quiet {
+        for i in &report.instances {
+            for name in &i.left_alone {
+                eprintln!("warning: {}: left alone: {name}", i.instance);
+            }
+        }
+        eprintln!(
+            "api calls: reads={} mutations={}",
+            report.calls.reads, report.calls.mutations
+        );
+    }
+    if g.verbose > 0 {
+        for (op, n) in &report.calls.by_operation {
+            eprintln!("  {op}: {n}");
+        }
+    }
+    let failed: Vec<String> = report
+        .instances
+        .iter()
+        .filter(|i| matches!(i.action, gc::Action::Failed | gc::Action::Locked))
+        .map(|i| {
+            format!(
+                "  {}: {}",
+                i.instance,
+                i.error.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(EXIT_OK)
+    } else {
+        eprintln!(
+            "error: gc could not collect {} due instance(s); rerun it once the cause is fixed:\n{}",
+            failed.len(),
+            failed.join("\n")
+        );
+        Ok(1)
+    }
+}
+
+fn print_listing(report: &gc::Report, rule: &Rule) {
+    if report.instances.is_empty() {
+        println!(
+            "No instance of {} found in {}/{}.",
+            report.stack, report.account, report.region
+        );
+        return;
+    }
+    println!(
+        "Instances of {} in {}/{} ({}); collecting those {rule}:",
+        report.stack, report.account, report.region, report.stack_file
+    );
+    let width = report
+        .instances
+        .iter()
+        .map(|i| i.instance.len())
+        .max()
+        .unwrap_or(0);
+    for i in &report.instances {
+        let verdict = if i.due { "due" } else { "kept" };
+        println!(
+            "  {:<width$}  {:>3} resources  {verdict}: {}",
+            i.instance, i.resources, i.reason
+        );
+    }
+}
+
+fn print_outcome(i: &gc::InstanceReport) {
+    match (i.action, &i.error) {
+        (gc::Action::Destroyed, _) => println!(
+            "{}: destroyed {} resource(s); leak sweep: nothing tagged {TAG_STACK}={} remains.",
+            i.instance, i.deleted, i.instance
+        ),
+        (action, Some(error)) => println!("{}: {}: {error}", i.instance, action.text()),
+        (action, None) => println!("{}: {}.", i.instance, action.text()),
+    }
 }

@@ -19,5 +19,6 @@ pub mod names;
 pub mod outputs;
 pub mod package;
 pub mod plan;
+pub mod session;
 pub mod stream;
 pub mod users;

@@ -49,7 +49,7 @@ pub struct LoadReport {
 pub async fn run(g: &Global, args: &LoadArgs) -> Result<i32> {
     let started = Instant::now();
     let key = raw_key(&args.csv, args.key.as_deref())?;
-    let session = crate::commands::open_session(g).await?;
+    let session = crate::session::open_session(g).await?;
     let names = &session.blueprint.names;
     let bucket = names.lake_bucket();
     let job = session

@@ -33,7 +33,7 @@ fn main() {
             Command::Apply(a) => commands::apply(g, a).await,
             Command::Destroy(a) => commands::destroy(g, a).await,
             Command::ForceUnlock(a) => commands::force_unlock(g, a).await,
-            Command::Gc(a) => ecomflow_infra::gc::run(g, a).await,
+            Command::Gc(a) => commands::gc(g, a).await,
             Command::Users(UsersCommand::Sync(a)) => commands::users_sync(g, a).await,
             Command::Build(a) => commands::build(g, a),
             Command::Outputs(a) => commands::outputs(g, a).await,

@@ -27,6 +27,9 @@ pub const TAG_EXPIRES: &str = "ecomflow:expires-at";
 pub const TAG_CREATED: &str = "ecomflow:created-at";
 /// Tag key with the environment name.
 pub const TAG_ENV: &str = "ecomflow:env";
+/// Name of the user pool's custom attribute holding the stamp of `users sync`: the pool
+/// declares it and a stack's own attributes may not take it.
+pub const SYNC_ATTRIBUTE_NAME: &str = "ecomflow_sync";
 
 /// The instance name for an app, env and optional ephemeral suffix.
 pub fn instance_name(app: &str, env: &str, suffix: Option<&str>) -> String {

@@ -64,7 +64,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             custom_attributes: {
                 // The sync stamp of `users sync`, plus what the stack declares.
                 let mut a = c.custom_attributes.clone();
-                a.push(crate::users::SYNC_ATTRIBUTE_NAME.to_string());
+                a.push(crate::names::SYNC_ATTRIBUTE_NAME.to_string());
                 a.sort();
                 a.dedup();
                 a

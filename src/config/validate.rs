@@ -234,7 +234,7 @@ pub(super) fn validate(
     for (i, a) in c.cognito.custom_attributes.iter().enumerate() {
         let ok = !a.is_empty()
             && a.len() <= 20
-            && a != crate::users::SYNC_ATTRIBUTE_NAME
+            && a != crate::names::SYNC_ATTRIBUTE_NAME
             && a.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
         if !ok {
             ck.fail(

@@ -5,6 +5,7 @@ pub mod graph;
 pub mod live;
 pub mod lock;
 pub mod progress;
+pub mod workflow;
 
 use crate::aws::{Aws, AwsError, ConnectOptions};
 use crate::blueprint::{self, Blueprint, Context, LambdaCode};

@@ -25,9 +25,7 @@ pub mod runtime;
 pub mod stream_aws;
 pub mod wiring;
 
-use crate::cli::{Global, LocalServeArgs};
-use crate::commands;
-
+use crate::cli::{Global, LocalServeArgs, EXIT_OK};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -262,9 +260,9 @@ async fn shutdown_signal() {
 pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
     // The packaged mode needs the deployment packages, as apply does.
     let session = if args.in_process {
-        commands::open_session(g).await?
+        crate::session::open_session(g).await?
     } else {
-        commands::open(g, &g.stack).await?
+        crate::session::open(g, &g.stack).await?
     };
     let aws = session.aws.clone();
     let wiring = Wiring::from_blueprint(&session.config, &session.blueprint)?;
@@ -413,5 +411,5 @@ pub async fn serve(g: &Global, args: &LocalServeArgs) -> Result<i32> {
         }
         eprintln!("api calls: reads={} mutations={}", c.reads, c.mutations);
     }
-    Ok(commands::EXIT_OK)
+    Ok(EXIT_OK)
 }

@@ -63,7 +63,7 @@ pub async fn run(g: &Global, args: &StreamArgs) -> Result<i32> {
         args.limit,
     )
     .with_context(|| format!("failed to read {}", args.csv.display()))?;
-    let session = crate::commands::open_session(g).await?;
+    let session = crate::session::open_session(g).await?;
     let sender = if args.direct {
         direct_sender(&session)?
     } else {

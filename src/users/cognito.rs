@@ -1,12 +1,10 @@
 //! The Cognito side of `users sync`: finding the pool by its tags, listing, and applying the
 //! plan under client-side rate limits per Cognito quota category.
 
-use super::diff::{
-    LiveGroup, LiveUser, Prune, UserCreate, UserUpdate, SYNC_ATTRIBUTE, SYNC_ATTRIBUTE_NAME,
-};
+use super::diff::{LiveGroup, LiveUser, Prune, UserCreate, UserUpdate, SYNC_ATTRIBUTE};
 use super::file::GroupDecl;
 use crate::aws::{Aws, AwsError};
-use crate::names::TAG_STACK;
+use crate::names::{SYNC_ATTRIBUTE_NAME, TAG_STACK};
 use aws_sdk_cognitoidentityprovider::types::{
     AttributeDataType, AttributeType, DeliveryMediumType, MessageActionType, SchemaAttributeType,
     StringAttributeConstraintsType,

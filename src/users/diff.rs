@@ -21,9 +21,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-/// Name of the custom attribute holding the stamp (declared on the pool).
-pub const SYNC_ATTRIBUTE_NAME: &str = "ecomflow_sync";
-/// The stamp attribute as users carry it.
+/// The stamp attribute as users carry it: `custom:` and [`crate::names::SYNC_ATTRIBUTE_NAME`].
 pub const SYNC_ATTRIBUTE: &str = "custom:ecomflow_sync";
 
 /// A user as listed by ListUsers.

@@ -11,7 +11,7 @@ pub mod diff;
 pub mod file;
 pub mod passwords;
 
-pub use diff::{PruneMode, UsersPlan, SYNC_ATTRIBUTE, SYNC_ATTRIBUTE_NAME};
+pub use diff::{PruneMode, UsersPlan, SYNC_ATTRIBUTE};
 
 use crate::aws::{Aws, AwsError};
 use cognito::{Limiters, Pool, Welcome};
