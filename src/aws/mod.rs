@@ -263,37 +263,20 @@ pub(crate) fn built<T>(
     r.map_err(|e| AwsError::msg(format!("invalid request: {e}")))
 }
 
-/// The provider of a kind.
-pub fn provider(kind: Kind) -> &'static dyn DynProvider {
-    match kind {
-        Kind::S3Bucket => &Legacy(s3::Bucket),
-        Kind::S3PublicAccessBlock => &Legacy(s3::PublicAccessBlock),
-        Kind::S3Encryption => &Legacy(s3::Encryption),
-        Kind::S3BucketPolicy => &Legacy(s3::BucketPolicy),
-        Kind::S3Versioning => &Legacy(s3::Versioning),
-        Kind::S3Lifecycle => &Legacy(s3::Lifecycle),
-        Kind::S3Notification => &Legacy(s3::Notification),
-        Kind::IamRole => &Legacy(iam::Role),
-        Kind::KinesisStream => &kinesis::Stream,
-        Kind::DynamodbTable => &Legacy(dynamodb::Table),
-        Kind::SnsTopic => &Legacy(sns::Topic),
-        Kind::SnsSubscriptions => &Legacy(sns::Subscriptions),
-        Kind::LambdaFunction => &Legacy(lambda::Function),
-        Kind::LambdaEventSourceMapping => &Legacy(lambda::EventSourceMapping),
-        Kind::LambdaPermission => &Legacy(lambda::Permission),
-        Kind::CognitoUserPool => &Legacy(cognito::UserPool),
-        Kind::CognitoAppClient => &Legacy(cognito::AppClient),
-        Kind::CognitoGroup => &Legacy(cognito::Group),
-        Kind::ApigwRestApi => &Legacy(apigateway::Api),
-        Kind::ApigwStage => &Legacy(apigateway::Stage),
-        Kind::S3Object => &Legacy(catalog::Object),
-        Kind::GlueDatabase => &Legacy(catalog::Database),
-        Kind::GlueTable => &Legacy(catalog::Table),
-        Kind::GlueCrawler => &Legacy(catalog::Crawler),
-        Kind::GlueConnection => &Legacy(catalog::Connection),
-        Kind::GlueJob => &Legacy(catalog::Job),
-        Kind::FirehoseDeliveryStream => &Legacy(firehose::DeliveryStream),
-        Kind::RedshiftCluster => &Legacy(redshift::Cluster),
-        Kind::RedshiftSchema => &Legacy(redshift::Schema),
-    }
+/// The provider of each kind, from the registry's table (`model::kind_table`).
+macro_rules! define_providers {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:literal, $service:ident, [$($replace:literal),*], [$($secret:literal),*],
+        $stateful:literal, $taggable:literal, $members:expr, $provider:expr;
+    )*) => {
+        /// The provider of a kind.
+        pub fn provider(kind: Kind) -> &'static dyn DynProvider {
+            match kind {
+                $(Kind::$variant => &$provider,)*
+            }
+        }
+    };
 }
+
+crate::model::kind_table!(define_providers);

@@ -1,6 +1,6 @@
 //! Specs of the API Gateway kinds: the REST API as one route table, and its stage.
 
-use super::{Kind, KindInfo, Service, Spec, Tags};
+use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -98,28 +98,5 @@ impl Spec for StageSpec {
     const KIND: Kind = Kind::ApigwStage;
     fn physical(&self) -> String {
         format!("{}/{}", self.api, self.stage)
-    }
-}
-
-/// What the engine knows about the apigateway kinds.
-pub(super) fn info(kind: Kind) -> KindInfo {
-    match kind {
-        Kind::ApigwRestApi => KindInfo {
-            name: "apigw_rest_api",
-            service: Service::ApiGateway,
-            replace: &["name"],
-            secret: &[],
-            stateful: false,
-            taggable: true,
-        },
-        Kind::ApigwStage => KindInfo {
-            name: "apigw_stage",
-            service: Service::ApiGateway,
-            replace: &["api", "stage"],
-            secret: &[],
-            stateful: false,
-            taggable: false,
-        },
-        other => unreachable!("{other:?} is not an apigateway kind"),
     }
 }

@@ -1,7 +1,7 @@
 //! Specs of the lake's catalog kinds: the uploaded Glue script object, the Glue database,
 //! table, crawler, JDBC connection and ETL job, and the Firehose delivery stream.
 
-use super::{Kind, KindInfo, Service, Spec, Tags};
+use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -292,42 +292,5 @@ impl Spec for DeliveryStreamSpec {
     const KIND: Kind = Kind::FirehoseDeliveryStream;
     fn physical(&self) -> String {
         self.name.clone()
-    }
-}
-
-/// What the engine knows about the catalog kinds.
-pub(super) fn info(kind: Kind) -> KindInfo {
-    let glue = |name, replace, taggable| KindInfo {
-        name,
-        service: Service::Glue,
-        replace,
-        secret: &[],
-        stateful: false,
-        taggable,
-    };
-    match kind {
-        Kind::S3Object => KindInfo {
-            name: "s3_object",
-            service: Service::S3,
-            replace: &["bucket", "key"],
-            secret: &[],
-            stateful: false,
-            taggable: false,
-        },
-        Kind::GlueDatabase => glue("glue_database", &["name"], true),
-        Kind::GlueTable => glue("glue_table", &["database", "name"], false),
-        Kind::GlueCrawler => glue("glue_crawler", &["name"], true),
-        Kind::GlueConnection => glue("glue_connection", &["name"], true),
-        Kind::GlueJob => glue("glue_job", &["name"], true),
-        Kind::FirehoseDeliveryStream => KindInfo {
-            name: "firehose_delivery_stream",
-            service: Service::Firehose,
-            // The source type of a stream cannot be changed in place (its destination can).
-            replace: &["name", "stream_type"],
-            secret: &[],
-            stateful: false,
-            taggable: true,
-        },
-        other => unreachable!("{other:?} is not a catalog kind"),
     }
 }

@@ -3,7 +3,7 @@
 //! Pools and clients get AWS-assigned IDs; specs name them, and providers resolve the IDs
 //! by name (and, for pools, whose names need not be unique, by the `ecomflow:stack` tag).
 
-use super::{Kind, KindInfo, Service, Spec, Tags};
+use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
 
 /// Password rules of a user pool.
@@ -178,36 +178,5 @@ impl Spec for GroupSpec {
     const KIND: Kind = Kind::CognitoGroup;
     fn physical(&self) -> String {
         format!("{}/{}", self.user_pool, self.name)
-    }
-}
-
-/// What the engine knows about the cognito kinds.
-pub(super) fn info(kind: Kind) -> KindInfo {
-    match kind {
-        Kind::CognitoUserPool => KindInfo {
-            name: "cognito_user_pool",
-            service: Service::Cognito,
-            replace: &["name", "username_case_sensitive", "alias_attributes"],
-            secret: &[],
-            stateful: true,
-            taggable: true,
-        },
-        Kind::CognitoAppClient => KindInfo {
-            name: "cognito_app_client",
-            service: Service::Cognito,
-            replace: &["name", "user_pool", "generate_secret"],
-            secret: &[],
-            stateful: false,
-            taggable: false,
-        },
-        Kind::CognitoGroup => KindInfo {
-            name: "cognito_group",
-            service: Service::Cognito,
-            replace: &["name", "user_pool"],
-            secret: &[],
-            stateful: false,
-            taggable: false,
-        },
-        other => unreachable!("{other:?} is not a cognito kind"),
     }
 }

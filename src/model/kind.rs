@@ -47,69 +47,133 @@ impl Service {
     ];
 }
 
-/// Every kind of resource the blueprint can declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// An S3 bucket (name and tags).
-    S3Bucket,
-    /// The public access block of a bucket.
-    S3PublicAccessBlock,
-    /// The default encryption of a bucket.
-    S3Encryption,
-    /// The bucket policy.
-    S3BucketPolicy,
-    /// Bucket versioning.
-    S3Versioning,
-    /// Bucket lifecycle rules.
-    S3Lifecycle,
-    /// Bucket event notifications.
-    S3Notification,
-    /// An IAM role with inline policies.
-    IamRole,
-    /// A Kinesis Data Stream.
-    KinesisStream,
-    /// A DynamoDB table.
-    DynamodbTable,
-    /// An SNS topic with its policy.
-    SnsTopic,
-    /// The set of e-mail subscriptions of an SNS topic.
-    SnsSubscriptions,
-    /// A Lambda function (code from `ecomflow-infra build`).
-    LambdaFunction,
-    /// A Kinesis -> Lambda event source mapping.
-    LambdaEventSourceMapping,
-    /// A resource-policy statement letting a service invoke a function.
-    LambdaPermission,
-    /// A Cognito user pool.
-    CognitoUserPool,
-    /// A Cognito app client.
-    CognitoAppClient,
-    /// A Cognito group.
-    CognitoGroup,
-    /// An API Gateway REST API with its routes, integrations and authorizer.
-    ApigwRestApi,
-    /// An API Gateway stage (deployment and throttling).
-    ApigwStage,
-    /// An S3 object uploaded from the repository (e.g. the Glue job script).
-    S3Object,
-    /// A Glue database.
-    GlueDatabase,
-    /// A Glue table.
-    GlueTable,
-    /// A Glue crawler.
-    GlueCrawler,
-    /// A Glue JDBC connection.
-    GlueConnection,
-    /// A Glue ETL job.
-    GlueJob,
-    /// A Firehose delivery stream.
-    FirehoseDeliveryStream,
-    /// A Redshift cluster.
-    RedshiftCluster,
-    /// Tables created in Redshift through the Data API.
-    RedshiftSchema,
+/// The registry: every kind, its facts and its provider, in one table, in the order the leak
+/// sweep lists them. A kind added here is declared, listed in [`Kind::ALL`] (which the sweep
+/// and `gc` walk), described by [`Kind::info`] and driven by its provider, all at once.
+///
+/// The table is a macro that hands its rows to `$callback`: this module makes the enum and its
+/// facts from it, and `crate::aws` the provider match. The provider column is only tokens
+/// here, so the pure core does not depend on the I/O layer.
+///
+/// Row: doc, variant, address name, service, fields whose change forces replacement, secret
+/// fields, stateful (holds data), taggable (own ownership tags, found by listing), the parent
+/// kind it is a listed member of (see [`Kind::members_of`]), provider.
+macro_rules! kind_table {
+    ($callback:ident) => {
+        $callback! {
+            /// An S3 bucket (name and tags).
+            S3Bucket = "s3_bucket", S3, ["name"], [], true, true, None, Legacy(s3::Bucket);
+            /// The public access block of a bucket.
+            S3PublicAccessBlock = "s3_public_access_block", S3, ["bucket"], [], false, false, None, Legacy(s3::PublicAccessBlock);
+            /// The default encryption of a bucket.
+            S3Encryption = "s3_encryption", S3, ["bucket"], [], false, false, None, Legacy(s3::Encryption);
+            /// The bucket policy.
+            S3BucketPolicy = "s3_bucket_policy", S3, ["bucket"], [], false, false, None, Legacy(s3::BucketPolicy);
+            /// Bucket versioning.
+            S3Versioning = "s3_versioning", S3, ["bucket"], [], false, false, None, Legacy(s3::Versioning);
+            /// Bucket lifecycle rules.
+            S3Lifecycle = "s3_lifecycle", S3, ["bucket"], [], false, false, None, Legacy(s3::Lifecycle);
+            /// Bucket event notifications.
+            S3Notification = "s3_notification", S3, ["bucket"], [], false, false, None, Legacy(s3::Notification);
+            /// An IAM role with inline policies.
+            IamRole = "iam_role", Iam, ["name", "path"], [], false, true, None, Legacy(iam::Role);
+            /// A Kinesis Data Stream.
+            KinesisStream = "kinesis_stream", Kinesis, ["name"], [], true, true, None, kinesis::Stream;
+            /// A DynamoDB table.
+            DynamodbTable = "dynamodb_table", DynamoDb, ["name", "partition_key", "sort_key"], [], true, true, None, Legacy(dynamodb::Table);
+            /// An SNS topic with its policy.
+            SnsTopic = "sns_topic", Sns, ["name"], [], false, true, None, Legacy(sns::Topic);
+            /// The set of e-mail subscriptions of an SNS topic.
+            SnsSubscriptions = "sns_subscriptions", Sns, ["topic_arn", "protocol"], [], false, false, None, Legacy(sns::Subscriptions);
+            /// A Lambda function (code from `ecomflow-infra build`).
+            LambdaFunction = "lambda_function", Lambda, ["name"], [], false, true, None, Legacy(lambda::Function);
+            /// A Kinesis -> Lambda event source mapping.
+            LambdaEventSourceMapping = "lambda_event_source_mapping", Lambda, ["function_name", "event_source_arn", "starting_position"], [], false, false, Some(Kind::LambdaFunction), Legacy(lambda::EventSourceMapping);
+            /// A resource-policy statement letting a service invoke a function.
+            LambdaPermission = "lambda_permission", Lambda, ["function_name", "statement_id"], [], false, false, None, Legacy(lambda::Permission);
+            /// A Cognito user pool.
+            CognitoUserPool = "cognito_user_pool", Cognito, ["name", "username_case_sensitive", "alias_attributes"], [], true, true, None, Legacy(cognito::UserPool);
+            /// A Cognito app client.
+            CognitoAppClient = "cognito_app_client", Cognito, ["name", "user_pool", "generate_secret"], [], false, false, None, Legacy(cognito::AppClient);
+            /// A Cognito group.
+            CognitoGroup = "cognito_group", Cognito, ["name", "user_pool"], [], false, false, None, Legacy(cognito::Group);
+            /// An API Gateway REST API with its routes, integrations and authorizer.
+            ApigwRestApi = "apigw_rest_api", ApiGateway, ["name"], [], false, true, None, Legacy(apigateway::Api);
+            /// An API Gateway stage (deployment and throttling).
+            ApigwStage = "apigw_stage", ApiGateway, ["api", "stage"], [], false, false, Some(Kind::ApigwRestApi), Legacy(apigateway::Stage);
+            /// An S3 object uploaded from the repository (e.g. the Glue job script).
+            S3Object = "s3_object", S3, ["bucket", "key"], [], false, false, Some(Kind::S3Bucket), Legacy(catalog::Object);
+            /// A Glue database.
+            GlueDatabase = "glue_database", Glue, ["name"], [], false, true, None, Legacy(catalog::Database);
+            /// A Glue table.
+            GlueTable = "glue_table", Glue, ["database", "name"], [], false, false, None, Legacy(catalog::Table);
+            /// A Glue crawler.
+            GlueCrawler = "glue_crawler", Glue, ["name"], [], false, true, None, Legacy(catalog::Crawler);
+            /// A Glue JDBC connection.
+            GlueConnection = "glue_connection", Glue, ["name"], [], false, true, None, Legacy(catalog::Connection);
+            /// A Glue ETL job.
+            GlueJob = "glue_job", Glue, ["name"], [], false, true, None, Legacy(catalog::Job);
+            /// A Firehose delivery stream.
+            FirehoseDeliveryStream = "firehose_delivery_stream", Firehose, ["name", "stream_type"], [], false, true, None, Legacy(firehose::DeliveryStream);
+            /// A Redshift cluster.
+            RedshiftCluster = "redshift_cluster", Redshift, ["identifier", "database", "master_username", "encrypted"], [], true, true, None, Legacy(redshift::Cluster);
+            /// Tables created in Redshift through the Data API.
+            RedshiftSchema = "redshift_schema", Redshift, ["cluster", "database", "table", "ddl_sha256"], [], true, false, None, Legacy(redshift::Schema);
+        }
+    };
 }
+pub(crate) use kind_table;
+
+/// The enum, its list and its facts, from the rows of [`kind_table`].
+macro_rules! define_kinds {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:literal, $service:ident, [$($replace:literal),*], [$($secret:literal),*],
+        $stateful:literal, $taggable:literal, $members:expr, $provider:expr;
+    )*) => {
+        /// Every kind of resource the blueprint can declare.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Kind {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Kind {
+            /// All kinds, in the order the leak sweep lists them.
+            pub const ALL: [Kind; [$($name),*].len()] = [$(Kind::$variant),*];
+
+            /// The static facts about this kind.
+            pub fn info(self) -> KindInfo {
+                match self {
+                    $(Kind::$variant => KindInfo {
+                        name: $name,
+                        service: Service::$service,
+                        replace: &[$($replace),*],
+                        secret: &[$($secret),*],
+                        stateful: $stateful,
+                        taggable: $taggable,
+                    },)*
+                }
+            }
+
+            /// For sub-resources that a config can add or remove on their own (a stage
+            /// renamed, the event source mapping or the Redshift COPY stream's JSONPaths file
+            /// switched off): the kind of their parent, whose live members the engine lists so
+            /// that the undeclared ones are deleted instead of left behind. Other
+            /// sub-resources are a fixed part of their parent's declaration and go with it.
+            /// Cognito groups are not listed: `users sync` makes groups in the same pool from
+            /// `cognito-users.yaml`, so a group the stack file no longer declares may still be
+            /// the users file's.
+            pub fn members_of(self) -> Option<Kind> {
+                match self {
+                    $(Kind::$variant => $members,)*
+                }
+            }
+        }
+    };
+}
+
+kind_table!(define_kinds);
 
 /// What the engine and the diff know about a kind.
 #[derive(Debug, Clone, Copy)]
@@ -129,138 +193,6 @@ pub struct KindInfo {
 }
 
 impl Kind {
-    /// All kinds, in the order the leak sweep lists them.
-    pub const ALL: [Kind; 29] = [
-        Kind::S3Bucket,
-        Kind::S3PublicAccessBlock,
-        Kind::S3Encryption,
-        Kind::S3BucketPolicy,
-        Kind::S3Versioning,
-        Kind::S3Lifecycle,
-        Kind::S3Notification,
-        Kind::IamRole,
-        Kind::KinesisStream,
-        Kind::DynamodbTable,
-        Kind::SnsTopic,
-        Kind::SnsSubscriptions,
-        Kind::LambdaFunction,
-        Kind::LambdaEventSourceMapping,
-        Kind::LambdaPermission,
-        Kind::CognitoUserPool,
-        Kind::CognitoAppClient,
-        Kind::CognitoGroup,
-        Kind::ApigwRestApi,
-        Kind::ApigwStage,
-        Kind::S3Object,
-        Kind::GlueDatabase,
-        Kind::GlueTable,
-        Kind::GlueCrawler,
-        Kind::GlueConnection,
-        Kind::GlueJob,
-        Kind::FirehoseDeliveryStream,
-        Kind::RedshiftCluster,
-        Kind::RedshiftSchema,
-    ];
-
-    /// The static facts about this kind.
-    pub fn info(self) -> KindInfo {
-        let sub = |name, replace| KindInfo {
-            name,
-            service: Service::S3,
-            replace,
-            secret: &[],
-            stateful: false,
-            taggable: false,
-        };
-        match self {
-            Kind::S3Bucket => KindInfo {
-                name: "s3_bucket",
-                service: Service::S3,
-                replace: &["name"],
-                secret: &[],
-                stateful: true,
-                taggable: true,
-            },
-            Kind::S3PublicAccessBlock => sub("s3_public_access_block", &["bucket"]),
-            Kind::S3Encryption => sub("s3_encryption", &["bucket"]),
-            Kind::S3BucketPolicy => sub("s3_bucket_policy", &["bucket"]),
-            Kind::S3Versioning => sub("s3_versioning", &["bucket"]),
-            Kind::S3Lifecycle => sub("s3_lifecycle", &["bucket"]),
-            Kind::S3Notification => sub("s3_notification", &["bucket"]),
-            Kind::IamRole => KindInfo {
-                name: "iam_role",
-                service: Service::Iam,
-                replace: &["name", "path"],
-                secret: &[],
-                stateful: false,
-                taggable: true,
-            },
-            Kind::KinesisStream => KindInfo {
-                name: "kinesis_stream",
-                service: Service::Kinesis,
-                replace: &["name"],
-                secret: &[],
-                stateful: true,
-                taggable: true,
-            },
-            Kind::DynamodbTable => KindInfo {
-                name: "dynamodb_table",
-                service: Service::DynamoDb,
-                replace: &["name", "partition_key", "sort_key"],
-                secret: &[],
-                stateful: true,
-                taggable: true,
-            },
-            Kind::SnsTopic => KindInfo {
-                name: "sns_topic",
-                service: Service::Sns,
-                replace: &["name"],
-                secret: &[],
-                stateful: false,
-                taggable: true,
-            },
-            Kind::SnsSubscriptions => KindInfo {
-                name: "sns_subscriptions",
-                service: Service::Sns,
-                replace: &["topic_arn", "protocol"],
-                secret: &[],
-                stateful: false,
-                taggable: false,
-            },
-            Kind::LambdaFunction | Kind::LambdaEventSourceMapping | Kind::LambdaPermission => {
-                super::lambda::info(self)
-            }
-            Kind::CognitoUserPool | Kind::CognitoAppClient | Kind::CognitoGroup => {
-                super::cognito::info(self)
-            }
-            Kind::ApigwRestApi | Kind::ApigwStage => super::apigateway::info(self),
-            Kind::S3Object
-            | Kind::GlueDatabase
-            | Kind::GlueTable
-            | Kind::GlueCrawler
-            | Kind::GlueConnection
-            | Kind::GlueJob
-            | Kind::FirehoseDeliveryStream => super::catalog::info(self),
-            Kind::RedshiftCluster | Kind::RedshiftSchema => super::redshift::info(self),
-        }
-    }
-
-    /// For sub-resources that a config can add or remove on their own (a stage renamed, the
-    /// event source mapping or the Redshift COPY stream's JSONPaths file switched off): the
-    /// kind of their parent, whose live members the engine lists so that the undeclared ones
-    /// are deleted instead of left behind. Other sub-resources are a fixed part of their
-    /// parent's declaration and go with it. Cognito groups are not listed: `users sync` makes
-    /// groups in the same pool from `cognito-users.yaml`, so a group the stack file no longer
-    /// declares may still be the users file's.
-    pub fn members_of(self) -> Option<Kind> {
-        match self {
-            Kind::ApigwStage => Some(Kind::ApigwRestApi),
-            Kind::LambdaEventSourceMapping => Some(Kind::LambdaFunction),
-            Kind::S3Object => Some(Kind::S3Bucket),
-            _ => None,
-        }
-    }
-
     /// Parses an address prefix such as `s3_bucket`.
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.info().name == name)
@@ -270,5 +202,30 @@ impl Kind {
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.info().name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list the sweep walks holds each kind once, under the name its addresses and plans
+    /// use.
+    #[test]
+    fn every_variant_is_listed_once_with_its_own_name() {
+        for kind in Kind::ALL {
+            let listed = Kind::ALL.iter().filter(|k| **k == kind).count();
+            assert_eq!(listed, 1, "{kind:?}");
+            assert_eq!(Kind::from_name(kind.info().name), Some(kind));
+            let serde_name = serde_json::to_value(kind).unwrap();
+            assert_eq!(
+                serde_name,
+                kind.info().name,
+                "the address name is the serde name"
+            );
+        }
+        let names: std::collections::BTreeSet<_> =
+            Kind::ALL.iter().map(|k| k.info().name).collect();
+        assert_eq!(names.len(), Kind::ALL.len());
     }
 }

@@ -1,7 +1,7 @@
 //! Specs of the Lambda kinds: functions, the Kinesis event source mapping, and the
 //! resource-policy statements that let API Gateway invoke a function.
 
-use super::{Kind, KindInfo, Service, Spec, Tags};
+use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -105,36 +105,5 @@ impl Spec for PermissionSpec {
     const KIND: Kind = Kind::LambdaPermission;
     fn physical(&self) -> String {
         format!("{}/{}", self.function_name, self.statement_id)
-    }
-}
-
-/// What the engine knows about the lambda kinds.
-pub(super) fn info(kind: Kind) -> KindInfo {
-    match kind {
-        Kind::LambdaFunction => KindInfo {
-            name: "lambda_function",
-            service: Service::Lambda,
-            replace: &["name"],
-            secret: &[],
-            stateful: false,
-            taggable: true,
-        },
-        Kind::LambdaEventSourceMapping => KindInfo {
-            name: "lambda_event_source_mapping",
-            service: Service::Lambda,
-            replace: &["function_name", "event_source_arn", "starting_position"],
-            secret: &[],
-            stateful: false,
-            taggable: false,
-        },
-        Kind::LambdaPermission => KindInfo {
-            name: "lambda_permission",
-            service: Service::Lambda,
-            replace: &["function_name", "statement_id"],
-            secret: &[],
-            stateful: false,
-            taggable: false,
-        },
-        other => unreachable!("{other:?} is not a lambda kind"),
     }
 }

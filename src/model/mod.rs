@@ -16,6 +16,7 @@ pub mod redshift;
 pub mod s3;
 pub mod sns;
 
+pub(crate) use kind::kind_table;
 pub use kind::{Kind, KindInfo, Service};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Specs of the warehouse kinds: the Redshift cluster and the tables created in it.
 
-use super::{Kind, KindInfo, Service, Spec, Tags};
+use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
 
 /// Tag on the cluster recording the SHA-256 of the DDL applied by a [`SchemaSpec`]
@@ -100,29 +100,5 @@ impl Spec for SchemaSpec {
     const KIND: Kind = Kind::RedshiftSchema;
     fn physical(&self) -> String {
         format!("{}/{}/{}", self.cluster, self.database, self.table)
-    }
-}
-
-/// What the engine knows about the redshift kinds.
-pub(super) fn info(kind: Kind) -> KindInfo {
-    match kind {
-        Kind::RedshiftCluster => KindInfo {
-            name: "redshift_cluster",
-            service: Service::Redshift,
-            replace: &["identifier", "database", "master_username", "encrypted"],
-            secret: &[],
-            stateful: true,
-            taggable: true,
-        },
-        Kind::RedshiftSchema => KindInfo {
-            name: "redshift_schema",
-            service: Service::Redshift,
-            // CREATE TABLE IF NOT EXISTS cannot alter a table: a new DDL means DROP + CREATE.
-            replace: &["cluster", "database", "table", "ddl_sha256"],
-            secret: &[],
-            stateful: true,
-            taggable: false,
-        },
-        other => unreachable!("{other:?} is not a redshift kind"),
     }
 }
