@@ -100,7 +100,7 @@ async fn main() {
     let s = session(&moto.endpoint, &file).await;
     let plan = s.plan(10).await.expect("plan");
     let run = s
-        .execute(&plan, 10, None, &Progress::silent())
+        .execute(&plan, 10, None, &Progress::silent(), false)
         .await
         .expect("apply");
     assert!(run.succeeded(), "{run:?}");

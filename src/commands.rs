@@ -183,8 +183,11 @@ pub async fn destroy(g: &Global, args: &DestroyArgs) -> Result<i32> {
     }
     let session = open_without_code(g, config).await?;
     if args.dry_run {
-        let (plan, skipped) = session.destroy_plan(args.parallelism.into()).await?;
-        report_destroy_plan(g, &plan, &skipped);
+        let teardown = session.destroy_plan(args.parallelism.into()).await?;
+        report_destroy_plan(g, &teardown.plan, &teardown.left_alone);
+        for (address, why) in &teardown.unreadable {
+            eprintln!("warning: could not read {address}: {why}");
+        }
         print_calls(g, &session);
         return Ok(EXIT_OK);
     }

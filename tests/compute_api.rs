@@ -5,7 +5,7 @@
 use ecomflow_infra::aws::{provider, Aws, Changes, ConnectOptions, Inputs, LiveValue};
 use ecomflow_infra::blueprint::{self, Blueprint, Context, LambdaCode, FUNCTIONS};
 use ecomflow_infra::config::{self, StackConfig};
-use ecomflow_infra::engine::execute::execute_with;
+use ecomflow_infra::engine::execute::{execute_with, Walk};
 use ecomflow_infra::engine::live::ownership_of;
 use ecomflow_infra::engine::progress::Progress;
 use ecomflow_infra::model::apigateway::RestApiSpec;
@@ -235,7 +235,12 @@ impl Stack {
             .iter()
             .map(|c| (c.address.clone(), c.outputs.clone()))
             .collect();
-        let report = execute_with(&self.aws, &changes, known, 4, None, &Progress::silent())
+        let walk = Walk {
+            parallelism: 4,
+            journal: None,
+            keep_going: false,
+        };
+        let report = execute_with(&self.aws, &changes, known, walk, &Progress::silent())
             .await
             .unwrap();
         assert!(report.succeeded(), "{report:#?}");

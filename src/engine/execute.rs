@@ -119,11 +119,28 @@ pub async fn execute(
         .iter()
         .map(|c| (c.address.clone(), c.outputs.clone()))
         .collect();
-    execute_with(aws, changes, known, parallelism, journal, progress).await
+    let walk = Walk {
+        parallelism,
+        journal,
+        keep_going: false,
+    };
+    execute_with(aws, changes, known, walk, progress).await
+}
+
+/// How to walk a plan.
+#[derive(Clone, Copy)]
+pub struct Walk<'a> {
+    /// Steps at most at once.
+    pub parallelism: usize,
+    /// The lock's journal, for creates of taggable kinds.
+    pub journal: Option<&'a Journal>,
+    /// After a failure, still start the steps that do not depend on the failed one.
+    pub keep_going: bool,
 }
 
 /// Runs the actionable changes, at most `parallelism` at once. After a failure no new step
-/// starts; the running ones finish. Every step is idempotent, so a rerun converges.
+/// starts (unless the walk keeps going, when only what depends on the failed step is left
+/// out); the running ones finish. Every step is idempotent, so a rerun converges.
 ///
 /// `known` holds the live outputs (IDs, ARNs) of every resource of the plan, by address; each
 /// step gets those of its dependencies, and a create's outputs replace its entry before its
@@ -132,10 +149,14 @@ pub async fn execute_with(
     aws: &Aws,
     changes: &[&Change],
     mut known: BTreeMap<String, Outputs>,
-    parallelism: usize,
-    journal: Option<&Journal>,
+    walk: Walk<'_>,
     progress: &Progress,
 ) -> Result<RunReport, super::graph::Cycle> {
+    let Walk {
+        parallelism,
+        journal,
+        keep_going,
+    } = walk;
     let graph = Graph::new(changes)?;
     let dependents = graph.dependents();
     // Among the steps ready to start, those with the longest chains behind them go first
@@ -151,7 +172,7 @@ pub async fn execute_with(
     let mut report = RunReport::default();
     let mut failed = false;
     loop {
-        while !failed && running.len() < parallelism.max(1) {
+        while !(failed && !keep_going) && running.len() < parallelism.max(1) {
             let Some((_, Reverse(i))) = ready.pop() else {
                 break;
             };

@@ -32,7 +32,9 @@ async fn read_declared<'a>(
     aws: &Aws,
     resources: &'a [Resource],
     parallelism: usize,
+    unreadable: Option<&mut Vec<(String, String)>>,
 ) -> Result<Vec<(&'a Resource, Option<LiveValue>)>, AwsError> {
+    let mut unreadable = unreadable;
     let index: HashMap<String, usize> = resources
         .iter()
         .enumerate()
@@ -81,7 +83,14 @@ async fn read_declared<'a>(
         let Some((i, read)) = running.next().await else {
             break;
         };
-        done[i] = Some(read?);
+        done[i] = Some(match (read, unreadable.as_deref_mut()) {
+            (Ok(live), _) => live,
+            (Err(e), Some(unreadable)) => {
+                unreadable.push((resources[i].address(), e.to_string()));
+                None
+            }
+            (Err(e), None) => return Err(e),
+        });
         for &d in &dependents[i] {
             pending[d] -= 1;
             if pending[d] == 0 {
@@ -105,14 +114,25 @@ async fn read_declared<'a>(
 
 /// Reads every declared resource and lists every taggable kind for undeclared resources
 /// tagged with this instance. At most `parallelism` reads run at once.
+///
+/// With `go_on`, a declared resource that cannot be read (access denied, say) counts as
+/// absent and is named in [`LiveState::unreadable`] instead of stopping the read: destroy
+/// deletes what it can and then says what it could not.
 pub async fn read_live(
     aws: &Aws,
     blueprint: &Blueprint,
     parallelism: usize,
     adopt: &HashSet<String>,
+    go_on: bool,
 ) -> Result<LiveState, AwsError> {
     let instance = blueprint.names.instance.clone();
-    let reads = read_declared(aws, &blueprint.resources, parallelism);
+    let mut unreadable = Vec::new();
+    let reads = read_declared(
+        aws,
+        &blueprint.resources,
+        parallelism,
+        go_on.then_some(&mut unreadable),
+    );
     let prefix = blueprint.names.all_prefix();
     let lists = stream::iter(
         Kind::ALL
@@ -195,6 +215,7 @@ pub async fn read_live(
         .collect();
     undeclared.sort_by(|a, b| (a.kind, &a.physical).cmp(&(b.kind, &b.physical)));
     state.undeclared = undeclared;
+    state.unreadable = unreadable;
     Ok(state)
 }
 

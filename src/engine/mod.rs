@@ -132,14 +132,14 @@ impl Session {
         &self.blueprint.names.instance
     }
 
-    async fn live(&self, parallelism: usize) -> Result<plan::LiveState, EngineError> {
+    async fn live(&self, parallelism: usize, go_on: bool) -> Result<plan::LiveState, EngineError> {
         let adopt = lock::journal_names(&self.aws, self.instance()).await?;
-        Ok(live::read_live(&self.aws, &self.blueprint, parallelism, &adopt).await?)
+        Ok(live::read_live(&self.aws, &self.blueprint, parallelism, &adopt, go_on).await?)
     }
 
     /// Reads the account and diffs it against the blueprint.
     pub async fn plan(&self, parallelism: usize) -> Result<Plan, EngineError> {
-        let live = self.live(parallelism).await?;
+        let live = self.live(parallelism, false).await?;
         plan::diff(
             self.instance(),
             &self.aws.account,
@@ -151,12 +151,10 @@ impl Session {
         .map_err(EngineError::Conflicts)
     }
 
-    /// The plan of `destroy`, and the declared resources left alone because they are not ours.
-    pub async fn destroy_plan(
-        &self,
-        parallelism: usize,
-    ) -> Result<(Plan, Vec<Conflict>), EngineError> {
-        let live = self.live(parallelism).await?;
+    /// The plan of `destroy`, the declared resources left alone because they are not ours,
+    /// and those that could not be read (address and why): destroy goes on past them.
+    pub async fn destroy_plan(&self, parallelism: usize) -> Result<Teardown, EngineError> {
+        let live = self.live(parallelism, true).await?;
         // Sub-resources (bucket configurations, subscriptions) go with their owner.
         let owners_only: Vec<_> = self
             .blueprint
@@ -165,14 +163,19 @@ impl Session {
             .filter(|r| r.owner.is_none())
             .cloned()
             .collect();
-        Ok(plan::teardown(
+        let (plan, left_alone) = plan::teardown(
             self.instance(),
             &self.aws.account,
             &self.aws.region,
             &self.file,
             &owners_only,
             &live,
-        ))
+        );
+        Ok(Teardown {
+            plan,
+            left_alone,
+            unreadable: live.unreadable,
+        })
     }
 
     /// Checks what a saved plan says of the declaration against this session, before any
@@ -211,13 +214,15 @@ impl Session {
         Ok(())
     }
 
-    /// Runs a plan's changes under the lock's journal.
+    /// Runs a plan's changes under the lock's journal. With `keep_going`, a failed step stops
+    /// only what depends on it (destroy deletes everything it can).
     pub async fn execute(
         &self,
         plan: &Plan,
         parallelism: usize,
         journal: Option<&Journal>,
         progress: &Progress,
+        keep_going: bool,
     ) -> Result<RunReport, EngineError> {
         let changes: Vec<_> = plan.actionable().collect();
         let known = plan
@@ -225,10 +230,18 @@ impl Session {
             .iter()
             .map(|c| (c.address.clone(), c.outputs.clone()))
             .collect();
-        Ok(
-            execute::execute_with(&self.aws, &changes, known, parallelism, journal, progress)
-                .await?,
+        Ok(execute::execute_with(
+            &self.aws,
+            &changes,
+            known,
+            execute::Walk {
+                parallelism,
+                journal,
+                keep_going,
+            },
+            progress,
         )
+        .await?)
     }
 
     /// Anything still tagged with this instance (the leak sweep after destroy).
@@ -240,6 +253,17 @@ impl Session {
         )
         .await?)
     }
+}
+
+/// What `destroy` would do.
+#[derive(Debug)]
+pub struct Teardown {
+    /// Delete every live resource of the instance.
+    pub plan: Plan,
+    /// Declared resources that exist but are not this instance's.
+    pub left_alone: Vec<Conflict>,
+    /// Declared resources that could not be read: address and why.
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// Where the Lambda deployment packages come from.

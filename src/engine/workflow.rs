@@ -34,6 +34,23 @@ pub enum WorkflowError {
         /// The run, failures included.
         run: RunReport,
     },
+    /// Destroy deleted what it could, but could not read or delete some resources.
+    #[error(
+        "Destroy failed; rerun it to converge once the cause is fixed (every step is idempotent):\n{}{}\nleak sweep: {}",
+        unread(.unreadable),
+        failed_steps(.run),
+        remaining(.instance, .left)
+    )]
+    Incomplete {
+        /// The run, failures included.
+        run: RunReport,
+        /// Declared resources that could not be read: address and why.
+        unreadable: Vec<(String, String)>,
+        /// The stack instance.
+        instance: String,
+        /// What the leak sweep found afterwards.
+        left: Vec<(Kind, String)>,
+    },
     /// After destroy, resources tagged as the instance's are still there.
     #[error(
         "leak sweep: these resources are still tagged {TAG_STACK}={instance}:\n{}",
@@ -54,6 +71,25 @@ fn failed_steps(run: &RunReport) -> String {
         .filter_map(|s| s.error.as_ref().map(|e| format!("  {}: {e}", s.address)))
         .collect();
     errors.join("\n")
+}
+
+fn unread(unreadable: &[(String, String)]) -> String {
+    let lines: Vec<String> = unreadable
+        .iter()
+        .map(|(address, why)| format!("  {address}: could not be read: {why}\n"))
+        .collect();
+    lines.concat()
+}
+
+fn remaining(instance: &str, left: &[(Kind, String)]) -> String {
+    if left.is_empty() {
+        format!("nothing tagged {TAG_STACK}={instance} remains")
+    } else {
+        format!(
+            "these resources are still tagged {TAG_STACK}={instance}:\n{}",
+            leaked(left)
+        )
+    }
 }
 
 fn leaked(left: &[(Kind, String)]) -> String {
@@ -196,7 +232,13 @@ async fn apply_locked(
             .map_err(WorkflowError::Declined)?;
     }
     let run = session
-        .execute(&plan, options.parallelism, Some(&journal), &ui.progress())
+        .execute(
+            &plan,
+            options.parallelism,
+            Some(&journal),
+            &ui.progress(),
+            false,
+        )
         .await?;
     // Every declared resource carries its tags now: the journal has served its purpose.
     if run.succeeded() {
@@ -230,24 +272,31 @@ pub async fn destroy_locked(
     parallelism: usize,
     ui: &dyn Observer,
 ) -> Result<Destroyed, WorkflowError> {
-    let (plan, left_alone) = session.destroy_plan(parallelism).await?;
+    let super::Teardown {
+        plan,
+        left_alone,
+        unreadable,
+    } = session.destroy_plan(parallelism).await?;
     ui.show_plan(&plan, &left_alone);
     let mut run = RunReport::default();
     if !plan.is_empty() {
         ui.confirm(&format!("destroy every resource of {}", session.instance()))
             .map_err(WorkflowError::Declined)?;
         run = session
-            .execute(&plan, parallelism, None, &ui.progress())
+            .execute(&plan, parallelism, None, &ui.progress(), true)
             .await?;
     }
     ui.ran(&plan, &run);
-    if !run.succeeded() {
-        return Err(WorkflowError::Failed {
-            verb: "Destroy",
+    // Destroy went on past what it could not read or delete: the sweep says what remains.
+    let left = session.sweep().await?;
+    if !run.succeeded() || !unreadable.is_empty() {
+        return Err(WorkflowError::Incomplete {
             run,
+            unreadable,
+            instance: session.instance().to_string(),
+            left,
         });
     }
-    let left = session.sweep().await?;
     if !left.is_empty() {
         return Err(WorkflowError::Leaked {
             instance: session.instance().to_string(),

@@ -88,6 +88,10 @@ pub struct LiveState {
     pub declared: BTreeMap<String, Option<LiveResource>>,
     /// Resources tagged as this instance's that the blueprint does not declare.
     pub undeclared: Vec<LiveResource>,
+    /// Declared resources that could not be read, with why (only when reading for destroy,
+    /// which goes on past them; they count as absent).
+    #[serde(skip)]
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// A declared resource that exists but is not this stack's: apply must not touch it.
@@ -387,8 +391,8 @@ pub fn teardown(
         stack_file,
         &[],
         &LiveState {
-            declared: BTreeMap::new(),
             undeclared: live.undeclared.clone(),
+            ..LiveState::default()
         },
     )
     .expect("an empty declaration has no conflicts");

@@ -313,6 +313,7 @@ fn fingerprints_follow_the_live_state() {
     let mut live = LiveState {
         declared: BTreeMap::new(),
         undeclared: Vec::new(),
+        unreadable: Vec::new(),
     };
     live.declared
         .insert(d[0].address(), live_of(&stream(12), Ownership::Ours));
