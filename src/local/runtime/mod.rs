@@ -27,18 +27,21 @@
 //! lets the caller in (it trusts `lambda.amazonaws.com` only): `local serve --in-process`
 //! runs the handlers with the caller's own credentials instead.
 
+mod api;
+mod credentials;
+#[cfg(test)]
+mod tests;
+
+pub use credentials::{Credentials, RoleCredentials, StsCredentials};
+
 use super::functions::{ApiFunction, InvokeError, StreamFunction};
 use anyhow::{anyhow, bail, Context as _, Result};
+use api::{Invocation, Reply, RuntimeApi};
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::streams::KinesisEventResponse;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -53,69 +56,11 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 pub const INIT_LIMIT: Duration = Duration::from_secs(10);
 /// The largest response payload of a synchronous invocation (6 MB).
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
-/// How long role credentials are asked for; an environment is retired well before they end.
-const CREDENTIALS_SECONDS: i32 = 3600;
+/// An environment is retired this long after it started, well before its role credentials
+/// (asked for [`credentials::CREDENTIALS_SECONDS`]) end.
 const RETIRE_AFTER: Duration = Duration::from_secs(50 * 60);
 /// Execution environments per function when no reserved concurrency is declared.
 pub const DEFAULT_ENVIRONMENTS: usize = 10;
-
-/// Temporary credentials of a role.
-#[derive(Clone)]
-pub struct RoleCredentials {
-    /// Access key ID.
-    pub access_key_id: String,
-    /// Secret access key.
-    pub secret_access_key: String,
-    /// Session token.
-    pub session_token: String,
-}
-
-impl std::fmt::Debug for RoleCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the secret parts.
-        write!(f, "RoleCredentials({})", self.access_key_id)
-    }
-}
-
-/// Where an environment's credentials come from: `sts:AssumeRole` on the execution role.
-#[async_trait]
-pub trait Credentials: Send + Sync {
-    /// Credentials of `role_arn` for the session `session`.
-    async fn assume(&self, role_arn: &str, session: &str) -> Result<RoleCredentials>;
-}
-
-/// `sts:AssumeRole` through the SDK.
-pub struct StsCredentials(pub aws_sdk_sts::Client);
-
-#[async_trait]
-impl Credentials for StsCredentials {
-    async fn assume(&self, role_arn: &str, session: &str) -> Result<RoleCredentials> {
-        let out = self
-            .0
-            .assume_role()
-            .role_arn(role_arn)
-            .role_session_name(session)
-            .duration_seconds(CREDENTIALS_SECONDS)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "cannot assume the execution role {role_arn}: {}. On AWS the role trusts \
-                     only lambda.amazonaws.com; use `local serve --in-process` to run the \
-                     handlers with your own credentials",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                )
-            })?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| anyhow!("AssumeRole on {role_arn} returned no credentials"))?;
-        Ok(RoleCredentials {
-            access_key_id: c.access_key_id().to_string(),
-            secret_access_key: c.secret_access_key().to_string(),
-            session_token: c.session_token().to_string(),
-        })
-    }
-}
 
 /// How an invocation failed, as Lambda reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,135 +147,6 @@ pub fn extract_bootstrap(zip_path: &Path, dir: &Path) -> Result<PathBuf> {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
     }
     Ok(path)
-}
-
-/// One invocation handed to an environment's runtime.
-struct Invocation {
-    id: String,
-    payload: Bytes,
-    deadline_ms: u128,
-    reply: oneshot::Sender<Reply>,
-}
-
-enum Reply {
-    Response(Bytes),
-    Error(Bytes),
-    TooLarge(usize),
-}
-
-/// The Runtime API of one execution environment.
-struct RuntimeApi {
-    function_arn: String,
-    next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    pending: Mutex<Option<(String, oneshot::Sender<Reply>)>>,
-    ready: Mutex<Option<oneshot::Sender<Result<(), String>>>>,
-}
-
-fn runtime_error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (
-        status,
-        [("content-type", "application/json")],
-        serde_json::json!({"errorMessage": message, "errorType": kind}).to_string(),
-    )
-        .into_response()
-}
-
-fn accepted() -> Response {
-    (
-        StatusCode::ACCEPTED,
-        [("content-type", "application/json")],
-        r#"{"status":"OK"}"#,
-    )
-        .into_response()
-}
-
-async fn next(State(api): State<Arc<RuntimeApi>>) -> Response {
-    if let Some(ready) = api.ready.lock().expect("ready lock").take() {
-        let _ = ready.send(Ok(()));
-    }
-    let Some(inv) = api.next.lock().await.recv().await else {
-        return runtime_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Runtime.Shutdown",
-            "the execution environment is shutting down",
-        );
-    };
-    let mut headers = HeaderMap::new();
-    let mut put = |k: &'static str, v: &str| {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            headers.insert(k, v);
-        }
-    };
-    put("lambda-runtime-aws-request-id", &inv.id);
-    put("lambda-runtime-deadline-ms", &inv.deadline_ms.to_string());
-    put("lambda-runtime-invoked-function-arn", &api.function_arn);
-    put(
-        "lambda-runtime-trace-id",
-        &format!(
-            "Root=1-{:08x}-{}",
-            inv.deadline_ms / 1000,
-            &inv.id.replace('-', "")[..24]
-        ),
-    );
-    put("content-type", "application/json");
-    *api.pending.lock().expect("pending lock") = Some((inv.id, inv.reply));
-    (StatusCode::OK, headers, inv.payload).into_response()
-}
-
-fn settle(api: &RuntimeApi, id: &str, reply: impl FnOnce() -> Reply) -> Response {
-    let mut pending = api.pending.lock().expect("pending lock");
-    match pending.take() {
-        Some((current, tx)) if current == id => {
-            let reply = reply();
-            let too_large = matches!(reply, Reply::TooLarge(_));
-            let _ = tx.send(reply);
-            if too_large {
-                return runtime_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "RequestEntityTooLarge",
-                    "response payload exceeds the maximum size",
-                );
-            }
-            accepted()
-        }
-        other => {
-            *pending = other;
-            runtime_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidRequestID",
-                &format!("no invocation {id} is in progress"),
-            )
-        }
-    }
-}
-
-async fn respond(
-    State(api): State<Arc<RuntimeApi>>,
-    UrlPath(id): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    settle(&api, &id, || {
-        if body.len() > MAX_RESPONSE_BYTES {
-            Reply::TooLarge(body.len())
-        } else {
-            Reply::Response(body)
-        }
-    })
-}
-
-async fn fail(
-    State(api): State<Arc<RuntimeApi>>,
-    UrlPath(id): UrlPath<String>,
-    body: Bytes,
-) -> Response {
-    settle(&api, &id, || Reply::Error(body))
-}
-
-async fn init_error(State(api): State<Arc<RuntimeApi>>, body: Bytes) -> Response {
-    if let Some(ready) = api.ready.lock().expect("ready lock").take() {
-        let _ = ready.send(Err(String::from_utf8_lossy(&body).into_owned()));
-    }
-    accepted()
 }
 
 /// One execution environment: the runtime process and its Runtime API.
@@ -477,17 +293,7 @@ impl PackagedFunction {
             pending: Mutex::new(None),
             ready: Mutex::new(Some(ready_tx)),
         });
-        let router = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(respond),
-            )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(fail))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            // Larger bodies are read so that the invocation fails as Lambda fails it.
-            .layer(DefaultBodyLimit::max(MAX_RESPONSE_BYTES * 2))
-            .with_state(api);
+        let router = api::router(api);
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .map_err(|e| Failure::Init(format!("cannot serve the Runtime API: {e}")))?;
@@ -702,185 +508,4 @@ pub fn extract_all(
         bail!("no function to run");
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A runtime written against the documented Runtime API only (not the Rust runtime
-    /// crate), so the protocol itself is what is tested. The payload says what to do.
-    const RUNTIME: &str = r#"#!/usr/bin/env python3
-import json, os, sys, time, urllib.request
-api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
-def post(path, body):
-    urllib.request.urlopen(urllib.request.Request(api + path, data=body, method="POST")).read()
-if os.environ.get("FAIL_INIT"):
-    post("/init/error", json.dumps({"errorMessage": "no config", "errorType": "Config"}).encode())
-    sys.exit(1)
-while True:
-    with urllib.request.urlopen(api + "/invocation/next") as r:
-        rid = r.headers["Lambda-Runtime-Aws-Request-Id"]
-        deadline = int(r.headers["Lambda-Runtime-Deadline-Ms"])
-        arn = r.headers["Lambda-Runtime-Invoked-Function-Arn"]
-        event = json.loads(r.read())
-    what = event["do"]
-    if what == "env":
-        keys = ["AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "TABLE", "HOME", "AWS_REGION"]
-        out = {k: os.environ.get(k) for k in keys}
-        out.update(arn=arn, left_ms=deadline - int(time.time() * 1000), pid=os.getpid())
-        post("/invocation/" + rid + "/response", json.dumps(out).encode())
-    elif what == "fail":
-        post("/invocation/" + rid + "/error", json.dumps({"errorMessage": "boom", "errorType": "Oops"}).encode())
-    elif what == "hang":
-        time.sleep(60)
-    elif what == "exit":
-        sys.exit(3)
-    elif what == "big":
-        post("/invocation/" + rid + "/response", b"x" * (6 * 1024 * 1024 + 1))
-"#;
-
-    struct Fixed;
-
-    #[async_trait]
-    impl Credentials for Fixed {
-        async fn assume(&self, role_arn: &str, session: &str) -> Result<RoleCredentials> {
-            Ok(RoleCredentials {
-                access_key_id: format!("ASIA-{session}"),
-                secret_access_key: "secret".into(),
-                session_token: role_arn.to_string(),
-            })
-        }
-    }
-
-    fn function(dir: &Path, env: &[(&str, &str)], timeout: Duration) -> PackagedFunction {
-        let path = dir.join("bootstrap");
-        std::fs::write(&path, RUNTIME).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        PackagedFunction::new(
-            FunctionSetup {
-                name: "fn-a".into(),
-                arn: "arn:aws:lambda:eu-west-1:123456789012:function:fn-a".into(),
-                role_arn: "arn:aws:iam::123456789012:role/fn-a".into(),
-                memory_mb: 128,
-                timeout,
-                max_environments: 2,
-                environment: env
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                region: "eu-west-1".into(),
-                endpoint_url: None,
-                bootstrap: path,
-            },
-            Arc::new(Fixed),
-        )
-    }
-
-    async fn call(f: &PackagedFunction, what: &str) -> Result<serde_json::Value, Failure> {
-        let body = f
-            .invoke(serde_json::to_vec(&serde_json::json!({ "do": what })).unwrap())
-            .await?;
-        Ok(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null))
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_runtime_gets_lambdas_environment_and_its_role_and_nothing_of_ours() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = function(
-            dir.path(),
-            &[("TABLE", "t1"), ("AWS_REGION", "overridden?")],
-            Duration::from_secs(20),
-        );
-        let env = call(&f, "env").await.unwrap();
-        assert_eq!(env["AWS_ACCESS_KEY_ID"], "ASIA-fn-a");
-        assert_eq!(
-            env["AWS_SESSION_TOKEN"],
-            "arn:aws:iam::123456789012:role/fn-a"
-        );
-        assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "fn-a");
-        assert_eq!(env["TABLE"], "t1");
-        // Reserved variables cannot be overridden, and this process's own are not passed.
-        assert_eq!(env["AWS_REGION"], "eu-west-1");
-        assert_eq!(env["HOME"], serde_json::Value::Null);
-        assert_eq!(
-            env["arn"],
-            "arn:aws:lambda:eu-west-1:123456789012:function:fn-a"
-        );
-        let left = env["left_ms"].as_i64().unwrap();
-        assert!((15_000..=20_000).contains(&left), "deadline {left} ms away");
-        // The environment is reused for the next invocation.
-        let again = call(&f, "env").await.unwrap();
-        assert_eq!(again["pid"], env["pid"]);
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn errors_timeouts_exits_and_oversized_answers_fail_as_lambda_fails_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = function(dir.path(), &[], Duration::from_millis(1500));
-        let first = call(&f, "env").await.unwrap();
-        // A reported error keeps the environment.
-        let err = call(&f, "fail").await.unwrap_err();
-        assert!(
-            matches!(&err, Failure::Function(doc) if doc.contains("boom")),
-            "{err}"
-        );
-        assert_eq!(call(&f, "env").await.unwrap()["pid"], first["pid"]);
-        // A timeout stops the environment; the next invocation gets a new one.
-        let started = Instant::now();
-        let err = call(&f, "hang").await.unwrap_err();
-        assert_eq!(err, Failure::TimedOut(Duration::from_millis(1500)));
-        assert_eq!(err.to_string(), "Task timed out after 1.50 seconds");
-        assert!(started.elapsed() < Duration::from_secs(5));
-        let after = call(&f, "env").await.unwrap();
-        assert_ne!(after["pid"], first["pid"]);
-        // An exit fails the invocation.
-        let err = call(&f, "exit").await.unwrap_err();
-        assert!(
-            matches!(&err, Failure::Exited(why) if why.contains('3')),
-            "{err}"
-        );
-        // More than 6 MB is refused.
-        let err = call(&f, "big").await.unwrap_err();
-        assert_eq!(err, Failure::TooLarge(6 * 1024 * 1024 + 1));
-        assert!(call(&f, "env").await.is_ok());
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn an_init_error_is_reported_and_nothing_is_invoked() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = function(dir.path(), &[("FAIL_INIT", "1")], Duration::from_secs(5));
-        let err = f.warm_up().await.unwrap_err().to_string();
-        assert!(
-            err.contains("Runtime.InitError") && err.contains("no config"),
-            "{err}"
-        );
-        let err = call(&f, "env").await.unwrap_err();
-        assert!(matches!(err, Failure::Init(_)), "{err}");
-    }
-
-    #[test]
-    fn the_bootstrap_is_extracted_executable_from_its_package() {
-        let dir = tempfile::tempdir().unwrap();
-        let zip = dir.path().join("bootstrap.zip");
-        std::fs::write(
-            &zip,
-            crate::package::archive::zip_bootstrap(b"#!/bin/sh\n").unwrap(),
-        )
-        .unwrap();
-        let path = extract_bootstrap(&zip, &dir.path().join("task")).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"#!/bin/sh\n");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o755);
-        }
-        let err = extract_bootstrap(&dir.path().join("missing.zip"), dir.path()).unwrap_err();
-        assert!(err.to_string().contains("ecomflow-infra build"), "{err}");
-    }
 }
