@@ -57,7 +57,7 @@ async fn converge(s: &Session, destroy: bool) -> usize {
             s.plan(10).await
         };
         let Ok(plan) = plan else { continue };
-        match s.execute(&plan, 10, None, &Progress::silent()).await {
+        match s.execute(&plan, 10, None, &Progress::silent(), false).await {
             Ok(report) if report.succeeded() => return run,
             _ => {}
         }

@@ -98,7 +98,7 @@ async fn main() {
     .unwrap();
     let plan = s.plan(10).await.unwrap();
     assert!(s
-        .execute(&plan, 10, None, &Progress::silent())
+        .execute(&plan, 10, None, &Progress::silent(), false)
         .await
         .unwrap()
         .succeeded());

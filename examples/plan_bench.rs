@@ -90,7 +90,7 @@ async fn main() {
     let direct = session(&moto.endpoint, "bench").await;
     let plan = direct.plan(10).await.expect("first plan");
     let run = direct
-        .execute(&plan, 10, None, &Progress::silent())
+        .execute(&plan, 10, None, &Progress::silent(), false)
         .await
         .expect("apply");
     assert!(run.succeeded(), "{run:?}");
@@ -100,7 +100,7 @@ async fn main() {
     direct.aws.stats.reset();
     let noop = direct.plan(10).await.expect("plan");
     let run = direct
-        .execute(&noop, 10, None, &Progress::silent())
+        .execute(&noop, 10, None, &Progress::silent(), false)
         .await
         .expect("no-op apply");
     assert!(run.steps.is_empty());
@@ -141,7 +141,7 @@ async fn main() {
         s.aws.stats.reset();
         let start = Instant::now();
         let run = s
-            .execute(&plan, parallelism, None, &Progress::silent())
+            .execute(&plan, parallelism, None, &Progress::silent(), false)
             .await
             .expect("apply");
         assert!(run.succeeded(), "{run:?}");
@@ -161,8 +161,8 @@ async fn main() {
             s.aws.stats.snapshot().mutations,
             plan.changes.len(),
         ));
-        let teardown = s.destroy_plan(10).await.expect("destroy plan").0;
-        s.execute(&teardown, 10, None, &Progress::silent())
+        let teardown = s.destroy_plan(10).await.expect("destroy plan").plan;
+        s.execute(&teardown, 10, None, &Progress::silent(), false)
             .await
             .expect("destroy");
     }
@@ -224,9 +224,9 @@ async fn main() {
         Some(3.0),
     );
     figures.write();
-    let teardown = direct.destroy_plan(10).await.expect("destroy plan").0;
+    let teardown = direct.destroy_plan(10).await.expect("destroy plan").plan;
     direct
-        .execute(&teardown, 10, None, &Progress::silent())
+        .execute(&teardown, 10, None, &Progress::silent(), false)
         .await
         .expect("destroy");
 }
