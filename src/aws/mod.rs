@@ -273,7 +273,7 @@ pub fn provider(kind: Kind) -> &'static dyn DynProvider {
         Kind::S3Versioning => &s3::Versioning,
         Kind::S3Lifecycle => &s3::Lifecycle,
         Kind::S3Notification => &s3::Notification,
-        Kind::IamRole => &Legacy(iam::Role),
+        Kind::IamRole => &iam::Role,
         Kind::KinesisStream => &kinesis::Stream,
         Kind::DynamodbTable => &Legacy(dynamodb::Table),
         Kind::SnsTopic => &Legacy(sns::Topic),
