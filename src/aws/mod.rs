@@ -275,7 +275,7 @@ pub fn provider(kind: Kind) -> &'static dyn DynProvider {
         Kind::S3Notification => &s3::Notification,
         Kind::IamRole => &iam::Role,
         Kind::KinesisStream => &kinesis::Stream,
-        Kind::DynamodbTable => &Legacy(dynamodb::Table),
+        Kind::DynamodbTable => &dynamodb::Table,
         Kind::SnsTopic => &sns::Topic,
         Kind::SnsSubscriptions => &sns::Subscriptions,
         Kind::LambdaFunction => &Legacy(lambda::Function),
