@@ -52,7 +52,7 @@ async fn session(endpoint: &str) -> Session {
 async fn converge(s: &Session, destroy: bool) -> usize {
     for run in 1..=RUNS {
         let plan = if destroy {
-            s.destroy_plan(10).await.map(|(p, _)| p)
+            s.destroy_plan(10).await.map(|t| t.plan)
         } else {
             s.plan(10).await
         };

@@ -855,7 +855,7 @@ fn secret_violations(s: &Stack) -> Vec<String> {
                 (r.address(), Some(l))
             })
             .collect(),
-        undeclared: Vec::new(),
+        ..LiveState::default()
     };
     let (destroy, _) = plan::teardown(
         &names.instance,

@@ -1,22 +1,17 @@
 //! DynamoDB tables.
 
-use super::legacy::{LegacyProvider as Provider, Listed};
-use super::{built, Aws, AwsError};
+use super::kit::{converge_tags, Absent};
+use super::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::dynamodb::{KeyAttribute, TableSpec};
-use crate::model::{Resource, Service, Tags};
+use crate::model::{Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types as t;
-use serde_json::Value;
 use std::time::Duration;
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 const WAIT: Duration = Duration::from_secs(600);
-
-fn spec(v: &Value) -> Result<TableSpec, AwsError> {
-    serde_json::from_value(v.clone())
-        .map_err(|e| AwsError::msg(format!("malformed dynamodb_table spec: {e}")))
-}
+const DYNAMODB: Service = Service::DynamoDb;
 
 fn arn(aws: &Aws, table: &str) -> String {
     format!(
@@ -25,6 +20,7 @@ fn arn(aws: &Aws, table: &str) -> String {
     )
 }
 
+/// The table's tags. ListTagsOfResource has no paginator in the SDK: it pages by token.
 async fn table_tags(aws: &Aws, table_arn: &str) -> Result<Tags, AwsError> {
     let mut tags = Tags::new();
     let mut token: Option<String> = None;
@@ -85,9 +81,13 @@ fn sse(s: &TableSpec) -> t::SseSpecification {
     }
 }
 
+fn tag(k: &str, v: &str) -> Result<t::Tag, AwsError> {
+    built(t::Tag::builder().key(k).value(v).build())
+}
+
 async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> {
-    aws.throttle(Service::DynamoDb).await;
-    aws.dynamodb
+    let call = aws
+        .dynamodb
         .update_continuous_backups()
         .table_name(name)
         .point_in_time_recovery_specification(built(
@@ -95,30 +95,24 @@ async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> 
                 .point_in_time_recovery_enabled(enabled)
                 .build(),
         )?)
-        .send()
-        .await
-        .map_err(|e| {
-            AwsError::from(e).context(format!(
-                "failed to set point-in-time recovery of DynamoDB table {name}"
-            ))
-        })?;
+        .send();
+    let what = format!("failed to set point-in-time recovery of DynamoDB table {name}");
+    aws.mutate(DYNAMODB, what, call).await?;
     Ok(())
 }
 
-async fn read_table(aws: &Aws, name: &str) -> Result<Option<TableSpec>, AwsError> {
-    let table = match aws.dynamodb.describe_table().table_name(name).send().await {
-        Ok(out) => match out.table {
-            Some(t) => t,
-            None => return Ok(None),
-        },
-        Err(e) => {
-            let e = AwsError::from(e);
-            return if e.is(NOT_FOUND) {
-                Ok(None)
-            } else {
-                Err(e.context(format!("failed to read DynamoDB table {name}")))
-            };
-        }
+async fn read_table(aws: &Aws, name: &str) -> Result<Option<Observed<TableSpec>>, AwsError> {
+    let found = aws
+        .dynamodb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(AwsError::from)
+        .or_absent(NOT_FOUND)
+        .map_err(|e| e.context(format!("failed to read DynamoDB table {name}")))?;
+    let Some(table) = found.and_then(|out| out.table) else {
+        return Ok(None);
     };
     if table.table_status() == Some(&t::TableStatus::Deleting) {
         return Ok(None);
@@ -170,8 +164,8 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<TableSpec>, AwsError
         .table_arn()
         .map(str::to_string)
         .unwrap_or_else(|| arn(aws, name));
-    let provisioned = table.provisioned_throughput();
-    Ok(Some(TableSpec {
+    let provisioned = table.provisioned_throughput().filter(|_| !pay_per_request);
+    let spec = TableSpec {
         name: name.to_string(),
         partition_key: key(t::KeyType::Hash).unwrap_or(KeyAttribute {
             name: String::new(),
@@ -184,20 +178,88 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<TableSpec>, AwsError
             "PROVISIONED"
         }
         .into(),
-        read_capacity: if pay_per_request {
-            None
-        } else {
-            provisioned.and_then(|p| p.read_capacity_units())
-        },
-        write_capacity: if pay_per_request {
-            None
-        } else {
-            provisioned.and_then(|p| p.write_capacity_units())
-        },
+        read_capacity: provisioned.and_then(|p| p.read_capacity_units()),
+        write_capacity: provisioned.and_then(|p| p.write_capacity_units()),
         pitr,
         sse_kms,
         tags: table_tags(aws, &table_arn).await?,
-    }))
+    };
+    Ok(Some(Observed::with(spec, "arn", table_arn)))
+}
+
+/// Brings a live table's settings to the declaration where `changes` says they differ;
+/// shared by create (against the read-back) and update (against the plan).
+async fn converge(
+    aws: &Aws,
+    s: &TableSpec,
+    l: &Observed<TableSpec>,
+    changes: &Changes,
+) -> Result<(), AwsError> {
+    let name = &s.name;
+    let fail = |what: &str| format!("failed to {what} of DynamoDB table {name}");
+    if ["billing_mode", "read_capacity", "write_capacity"]
+        .iter()
+        .any(|f| changes.touches(f))
+    {
+        let call = aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .billing_mode(billing(s))
+            .set_provisioned_throughput(throughput(s)?)
+            .send();
+        aws.mutate(DYNAMODB, fail("change billing"), call).await?;
+        wait_active(aws, name).await?;
+    }
+    if changes.touches("sse_kms") {
+        let call = aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .sse_specification(sse(s))
+            .send();
+        aws.mutate(DYNAMODB, fail("change encryption"), call)
+            .await?;
+        wait_active(aws, name).await?;
+    }
+    if changes.touches("pitr") {
+        set_pitr(aws, name, s.pitr).await?;
+    }
+    if changes.touches("tags") {
+        let table_arn = &arn(aws, name);
+        converge_tags(
+            aws,
+            DYNAMODB,
+            &s.tags,
+            &l.spec.tags,
+            |stale| async move {
+                aws.dynamodb
+                    .untag_resource()
+                    .resource_arn(table_arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(fail("untag")))?;
+                Ok(())
+            },
+            |changed| async move {
+                let tags = changed
+                    .iter()
+                    .map(|(k, v)| tag(k, v))
+                    .collect::<Result<Vec<_>, _>>()?;
+                aws.dynamodb
+                    .tag_resource()
+                    .resource_arn(table_arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(fail("tag")))?;
+                Ok(())
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A DynamoDB table.
@@ -205,14 +267,24 @@ pub struct Table;
 
 #[async_trait]
 impl Provider for Table {
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
-        Ok(read_table(aws, &desired.physical)
-            .await?
-            .map(|s| serde_json::to_value(s).expect("specs serialise")))
+    type Spec = TableSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &TableSpec,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<TableSpec>>, AwsError> {
+        read_table(aws, &desired.name).await
     }
 
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
-        let s = spec(&desired.spec)?;
+    async fn create(
+        &self,
+        aws: &Aws,
+        s: &TableSpec,
+        _inputs: &Inputs,
+    ) -> Result<Outputs, AwsError> {
+        // A table still being deleted (e.g. during a replace) must be gone first.
         aws.dynamodb
             .wait_until_table_not_exists()
             .table_name(&s.name)
@@ -227,9 +299,9 @@ impl Provider for Table {
             .dynamodb
             .create_table()
             .table_name(&s.name)
-            .billing_mode(billing(&s))
-            .set_provisioned_throughput(throughput(&s)?)
-            .sse_specification(sse(&s));
+            .billing_mode(billing(s))
+            .set_provisioned_throughput(throughput(s)?)
+            .sse_specification(sse(s));
         for (k, kt) in keys {
             req = req
                 .key_schema(built(
@@ -246,122 +318,47 @@ impl Provider for Table {
                 )?);
         }
         for (k, v) in &s.tags {
-            req = req.tags(built(t::Tag::builder().key(k).value(v).build())?);
+            req = req.tags(tag(k, v)?);
         }
-        aws.throttle(Service::DynamoDb).await;
-        if let Err(e) = req.send().await {
-            let e = AwsError::from(e);
-            if !e.is(&["ResourceInUseException"]) {
-                return Err(e.context(format!("failed to create DynamoDB table {}", s.name)));
-            }
-        }
+        let what = format!("failed to create DynamoDB table {}", s.name);
+        aws.mutate(DYNAMODB, what, req.send())
+            .await
+            .tolerate(&["ResourceInUseException"])?;
         wait_active(aws, &s.name).await?;
         let live = read_table(aws, &s.name).await?.ok_or_else(|| {
             AwsError::msg(format!("DynamoDB table {} vanished after creation", s.name))
         })?;
-        self.update(
-            aws,
-            desired,
-            &serde_json::to_value(live).expect("specs serialise"),
+        converge(aws, s, &live, &Changes::between(s, &live.spec)).await?;
+        Ok(live.outputs)
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &TableSpec,
+        live: &Observed<TableSpec>,
+        changes: &Changes,
+        _inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        converge(aws, desired, live, changes).await
+    }
+
+    async fn delete(&self, aws: &Aws, gone: &Gone<TableSpec>) -> Result<(), AwsError> {
+        let name = &gone.physical;
+        let call = aws.dynamodb.delete_table().table_name(name).send();
+        aws.mutate(
+            DYNAMODB,
+            format!("failed to delete DynamoDB table {name}"),
+            call,
         )
         .await
-    }
-
-    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
-        let s = spec(&desired.spec)?;
-        let l = spec(live)?;
-        let name = &s.name;
-        if s.billing_mode != l.billing_mode
-            || s.read_capacity != l.read_capacity
-            || s.write_capacity != l.write_capacity
-        {
-            aws.throttle(Service::DynamoDb).await;
-            aws.dynamodb
-                .update_table()
-                .table_name(name)
-                .billing_mode(billing(&s))
-                .set_provisioned_throughput(throughput(&s)?)
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e)
-                        .context(format!("failed to change billing of DynamoDB table {name}"))
-                })?;
-            wait_active(aws, name).await?;
-        }
-        if s.sse_kms != l.sse_kms {
-            aws.throttle(Service::DynamoDb).await;
-            aws.dynamodb
-                .update_table()
-                .table_name(name)
-                .sse_specification(sse(&s))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!(
-                        "failed to change encryption of DynamoDB table {name}"
-                    ))
-                })?;
-            wait_active(aws, name).await?;
-        }
-        if s.pitr != l.pitr {
-            set_pitr(aws, name, s.pitr).await?;
-        }
-        let table_arn = arn(aws, name);
-        let stale = crate::model::stale_tags(&s.tags, &l.tags);
-        if !stale.is_empty() {
-            aws.throttle(Service::DynamoDb).await;
-            aws.dynamodb
-                .untag_resource()
-                .resource_arn(&table_arn)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!("failed to untag DynamoDB table {name}"))
-                })?;
-        }
-        let changed = crate::model::changed_tags(&s.tags, &l.tags)
-            .iter()
-            .map(|(k, v)| built(t::Tag::builder().key(k).value(v).build()))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !changed.is_empty() {
-            aws.throttle(Service::DynamoDb).await;
-            aws.dynamodb
-                .tag_resource()
-                .resource_arn(&table_arn)
-                .set_tags(Some(changed))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!("failed to tag DynamoDB table {name}"))
-                })?;
-        }
-        Ok(())
-    }
-
-    async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
-        aws.throttle(Service::DynamoDb).await;
-        if let Err(e) = aws
-            .dynamodb
-            .delete_table()
-            .table_name(physical)
-            .send()
-            .await
-        {
-            let e = AwsError::from(e);
-            if !e.is(NOT_FOUND) {
-                return Err(e.context(format!("failed to delete DynamoDB table {physical}")));
-            }
-        }
+        .tolerate(NOT_FOUND)?;
         aws.dynamodb
             .wait_until_table_not_exists()
-            .table_name(physical)
+            .table_name(name)
             .wait(WAIT)
             .await
-            .map_err(|e| {
-                AwsError::msg(format!("DynamoDB table {physical} did not go away: {e}"))
-            })?;
+            .map_err(|e| AwsError::msg(format!("DynamoDB table {name} did not go away: {e}")))?;
         Ok(())
     }
 
@@ -380,14 +377,14 @@ impl Provider for Table {
                 if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
                     continue;
                 }
-                let tags = match table_tags(aws, &arn(aws, name)).await {
-                    Ok(t) => t,
-                    Err(e) if e.is(NOT_FOUND) => continue,
-                    Err(e) => return Err(e),
+                let table_arn = arn(aws, name);
+                let Some(tags) = table_tags(aws, &table_arn).await.or_absent(NOT_FOUND)? else {
+                    continue;
                 };
                 out.push(Listed {
                     physical: name.to_string(),
                     spec: serde_json::json!({"name": name, "tags": tags}),
+                    outputs: Outputs::from([("arn".to_string(), table_arn)]),
                 });
             }
         }

@@ -1,9 +1,9 @@
 //! IAM: roles with inline policies.
 
-use super::legacy::{LegacyProvider as Provider, Listed};
-use super::{Aws, AwsError};
+use super::kit::{converge_tags, Absent};
+use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::iam::RoleSpec;
-use crate::model::{policy, Resource, Service, Tags};
+use crate::model::{policy, Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_iam::client::Waiters;
 use aws_sdk_iam::types::Tag;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 const NOT_FOUND: &[&str] = &["NoSuchEntity"];
+const IAM: Service = Service::Iam;
 
 fn parse_doc(raw: &str, what: &str) -> Result<Value, AwsError> {
     // IAM returns policy documents URL-encoded.
@@ -22,10 +23,9 @@ fn parse_doc(raw: &str, what: &str) -> Result<Value, AwsError> {
         .map_err(|e| AwsError::msg(format!("{what} is not valid JSON: {e}")))
 }
 
-fn spec(desired: &Resource) -> Result<RoleSpec, AwsError> {
-    desired
-        .typed()
-        .map_err(|e| AwsError::msg(format!("malformed iam_role spec: {e}")))
+/// The role's ARN, which IAM derives from the account, path and name.
+fn role_arn(aws: &Aws, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{}:role{path}{name}", aws.account)
 }
 
 fn tag_list(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
@@ -95,6 +95,7 @@ async fn role_tags(aws: &Aws, role: &str) -> Result<Tags, AwsError> {
     Ok(tags)
 }
 
+/// Puts the inline policies that are missing or different, and deletes those not wanted.
 async fn put_policies(
     aws: &Aws,
     role: &str,
@@ -105,33 +106,25 @@ async fn put_policies(
         if live.get(name) == Some(doc) {
             continue;
         }
-        aws.throttle(Service::Iam).await;
-        aws.iam
+        let call = aws
+            .iam
             .put_role_policy()
             .role_name(role)
             .policy_name(name)
             .policy_document(doc.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to put policy {name} on IAM role {role}"))
-            })?;
+            .send();
+        let what = format!("failed to put policy {name} on IAM role {role}");
+        aws.mutate(IAM, what, call).await?;
     }
     for name in live.keys().filter(|n| !wanted.contains_key(*n)) {
-        aws.throttle(Service::Iam).await;
-        if let Err(e) = aws
+        let call = aws
             .iam
             .delete_role_policy()
             .role_name(role)
             .policy_name(name)
-            .send()
-            .await
-        {
-            let e = AwsError::from(e);
-            if !e.is(NOT_FOUND) {
-                return Err(e.context(format!("failed to delete policy {name} of IAM role {role}")));
-            }
-        }
+            .send();
+        let what = format!("failed to delete policy {name} of IAM role {role}");
+        aws.mutate(IAM, what, call).await.tolerate(NOT_FOUND)?;
     }
     Ok(())
 }
@@ -141,21 +134,26 @@ pub struct Role;
 
 #[async_trait]
 impl Provider for Role {
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
-        let name = &desired.physical;
-        let role = match aws.iam.get_role().role_name(name).send().await {
-            Ok(out) => match out.role {
-                Some(r) => r,
-                None => return Ok(None),
-            },
-            Err(e) => {
-                let e = AwsError::from(e);
-                return if e.is(NOT_FOUND) {
-                    Ok(None)
-                } else {
-                    Err(e.context(format!("failed to read IAM role {name}")))
-                };
-            }
+    type Spec = RoleSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &RoleSpec,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<RoleSpec>>, AwsError> {
+        let name = &desired.name;
+        let found = aws
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to read IAM role {name}")))?;
+        let Some(role) = found.and_then(|out| out.role) else {
+            return Ok(None);
         };
         let trust = parse_doc(
             role.assume_role_policy_document().unwrap_or("{}"),
@@ -173,27 +171,21 @@ impl Provider for Role {
             policies: inline_policies(aws, name).await?,
             tags,
         };
-        Ok(Some(serde_json::to_value(spec).expect("specs serialise")))
+        Ok(Some(Observed::with(spec, "arn", role.arn())))
     }
 
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
-        let s = spec(desired)?;
-        aws.throttle(Service::Iam).await;
-        let created = aws
+    async fn create(&self, aws: &Aws, s: &RoleSpec, _inputs: &Inputs) -> Result<Outputs, AwsError> {
+        let call = aws
             .iam
             .create_role()
             .role_name(&s.name)
             .path(&s.path)
             .assume_role_policy_document(s.assume_role_policy.to_string())
             .set_tags(Some(tag_list(&s.tags)?))
-            .send()
-            .await;
-        if let Err(e) = created {
-            let e = AwsError::from(e);
-            if !e.is(&["EntityAlreadyExists"]) {
-                return Err(e.context(format!("failed to create IAM role {}", s.name)));
-            }
-        }
+            .send();
+        aws.mutate(IAM, format!("failed to create IAM role {}", s.name), call)
+            .await
+            .tolerate(&["EntityAlreadyExists"])?;
         aws.iam
             .wait_until_role_exists()
             .role_name(&s.name)
@@ -201,72 +193,83 @@ impl Provider for Role {
             .await
             .map_err(|e| AwsError::msg(format!("IAM role {} did not appear: {e}", s.name)))?;
         let live = inline_policies(aws, &s.name).await?;
-        put_policies(aws, &s.name, &s.policies, &live).await
+        put_policies(aws, &s.name, &s.policies, &live).await?;
+        Ok(Outputs::from([(
+            "arn".to_string(),
+            role_arn(aws, &s.path, &s.name),
+        )]))
     }
 
-    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
-        let s = spec(desired)?;
-        let l: RoleSpec =
-            serde_json::from_value(live.clone()).map_err(|e| AwsError::msg(e.to_string()))?;
-        if s.assume_role_policy != l.assume_role_policy {
-            aws.throttle(Service::Iam).await;
-            aws.iam
+    async fn update(
+        &self,
+        aws: &Aws,
+        s: &RoleSpec,
+        live: &Observed<RoleSpec>,
+        changes: &Changes,
+        _inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        let name = &s.name;
+        let l = &live.spec;
+        if changes.touches("assume_role_policy") {
+            let call = aws
+                .iam
                 .update_assume_role_policy()
-                .role_name(&s.name)
+                .role_name(name)
                 .policy_document(s.assume_role_policy.to_string())
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!(
-                        "failed to update trust policy of IAM role {}",
-                        s.name
-                    ))
-                })?;
+                .send();
+            let what = format!("failed to update trust policy of IAM role {name}");
+            aws.mutate(IAM, what, call).await?;
         }
-        put_policies(aws, &s.name, &s.policies, &l.policies).await?;
-        let stale = crate::model::stale_tags(&s.tags, &l.tags);
-        if !stale.is_empty() {
-            aws.throttle(Service::Iam).await;
-            aws.iam
-                .untag_role()
-                .role_name(&s.name)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!("failed to untag IAM role {}", s.name))
-                })?;
+        if changes.touches("policies") {
+            put_policies(aws, name, &s.policies, &l.policies).await?;
         }
-        if s.tags != l.tags {
-            aws.throttle(Service::Iam).await;
-            aws.iam
-                .tag_role()
-                .role_name(&s.name)
-                .set_tags(Some(tag_list(&s.tags)?))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!("failed to tag IAM role {}", s.name))
-                })?;
+        if changes.touches("tags") {
+            converge_tags(
+                aws,
+                IAM,
+                &s.tags,
+                &l.tags,
+                |stale| async move {
+                    aws.iam
+                        .untag_role()
+                        .role_name(name)
+                        .set_tag_keys(Some(stale))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            AwsError::from(e).context(format!("failed to untag IAM role {name}"))
+                        })?;
+                    Ok(())
+                },
+                |changed| async move {
+                    aws.iam
+                        .tag_role()
+                        .role_name(name)
+                        .set_tags(Some(tag_list(&changed)?))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            AwsError::from(e).context(format!("failed to tag IAM role {name}"))
+                        })?;
+                    Ok(())
+                },
+            )
+            .await?;
         }
         Ok(())
     }
 
-    async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
-        let policies = match inline_policies(aws, physical).await {
-            Ok(p) => p,
-            Err(e) if e.is(NOT_FOUND) => return Ok(()),
-            Err(e) => return Err(e),
+    /// Inline policies go first: IAM refuses to delete a role that still has any.
+    async fn delete(&self, aws: &Aws, gone: &Gone<RoleSpec>) -> Result<(), AwsError> {
+        let name = &gone.physical;
+        let Some(policies) = inline_policies(aws, name).await.or_absent(NOT_FOUND)? else {
+            return Ok(());
         };
-        put_policies(aws, physical, &BTreeMap::new(), &policies).await?;
-        aws.throttle(Service::Iam).await;
-        if let Err(e) = aws.iam.delete_role().role_name(physical).send().await {
-            let e = AwsError::from(e);
-            if !e.is(NOT_FOUND) {
-                return Err(e.context(format!("failed to delete IAM role {physical}")));
-            }
-        }
-        Ok(())
+        put_policies(aws, name, &BTreeMap::new(), &policies).await?;
+        let call = aws.iam.delete_role().role_name(name).send();
+        aws.mutate(IAM, format!("failed to delete IAM role {name}"), call)
+            .await
+            .tolerate(NOT_FOUND)
     }
 
     async fn list(
@@ -293,6 +296,7 @@ impl Provider for Role {
                 out.push(Listed {
                     physical: name.to_string(),
                     spec: serde_json::json!({"name": name, "path": role.path(), "tags": tags}),
+                    outputs: Outputs::from([("arn".to_string(), role.arn().to_string())]),
                 });
             }
         }

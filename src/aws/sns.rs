@@ -1,14 +1,15 @@
 //! SNS: the alerts topic (with its policy) and its subscriptions.
 
-use super::legacy::{LegacyProvider as Provider, Listed};
-use super::{spec, Aws, AwsError};
+use super::kit::{converge_tags, Absent};
+use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::sns::{SubscriptionsSpec, TopicSpec};
-use crate::model::{policy, Resource, Service, Tags};
+use crate::model::{policy, Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_sns::types::Tag;
 use serde_json::{json, Value};
 
 const NOT_FOUND: &[&str] = &["NotFound", "NotFoundException"];
+const SNS: Service = Service::Sns;
 
 fn topic_arn(aws: &Aws, name: &str) -> String {
     format!("arn:aws:sns:{}:{}:{name}", aws.region, aws.account)
@@ -44,17 +45,103 @@ fn tag_list(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
 }
 
 async fn set_attribute(aws: &Aws, arn: &str, name: &str, value: &str) -> Result<(), AwsError> {
-    aws.throttle(Service::Sns).await;
-    aws.sns
+    let call = aws
+        .sns
         .set_topic_attributes()
         .topic_arn(arn)
         .attribute_name(name)
         .attribute_value(value)
+        .send();
+    aws.mutate(
+        SNS,
+        format!("failed to set {name} of SNS topic {arn}"),
+        call,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn read_topic(aws: &Aws, name: &str) -> Result<Option<Observed<TopicSpec>>, AwsError> {
+    let arn = topic_arn(aws, name);
+    let found = aws
+        .sns
+        .get_topic_attributes()
+        .topic_arn(&arn)
         .send()
         .await
-        .map_err(|e| {
-            AwsError::from(e).context(format!("failed to set {name} of SNS topic {arn}"))
-        })?;
+        .map_err(AwsError::from)
+        .or_absent(NOT_FOUND)
+        .map_err(|e| e.context(format!("failed to read SNS topic {name}")))?;
+    let Some(out) = found else {
+        return Ok(None);
+    };
+    let attrs = out.attributes.unwrap_or_default();
+    let doc: Value = attrs
+        .get("Policy")
+        .map(|p| serde_json::from_str(p).unwrap_or(Value::Null))
+        .unwrap_or(Value::Null);
+    let spec = TopicSpec {
+        name: name.to_string(),
+        kms_key: attrs
+            .get("KmsMasterKeyId")
+            .filter(|k| !k.is_empty())
+            .cloned(),
+        policy: policy::normalize(&doc),
+        tags: topic_tags(aws, &arn).await?,
+    };
+    Ok(Some(Observed::with(spec, "arn", arn)))
+}
+
+/// Brings a live topic to the declaration where `changes` says they differ; shared by create
+/// (against the read-back) and update (against the plan).
+async fn converge(
+    aws: &Aws,
+    s: &TopicSpec,
+    l: &Observed<TopicSpec>,
+    changes: &Changes,
+) -> Result<(), AwsError> {
+    let name = &s.name;
+    let arn = &topic_arn(aws, name);
+    if changes.touches("policy") {
+        set_attribute(aws, arn, "Policy", &s.policy.to_string()).await?;
+    }
+    if changes.touches("kms_key") {
+        let key = s.kms_key.as_deref().unwrap_or("");
+        set_attribute(aws, arn, "KmsMasterKeyId", key).await?;
+    }
+    if changes.touches("tags") {
+        converge_tags(
+            aws,
+            SNS,
+            &s.tags,
+            &l.spec.tags,
+            |stale| async move {
+                aws.sns
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from(e).context(format!("failed to untag SNS topic {name}"))
+                    })?;
+                Ok(())
+            },
+            |changed| async move {
+                aws.sns
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tag_list(&changed)?))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from(e).context(format!("failed to tag SNS topic {name}"))
+                    })?;
+                Ok(())
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -63,39 +150,23 @@ pub struct Topic;
 
 #[async_trait]
 impl Provider for Topic {
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
-        let name = &desired.physical;
-        let arn = topic_arn(aws, name);
-        let attrs = match aws.sns.get_topic_attributes().topic_arn(&arn).send().await {
-            Ok(out) => out.attributes.unwrap_or_default(),
-            Err(e) => {
-                let e = AwsError::from(e);
-                return if e.is(NOT_FOUND) {
-                    Ok(None)
-                } else {
-                    Err(e.context(format!("failed to read SNS topic {name}")))
-                };
-            }
-        };
-        let doc: Value = attrs
-            .get("Policy")
-            .map(|p| serde_json::from_str(p).unwrap_or(Value::Null))
-            .unwrap_or(Value::Null);
-        let spec = TopicSpec {
-            name: name.clone(),
-            kms_key: attrs
-                .get("KmsMasterKeyId")
-                .filter(|k| !k.is_empty())
-                .cloned(),
-            policy: policy::normalize(&doc),
-            tags: topic_tags(aws, &arn).await?,
-        };
-        Ok(Some(serde_json::to_value(spec).expect("specs serialise")))
+    type Spec = TopicSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &TopicSpec,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<TopicSpec>>, AwsError> {
+        read_topic(aws, &desired.name).await
     }
 
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
-        let s: TopicSpec = spec(&desired.spec)?;
-        aws.throttle(Service::Sns).await;
+    async fn create(
+        &self,
+        aws: &Aws,
+        s: &TopicSpec,
+        _inputs: &Inputs,
+    ) -> Result<Outputs, AwsError> {
         let mut req = aws
             .sns
             .create_topic()
@@ -105,79 +176,38 @@ impl Provider for Topic {
         if let Some(key) = &s.kms_key {
             req = req.attributes("KmsMasterKeyId", key);
         }
-        req.send().await.map_err(|e| {
-            AwsError::from(e).context(format!("failed to create SNS topic {}", s.name))
-        })?;
+        let what = format!("failed to create SNS topic {}", s.name);
+        aws.mutate(SNS, what, req.send()).await?;
         // CreateTopic returns an existing topic unchanged: converge its settings too.
-        let live = self.read(aws, desired).await?.ok_or_else(|| {
+        let live = read_topic(aws, &s.name).await?.ok_or_else(|| {
             AwsError::msg(format!("SNS topic {} vanished after creation", s.name))
         })?;
-        self.update(aws, desired, &live).await
+        converge(aws, s, &live, &Changes::between(s, &live.spec)).await?;
+        Ok(live.outputs)
     }
 
-    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
-        let s: TopicSpec = spec(&desired.spec)?;
-        let l: TopicSpec = spec(live)?;
-        let arn = topic_arn(aws, &s.name);
-        if s.policy != l.policy {
-            set_attribute(aws, &arn, "Policy", &s.policy.to_string()).await?;
-        }
-        if s.kms_key != l.kms_key {
-            set_attribute(
-                aws,
-                &arn,
-                "KmsMasterKeyId",
-                s.kms_key.as_deref().unwrap_or(""),
-            )
-            .await?;
-        }
-        let stale = crate::model::stale_tags(&s.tags, &l.tags);
-        if !stale.is_empty() {
-            aws.throttle(Service::Sns).await;
-            aws.sns
-                .untag_resource()
-                .resource_arn(&arn)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!("failed to untag SNS topic {}", s.name))
-                })?;
-        }
-        let changed: Tags = crate::model::changed_tags(&s.tags, &l.tags)
-            .into_iter()
-            .collect();
-        if !changed.is_empty() {
-            aws.throttle(Service::Sns).await;
-            aws.sns
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(tag_list(&changed)?))
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e).context(format!("failed to tag SNS topic {}", s.name))
-                })?;
-        }
-        Ok(())
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &TopicSpec,
+        live: &Observed<TopicSpec>,
+        changes: &Changes,
+        _inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        converge(aws, desired, live, changes).await
     }
 
-    async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
-        // Deleting a topic also deletes its subscriptions; DeleteTopic is idempotent.
-        aws.throttle(Service::Sns).await;
-        if let Err(e) = aws
+    /// Deleting a topic also deletes its subscriptions; DeleteTopic is idempotent.
+    async fn delete(&self, aws: &Aws, gone: &Gone<TopicSpec>) -> Result<(), AwsError> {
+        let name = &gone.physical;
+        let call = aws
             .sns
             .delete_topic()
-            .topic_arn(topic_arn(aws, physical))
-            .send()
+            .topic_arn(topic_arn(aws, name))
+            .send();
+        aws.mutate(SNS, format!("failed to delete SNS topic {name}"), call)
             .await
-        {
-            let e = AwsError::from(e);
-            if !e.is(NOT_FOUND) {
-                return Err(e.context(format!("failed to delete SNS topic {physical}")));
-            }
-        }
-        Ok(())
+            .tolerate(NOT_FOUND)
     }
 
     async fn list(
@@ -196,14 +226,14 @@ impl Provider for Topic {
                 if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
                     continue;
                 }
-                let tags = match topic_tags(aws, arn).await {
-                    Ok(t) => t,
-                    Err(e) if e.is(NOT_FOUND) || e.is(&["ResourceNotFound"]) => continue,
-                    Err(e) => return Err(e),
+                let gone = [NOT_FOUND, &["ResourceNotFound"]].concat();
+                let Some(tags) = topic_tags(aws, arn).await.or_absent(&gone)? else {
+                    continue;
                 };
                 out.push(Listed {
                     physical: name.to_string(),
                     spec: json!({"name": name, "tags": tags}),
+                    outputs: Outputs::from([("arn".to_string(), arn.to_string())]),
                 });
             }
         }
@@ -226,15 +256,12 @@ async fn subscriptions(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                let e = AwsError::from(e);
-                if e.is(NOT_FOUND) {
-                    return Ok(None);
-                }
-                return Err(e.context(format!("failed to list subscriptions of SNS topic {topic}")));
-            }
+        let page = page
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to list subscriptions of SNS topic {topic}")))?;
+        let Some(page) = page else {
+            return Ok(None);
         };
         for s in page.subscriptions() {
             if s.protocol() == Some(protocol) {
@@ -256,78 +283,93 @@ async fn unsubscribe(aws: &Aws, topic: &str, endpoint: &str, arn: &str) -> Resul
         );
         return Ok(());
     }
-    aws.throttle(Service::Sns).await;
-    if let Err(e) = aws.sns.unsubscribe().subscription_arn(arn).send().await {
-        let e = AwsError::from(e);
-        if !e.is(NOT_FOUND) {
-            return Err(e.context(format!("failed to unsubscribe {endpoint} from {topic}")));
-        }
-    }
-    Ok(())
+    let call = aws.sns.unsubscribe().subscription_arn(arn).send();
+    let what = format!("failed to unsubscribe {endpoint} from {topic}");
+    aws.mutate(SNS, what, call).await.tolerate(NOT_FOUND)
 }
 
 /// The e-mail subscriptions of a topic, converged as one set: missing addresses are
 /// subscribed, addresses no longer declared are unsubscribed.
 pub struct Subscriptions;
 
+/// Subscribes the declared endpoints that are missing and unsubscribes the others; the live
+/// set is listed again because unsubscribing needs the subscription ARNs.
+async fn converge_subscriptions(aws: &Aws, s: &SubscriptionsSpec) -> Result<(), AwsError> {
+    let topic = &s.topic_arn;
+    let live = subscriptions(aws, topic, &s.protocol)
+        .await?
+        .unwrap_or_default();
+    for endpoint in &s.endpoints {
+        if live.iter().any(|(e, _)| e == endpoint) {
+            continue;
+        }
+        let call = aws
+            .sns
+            .subscribe()
+            .topic_arn(topic)
+            .protocol(&s.protocol)
+            .endpoint(endpoint)
+            .send();
+        let what = format!("failed to subscribe {endpoint} to {topic}");
+        aws.mutate(SNS, what, call).await?;
+    }
+    for (endpoint, arn) in &live {
+        if !s.endpoints.contains(endpoint) {
+            unsubscribe(aws, topic, endpoint, arn).await?;
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Provider for Subscriptions {
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
-        let s: SubscriptionsSpec = spec(&desired.spec)?;
-        Ok(subscriptions(aws, &s.topic_arn, &s.protocol)
-            .await?
-            .map(|subs| {
-                let mut endpoints: Vec<String> = subs.into_iter().map(|(e, _)| e).collect();
-                endpoints.sort();
-                endpoints.dedup();
-                serde_json::to_value(SubscriptionsSpec { endpoints, ..s }).expect("specs serialise")
-            }))
+    type Spec = SubscriptionsSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &SubscriptionsSpec,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<SubscriptionsSpec>>, AwsError> {
+        let found = subscriptions(aws, &desired.topic_arn, &desired.protocol).await?;
+        Ok(found.map(|subs| {
+            let mut endpoints: Vec<String> = subs.into_iter().map(|(e, _)| e).collect();
+            endpoints.sort();
+            endpoints.dedup();
+            Observed::bare(SubscriptionsSpec {
+                endpoints,
+                ..desired.clone()
+            })
+        }))
     }
 
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
-        let s: SubscriptionsSpec = spec(&desired.spec)?;
-        let live = subscriptions(aws, &s.topic_arn, &s.protocol)
-            .await?
-            .unwrap_or_default();
-        for endpoint in &s.endpoints {
-            if live.iter().any(|(e, _)| e == endpoint) {
-                continue;
-            }
-            aws.throttle(Service::Sns).await;
-            aws.sns
-                .subscribe()
-                .topic_arn(&s.topic_arn)
-                .protocol(&s.protocol)
-                .endpoint(endpoint)
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from(e)
-                        .context(format!("failed to subscribe {endpoint} to {}", s.topic_arn))
-                })?;
-        }
-        for (endpoint, arn) in &live {
-            if !s.endpoints.contains(endpoint) {
-                unsubscribe(aws, &s.topic_arn, endpoint, arn).await?;
-            }
-        }
-        Ok(())
+    async fn create(
+        &self,
+        aws: &Aws,
+        desired: &SubscriptionsSpec,
+        _inputs: &Inputs,
+    ) -> Result<Outputs, AwsError> {
+        converge_subscriptions(aws, desired).await?;
+        Ok(Outputs::new())
     }
 
-    async fn update(&self, aws: &Aws, desired: &Resource, _live: &Value) -> Result<(), AwsError> {
-        self.create(aws, desired).await
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &SubscriptionsSpec,
+        _live: &Observed<SubscriptionsSpec>,
+        _changes: &Changes,
+        _inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        converge_subscriptions(aws, desired).await
     }
 
-    async fn delete(&self, aws: &Aws, physical: &str, live: &Value) -> Result<(), AwsError> {
-        let protocol = live
-            .get("protocol")
-            .and_then(Value::as_str)
-            .unwrap_or("email");
-        for (endpoint, arn) in subscriptions(aws, physical, protocol)
-            .await?
-            .unwrap_or_default()
-        {
-            unsubscribe(aws, physical, &endpoint, &arn).await?;
+    async fn delete(&self, aws: &Aws, gone: &Gone<SubscriptionsSpec>) -> Result<(), AwsError> {
+        let topic = &gone.physical;
+        let protocol = gone.spec.as_ref().map_or("email", |s| s.protocol.as_str());
+        let live = subscriptions(aws, topic, protocol).await?;
+        for (endpoint, arn) in live.unwrap_or_default() {
+            unsubscribe(aws, topic, &endpoint, &arn).await?;
         }
         Ok(())
     }

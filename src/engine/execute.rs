@@ -172,7 +172,7 @@ pub async fn execute_with(
     let mut report = RunReport::default();
     let mut failed = false;
     loop {
-        while !(failed && !keep_going) && running.len() < parallelism.max(1) {
+        while (keep_going || !failed) && running.len() < parallelism.max(1) {
             let Some((_, Reverse(i))) = ready.pop() else {
                 break;
             };

@@ -62,29 +62,29 @@ macro_rules! kind_table {
     ($callback:ident) => {
         $callback! {
             /// An S3 bucket (name and tags).
-            S3Bucket = "s3_bucket", S3, ["name"], [], true, true, None, Legacy(s3::Bucket);
+            S3Bucket = "s3_bucket", S3, ["name"], [], true, true, None, s3::Bucket;
             /// The public access block of a bucket.
-            S3PublicAccessBlock = "s3_public_access_block", S3, ["bucket"], [], false, false, None, Legacy(s3::PublicAccessBlock);
+            S3PublicAccessBlock = "s3_public_access_block", S3, ["bucket"], [], false, false, None, s3::PublicAccessBlock;
             /// The default encryption of a bucket.
-            S3Encryption = "s3_encryption", S3, ["bucket"], [], false, false, None, Legacy(s3::Encryption);
+            S3Encryption = "s3_encryption", S3, ["bucket"], [], false, false, None, s3::Encryption;
             /// The bucket policy.
-            S3BucketPolicy = "s3_bucket_policy", S3, ["bucket"], [], false, false, None, Legacy(s3::BucketPolicy);
+            S3BucketPolicy = "s3_bucket_policy", S3, ["bucket"], [], false, false, None, s3::BucketPolicy;
             /// Bucket versioning.
-            S3Versioning = "s3_versioning", S3, ["bucket"], [], false, false, None, Legacy(s3::Versioning);
+            S3Versioning = "s3_versioning", S3, ["bucket"], [], false, false, None, s3::Versioning;
             /// Bucket lifecycle rules.
-            S3Lifecycle = "s3_lifecycle", S3, ["bucket"], [], false, false, None, Legacy(s3::Lifecycle);
+            S3Lifecycle = "s3_lifecycle", S3, ["bucket"], [], false, false, None, s3::Lifecycle;
             /// Bucket event notifications.
-            S3Notification = "s3_notification", S3, ["bucket"], [], false, false, None, Legacy(s3::Notification);
+            S3Notification = "s3_notification", S3, ["bucket"], [], false, false, None, s3::Notification;
             /// An IAM role with inline policies.
-            IamRole = "iam_role", Iam, ["name", "path"], [], false, true, None, Legacy(iam::Role);
+            IamRole = "iam_role", Iam, ["name", "path"], [], false, true, None, iam::Role;
             /// A Kinesis Data Stream.
             KinesisStream = "kinesis_stream", Kinesis, ["name"], [], true, true, None, kinesis::Stream;
             /// A DynamoDB table.
-            DynamodbTable = "dynamodb_table", DynamoDb, ["name", "partition_key", "sort_key"], [], true, true, None, Legacy(dynamodb::Table);
+            DynamodbTable = "dynamodb_table", DynamoDb, ["name", "partition_key", "sort_key"], [], true, true, None, dynamodb::Table;
             /// An SNS topic with its policy.
-            SnsTopic = "sns_topic", Sns, ["name"], [], false, true, None, Legacy(sns::Topic);
+            SnsTopic = "sns_topic", Sns, ["name"], [], false, true, None, sns::Topic;
             /// The set of e-mail subscriptions of an SNS topic.
-            SnsSubscriptions = "sns_subscriptions", Sns, ["topic_arn", "protocol"], [], false, false, None, Legacy(sns::Subscriptions);
+            SnsSubscriptions = "sns_subscriptions", Sns, ["topic_arn", "protocol"], [], false, false, None, sns::Subscriptions;
             /// A Lambda function (code from `ecomflow-infra build`).
             LambdaFunction = "lambda_function", Lambda, ["name"], [], false, true, None, Legacy(lambda::Function);
             /// A Kinesis -> Lambda event source mapping.
@@ -102,7 +102,7 @@ macro_rules! kind_table {
             /// An API Gateway stage (deployment and throttling).
             ApigwStage = "apigw_stage", ApiGateway, ["api", "stage"], [], false, false, Some(Kind::ApigwRestApi), Legacy(apigateway::Stage);
             /// An S3 object uploaded from the repository (e.g. the Glue job script).
-            S3Object = "s3_object", S3, ["bucket", "key"], [], false, false, Some(Kind::S3Bucket), Legacy(catalog::Object);
+            S3Object = "s3_object", S3, ["bucket", "key"], [], false, false, Some(Kind::S3Bucket), s3::Object;
             /// A Glue database.
             GlueDatabase = "glue_database", Glue, ["name"], [], false, true, None, Legacy(catalog::Database);
             /// A Glue table.
