@@ -1,7 +1,7 @@
 //! Parity of the Glue batch ETL script with the streaming cleaner.
 //!
 //! The pipeline cleans the same data on two paths: the Lambdas run the `records` crate on the
-//! streamed rows, and the Glue job runs `src/blueprint/glue_etl.py` (PySpark) over the raw CSV.
+//! streamed rows, and the Glue job runs `src/model/assets/glue_etl.py` (PySpark) over the raw CSV.
 //! This test proves that the script cleans a file exactly as the crate does. For each case (a
 //! fixture and a set of cleaning rules) it runs
 //!
@@ -488,7 +488,7 @@ fn glue_script_cleans_every_row_like_the_crate() {
     }
     assert!(
         failures.is_empty(),
-        "the Glue ETL script (src/blueprint/glue_etl.py) and the records crate disagree in {} of {} cases:\n\n{}",
+        "the Glue ETL script (src/model/assets/glue_etl.py) and the records crate disagree in {} of {} cases:\n\n{}",
         failures.len(),
         CASES.len(),
         failures.join("\n\n")

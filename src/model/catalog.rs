@@ -7,14 +7,14 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The PySpark script of the batch ETL job, embedded in the tool and uploaded by `apply`.
-pub const GLUE_ETL_SCRIPT: &str = include_str!("../blueprint/glue_etl.py");
+pub const GLUE_ETL_SCRIPT: &str = include_str!("assets/glue_etl.py");
 
 /// Name under which [`GLUE_ETL_SCRIPT`] is referred to by an [`ObjectSpec`].
 pub const GLUE_ETL_SOURCE: &str = "glue_etl.py";
 
 /// The JSONPaths file Firehose's COPY maps the clean JSON lines to the warehouse table's
 /// columns with, in the order of `redshift::COPY_COLUMNS`.
-pub const REDSHIFT_JSONPATHS: &str = include_str!("../blueprint/redshift_jsonpaths.json");
+pub const REDSHIFT_JSONPATHS: &str = include_str!("assets/redshift_jsonpaths.json");
 
 /// Name under which [`REDSHIFT_JSONPATHS`] is referred to by an [`ObjectSpec`].
 pub const REDSHIFT_JSONPATHS_SOURCE: &str = "redshift_jsonpaths.json";

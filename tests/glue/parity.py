@@ -4,7 +4,7 @@
         [--drop-cancellations] [--drop-missing-customer] [--keep-non-product-codes] [--keep-duplicates]
     python3 tests/glue/parity.py --cases CASES.json
 
-The script is src/blueprint/glue_etl.py, imported from that path (never a copy), and what
+The script is src/model/assets/glue_etl.py, imported from that path (never a copy), and what
 runs is its `transform`, the function its Glue `main` writes the output of. The rule flags
 are those of `ecomflow-infra data check`. `--cases` runs several cleanings in one
 SparkSession (starting one costs seconds): a JSON list of objects with `input`, `accepted`,
@@ -39,7 +39,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "src", "blueprint", "glue_etl.py")
+SCRIPT = os.path.join(ROOT, "src", "model", "assets", "glue_etl.py")
 
 # data check's rule flags -> (the script's rule, the value the flag gives it)
 FLAGS = {
