@@ -13,6 +13,7 @@ mod kinesis;
 mod kit;
 mod lambda;
 mod legacy;
+mod logs;
 mod provider;
 mod redshift;
 mod s3;
@@ -80,6 +81,8 @@ pub struct Aws {
     pub redshift: aws_sdk_redshift::Client,
     /// Redshift Data API.
     pub redshift_data: aws_sdk_redshiftdata::Client,
+    /// CloudWatch Logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     /// DynamoDB for the lock table only; its calls are not counted as stack calls.
     pub lock_dynamodb: aws_sdk_dynamodb::Client,
     /// STS: who the caller is, and the execution roles' credentials for `local serve`.
@@ -112,6 +115,9 @@ fn control_plane_quota(service: Service) -> (u32, u32) {
         Service::Glue => (10, 10),
         Service::Firehose => (5, 5),
         Service::Redshift => (5, 5),
+        // CloudWatch Logs: CreateLogGroup, DeleteLogGroup and PutRetentionPolicy are held to
+        // 5 per second per account.
+        Service::Logs => (5, 5),
     }
 }
 
@@ -200,6 +206,11 @@ impl Aws {
                 .interceptor(stats.clone())
                 .build(),
         );
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
+        );
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let sts = aws_sdk_sts::Client::new(&shared);
         let identity = sts.get_caller_identity().send().await.map_err(|e| {
@@ -228,6 +239,7 @@ impl Aws {
             firehose,
             redshift,
             redshift_data,
+            logs,
             lock_dynamodb,
             sts,
             stats,

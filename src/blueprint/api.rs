@@ -8,6 +8,7 @@ use crate::model::cognito::{
     AppClientSpec, ClientLifetimes, GroupSpec, PasswordPolicy, TokenValidity, UserPoolSpec,
 };
 use crate::model::lambda::PermissionSpec;
+use crate::model::logs::LogGroupSpec;
 use crate::model::{address, Kind, Resource, Tags};
 use std::collections::BTreeMap;
 
@@ -196,8 +197,22 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             .after(&[&api_addr]),
         );
     }
+    if let Some(days) = config.api.access_log_retention_days {
+        out.push(Resource::new(
+            ACCESS_LOGS,
+            &LogGroupSpec {
+                name: names.resource(ACCESS_LOGS),
+                retention_days: Some(days as i32),
+                kms_key: None,
+                tags: tags.clone(),
+            },
+        ));
+    }
     out
 }
+
+/// The log group of the stage's access logs.
+const ACCESS_LOGS: &str = "api-access-logs";
 
 // The app client's token and session lifetimes are fixed secure values, not stack knobs: no
 // environment needs others (the producer refreshes its tokens, `stream` signs in again when a

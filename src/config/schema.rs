@@ -478,6 +478,10 @@ pub struct ApiConfig {
     /// Burst requests (1..=5000).
     #[serde(default = "default_burst")]
     pub throttling_burst_limit: u32,
+    /// Days to keep the stage's access logs, one of CloudWatch Logs' retention periods;
+    /// none = no access-log group.
+    #[serde(default)]
+    pub access_log_retention_days: Option<u32>,
 }
 
 fn default_stage() -> String {
@@ -496,6 +500,7 @@ impl Default for ApiConfig {
             stage: default_stage(),
             throttling_rate_limit: default_rate(),
             throttling_burst_limit: default_burst(),
+            access_log_retention_days: None,
         }
     }
 }

@@ -58,6 +58,12 @@ fn is_region(s: &str) -> bool {
         && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
+/// The retention periods CloudWatch Logs accepts (PutRetentionPolicy, `retentionInDays`).
+const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
 /// Collects semantic errors of a parsed YAML file, pointing each at its line.
 pub(crate) struct Checker<'a> {
     /// The file name used in errors.
@@ -271,6 +277,14 @@ pub(super) fn validate(
         1,
         5000,
     );
+    if let Some(days) = c.api.access_log_retention_days {
+        if !LOG_RETENTION_DAYS.contains(&days) {
+            ck.fail(
+                "api.access_log_retention_days",
+                format!("must be one of CloudWatch Logs' retention periods {LOG_RETENTION_DAYS:?} (got {days})"),
+            );
+        }
+    }
     ck.range(
         "delivery.buffer_seconds",
         c.delivery.buffer_seconds,

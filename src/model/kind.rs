@@ -28,11 +28,13 @@ pub enum Service {
     Firehose,
     /// Redshift (provisioned clusters and the Data API).
     Redshift,
+    /// CloudWatch Logs.
+    Logs,
 }
 
 impl Service {
     /// Every service, for per-service clients and limits.
-    pub const ALL: [Service; 11] = [
+    pub const ALL: [Service; 12] = [
         Service::S3,
         Service::Iam,
         Service::Kinesis,
@@ -44,6 +46,7 @@ impl Service {
         Service::Glue,
         Service::Firehose,
         Service::Redshift,
+        Service::Logs,
     ];
 }
 
@@ -117,6 +120,8 @@ macro_rules! kind_table {
             FirehoseDeliveryStream = "firehose_delivery_stream", Firehose, ["name", "stream_type"], [], false, true, None, Legacy(firehose::DeliveryStream);
             /// A Redshift cluster.
             RedshiftCluster = "redshift_cluster", Redshift, ["identifier", "database", "master_username", "encrypted"], [], true, true, None, Legacy(redshift::Cluster);
+            /// A CloudWatch Logs log group (the API stage's access logs).
+            LogGroup = "log_group", Logs, ["name"], [], false, true, None, logs::LogGroup;
             /// Tables created in Redshift through the Data API.
             RedshiftSchema = "redshift_schema", Redshift, ["cluster", "database", "table", "ddl_sha256"], [], true, false, None, Legacy(redshift::Schema);
         }

@@ -11,6 +11,7 @@ pub mod iam;
 mod kind;
 pub mod kinesis;
 pub mod lambda;
+pub mod logs;
 pub mod policy;
 pub mod redshift;
 pub mod s3;
