@@ -2,7 +2,6 @@
 
 use crate::engine::{EngineError, Session};
 use crate::model::Kind;
-use crate::plan::Plan;
 use serde::Serialize;
 use std::fmt;
 
@@ -50,87 +49,54 @@ pub struct Outputs {
     pub warehouse: Option<Warehouse>,
 }
 
-fn live_of<'a>(plan: &'a Plan, address: &str) -> Option<&'a serde_json::Value> {
-    plan.changes
-        .iter()
-        .find(|c| c.address == address)
-        .and_then(|c| c.live.as_ref())
-}
-
-fn live_physical(plan: &Plan, address: &str) -> Option<String> {
-    plan.changes
-        .iter()
-        .find(|c| c.address == address && c.live.is_some())
-        .map(|c| c.physical.clone())
-}
-
-fn field(v: Option<&serde_json::Value>, key: &str) -> Option<String> {
-    v.and_then(|v| v.get(key))
-        .and_then(|x| x.as_str())
-        .map(str::to_string)
-}
-
-/// Reads the outputs of the session's stack instance.
+/// Reads the outputs of the session's stack instance: the IDs and endpoints its providers
+/// returned, from one read of the live state.
 pub async fn read(session: &Session) -> Result<Outputs, EngineError> {
-    let plan = session.plan(10).await?;
+    let live = session.live_state(10).await?;
+    let found = |address: &str| live.declared.get(address).and_then(Option::as_ref);
+    let output = |address: &str, key: &str| {
+        found(address)
+            .and_then(|l| l.outputs.get(key))
+            .cloned()
+    };
+    let physical = |address: &str| found(address).map(|l| l.physical.clone());
     let region = &session.aws.region;
-    let api_url = field(live_of(&plan, "apigw_rest_api.api"), "_id").map(|id| {
+    let api_url = output("apigw_rest_api.api", "id").map(|id| {
         format!(
             "https://{id}.execute-api.{region}.amazonaws.com/{}",
             session.config.api.stage
         )
     });
-    let table = live_of(&plan, "glue_table.invoice_lines").map(|_| "invoice_lines".to_string());
-    let mut warehouse = None;
-    if let Some(change) = plan
-        .changes
-        .iter()
-        .find(|c| c.kind == Kind::RedshiftCluster && c.live.is_some())
-    {
-        let described = session
-            .aws
-            .redshift
-            .describe_clusters()
-            .cluster_identifier(&change.physical)
-            .send()
-            .await
-            .map_err(|e| {
-                crate::aws::AwsError::from(e).context("failed to read the Redshift endpoint")
-            })?;
-        if let Some(c) = described.clusters().first() {
-            let host = c
-                .endpoint()
-                .and_then(|e| e.address())
-                .unwrap_or_default()
-                .to_string();
-            let port = c.endpoint().and_then(|e| e.port()).unwrap_or(5439);
-            let database = c.db_name().unwrap_or_default().to_string();
-            warehouse = Some(Warehouse {
-                cluster: change.physical.clone(),
+    let warehouse = live
+        .declared
+        .values()
+        .flatten()
+        .find(|l| l.kind == Kind::RedshiftCluster)
+        .and_then(|l| {
+            let o = &l.outputs;
+            let host = o.get("endpoint")?.clone();
+            let port = o.get("port")?.parse().ok()?;
+            let database = o.get("database").cloned().unwrap_or_default();
+            Some(Warehouse {
+                cluster: l.physical.clone(),
                 jdbc_url: format!("jdbc:redshift://{host}:{port}/{database}"),
                 host,
                 port,
                 database,
-                master_password_secret_arn: c.master_password_secret_arn().map(str::to_string),
-            });
-        }
-    }
+                master_password_secret_arn: o.get("master_password_secret_arn").cloned(),
+            })
+        });
     Ok(Outputs {
-        stack: plan.stack.clone(),
+        stack: session.instance().to_string(),
         api_url,
-        user_pool_id: field(live_of(&plan, "cognito_user_pool.users"), "_id"),
-        // The client's `_id` is `[pool ID, client ID]`.
-        app_client_id: live_of(&plan, "cognito_app_client.app")
-            .and_then(|v| v.get("_id"))
-            .and_then(|id| id.get(1))
-            .and_then(|c| c.as_str())
-            .map(str::to_string),
-        stream: live_physical(&plan, "kinesis_stream.orders"),
-        invoices_table: live_physical(&plan, "dynamodb_table.invoices"),
-        customers_table: live_physical(&plan, "dynamodb_table.customers"),
-        bucket: live_physical(&plan, "s3_bucket.lake"),
-        athena_database: live_physical(&plan, "glue_database.lake"),
-        athena_table: table,
+        user_pool_id: output("cognito_user_pool.users", "id"),
+        app_client_id: output("cognito_app_client.app", "id"),
+        stream: physical("kinesis_stream.orders"),
+        invoices_table: physical("dynamodb_table.invoices"),
+        customers_table: physical("dynamodb_table.customers"),
+        bucket: physical("s3_bucket.lake"),
+        athena_database: physical("glue_database.lake"),
+        athena_table: found("glue_table.invoice_lines").map(|_| "invoice_lines".to_string()),
         warehouse,
     })
 }

@@ -112,6 +112,21 @@ fn out_of_range_numbers() {
 }
 
 #[test]
+fn log_retention_is_one_of_cloudwatch_logs_periods() {
+    let e = one(&format!("{GOOD}api:\n  access_log_retention_days: 10\n"));
+    assert_eq!(e.field, "api.access_log_retention_days");
+    assert_eq!(e.line, 5);
+    assert!(e.message.contains("(got 10)"), "{e}");
+    let ok = load_str(
+        "stack.yaml",
+        &format!("{GOOD}api:\n  access_log_retention_days: 30\n"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(ok.api.access_log_retention_days, Some(30));
+}
+
+#[test]
 fn names_breaking_aws_rules() {
     let e = one("app: EcomFlow\nenv: dev\nregion: us-east-1\n");
     assert_eq!((e.field.as_str(), e.line), ("app", 1));

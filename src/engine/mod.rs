@@ -140,13 +140,26 @@ impl Session {
     /// Reads the account and diffs it against the blueprint.
     pub async fn plan(&self, parallelism: usize) -> Result<Plan, EngineError> {
         let live = self.live(parallelism, false).await?;
+        self.plan_of(&live)
+    }
+
+    /// Reads the live state of the instance: every declared resource with its outputs, and
+    /// what is tagged as the instance's without being declared. Fails, as a plan does, if a
+    /// declared resource exists but is not this instance's.
+    pub async fn live_state(&self, parallelism: usize) -> Result<plan::LiveState, EngineError> {
+        let live = self.live(parallelism, false).await?;
+        self.plan_of(&live)?;
+        Ok(live)
+    }
+
+    fn plan_of(&self, live: &plan::LiveState) -> Result<Plan, EngineError> {
         plan::diff(
             self.instance(),
             &self.aws.account,
             &self.aws.region,
             &self.file,
             &self.blueprint.resources,
-            &live,
+            live,
         )
         .map_err(EngineError::Conflicts)
     }
