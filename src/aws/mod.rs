@@ -292,8 +292,8 @@ pub fn provider(kind: Kind) -> &'static dyn DynProvider {
         Kind::GlueCrawler => &Legacy(catalog::Crawler),
         Kind::GlueConnection => &Legacy(catalog::Connection),
         Kind::GlueJob => &Legacy(catalog::Job),
-        Kind::FirehoseDeliveryStream => &Legacy(firehose::DeliveryStream),
-        Kind::RedshiftCluster => &Legacy(redshift::Cluster),
-        Kind::RedshiftSchema => &Legacy(redshift::Schema),
+        Kind::FirehoseDeliveryStream => &firehose::DeliveryStream,
+        Kind::RedshiftCluster => &redshift::Cluster,
+        Kind::RedshiftSchema => &redshift::Schema,
     }
 }
