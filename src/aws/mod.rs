@@ -8,6 +8,7 @@ mod cognito;
 mod dynamodb;
 mod error;
 mod firehose;
+mod glue;
 mod iam;
 mod kinesis;
 mod kit;
@@ -287,11 +288,11 @@ pub fn provider(kind: Kind) -> &'static dyn DynProvider {
         Kind::ApigwRestApi => &Legacy(apigateway::Api),
         Kind::ApigwStage => &Legacy(apigateway::Stage),
         Kind::S3Object => &Legacy(catalog::Object),
-        Kind::GlueDatabase => &Legacy(catalog::Database),
-        Kind::GlueTable => &Legacy(catalog::Table),
-        Kind::GlueCrawler => &Legacy(catalog::Crawler),
-        Kind::GlueConnection => &Legacy(catalog::Connection),
-        Kind::GlueJob => &Legacy(catalog::Job),
+        Kind::GlueDatabase => &glue::Database,
+        Kind::GlueTable => &glue::Table,
+        Kind::GlueCrawler => &glue::Crawler,
+        Kind::GlueConnection => &glue::Connection,
+        Kind::GlueJob => &glue::Job,
         Kind::FirehoseDeliveryStream => &firehose::DeliveryStream,
         Kind::RedshiftCluster => &redshift::Cluster,
         Kind::RedshiftSchema => &redshift::Schema,
