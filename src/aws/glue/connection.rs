@@ -1,19 +1,16 @@
 //! The Glue JDBC connection to the Redshift cluster. Its URL, the secret of the master
 //! password and its network placement come from the cluster's outputs.
 
-use super::{converge_glue_tags, glue_arn, glue_tags, hash_tags, listed_with_tags};
+use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
 use super::{EXISTS, GLUE, NOT_FOUND};
 use crate::aws::kit::Absent;
 use crate::aws::redshift::{jdbc_target, parse_jdbc, JdbcTarget};
 use crate::aws::Provider;
 use crate::aws::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs};
 use crate::model::catalog::ConnectionSpec;
+use crate::model::Tags;
 use async_trait::async_trait;
 use aws_sdk_glue::types as gt;
-
-fn arn(aws: &Aws, name: &str) -> String {
-    glue_arn(aws, &format!("connection/{name}"))
-}
 
 fn connection_input(s: &ConnectionSpec, t: &JdbcTarget) -> Result<gt::ConnectionInput, AwsError> {
     let mut b = gt::ConnectionInput::builder()
@@ -49,67 +46,69 @@ fn target(s: &ConnectionSpec, inputs: &Inputs) -> Result<JdbcTarget, AwsError> {
     })
 }
 
-async fn read_connection(
-    aws: &Aws,
-    name: &str,
-    inputs: &Inputs,
-) -> Result<Option<Observed<ConnectionSpec>>, AwsError> {
-    let out = aws
-        .glue
-        .get_connection()
-        .name(name)
-        .hide_password(true)
-        .send()
-        .await
-        .map_err(AwsError::from)
-        .or_absent(NOT_FOUND)
-        .map_err(|e| e.context(format!("failed to read Glue connection {name}")))?;
-    let Some(c) = out.and_then(|o| o.connection) else {
-        return Ok(None);
-    };
-    let props = c.connection_properties().cloned().unwrap_or_default();
-    let url = props
-        .get(&gt::ConnectionPropertyKey::JdbcConnectionUrl)
-        .cloned()
-        .unwrap_or_default();
-    let (host, port, database) = parse_jdbc(&url).unwrap_or_default();
-    let cluster = host.split('.').next().unwrap_or_default().to_string();
-    let arn = arn(aws, name);
-    let matches_cluster = jdbc_target(inputs, &database, port).is_some_and(|t| {
-        let pcr = c.physical_connection_requirements();
-        let mut groups: Vec<String> = pcr
-            .map(|p| p.security_group_id_list().to_vec())
+/// A Glue JDBC connection to the Redshift cluster.
+pub struct Connection;
+
+#[async_trait]
+impl Named for Connection {
+    type Spec = ConnectionSpec;
+    const ARN_TYPE: &'static str = "connection";
+    const SETTINGS: &'static [&'static str] = &["cluster", "database", "port", "matches_cluster"];
+
+    fn tags(s: &ConnectionSpec) -> &Tags {
+        &s.tags
+    }
+
+    async fn read_named(
+        aws: &Aws,
+        name: &str,
+        inputs: &Inputs,
+    ) -> Result<Option<Observed<ConnectionSpec>>, AwsError> {
+        let out = aws
+            .glue
+            .get_connection()
+            .name(name)
+            .hide_password(true)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to read Glue connection {name}")))?;
+        let Some(c) = out.and_then(|o| o.connection) else {
+            return Ok(None);
+        };
+        let props = c.connection_properties().cloned().unwrap_or_default();
+        let url = props
+            .get(&gt::ConnectionPropertyKey::JdbcConnectionUrl)
+            .cloned()
             .unwrap_or_default();
-        groups.sort();
-        t.url == url
-            && t.secret.as_ref() == props.get(&gt::ConnectionPropertyKey::SecretId)
-            && t.availability_zone.as_deref() == pcr.and_then(|p| p.availability_zone())
-            && t.subnet.as_deref() == pcr.and_then(|p| p.subnet_id())
-            && t.security_groups == groups
-    });
-    let spec = ConnectionSpec {
-        name: name.to_string(),
-        cluster,
-        database,
-        port,
-        matches_cluster,
-        tags: glue_tags(aws, &arn).await?,
-    };
-    Ok(Some(Observed::with(spec, "arn", arn)))
-}
+        let (host, port, database) = parse_jdbc(&url).unwrap_or_default();
+        let cluster = host.split('.').next().unwrap_or_default().to_string();
+        let arn = arn::<Self>(aws, name);
+        let matches_cluster = jdbc_target(inputs, &database, port).is_some_and(|t| {
+            let pcr = c.physical_connection_requirements();
+            let mut groups: Vec<String> = pcr
+                .map(|p| p.security_group_id_list().to_vec())
+                .unwrap_or_default();
+            groups.sort();
+            t.url == url
+                && t.secret.as_ref() == props.get(&gt::ConnectionPropertyKey::SecretId)
+                && t.availability_zone.as_deref() == pcr.and_then(|p| p.availability_zone())
+                && t.subnet.as_deref() == pcr.and_then(|p| p.subnet_id())
+                && t.security_groups == groups
+        });
+        let spec = ConnectionSpec {
+            name: name.to_string(),
+            cluster,
+            database,
+            port,
+            matches_cluster,
+            tags: glue_tags(aws, &arn).await?,
+        };
+        Ok(Some(Observed::with(spec, "arn", arn)))
+    }
 
-/// The settings UpdateConnection changes (it takes them all at once).
-const SETTINGS: &[&str] = &["cluster", "database", "port", "matches_cluster"];
-
-/// Brings a live connection to the declaration where `changes` says they differ.
-async fn converge(
-    aws: &Aws,
-    s: &ConnectionSpec,
-    l: &ConnectionSpec,
-    changes: &Changes,
-    inputs: &Inputs,
-) -> Result<(), AwsError> {
-    if SETTINGS.iter().any(|f| changes.touches(f)) {
+    async fn put_settings(aws: &Aws, s: &ConnectionSpec, inputs: &Inputs) -> Result<(), AwsError> {
         let call = aws
             .glue
             .update_connection()
@@ -122,15 +121,9 @@ async fn converge(
             call,
         )
         .await?;
+        Ok(())
     }
-    if changes.touches("tags") {
-        converge_glue_tags(aws, &arn(aws, &s.name), &s.tags, &l.tags).await?;
-    }
-    Ok(())
 }
-
-/// A Glue JDBC connection to the Redshift cluster.
-pub struct Connection;
 
 #[async_trait]
 impl Provider for Connection {
@@ -142,7 +135,7 @@ impl Provider for Connection {
         desired: &ConnectionSpec,
         inputs: &Inputs,
     ) -> Result<Option<Observed<ConnectionSpec>>, AwsError> {
-        read_connection(aws, &desired.name, inputs).await
+        Self::read_named(aws, &desired.name, inputs).await
     }
 
     async fn create(
@@ -166,14 +159,7 @@ impl Provider for Connection {
             .await
             .or_absent(EXISTS)?
             .is_some();
-        if !created {
-            // Adopted after an interrupted run: bring it to the declaration.
-            if let Some(live) = read_connection(aws, &s.name, inputs).await? {
-                let changes = Changes::between(s, &live.spec);
-                converge(aws, s, &live.spec, &changes, inputs).await?;
-            }
-        }
-        Ok(Outputs::from([("arn".to_string(), arn(aws, &s.name))]))
+        adopt::<Self>(aws, s, inputs, created).await
     }
 
     async fn update(
@@ -184,7 +170,7 @@ impl Provider for Connection {
         changes: &Changes,
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, &live.spec, changes, inputs).await
+        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<ConnectionSpec>) -> Result<(), AwsError> {
@@ -221,6 +207,6 @@ impl Provider for Connection {
                     .filter_map(|c| c.name().map(str::to_string)),
             );
         }
-        listed_with_tags(aws, names, prefix, skip, |n| arn(aws, n)).await
+        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
     }
 }

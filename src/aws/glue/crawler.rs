@@ -1,19 +1,16 @@
 //! The Glue crawler that keeps the partitions of catalog tables up to date.
 
-use super::{converge_glue_tags, glue_arn, glue_tags, hash_tags, listed_with_tags};
+use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
 use super::{EXISTS, GLUE, NOT_FOUND};
 use crate::aws::kit::{poll_until, Absent};
 use crate::aws::Provider;
 use crate::aws::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs};
 use crate::model::catalog::CrawlerSpec;
+use crate::model::Tags;
 use async_trait::async_trait;
 use aws_sdk_glue::types as gt;
 use serde_json::Value;
 use std::time::Duration;
-
-fn arn(aws: &Aws, name: &str) -> String {
-    glue_arn(aws, &format!("crawler/{name}"))
-}
 
 /// JSON numbers as floats, so `1` and `1.0` compare equal.
 fn normalize_numbers(v: &mut Value) {
@@ -47,70 +44,77 @@ fn schema_policy(s: &CrawlerSpec) -> gt::SchemaChangePolicy {
         .build()
 }
 
-async fn read_crawler(aws: &Aws, name: &str) -> Result<Option<Observed<CrawlerSpec>>, AwsError> {
-    let out = aws
-        .glue
-        .get_crawler()
-        .name(name)
-        .send()
-        .await
-        .map_err(AwsError::from)
-        .or_absent(NOT_FOUND)
-        .map_err(|e| e.context(format!("failed to read Glue crawler {name}")))?;
-    let Some(c) = out.and_then(|o| o.crawler) else {
-        return Ok(None);
-    };
-    let target = c.targets().and_then(|t| t.catalog_targets().first());
-    let mut configuration = c
-        .configuration()
-        .and_then(|j| serde_json::from_str::<Value>(j).ok())
-        .unwrap_or(Value::Null);
-    normalize_numbers(&mut configuration);
-    let policy = c.schema_change_policy();
-    let arn = arn(aws, name);
-    let spec = CrawlerSpec {
-        name: name.to_string(),
-        role: c.role().unwrap_or_default().to_string(),
-        database: c.database_name().unwrap_or_default().to_string(),
-        tables: target.map(|t| t.tables().to_vec()).unwrap_or_default(),
-        schedule: c
-            .schedule()
-            .and_then(|s| s.schedule_expression())
-            .filter(|e| !e.is_empty())
-            .map(str::to_string),
-        update_behavior: policy
-            .and_then(|p| p.update_behavior())
-            .map(|b| b.as_str().to_string())
-            .unwrap_or_default(),
-        delete_behavior: policy
-            .and_then(|p| p.delete_behavior())
-            .map(|b| b.as_str().to_string())
-            .unwrap_or_default(),
-        configuration,
-        tags: glue_tags(aws, &arn).await?,
-    };
-    Ok(Some(Observed::with(spec, "arn", arn)))
-}
+/// A Glue crawler.
+pub struct Crawler;
 
-/// The settings UpdateCrawler changes.
-const SETTINGS: &[&str] = &[
-    "role",
-    "database",
-    "tables",
-    "schedule",
-    "update_behavior",
-    "delete_behavior",
-    "configuration",
-];
+#[async_trait]
+impl Named for Crawler {
+    type Spec = CrawlerSpec;
+    const ARN_TYPE: &'static str = "crawler";
+    const SETTINGS: &'static [&'static str] = &[
+        "role",
+        "database",
+        "tables",
+        "schedule",
+        "update_behavior",
+        "delete_behavior",
+        "configuration",
+    ];
 
-/// Brings a live crawler to the declaration where `changes` says they differ.
-async fn converge(
-    aws: &Aws,
-    s: &CrawlerSpec,
-    l: &CrawlerSpec,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    if SETTINGS.iter().any(|f| changes.touches(f)) {
+    fn tags(s: &CrawlerSpec) -> &Tags {
+        &s.tags
+    }
+
+    async fn read_named(
+        aws: &Aws,
+        name: &str,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<CrawlerSpec>>, AwsError> {
+        let out = aws
+            .glue
+            .get_crawler()
+            .name(name)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to read Glue crawler {name}")))?;
+        let Some(c) = out.and_then(|o| o.crawler) else {
+            return Ok(None);
+        };
+        let target = c.targets().and_then(|t| t.catalog_targets().first());
+        let mut configuration = c
+            .configuration()
+            .and_then(|j| serde_json::from_str::<Value>(j).ok())
+            .unwrap_or(Value::Null);
+        normalize_numbers(&mut configuration);
+        let policy = c.schema_change_policy();
+        let arn = arn::<Self>(aws, name);
+        let spec = CrawlerSpec {
+            name: name.to_string(),
+            role: c.role().unwrap_or_default().to_string(),
+            database: c.database_name().unwrap_or_default().to_string(),
+            tables: target.map(|t| t.tables().to_vec()).unwrap_or_default(),
+            schedule: c
+                .schedule()
+                .and_then(|s| s.schedule_expression())
+                .filter(|e| !e.is_empty())
+                .map(str::to_string),
+            update_behavior: policy
+                .and_then(|p| p.update_behavior())
+                .map(|b| b.as_str().to_string())
+                .unwrap_or_default(),
+            delete_behavior: policy
+                .and_then(|p| p.delete_behavior())
+                .map(|b| b.as_str().to_string())
+                .unwrap_or_default(),
+            configuration,
+            tags: glue_tags(aws, &arn).await?,
+        };
+        Ok(Some(Observed::with(spec, "arn", arn)))
+    }
+
+    async fn put_settings(aws: &Aws, s: &CrawlerSpec, _inputs: &Inputs) -> Result<(), AwsError> {
         let call = aws
             .glue
             .update_crawler()
@@ -129,15 +133,9 @@ async fn converge(
             call,
         )
         .await?;
+        Ok(())
     }
-    if changes.touches("tags") {
-        converge_glue_tags(aws, &arn(aws, &s.name), &s.tags, &l.tags).await?;
-    }
-    Ok(())
 }
-
-/// A Glue crawler.
-pub struct Crawler;
 
 #[async_trait]
 impl Provider for Crawler {
@@ -147,16 +145,16 @@ impl Provider for Crawler {
         &self,
         aws: &Aws,
         desired: &CrawlerSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Option<Observed<CrawlerSpec>>, AwsError> {
-        read_crawler(aws, &desired.name).await
+        Self::read_named(aws, &desired.name, inputs).await
     }
 
     async fn create(
         &self,
         aws: &Aws,
         s: &CrawlerSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Outputs, AwsError> {
         let call = aws
             .glue
@@ -179,13 +177,7 @@ impl Provider for Crawler {
             .await
             .or_absent(EXISTS)?
             .is_some();
-        if !created {
-            // Adopted after an interrupted run: bring it to the declaration.
-            if let Some(live) = read_crawler(aws, &s.name).await? {
-                converge(aws, s, &live.spec, &Changes::between(s, &live.spec)).await?;
-            }
-        }
-        Ok(Outputs::from([("arn".to_string(), arn(aws, &s.name))]))
+        adopt::<Self>(aws, s, inputs, created).await
     }
 
     async fn update(
@@ -194,9 +186,9 @@ impl Provider for Crawler {
         desired: &CrawlerSpec,
         live: &Observed<CrawlerSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, &live.spec, changes).await
+        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
     }
 
     /// A running crawler cannot be deleted: it is stopped, and the delete retried for up to
@@ -245,6 +237,6 @@ impl Provider for Crawler {
                 page.map_err(|e| AwsError::from(e).context("failed to list Glue crawlers"))?;
             names.extend(page.crawler_names().iter().cloned());
         }
-        listed_with_tags(aws, names, prefix, skip, |n| arn(aws, n)).await
+        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
     }
 }

@@ -1,17 +1,14 @@
 //! The Glue Data Catalog database.
 
-use super::{converge_glue_tags, glue_arn, glue_tags, hash_tags, listed_with_tags};
+use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
 use super::{EXISTS, GLUE, NOT_FOUND};
 use crate::aws::kit::Absent;
 use crate::aws::Provider;
 use crate::aws::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs};
 use crate::model::catalog::DatabaseSpec;
+use crate::model::Tags;
 use async_trait::async_trait;
 use aws_sdk_glue::types as gt;
-
-fn arn(aws: &Aws, name: &str) -> String {
-    glue_arn(aws, &format!("database/{name}"))
-}
 
 fn database_input(s: &DatabaseSpec) -> Result<gt::DatabaseInput, AwsError> {
     built(
@@ -22,36 +19,46 @@ fn database_input(s: &DatabaseSpec) -> Result<gt::DatabaseInput, AwsError> {
     )
 }
 
-async fn read_database(aws: &Aws, name: &str) -> Result<Option<Observed<DatabaseSpec>>, AwsError> {
-    let out = aws
-        .glue
-        .get_database()
-        .name(name)
-        .send()
-        .await
-        .map_err(AwsError::from)
-        .or_absent(NOT_FOUND)
-        .map_err(|e| e.context(format!("failed to read Glue database {name}")))?;
-    let Some(db) = out.and_then(|o| o.database) else {
-        return Ok(None);
-    };
-    let arn = arn(aws, name);
-    let spec = DatabaseSpec {
-        name: name.to_string(),
-        description: db.description().unwrap_or_default().to_string(),
-        tags: glue_tags(aws, &arn).await?,
-    };
-    Ok(Some(Observed::with(spec, "arn", arn)))
-}
+/// A Glue database.
+pub struct Database;
 
-/// Brings a live database to the declaration where `changes` says they differ.
-async fn converge(
-    aws: &Aws,
-    s: &DatabaseSpec,
-    l: &DatabaseSpec,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    if changes.touches("description") {
+#[async_trait]
+impl Named for Database {
+    type Spec = DatabaseSpec;
+    const ARN_TYPE: &'static str = "database";
+    const SETTINGS: &'static [&'static str] = &["description"];
+
+    fn tags(s: &DatabaseSpec) -> &Tags {
+        &s.tags
+    }
+
+    async fn read_named(
+        aws: &Aws,
+        name: &str,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<DatabaseSpec>>, AwsError> {
+        let out = aws
+            .glue
+            .get_database()
+            .name(name)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to read Glue database {name}")))?;
+        let Some(db) = out.and_then(|o| o.database) else {
+            return Ok(None);
+        };
+        let arn = arn::<Self>(aws, name);
+        let spec = DatabaseSpec {
+            name: name.to_string(),
+            description: db.description().unwrap_or_default().to_string(),
+            tags: glue_tags(aws, &arn).await?,
+        };
+        Ok(Some(Observed::with(spec, "arn", arn)))
+    }
+
+    async fn put_settings(aws: &Aws, s: &DatabaseSpec, _inputs: &Inputs) -> Result<(), AwsError> {
         let call = aws
             .glue
             .update_database()
@@ -64,15 +71,9 @@ async fn converge(
             call,
         )
         .await?;
+        Ok(())
     }
-    if changes.touches("tags") {
-        converge_glue_tags(aws, &arn(aws, &s.name), &s.tags, &l.tags).await?;
-    }
-    Ok(())
 }
-
-/// A Glue database.
-pub struct Database;
 
 #[async_trait]
 impl Provider for Database {
@@ -82,16 +83,16 @@ impl Provider for Database {
         &self,
         aws: &Aws,
         desired: &DatabaseSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Option<Observed<DatabaseSpec>>, AwsError> {
-        read_database(aws, &desired.name).await
+        Self::read_named(aws, &desired.name, inputs).await
     }
 
     async fn create(
         &self,
         aws: &Aws,
         s: &DatabaseSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Outputs, AwsError> {
         let call = aws
             .glue
@@ -108,13 +109,7 @@ impl Provider for Database {
             .await
             .or_absent(EXISTS)?
             .is_some();
-        if !created {
-            // Adopted after an interrupted run: bring it to the declaration.
-            if let Some(live) = read_database(aws, &s.name).await? {
-                converge(aws, s, &live.spec, &Changes::between(s, &live.spec)).await?;
-            }
-        }
-        Ok(Outputs::from([("arn".to_string(), arn(aws, &s.name))]))
+        adopt::<Self>(aws, s, inputs, created).await
     }
 
     async fn update(
@@ -123,9 +118,9 @@ impl Provider for Database {
         desired: &DatabaseSpec,
         live: &Observed<DatabaseSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, &live.spec, changes).await
+        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<DatabaseSpec>) -> Result<(), AwsError> {
@@ -149,6 +144,6 @@ impl Provider for Database {
                 page.map_err(|e| AwsError::from(e).context("failed to list Glue databases"))?;
             names.extend(page.database_list().iter().map(|d| d.name().to_string()));
         }
-        listed_with_tags(aws, names, prefix, skip, |n| arn(aws, n)).await
+        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
     }
 }

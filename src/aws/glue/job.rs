@@ -1,17 +1,14 @@
 //! The Glue Spark ETL job.
 
-use super::{converge_glue_tags, glue_arn, glue_tags, hash_tags, listed_with_tags};
+use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
 use super::{GLUE, NOT_FOUND};
 use crate::aws::kit::Absent;
 use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::catalog::JobSpec;
+use crate::model::Tags;
 use async_trait::async_trait;
 use aws_sdk_glue::types as gt;
 use std::collections::HashMap;
-
-fn arn(aws: &Aws, name: &str) -> String {
-    glue_arn(aws, &format!("job/{name}"))
-}
 
 fn job_command(s: &JobSpec) -> gt::JobCommand {
     gt::JobCommand::builder()
@@ -34,72 +31,84 @@ fn job_arguments(s: &JobSpec) -> HashMap<String, String> {
         .collect()
 }
 
-async fn read_job(aws: &Aws, name: &str) -> Result<Option<Observed<JobSpec>>, AwsError> {
-    let out = aws
-        .glue
-        .get_job()
-        .job_name(name)
-        .send()
-        .await
-        .map_err(AwsError::from)
-        .or_absent(NOT_FOUND)
-        .map_err(|e| e.context(format!("failed to read Glue job {name}")))?;
-    let Some(j) = out.and_then(|o| o.job) else {
-        return Ok(None);
-    };
-    let cmd = j.command();
-    let arn = arn(aws, name);
-    let spec = JobSpec {
-        name: name.to_string(),
-        role: j.role().unwrap_or_default().to_string(),
-        command: cmd.and_then(|c| c.name()).unwrap_or_default().to_string(),
-        script_location: cmd
-            .and_then(|c| c.script_location())
-            .unwrap_or_default()
-            .to_string(),
-        python_version: cmd
-            .and_then(|c| c.python_version())
-            .unwrap_or_default()
-            .to_string(),
-        glue_version: j.glue_version().unwrap_or_default().to_string(),
-        worker_type: j
-            .worker_type()
-            .map(|w| w.as_str().to_string())
-            .unwrap_or_default(),
-        workers: j.number_of_workers().unwrap_or_default(),
-        timeout_minutes: j.timeout().unwrap_or_default(),
-        max_retries: j.max_retries(),
-        default_arguments: j
-            .default_arguments()
-            .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default(),
-        connections: j
-            .connections()
-            .map(|c| c.connections().to_vec())
-            .unwrap_or_default(),
-        tags: glue_tags(aws, &arn).await?,
-    };
-    Ok(Some(Observed::with(spec, "arn", arn)))
-}
+/// A Glue ETL job.
+pub struct Job;
 
-/// The settings UpdateJob changes (it takes them all at once).
-const SETTINGS: &[&str] = &[
-    "role",
-    "command",
-    "script_location",
-    "python_version",
-    "glue_version",
-    "worker_type",
-    "workers",
-    "timeout_minutes",
-    "max_retries",
-    "default_arguments",
-    "connections",
-];
+#[async_trait]
+impl Named for Job {
+    type Spec = JobSpec;
+    const ARN_TYPE: &'static str = "job";
+    const SETTINGS: &'static [&'static str] = &[
+        "role",
+        "command",
+        "script_location",
+        "python_version",
+        "glue_version",
+        "worker_type",
+        "workers",
+        "timeout_minutes",
+        "max_retries",
+        "default_arguments",
+        "connections",
+    ];
 
-/// Brings a live job to the declaration where `changes` says they differ.
-async fn converge(aws: &Aws, s: &JobSpec, l: &JobSpec, changes: &Changes) -> Result<(), AwsError> {
-    if SETTINGS.iter().any(|f| changes.touches(f)) {
+    fn tags(s: &JobSpec) -> &Tags {
+        &s.tags
+    }
+
+    async fn read_named(
+        aws: &Aws,
+        name: &str,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<JobSpec>>, AwsError> {
+        let out = aws
+            .glue
+            .get_job()
+            .job_name(name)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to read Glue job {name}")))?;
+        let Some(j) = out.and_then(|o| o.job) else {
+            return Ok(None);
+        };
+        let cmd = j.command();
+        let arn = arn::<Self>(aws, name);
+        let spec = JobSpec {
+            name: name.to_string(),
+            role: j.role().unwrap_or_default().to_string(),
+            command: cmd.and_then(|c| c.name()).unwrap_or_default().to_string(),
+            script_location: cmd
+                .and_then(|c| c.script_location())
+                .unwrap_or_default()
+                .to_string(),
+            python_version: cmd
+                .and_then(|c| c.python_version())
+                .unwrap_or_default()
+                .to_string(),
+            glue_version: j.glue_version().unwrap_or_default().to_string(),
+            worker_type: j
+                .worker_type()
+                .map(|w| w.as_str().to_string())
+                .unwrap_or_default(),
+            workers: j.number_of_workers().unwrap_or_default(),
+            timeout_minutes: j.timeout().unwrap_or_default(),
+            max_retries: j.max_retries(),
+            default_arguments: j
+                .default_arguments()
+                .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            connections: j
+                .connections()
+                .map(|c| c.connections().to_vec())
+                .unwrap_or_default(),
+            tags: glue_tags(aws, &arn).await?,
+        };
+        Ok(Some(Observed::with(spec, "arn", arn)))
+    }
+
+    async fn put_settings(aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<(), AwsError> {
         let update = gt::JobUpdate::builder()
             .role(&s.role)
             .command(job_command(s))
@@ -119,15 +128,9 @@ async fn converge(aws: &Aws, s: &JobSpec, l: &JobSpec, changes: &Changes) -> Res
             .send();
         aws.mutate(GLUE, format!("failed to update Glue job {}", s.name), call)
             .await?;
+        Ok(())
     }
-    if changes.touches("tags") {
-        converge_glue_tags(aws, &arn(aws, &s.name), &s.tags, &l.tags).await?;
-    }
-    Ok(())
 }
-
-/// A Glue ETL job.
-pub struct Job;
 
 #[async_trait]
 impl Provider for Job {
@@ -137,12 +140,12 @@ impl Provider for Job {
         &self,
         aws: &Aws,
         desired: &JobSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Option<Observed<JobSpec>>, AwsError> {
-        read_job(aws, &desired.name).await
+        Self::read_named(aws, &desired.name, inputs).await
     }
 
-    async fn create(&self, aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, s: &JobSpec, inputs: &Inputs) -> Result<Outputs, AwsError> {
         let call = aws
             .glue
             .create_job()
@@ -166,13 +169,7 @@ impl Provider for Job {
                 "AlreadyExistsException",
             ])?
             .is_some();
-        if !created {
-            // Adopted after an interrupted run: bring it to the declaration.
-            if let Some(live) = read_job(aws, &s.name).await? {
-                converge(aws, s, &live.spec, &Changes::between(s, &live.spec)).await?;
-            }
-        }
-        Ok(Outputs::from([("arn".to_string(), arn(aws, &s.name))]))
+        adopt::<Self>(aws, s, inputs, created).await
     }
 
     async fn update(
@@ -181,9 +178,9 @@ impl Provider for Job {
         desired: &JobSpec,
         live: &Observed<JobSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, &live.spec, changes).await
+        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<JobSpec>) -> Result<(), AwsError> {
@@ -206,6 +203,6 @@ impl Provider for Job {
             let page = page.map_err(|e| AwsError::from(e).context("failed to list Glue jobs"))?;
             names.extend(page.job_names().iter().cloned());
         }
-        listed_with_tags(aws, names, prefix, skip, |n| arn(aws, n)).await
+        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
     }
 }

@@ -18,17 +18,80 @@ pub use job::Job;
 pub use table::Table;
 
 use super::kit::{converge_tags, Absent};
-use super::{Aws, AwsError, Listed, Outputs};
-use crate::model::{Service, Tags};
+use super::{Aws, AwsError, Changes, Inputs, Listed, Observed, Outputs};
+use crate::model::{Service, Spec, Tags};
+use async_trait::async_trait;
 use std::collections::HashMap;
 
 const NOT_FOUND: &[&str] = &["EntityNotFoundException"];
 const EXISTS: &[&str] = &["AlreadyExistsException"];
 const GLUE: Service = Service::Glue;
 
-/// The ARN of a Glue resource, e.g. `database/<name>`.
-fn glue_arn(aws: &Aws, what: &str) -> String {
-    format!("arn:aws:glue:{}:{}:{what}", aws.region, aws.account)
+/// A Glue kind named by its spec's physical name, with tags of its own and an Update call
+/// that takes every setting at once (database, crawler, connection, job): how it is read and
+/// how its settings are put. Convergence and adoption are shared ([`converge`], [`adopt`]).
+#[async_trait]
+trait Named: Send + Sync {
+    type Spec: Spec + Send + Sync;
+    /// Its resource type in an ARN (`database`, `crawler`, ...).
+    const ARN_TYPE: &'static str;
+    /// The spec fields its Update call sets.
+    const SETTINGS: &'static [&'static str];
+    fn tags(s: &Self::Spec) -> &Tags;
+    /// The live resource named `name`; `None` if absent.
+    async fn read_named(
+        aws: &Aws,
+        name: &str,
+        inputs: &Inputs,
+    ) -> Result<Option<Observed<Self::Spec>>, AwsError>;
+    /// The Update call, with every declared setting.
+    async fn put_settings(aws: &Aws, s: &Self::Spec, inputs: &Inputs) -> Result<(), AwsError>;
+}
+
+/// The ARN of the `K` named `name`.
+fn arn<K: Named>(aws: &Aws, name: &str) -> String {
+    format!(
+        "arn:aws:glue:{}:{}:{}/{name}",
+        aws.region,
+        aws.account,
+        K::ARN_TYPE
+    )
+}
+
+/// Brings a live `K` to the declaration where `changes` says they differ.
+async fn converge<K: Named>(
+    aws: &Aws,
+    s: &K::Spec,
+    l: &K::Spec,
+    changes: &Changes,
+    inputs: &Inputs,
+) -> Result<(), AwsError> {
+    if K::SETTINGS.iter().any(|f| changes.touches(f)) {
+        K::put_settings(aws, s, inputs).await?;
+    }
+    if changes.touches("tags") {
+        let arn = arn::<K>(aws, &s.physical());
+        converge_glue_tags(aws, &arn, K::tags(s), K::tags(l)).await?;
+    }
+    Ok(())
+}
+
+/// The outputs of a create. If the create found the resource already there (left by an
+/// interrupted run), it is read and brought to the declaration first.
+async fn adopt<K: Named>(
+    aws: &Aws,
+    s: &K::Spec,
+    inputs: &Inputs,
+    created: bool,
+) -> Result<Outputs, AwsError> {
+    let name = s.physical();
+    if !created {
+        if let Some(live) = K::read_named(aws, &name, inputs).await? {
+            let changes = Changes::between(s, &live.spec);
+            converge::<K>(aws, s, &live.spec, &changes, inputs).await?;
+        }
+    }
+    Ok(Outputs::from([("arn".to_string(), arn::<K>(aws, &name))]))
 }
 
 async fn glue_tags(aws: &Aws, arn: &str) -> Result<Tags, AwsError> {
