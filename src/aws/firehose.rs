@@ -1,24 +1,23 @@
 //! The provider of Firehose delivery streams: DirectPut into the lake (optionally converted
 //! to Parquet with a Glue table's schema), or through an S3 staging prefix into a Redshift
-//! table by COPY, authenticated with the cluster's AWS-managed master-password secret.
+//! table by COPY, authenticated with the cluster's AWS-managed master-password secret. The
+//! cluster's JDBC URL and secret come from its outputs. The stream's outputs are its `arn`,
+//! and the `version` and `destination_id` that UpdateDestination needs.
 //!
 //! Emulator gap (moto 5.2): a Redshift destination is stored and described but never
 //! delivered to (records put are acknowledged and dropped).
 
-use super::catalog::{parse_jdbc, resolve_cluster, to_value, tolerate, typed};
-use super::legacy::{LegacyProvider as Provider, Listed};
-use super::{built, Aws, AwsError};
+use super::kit::{converge_tags, poll_until, Absent};
+use super::redshift::{jdbc_target, parse_jdbc};
+use super::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::catalog::*;
-use crate::model::{Resource, Service, Tags};
+use crate::model::{Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_firehose::types as fh;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
-const FIREHOSE_NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
-
-/// A Firehose delivery stream.
-pub struct DeliveryStream;
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+const FIREHOSE: Service = Service::Firehose;
 
 async fn firehose_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
     let mut tags = Tags::new();
@@ -61,12 +60,9 @@ struct Staging<'a> {
 /// Firehose's documented default for how long a failed COPY is retried.
 const DEFAULT_COPY_RETRY_SECONDS: i32 = 3600;
 
-/// The COPY settings of a Redshift destination, and whether its URL and secret are the
-/// cluster's as it is now.
-async fn read_copy(
-    aws: &Aws,
-    r: &fh::RedshiftDestinationDescription,
-) -> Result<RedshiftCopy, AwsError> {
+/// The COPY settings of a Redshift destination, and whether its URL and secret are those of
+/// the cluster among `inputs` as it is now.
+fn read_copy(r: &fh::RedshiftDestinationDescription, inputs: &Inputs) -> RedshiftCopy {
     let url = r.cluster_jdbcurl();
     let (host, port, database) = parse_jdbc(url).unwrap_or_default();
     let cluster = host.split('.').next().unwrap_or_default().to_string();
@@ -74,12 +70,10 @@ async fn read_copy(
         .secrets_manager_configuration()
         .filter(|c| c.enabled())
         .and_then(|c| c.secret_arn());
-    let matches_cluster = match resolve_cluster(aws, &cluster, &database, port).await? {
-        Some(now) => now.url == url && now.secret.as_deref() == secret,
-        None => false,
-    };
+    let matches_cluster = jdbc_target(inputs, &database, port)
+        .is_some_and(|now| now.url == url && now.secret.as_deref() == secret);
     let copy = r.copy_command();
-    Ok(RedshiftCopy {
+    RedshiftCopy {
         cluster,
         database,
         port,
@@ -97,14 +91,14 @@ async fn read_copy(
             .and_then(|o| o.duration_in_seconds())
             .unwrap_or(DEFAULT_COPY_RETRY_SECONDS),
         matches_cluster,
-    })
+    }
 }
 
-/// The JDBC URL and credentials of a COPY, resolved from the cluster as it is now.
-async fn copy_target(
-    aws: &Aws,
+/// The JDBC URL, credentials and COPY command of a COPY into the cluster among `inputs`.
+fn copy_target(
     s: &DeliveryStreamSpec,
     c: &RedshiftCopy,
+    inputs: &Inputs,
 ) -> Result<
     (
         String,
@@ -113,14 +107,12 @@ async fn copy_target(
     ),
     AwsError,
 > {
-    let now = resolve_cluster(aws, &c.cluster, &c.database, c.port)
-        .await?
-        .ok_or_else(|| {
-            AwsError::msg(format!(
-                "Redshift cluster {} has no endpoint yet; the delivery stream {} needs it",
-                c.cluster, s.name
-            ))
-        })?;
+    let now = jdbc_target(inputs, &c.database, c.port).ok_or_else(|| {
+        AwsError::msg(format!(
+            "Redshift cluster {} has no endpoint yet; the delivery stream {} needs it",
+            c.cluster, s.name
+        ))
+    })?;
     // The password is never in the stream: Firehose reads the cluster's AWS-managed secret.
     // Real AWS always reports it for a cluster with ManageMasterPassword; moto does not.
     let secret = match &now.secret {
@@ -143,32 +135,46 @@ async fn copy_target(
     Ok((now.url, secret, copy))
 }
 
-/// The live spec, or `None`; also the version and destination IDs UpdateDestination needs.
-async fn read_stream(aws: &Aws, name: &str) -> Result<Option<(Value, String)>, AwsError> {
-    let d = match aws
+/// The stream as DescribeDeliveryStream reports it; `None` if absent or being deleted.
+async fn describe(
+    aws: &Aws,
+    name: &str,
+) -> Result<Option<fh::DeliveryStreamDescription>, AwsError> {
+    let out = aws
         .firehose
         .describe_delivery_stream()
         .delivery_stream_name(name)
         .send()
         .await
-    {
-        Ok(out) => match out.delivery_stream_description {
-            Some(d) => d,
-            None => return Ok(None),
-        },
-        Err(e) => {
-            let e = AwsError::from(e);
-            return if e.is(FIREHOSE_NOT_FOUND) {
-                Ok(None)
-            } else {
-                Err(e.context(format!("failed to read delivery stream {name}")))
-            };
-        }
-    };
-    if d.delivery_stream_status() == &fh::DeliveryStreamStatus::Deleting {
-        return Ok(None);
-    }
-    let status = d.delivery_stream_status().as_str().to_string();
+        .map_err(AwsError::from)
+        .or_absent(NOT_FOUND)
+        .map_err(|e| e.context(format!("failed to read delivery stream {name}")))?;
+    Ok(out
+        .and_then(|o| o.delivery_stream_description)
+        .filter(|d| d.delivery_stream_status() != &fh::DeliveryStreamStatus::Deleting))
+}
+
+fn stream_outputs(d: &fh::DeliveryStreamDescription) -> Outputs {
+    Outputs::from([
+        ("arn".to_string(), d.delivery_stream_arn().to_string()),
+        ("version".to_string(), d.version_id().to_string()),
+        (
+            "destination_id".to_string(),
+            d.destinations()
+                .first()
+                .map(|x| x.destination_id().to_string())
+                .unwrap_or_default(),
+        ),
+    ])
+}
+
+/// The live spec (its tags read too) and outputs of a described stream.
+async fn observe(
+    aws: &Aws,
+    d: &fh::DeliveryStreamDescription,
+    inputs: &Inputs,
+) -> Result<Observed<DeliveryStreamSpec>, AwsError> {
+    let name = d.delivery_stream_name();
     let dest = d.destinations().first();
     let ext = dest.and_then(|x| x.extended_s3_destination_description());
     let to_redshift = dest.and_then(|x| x.redshift_destination_description());
@@ -215,10 +221,6 @@ async fn read_stream(aws: &Aws, name: &str) -> Result<Option<(Value, String)>, A
                 .unwrap_or_else(|| "SNAPPY".into()),
         })
     });
-    let redshift = match to_redshift {
-        Some(r) => Some(read_copy(aws, r).await?),
-        None => None,
-    };
     // Real AWS reports ENABLED/ENABLING/...; moto keeps only the key type it was given.
     let encryption = d.delivery_stream_encryption_configuration().and_then(|e| {
         let on = !matches!(
@@ -248,17 +250,14 @@ async fn read_stream(aws: &Aws, name: &str) -> Result<Option<(Value, String)>, A
             .map(|c| c.as_str().to_string())
             .unwrap_or_default(),
         parquet,
-        redshift,
+        redshift: to_redshift.map(|r| read_copy(r, inputs)),
         encryption,
         tags: firehose_tags(aws, name).await?,
     };
-    let mut v = to_value(&spec);
-    v["_version"] = Value::String(d.version_id().to_string());
-    v["_destination_id"] = Value::String(
-        dest.map(|x| x.destination_id().to_string())
-            .unwrap_or_default(),
-    );
-    Ok(Some((v, status)))
+    Ok(Observed {
+        spec,
+        outputs: stream_outputs(d),
+    })
 }
 
 fn conversion(p: &ParquetConversion) -> fh::DataFormatConversionConfiguration {
@@ -305,96 +304,264 @@ fn hints(s: &DeliveryStreamSpec) -> fh::BufferingHints {
         .build()
 }
 
-async fn wait_stream(aws: &Aws, name: &str, gone: bool) -> Result<(), AwsError> {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let state = read_stream(aws, name).await?;
-        match (&state, gone) {
-            (None, true) => return Ok(()),
-            (Some((_, status)), false) if status == "ACTIVE" => return Ok(()),
-            (Some((_, status)), false) if status.ends_with("FAILED") => {
-                return Err(AwsError::msg(format!("delivery stream {name} is {status}")))
-            }
-            (None, false) => return Err(AwsError::msg(format!("delivery stream {name} vanished"))),
-            _ => {}
+/// Waits until the stream is ACTIVE and returns it as described then.
+async fn wait_active(aws: &Aws, name: &str) -> Result<fh::DeliveryStreamDescription, AwsError> {
+    let what = format!("delivery stream {name} is ACTIVE");
+    poll_until(what, WAIT, POLL, || async {
+        let d = describe(aws, name)
+            .await?
+            .ok_or_else(|| AwsError::msg(format!("delivery stream {name} vanished")))?;
+        let status = d.delivery_stream_status().as_str();
+        if status.ends_with("FAILED") {
+            return Err(AwsError::msg(format!("delivery stream {name} is {status}")));
         }
-        if Instant::now() > deadline {
-            return Err(AwsError::msg(format!(
-                "delivery stream {name} did not become {} in time",
-                if gone { "deleted" } else { "ACTIVE" }
-            )));
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
+        Ok((d.delivery_stream_status() == &fh::DeliveryStreamStatus::Active).then_some(d))
+    })
+    .await
 }
 
-#[async_trait]
-impl Provider for DeliveryStream {
-    async fn read(&self, aws: &Aws, desired: &Resource) -> Result<Option<Value>, AwsError> {
-        Ok(read_stream(aws, &desired.physical).await?.map(|(v, _)| v))
-    }
+const WAIT: Duration = Duration::from_secs(600);
+const POLL: Duration = Duration::from_secs(5);
 
-    async fn create(&self, aws: &Aws, desired: &Resource) -> Result<(), AwsError> {
-        let s: DeliveryStreamSpec = typed(&desired.spec, desired.kind)?;
-        let (to_s3, to_redshift) = match &s.redshift {
-            None => {
-                let mut dest = fh::ExtendedS3DestinationConfiguration::builder()
+/// The ExtendedS3 or Redshift destination of a new stream.
+type Destinations = (
+    Option<fh::ExtendedS3DestinationConfiguration>,
+    Option<fh::RedshiftDestinationConfiguration>,
+);
+
+fn destinations(s: &DeliveryStreamSpec, inputs: &Inputs) -> Result<Destinations, AwsError> {
+    let compression = fh::CompressionFormat::from(s.compression.as_str());
+    Ok(match &s.redshift {
+        None => {
+            let mut dest = fh::ExtendedS3DestinationConfiguration::builder()
+                .bucket_arn(&s.bucket_arn)
+                .role_arn(&s.role_arn)
+                .prefix(&s.prefix)
+                .error_output_prefix(&s.error_prefix)
+                .buffering_hints(hints(s))
+                .compression_format(compression);
+            if let Some(p) = &s.parquet {
+                dest = dest.data_format_conversion_configuration(conversion(p));
+            }
+            (Some(built(dest.build())?), None)
+        }
+        Some(c) => {
+            let (url, secret, copy) = copy_target(s, c, inputs)?;
+            let staging = built(
+                fh::S3DestinationConfiguration::builder()
                     .bucket_arn(&s.bucket_arn)
                     .role_arn(&s.role_arn)
                     .prefix(&s.prefix)
                     .error_output_prefix(&s.error_prefix)
-                    .buffering_hints(hints(&s))
-                    .compression_format(fh::CompressionFormat::from(s.compression.as_str()));
-                if let Some(p) = &s.parquet {
-                    dest = dest.data_format_conversion_configuration(conversion(p));
-                }
-                (Some(built(dest.build())?), None)
+                    .buffering_hints(hints(s))
+                    .compression_format(compression)
+                    .build(),
+            )?;
+            let dest = fh::RedshiftDestinationConfiguration::builder()
+                .role_arn(&s.role_arn)
+                .cluster_jdbcurl(url)
+                .copy_command(copy)
+                .s3_configuration(staging)
+                .retry_options(
+                    fh::RedshiftRetryOptions::builder()
+                        .duration_in_seconds(c.retry_seconds)
+                        .build(),
+                )
+                .set_secrets_manager_configuration(secret);
+            (None, Some(built(dest.build())?))
+        }
+    })
+}
+
+fn encryption_input(
+    key_type: &str,
+) -> Result<fh::DeliveryStreamEncryptionConfigurationInput, AwsError> {
+    built(
+        fh::DeliveryStreamEncryptionConfigurationInput::builder()
+            .key_type(fh::KeyType::from(key_type))
+            .build(),
+    )
+}
+
+fn firehose_tag_list(tags: &Tags) -> Result<Vec<fh::Tag>, AwsError> {
+    tags.iter()
+        .map(|(k, v)| built(fh::Tag::builder().key(k).value(v).build()))
+        .collect()
+}
+
+/// The settings that UpdateDestination changes.
+const DESTINATION: &[&str] = &[
+    "bucket_arn",
+    "role_arn",
+    "prefix",
+    "error_prefix",
+    "buffer_seconds",
+    "buffer_mb",
+    "compression",
+    "parquet",
+    "redshift",
+];
+
+/// Brings a live stream to the declaration where `changes` says they differ; shared by
+/// create (against the read-back) and update (against the plan).
+async fn converge(
+    aws: &Aws,
+    s: &DeliveryStreamSpec,
+    live: &Observed<DeliveryStreamSpec>,
+    changes: &Changes,
+    inputs: &Inputs,
+) -> Result<(), AwsError> {
+    let name = &s.name;
+    if DESTINATION.iter().any(|f| changes.touches(f)) {
+        let output = |key: &str| live.outputs.get(key).cloned().unwrap_or_default();
+        let mut request = aws
+            .firehose
+            .update_destination()
+            .delivery_stream_name(name)
+            .current_delivery_stream_version_id(output("version"))
+            .destination_id(output("destination_id"));
+        let compression = fh::CompressionFormat::from(s.compression.as_str());
+        request = match &s.redshift {
+            None => {
+                let update = fh::ExtendedS3DestinationUpdate::builder()
+                    .bucket_arn(&s.bucket_arn)
+                    .role_arn(&s.role_arn)
+                    .prefix(&s.prefix)
+                    .error_output_prefix(&s.error_prefix)
+                    .buffering_hints(hints(s))
+                    .compression_format(compression)
+                    .data_format_conversion_configuration(match &s.parquet {
+                        Some(p) => conversion(p),
+                        None => fh::DataFormatConversionConfiguration::builder()
+                            .enabled(false)
+                            .build(),
+                    });
+                request.extended_s3_destination_update(update.build())
             }
             Some(c) => {
-                let (url, secret, copy) = copy_target(aws, &s, c).await?;
-                let staging = built(
-                    fh::S3DestinationConfiguration::builder()
-                        .bucket_arn(&s.bucket_arn)
-                        .role_arn(&s.role_arn)
-                        .prefix(&s.prefix)
-                        .error_output_prefix(&s.error_prefix)
-                        .buffering_hints(hints(&s))
-                        .compression_format(fh::CompressionFormat::from(s.compression.as_str()))
-                        .build(),
-                )?;
-                let dest = fh::RedshiftDestinationConfiguration::builder()
+                let (url, secret, copy) = copy_target(s, c, inputs)?;
+                let staging = fh::S3DestinationUpdate::builder()
+                    .bucket_arn(&s.bucket_arn)
+                    .role_arn(&s.role_arn)
+                    .prefix(&s.prefix)
+                    .error_output_prefix(&s.error_prefix)
+                    .buffering_hints(hints(s))
+                    .compression_format(compression)
+                    .build();
+                let update = fh::RedshiftDestinationUpdate::builder()
                     .role_arn(&s.role_arn)
                     .cluster_jdbcurl(url)
                     .copy_command(copy)
-                    .s3_configuration(staging)
+                    .s3_update(staging)
                     .retry_options(
                         fh::RedshiftRetryOptions::builder()
                             .duration_in_seconds(c.retry_seconds)
                             .build(),
                     )
                     .set_secrets_manager_configuration(secret);
-                (None, Some(built(dest.build())?))
+                request.redshift_destination_update(update.build())
             }
         };
-        let tags = s
-            .tags
-            .iter()
-            .map(|(k, v)| built(fh::Tag::builder().key(k).value(v).build()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let encryption = match &s.encryption {
-            Some(k) => Some(built(
-                fh::DeliveryStreamEncryptionConfigurationInput::builder()
-                    .key_type(fh::KeyType::from(k.as_str()))
-                    .build(),
-            )?),
-            None => None,
-        };
+        aws.mutate(
+            FIREHOSE,
+            format!("failed to update the destination of {name}"),
+            request.send(),
+        )
+        .await?;
+        wait_active(aws, name).await?;
+    }
+    if changes.touches("encryption") {
+        match &s.encryption {
+            Some(k) => {
+                let call = aws
+                    .firehose
+                    .start_delivery_stream_encryption()
+                    .delivery_stream_name(name)
+                    .delivery_stream_encryption_configuration_input(encryption_input(k)?)
+                    .send();
+                aws.mutate(FIREHOSE, format!("failed to encrypt {name}"), call)
+                    .await?;
+            }
+            None => {
+                let call = aws
+                    .firehose
+                    .stop_delivery_stream_encryption()
+                    .delivery_stream_name(name)
+                    .send();
+                aws.mutate(
+                    FIREHOSE,
+                    format!("failed to stop encryption of {name}"),
+                    call,
+                )
+                .await?;
+            }
+        }
+    }
+    if changes.touches("tags") {
+        converge_tags(
+            aws,
+            FIREHOSE,
+            &s.tags,
+            &live.spec.tags,
+            |stale| async move {
+                aws.firehose
+                    .untag_delivery_stream()
+                    .delivery_stream_name(name)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(format!("failed to untag {name}")))?;
+                Ok(())
+            },
+            |changed| async move {
+                aws.firehose
+                    .tag_delivery_stream()
+                    .delivery_stream_name(name)
+                    .set_tags(Some(firehose_tag_list(&changed)?))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(format!("failed to tag {name}")))?;
+                Ok(())
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A Firehose delivery stream.
+pub struct DeliveryStream;
+
+#[async_trait]
+impl Provider for DeliveryStream {
+    type Spec = DeliveryStreamSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &DeliveryStreamSpec,
+        inputs: &Inputs,
+    ) -> Result<Option<Observed<DeliveryStreamSpec>>, AwsError> {
+        match describe(aws, &desired.name).await? {
+            Some(d) => Ok(Some(observe(aws, &d, inputs).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create(
+        &self,
+        aws: &Aws,
+        s: &DeliveryStreamSpec,
+        inputs: &Inputs,
+    ) -> Result<Outputs, AwsError> {
+        let (to_s3, to_redshift) = destinations(s, inputs)?;
+        let tags = firehose_tag_list(&s.tags)?;
+        let encryption = s.encryption.as_deref().map(encryption_input).transpose()?;
         // A role created moments ago may not be assumable by Firehose yet (IAM is
         // eventually consistent): retry for up to two minutes on that error only.
         let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            aws.throttle(Service::Firehose).await;
-            let r = aws
+        let created = loop {
+            let call = aws
                 .firehose
                 .create_delivery_stream()
                 .delivery_stream_name(&s.name)
@@ -403,165 +570,66 @@ impl Provider for DeliveryStream {
                 .set_redshift_destination_configuration(to_redshift.clone())
                 .set_delivery_stream_encryption_configuration_input(encryption.clone())
                 .set_tags(Some(tags.clone()))
-                .send()
-                .await
-                .map_err(AwsError::from);
-            match r {
-                Ok(_) => break,
-                Err(e) if e.is(&["ResourceInUseException"]) => {
-                    wait_stream(aws, &s.name, false).await?;
-                    let live = self.read(aws, desired).await?.unwrap_or(Value::Null);
-                    return self.update(aws, desired, &live).await;
-                }
+                .send();
+            let what = format!("failed to create delivery stream {}", s.name);
+            match aws.mutate(FIREHOSE, what, call).await {
+                Ok(_) => break true,
+                Err(e) if e.is(&["ResourceInUseException"]) => break false,
                 Err(e)
                     if e.is(&["InvalidArgumentException"])
                         && e.message.contains("role")
                         && Instant::now() < deadline =>
                 {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    tokio::time::sleep(POLL).await;
                 }
-                Err(e) => {
-                    return Err(e.context(format!("failed to create delivery stream {}", s.name)))
-                }
+                Err(e) => return Err(e),
+            }
+        };
+        let mut d = wait_active(aws, &s.name).await?;
+        if !created {
+            // Adopted after an interrupted run: bring it to the declaration.
+            let live = observe(aws, &d, inputs).await?;
+            let changes = Changes::between(s, &live.spec);
+            if !changes.is_empty() {
+                converge(aws, s, &live, &changes, inputs).await?;
+                d = wait_active(aws, &s.name).await?;
             }
         }
-        wait_stream(aws, &s.name, false).await
+        Ok(stream_outputs(&d))
     }
 
-    async fn update(&self, aws: &Aws, desired: &Resource, live: &Value) -> Result<(), AwsError> {
-        let s: DeliveryStreamSpec = typed(&desired.spec, desired.kind)?;
-        let l: DeliveryStreamSpec = typed(live, desired.kind)?;
-        let name = &s.name;
-        let mut dest_s = s.clone();
-        dest_s.tags = l.tags.clone();
-        dest_s.encryption = l.encryption.clone();
-        if dest_s != l {
-            let version = live["_version"].as_str().unwrap_or_default();
-            let destination = live["_destination_id"].as_str().unwrap_or_default();
-            let mut request = aws
-                .firehose
-                .update_destination()
-                .delivery_stream_name(name)
-                .current_delivery_stream_version_id(version)
-                .destination_id(destination);
-            request = match &s.redshift {
-                None => {
-                    let update = fh::ExtendedS3DestinationUpdate::builder()
-                        .bucket_arn(&s.bucket_arn)
-                        .role_arn(&s.role_arn)
-                        .prefix(&s.prefix)
-                        .error_output_prefix(&s.error_prefix)
-                        .buffering_hints(hints(&s))
-                        .compression_format(fh::CompressionFormat::from(s.compression.as_str()))
-                        .data_format_conversion_configuration(match &s.parquet {
-                            Some(p) => conversion(p),
-                            None => fh::DataFormatConversionConfiguration::builder()
-                                .enabled(false)
-                                .build(),
-                        });
-                    request.extended_s3_destination_update(update.build())
-                }
-                Some(c) => {
-                    let (url, secret, copy) = copy_target(aws, &s, c).await?;
-                    let staging = fh::S3DestinationUpdate::builder()
-                        .bucket_arn(&s.bucket_arn)
-                        .role_arn(&s.role_arn)
-                        .prefix(&s.prefix)
-                        .error_output_prefix(&s.error_prefix)
-                        .buffering_hints(hints(&s))
-                        .compression_format(fh::CompressionFormat::from(s.compression.as_str()))
-                        .build();
-                    let update = fh::RedshiftDestinationUpdate::builder()
-                        .role_arn(&s.role_arn)
-                        .cluster_jdbcurl(url)
-                        .copy_command(copy)
-                        .s3_update(staging)
-                        .retry_options(
-                            fh::RedshiftRetryOptions::builder()
-                                .duration_in_seconds(c.retry_seconds)
-                                .build(),
-                        )
-                        .set_secrets_manager_configuration(secret);
-                    request.redshift_destination_update(update.build())
-                }
-            };
-            aws.throttle(Service::Firehose).await;
-            request.send().await.map_err(|e| {
-                AwsError::from(e).context(format!("failed to update the destination of {name}"))
-            })?;
-            wait_stream(aws, name, false).await?;
-        }
-        if s.encryption != l.encryption {
-            aws.throttle(Service::Firehose).await;
-            match &s.encryption {
-                Some(k) => {
-                    aws.firehose
-                        .start_delivery_stream_encryption()
-                        .delivery_stream_name(name)
-                        .delivery_stream_encryption_configuration_input(built(
-                            fh::DeliveryStreamEncryptionConfigurationInput::builder()
-                                .key_type(fh::KeyType::from(k.as_str()))
-                                .build(),
-                        )?)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            AwsError::from(e).context(format!("failed to encrypt {name}"))
-                        })?;
-                }
-                None => {
-                    aws.firehose
-                        .stop_delivery_stream_encryption()
-                        .delivery_stream_name(name)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            AwsError::from(e)
-                                .context(format!("failed to stop encryption of {name}"))
-                        })?;
-                }
-            }
-        }
-        let stale = crate::model::stale_tags(&s.tags, &l.tags);
-        if !stale.is_empty() {
-            aws.throttle(Service::Firehose).await;
-            aws.firehose
-                .untag_delivery_stream()
-                .delivery_stream_name(name)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to untag {name}")))?;
-        }
-        let changed = crate::model::changed_tags(&s.tags, &l.tags)
-            .iter()
-            .map(|(k, v)| built(fh::Tag::builder().key(k).value(v).build()))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !changed.is_empty() {
-            aws.throttle(Service::Firehose).await;
-            aws.firehose
-                .tag_delivery_stream()
-                .delivery_stream_name(name)
-                .set_tags(Some(changed))
-                .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to tag {name}")))?;
-        }
-        Ok(())
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &DeliveryStreamSpec,
+        live: &Observed<DeliveryStreamSpec>,
+        changes: &Changes,
+        inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        converge(aws, desired, live, changes, inputs).await
     }
 
-    async fn delete(&self, aws: &Aws, physical: &str, _live: &Value) -> Result<(), AwsError> {
-        aws.throttle(Service::Firehose).await;
-        let r = aws
+    async fn delete(&self, aws: &Aws, gone: &Gone<DeliveryStreamSpec>) -> Result<(), AwsError> {
+        let name = &gone.physical;
+        let call = aws
             .firehose
             .delete_delivery_stream()
-            .delivery_stream_name(physical)
-            .send()
-            .await
-            .map_err(AwsError::from);
-        tolerate(r, FIREHOSE_NOT_FOUND)
-            .map_err(|e| e.context(format!("failed to delete delivery stream {physical}")))?;
-        wait_stream(aws, physical, true).await
+            .delivery_stream_name(name)
+            .send();
+        aws.mutate(
+            FIREHOSE,
+            format!("failed to delete delivery stream {name}"),
+            call,
+        )
+        .await
+        .tolerate(NOT_FOUND)?;
+        poll_until(
+            format!("delivery stream {name} is deleted"),
+            WAIT,
+            POLL,
+            || async { Ok(describe(aws, name).await?.is_none().then_some(())) },
+        )
+        .await
     }
 
     async fn list(
@@ -571,6 +639,7 @@ impl Provider for DeliveryStream {
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
+        // ListDeliveryStreams has no paginator in the SDK: it pages by the last name seen.
         let mut start: Option<String> = None;
         loop {
             let page = aws
@@ -584,14 +653,13 @@ impl Provider for DeliveryStream {
                 if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
                     continue;
                 }
-                let tags = match firehose_tags(aws, name).await {
-                    Ok(t) => t,
-                    Err(e) if e.is(FIREHOSE_NOT_FOUND) => continue,
-                    Err(e) => return Err(e),
+                let Some(tags) = firehose_tags(aws, name).await.or_absent(NOT_FOUND)? else {
+                    continue;
                 };
                 out.push(Listed {
                     physical: name.clone(),
                     spec: serde_json::json!({"name": name, "tags": tags}),
+                    outputs: Outputs::new(),
                 });
             }
             if !page.has_more_delivery_streams() || page.delivery_stream_names().is_empty() {

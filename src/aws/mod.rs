@@ -2,12 +2,12 @@
 //! [`Provider`] per resource kind (read, create, update, delete, list).
 
 mod apigateway;
-mod catalog;
 mod checked;
 mod cognito;
 mod dynamodb;
 mod error;
 mod firehose;
+mod glue;
 mod iam;
 mod kinesis;
 mod kit;

@@ -107,23 +107,23 @@ macro_rules! kind_table {
             /// An S3 object uploaded from the repository (e.g. the Glue job script).
             S3Object = "s3_object", S3, ["bucket", "key"], [], false, false, Some(Kind::S3Bucket), s3::Object;
             /// A Glue database.
-            GlueDatabase = "glue_database", Glue, ["name"], [], false, true, None, Legacy(catalog::Database);
+            GlueDatabase = "glue_database", Glue, ["name"], [], false, true, None, glue::Database;
             /// A Glue table.
-            GlueTable = "glue_table", Glue, ["database", "name"], [], false, false, None, Legacy(catalog::Table);
+            GlueTable = "glue_table", Glue, ["database", "name"], [], false, false, None, glue::Table;
             /// A Glue crawler.
-            GlueCrawler = "glue_crawler", Glue, ["name"], [], false, true, None, Legacy(catalog::Crawler);
+            GlueCrawler = "glue_crawler", Glue, ["name"], [], false, true, None, glue::Crawler;
             /// A Glue JDBC connection.
-            GlueConnection = "glue_connection", Glue, ["name"], [], false, true, None, Legacy(catalog::Connection);
+            GlueConnection = "glue_connection", Glue, ["name"], [], false, true, None, glue::Connection;
             /// A Glue ETL job.
-            GlueJob = "glue_job", Glue, ["name"], [], false, true, None, Legacy(catalog::Job);
+            GlueJob = "glue_job", Glue, ["name"], [], false, true, None, glue::Job;
             /// A Firehose delivery stream.
-            FirehoseDeliveryStream = "firehose_delivery_stream", Firehose, ["name", "stream_type"], [], false, true, None, Legacy(firehose::DeliveryStream);
+            FirehoseDeliveryStream = "firehose_delivery_stream", Firehose, ["name", "stream_type"], [], false, true, None, firehose::DeliveryStream;
             /// A Redshift cluster.
-            RedshiftCluster = "redshift_cluster", Redshift, ["identifier", "database", "master_username", "encrypted"], [], true, true, None, Legacy(redshift::Cluster);
+            RedshiftCluster = "redshift_cluster", Redshift, ["identifier", "database", "master_username", "encrypted"], [], true, true, None, redshift::Cluster;
             /// A CloudWatch Logs log group (the API stage's access logs).
             LogGroup = "log_group", Logs, ["name"], [], false, true, None, logs::LogGroup;
             /// Tables created in Redshift through the Data API.
-            RedshiftSchema = "redshift_schema", Redshift, ["cluster", "database", "table", "ddl_sha256"], [], true, false, None, Legacy(redshift::Schema);
+            RedshiftSchema = "redshift_schema", Redshift, ["cluster", "database", "table", "ddl_sha256"], [], true, false, None, redshift::Schema;
         }
     };
 }

@@ -1,0 +1,208 @@
+//! The Glue Spark ETL job.
+
+use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
+use super::{GLUE, NOT_FOUND};
+use crate::aws::kit::Absent;
+use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::model::catalog::JobSpec;
+use crate::model::Tags;
+use async_trait::async_trait;
+use aws_sdk_glue::types as gt;
+use std::collections::HashMap;
+
+fn job_command(s: &JobSpec) -> gt::JobCommand {
+    gt::JobCommand::builder()
+        .name(&s.command)
+        .script_location(&s.script_location)
+        .python_version(&s.python_version)
+        .build()
+}
+
+fn job_connections(s: &JobSpec) -> gt::ConnectionsList {
+    gt::ConnectionsList::builder()
+        .set_connections(Some(s.connections.clone()))
+        .build()
+}
+
+fn job_arguments(s: &JobSpec) -> HashMap<String, String> {
+    s.default_arguments
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// A Glue ETL job.
+pub struct Job;
+
+#[async_trait]
+impl Named for Job {
+    type Spec = JobSpec;
+    const ARN_TYPE: &'static str = "job";
+    const SETTINGS: &'static [&'static str] = &[
+        "role",
+        "command",
+        "script_location",
+        "python_version",
+        "glue_version",
+        "worker_type",
+        "workers",
+        "timeout_minutes",
+        "max_retries",
+        "default_arguments",
+        "connections",
+    ];
+
+    fn tags(s: &JobSpec) -> &Tags {
+        &s.tags
+    }
+
+    async fn read_named(
+        aws: &Aws,
+        name: &str,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<JobSpec>>, AwsError> {
+        let out = aws
+            .glue
+            .get_job()
+            .job_name(name)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to read Glue job {name}")))?;
+        let Some(j) = out.and_then(|o| o.job) else {
+            return Ok(None);
+        };
+        let cmd = j.command();
+        let arn = arn::<Self>(aws, name);
+        let spec = JobSpec {
+            name: name.to_string(),
+            role: j.role().unwrap_or_default().to_string(),
+            command: cmd.and_then(|c| c.name()).unwrap_or_default().to_string(),
+            script_location: cmd
+                .and_then(|c| c.script_location())
+                .unwrap_or_default()
+                .to_string(),
+            python_version: cmd
+                .and_then(|c| c.python_version())
+                .unwrap_or_default()
+                .to_string(),
+            glue_version: j.glue_version().unwrap_or_default().to_string(),
+            worker_type: j
+                .worker_type()
+                .map(|w| w.as_str().to_string())
+                .unwrap_or_default(),
+            workers: j.number_of_workers().unwrap_or_default(),
+            timeout_minutes: j.timeout().unwrap_or_default(),
+            max_retries: j.max_retries(),
+            default_arguments: j
+                .default_arguments()
+                .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            connections: j
+                .connections()
+                .map(|c| c.connections().to_vec())
+                .unwrap_or_default(),
+            tags: glue_tags(aws, &arn).await?,
+        };
+        Ok(Some(Observed::with(spec, "arn", arn)))
+    }
+
+    async fn put_settings(aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<(), AwsError> {
+        let update = gt::JobUpdate::builder()
+            .role(&s.role)
+            .command(job_command(s))
+            .glue_version(&s.glue_version)
+            .worker_type(gt::WorkerType::from(s.worker_type.as_str()))
+            .number_of_workers(s.workers)
+            .timeout(s.timeout_minutes)
+            .max_retries(s.max_retries)
+            .set_default_arguments(Some(job_arguments(s)))
+            .connections(job_connections(s))
+            .build();
+        let call = aws
+            .glue
+            .update_job()
+            .job_name(&s.name)
+            .job_update(update)
+            .send();
+        aws.mutate(GLUE, format!("failed to update Glue job {}", s.name), call)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for Job {
+    type Spec = JobSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &JobSpec,
+        inputs: &Inputs,
+    ) -> Result<Option<Observed<JobSpec>>, AwsError> {
+        Self::read_named(aws, &desired.name, inputs).await
+    }
+
+    async fn create(&self, aws: &Aws, s: &JobSpec, inputs: &Inputs) -> Result<Outputs, AwsError> {
+        let call = aws
+            .glue
+            .create_job()
+            .name(&s.name)
+            .role(&s.role)
+            .command(job_command(s))
+            .glue_version(&s.glue_version)
+            .worker_type(gt::WorkerType::from(s.worker_type.as_str()))
+            .number_of_workers(s.workers)
+            .timeout(s.timeout_minutes)
+            .max_retries(s.max_retries)
+            .set_default_arguments(Some(job_arguments(s)))
+            .connections(job_connections(s))
+            .set_tags(Some(hash_tags(&s.tags)))
+            .send();
+        let created = aws
+            .mutate(GLUE, format!("failed to create Glue job {}", s.name), call)
+            .await
+            .or_absent(&[
+                "IdempotentParameterMismatchException",
+                "AlreadyExistsException",
+            ])?
+            .is_some();
+        adopt::<Self>(aws, s, inputs, created).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &JobSpec,
+        live: &Observed<JobSpec>,
+        changes: &Changes,
+        inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
+    }
+
+    async fn delete(&self, aws: &Aws, gone: &Gone<JobSpec>) -> Result<(), AwsError> {
+        let name = &gone.physical;
+        let call = aws.glue.delete_job().job_name(name).send();
+        aws.mutate(GLUE, format!("failed to delete Glue job {name}"), call)
+            .await
+            .tolerate(NOT_FOUND)
+    }
+
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = aws.glue.list_jobs().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from(e).context("failed to list Glue jobs"))?;
+            names.extend(page.job_names().iter().cloned());
+        }
+        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
+    }
+}

@@ -1,0 +1,352 @@
+//! The provisioned Redshift cluster. Its outputs are what JDBC clients connect with
+//! (`endpoint`, `port`, `database`, `jdbc_url`, the managed `master_password_secret_arn`)
+//! and its network placement (`availability_zone`, `subnet_id`, `security_group_ids`), so
+//! that they take it from the graph instead of describing the cluster themselves.
+
+use super::{
+    all_tags, cluster_arn, describe, is_schema_tag, jdbc_url, output, tag, NOT_FOUND, REDSHIFT,
+};
+use crate::aws::kit::{converge_tags, Absent};
+use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::model::redshift::ClusterSpec;
+use async_trait::async_trait;
+use aws_sdk_redshift::client::Waiters;
+use aws_sdk_redshift::types as rt;
+use std::time::Duration;
+
+fn cluster_spec(c: &rt::Cluster, wait_minutes: u64) -> ClusterSpec {
+    let mut iam_roles: Vec<String> = c
+        .iam_roles()
+        .iter()
+        .filter_map(|r| r.iam_role_arn().map(str::to_string))
+        .collect();
+    iam_roles.sort();
+    ClusterSpec {
+        identifier: c.cluster_identifier().unwrap_or_default().to_string(),
+        node_type: c.node_type().unwrap_or_default().to_string(),
+        nodes: c.number_of_nodes().unwrap_or(1),
+        database: c.db_name().unwrap_or_default().to_string(),
+        master_username: c.master_username().unwrap_or_default().to_string(),
+        encrypted: c.encrypted().unwrap_or(false),
+        publicly_accessible: c.publicly_accessible().unwrap_or(false),
+        iam_roles,
+        tags: all_tags(c)
+            .into_iter()
+            .filter(|(k, _)| !is_schema_tag(k))
+            .collect(),
+        wait_minutes,
+    }
+}
+
+/// The cluster's outputs. The subnet of its availability zone needs its subnet group, read
+/// only when the cluster is in one.
+async fn cluster_outputs(aws: &Aws, c: &rt::Cluster) -> Result<Outputs, AwsError> {
+    let id = c.cluster_identifier().unwrap_or_default();
+    let mut out = Outputs::from([("arn".to_string(), cluster_arn(aws, id))]);
+    let mut put = |key: &str, value: Option<String>| {
+        if let Some(v) = value {
+            out.insert(key.to_string(), v);
+        }
+    };
+    let database = c.db_name().unwrap_or_default();
+    put("database", Some(database.to_string()));
+    if let Some(e) = c.endpoint() {
+        let port = e.port();
+        put(output::PORT, port.map(|p| p.to_string()));
+        if let (Some(host), Some(port)) = (e.address(), port) {
+            put("jdbc_url", Some(jdbc_url(host, port, database)));
+        }
+        put(output::ENDPOINT, e.address().map(str::to_string));
+    }
+    put(
+        output::SECRET,
+        c.master_password_secret_arn().map(str::to_string),
+    );
+    let az = c.availability_zone().map(str::to_string);
+    put(output::AVAILABILITY_ZONE, az.clone());
+    let mut groups: Vec<&str> = c
+        .vpc_security_groups()
+        .iter()
+        .filter_map(|g| g.vpc_security_group_id())
+        .collect();
+    groups.sort();
+    put(output::SECURITY_GROUPS, Some(groups.join(",")));
+    if let (Some(group), Some(az)) = (c.cluster_subnet_group_name(), &az) {
+        let groups = aws
+            .redshift
+            .describe_cluster_subnet_groups()
+            .cluster_subnet_group_name(group)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from(e).context(format!("failed to read Redshift subnet group {group}"))
+            })?;
+        let subnet = groups
+            .cluster_subnet_groups()
+            .iter()
+            .flat_map(|g| g.subnets())
+            .find(|sn| sn.subnet_availability_zone().and_then(|z| z.name()) == Some(az.as_str()))
+            .and_then(|sn| sn.subnet_identifier())
+            .map(str::to_string);
+        put(output::SUBNET, subnet);
+    }
+    Ok(out)
+}
+
+async fn read_cluster(
+    aws: &Aws,
+    id: &str,
+    wait_minutes: u64,
+) -> Result<Option<Observed<ClusterSpec>>, AwsError> {
+    let Some(c) = describe(aws, id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Observed {
+        spec: cluster_spec(&c, wait_minutes),
+        outputs: cluster_outputs(aws, &c).await?,
+    }))
+}
+
+async fn wait_available(aws: &Aws, id: &str, minutes: u64) -> Result<(), AwsError> {
+    aws.redshift
+        .wait_until_cluster_available()
+        .cluster_identifier(id)
+        .wait(Duration::from_secs(minutes.max(1) * 60))
+        .await
+        .map_err(|e| {
+            AwsError::msg(format!(
+                "Redshift cluster {id} did not become available within {minutes} minutes: {e}"
+            ))
+        })?;
+    Ok(())
+}
+
+fn cluster_type(nodes: i32) -> &'static str {
+    if nodes > 1 {
+        "multi-node"
+    } else {
+        "single-node"
+    }
+}
+
+/// Brings a live cluster to the declaration where `changes` says they differ; shared by
+/// create (against the read-back) and update (against the plan).
+async fn converge(
+    aws: &Aws,
+    s: &ClusterSpec,
+    l: &ClusterSpec,
+    changes: &Changes,
+) -> Result<(), AwsError> {
+    let id = &s.identifier;
+    let fail = |what: &str| format!("failed to {what} of Redshift cluster {id}");
+    if changes.touches("node_type") || changes.touches("nodes") {
+        let call = aws
+            .redshift
+            .modify_cluster()
+            .cluster_identifier(id)
+            .node_type(&s.node_type)
+            .cluster_type(cluster_type(s.nodes))
+            .set_number_of_nodes((s.nodes > 1).then_some(s.nodes))
+            .send();
+        aws.mutate(REDSHIFT, fail("resize"), call).await?;
+        wait_available(aws, id, s.wait_minutes).await?;
+    }
+    if changes.touches("publicly_accessible") {
+        let call = aws
+            .redshift
+            .modify_cluster()
+            .cluster_identifier(id)
+            .publicly_accessible(s.publicly_accessible)
+            .send();
+        aws.mutate(REDSHIFT, fail("change the public accessibility"), call)
+            .await?;
+        wait_available(aws, id, s.wait_minutes).await?;
+    }
+    if changes.touches("iam_roles") {
+        let add: Vec<String> = s
+            .iam_roles
+            .iter()
+            .filter(|r| !l.iam_roles.contains(r))
+            .cloned()
+            .collect();
+        let remove: Vec<String> = l
+            .iam_roles
+            .iter()
+            .filter(|r| !s.iam_roles.contains(r))
+            .cloned()
+            .collect();
+        let call = aws
+            .redshift
+            .modify_cluster_iam_roles()
+            .cluster_identifier(id)
+            .set_add_iam_roles(Some(add))
+            .set_remove_iam_roles(Some(remove))
+            .send();
+        aws.mutate(REDSHIFT, fail("change the IAM roles"), call)
+            .await?;
+        wait_available(aws, id, s.wait_minutes).await?;
+    }
+    if changes.touches("tags") {
+        let arn = cluster_arn(aws, id);
+        // The live tags leave out the schema tags, which belong to the redshift_schema
+        // resources: they are never removed here.
+        converge_tags(
+            aws,
+            REDSHIFT,
+            &s.tags,
+            &l.tags,
+            |stale| async move {
+                aws.redshift
+                    .delete_tags()
+                    .resource_name(&arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(fail("untag")))?;
+                Ok(())
+            },
+            |changed| async move {
+                aws.redshift
+                    .create_tags()
+                    .resource_name(cluster_arn(aws, id))
+                    .set_tags(Some(changed.iter().map(|(k, v)| tag(k, v)).collect()))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from(e).context(fail("tag")))?;
+                Ok(())
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A provisioned Redshift cluster.
+pub struct Cluster;
+
+#[async_trait]
+impl Provider for Cluster {
+    type Spec = ClusterSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &ClusterSpec,
+        _inputs: &Inputs,
+    ) -> Result<Option<Observed<ClusterSpec>>, AwsError> {
+        read_cluster(aws, &desired.identifier, desired.wait_minutes).await
+    }
+
+    async fn create(
+        &self,
+        aws: &Aws,
+        s: &ClusterSpec,
+        _inputs: &Inputs,
+    ) -> Result<Outputs, AwsError> {
+        let id = &s.identifier;
+        let call = aws
+            .redshift
+            .create_cluster()
+            .cluster_identifier(id)
+            .node_type(&s.node_type)
+            .cluster_type(cluster_type(s.nodes))
+            .set_number_of_nodes((s.nodes > 1).then_some(s.nodes))
+            .db_name(&s.database)
+            .master_username(&s.master_username)
+            // The password is generated and kept by AWS Secrets Manager; it never passes
+            // through this tool.
+            .manage_master_password(true)
+            .encrypted(s.encrypted)
+            .publicly_accessible(s.publicly_accessible)
+            .set_iam_roles(Some(s.iam_roles.clone()))
+            .set_tags(Some(s.tags.iter().map(|(k, v)| tag(k, v)).collect()))
+            .send();
+        let created = aws
+            .mutate(
+                REDSHIFT,
+                format!("failed to create Redshift cluster {id}"),
+                call,
+            )
+            .await
+            .or_absent(&["ClusterAlreadyExists", "ClusterAlreadyExistsFault"])?
+            .is_some();
+        wait_available(aws, id, s.wait_minutes).await?;
+        let live = read_cluster(aws, id, s.wait_minutes)
+            .await?
+            .ok_or_else(|| {
+                AwsError::msg(format!("Redshift cluster {id} vanished after creation"))
+            })?;
+        if !created {
+            // Adopted after an interrupted run: bring it to the declaration.
+            converge(aws, s, &live.spec, &Changes::between(s, &live.spec)).await?;
+        }
+        Ok(live.outputs)
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &ClusterSpec,
+        live: &Observed<ClusterSpec>,
+        changes: &Changes,
+        _inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        converge(aws, desired, &live.spec, changes).await
+    }
+
+    /// Deletes the cluster without a final snapshot: deleting a stateful resource already
+    /// needs `--allow-replace` or `destroy` (and `--allow-protected` on protected stacks).
+    async fn delete(&self, aws: &Aws, gone: &Gone<ClusterSpec>) -> Result<(), AwsError> {
+        let id = &gone.physical;
+        let wait = gone.spec.as_ref().map_or(45, |s| s.wait_minutes);
+        let call = aws
+            .redshift
+            .delete_cluster()
+            .cluster_identifier(id)
+            .skip_final_cluster_snapshot(true)
+            .send();
+        aws.mutate(
+            REDSHIFT,
+            format!("failed to delete Redshift cluster {id}"),
+            call,
+        )
+        .await
+        .tolerate(NOT_FOUND)?;
+        aws.redshift
+            .wait_until_cluster_deleted()
+            .cluster_identifier(id)
+            .wait(Duration::from_secs(wait.max(1) * 60))
+            .await
+            .map_err(|e| AwsError::msg(format!("Redshift cluster {id} did not go away: {e}")))?;
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = aws.redshift.describe_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from(e).context("failed to list Redshift clusters"))?;
+            for c in page.clusters() {
+                let id = c.cluster_identifier().unwrap_or_default();
+                if !id.starts_with(prefix)
+                    || skip.iter().any(|s| s == id)
+                    || c.cluster_status() == Some("deleting")
+                {
+                    continue;
+                }
+                out.push(Listed {
+                    physical: id.to_string(),
+                    spec: serde_json::json!({"name": id, "tags": all_tags(c)}),
+                    outputs: Outputs::from([("arn".to_string(), cluster_arn(aws, id))]),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
