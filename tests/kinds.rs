@@ -70,7 +70,6 @@ const ROWS: &[Row] = &[
         change: |s| s["enabled"] = json!(false),
         paths: &["enabled"],
         inherent: true,
-        ..ROW
     },
     Row {
         address: "s3_lifecycle.lake",
@@ -107,7 +106,6 @@ const ROWS: &[Row] = &[
         change: |s| s["endpoints"] = json!(["data-team@example.com", "ops@example.com"]),
         paths: &["endpoints"],
         inherent: true,
-        ..ROW
     },
     Row {
         address: "lambda_function.query",
