@@ -189,7 +189,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                     principal: "apigateway.amazonaws.com".into(),
                     source_api: api_name.clone(),
                     source_path: "/*/*/*".into(),
-                    stack: stack.clone(),
                 },
             )
             .owned_by(&function_addr)
