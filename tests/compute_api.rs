@@ -775,10 +775,7 @@ async fn fields_fixed_at_creation_replace_the_resource() {
     stack.run(&plan).await;
     let client_after = read(&resources, CLIENT).await;
     let mapping_after = read(&resources, MAPPING).await;
-    assert_ne!(
-        client_after.0["_id"], client_before.0["_id"],
-        "a new client"
-    );
+    assert_ne!(client_after.1["id"], client_before.1["id"], "a new client");
     assert_eq!(client_after.0["generate_secret"], true);
     assert_ne!(
         mapping_after.1["uuid"], mapping_before.1["uuid"],
@@ -788,7 +785,7 @@ async fn fields_fixed_at_creation_replace_the_resource() {
     let again = stack.plan(&resources).await;
     assert!(again.is_empty(), "{:#?}", changed(&again));
     // Only the new ones are left: one client in the pool, one mapping on the function.
-    let pool_id = client_after.0["_id"][0].as_str().unwrap().to_string();
+    let pool_id = client_after.1["pool_id"].clone();
     let clients = stack
         .aws
         .cognito

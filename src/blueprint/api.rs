@@ -72,7 +72,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             // No self-registration: users come from `users sync` (AdminCreateUser) only.
             admin_create_user_only: true,
             tags: tags.clone(),
-            id: None,
         },
     )];
     let mut flows = vec![
@@ -97,8 +96,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                     refresh: TokenValidity::days(REFRESH_TOKEN_DAYS),
                     auth_session_minutes: AUTH_SESSION_MINUTES,
                 },
-                stack: stack.clone(),
-                id: None,
             },
         )
         .owned_by(&pool_addr),
@@ -112,8 +109,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                     user_pool: pool_name.clone(),
                     description: g.description.clone(),
                     precedence: g.precedence as i32,
-                    stack: stack.clone(),
-                    pool_id: None,
                 },
             )
             .owned_by(&pool_addr),
