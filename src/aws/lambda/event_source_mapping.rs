@@ -174,22 +174,27 @@ fn response_types(s: &EventSourceMappingSpec) -> Vec<FunctionResponseType> {
         .collect()
 }
 
+/// Every setting both CreateEventSourceMapping and UpdateEventSourceMapping take, on either
+/// builder (they share no trait, hence a macro).
+macro_rules! with_settings {
+    ($builder:expr, $s:expr) => {
+        $builder
+            .function_name(&$s.function_name)
+            .batch_size($s.batch_size)
+            .maximum_batching_window_in_seconds($s.batching_window_seconds)
+            .parallelization_factor($s.parallelization_factor)
+            .bisect_batch_on_function_error($s.bisect_on_error)
+            .maximum_retry_attempts($s.maximum_retries)
+            .set_function_response_types(Some(response_types($s)))
+            .destination_config(destination($s))
+            .enabled($s.enabled)
+    };
+}
+
 /// UpdateEventSourceMapping with every declared setting, then waits until it is applied.
 async fn converge(aws: &Aws, s: &EventSourceMappingSpec, uuid: &str) -> Result<(), AwsError> {
-    let call = aws
-        .lambda
-        .update_event_source_mapping()
-        .uuid(uuid)
-        .function_name(&s.function_name)
-        .batch_size(s.batch_size)
-        .maximum_batching_window_in_seconds(s.batching_window_seconds)
-        .parallelization_factor(s.parallelization_factor)
-        .bisect_batch_on_function_error(s.bisect_on_error)
-        .maximum_retry_attempts(s.maximum_retries)
-        .set_function_response_types(Some(response_types(s)))
-        .destination_config(destination(s))
-        .enabled(s.enabled)
-        .send();
+    let builder = aws.lambda.update_event_source_mapping().uuid(uuid);
+    let call = with_settings!(builder, s).send();
     let what = format!(
         "failed to update event source mapping {uuid} of {}",
         s.function_name
@@ -242,20 +247,12 @@ impl Provider for EventSourceMapping {
             ),
             || async move {
                 aws.throttle(LAMBDA).await;
-                let out = aws
+                let builder = aws
                     .lambda
                     .create_event_source_mapping()
-                    .function_name(&s.function_name)
                     .event_source_arn(&s.event_source_arn)
-                    .starting_position(EventSourcePosition::from(s.starting_position.as_str()))
-                    .batch_size(s.batch_size)
-                    .maximum_batching_window_in_seconds(s.batching_window_seconds)
-                    .parallelization_factor(s.parallelization_factor)
-                    .bisect_batch_on_function_error(s.bisect_on_error)
-                    .maximum_retry_attempts(s.maximum_retries)
-                    .set_function_response_types(Some(response_types(s)))
-                    .destination_config(destination(s))
-                    .enabled(s.enabled)
+                    .starting_position(EventSourcePosition::from(s.starting_position.as_str()));
+                let out = with_settings!(builder, s)
                     .customize()
                     .config_override(no_sdk_retries())
                     .send()
