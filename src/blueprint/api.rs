@@ -29,7 +29,6 @@ pub const ROUTES: [(&str, &str, &str); 4] = [
 /// Pool, client, groups, API, stage and invoke permissions.
 pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource> {
     let names = &ctx.names;
-    let stack = names.instance.clone();
     let pool_name = names.resource(USERS);
     let pool_addr = address(Kind::CognitoUserPool, USERS);
     let c = &config.cognito;
@@ -144,8 +143,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         )]),
         routes,
         tags: tags.clone(),
-        stack: stack.clone(),
-        id: None,
     };
     let mut invoked: Vec<&str> = ROUTES.iter().map(|(_, _, f)| *f).collect();
     invoked.sort();
@@ -166,8 +163,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 throttling_rate_limit: Some(config.api.throttling_rate_limit),
                 throttling_burst_limit: Some(config.api.throttling_burst_limit as i32),
                 deployment_fingerprint: Some(api.definition_fingerprint()),
-                stack: stack.clone(),
-                api_id: None,
             },
         )
         .owned_by(&api_addr),

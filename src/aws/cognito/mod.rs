@@ -8,7 +8,6 @@ mod user_pool;
 pub use app_client::AppClient;
 pub use group::Group;
 pub use user_pool::UserPool;
-pub(super) use user_pool::{find_pool_id, pool_arn, pool_name};
 
 use crate::model::Service;
 

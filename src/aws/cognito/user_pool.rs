@@ -84,26 +84,8 @@ async fn find_pool(aws: &Aws, name: &str, stack: &str) -> Result<Option<UserPool
     Ok(first)
 }
 
-/// The ID of the pool named `name` (one list call when the name is unique).
-pub(in crate::aws) async fn find_pool_id(
-    aws: &Aws,
-    name: &str,
-    stack: &str,
-) -> Result<Option<String>, AwsError> {
-    let ids = pool_ids(aws, name).await?;
-    if ids.len() <= 1 {
-        return Ok(ids.into_iter().next());
-    }
-    Ok(find_pool(aws, name, stack).await?.and_then(|p| p.id))
-}
-
-/// The name of the pool with ID `id`, if it exists.
-pub(in crate::aws) async fn pool_name(aws: &Aws, id: &str) -> Result<Option<String>, AwsError> {
-    Ok(describe(aws, id).await?.and_then(|p| p.name))
-}
-
 /// ARN of a user pool.
-pub(in crate::aws) fn pool_arn(aws: &Aws, id: &str) -> String {
+fn pool_arn(aws: &Aws, id: &str) -> String {
     format!(
         "arn:aws:cognito-idp:{}:{}:userpool/{id}",
         aws.region, aws.account

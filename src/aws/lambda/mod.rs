@@ -25,7 +25,7 @@ fn no_sdk_retries() -> aws_sdk_lambda::config::Builder {
 }
 
 /// A function's ARN follows from its name.
-fn function_arn(aws: &Aws, name: &str) -> String {
+pub(super) fn function_arn(aws: &Aws, name: &str) -> String {
     format!(
         "arn:aws:lambda:{}:{}:function:{name}",
         aws.region, aws.account
