@@ -54,11 +54,8 @@ pub struct Outputs {
 pub async fn read(session: &Session) -> Result<Outputs, EngineError> {
     let live = session.live_state(10).await?;
     let found = |address: &str| live.declared.get(address).and_then(Option::as_ref);
-    let output = |address: &str, key: &str| {
-        found(address)
-            .and_then(|l| l.outputs.get(key))
-            .cloned()
-    };
+    let output =
+        |address: &str, key: &str| found(address).and_then(|l| l.outputs.get(key)).cloned();
     let physical = |address: &str| found(address).map(|l| l.physical.clone());
     let region = &session.aws.region;
     let api_url = output("apigw_rest_api.api", "id").map(|id| {

@@ -725,7 +725,7 @@ async fn fields_fixed_at_creation_replace_the_resource() {
         let r = get(resources, address).clone();
         let resources = resources.to_vec();
         let stack = &stack;
-        async move { stack.read(&resources, &r).await.unwrap().0 }
+        async move { stack.read(&resources, &r).await.unwrap() }
     };
     const CLIENT: &str = "cognito_app_client.app";
     const MAPPING: &str = "lambda_event_source_mapping.process";
@@ -780,17 +780,17 @@ async fn fields_fixed_at_creation_replace_the_resource() {
     stack.run(&plan).await;
     let client_after = read(&resources, CLIENT).await;
     let mapping_after = read(&resources, MAPPING).await;
-    assert_ne!(client_after["_id"], client_before["_id"], "a new client");
-    assert_eq!(client_after["generate_secret"], true);
+    assert_ne!(client_after.1["id"], client_before.1["id"], "a new client");
+    assert_eq!(client_after.0["generate_secret"], true);
     assert_ne!(
-        mapping_after["_uuid"], mapping_before["_uuid"],
+        mapping_after.1["uuid"], mapping_before.1["uuid"],
         "a new mapping"
     );
-    assert_eq!(mapping_after["starting_position"], "LATEST");
+    assert_eq!(mapping_after.0["starting_position"], "LATEST");
     let again = stack.plan(&resources).await;
     assert!(again.is_empty(), "{:#?}", changed(&again));
     // Only the new ones are left: one client in the pool, one mapping on the function.
-    let pool_id = client_after["_id"][0].as_str().unwrap().to_string();
+    let pool_id = client_after.1["pool_id"].clone();
     let clients = stack
         .aws
         .cognito

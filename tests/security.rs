@@ -168,6 +168,13 @@ fn of_kind(bp: &Blueprint, kind: Kind) -> impl Iterator<Item = &Resource> {
     bp.resources.iter().filter(move |r| r.kind == kind)
 }
 
+/// True if `r` waits for a resource of `kind` of this blueprint (whose outputs it then gets).
+fn depends_on_own(bp: &Blueprint, r: &Resource, kind: Kind) -> bool {
+    r.depends_on
+        .iter()
+        .any(|d| of_kind(bp, kind).any(|o| o.address() == *d))
+}
+
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
@@ -562,10 +569,13 @@ fn iam_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
                             p.action, p.principal
                         ));
                     }
-                    if !own.apis.contains(&p.source_api) || p.stack != own.names.instance {
+                    // The API's ID comes from the dependency the permission waits for.
+                    if !own.apis.contains(&p.source_api)
+                        || !depends_on_own(&s.bp, r, Kind::ApigwRestApi)
+                    {
                         v.insert(format!(
-                            "{at}: invocable from API `{}` of stack `{}`, not ours",
-                            p.source_api, p.stack
+                            "{at}: invocable from API `{}` of {:?}, not ours",
+                            p.source_api, r.depends_on
                         ));
                     }
                     if !own.functions.contains(&p.function_name) {
@@ -600,8 +610,9 @@ fn api_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
                 continue;
             }
         };
-        if api.stack != own.names.instance {
-            v.push(format!("{at}: resolves pools of stack `{}`", api.stack));
+        // The pools' ARNs come from the dependencies the API waits for.
+        if !depends_on_own(&s.bp, r, Kind::CognitoUserPool) {
+            v.push(format!("{at}: resolves pools of {:?}", r.depends_on));
         }
         if api.routes.is_empty() {
             v.push(format!("{at}: no routes"));

@@ -12,7 +12,6 @@ mod iam;
 mod kinesis;
 mod kit;
 mod lambda;
-mod legacy;
 mod logs;
 mod provider;
 mod redshift;
@@ -22,7 +21,6 @@ mod sns;
 mod stats;
 
 pub use error::{AwsError, ErrorKind};
-use legacy::Legacy;
 pub use provider::{
     Changes, DynProvider, Gone, Inputs, Listed, LiveValue, Observed, Outputs, Provider,
 };
@@ -32,7 +30,6 @@ use crate::model::{Kind, Service};
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -255,17 +252,6 @@ impl Aws {
             limiter.until_ready().await;
         }
     }
-}
-
-/// A spec value as its typed struct. Specs are built by the tool, so a failure is an internal
-/// error; it names the type that was expected.
-pub(crate) fn spec<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AwsError> {
-    serde_json::from_value(v.clone()).map_err(|e| {
-        AwsError::msg(format!(
-            "malformed resource spec ({}): {e}",
-            std::any::type_name::<T>()
-        ))
-    })
 }
 
 /// An SDK request builder's error (a required field left unset) as an [`AwsError`].

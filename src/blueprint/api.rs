@@ -30,7 +30,6 @@ pub const ROUTES: [(&str, &str, &str); 4] = [
 /// Pool, client, groups, API, stage and invoke permissions.
 pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource> {
     let names = &ctx.names;
-    let stack = names.instance.clone();
     let pool_name = names.resource(USERS);
     let pool_addr = address(Kind::CognitoUserPool, USERS);
     let c = &config.cognito;
@@ -73,7 +72,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             // No self-registration: users come from `users sync` (AdminCreateUser) only.
             admin_create_user_only: true,
             tags: tags.clone(),
-            id: None,
         },
     )];
     let mut flows = vec![
@@ -98,8 +96,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                     refresh: TokenValidity::days(REFRESH_TOKEN_DAYS),
                     auth_session_minutes: AUTH_SESSION_MINUTES,
                 },
-                stack: stack.clone(),
-                id: None,
             },
         )
         .owned_by(&pool_addr),
@@ -113,8 +109,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                     user_pool: pool_name.clone(),
                     description: g.description.clone(),
                     precedence: g.precedence as i32,
-                    stack: stack.clone(),
-                    pool_id: None,
                 },
             )
             .owned_by(&pool_addr),
@@ -150,8 +144,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         )]),
         routes,
         tags: tags.clone(),
-        stack: stack.clone(),
-        id: None,
     };
     let mut invoked: Vec<&str> = ROUTES.iter().map(|(_, _, f)| *f).collect();
     invoked.sort();
@@ -172,8 +164,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 throttling_rate_limit: Some(config.api.throttling_rate_limit),
                 throttling_burst_limit: Some(config.api.throttling_burst_limit as i32),
                 deployment_fingerprint: Some(api.definition_fingerprint()),
-                stack: stack.clone(),
-                api_id: None,
             },
         )
         .owned_by(&api_addr),
@@ -190,7 +180,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                     principal: "apigateway.amazonaws.com".into(),
                     source_api: api_name.clone(),
                     source_path: "/*/*/*".into(),
-                    stack: stack.clone(),
                 },
             )
             .owned_by(&function_addr)

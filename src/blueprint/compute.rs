@@ -177,7 +177,6 @@ pub fn stream_mapping(config: &StackConfig, names: &Names) -> Resource {
             function_response_types: vec!["ReportBatchItemFailures".into()],
             on_failure_destination: Some(destination),
             enabled: true,
-            uuid: None,
         },
     )
     .owned_by(&address(Kind::LambdaFunction, PROCESS))

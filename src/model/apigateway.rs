@@ -1,4 +1,5 @@
-//! Specs of the API Gateway kinds: the REST API as one route table, and its stage.
+//! Specs of the API Gateway kinds: the REST API as one route table, and its stage. The API's
+//! ID is its output; the stage and the authorizers' user pools come from dependencies.
 
 use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,8 @@ pub struct RouteSpec {
 pub struct AuthorizerSpec {
     /// Authorizer type, `COGNITO_USER_POOLS`.
     pub kind: String,
-    /// Name of the user pool (else the provider ARN, when read and unresolvable), sorted.
+    /// Name of the user pool, the API's pool dependency (else the provider ARN, when read and
+    /// not that pool's), sorted.
     pub user_pools: Vec<String>,
     /// Where the token is, `method.request.header.Authorization`.
     pub identity_source: String,
@@ -42,12 +44,6 @@ pub struct RestApiSpec {
     pub routes: BTreeMap<String, RouteSpec>,
     /// Tags, ownership tags included.
     pub tags: Tags,
-    /// The stack instance whose API/pool is meant when several share the name (never compared).
-    #[serde(rename = "_stack", default)]
-    pub stack: String,
-    /// The API ID AWS assigned (live specs only; never compared).
-    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
 }
 
 impl RestApiSpec {
@@ -86,12 +82,6 @@ pub struct StageSpec {
     /// [`RestApiSpec::definition_fingerprint`] of the definition deployed; kept in the
     /// deployment's description. A difference means: deploy again.
     pub deployment_fingerprint: Option<String>,
-    /// The stack instance whose API is meant when several share the name (never compared).
-    #[serde(rename = "_stack", default)]
-    pub stack: String,
-    /// The API ID AWS assigned (live specs only; never compared).
-    #[serde(rename = "_api_id", default, skip_serializing_if = "Option::is_none")]
-    pub api_id: Option<String>,
 }
 
 impl Spec for StageSpec {

@@ -1,7 +1,8 @@
 //! Specs of the Cognito kinds: the user pool behind the API, its app client and its groups.
 //!
-//! Pools and clients get AWS-assigned IDs; specs name them, and providers resolve the IDs
-//! by name (and, for pools, whose names need not be unique, by the `ecomflow:stack` tag).
+//! Pools and clients get AWS-assigned IDs, which are their outputs; specs name them. A pool
+//! is found by name (and, as names need not be unique, by the `ecomflow:stack` tag); its
+//! client and groups get its ID from its outputs.
 
 use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
@@ -51,9 +52,6 @@ pub struct UserPoolSpec {
     pub admin_create_user_only: bool,
     /// Tags, ownership tags included.
     pub tags: Tags,
-    /// The pool ID AWS assigned (live specs only; never compared).
-    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
 }
 
 impl Spec for UserPoolSpec {
@@ -140,12 +138,6 @@ pub struct AppClientSpec {
     pub enable_token_revocation: bool,
     /// Token and sign-in session lifetimes.
     pub lifetimes: ClientLifetimes,
-    /// The stack instance whose pool is meant when several share the name (never compared).
-    #[serde(rename = "_stack", default)]
-    pub stack: String,
-    /// `[pool ID, client ID]` AWS assigned (live specs only; never compared).
-    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<(String, String)>,
 }
 
 impl Spec for AppClientSpec {
@@ -166,12 +158,6 @@ pub struct GroupSpec {
     pub description: String,
     /// Precedence (lower wins).
     pub precedence: i32,
-    /// The stack instance whose pool is meant when several share the name (never compared).
-    #[serde(rename = "_stack", default)]
-    pub stack: String,
-    /// The pool ID AWS assigned (live specs only; never compared).
-    #[serde(rename = "_pool_id", default, skip_serializing_if = "Option::is_none")]
-    pub pool_id: Option<String>,
 }
 
 impl Spec for GroupSpec {

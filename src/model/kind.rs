@@ -89,21 +89,21 @@ macro_rules! kind_table {
             /// The set of e-mail subscriptions of an SNS topic.
             SnsSubscriptions = "sns_subscriptions", Sns, ["topic_arn", "protocol"], [], false, false, None, sns::Subscriptions;
             /// A Lambda function (code from `ecomflow-infra build`).
-            LambdaFunction = "lambda_function", Lambda, ["name"], [], false, true, None, Legacy(lambda::Function);
+            LambdaFunction = "lambda_function", Lambda, ["name"], [], false, true, None, lambda::Function;
             /// A Kinesis -> Lambda event source mapping.
-            LambdaEventSourceMapping = "lambda_event_source_mapping", Lambda, ["function_name", "event_source_arn", "starting_position"], [], false, false, Some(Kind::LambdaFunction), Legacy(lambda::EventSourceMapping);
+            LambdaEventSourceMapping = "lambda_event_source_mapping", Lambda, ["function_name", "event_source_arn", "starting_position"], [], false, false, Some(Kind::LambdaFunction), lambda::EventSourceMapping;
             /// A resource-policy statement letting a service invoke a function.
-            LambdaPermission = "lambda_permission", Lambda, ["function_name", "statement_id"], [], false, false, None, Legacy(lambda::Permission);
+            LambdaPermission = "lambda_permission", Lambda, ["function_name", "statement_id"], [], false, false, None, lambda::Permission;
             /// A Cognito user pool.
-            CognitoUserPool = "cognito_user_pool", Cognito, ["name", "username_case_sensitive", "alias_attributes"], [], true, true, None, Legacy(cognito::UserPool);
+            CognitoUserPool = "cognito_user_pool", Cognito, ["name", "username_case_sensitive", "alias_attributes"], [], true, true, None, cognito::UserPool;
             /// A Cognito app client.
-            CognitoAppClient = "cognito_app_client", Cognito, ["name", "user_pool", "generate_secret"], [], false, false, None, Legacy(cognito::AppClient);
+            CognitoAppClient = "cognito_app_client", Cognito, ["name", "user_pool", "generate_secret"], [], false, false, None, cognito::AppClient;
             /// A Cognito group.
-            CognitoGroup = "cognito_group", Cognito, ["name", "user_pool"], [], false, false, None, Legacy(cognito::Group);
+            CognitoGroup = "cognito_group", Cognito, ["name", "user_pool"], [], false, false, None, cognito::Group;
             /// An API Gateway REST API with its routes, integrations and authorizer.
-            ApigwRestApi = "apigw_rest_api", ApiGateway, ["name"], [], false, true, None, Legacy(apigateway::Api);
+            ApigwRestApi = "apigw_rest_api", ApiGateway, ["name"], [], false, true, None, apigateway::Api;
             /// An API Gateway stage (deployment and throttling).
-            ApigwStage = "apigw_stage", ApiGateway, ["api", "stage"], [], false, false, Some(Kind::ApigwRestApi), Legacy(apigateway::Stage);
+            ApigwStage = "apigw_stage", ApiGateway, ["api", "stage"], [], false, false, Some(Kind::ApigwRestApi), apigateway::Stage;
             /// An S3 object uploaded from the repository (e.g. the Glue job script).
             S3Object = "s3_object", S3, ["bucket", "key"], [], false, false, Some(Kind::S3Bucket), s3::Object;
             /// A Glue database.

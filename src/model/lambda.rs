@@ -42,8 +42,8 @@ impl Spec for FunctionSpec {
     }
 }
 
-/// A Kinesis stream -> function event source mapping. AWS identifies it by a UUID; the tool
-/// finds it by function name and event source ARN.
+/// A Kinesis stream -> function event source mapping. AWS identifies it by a UUID (an
+/// output); the tool finds it by function name and event source ARN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventSourceMappingSpec {
     /// Name of the function invoked.
@@ -68,9 +68,6 @@ pub struct EventSourceMappingSpec {
     pub on_failure_destination: Option<String>,
     /// Polling enabled.
     pub enabled: bool,
-    /// The UUID AWS assigned (live specs only; never compared).
-    #[serde(rename = "_uuid", default, skip_serializing_if = "Option::is_none")]
-    pub uuid: Option<String>,
 }
 
 impl Spec for EventSourceMappingSpec {
@@ -81,7 +78,7 @@ impl Spec for EventSourceMappingSpec {
 }
 
 /// One statement of a function's resource policy letting API Gateway invoke it, scoped to one
-/// REST API. The spec names the API; its AWS-assigned ID is resolved by the provider.
+/// REST API. The spec names the API; its AWS-assigned ID is the API's output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PermissionSpec {
     /// Function name.
@@ -96,9 +93,6 @@ pub struct PermissionSpec {
     pub source_api: String,
     /// Stage/method/path part of the source ARN after the API ID, e.g. `/*/*/*`.
     pub source_path: String,
-    /// The stack instance whose API is meant when several share the name (never compared).
-    #[serde(rename = "_stack", default)]
-    pub stack: String,
 }
 
 impl Spec for PermissionSpec {

@@ -1,0 +1,313 @@
+//! A stage of the REST API: its throttling, and the deployment of the current definition.
+//! The API's ID comes from the API's outputs; the stage keeps it as its output `api_id` for
+//! its delete.
+
+use super::limits::limits;
+use super::{patch, APIGW, NOT_FOUND};
+use crate::aws::checked::CONFLICT;
+use crate::aws::kit::Absent;
+use crate::aws::provider::to_value;
+use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::model::apigateway::StageSpec;
+use crate::model::{Kind, Resource, Spec};
+use async_trait::async_trait;
+use aws_sdk_apigateway::types::{Op, PatchOperation};
+
+/// Prefix of a deployment's description before the definition fingerprint.
+const DEPLOYED: &str = "ecomflow-infra definition ";
+
+fn api_output(api_id: &str) -> Outputs {
+    Outputs::from([("api_id".to_string(), api_id.to_string())])
+}
+
+async fn read_stage(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<Option<StageSpec>, AwsError> {
+    let what = |of: &str| format!("failed to read {of}stage {}/{}", s.api, s.stage);
+    let stage = aws
+        .apigateway
+        .get_stage()
+        .rest_api_id(api_id)
+        .stage_name(&s.stage)
+        .send()
+        .await
+        .map_err(AwsError::from)
+        .or_absent(NOT_FOUND)
+        .map_err(|e| e.context(what("")))?;
+    let Some(stage) = stage else {
+        return Ok(None);
+    };
+    let all = stage.method_settings().and_then(|m| m.get("*/*"));
+    let fingerprint = match stage.deployment_id() {
+        Some(deployment) => aws
+            .apigateway
+            .get_deployment()
+            .rest_api_id(api_id)
+            .deployment_id(deployment)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(what("the deployment of ")))?
+            .and_then(|d| {
+                d.description()
+                    .map(|text| text.strip_prefix(DEPLOYED).unwrap_or(text).to_string())
+            }),
+        None => None,
+    };
+    Ok(Some(StageSpec {
+        api: s.api.clone(),
+        stage: s.stage.clone(),
+        throttling_rate_limit: all.map(|m| m.throttling_rate_limit()),
+        throttling_burst_limit: all.map(|m| m.throttling_burst_limit()),
+        deployment_fingerprint: fingerprint,
+    }))
+}
+
+/// A deployment of the API's current definition, its fingerprint in the description. One
+/// that an earlier run made for the same definition but never pointed a stage at (it was
+/// killed between the two calls) is reused rather than made again.
+async fn deploy(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<String, AwsError> {
+    let description = format!(
+        "{DEPLOYED}{}",
+        s.deployment_fingerprint.as_deref().unwrap_or_default()
+    );
+    if let Some(id) = find_deployment(aws, api_id, &description).await? {
+        return Ok(id);
+    }
+    limits().create_deployment.until_ready().await;
+    // No stage name here: the stage is pointed at the deployment separately, so that an
+    // existing stage keeps its settings.
+    let call = aws
+        .apigateway
+        .create_deployment()
+        .rest_api_id(api_id)
+        .description(description)
+        .send();
+    let out = aws
+        .mutate(APIGW, format!("failed to deploy REST API {}", s.api), call)
+        .await?;
+    out.id()
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::msg(format!("the deployment of {} has no ID", s.api)))
+}
+
+/// The newest deployment of the API with exactly this description, if any.
+async fn find_deployment(
+    aws: &Aws,
+    api_id: &str,
+    description: &str,
+) -> Result<Option<String>, AwsError> {
+    let mut pages = aws
+        .apigateway
+        .get_deployments()
+        .rest_api_id(api_id)
+        .into_paginator()
+        .send();
+    let mut newest: Option<(Option<aws_smithy_types::DateTime>, String)> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!("failed to list the deployments of {api_id}"))
+        })?;
+        for d in page.items() {
+            if d.description() == Some(description) {
+                let (Some(id), created) = (d.id(), d.created_date().copied()) else {
+                    continue;
+                };
+                if newest.as_ref().is_none_or(|(at, _)| created > *at) {
+                    newest = Some((created, id.to_string()));
+                }
+            }
+        }
+    }
+    Ok(newest.map(|(_, id)| id))
+}
+
+/// Throttling and deployment of a stage, as patch operations: the throttling `changes`
+/// names, or all that is declared when there are none to go by (a new stage).
+fn stage_patches(
+    s: &StageSpec,
+    changes: Option<&Changes>,
+    deployment: Option<String>,
+) -> Vec<PatchOperation> {
+    let changed = |field: &str| changes.is_none_or(|c| c.touches(field));
+    let mut ops = Vec::new();
+    if let Some(d) = deployment {
+        ops.push(patch(Op::Replace, "/deploymentId", Some(d)));
+    }
+    if let Some(rate) = s
+        .throttling_rate_limit
+        .filter(|_| changed("throttling_rate_limit"))
+    {
+        ops.push(patch(
+            Op::Replace,
+            "/*/*/throttling/rateLimit",
+            Some(rate.to_string()),
+        ));
+    }
+    if let Some(burst) = s
+        .throttling_burst_limit
+        .filter(|_| changed("throttling_burst_limit"))
+    {
+        ops.push(patch(
+            Op::Replace,
+            "/*/*/throttling/burstLimit",
+            Some(burst.to_string()),
+        ));
+    }
+    ops
+}
+
+async fn patch_stage(
+    aws: &Aws,
+    api_id: &str,
+    s: &StageSpec,
+    ops: Vec<PatchOperation>,
+) -> Result<(), AwsError> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let call = aws
+        .apigateway
+        .update_stage()
+        .rest_api_id(api_id)
+        .stage_name(&s.stage)
+        .set_patch_operations(Some(ops))
+        .send();
+    let what = format!("failed to update stage {}/{}", s.api, s.stage);
+    aws.mutate(APIGW, what, call).await?;
+    Ok(())
+}
+
+/// Points the stage at a new deployment only when the definition changed, and sets the
+/// throttling that changed.
+async fn converge(
+    aws: &Aws,
+    api_id: &str,
+    s: &StageSpec,
+    changes: &Changes,
+) -> Result<(), AwsError> {
+    let deployment = if changes.touches("deployment_fingerprint") {
+        Some(deploy(aws, api_id, s).await?)
+    } else {
+        None
+    };
+    patch_stage(aws, api_id, s, stage_patches(s, Some(changes), deployment)).await
+}
+
+/// A stage of the REST API: throttling, and the deployment of the current definition.
+pub struct Stage;
+
+#[async_trait]
+impl Provider for Stage {
+    type Spec = StageSpec;
+
+    async fn read(
+        &self,
+        aws: &Aws,
+        s: &StageSpec,
+        inputs: &Inputs,
+    ) -> Result<Option<Observed<StageSpec>>, AwsError> {
+        let Some(api_id) = inputs.get(Kind::ApigwRestApi, "id") else {
+            return Ok(None);
+        };
+        Ok(read_stage(aws, api_id, s).await?.map(|l| Observed {
+            spec: l,
+            outputs: api_output(api_id),
+        }))
+    }
+
+    async fn create(&self, aws: &Aws, s: &StageSpec, inputs: &Inputs) -> Result<Outputs, AwsError> {
+        let api_id = inputs.require(Kind::ApigwRestApi, "id")?;
+        if let Some(live) = read_stage(aws, api_id, s).await? {
+            converge(aws, api_id, s, &Changes::between(s, &live)).await?;
+            return Ok(api_output(api_id));
+        }
+        let deployment = deploy(aws, api_id, s).await?;
+        let call = aws
+            .apigateway
+            .create_stage()
+            .rest_api_id(api_id)
+            .stage_name(&s.stage)
+            .deployment_id(&deployment)
+            .send();
+        let what = format!("failed to create stage {}/{}", s.api, s.stage);
+        // A conflict is the stage made by an earlier attempt whose answer was lost (or by
+        // another run): point it at this deployment along with the settings.
+        let created = aws.mutate(APIGW, what, call).await.or_absent(CONFLICT)?;
+        let deployment_patch = created.is_none().then_some(deployment);
+        patch_stage(aws, api_id, s, stage_patches(s, None, deployment_patch)).await?;
+        Ok(api_output(api_id))
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        desired: &StageSpec,
+        _live: &Observed<StageSpec>,
+        changes: &Changes,
+        inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        let api_id = inputs.require(Kind::ApigwRestApi, "id")?;
+        converge(aws, api_id, desired, changes).await
+    }
+
+    async fn delete(&self, aws: &Aws, gone: &Gone<StageSpec>) -> Result<(), AwsError> {
+        let (Some(api_id), Some(l)) = (gone.outputs.get("api_id"), &gone.spec) else {
+            return Ok(());
+        };
+        let call = aws
+            .apigateway
+            .delete_stage()
+            .rest_api_id(api_id)
+            .stage_name(&l.stage)
+            .send();
+        aws.mutate(
+            APIGW,
+            format!("failed to delete stage {}", gone.physical),
+            call,
+        )
+        .await
+        .tolerate(NOT_FOUND)
+    }
+
+    /// Every stage of the instance's API (a renamed `api.stage` leaves the old one here).
+    async fn members(
+        &self,
+        aws: &Aws,
+        parent: &Resource,
+        parent_outputs: &Outputs,
+        _instance: &str,
+    ) -> Result<Vec<Listed>, AwsError> {
+        let Some(api_id) = parent_outputs.get("id") else {
+            return Ok(Vec::new());
+        };
+        let stages = aws
+            .apigateway
+            .get_stages()
+            .rest_api_id(api_id)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(NOT_FOUND)
+            .map_err(|e| e.context(format!("failed to list the stages of {}", parent.physical)))?;
+        Ok(stages
+            .and_then(|s| s.item)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|st| st.stage_name)
+            .map(|stage| {
+                let live = StageSpec {
+                    api: parent.physical.clone(),
+                    stage,
+                    throttling_rate_limit: None,
+                    throttling_burst_limit: None,
+                    deployment_fingerprint: None,
+                };
+                Listed {
+                    physical: live.physical(),
+                    spec: to_value(&live),
+                    outputs: api_output(api_id),
+                }
+            })
+            .collect())
+    }
+}
