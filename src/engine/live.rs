@@ -169,7 +169,16 @@ pub async fn read_live(
             }
         }
     }
-    let members = read_members(aws, &read, &owners, &instance, parallelism).await?;
+    let members = read_members(aws, &read, &owners, &instance, parallelism).await;
+    let mut members_found = Vec::new();
+    for (what, found) in members {
+        match (found, go_on) {
+            (Ok(found), _) => members_found.extend(found),
+            (Err(e), true) => unreadable.push((what, e.to_string())),
+            (Err(e), false) => return Err(e),
+        }
+    }
+    let members = members_found;
     let mut state = LiveState::default();
     for (r, live) in read {
         let live = live.map(|(spec, outputs)| {
@@ -220,14 +229,16 @@ pub async fn read_live(
 }
 
 /// The live members (see [`Kind::members_of`]) of every parent that was read and is ours,
-/// declared or not; members go with their parent's ownership.
+/// declared or not; members go with their parent's ownership. Each listing comes back with
+/// what it lists (`s3_objects of s3_bucket.lake`), so a caller that goes on past failures can
+/// name the one that failed.
 async fn read_members(
     aws: &Aws,
     read: &[(&Resource, Option<LiveValue>)],
     owners: &BTreeMap<String, Ownership>,
     instance: &str,
     parallelism: usize,
-) -> Result<Vec<(Kind, Listed)>, AwsError> {
+) -> Vec<(String, Result<Vec<(Kind, Listed)>, AwsError>)> {
     let parents = read.iter().filter_map(|(r, spec)| {
         let ours = owners.get(&r.address()) == Some(&Ownership::Ours);
         spec.as_ref()
@@ -239,23 +250,19 @@ async fn read_members(
             .into_iter()
             .filter(move |k| k.members_of() == Some(parent.kind))
             .map(move |kind| async move {
+                let what = format!("{kind}s of {}", parent.address());
                 let found = provider(kind)
                     .members(aws, parent, outputs, instance)
                     .await
-                    .map_err(|e| {
-                        e.context(format!(
-                            "failed to list the {kind}s of {}",
-                            parent.address()
-                        ))
-                    })?;
-                Ok::<_, AwsError>(found.into_iter().map(move |l| (kind, l)))
+                    .map(|found| found.into_iter().map(|l| (kind, l)).collect())
+                    .map_err(|e| e.context(format!("failed to list the {what}")));
+                (what, found)
             })
     });
-    let found: Vec<_> = stream::iter(lists)
+    stream::iter(lists)
         .buffer_unordered(parallelism.max(1))
-        .try_collect()
-        .await?;
-    Ok(found.into_iter().flatten().collect())
+        .collect()
+        .await
 }
 
 /// Everything still tagged with `instance`, by listing each taggable kind (the leak sweep).

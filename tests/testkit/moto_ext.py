@@ -67,6 +67,13 @@ installed moto does not already have it, so a newer moto that implements one win
   permitted for this user pool", as AWS's answer does.
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cognito-userpool-admincreateuserconfig.html
   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SignUp.html
+- Cognito UpdateUserPool keeps the settings fixed at creation: moto rebuilds the pool's whole
+  configuration from the request, so an update (of the tags, say) dropped the pool's alias
+  attributes and made user names case sensitive again. AWS documents that an update resets
+  every setting the request leaves out to its default, except those that cannot change after
+  creation: the sign-in options (`AliasAttributes`, `UsernameAttributes`), user name case
+  sensitivity (`UsernameConfiguration`) and the attribute schema (`Schema`), which stay.
+  https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-updating.html
 
 Two costs per request are cut: the directory listing moto routes each request with is made
 once, and with `MOTO_ACCESS_LOG=0` in its environment it writes no line per request (the tests'
@@ -483,6 +490,21 @@ def refuse_sign_up_when_admins_only():
     CognitoIdpBackend.sign_up = sign_up
 
 
+def keep_fixed_pool_settings_on_update():
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    fixed = ("AliasAttributes", "UsernameAttributes", "UsernameConfiguration", "Schema")
+    original = CognitoIdpUserPool.update_extended_config
+
+    def update_extended_config(self, extended_config):
+        before = getattr(self, "extended_config", None) or {}
+        kept = {k: before[k] for k in fixed if k in before}
+        original(self, extended_config)
+        self.extended_config.update(kept)
+
+    CognitoIdpUserPool.update_extended_config = update_extended_config
+
+
 def list_backends_once():
     # moto lists its package directory (a listdir and ~200 isdir calls) to route every
     # request, under the server's one lock; the list cannot change while it runs.
@@ -517,6 +539,7 @@ if __name__ == "__main__":
     serialise_dynamodb_writes()
     evaluate_role_session_iam()
     refuse_sign_up_when_admins_only()
+    keep_fixed_pool_settings_on_update()
     quiet_access_log()
     list_backends_once()
     main(sys.argv[1:])
