@@ -1,4 +1,4 @@
-"""Tests of the emulator's IAM evaluation (iam_eval.py) and Cognito SignUp refusal (moto_ext.py).
+"""Tests of the emulator's IAM evaluation (iam_eval.py) and its Cognito rules (moto_ext.py).
 
 Plain unittest, no installs beyond moto[server] (which brings boto3). From the repository root:
 
@@ -673,6 +673,29 @@ class EmulatorTest(unittest.TestCase):
     def test_sign_up_allowed_otherwise(self):
         client_id = self.pool_client(admin_only=False)
         self.assertIn("UserSub", self.sign_up(client_id))
+
+    # Cognito UpdateUserPool: settings fixed at creation stay, the others reset to defaults.
+
+    def test_update_keeps_the_settings_fixed_at_creation(self):
+        cognito = self.client("cognito-idp")
+        pool = cognito.create_user_pool(
+            PoolName="fixed",
+            AliasAttributes=["email"],
+            UsernameConfiguration={"CaseSensitive": False},
+        )["UserPool"]["Id"]
+        cognito.update_user_pool(UserPoolId=pool, UserPoolTags={"team": "data"})
+        described = cognito.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual(described["AliasAttributes"], ["email"])
+        self.assertEqual(described["UsernameConfiguration"], {"CaseSensitive": False})
+
+    def test_update_resets_what_the_request_leaves_out(self):
+        cognito = self.client("cognito-idp")
+        pool = cognito.create_user_pool(
+            PoolName="reset", AutoVerifiedAttributes=["email"]
+        )["UserPool"]["Id"]
+        cognito.update_user_pool(UserPoolId=pool, UserPoolTags={"team": "data"})
+        described = cognito.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertNotIn("email", described.get("AutoVerifiedAttributes", []))
 
 
 if __name__ == "__main__":
