@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cut the small committed fixture out of the real dataset, keeping the original bytes.
 
-Usage: python3 bench/make_fixture.py /work/shared/data/online_retail.csv.gz \
+Usage: python3 bench/make_fixture.py data/online_retail.csv.gz \
            lambdas/records/tests/fixtures/online_retail_sample.csv
 
 The selection is deterministic: the first 60 data rows, then for every quirk the first

@@ -31,7 +31,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const DATASET: &str = "../shared/data/online_retail.csv.gz";
+/// The dataset, relative to the workspace root (`CARGO_MANIFEST_DIR`), so any cwd works.
+const DATASET: &str = "data/online_retail.csv.gz";
 const BATCH: usize = 100;
 const EVERY: usize = 50;
 /// Requests outstanding at most.
@@ -182,7 +183,9 @@ async fn main() {
     // The producer: BATCH rows every 100 ms; every EVERY-th accepted row is timed.
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let rows = (seconds * rate) as usize;
-    let input = ecomflow_infra::datafile::open(Path::new(DATASET)).unwrap();
+    let input =
+        ecomflow_infra::datafile::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join(DATASET))
+            .unwrap();
     let mut reader = BatchReader::new(input, BATCH, 0, Some(rows as u64)).unwrap();
     let cleaner = records::Cleaner::new(records::CleaningRules::default());
     let pending: std::sync::Arc<tokio::sync::Mutex<HashMap<(String, String), Instant>>> =

@@ -25,7 +25,7 @@ mod figures;
 use std::path::Path;
 use std::time::Instant;
 
-const DATASET: &str = "../shared/data/online_retail.csv.gz";
+const DATASET: &str = "data/online_retail.csv.gz";
 
 async fn session(endpoint: &str, file: &Path) -> Session {
     let config = ecomflow_infra::config::load_file(file, None).expect("the bench stack is valid");

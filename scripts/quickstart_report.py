@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import boto3
 
@@ -74,7 +75,7 @@ def main():
     ap.add_argument("--outputs", required=True)
     ap.add_argument("--stream-summary", required=True)
     ap.add_argument("--started", type=int, required=True)
-    ap.add_argument("--csv", default="../shared/data/online_retail.csv.gz")
+    ap.add_argument("--csv", default=str(Path(__file__).resolve().parent.parent / "data" / "online_retail.csv.gz"))
     args = ap.parse_args()
     outputs = json.load(open(args.outputs))
     sent = json.load(open(args.stream_summary))

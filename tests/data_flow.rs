@@ -7,7 +7,7 @@ mod support;
 
 use support::{run, stream_records, Moto};
 
-const DATASET: &str = "../shared/data/online_retail.csv.gz";
+const DATASET: &str = "data/online_retail.csv.gz";
 
 fn dataset() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DATASET);

@@ -35,8 +35,7 @@ impl Drop for Serve {
 
 /// The first `ROWS` rows of the real dataset (Latin-1, as published).
 fn slice(dir: &std::path::Path) -> std::path::PathBuf {
-    let gz = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/online_retail.csv.gz");
+    let gz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/online_retail.csv.gz");
     let mut reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
         std::fs::File::open(&gz).expect("the dataset"),
     ));

@@ -282,7 +282,7 @@ const STREAM: &str = "ecomflow-dev-orders";
 const BATCH: u64 = 250;
 
 fn dataset() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/online_retail.csv.gz");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/online_retail.csv.gz");
     assert!(path.exists(), "the dataset is missing: {}", path.display());
     path.display().to_string()
 }

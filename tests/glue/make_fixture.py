@@ -1,6 +1,6 @@
 """Cuts tests/fixtures/glue_parity_sample.csv from the real dataset (reproducibly).
 
-    zcat ../shared/data/online_retail.csv.gz | python3 tests/glue/make_fixture.py > tests/fixtures/glue_parity_sample.csv
+    zcat data/online_retail.csv.gz | python3 tests/glue/make_fixture.py > tests/fixtures/glue_parity_sample.csv
 
 Whole invoices (contiguous runs of one InvoiceNo) are kept as raw bytes, in file order:
 the first invoices of the file, then the first few invoices showing each quirk the

@@ -4,7 +4,7 @@
 //! cargo run --release -p records --example clean_bench [-- PATH [--runs N] [--no-python]]
 //! ```
 //!
-//! PATH defaults to `../shared/data/online_retail.csv.gz` next to the workspace. The file
+//! PATH defaults to `data/online_retail.csv.gz` in the workspace. The file
 //! is read and decompressed into memory first (not timed). Then, single-threaded:
 //!
 //! * (a) baseline: the `csv` crate only splits the rows into `ByteRecord`s;
@@ -114,7 +114,7 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let mut path = workspace_root().join("../shared/data/online_retail.csv.gz");
+    let mut path = workspace_root().join("data/online_retail.csv.gz");
     let mut runs = 5usize;
     let mut python = true;
     while let Some(a) = args.next() {
