@@ -2,7 +2,7 @@
 //! through the fault proxy under each fault profile (none, throttling only, 5xx only, dropped
 //! connections only, and the mix the reliability tests use), each on a fresh emulator.
 //!
-//! `cargo run --example fault_matrix [-- --seed N]` (needs `moto_server` on PATH). For every
+//! `cargo run --example fault_matrix [-- --seed N]` (starts its emulators through tests/testkit). For every
 //! profile it prints and records: how many apply runs it took to converge (a run that fails
 //! is rerun, as a user would), the time against the fault-free run of the same session, the
 //! calls made and the faults injected, the changes a following plan still finds (0 expected)

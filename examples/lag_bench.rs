@@ -3,8 +3,8 @@
 //! real Cognito token, against the emulator. Batches are sent on schedule (open loop), up to
 //! 16 outstanding.
 //!
-//! `cargo run --release --example lag_bench [-- --seconds 30] [--rate 1000]` (needs `moto_server`
-//! on PATH).
+//! `cargo run --release --example lag_bench [-- --seconds 30] [--rate 1000]` (starts the
+//! emulator through tests/testkit).
 //! Every 50th row is timed from its batch's scheduled send time (so time spent waiting for
 //! one of the 16 send slots counts as lag): its item key is polled with `BatchGetItem` every
 //! 100 ms (the polling shares the emulator with the pipeline, so it is kept light). A timed

@@ -3,7 +3,7 @@
 //! measured in the same run.
 //!
 //! `cargo run --release --example stream_bench [-- --baseline-rows N] [--shards 32]
-//! [--concurrency 4]` (needs `moto_server` on PATH; `--concurrency` is the batches in flight,
+//! [--concurrency 4]` (starts the emulator through tests/testkit; `--concurrency` is the batches in flight,
 //! as `stream --concurrency`). The baseline replays the first N rows (default 20,000) one call per row, before
 //! the batched run, into an empty stream, so the emulator's per-record cost (it grows with
 //! the records a shard holds) favours the baseline, not the batched producer.

@@ -1,7 +1,8 @@
 //! Benchmark of `users sync` through a loopback proxy that enforces Cognito's default quotas
 //! (answering `TooManyRequestsException` beyond them) and adds 50 ms per call.
 //!
-//! `cargo run --release --example users_bench` (needs `moto_server` and Python boto3).
+//! `cargo run --release --example users_bench` (starts the emulator through tests/testkit, and
+//! runs the boto3 baseline with the emulator venv's python: scripts/ensure-emulator makes it).
 //! Optional: `-- COLD NOOP BASELINE` user counts (default 2000 10000 300).
 
 use ecomflow_infra::aws::{Aws, ConnectOptions};
@@ -193,11 +194,12 @@ async fn main() {
     let path = std::env::temp_dir().join(format!("users-bench-{}.json", std::process::id()));
     std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
     proxy.reset_stats();
-    let out = std::process::Command::new("python3")
+    // The emulator venv's python has boto3.
+    let out = std::process::Command::new(ecomflow_testkit::emulator_python())
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/users_boto3.py"))
         .args([&proxy.endpoint, &base_pool, path.to_str().unwrap()])
         .output()
-        .expect("run python3");
+        .expect("run the emulator venv's python");
     let _ = std::fs::remove_file(&path);
     let base: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
         panic!(

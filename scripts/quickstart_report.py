@@ -5,8 +5,8 @@ analyst may.
 
 Run by scripts/quickstart while `ecomflow-infra local serve` is up; the producer's password
 comes from ECOMFLOW_PASSWORD, the analyst's temporary one from ECOMFLOW_READER_PASSWORD (its
-first sign-in sets a new random one). Uses boto3 (installed with the emulator) against
-AWS_ENDPOINT_URL.
+first sign-in sets a new random one). Uses boto3 against AWS_ENDPOINT_URL, so it runs with the
+emulator venv's python (scripts/ensure-emulator prints its path).
 """
 
 import argparse

@@ -1,8 +1,9 @@
 //! Test support shared by the workspace's integration tests and benchmarks.
 //!
-//! - [`Moto`]: an emulator (`moto_server` of PyPI `moto[server]`, plus `moto_ext.py`'s
-//!   additions) as a child process on a free loopback port, killed by its PID when dropped. A
-//!   missing emulator is a test failure, never a skip.
+//! - [`Moto`]: the local AWS emulator (`emulator/`: `moto_server` plus what AWS does that moto
+//!   does not), started by `scripts/emulator` as a child process on a free loopback port,
+//!   killed by its PID when dropped. A missing emulator is a test failure, never a skip.
+//!   [`emulator_python`] is the emulator venv's python (it has boto3 too).
 //! - [`full_dev_stack`]: `stacks/dev.yaml` as the emulator can take it whole.
 //! - [`LatencyProxy`] (also [`FaultProxy`]): a loopback HTTP proxy between the tool and the
 //!   emulator. It adds latency (fixed or jittered), since real AWS round trips take tens of
@@ -20,7 +21,7 @@ pub mod wire;
 
 pub use faults::{Drops, Fault, Faults, Latency};
 pub use gate::{CallFilter, Gate, GatePoint};
-pub use moto::Moto;
+pub use moto::{emulator_python, Moto};
 pub use proxy::{
     Decision, FaultProxy, FaultReport, LatencyProxy, OperationStats, ProxyConfig, Quota,
 };

@@ -1,16 +1,50 @@
-//! A `moto_server` per test, with the few additions of `moto_ext.py` (operations of the full
-//! dev stack that moto lacks; see that file).
+//! The local AWS emulator per test (`emulator/`: `moto_server` plus what AWS does that moto
+//! does not; see `emulator/ecomflow_emulator/__init__.py`), started as the quickstart and a
+//! user start it: `scripts/emulator --host 127.0.0.1 --port N`, with the project venv's python.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// A running `moto_server`, killed (by its PID) when dropped.
+/// The repository root (this crate is `tests/testkit`).
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// A running emulator, killed (by its PID) when dropped.
 pub struct Moto {
     child: Child,
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
+}
+
+/// The python of the emulator's venv, which has the emulator's package and every dependency
+/// it pins (boto3 included): `$ECOMFLOW_EMULATOR_PYTHON` (scripts/test and scripts/report set
+/// it), else what `scripts/ensure-emulator` prints, run once per test process (it makes or
+/// updates `target/emulator-venv` when needed, so a plain `cargo test` works too). Panics if
+/// that fails: tests that need the emulator must not pass without it.
+pub fn emulator_python() -> &'static str {
+    static PYTHON: OnceLock<String> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        if let Ok(python) = std::env::var("ECOMFLOW_EMULATOR_PYTHON") {
+            if !python.is_empty() {
+                return python;
+            }
+        }
+        let script = format!("{ROOT}/scripts/ensure-emulator");
+        let out = Command::new(&script)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+        let python = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(
+            out.status.success() && !python.is_empty(),
+            "{script} failed ({}): the emulator's venv could not be made",
+            out.status
+        );
+        python
+    })
 }
 
 fn free_port() -> u16 {
@@ -31,23 +65,24 @@ fn answers(port: u16) -> bool {
 }
 
 impl Moto {
-    /// Starts an emulator on a free port and waits until it answers: `moto_ext.py` run by
-    /// `$MOTO_PYTHON` (default `python3`, the interpreter `scripts/ensure-moto` installs moto
-    /// into). Panics if that cannot start: tests that need it must not pass without it.
+    /// Starts an emulator on a free port and waits until it answers: `scripts/emulator`, run
+    /// with [`emulator_python`]. Panics if it cannot start: tests that need it must not pass
+    /// without it.
     pub fn start() -> Moto {
-        let ext = concat!(env!("CARGO_MANIFEST_DIR"), "/moto_ext.py");
+        let python = emulator_python();
+        let script = format!("{ROOT}/scripts/emulator");
         for _ in 0..5 {
             let port = free_port();
-            let program = std::env::var("MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
-            let child = Command::new(program)
-                .args([ext, "-H", "127.0.0.1", "-p", &port.to_string()])
+            let child = Command::new(&script)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .env("ECOMFLOW_EMULATOR_PYTHON", python)
                 // Its output is discarded: spare it the access log.
                 .env("MOTO_ACCESS_LOG", "0")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("python3 (or $MOTO_PYTHON) with moto[server] installed must be on PATH");
+                .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
             let mut moto = Moto {
                 child,
                 endpoint: format!("http://127.0.0.1:{port}"),
@@ -63,7 +98,7 @@ impl Moto {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
-        panic!("the emulator did not start: is moto[server] installed for python3 (scripts/ensure-moto)?");
+        panic!("the emulator did not start: try `scripts/emulator --port 0` to see why");
     }
 
     /// An SDK config for this emulator: dummy credentials, `us-east-1`.

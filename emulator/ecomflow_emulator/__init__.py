@@ -1,0 +1,154 @@
+"""ecomflow_emulator: the local AWS of ecomflow-infra.
+
+moto (PyPI `moto[server]` 5.2.1) answers the AWS control plane and is lenient. This package
+runs moto's server with additions, so that local runs behave as AWS does: operations the full
+dev stack calls that moto lacks, rules AWS enforces that moto skips (IAM for role credentials
+above all), and fixes where moto loses data under concurrency or slows down as it fills. Each
+addition below says what moto does, what AWS documents, and the page it follows; the function
+that makes it carries the same page in its docstring. The quickstart, `local serve` users and
+every integration test run it.
+
+Starting it
+-----------
+One command, in the foreground:
+
+    scripts/emulator --port 5000 [--host 127.0.0.1]
+
+It prints `emulator listening on http://127.0.0.1:5000` once it accepts connections and serves
+until Ctrl-C or SIGTERM; `--port 0` takes a free port and names it in that line. Clients reach
+it with `AWS_ENDPOINT_URL=http://127.0.0.1:5000`, any access key (`test`/`test`) and region
+`us-east-1`: the tool (`ecomflow-infra -s stacks/local.yaml ...`), a notebook, boto3, or the AWS
+CLI with `--endpoint-url`. `MOTO_ACCESS_LOG=0` drops the line it logs per request.
+
+`scripts/emulator` runs `python -m ecomflow_emulator` with the project's own virtualenv
+(`target/emulator-venv`), which `scripts/ensure-emulator` makes from `emulator/requirements.txt`
+(every dependency pinned; never the system Python) and remakes when that file changes. The
+quickstart, the Rust tests' harness (`tests/testkit/src/moto.rs`, one emulator per test) and
+this package's own tests (`emulator/tests`) all start it through that script.
+
+Layout
+------
+- `server`: the command; `install()` puts every addition below into moto, `main()` serves.
+- `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`: one module per service.
+- `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
+- `emulator/tests`: a test per rule, with a case AWS allows and one it refuses where the rule
+  refuses something (`python -m unittest discover -s emulator/tests`, run by scripts/test).
+
+Operations added (moto 5.2.1 answers "not implemented")
+-------------------------------------------------------
+Each is added only where the installed moto lacks it, so a newer moto that has one wins.
+
+- Glue DeleteConnection, and UpdateConnection, whose ConnectionInput redefines the whole
+  connection (its tags stay with its ARN); an unknown name is EntityNotFoundException.
+  https://docs.aws.amazon.com/glue/latest/webapi/API_DeleteConnection.html
+  https://docs.aws.amazon.com/glue/latest/webapi/API_UpdateConnection.html
+- Glue UpdateCrawler: changes the fields given, keeps the others.
+  https://docs.aws.amazon.com/glue/latest/webapi/API_UpdateCrawler.html
+- Glue UpdateJob: "the previous job definition is completely overwritten"; what JobUpdate
+  leaves out is reset.
+  https://docs.aws.amazon.com/glue/latest/webapi/API_UpdateJob.html
+- Redshift ModifyClusterIamRoles: RemoveIamRoles taken off, AddIamRoles added.
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_ModifyClusterIamRoles.html
+- API Gateway TagResource and UntagResource on a REST API's ARN
+  (`arn:aws:apigateway:<region>::/restapis/<id>`; moto handles only a stage's), so a REST
+  API's tags can change after its creation.
+  https://docs.aws.amazon.com/apigateway/latest/api/API_TagResource.html
+  https://docs.aws.amazon.com/apigateway/latest/api/API_UntagResource.html
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-tagging.html
+
+What AWS reports that moto does not
+-----------------------------------
+- Redshift ManageMasterPassword: a cluster created with it reports `MasterPasswordSecretArn`,
+  the secret Redshift keeps the admin password in (`secret:redshift!<cluster>-admin-<6>`); one
+  created with its own password reports none. Only the ARN exists (no Secrets Manager secret).
+  https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_Cluster.html
+- Redshift Data API: a statement is FINISHED when accepted, with CreatedAt/UpdatedAt in epoch
+  seconds (moto leaves it STARTED for ever, with ISO strings the SDK cannot parse). No SQL
+  runs: this proves the tool's side of the protocol, not the DDL.
+  https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_DescribeStatement.html
+
+Rules AWS enforces, enforced here
+---------------------------------
+Cognito user pools (`cognito`):
+- SignUp on a pool with `AdminCreateUserConfig.AllowAdminCreateUserOnly` true is refused:
+  NotAuthorizedException (HTTP 400) "SignUp is not permitted for this user pool".
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cognito-userpool-admincreateuserconfig.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SignUp.html
+- UpdateUserPool resets what the request leaves out, except the settings fixed at creation
+  (AliasAttributes, UsernameAttributes, UsernameConfiguration, Schema), which stay.
+  https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-updating.html
+
+IAM, for calls signed with a role's temporary credentials from AssumeRole (`iam_eval`; its
+module documentation has each rule in full). Calls signed with other keys (the tool's, the
+tests') are served as before; trust policies are not evaluated on AssumeRole.
+- Decision: an explicit Deny wins over every Allow; without an applicable Allow, denied.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_AccessPolicyLanguage_Interplay.html
+- A role session's policies: the role's inline policies and its attached managed policies'
+  default versions.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+- Action/NotAction with `*` and `?`, case-insensitive.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html
+- Resource/NotResource: case-sensitive ARNs, wildcards within a colon-separated segment.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html
+- Condition blocks (operators AND-ed, keys AND-ed, values OR-ed), the String, Numeric, Bool,
+  Arn and Null operators, `...IfExists`, and `ForAllValues:`/`ForAnyValue:`.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+- Context keys given: aws:SecureTransport, aws:RequestedRegion, aws:PrincipalArn,
+  aws:PrincipalAccount, s3:prefix.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+- Each request mapped to its action and resource ARN as the Service Authorization Reference
+  lists them (Kinesis, DynamoDB with indexes, Firehose, SNS, S3, Cognito, Lambda); an
+  operation not mapped is evaluated on resource `*`, never skipped.
+  https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
+- Never evaluated: sts:GetCallerIdentity, and the Cognito user-pool operations AWS does not
+  authorize with IAM.
+  https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+  https://docs.aws.amazon.com/cognito/latest/developerguide/user-pools-API-operations.html
+- The refusal: "User: <session ARN> is not authorized to perform: <action> on resource: <arn>
+  because no identity-based policy allows ..." (or "... with an explicit deny ..."), in each
+  protocol's error form: AccessDeniedException (HTTP 400) for JSON services, DynamoDB
+  included; AuthorizationError (403) for SNS; AccessDenied (403) for S3 and the other query
+  services; AccessDeniedException (403) for REST-JSON services.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
+  https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
+  https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+
+Kinesis (`kinesis`):
+- No acknowledged record is lost: puts are applied one at a time (moto numbered records
+  without a lock, and two concurrent PutRecords could give two records one sequence number and
+  lose one). Each successful record keeps its shard and sequence number.
+  https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html
+  https://docs.aws.amazon.com/streams/latest/dev/key-concepts.html
+- A record's shard is the one whose hash key range holds the MD5 of its partition key (found
+  by binary search, moto's own routing for explicit hash keys or overlapping ranges).
+  https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecord.html
+- GetRecords looks records up by sequence number, with the same records, next iterator and
+  MillisBehindLatest as moto's scan, at a cost that does not grow with the shard.
+  https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html
+- Cost only (same answers): PutRecords answered as plain JSON, one clock read per record.
+
+DynamoDB (`dynamodb`):
+- Item writes are atomic: PutItem, UpdateItem, DeleteItem, BatchWriteItem and
+  TransactWriteItems are applied one at a time (moto's read-modify-write lost concurrent
+  `ADD`s to one item and let two conditional puts both win).
+  https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html
+- A Query on a table's key reads only the queried partition (same items, order and pages).
+  https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.html
+
+The server (`server`), cost only: moto's list of backends is made once instead of per request,
+and `MOTO_ACCESS_LOG=0` silences the access log. werkzeug still closes the connection after
+every answer (real AWS keeps it open).
+
+Not emulated
+------------
+moto's other gaps met so far, and how the tool copes with each, are in DEVELOPERS.md
+("Emulator gaps"). The venv already holds pyarrow and duckdb for what comes next: Firehose's
+record format conversion to Parquet and Athena SQL over the lake.
+"""

@@ -1,0 +1,7 @@
+"""`python -m ecomflow_emulator [--port N] [--host H]`: see `server.main` (and `scripts/emulator`)."""
+
+import sys
+
+from .server import main
+
+sys.exit(main())

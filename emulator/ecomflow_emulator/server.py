@@ -1,0 +1,103 @@
+"""The emulator's command: every addition of the package put into moto, then moto's server.
+
+`python -m ecomflow_emulator [--port 5000] [--host 127.0.0.1]`, which `scripts/emulator` runs
+with the project venv's python. It prints `emulator listening on http://HOST:PORT` once the
+socket accepts connections (`--port 0` takes a free port and names it there), and serves until
+SIGINT or SIGTERM.
+
+Two of moto's costs per request are cut here: the directory listing moto routes each request
+with is made once, and with `MOTO_ACCESS_LOG=0` in its environment it writes no line per
+request (the tests' harness discards its output anyway). One is left: werkzeug's server closes
+the connection after every answer (it cannot drain a request body before the next request
+line), so every call, batched or not, pays a new connection and a new thread. Real AWS keeps
+connections open.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from . import apigateway, cognito, dynamodb, glue, iam_eval, kinesis, redshift
+
+
+def list_backends_once():
+    # moto lists its package directory (a listdir and ~200 isdir calls) to route every
+    # request, under the server's one lock; the list cannot change while it runs.
+    from moto import backends
+
+    names = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: names
+
+
+def quiet_access_log():
+    # One log line per request costs the single-process emulator about a tenth of its time
+    # under load; whoever discards the output anyway (the tests' harness) turns it off.
+    if os.environ.get("MOTO_ACCESS_LOG") == "0":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def install():
+    """Puts every addition and rule of the package into the imported moto (once per process)."""
+    glue.install()
+    redshift.install()
+    apigateway.install()
+    kinesis.install()
+    dynamodb.install()
+    iam_eval.install()
+    cognito.install()
+    quiet_access_log()
+    list_backends_once()
+
+
+def endpoint(host, port):
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="scripts/emulator",
+        description="The local AWS emulator of ecomflow-infra: moto_server plus what AWS does "
+        "that moto does not (see the ecomflow_emulator package's documentation).",
+    )
+    parser.add_argument(
+        "-H", "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "-p",
+        "--port",
+        type=int,
+        default=5000,
+        help="port to listen on (default 5000, as moto_server; 0 takes a free one)",
+    )
+    args = parser.parse_args(argv)
+
+    install()
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    # As moto_server builds it.
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True
+    server = make_server(args.host, args.port, app, threaded=True)
+    port = server.server_port
+    # moto builds some URLs (SQS queue URLs, Lambda's endpoint) from it, as moto_server sets it.
+    os.environ.setdefault("MOTO_PORT", str(port))
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"emulator listening on {endpoint(args.host, port)}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
