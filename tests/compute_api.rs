@@ -1,5 +1,5 @@
 //! The compute and API kinds (Lambda functions, event source mapping, invoke permissions,
-//! Cognito pool/client/groups, REST API and stage) against the emulator (`moto_server`),
+//! Cognito pool/client/groups, REST API and stage) against the emulator (`emulator/`),
 //! driven through the library: create -> no change -> update -> delete -> nothing left.
 
 use ecomflow_infra::aws::{provider, Aws, Changes, ConnectOptions, Inputs, LiveValue};

@@ -1,4 +1,4 @@
-//! The producer and the batch path against the emulator (`moto_server`): `stream --direct`
+//! The producer and the batch path against the emulator (`emulator/`): `stream --direct`
 //! puts exactly the rows `ingest` accepts on the stream, in batches, and resumes with
 //! `--from-row`; `load` uploads the raw file (multipart when large), runs the Glue job and
 //! announces it.

@@ -1,7 +1,8 @@
-//! The emulator's Kinesis as the tool's tests and benchmarks rely on it. `moto_ext.py`
-//! replaces parts of moto's Kinesis for speed (shards found by binary search, PutRecords
-//! answered without moto's generic serializer, one clock read per record) and for safety
-//! (puts applied one at a time). These tests prove the answers are still Kinesis's:
+//! The emulator's Kinesis as the tool's tests and benchmarks rely on it. The emulator
+//! (`emulator/ecomflow_emulator/kinesis.py`) replaces parts of moto's Kinesis for speed
+//! (shards found by binary search, PutRecords answered without moto's generic serializer, one
+//! clock read per record) and for safety (puts applied one at a time). These tests prove the
+//! answers are still Kinesis's:
 //! - every record lands on the shard whose hash range holds the MD5 of its partition key;
 //! - concurrent PutRecords calls lose no record and give no two records one sequence number;
 //! - GetRecords returns every record once, in order, with its arrival time.

@@ -1,4 +1,4 @@
-//! The stack engine against a real AWS API emulator (`moto_server`): plan, apply, destroy,
+//! The stack engine against a real AWS API emulator (`emulator/`): plan, apply, destroy,
 //! ownership, locks, saved plans and safety refusals.
 
 mod support;

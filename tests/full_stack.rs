@@ -1,6 +1,7 @@
 //! The whole pipeline as one stack, warehouse included: `stacks/dev.yaml` itself, plus the
-//! optional Firehose stream into Redshift, on the emulator (with `moto_ext.py`'s additions:
-//! Glue connection updates and deletes, and Data API statements that finish).
+//! optional Firehose stream into Redshift, on the emulator (with its additions to moto, in
+//! `emulator/ecomflow_emulator`: Glue connection updates and deletes, and Data API statements
+//! that finish).
 //!
 //! One change to the file, for the emulator's sake (see `ecomflow_testkit::full_dev_stack`):
 //! the lake's TLS-only bucket policy is off, as the emulator is reached over plain HTTP.

@@ -1,4 +1,4 @@
-//! `ecomflow-infra local serve` end to end against the emulator (`moto_server`): the stack is
+//! `ecomflow-infra local serve` end to end against the emulator (`emulator/`): the stack is
 //! applied, a Cognito user signs in, and the served API authorizes, ingests, and (through the
 //! stream poller and the packaged `process` bootstrap) fills the tables the GET routes read.
 //! A restart with the same checkpoint does not process the stream again.

@@ -1,8 +1,9 @@
 //! The stack lock and the creation journal under concurrency, against the emulator: every
 //! create that starts in the same instant is journaled, and of several runs that race for one
 //! stack's lock exactly one gets it. (The crash test found the emulator losing one of a wave
-//! of journal entries, so a killed run's bucket looked foreign to its rerun; `moto_ext.py`
-//! now applies DynamoDB item writes atomically, as DynamoDB does.)
+//! of journal entries, so a killed run's bucket looked foreign to its rerun; the emulator
+//! (`emulator/ecomflow_emulator/dynamodb.py`) now applies DynamoDB item writes atomically, as
+//! DynamoDB does.)
 
 use ecomflow_infra::aws::{Aws, ConnectOptions};
 use ecomflow_infra::engine::lock::{journal_names, Lock, LockError};

@@ -1,4 +1,4 @@
-//! `ecomflow-infra users sync` against a real Cognito emulator (`moto_server`).
+//! `ecomflow-infra users sync` against a real Cognito emulator (`emulator/`).
 
 mod support;
 

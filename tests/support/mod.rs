@@ -1,4 +1,5 @@
-//! Test support: a `moto_server` per test on a free loopback port, and running the tool.
+//! Test support: an emulator per test on a free loopback port (`ecomflow_testkit::Moto`), and
+//! running the tool.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
