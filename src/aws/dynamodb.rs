@@ -1,7 +1,8 @@
 //! DynamoDB tables.
 
-use super::kit::{converge_tags, Absent};
+use super::kit::{converge_tags, listed, Absent};
 use super::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::Found;
 use crate::model::dynamodb::{KeyAttribute, TableSpec};
 use crate::model::{Service, Tags};
 use async_trait::async_trait;
@@ -187,81 +188,6 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<Observed<TableSpec>>
     Ok(Some(Observed::with(spec, "arn", table_arn)))
 }
 
-/// Brings a live table's settings to the declaration where `changes` says they differ;
-/// shared by create (against the read-back) and update (against the plan).
-async fn converge(
-    aws: &Aws,
-    s: &TableSpec,
-    l: &Observed<TableSpec>,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    let name = &s.name;
-    let fail = |what: &str| format!("failed to {what} of DynamoDB table {name}");
-    if ["billing_mode", "read_capacity", "write_capacity"]
-        .iter()
-        .any(|f| changes.touches(f))
-    {
-        let call = aws
-            .dynamodb
-            .update_table()
-            .table_name(name)
-            .billing_mode(billing(s))
-            .set_provisioned_throughput(throughput(s)?)
-            .send();
-        aws.mutate(DYNAMODB, fail("change billing"), call).await?;
-        wait_active(aws, name).await?;
-    }
-    if changes.touches("sse_kms") {
-        let call = aws
-            .dynamodb
-            .update_table()
-            .table_name(name)
-            .sse_specification(sse(s))
-            .send();
-        aws.mutate(DYNAMODB, fail("change encryption"), call)
-            .await?;
-        wait_active(aws, name).await?;
-    }
-    if changes.touches("pitr") {
-        set_pitr(aws, name, s.pitr).await?;
-    }
-    if changes.touches("tags") {
-        let table_arn = &arn(aws, name);
-        converge_tags(
-            aws,
-            DYNAMODB,
-            &s.tags,
-            &l.spec.tags,
-            |stale| async move {
-                aws.dynamodb
-                    .untag_resource()
-                    .resource_arn(table_arn)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("untag")))?;
-                Ok(())
-            },
-            |changed| async move {
-                let tags = changed
-                    .iter()
-                    .map(|(k, v)| tag(k, v))
-                    .collect::<Result<Vec<_>, _>>()?;
-                aws.dynamodb
-                    .tag_resource()
-                    .resource_arn(table_arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("tag")))?;
-                Ok(())
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// A DynamoDB table.
 pub struct Table;
 
@@ -269,21 +195,11 @@ pub struct Table;
 impl Provider for Table {
     type Spec = TableSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &TableSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<TableSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &TableSpec, _: &Inputs) -> Found<TableSpec> {
         read_table(aws, &desired.name).await
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &TableSpec,
-        _inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, s: &TableSpec, inputs: &Inputs) -> Result<Outputs, AwsError> {
         // A table still being deleted (e.g. during a replace) must be gone first.
         aws.dynamodb
             .wait_until_table_not_exists()
@@ -325,22 +241,73 @@ impl Provider for Table {
             .await
             .tolerate(&["ResourceInUseException"])?;
         wait_active(aws, &s.name).await?;
-        let live = read_table(aws, &s.name).await?.ok_or_else(|| {
-            AwsError::msg(format!("DynamoDB table {} vanished after creation", s.name))
-        })?;
-        converge(aws, s, &live, &Changes::between(s, &live.spec)).await?;
-        Ok(live.outputs)
+        self.settle(aws, s, inputs).await
     }
 
+    /// Brings a live table's settings to the declaration where `changes` says they differ;
+    /// shared by create (against the read-back) and update (against the plan).
     async fn update(
         &self,
         aws: &Aws,
-        desired: &TableSpec,
+        s: &TableSpec,
         live: &Observed<TableSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, live, changes).await
+        let l = live;
+        let name = &s.name;
+        let fail = |what: &str| format!("failed to {what} of DynamoDB table {name}");
+        if ["billing_mode", "read_capacity", "write_capacity"]
+            .iter()
+            .any(|f| changes.touches(f))
+        {
+            let call = aws
+                .dynamodb
+                .update_table()
+                .table_name(name)
+                .billing_mode(billing(s))
+                .set_provisioned_throughput(throughput(s)?)
+                .send();
+            aws.mutate(DYNAMODB, fail("change billing"), call).await?;
+            wait_active(aws, name).await?;
+        }
+        if changes.touches("sse_kms") {
+            let call = aws
+                .dynamodb
+                .update_table()
+                .table_name(name)
+                .sse_specification(sse(s))
+                .send();
+            aws.mutate(DYNAMODB, fail("change encryption"), call)
+                .await?;
+            wait_active(aws, name).await?;
+        }
+        if changes.touches("pitr") {
+            set_pitr(aws, name, s.pitr).await?;
+        }
+        if changes.touches("tags") {
+            let table_arn = &arn(aws, name);
+            converge_tags(
+                aws,
+                DYNAMODB,
+                &format!("DynamoDB table {name}"),
+                (&s.tags, &l.spec.tags),
+                |stale| {
+                    let call = aws.dynamodb.untag_resource().resource_arn(table_arn);
+                    call.set_tag_keys(Some(stale)).send()
+                },
+                |set| async move {
+                    let tags = set
+                        .iter()
+                        .map(|(k, v)| tag(k, v))
+                        .collect::<Result<_, _>>()?;
+                    let call = aws.dynamodb.tag_resource().resource_arn(table_arn);
+                    Ok::<_, AwsError>(call.set_tags(Some(tags)).send().await?)
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<TableSpec>) -> Result<(), AwsError> {
@@ -368,26 +335,20 @@ impl Provider for Table {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        let mut pages = aws.dynamodb.list_tables().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::from(e).context("failed to list DynamoDB tables"))?;
-            for name in page.table_names() {
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                let table_arn = arn(aws, name);
-                let Some(tags) = table_tags(aws, &table_arn).await.or_absent(NOT_FOUND)? else {
-                    continue;
-                };
-                out.push(Listed {
-                    physical: name.to_string(),
-                    spec: serde_json::json!({"name": name, "tags": tags}),
-                    outputs: Outputs::from([("arn".to_string(), table_arn)]),
-                });
-            }
-        }
-        Ok(out)
+        let pages = aws.dynamodb.list_tables().into_paginator().items().send();
+        let names: Result<Vec<_>, _> = pages.collect().await;
+        let names =
+            names.map_err(|e| AwsError::from(e).context("failed to list DynamoDB tables"))?;
+        let names: Vec<_> = names
+            .into_iter()
+            .map(|n| {
+                let outputs = Outputs::from([("arn".to_string(), arn(aws, &n))]);
+                (n, outputs)
+            })
+            .collect();
+        listed(names, prefix, skip, |_, outputs| async move {
+            table_tags(aws, &outputs["arn"]).await.or_absent(NOT_FOUND)
+        })
+        .await
     }
 }

@@ -7,9 +7,10 @@
 //! Emulator gap (moto 5.2): a Redshift destination is stored and described but never
 //! delivered to (records put are acknowledged and dropped).
 
-use super::kit::{converge_tags, poll_until, Absent};
+use super::kit::{converge_tags, listed, poll_until, tags_by_last_key, Absent};
 use super::redshift::{jdbc_target, parse_jdbc};
 use super::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::Found;
 use crate::model::catalog::*;
 use crate::model::{Service, Tags};
 use async_trait::async_trait;
@@ -20,30 +21,22 @@ const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 const FIREHOSE: Service = Service::Firehose;
 
 async fn firehose_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut start: Option<String> = None;
-    loop {
-        let out = aws
-            .firehose
-            .list_tags_for_delivery_stream()
+    tags_by_last_key(|start| async move {
+        let call = aws.firehose.list_tags_for_delivery_stream();
+        let call = call
             .delivery_stream_name(name)
-            .set_exclusive_start_tag_key(start.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to list tags of delivery stream {name}"))
-            })?;
-        for t in out.tags() {
-            tags.insert(
-                t.key().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            );
-        }
-        if !out.has_more_tags() || out.tags().is_empty() {
-            return Ok(tags);
-        }
-        start = out.tags().last().map(|t| t.key().to_string());
-    }
+            .set_exclusive_start_tag_key(start);
+        let out = call.send().await.map_err(|e| {
+            AwsError::from(e).context(format!("failed to list tags of delivery stream {name}"))
+        })?;
+        let tags = out
+            .tags()
+            .iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default()));
+        let tags = tags.map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Ok((tags, out.has_more_tags()))
+    })
+    .await
 }
 
 /// Where a stream's objects go: the destination bucket, or the staging bucket of a COPY.
@@ -501,27 +494,18 @@ async fn converge(
         converge_tags(
             aws,
             FIREHOSE,
-            &s.tags,
-            &live.spec.tags,
-            |stale| async move {
-                aws.firehose
-                    .untag_delivery_stream()
-                    .delivery_stream_name(name)
+            &format!("delivery stream {name}"),
+            (&s.tags, &live.spec.tags),
+            |stale| {
+                let call = aws.firehose.untag_delivery_stream();
+                call.delivery_stream_name(name)
                     .set_tag_keys(Some(stale))
                     .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(format!("failed to untag {name}")))?;
-                Ok(())
             },
-            |changed| async move {
-                aws.firehose
-                    .tag_delivery_stream()
-                    .delivery_stream_name(name)
-                    .set_tags(Some(firehose_tag_list(&changed)?))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(format!("failed to tag {name}")))?;
-                Ok(())
+            |set| async move {
+                let call = aws.firehose.tag_delivery_stream();
+                let call = call.delivery_stream_name(name);
+                Ok::<_, AwsError>(call.set_tags(Some(firehose_tag_list(&set)?)).send().await?)
             },
         )
         .await?;
@@ -541,7 +525,7 @@ impl Provider for DeliveryStream {
         aws: &Aws,
         desired: &DeliveryStreamSpec,
         inputs: &Inputs,
-    ) -> Result<Option<Observed<DeliveryStreamSpec>>, AwsError> {
+    ) -> Found<DeliveryStreamSpec> {
         match describe(aws, &desired.name).await? {
             Some(d) => Ok(Some(observe(aws, &d, inputs).await?)),
             None => Ok(None),
@@ -638,7 +622,7 @@ impl Provider for DeliveryStream {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
+        let mut names = Vec::new();
         // ListDeliveryStreams has no paginator in the SDK: it pages by the last name seen.
         let mut start: Option<String> = None;
         loop {
@@ -649,23 +633,16 @@ impl Provider for DeliveryStream {
                 .send()
                 .await
                 .map_err(|e| AwsError::from(e).context("failed to list delivery streams"))?;
-            for name in page.delivery_stream_names() {
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                let Some(tags) = firehose_tags(aws, name).await.or_absent(NOT_FOUND)? else {
-                    continue;
-                };
-                out.push(Listed {
-                    physical: name.clone(),
-                    spec: serde_json::json!({"name": name, "tags": tags}),
-                    outputs: Outputs::new(),
-                });
+            let batch = page.delivery_stream_names();
+            names.extend(batch.iter().map(|n| (n.clone(), Outputs::new())));
+            if !page.has_more_delivery_streams() || batch.is_empty() {
+                break;
             }
-            if !page.has_more_delivery_streams() || page.delivery_stream_names().is_empty() {
-                return Ok(out);
-            }
-            start = page.delivery_stream_names().last().cloned();
+            start = batch.last().cloned();
         }
+        listed(names, prefix, skip, |name, _| async move {
+            firehose_tags(aws, &name).await.or_absent(NOT_FOUND)
+        })
+        .await
     }
 }

@@ -1,7 +1,7 @@
 //! IAM: roles with inline policies.
 
 use super::kit::{converge_tags, Absent};
-use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use super::{Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::iam::RoleSpec;
 use crate::model::{policy, Service, Tags};
 use async_trait::async_trait;
@@ -136,12 +136,7 @@ pub struct Role;
 impl Provider for Role {
     type Spec = RoleSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &RoleSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<RoleSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &RoleSpec, _: &Inputs) -> Found<RoleSpec> {
         let name = &desired.name;
         let found = aws
             .iam
@@ -206,7 +201,7 @@ impl Provider for Role {
         s: &RoleSpec,
         live: &Observed<RoleSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         let name = &s.name;
         let l = &live.spec;
@@ -227,31 +222,18 @@ impl Provider for Role {
             converge_tags(
                 aws,
                 IAM,
-                &s.tags,
-                &l.tags,
-                |stale| async move {
+                &format!("IAM role {name}"),
+                (&s.tags, &l.tags),
+                |stale| {
                     aws.iam
                         .untag_role()
                         .role_name(name)
                         .set_tag_keys(Some(stale))
                         .send()
-                        .await
-                        .map_err(|e| {
-                            AwsError::from(e).context(format!("failed to untag IAM role {name}"))
-                        })?;
-                    Ok(())
                 },
-                |changed| async move {
-                    aws.iam
-                        .tag_role()
-                        .role_name(name)
-                        .set_tags(Some(tag_list(&changed)?))
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            AwsError::from(e).context(format!("failed to tag IAM role {name}"))
-                        })?;
-                    Ok(())
+                |set| async move {
+                    let call = aws.iam.tag_role().role_name(name);
+                    Ok::<_, AwsError>(call.set_tags(Some(tag_list(&set)?)).send().await?)
                 },
             )
             .await?;

@@ -1,7 +1,8 @@
 //! Kinesis Data Streams.
 
-use super::kit::{converge_tags, Absent};
+use super::kit::{converge_tags, listed, tags_by_last_key, Absent};
 use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::Found;
 use crate::model::kinesis::StreamSpec;
 use crate::model::{Service, Tags};
 use async_trait::async_trait;
@@ -15,33 +16,25 @@ const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 const WAIT: Duration = Duration::from_secs(300);
 const KINESIS: Service = Service::Kinesis;
 
-/// The stream's tags. ListTagsForStream has no paginator in the SDK: it pages by the last
-/// key seen.
+/// The stream's tags (paged by the last key seen).
 async fn stream_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut start: Option<String> = None;
-    loop {
-        let out = aws
-            .kinesis
-            .list_tags_for_stream()
-            .stream_name(name)
-            .set_exclusive_start_tag_key(start.clone())
+    tags_by_last_key(|start| async move {
+        let call = aws.kinesis.list_tags_for_stream().stream_name(name);
+        let out = call
+            .set_exclusive_start_tag_key(start)
             .send()
             .await
             .map_err(|e| {
                 AwsError::from(e).context(format!("failed to list tags of Kinesis stream {name}"))
             })?;
-        for t in out.tags() {
-            tags.insert(
-                t.key().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            );
-        }
-        if !out.has_more_tags() || out.tags().is_empty() {
-            return Ok(tags);
-        }
-        start = out.tags().last().map(|t| t.key().to_string());
-    }
+        let tags = out
+            .tags()
+            .iter()
+            .map(|t| (t.key(), t.value().unwrap_or_default()));
+        let tags = tags.map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Ok((tags, out.has_more_tags()))
+    })
+    .await
 }
 
 async fn wait_active(aws: &Aws, name: &str) -> Result<(), AwsError> {
@@ -64,120 +57,6 @@ fn mode(s: &StreamSpec) -> Result<StreamModeDetails, AwsError> {
         .stream_mode(mode)
         .build()
         .map_err(|e| AwsError::msg(e.to_string()))
-}
-
-/// Brings a live stream's settings to the declaration where `changes` says they differ;
-/// shared by create (against the read-back) and update (against the plan).
-async fn converge(
-    aws: &Aws,
-    s: &StreamSpec,
-    l: &Observed<StreamSpec>,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    let name = &s.name;
-    let fail = |what: &str| format!("failed to {what} of Kinesis stream {name}");
-    if changes.touches("mode") {
-        let arn = l.outputs.get("arn").cloned().unwrap_or_default();
-        let call = aws
-            .kinesis
-            .update_stream_mode()
-            .stream_arn(arn)
-            .stream_mode_details(mode(s)?)
-            .send();
-        aws.mutate(KINESIS, fail("change the capacity mode"), call)
-            .await?;
-        wait_active(aws, name).await?;
-    }
-    if let Some(shards) = s.shard_count.filter(|_| changes.touches("shard_count")) {
-        let call = aws
-            .kinesis
-            .update_shard_count()
-            .stream_name(name)
-            .target_shard_count(shards)
-            .scaling_type(ScalingType::UniformScaling)
-            .send();
-        aws.mutate(KINESIS, fail("change the shard count"), call)
-            .await?;
-        wait_active(aws, name).await?;
-    }
-    if changes.touches("retention_hours") {
-        if s.retention_hours > l.spec.retention_hours {
-            let call = aws
-                .kinesis
-                .increase_stream_retention_period()
-                .stream_name(name)
-                .retention_period_hours(s.retention_hours)
-                .send();
-            aws.mutate(KINESIS, fail("increase the retention"), call)
-                .await?;
-        } else {
-            let call = aws
-                .kinesis
-                .decrease_stream_retention_period()
-                .stream_name(name)
-                .retention_period_hours(s.retention_hours)
-                .send();
-            aws.mutate(KINESIS, fail("decrease the retention"), call)
-                .await?;
-        }
-        wait_active(aws, name).await?;
-    }
-    if changes.touches("kms_key") {
-        match (&s.kms_key, &l.spec.kms_key) {
-            (Some(key), _) => {
-                let call = aws
-                    .kinesis
-                    .start_stream_encryption()
-                    .stream_name(name)
-                    .encryption_type(EncryptionType::Kms)
-                    .key_id(key)
-                    .send();
-                aws.mutate(KINESIS, fail("start encryption"), call).await?;
-            }
-            (None, Some(key)) => {
-                let call = aws
-                    .kinesis
-                    .stop_stream_encryption()
-                    .stream_name(name)
-                    .encryption_type(EncryptionType::Kms)
-                    .key_id(key)
-                    .send();
-                aws.mutate(KINESIS, fail("stop encryption"), call).await?;
-            }
-            (None, None) => {}
-        }
-        wait_active(aws, name).await?;
-    }
-    if changes.touches("tags") {
-        converge_tags(
-            aws,
-            KINESIS,
-            &s.tags,
-            &l.spec.tags,
-            |stale| async move {
-                aws.kinesis
-                    .remove_tags_from_stream()
-                    .stream_name(name)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("untag")))?;
-                Ok(())
-            },
-            |changed| async move {
-                aws.kinesis
-                    .add_tags_to_stream()
-                    .stream_name(name)
-                    .set_tags(Some(changed.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("tag")))?;
-                Ok(())
-            },
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 async fn read_stream(aws: &Aws, name: &str) -> Result<Option<Observed<StreamSpec>>, AwsError> {
@@ -233,12 +112,7 @@ pub struct Stream;
 impl Provider for Stream {
     type Spec = StreamSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &StreamSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<StreamSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &StreamSpec, _: &Inputs) -> Found<StreamSpec> {
         read_stream(aws, &desired.name).await
     }
 
@@ -246,7 +120,7 @@ impl Provider for Stream {
         &self,
         aws: &Aws,
         s: &StreamSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Outputs, AwsError> {
         // A stream still being deleted (e.g. during a replace) must be gone first.
         aws.kinesis
@@ -271,22 +145,112 @@ impl Provider for Stream {
         .await
         .tolerate(&["ResourceInUseException"])?;
         wait_active(aws, &s.name).await?;
-        let live = read_stream(aws, &s.name).await?.ok_or_else(|| {
-            AwsError::msg(format!("Kinesis stream {} vanished after creation", s.name))
-        })?;
-        converge(aws, s, &live, &Changes::between(s, &live.spec)).await?;
-        Ok(live.outputs)
+        self.settle(aws, s, inputs).await
     }
 
+    /// Brings a live stream's settings to the declaration where `changes` says they differ;
+    /// shared by create (against the read-back) and update (against the plan).
     async fn update(
         &self,
         aws: &Aws,
-        desired: &StreamSpec,
+        s: &StreamSpec,
         live: &Observed<StreamSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, live, changes).await
+        let l = live;
+        let name = &s.name;
+        let fail = |what: &str| format!("failed to {what} of Kinesis stream {name}");
+        if changes.touches("mode") {
+            let arn = l.outputs.get("arn").cloned().unwrap_or_default();
+            let call = aws
+                .kinesis
+                .update_stream_mode()
+                .stream_arn(arn)
+                .stream_mode_details(mode(s)?)
+                .send();
+            aws.mutate(KINESIS, fail("change the capacity mode"), call)
+                .await?;
+            wait_active(aws, name).await?;
+        }
+        if let Some(shards) = s.shard_count.filter(|_| changes.touches("shard_count")) {
+            let call = aws
+                .kinesis
+                .update_shard_count()
+                .stream_name(name)
+                .target_shard_count(shards)
+                .scaling_type(ScalingType::UniformScaling)
+                .send();
+            aws.mutate(KINESIS, fail("change the shard count"), call)
+                .await?;
+            wait_active(aws, name).await?;
+        }
+        if changes.touches("retention_hours") {
+            if s.retention_hours > l.spec.retention_hours {
+                let call = aws
+                    .kinesis
+                    .increase_stream_retention_period()
+                    .stream_name(name)
+                    .retention_period_hours(s.retention_hours)
+                    .send();
+                aws.mutate(KINESIS, fail("increase the retention"), call)
+                    .await?;
+            } else {
+                let call = aws
+                    .kinesis
+                    .decrease_stream_retention_period()
+                    .stream_name(name)
+                    .retention_period_hours(s.retention_hours)
+                    .send();
+                aws.mutate(KINESIS, fail("decrease the retention"), call)
+                    .await?;
+            }
+            wait_active(aws, name).await?;
+        }
+        if changes.touches("kms_key") {
+            match (&s.kms_key, &l.spec.kms_key) {
+                (Some(key), _) => {
+                    let call = aws
+                        .kinesis
+                        .start_stream_encryption()
+                        .stream_name(name)
+                        .encryption_type(EncryptionType::Kms)
+                        .key_id(key)
+                        .send();
+                    aws.mutate(KINESIS, fail("start encryption"), call).await?;
+                }
+                (None, Some(key)) => {
+                    let call = aws
+                        .kinesis
+                        .stop_stream_encryption()
+                        .stream_name(name)
+                        .encryption_type(EncryptionType::Kms)
+                        .key_id(key)
+                        .send();
+                    aws.mutate(KINESIS, fail("stop encryption"), call).await?;
+                }
+                (None, None) => {}
+            }
+            wait_active(aws, name).await?;
+        }
+        if changes.touches("tags") {
+            converge_tags(
+                aws,
+                KINESIS,
+                &format!("Kinesis stream {name}"),
+                (&s.tags, &l.spec.tags),
+                |stale| {
+                    let call = aws.kinesis.remove_tags_from_stream().stream_name(name);
+                    call.set_tag_keys(Some(stale)).send()
+                },
+                |set| {
+                    let call = aws.kinesis.add_tags_to_stream().stream_name(name);
+                    call.set_tags(Some(set.into_iter().collect())).send()
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<StreamSpec>) -> Result<(), AwsError> {
@@ -319,25 +283,20 @@ impl Provider for Stream {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
+        let mut names = Vec::new();
         let mut pages = aws.kinesis.list_streams().into_paginator().send();
         while let Some(page) = pages.next().await {
             let page =
                 page.map_err(|e| AwsError::from(e).context("failed to list Kinesis streams"))?;
-            for name in page.stream_names() {
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                let Some(tags) = stream_tags(aws, name).await.or_absent(NOT_FOUND)? else {
-                    continue;
-                };
-                out.push(Listed {
-                    physical: name.to_string(),
-                    spec: serde_json::json!({"name": name, "tags": tags}),
-                    outputs: Outputs::new(),
-                });
-            }
+            names.extend(
+                page.stream_names()
+                    .iter()
+                    .map(|n| (n.clone(), Outputs::new())),
+            );
         }
-        Ok(out)
+        listed(names, prefix, skip, |name, _| async move {
+            stream_tags(aws, &name).await.or_absent(NOT_FOUND)
+        })
+        .await
     }
 }

@@ -2,7 +2,7 @@
 //! not-found tolerance, one poll-until, and tag convergence for each tagging shape. A
 //! provider file holds only what is specific to its kind.
 
-use super::{Aws, AwsError};
+use super::{Aws, AwsError, Listed, Outputs};
 use crate::model::{changed_tags, stale_tags, Service, Tags};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -22,6 +22,64 @@ impl Aws {
     {
         self.throttle(service).await;
         call.await.map_err(|e| AwsError::from(e).context(what))
+    }
+}
+
+/// A call whose answer carries nothing needed: success, or its error as an [`AwsError`].
+pub(crate) async fn sent<T, E>(call: impl Future<Output = Result<T, E>>) -> Result<(), AwsError>
+where
+    AwsError: From<E>,
+{
+    call.await.map(drop).map_err(AwsError::from)
+}
+
+/// The leak listing of a kind named by prefix: of the `(name, outputs)` the account lists,
+/// those starting with `prefix` and not in `skip`, with their tags. `tags` (given a name and
+/// its outputs) answers `None` for one deleted since it was listed, which is left out.
+pub(crate) async fn listed<F, Fut>(
+    names: Vec<(String, Outputs)>,
+    prefix: &str,
+    skip: &[String],
+    tags: F,
+) -> Result<Vec<Listed>, AwsError>
+where
+    F: Fn(String, Outputs) -> Fut,
+    Fut: Future<Output = Result<Option<Tags>, AwsError>>,
+{
+    let mut out = Vec::new();
+    for (name, outputs) in names {
+        if !name.starts_with(prefix) || skip.contains(&name) {
+            continue;
+        }
+        if let Some(tags) = tags(name.clone(), outputs.clone()).await? {
+            out.push(Listed {
+                spec: serde_json::json!({"name": name, "tags": tags}),
+                physical: name,
+                outputs,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Tags of services that page them by the last key seen (Kinesis streams, Firehose delivery
+/// streams), for which the SDK has no paginator: `page(start)` answers one page of
+/// `(key, value)` pairs and whether more follow.
+pub(crate) async fn tags_by_last_key<F, Fut>(mut page: F) -> Result<Tags, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<(String, String)>, bool), AwsError>>,
+{
+    let mut tags = Tags::new();
+    let mut start = None;
+    loop {
+        let (batch, more) = page(start).await?;
+        start = batch.last().map(|(k, _)| k.clone());
+        let done = !more || batch.is_empty();
+        tags.extend(batch);
+        if done {
+            return Ok(tags);
+        }
     }
 }
 
@@ -75,31 +133,31 @@ where
 }
 
 /// Tags of services that add and remove keys separately (TagResource/UntagResource and
-/// their kin): removes the keys no longer declared, then sets the missing or different ones.
-/// Each call is made only when needed and is rate-limited as a mutation.
-pub(crate) async fn converge_tags<U, UF, S, SF>(
+/// their kin) on `what` (e.g. `Kinesis stream x`): removes the keys no longer declared, then
+/// sets the missing or different ones. `untag` and `tag` make the SDK call; each is made only
+/// when needed, rate-limited as a mutation, and its error names `what`.
+pub(crate) async fn converge_tags<UF, UT, UE, TF, TT, TE>(
     aws: &Aws,
     service: Service,
-    desired: &Tags,
-    live: &Tags,
-    untag: U,
-    tag: S,
+    what: &str,
+    (desired, live): (&Tags, &Tags),
+    untag: impl FnOnce(Vec<String>) -> UF,
+    tag: impl FnOnce(Tags) -> TF,
 ) -> Result<(), AwsError>
 where
-    U: FnOnce(Vec<String>) -> UF,
-    UF: Future<Output = Result<(), AwsError>>,
-    S: FnOnce(Tags) -> SF,
-    SF: Future<Output = Result<(), AwsError>>,
+    UF: Future<Output = Result<UT, UE>>,
+    TF: Future<Output = Result<TT, TE>>,
+    AwsError: From<UE> + From<TE>,
 {
     let stale = stale_tags(desired, live);
     if !stale.is_empty() {
-        aws.throttle(service).await;
-        untag(stale).await?;
+        aws.mutate(service, format!("failed to untag {what}"), untag(stale))
+            .await?;
     }
     let changed = changed_tags(desired, live);
     if !changed.is_empty() {
-        aws.throttle(service).await;
-        tag(changed).await?;
+        aws.mutate(service, format!("failed to tag {what}"), tag(changed))
+            .await?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! CloudWatch Logs log groups.
 
-use super::kit::{converge_tags, Absent};
+use super::kit::{converge_tags, listed, Absent};
 use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::Found;
 use crate::model::logs::LogGroupSpec;
 use crate::model::{Service, Tags};
 use async_trait::async_trait;
@@ -62,105 +63,6 @@ async fn read_group(aws: &Aws, name: &str) -> Result<Option<Observed<LogGroupSpe
     Ok(Some(Observed::with(spec, "arn", arn)))
 }
 
-/// Brings a live group to the declaration where `changes` says they differ.
-async fn converge(
-    aws: &Aws,
-    s: &LogGroupSpec,
-    live: &Observed<LogGroupSpec>,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    let name = &s.name;
-    if changes.touches("retention_days") {
-        match s.retention_days {
-            Some(days) => {
-                let call = aws
-                    .logs
-                    .put_retention_policy()
-                    .log_group_name(name)
-                    .retention_in_days(days)
-                    .send();
-                aws.mutate(
-                    LOGS,
-                    format!("failed to set the retention of log group {name}"),
-                    call,
-                )
-                .await?;
-            }
-            None => {
-                let call = aws
-                    .logs
-                    .delete_retention_policy()
-                    .log_group_name(name)
-                    .send();
-                aws.mutate(
-                    LOGS,
-                    format!("failed to remove the retention of log group {name}"),
-                    call,
-                )
-                .await?;
-            }
-        }
-    }
-    if changes.touches("kms_key") {
-        match &s.kms_key {
-            Some(key) => {
-                let call = aws
-                    .logs
-                    .associate_kms_key()
-                    .log_group_name(name)
-                    .kms_key_id(key)
-                    .send();
-                aws.mutate(LOGS, format!("failed to encrypt log group {name}"), call)
-                    .await?;
-            }
-            None => {
-                let call = aws.logs.disassociate_kms_key().log_group_name(name).send();
-                aws.mutate(
-                    LOGS,
-                    format!("failed to stop encrypting log group {name}"),
-                    call,
-                )
-                .await?;
-            }
-        }
-    }
-    if changes.touches("tags") {
-        let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-        converge_tags(
-            aws,
-            LOGS,
-            &s.tags,
-            &live.spec.tags,
-            |stale| async {
-                aws.logs
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from(e).context(format!("failed to untag log group {name}"))
-                    })?;
-                Ok(())
-            },
-            |set| async {
-                aws.logs
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(set.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from(e).context(format!("failed to tag log group {name}"))
-                    })?;
-                Ok(())
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// A CloudWatch Logs log group.
 pub struct LogGroup;
 
@@ -168,12 +70,7 @@ pub struct LogGroup;
 impl Provider for LogGroup {
     type Spec = LogGroupSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &LogGroupSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<LogGroupSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &LogGroupSpec, _: &Inputs) -> Found<LogGroupSpec> {
         read_group(aws, &desired.name).await
     }
 
@@ -181,7 +78,7 @@ impl Provider for LogGroup {
         &self,
         aws: &Aws,
         s: &LogGroupSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Outputs, AwsError> {
         let call = aws
             .logs
@@ -193,22 +90,98 @@ impl Provider for LogGroup {
         aws.mutate(LOGS, format!("failed to create log group {}", s.name), call)
             .await
             .tolerate(&["ResourceAlreadyExistsException"])?;
-        let live = read_group(aws, &s.name).await?.ok_or_else(|| {
-            AwsError::msg(format!("log group {} vanished after creation", s.name))
-        })?;
-        converge(aws, s, &live, &Changes::between(s, &live.spec)).await?;
-        Ok(live.outputs)
+        self.settle(aws, s, inputs).await
     }
 
+    /// Brings a live group to the declaration where `changes` says they differ.
     async fn update(
         &self,
         aws: &Aws,
-        desired: &LogGroupSpec,
+        s: &LogGroupSpec,
         live: &Observed<LogGroupSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, live, changes).await
+        let name = &s.name;
+        if changes.touches("retention_days") {
+            match s.retention_days {
+                Some(days) => {
+                    let call = aws
+                        .logs
+                        .put_retention_policy()
+                        .log_group_name(name)
+                        .retention_in_days(days)
+                        .send();
+                    aws.mutate(
+                        LOGS,
+                        format!("failed to set the retention of log group {name}"),
+                        call,
+                    )
+                    .await?;
+                }
+                None => {
+                    let call = aws
+                        .logs
+                        .delete_retention_policy()
+                        .log_group_name(name)
+                        .send();
+                    aws.mutate(
+                        LOGS,
+                        format!("failed to remove the retention of log group {name}"),
+                        call,
+                    )
+                    .await?;
+                }
+            }
+        }
+        if changes.touches("kms_key") {
+            match &s.kms_key {
+                Some(key) => {
+                    let call = aws
+                        .logs
+                        .associate_kms_key()
+                        .log_group_name(name)
+                        .kms_key_id(key)
+                        .send();
+                    aws.mutate(LOGS, format!("failed to encrypt log group {name}"), call)
+                        .await?;
+                }
+                None => {
+                    let call = aws.logs.disassociate_kms_key().log_group_name(name).send();
+                    aws.mutate(
+                        LOGS,
+                        format!("failed to stop encrypting log group {name}"),
+                        call,
+                    )
+                    .await?;
+                }
+            }
+        }
+        if changes.touches("tags") {
+            let arn = live.outputs.get("arn").cloned().unwrap_or_default();
+            converge_tags(
+                aws,
+                LOGS,
+                &format!("log group {name}"),
+                (&s.tags, &live.spec.tags),
+                |stale| {
+                    aws.logs
+                        .untag_resource()
+                        .resource_arn(&arn)
+                        .set_tag_keys(Some(stale))
+                        .send()
+                },
+                |set| {
+                    aws.logs
+                        .tag_resource()
+                        .resource_arn(&arn)
+                        .set_tags(Some(set.into_iter().collect()))
+                        .send()
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<LogGroupSpec>) -> Result<(), AwsError> {
@@ -232,22 +205,17 @@ impl Provider for LogGroup {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        for group in groups(aws, prefix).await? {
-            let name = group.log_group_name().unwrap_or_default();
-            if skip.iter().any(|s| s == name) {
-                continue;
-            }
-            let arn = tagging_arn(&group);
-            let Some(tags) = tags_of(aws, &arn).await? else {
-                continue;
-            };
-            out.push(Listed {
-                physical: name.to_string(),
-                spec: serde_json::json!({"name": name, "tags": tags}),
-                outputs: Outputs::from([("arn".to_string(), arn)]),
-            });
-        }
-        Ok(out)
+        let found = groups(aws, prefix).await?;
+        let names: Vec<_> = found
+            .iter()
+            .map(|g| {
+                let outputs = Outputs::from([("arn".to_string(), tagging_arn(g))]);
+                (g.log_group_name().unwrap_or_default().to_string(), outputs)
+            })
+            .collect();
+        listed(names, prefix, skip, |_, outputs| async move {
+            tags_of(aws, &outputs["arn"]).await
+        })
+        .await
     }
 }

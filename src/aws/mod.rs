@@ -22,7 +22,7 @@ mod stats;
 
 pub use error::{AwsError, ErrorKind};
 pub use provider::{
-    Changes, DynProvider, Gone, Inputs, Listed, LiveValue, Observed, Outputs, Provider,
+    Changes, DynProvider, Found, Gone, Inputs, Listed, LiveValue, Observed, Outputs, Provider,
 };
 pub use stats::{CallCounts, CallStats};
 

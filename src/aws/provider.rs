@@ -37,6 +37,9 @@ impl<S> Observed<S> {
     }
 }
 
+/// What a read answers: the live resource, or `None` if it does not exist.
+pub type Found<S> = Result<Option<Observed<S>>, AwsError>;
+
 /// The outputs of a resource's dependencies, by address, as the engine knows them.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
@@ -153,6 +156,26 @@ pub trait Provider: Send + Sync + 'static {
         desired: &Self::Spec,
         inputs: &Inputs,
     ) -> Result<Outputs, AwsError>;
+
+    /// The end of a create: reads the new resource back and brings what the create call could
+    /// not set (or a leftover it found in place) to the declaration; its outputs.
+    async fn settle(
+        &self,
+        aws: &Aws,
+        desired: &Self::Spec,
+        inputs: &Inputs,
+    ) -> Result<Outputs, AwsError> {
+        let live = self.read(aws, desired, inputs).await?.ok_or_else(|| {
+            let kind = <Self::Spec as Spec>::KIND;
+            AwsError::msg(format!(
+                "{kind} {} vanished after creation",
+                desired.physical()
+            ))
+        })?;
+        let changes = Changes::between(desired, &live.spec);
+        self.update(aws, desired, &live, &changes, inputs).await?;
+        Ok(live.outputs)
+    }
 
     /// Changes the live resource in place where the plan found `changes`.
     async fn update(

@@ -1,12 +1,13 @@
 //! SNS: the alerts topic (with its policy) and its subscriptions.
 
-use super::kit::{converge_tags, Absent};
+use super::kit::{converge_tags, listed, Absent};
 use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::Found;
 use crate::model::sns::{SubscriptionsSpec, TopicSpec};
 use crate::model::{policy, Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_sns::types::Tag;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const NOT_FOUND: &[&str] = &["NotFound", "NotFoundException"];
 const SNS: Service = Service::Sns;
@@ -92,59 +93,6 @@ async fn read_topic(aws: &Aws, name: &str) -> Result<Option<Observed<TopicSpec>>
     Ok(Some(Observed::with(spec, "arn", arn)))
 }
 
-/// Brings a live topic to the declaration where `changes` says they differ; shared by create
-/// (against the read-back) and update (against the plan).
-async fn converge(
-    aws: &Aws,
-    s: &TopicSpec,
-    l: &Observed<TopicSpec>,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    let name = &s.name;
-    let arn = &topic_arn(aws, name);
-    if changes.touches("policy") {
-        set_attribute(aws, arn, "Policy", &s.policy.to_string()).await?;
-    }
-    if changes.touches("kms_key") {
-        let key = s.kms_key.as_deref().unwrap_or("");
-        set_attribute(aws, arn, "KmsMasterKeyId", key).await?;
-    }
-    if changes.touches("tags") {
-        converge_tags(
-            aws,
-            SNS,
-            &s.tags,
-            &l.spec.tags,
-            |stale| async move {
-                aws.sns
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from(e).context(format!("failed to untag SNS topic {name}"))
-                    })?;
-                Ok(())
-            },
-            |changed| async move {
-                aws.sns
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tag_list(&changed)?))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from(e).context(format!("failed to tag SNS topic {name}"))
-                    })?;
-                Ok(())
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// The alerts topic.
 pub struct Topic;
 
@@ -152,21 +100,11 @@ pub struct Topic;
 impl Provider for Topic {
     type Spec = TopicSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &TopicSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<TopicSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &TopicSpec, _: &Inputs) -> Found<TopicSpec> {
         read_topic(aws, &desired.name).await
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &TopicSpec,
-        _inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, s: &TopicSpec, inputs: &Inputs) -> Result<Outputs, AwsError> {
         let mut req = aws
             .sns
             .create_topic()
@@ -179,22 +117,50 @@ impl Provider for Topic {
         let what = format!("failed to create SNS topic {}", s.name);
         aws.mutate(SNS, what, req.send()).await?;
         // CreateTopic returns an existing topic unchanged: converge its settings too.
-        let live = read_topic(aws, &s.name).await?.ok_or_else(|| {
-            AwsError::msg(format!("SNS topic {} vanished after creation", s.name))
-        })?;
-        converge(aws, s, &live, &Changes::between(s, &live.spec)).await?;
-        Ok(live.outputs)
+        self.settle(aws, s, inputs).await
     }
 
+    /// Brings a live topic to the declaration where `changes` says they differ; shared by create
+    /// (against the read-back) and update (against the plan).
     async fn update(
         &self,
         aws: &Aws,
-        desired: &TopicSpec,
+        s: &TopicSpec,
         live: &Observed<TopicSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, live, changes).await
+        let l = live;
+        let name = &s.name;
+        let arn = &topic_arn(aws, name);
+        if changes.touches("policy") {
+            set_attribute(aws, arn, "Policy", &s.policy.to_string()).await?;
+        }
+        if changes.touches("kms_key") {
+            let key = s.kms_key.as_deref().unwrap_or("");
+            set_attribute(aws, arn, "KmsMasterKeyId", key).await?;
+        }
+        if changes.touches("tags") {
+            converge_tags(
+                aws,
+                SNS,
+                &format!("SNS topic {name}"),
+                (&s.tags, &l.spec.tags),
+                |stale| {
+                    aws.sns
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(stale))
+                        .send()
+                },
+                |set| async move {
+                    let call = aws.sns.tag_resource().resource_arn(arn);
+                    Ok::<_, AwsError>(call.set_tags(Some(tag_list(&set)?)).send().await?)
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Deleting a topic also deletes its subscriptions; DeleteTopic is idempotent.
@@ -216,28 +182,23 @@ impl Provider for Topic {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        let mut pages = aws.sns.list_topics().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from(e).context("failed to list SNS topics"))?;
-            for topic in page.topics() {
-                let arn = topic.topic_arn().unwrap_or_default();
-                let name = arn.rsplit(':').next().unwrap_or_default();
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                let gone = [NOT_FOUND, &["ResourceNotFound"]].concat();
-                let Some(tags) = topic_tags(aws, arn).await.or_absent(&gone)? else {
-                    continue;
-                };
-                out.push(Listed {
-                    physical: name.to_string(),
-                    spec: json!({"name": name, "tags": tags}),
-                    outputs: Outputs::from([("arn".to_string(), arn.to_string())]),
-                });
-            }
-        }
-        Ok(out)
+        let pages = aws.sns.list_topics().into_paginator().items().send();
+        let topics: Result<Vec<_>, _> = pages.collect().await;
+        let topics = topics.map_err(|e| AwsError::from(e).context("failed to list SNS topics"))?;
+        let names: Vec<_> = topics
+            .iter()
+            .filter_map(|t| t.topic_arn())
+            .map(|arn| {
+                let name = arn.rsplit(':').next().unwrap_or_default().to_string();
+                (name, Outputs::from([("arn".to_string(), arn.to_string())]))
+            })
+            .collect();
+        let gone = [NOT_FOUND, &["ResourceNotFound"]].concat();
+        let gone = &gone;
+        listed(names, prefix, skip, |_, outputs| async move {
+            topic_tags(aws, &outputs["arn"]).await.or_absent(gone)
+        })
+        .await
     }
 }
 
@@ -329,8 +290,8 @@ impl Provider for Subscriptions {
         &self,
         aws: &Aws,
         desired: &SubscriptionsSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<SubscriptionsSpec>>, AwsError> {
+        _: &Inputs,
+    ) -> Found<SubscriptionsSpec> {
         let found = subscriptions(aws, &desired.topic_arn, &desired.protocol).await?;
         Ok(found.map(|subs| {
             let mut endpoints: Vec<String> = subs.into_iter().map(|(e, _)| e).collect();
@@ -347,7 +308,7 @@ impl Provider for Subscriptions {
         &self,
         aws: &Aws,
         desired: &SubscriptionsSpec,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<Outputs, AwsError> {
         converge_subscriptions(aws, desired).await?;
         Ok(Outputs::new())
@@ -359,7 +320,7 @@ impl Provider for Subscriptions {
         desired: &SubscriptionsSpec,
         _live: &Observed<SubscriptionsSpec>,
         _changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         converge_subscriptions(aws, desired).await
     }

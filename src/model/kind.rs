@@ -107,15 +107,15 @@ macro_rules! kind_table {
             /// An S3 object uploaded from the repository (e.g. the Glue job script).
             S3Object = "s3_object", S3, ["bucket", "key"], [], false, false, Some(Kind::S3Bucket), s3::Object;
             /// A Glue database.
-            GlueDatabase = "glue_database", Glue, ["name"], [], false, true, None, glue::Database;
+            GlueDatabase = "glue_database", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Database);
             /// A Glue table.
             GlueTable = "glue_table", Glue, ["database", "name"], [], false, false, None, glue::Table;
             /// A Glue crawler.
-            GlueCrawler = "glue_crawler", Glue, ["name"], [], false, true, None, glue::Crawler;
+            GlueCrawler = "glue_crawler", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Crawler);
             /// A Glue JDBC connection.
-            GlueConnection = "glue_connection", Glue, ["name"], [], false, true, None, glue::Connection;
+            GlueConnection = "glue_connection", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Connection);
             /// A Glue ETL job.
-            GlueJob = "glue_job", Glue, ["name"], [], false, true, None, glue::Job;
+            GlueJob = "glue_job", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Job);
             /// A Firehose delivery stream.
             FirehoseDeliveryStream = "firehose_delivery_stream", Firehose, ["name", "stream_type"], [], false, true, None, firehose::DeliveryStream;
             /// A Redshift cluster.

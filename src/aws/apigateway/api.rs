@@ -7,7 +7,9 @@ use super::routes::{pool_arns, read_definition, Converge};
 use super::{no_sdk_retries, patch, APIGW, NOT_FOUND};
 use crate::aws::checked::create_checked;
 use crate::aws::kit::{converge_tags, Absent};
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::{
+    Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
+};
 use crate::model::apigateway::RestApiSpec;
 use crate::model::Tags;
 use crate::names::TAG_STACK;
@@ -159,27 +161,15 @@ async fn converge_settings(
     converge_tags(
         aws,
         APIGW,
-        &s.tags,
-        &tags_of(live),
-        |stale| async move {
-            aws.apigateway
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(stale))
-                .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(fail("untag")))?;
-            Ok(())
+        &format!("REST API {}", s.name),
+        (&s.tags, &tags_of(live)),
+        |stale| {
+            let call = aws.apigateway.untag_resource().resource_arn(arn);
+            call.set_tag_keys(Some(stale)).send()
         },
-        |changed| async move {
-            aws.apigateway
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(changed.into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(fail("tag")))?;
-            Ok(())
+        |set| {
+            let call = aws.apigateway.tag_resource().resource_arn(arn);
+            call.set_tags(Some(set.into_iter().collect())).send()
         },
     )
     .await
@@ -282,12 +272,7 @@ pub struct Api;
 impl Provider for Api {
     type Spec = RestApiSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &RestApiSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<RestApiSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &RestApiSpec, inputs: &Inputs) -> Found<RestApiSpec> {
         let Some(api) = find_api(aws, &s.name, stack_of(s)).await? else {
             return Ok(None);
         };

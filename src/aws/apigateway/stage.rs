@@ -7,7 +7,9 @@ use super::{patch, APIGW, NOT_FOUND};
 use crate::aws::checked::CONFLICT;
 use crate::aws::kit::Absent;
 use crate::aws::provider::to_value;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::{
+    Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
+};
 use crate::model::apigateway::StageSpec;
 use crate::model::{Kind, Resource, Spec};
 use async_trait::async_trait;
@@ -200,12 +202,7 @@ pub struct Stage;
 impl Provider for Stage {
     type Spec = StageSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &StageSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<StageSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &StageSpec, inputs: &Inputs) -> Found<StageSpec> {
         let Some(api_id) = inputs.get(Kind::ApigwRestApi, "id") else {
             return Ok(None);
         };

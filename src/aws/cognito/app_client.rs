@@ -4,7 +4,7 @@
 use super::{no_sdk_retries, COGNITO, NOT_FOUND};
 use crate::aws::checked::create_checked;
 use crate::aws::kit::Absent;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Observed, Outputs, Provider};
+use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::cognito::{AppClientSpec, ClientLifetimes, TokenValidity};
 use crate::model::Kind;
 use async_trait::async_trait;
@@ -160,12 +160,7 @@ pub struct AppClient;
 impl Provider for AppClient {
     type Spec = AppClientSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &AppClientSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<AppClientSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &AppClientSpec, inputs: &Inputs) -> Found<AppClientSpec> {
         let Some(pool_id) = inputs.get(Kind::CognitoUserPool, "id") else {
             return Ok(None);
         };
@@ -237,7 +232,7 @@ impl Provider for AppClient {
         desired: &AppClientSpec,
         live: &Observed<AppClientSpec>,
         _changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         let (Some(pool_id), Some(client_id)) =
             (live.outputs.get("pool_id"), live.outputs.get("id"))

@@ -2,7 +2,7 @@
 
 use super::{COGNITO, NOT_FOUND};
 use crate::aws::kit::Absent;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Observed, Outputs, Provider};
+use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::cognito::GroupSpec;
 use crate::model::Kind;
 use async_trait::async_trait;
@@ -33,12 +33,7 @@ pub struct Group;
 impl Provider for Group {
     type Spec = GroupSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &GroupSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<GroupSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &GroupSpec, inputs: &Inputs) -> Found<GroupSpec> {
         let Some(pool_id) = inputs.get(Kind::CognitoUserPool, "id") else {
             return Ok(None);
         };

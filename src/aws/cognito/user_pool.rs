@@ -5,7 +5,9 @@
 use super::{no_sdk_retries, COGNITO, NOT_FOUND};
 use crate::aws::checked::create_checked;
 use crate::aws::kit::Absent;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::{
+    Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
+};
 use crate::model::cognito::{PasswordPolicy, UserPoolSpec};
 use crate::model::Tags;
 use crate::names::TAG_STACK;
@@ -392,12 +394,7 @@ pub struct UserPool;
 impl Provider for UserPool {
     type Spec = UserPoolSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &UserPoolSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<UserPoolSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &UserPoolSpec, _: &Inputs) -> Found<UserPoolSpec> {
         let Some(pool) = find_pool(aws, &s.name, &stack_of(&s.tags)).await? else {
             return Ok(None);
         };
@@ -407,12 +404,7 @@ impl Provider for UserPool {
         }))
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &UserPoolSpec,
-        _inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, s: &UserPoolSpec, _: &Inputs) -> Result<Outputs, AwsError> {
         let stack = stack_of(&s.tags);
         // Names are not unique: "already exists" is a pool of ours found by name and tag.
         if let Some(pool) = find_pool(aws, &s.name, &stack).await? {
@@ -437,7 +429,7 @@ impl Provider for UserPool {
         desired: &UserPoolSpec,
         live: &Observed<UserPoolSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         let id = live
             .outputs

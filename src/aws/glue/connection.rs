@@ -1,12 +1,10 @@
 //! The Glue JDBC connection to the Redshift cluster. Its URL, the secret of the master
 //! password and its network placement come from the cluster's outputs.
 
-use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
-use super::{EXISTS, GLUE, NOT_FOUND};
-use crate::aws::kit::Absent;
+use super::{arn, glue_tags, hash_tags, Found, Named, NOT_FOUND};
+use crate::aws::kit::{sent, Absent};
 use crate::aws::redshift::{jdbc_target, parse_jdbc, JdbcTarget};
-use crate::aws::Provider;
-use crate::aws::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs};
+use crate::aws::{built, Aws, AwsError, Inputs, Observed};
 use crate::model::catalog::ConnectionSpec;
 use crate::model::Tags;
 use async_trait::async_trait;
@@ -52,6 +50,7 @@ pub struct Connection;
 #[async_trait]
 impl Named for Connection {
     type Spec = ConnectionSpec;
+    const NOUN: &'static str = "Glue connection";
     const ARN_TYPE: &'static str = "connection";
     const SETTINGS: &'static [&'static str] = &["cluster", "database", "port", "matches_cluster"];
 
@@ -59,11 +58,7 @@ impl Named for Connection {
         &s.tags
     }
 
-    async fn read_named(
-        aws: &Aws,
-        name: &str,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<ConnectionSpec>>, AwsError> {
+    async fn read_named(aws: &Aws, name: &str, inputs: &Inputs) -> Found<ConnectionSpec> {
         let out = aws
             .glue
             .get_connection()
@@ -108,89 +103,25 @@ impl Named for Connection {
         Ok(Some(Observed::with(spec, "arn", arn)))
     }
 
+    async fn create_call(aws: &Aws, s: &ConnectionSpec, inputs: &Inputs) -> Result<(), AwsError> {
+        let input = connection_input(s, &target(s, inputs)?)?;
+        let call = aws.glue.create_connection().connection_input(input);
+        sent(call.set_tags(Some(hash_tags(&s.tags))).send()).await
+    }
+
     async fn put_settings(aws: &Aws, s: &ConnectionSpec, inputs: &Inputs) -> Result<(), AwsError> {
-        let call = aws
-            .glue
-            .update_connection()
-            .name(&s.name)
-            .connection_input(connection_input(s, &target(s, inputs)?)?)
-            .send();
-        aws.mutate(
-            GLUE,
-            format!("failed to update Glue connection {}", s.name),
-            call,
-        )
-        .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Provider for Connection {
-    type Spec = ConnectionSpec;
-
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &ConnectionSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<ConnectionSpec>>, AwsError> {
-        Self::read_named(aws, &desired.name, inputs).await
+        let input = connection_input(s, &target(s, inputs)?)?;
+        let call = aws.glue.update_connection().name(&s.name);
+        sent(call.connection_input(input).send()).await
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &ConnectionSpec,
-        inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
-        let call = aws
-            .glue
-            .create_connection()
-            .connection_input(connection_input(s, &target(s, inputs)?)?)
-            .set_tags(Some(hash_tags(&s.tags)))
-            .send();
-        let created = aws
-            .mutate(
-                GLUE,
-                format!("failed to create Glue connection {}", s.name),
-                call,
-            )
+    async fn delete_named(aws: &Aws, name: &str) -> Result<(), AwsError> {
+        sent(aws.glue.delete_connection().connection_name(name).send())
             .await
-            .or_absent(EXISTS)?
-            .is_some();
-        adopt::<Self>(aws, s, inputs, created).await
+            .tolerate(NOT_FOUND)
     }
 
-    async fn update(
-        &self,
-        aws: &Aws,
-        desired: &ConnectionSpec,
-        live: &Observed<ConnectionSpec>,
-        changes: &Changes,
-        inputs: &Inputs,
-    ) -> Result<(), AwsError> {
-        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
-    }
-
-    async fn delete(&self, aws: &Aws, gone: &Gone<ConnectionSpec>) -> Result<(), AwsError> {
-        let name = &gone.physical;
-        let call = aws.glue.delete_connection().connection_name(name).send();
-        aws.mutate(
-            GLUE,
-            format!("failed to delete Glue connection {name}"),
-            call,
-        )
-        .await
-        .tolerate(NOT_FOUND)
-    }
-
-    async fn list(
-        &self,
-        aws: &Aws,
-        prefix: &str,
-        skip: &[String],
-    ) -> Result<Vec<Listed>, AwsError> {
+    async fn names(aws: &Aws) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();
         let mut pages = aws
             .glue
@@ -207,6 +138,6 @@ impl Provider for Connection {
                     .filter_map(|c| c.name().map(str::to_string)),
             );
         }
-        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
+        Ok(names)
     }
 }

@@ -1,10 +1,8 @@
 //! The Glue crawler that keeps the partitions of catalog tables up to date.
 
-use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
-use super::{EXISTS, GLUE, NOT_FOUND};
-use crate::aws::kit::{poll_until, Absent};
-use crate::aws::Provider;
-use crate::aws::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs};
+use super::{arn, glue_tags, hash_tags, Found, Named, GLUE, NOT_FOUND};
+use crate::aws::kit::{poll_until, sent, Absent};
+use crate::aws::{built, Aws, AwsError, Inputs, Observed};
 use crate::model::catalog::CrawlerSpec;
 use crate::model::Tags;
 use async_trait::async_trait;
@@ -50,6 +48,7 @@ pub struct Crawler;
 #[async_trait]
 impl Named for Crawler {
     type Spec = CrawlerSpec;
+    const NOUN: &'static str = "Glue crawler";
     const ARN_TYPE: &'static str = "crawler";
     const SETTINGS: &'static [&'static str] = &[
         "role",
@@ -65,11 +64,7 @@ impl Named for Crawler {
         &s.tags
     }
 
-    async fn read_named(
-        aws: &Aws,
-        name: &str,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<CrawlerSpec>>, AwsError> {
+    async fn read_named(aws: &Aws, name: &str, _inputs: &Inputs) -> Found<CrawlerSpec> {
         let out = aws
             .glue
             .get_crawler()
@@ -114,6 +109,21 @@ impl Named for Crawler {
         Ok(Some(Observed::with(spec, "arn", arn)))
     }
 
+    async fn create_call(aws: &Aws, s: &CrawlerSpec, _inputs: &Inputs) -> Result<(), AwsError> {
+        let call = aws
+            .glue
+            .create_crawler()
+            .name(&s.name)
+            .role(&s.role)
+            .database_name(&s.database)
+            .targets(crawler_targets(s)?)
+            .set_schedule(s.schedule.clone())
+            .schema_change_policy(schema_policy(s))
+            .configuration(s.configuration.to_string())
+            .set_tags(Some(hash_tags(&s.tags)));
+        sent(call.send()).await
+    }
+
     async fn put_settings(aws: &Aws, s: &CrawlerSpec, _inputs: &Inputs) -> Result<(), AwsError> {
         let call = aws
             .glue
@@ -125,88 +135,24 @@ impl Named for Crawler {
             // An empty expression removes the schedule (on demand only).
             .schedule(s.schedule.clone().unwrap_or_default())
             .schema_change_policy(schema_policy(s))
-            .configuration(s.configuration.to_string())
-            .send();
-        aws.mutate(
-            GLUE,
-            format!("failed to update Glue crawler {}", s.name),
-            call,
-        )
-        .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Provider for Crawler {
-    type Spec = CrawlerSpec;
-
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &CrawlerSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<CrawlerSpec>>, AwsError> {
-        Self::read_named(aws, &desired.name, inputs).await
-    }
-
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &CrawlerSpec,
-        inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
-        let call = aws
-            .glue
-            .create_crawler()
-            .name(&s.name)
-            .role(&s.role)
-            .database_name(&s.database)
-            .targets(crawler_targets(s)?)
-            .set_schedule(s.schedule.clone())
-            .schema_change_policy(schema_policy(s))
-            .configuration(s.configuration.to_string())
-            .set_tags(Some(hash_tags(&s.tags)))
-            .send();
-        let created = aws
-            .mutate(
-                GLUE,
-                format!("failed to create Glue crawler {}", s.name),
-                call,
-            )
-            .await
-            .or_absent(EXISTS)?
-            .is_some();
-        adopt::<Self>(aws, s, inputs, created).await
-    }
-
-    async fn update(
-        &self,
-        aws: &Aws,
-        desired: &CrawlerSpec,
-        live: &Observed<CrawlerSpec>,
-        changes: &Changes,
-        inputs: &Inputs,
-    ) -> Result<(), AwsError> {
-        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
+            .configuration(s.configuration.to_string());
+        sent(call.send()).await
     }
 
     /// A running crawler cannot be deleted: it is stopped, and the delete retried for up to
     /// ten minutes.
-    async fn delete(&self, aws: &Aws, gone: &Gone<CrawlerSpec>) -> Result<(), AwsError> {
-        let name = &gone.physical;
+    async fn delete_named(aws: &Aws, name: &str) -> Result<(), AwsError> {
         let what = format!("Glue crawler {name} is deleted");
         poll_until(
             what,
             Duration::from_secs(600),
             Duration::from_secs(10),
             || async {
-                let call = aws.glue.delete_crawler().name(name).send();
-                let r = aws
-                    .mutate(GLUE, format!("failed to delete Glue crawler {name}"), call)
+                aws.throttle(GLUE).await;
+                match sent(aws.glue.delete_crawler().name(name).send())
                     .await
-                    .tolerate(NOT_FOUND);
-                match r {
+                    .tolerate(NOT_FOUND)
+                {
                     Ok(()) => Ok(Some(())),
                     Err(e)
                         if e.is(&[
@@ -224,12 +170,7 @@ impl Provider for Crawler {
         .await
     }
 
-    async fn list(
-        &self,
-        aws: &Aws,
-        prefix: &str,
-        skip: &[String],
-    ) -> Result<Vec<Listed>, AwsError> {
+    async fn names(aws: &Aws) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();
         let mut pages = aws.glue.list_crawlers().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -237,6 +178,6 @@ impl Provider for Crawler {
                 page.map_err(|e| AwsError::from(e).context("failed to list Glue crawlers"))?;
             names.extend(page.crawler_names().iter().cloned());
         }
-        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
+        Ok(names)
     }
 }

@@ -1,10 +1,8 @@
 //! The Glue Data Catalog database.
 
-use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
-use super::{EXISTS, GLUE, NOT_FOUND};
-use crate::aws::kit::Absent;
-use crate::aws::Provider;
-use crate::aws::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs};
+use super::{arn, glue_tags, hash_tags, Found, Named, NOT_FOUND};
+use crate::aws::kit::{sent, Absent};
+use crate::aws::{built, Aws, AwsError, Inputs, Observed};
 use crate::model::catalog::DatabaseSpec;
 use crate::model::Tags;
 use async_trait::async_trait;
@@ -25,6 +23,7 @@ pub struct Database;
 #[async_trait]
 impl Named for Database {
     type Spec = DatabaseSpec;
+    const NOUN: &'static str = "Glue database";
     const ARN_TYPE: &'static str = "database";
     const SETTINGS: &'static [&'static str] = &["description"];
 
@@ -32,11 +31,7 @@ impl Named for Database {
         &s.tags
     }
 
-    async fn read_named(
-        aws: &Aws,
-        name: &str,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<DatabaseSpec>>, AwsError> {
+    async fn read_named(aws: &Aws, name: &str, _inputs: &Inputs) -> Found<DatabaseSpec> {
         let out = aws
             .glue
             .get_database()
@@ -58,85 +53,26 @@ impl Named for Database {
         Ok(Some(Observed::with(spec, "arn", arn)))
     }
 
-    async fn put_settings(aws: &Aws, s: &DatabaseSpec, _inputs: &Inputs) -> Result<(), AwsError> {
-        let call = aws
-            .glue
-            .update_database()
-            .name(&s.name)
-            .database_input(database_input(s)?)
-            .send();
-        aws.mutate(
-            GLUE,
-            format!("failed to update Glue database {}", s.name),
-            call,
-        )
-        .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Provider for Database {
-    type Spec = DatabaseSpec;
-
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &DatabaseSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<DatabaseSpec>>, AwsError> {
-        Self::read_named(aws, &desired.name, inputs).await
-    }
-
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &DatabaseSpec,
-        inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create_call(aws: &Aws, s: &DatabaseSpec, _inputs: &Inputs) -> Result<(), AwsError> {
         let call = aws
             .glue
             .create_database()
-            .database_input(database_input(s)?)
-            .set_tags(Some(hash_tags(&s.tags)))
-            .send();
-        let created = aws
-            .mutate(
-                GLUE,
-                format!("failed to create Glue database {}", s.name),
-                call,
-            )
-            .await
-            .or_absent(EXISTS)?
-            .is_some();
-        adopt::<Self>(aws, s, inputs, created).await
+            .database_input(database_input(s)?);
+        sent(call.set_tags(Some(hash_tags(&s.tags))).send()).await
     }
 
-    async fn update(
-        &self,
-        aws: &Aws,
-        desired: &DatabaseSpec,
-        live: &Observed<DatabaseSpec>,
-        changes: &Changes,
-        inputs: &Inputs,
-    ) -> Result<(), AwsError> {
-        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
+    async fn put_settings(aws: &Aws, s: &DatabaseSpec, _inputs: &Inputs) -> Result<(), AwsError> {
+        let call = aws.glue.update_database().name(&s.name);
+        sent(call.database_input(database_input(s)?).send()).await
     }
 
-    async fn delete(&self, aws: &Aws, gone: &Gone<DatabaseSpec>) -> Result<(), AwsError> {
-        let name = &gone.physical;
-        let call = aws.glue.delete_database().name(name).send();
-        aws.mutate(GLUE, format!("failed to delete Glue database {name}"), call)
+    async fn delete_named(aws: &Aws, name: &str) -> Result<(), AwsError> {
+        sent(aws.glue.delete_database().name(name).send())
             .await
             .tolerate(NOT_FOUND)
     }
 
-    async fn list(
-        &self,
-        aws: &Aws,
-        prefix: &str,
-        skip: &[String],
-    ) -> Result<Vec<Listed>, AwsError> {
+    async fn names(aws: &Aws) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();
         let mut pages = aws.glue.get_databases().into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -144,6 +80,6 @@ impl Provider for Database {
                 page.map_err(|e| AwsError::from(e).context("failed to list Glue databases"))?;
             names.extend(page.database_list().iter().map(|d| d.name().to_string()));
         }
-        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
+        Ok(names)
     }
 }

@@ -1,9 +1,8 @@
 //! The Glue Spark ETL job.
 
-use super::{adopt, arn, converge, glue_tags, hash_tags, listed_with_tags, Named};
-use super::{GLUE, NOT_FOUND};
-use crate::aws::kit::Absent;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use super::{arn, glue_tags, hash_tags, Found, Named, NOT_FOUND};
+use crate::aws::kit::{sent, Absent};
+use crate::aws::{Aws, AwsError, Inputs, Observed};
 use crate::model::catalog::JobSpec;
 use crate::model::Tags;
 use async_trait::async_trait;
@@ -37,7 +36,12 @@ pub struct Job;
 #[async_trait]
 impl Named for Job {
     type Spec = JobSpec;
+    const NOUN: &'static str = "Glue job";
     const ARN_TYPE: &'static str = "job";
+    const EXISTS: &'static [&'static str] = &[
+        "IdempotentParameterMismatchException",
+        "AlreadyExistsException",
+    ];
     const SETTINGS: &'static [&'static str] = &[
         "role",
         "command",
@@ -56,11 +60,7 @@ impl Named for Job {
         &s.tags
     }
 
-    async fn read_named(
-        aws: &Aws,
-        name: &str,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<JobSpec>>, AwsError> {
+    async fn read_named(aws: &Aws, name: &str, _inputs: &Inputs) -> Found<JobSpec> {
         let out = aws
             .glue
             .get_job()
@@ -108,44 +108,7 @@ impl Named for Job {
         Ok(Some(Observed::with(spec, "arn", arn)))
     }
 
-    async fn put_settings(aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<(), AwsError> {
-        let update = gt::JobUpdate::builder()
-            .role(&s.role)
-            .command(job_command(s))
-            .glue_version(&s.glue_version)
-            .worker_type(gt::WorkerType::from(s.worker_type.as_str()))
-            .number_of_workers(s.workers)
-            .timeout(s.timeout_minutes)
-            .max_retries(s.max_retries)
-            .set_default_arguments(Some(job_arguments(s)))
-            .connections(job_connections(s))
-            .build();
-        let call = aws
-            .glue
-            .update_job()
-            .job_name(&s.name)
-            .job_update(update)
-            .send();
-        aws.mutate(GLUE, format!("failed to update Glue job {}", s.name), call)
-            .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Provider for Job {
-    type Spec = JobSpec;
-
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &JobSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<JobSpec>>, AwsError> {
-        Self::read_named(aws, &desired.name, inputs).await
-    }
-
-    async fn create(&self, aws: &Aws, s: &JobSpec, inputs: &Inputs) -> Result<Outputs, AwsError> {
+    async fn create_call(aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<(), AwsError> {
         let call = aws
             .glue
             .create_job()
@@ -159,50 +122,41 @@ impl Provider for Job {
             .max_retries(s.max_retries)
             .set_default_arguments(Some(job_arguments(s)))
             .connections(job_connections(s))
-            .set_tags(Some(hash_tags(&s.tags)))
-            .send();
-        let created = aws
-            .mutate(GLUE, format!("failed to create Glue job {}", s.name), call)
-            .await
-            .or_absent(&[
-                "IdempotentParameterMismatchException",
-                "AlreadyExistsException",
-            ])?
-            .is_some();
-        adopt::<Self>(aws, s, inputs, created).await
+            .set_tags(Some(hash_tags(&s.tags)));
+        sent(call.send()).await
     }
 
-    async fn update(
-        &self,
-        aws: &Aws,
-        desired: &JobSpec,
-        live: &Observed<JobSpec>,
-        changes: &Changes,
-        inputs: &Inputs,
-    ) -> Result<(), AwsError> {
-        converge::<Self>(aws, desired, &live.spec, changes, inputs).await
+    async fn put_settings(aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<(), AwsError> {
+        let update = gt::JobUpdate::builder()
+            .role(&s.role)
+            .command(job_command(s))
+            .glue_version(&s.glue_version)
+            .worker_type(gt::WorkerType::from(s.worker_type.as_str()))
+            .number_of_workers(s.workers)
+            .timeout(s.timeout_minutes)
+            .max_retries(s.max_retries)
+            .set_default_arguments(Some(job_arguments(s)))
+            .connections(job_connections(s))
+            .build();
+        sent(
+            aws.glue
+                .update_job()
+                .job_name(&s.name)
+                .job_update(update)
+                .send(),
+        )
+        .await
     }
 
-    async fn delete(&self, aws: &Aws, gone: &Gone<JobSpec>) -> Result<(), AwsError> {
-        let name = &gone.physical;
-        let call = aws.glue.delete_job().job_name(name).send();
-        aws.mutate(GLUE, format!("failed to delete Glue job {name}"), call)
+    async fn delete_named(aws: &Aws, name: &str) -> Result<(), AwsError> {
+        sent(aws.glue.delete_job().job_name(name).send())
             .await
             .tolerate(NOT_FOUND)
     }
 
-    async fn list(
-        &self,
-        aws: &Aws,
-        prefix: &str,
-        skip: &[String],
-    ) -> Result<Vec<Listed>, AwsError> {
-        let mut names = Vec::new();
-        let mut pages = aws.glue.list_jobs().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from(e).context("failed to list Glue jobs"))?;
-            names.extend(page.job_names().iter().cloned());
-        }
-        listed_with_tags(aws, names, prefix, skip, |n| arn::<Self>(aws, n)).await
+    async fn names(aws: &Aws) -> Result<Vec<String>, AwsError> {
+        let pages = aws.glue.list_jobs().into_paginator().items().send();
+        let all: Result<Vec<_>, _> = pages.collect().await;
+        all.map_err(|e| AwsError::from(e).context("failed to list Glue jobs"))
     }
 }

@@ -18,7 +18,7 @@ pub use job::Job;
 pub use table::Table;
 
 use super::kit::{converge_tags, Absent};
-use super::{Aws, AwsError, Changes, Inputs, Listed, Observed, Outputs};
+use super::{Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::{Service, Spec, Tags};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -28,24 +28,118 @@ const EXISTS: &[&str] = &["AlreadyExistsException"];
 const GLUE: Service = Service::Glue;
 
 /// A Glue kind named by its spec's physical name, with tags of its own and an Update call
-/// that takes every setting at once (database, crawler, connection, job): how it is read and
-/// how its settings are put. Convergence and adoption are shared ([`converge`], [`adopt`]).
+/// that takes every setting at once (database, crawler, connection, job): its calls alone.
+/// The lifecycle around them (adoption of a leftover, convergence, not-found tolerance, the
+/// leak listing) is the one [`Provider`] impl below, on [`Catalog`].
 #[async_trait]
-trait Named: Send + Sync {
+pub trait Named: Send + Sync + 'static {
     type Spec: Spec + Send + Sync;
+    /// What it is called in messages (`Glue database`, ...).
+    const NOUN: &'static str;
     /// Its resource type in an ARN (`database`, `crawler`, ...).
     const ARN_TYPE: &'static str;
     /// The spec fields its Update call sets.
     const SETTINGS: &'static [&'static str];
+    /// The error codes with which its Create call says it is there already.
+    const EXISTS: &'static [&'static str] = &["AlreadyExistsException"];
     fn tags(s: &Self::Spec) -> &Tags;
     /// The live resource named `name`; `None` if absent.
-    async fn read_named(
-        aws: &Aws,
-        name: &str,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<Self::Spec>>, AwsError>;
+    async fn read_named(aws: &Aws, name: &str, inputs: &Inputs) -> Found<Self::Spec>;
+    /// The Create call, with every declared setting and the tags.
+    async fn create_call(aws: &Aws, s: &Self::Spec, inputs: &Inputs) -> Result<(), AwsError>;
     /// The Update call, with every declared setting.
     async fn put_settings(aws: &Aws, s: &Self::Spec, inputs: &Inputs) -> Result<(), AwsError>;
+    /// Deletes `name`; a resource already gone is success.
+    async fn delete_named(aws: &Aws, name: &str) -> Result<(), AwsError>;
+    /// The names of every resource of the kind in the account.
+    async fn names(aws: &Aws) -> Result<Vec<String>, AwsError>;
+}
+
+/// The provider of a [`Named`] kind. A wrapper rather than a blanket impl over `Named`, which
+/// would overlap with the one over S3's bucket settings.
+pub struct Catalog<K>(pub K);
+
+#[async_trait]
+impl<K: Named> Provider for Catalog<K> {
+    type Spec = K::Spec;
+
+    async fn read(&self, aws: &Aws, desired: &K::Spec, inputs: &Inputs) -> Found<K::Spec> {
+        K::read_named(aws, &desired.physical(), inputs).await
+    }
+
+    /// A resource found there already (left by an interrupted run) is brought to the
+    /// declaration.
+    async fn create(&self, aws: &Aws, s: &K::Spec, inputs: &Inputs) -> Result<Outputs, AwsError> {
+        let name = s.physical();
+        aws.throttle(GLUE).await;
+        let created = K::create_call(aws, s, inputs)
+            .await
+            .map_err(|e| e.context(format!("failed to create {} {name}", K::NOUN)))
+            .or_absent(K::EXISTS)?
+            .is_some();
+        if !created {
+            if let Some(live) = K::read_named(aws, &name, inputs).await? {
+                let changes = Changes::between(s, &live.spec);
+                self.update(aws, s, &live, &changes, inputs).await?;
+            }
+        }
+        Ok(Outputs::from([("arn".to_string(), arn::<K>(aws, &name))]))
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        s: &K::Spec,
+        live: &Observed<K::Spec>,
+        changes: &Changes,
+        inputs: &Inputs,
+    ) -> Result<(), AwsError> {
+        if K::SETTINGS.iter().any(|f| changes.touches(f)) {
+            aws.throttle(GLUE).await;
+            K::put_settings(aws, s, inputs)
+                .await
+                .map_err(|e| e.context(format!("failed to update {} {}", K::NOUN, s.physical())))?;
+        }
+        if changes.touches("tags") {
+            let arn = arn::<K>(aws, &s.physical());
+            converge_glue_tags(aws, &arn, K::tags(s), K::tags(&live.spec)).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, aws: &Aws, gone: &Gone<K::Spec>) -> Result<(), AwsError> {
+        K::delete_named(aws, &gone.physical)
+            .await
+            .map_err(|e| e.context(format!("failed to delete {} {}", K::NOUN, gone.physical)))
+    }
+
+    /// Resources named with the instance prefix (in either alphabet: Glue catalog names use
+    /// `_` for `-`), with their tags.
+    async fn list(
+        &self,
+        aws: &Aws,
+        prefix: &str,
+        skip: &[String],
+    ) -> Result<Vec<Listed>, AwsError> {
+        let glue_prefix = prefix.to_ascii_lowercase().replace('-', "_");
+        let mut out = Vec::new();
+        for name in K::names(aws).await? {
+            if !(name.starts_with(prefix) || name.starts_with(&glue_prefix)) || skip.contains(&name)
+            {
+                continue;
+            }
+            let arn = arn::<K>(aws, &name);
+            let Some(tags) = glue_tags(aws, &arn).await.or_absent(NOT_FOUND)? else {
+                continue;
+            };
+            out.push(Listed {
+                spec: serde_json::json!({"name": name, "tags": tags}),
+                physical: name,
+                outputs: Outputs::new(),
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// The ARN of the `K` named `name`.
@@ -56,42 +150,6 @@ fn arn<K: Named>(aws: &Aws, name: &str) -> String {
         aws.account,
         K::ARN_TYPE
     )
-}
-
-/// Brings a live `K` to the declaration where `changes` says they differ.
-async fn converge<K: Named>(
-    aws: &Aws,
-    s: &K::Spec,
-    l: &K::Spec,
-    changes: &Changes,
-    inputs: &Inputs,
-) -> Result<(), AwsError> {
-    if K::SETTINGS.iter().any(|f| changes.touches(f)) {
-        K::put_settings(aws, s, inputs).await?;
-    }
-    if changes.touches("tags") {
-        let arn = arn::<K>(aws, &s.physical());
-        converge_glue_tags(aws, &arn, K::tags(s), K::tags(l)).await?;
-    }
-    Ok(())
-}
-
-/// The outputs of a create. If the create found the resource already there (left by an
-/// interrupted run), it is read and brought to the declaration first.
-async fn adopt<K: Named>(
-    aws: &Aws,
-    s: &K::Spec,
-    inputs: &Inputs,
-    created: bool,
-) -> Result<Outputs, AwsError> {
-    let name = s.physical();
-    if !created {
-        if let Some(live) = K::read_named(aws, &name, inputs).await? {
-            let changes = Changes::between(s, &live.spec);
-            converge::<K>(aws, s, &live.spec, &changes, inputs).await?;
-        }
-    }
-    Ok(Outputs::from([("arn".to_string(), arn::<K>(aws, &name))]))
 }
 
 async fn glue_tags(aws: &Aws, arn: &str) -> Result<Tags, AwsError> {
@@ -117,27 +175,21 @@ async fn converge_glue_tags(
     converge_tags(
         aws,
         GLUE,
-        desired,
-        live,
-        |stale| async move {
+        arn,
+        (desired, live),
+        |stale| {
             aws.glue
                 .untag_resource()
                 .resource_arn(arn)
                 .set_tags_to_remove(Some(stale))
                 .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to untag {arn}")))?;
-            Ok(())
         },
-        |changed| async move {
+        |set| {
             aws.glue
                 .tag_resource()
                 .resource_arn(arn)
-                .set_tags_to_add(Some(hash_tags(&changed)))
+                .set_tags_to_add(Some(hash_tags(&set)))
                 .send()
-                .await
-                .map_err(|e| AwsError::from(e).context(format!("failed to tag {arn}")))?;
-            Ok(())
         },
     )
     .await
@@ -145,31 +197,4 @@ async fn converge_glue_tags(
 
 fn hash_tags(tags: &Tags) -> HashMap<String, String> {
     tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
-/// Lists Glue resources named with the instance prefix (in either alphabet: Glue catalog
-/// names use `_` for `-`), with their tags.
-async fn listed_with_tags(
-    aws: &Aws,
-    names: Vec<String>,
-    prefix: &str,
-    skip: &[String],
-    arn_of: impl Fn(&str) -> String,
-) -> Result<Vec<Listed>, AwsError> {
-    let glue_prefix = prefix.to_ascii_lowercase().replace('-', "_");
-    let mut out = Vec::new();
-    for name in names {
-        if !(name.starts_with(prefix) || name.starts_with(&glue_prefix)) || skip.contains(&name) {
-            continue;
-        }
-        let Some(tags) = glue_tags(aws, &arn_of(&name)).await.or_absent(NOT_FOUND)? else {
-            continue;
-        };
-        out.push(Listed {
-            spec: serde_json::json!({"name": name, "tags": tags}),
-            physical: name,
-            outputs: Outputs::new(),
-        });
-    }
-    Ok(out)
 }

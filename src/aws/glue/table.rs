@@ -1,6 +1,6 @@
 //! The Glue table over files in S3.
 
-use super::{EXISTS, GLUE, NOT_FOUND};
+use super::{Found, EXISTS, GLUE, NOT_FOUND};
 use crate::aws::kit::Absent;
 use crate::aws::{built, Aws, AwsError, Changes, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::catalog::{Column, TableSpec};
@@ -81,12 +81,7 @@ pub struct Table;
 impl Provider for Table {
     type Spec = TableSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &TableSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<TableSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &TableSpec, _: &Inputs) -> Found<TableSpec> {
         let out = aws
             .glue
             .get_table()
@@ -148,12 +143,7 @@ impl Provider for Table {
         })))
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &TableSpec,
-        _inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, s: &TableSpec, _: &Inputs) -> Result<Outputs, AwsError> {
         let call = aws
             .glue
             .create_table()
@@ -181,7 +171,7 @@ impl Provider for Table {
         desired: &TableSpec,
         _live: &Observed<TableSpec>,
         _changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         put_definition(aws, desired).await
     }

@@ -5,7 +5,9 @@ use super::{no_sdk_retries, LAMBDA, NOT_FOUND, WAIT};
 use crate::aws::checked::create_checked;
 use crate::aws::kit::{poll_until, Absent};
 use crate::aws::provider::to_value;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::{
+    Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
+};
 use crate::model::lambda::EventSourceMappingSpec;
 use crate::model::{Resource, Spec};
 use async_trait::async_trait;
@@ -218,8 +220,8 @@ impl Provider for EventSourceMapping {
         &self,
         aws: &Aws,
         s: &EventSourceMappingSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<EventSourceMappingSpec>>, AwsError> {
+        _: &Inputs,
+    ) -> Found<EventSourceMappingSpec> {
         Ok(find_mapping(aws, &s.function_name, &s.event_source_arn)
             .await?
             .map(LiveMapping::observed))
@@ -229,7 +231,7 @@ impl Provider for EventSourceMapping {
         &self,
         aws: &Aws,
         s: &EventSourceMappingSpec,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<Outputs, AwsError> {
         if let Some(live) = find_mapping(aws, &s.function_name, &s.event_source_arn).await? {
             wait_mapping(aws, &live.uuid, false).await?;
@@ -276,7 +278,7 @@ impl Provider for EventSourceMapping {
         s: &EventSourceMappingSpec,
         live: &Observed<EventSourceMappingSpec>,
         _changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         let uuid = match live.outputs.get("uuid") {
             Some(u) => u.clone(),

@@ -2,8 +2,10 @@
 
 use super::event_source_mapping::delete_function_mappings;
 use super::{function_arn, LAMBDA, NOT_FOUND, WAIT};
-use crate::aws::kit::{converge_tags, Absent};
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::kit::{converge_tags, listed, Absent};
+use crate::aws::{
+    Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
+};
 use crate::model::lambda::FunctionSpec;
 use crate::model::Tags;
 use async_trait::async_trait;
@@ -117,107 +119,6 @@ async fn read_function(aws: &Aws, name: &str) -> Result<Option<Observed<Function
     Ok(Some(Observed::with(spec, "arn", arn)))
 }
 
-/// Brings a live function to the declaration where `changes` says it differs, one kind of
-/// call at a time: code (with the architecture), configuration, reserved concurrency, tags.
-async fn converge(
-    aws: &Aws,
-    s: &FunctionSpec,
-    live: &FunctionSpec,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    let name = &s.name;
-    let fail = |what: &str| format!("failed to {what} of Lambda function {name}");
-    if changes.touches("code_sha256") || changes.touches("architecture") {
-        let call = aws
-            .lambda
-            .update_function_code()
-            .function_name(name)
-            .zip_file(Blob::new(package(s)?))
-            .architectures(Architecture::from(s.architecture.as_str()))
-            .send();
-        aws.mutate(LAMBDA, fail("update the code"), call).await?;
-        wait_updated(aws, name).await?;
-    }
-    let configuration = [
-        "role_arn",
-        "runtime",
-        "handler",
-        "memory_mb",
-        "timeout_seconds",
-        "environment",
-    ];
-    if configuration.iter().any(|f| changes.touches(f)) {
-        let call = aws
-            .lambda
-            .update_function_configuration()
-            .function_name(name)
-            .role(&s.role_arn)
-            .runtime(Runtime::from(s.runtime.as_str()))
-            .handler(&s.handler)
-            .memory_size(s.memory_mb)
-            .timeout(s.timeout_seconds)
-            .environment(environment(s))
-            .send();
-        aws.mutate(LAMBDA, fail("update the configuration"), call)
-            .await?;
-        wait_updated(aws, name).await?;
-    }
-    if changes.touches("reserved_concurrency") {
-        match s.reserved_concurrency {
-            Some(n) => {
-                let call = aws
-                    .lambda
-                    .put_function_concurrency()
-                    .function_name(name)
-                    .reserved_concurrent_executions(n)
-                    .send();
-                aws.mutate(LAMBDA, fail("reserve the concurrency"), call)
-                    .await?;
-            }
-            None => {
-                let call = aws
-                    .lambda
-                    .delete_function_concurrency()
-                    .function_name(name)
-                    .send();
-                aws.mutate(LAMBDA, fail("release the reserved concurrency"), call)
-                    .await?;
-            }
-        }
-    }
-    if changes.touches("tags") {
-        let arn = &function_arn(aws, name);
-        converge_tags(
-            aws,
-            LAMBDA,
-            &s.tags,
-            &live.tags,
-            |stale| async move {
-                aws.lambda
-                    .untag_resource()
-                    .resource(arn)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("untag")))?;
-                Ok(())
-            },
-            |changed| async move {
-                aws.lambda
-                    .tag_resource()
-                    .resource(arn)
-                    .set_tags(Some(changed.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("tag")))?;
-                Ok(())
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// CreateFunction, retried while the new execution role is not yet assumable; a function
 /// that exists already is left to the converging that follows.
 async fn create_function(aws: &Aws, s: &FunctionSpec) -> Result<(), AwsError> {
@@ -271,12 +172,7 @@ pub struct Function;
 impl Provider for Function {
     type Spec = FunctionSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &FunctionSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<FunctionSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &FunctionSpec, _: &Inputs) -> Found<FunctionSpec> {
         read_function(aws, &desired.name).await
     }
 
@@ -284,7 +180,7 @@ impl Provider for Function {
         &self,
         aws: &Aws,
         s: &FunctionSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Outputs, AwsError> {
         create_function(aws, s).await?;
         aws.lambda
@@ -298,25 +194,105 @@ impl Provider for Function {
                     s.name
                 ))
             })?;
-        let live = read_function(aws, &s.name).await?.ok_or_else(|| {
-            AwsError::msg(format!(
-                "Lambda function {} vanished after creation",
-                s.name
-            ))
-        })?;
-        converge(aws, s, &live.spec, &Changes::between(s, &live.spec)).await?;
-        Ok(live.outputs)
+        self.settle(aws, s, inputs).await
     }
 
+    /// Brings a live function to the declaration where `changes` says it differs, one kind of
+    /// call at a time: code (with the architecture), configuration, reserved concurrency, tags.
     async fn update(
         &self,
         aws: &Aws,
-        desired: &FunctionSpec,
+        s: &FunctionSpec,
         live: &Observed<FunctionSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, &live.spec, changes).await
+        let live = &live.spec;
+        let name = &s.name;
+        let fail = |what: &str| format!("failed to {what} of Lambda function {name}");
+        if changes.touches("code_sha256") || changes.touches("architecture") {
+            let call = aws
+                .lambda
+                .update_function_code()
+                .function_name(name)
+                .zip_file(Blob::new(package(s)?))
+                .architectures(Architecture::from(s.architecture.as_str()))
+                .send();
+            aws.mutate(LAMBDA, fail("update the code"), call).await?;
+            wait_updated(aws, name).await?;
+        }
+        let configuration = [
+            "role_arn",
+            "runtime",
+            "handler",
+            "memory_mb",
+            "timeout_seconds",
+            "environment",
+        ];
+        if configuration.iter().any(|f| changes.touches(f)) {
+            let call = aws
+                .lambda
+                .update_function_configuration()
+                .function_name(name)
+                .role(&s.role_arn)
+                .runtime(Runtime::from(s.runtime.as_str()))
+                .handler(&s.handler)
+                .memory_size(s.memory_mb)
+                .timeout(s.timeout_seconds)
+                .environment(environment(s))
+                .send();
+            aws.mutate(LAMBDA, fail("update the configuration"), call)
+                .await?;
+            wait_updated(aws, name).await?;
+        }
+        if changes.touches("reserved_concurrency") {
+            match s.reserved_concurrency {
+                Some(n) => {
+                    let call = aws
+                        .lambda
+                        .put_function_concurrency()
+                        .function_name(name)
+                        .reserved_concurrent_executions(n)
+                        .send();
+                    aws.mutate(LAMBDA, fail("reserve the concurrency"), call)
+                        .await?;
+                }
+                None => {
+                    let call = aws
+                        .lambda
+                        .delete_function_concurrency()
+                        .function_name(name)
+                        .send();
+                    aws.mutate(LAMBDA, fail("release the reserved concurrency"), call)
+                        .await?;
+                }
+            }
+        }
+        if changes.touches("tags") {
+            let arn = &function_arn(aws, name);
+            converge_tags(
+                aws,
+                LAMBDA,
+                &format!("Lambda function {name}"),
+                (&s.tags, &live.tags),
+                |stale| {
+                    aws.lambda
+                        .untag_resource()
+                        .resource(arn)
+                        .set_tag_keys(Some(stale))
+                        .send()
+                },
+                |set| {
+                    aws.lambda
+                        .tag_resource()
+                        .resource(arn)
+                        .set_tags(Some(set.into_iter().collect()))
+                        .send()
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<FunctionSpec>) -> Result<(), AwsError> {
@@ -341,43 +317,25 @@ impl Provider for Function {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        let mut pages = aws.lambda.list_functions().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::from(e).context("failed to list Lambda functions"))?;
-            for f in page.functions() {
-                let name = f.function_name().unwrap_or_default();
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                let arn = f
-                    .function_arn()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| function_arn(aws, name));
-                let tags = aws
-                    .lambda
-                    .list_tags()
-                    .resource(&arn)
-                    .send()
-                    .await
-                    .map_err(AwsError::from)
-                    .or_absent(NOT_FOUND)
-                    .map_err(|e| {
-                        e.context(format!("failed to list tags of Lambda function {name}"))
-                    })?;
-                let Some(tags) = tags else { continue };
-                let tags: Tags = tags
-                    .tags()
-                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default();
-                out.push(Listed {
-                    physical: name.to_string(),
-                    spec: serde_json::json!({"name": name, "tags": tags}),
-                    outputs: Outputs::from([("arn".to_string(), arn)]),
-                });
-            }
-        }
-        Ok(out)
+        let pages = aws.lambda.list_functions().into_paginator().items().send();
+        let functions: Result<Vec<_>, _> = pages.collect().await;
+        let functions =
+            functions.map_err(|e| AwsError::from(e).context("failed to list Lambda functions"))?;
+        let names: Vec<_> = functions
+            .iter()
+            .map(|f| {
+                let name = f.function_name().unwrap_or_default().to_string();
+                let arn = f.function_arn().map(str::to_string);
+                let arn = arn.unwrap_or_else(|| function_arn(aws, &name));
+                (name, Outputs::from([("arn".to_string(), arn)]))
+            })
+            .collect();
+        listed(names, prefix, skip, |name, outputs| async move {
+            let call = aws.lambda.list_tags().resource(&outputs["arn"]).send();
+            let out = call.await.map_err(AwsError::from).or_absent(NOT_FOUND);
+            let out = out.map_err(|e| e.context(format!("failed to list tags of {name}")))?;
+            Ok(out.map(|o| o.tags.unwrap_or_default().into_iter().collect()))
+        })
+        .await
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{LAMBDA, NOT_FOUND};
 use crate::aws::kit::Absent;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Observed, Outputs, Provider};
+use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::lambda::PermissionSpec;
 use crate::model::Kind;
 use async_trait::async_trait;
@@ -90,12 +90,7 @@ impl Provider for Permission {
     /// The statement lives in the function's policy, so it is read even when the API is not
     /// live: a statement naming another API's ID then reads as its raw source ARN, which the
     /// plan shows as a change.
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &PermissionSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<PermissionSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &PermissionSpec, inputs: &Inputs) -> Found<PermissionSpec> {
         let Some(st) = statement(aws, &s.function_name, &s.statement_id).await? else {
             return Ok(None);
         };

@@ -7,6 +7,7 @@ use super::{
     all_tags, cluster_arn, describe, is_schema_tag, jdbc_url, output, tag, NOT_FOUND, REDSHIFT,
 };
 use crate::aws::kit::{converge_tags, Absent};
+use crate::aws::Found;
 use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::redshift::ClusterSpec;
 use async_trait::async_trait;
@@ -129,98 +130,6 @@ fn cluster_type(nodes: i32) -> &'static str {
     }
 }
 
-/// Brings a live cluster to the declaration where `changes` says they differ; shared by
-/// create (against the read-back) and update (against the plan).
-async fn converge(
-    aws: &Aws,
-    s: &ClusterSpec,
-    l: &ClusterSpec,
-    changes: &Changes,
-) -> Result<(), AwsError> {
-    let id = &s.identifier;
-    let fail = |what: &str| format!("failed to {what} of Redshift cluster {id}");
-    if changes.touches("node_type") || changes.touches("nodes") {
-        let call = aws
-            .redshift
-            .modify_cluster()
-            .cluster_identifier(id)
-            .node_type(&s.node_type)
-            .cluster_type(cluster_type(s.nodes))
-            .set_number_of_nodes((s.nodes > 1).then_some(s.nodes))
-            .send();
-        aws.mutate(REDSHIFT, fail("resize"), call).await?;
-        wait_available(aws, id, s.wait_minutes).await?;
-    }
-    if changes.touches("publicly_accessible") {
-        let call = aws
-            .redshift
-            .modify_cluster()
-            .cluster_identifier(id)
-            .publicly_accessible(s.publicly_accessible)
-            .send();
-        aws.mutate(REDSHIFT, fail("change the public accessibility"), call)
-            .await?;
-        wait_available(aws, id, s.wait_minutes).await?;
-    }
-    if changes.touches("iam_roles") {
-        let add: Vec<String> = s
-            .iam_roles
-            .iter()
-            .filter(|r| !l.iam_roles.contains(r))
-            .cloned()
-            .collect();
-        let remove: Vec<String> = l
-            .iam_roles
-            .iter()
-            .filter(|r| !s.iam_roles.contains(r))
-            .cloned()
-            .collect();
-        let call = aws
-            .redshift
-            .modify_cluster_iam_roles()
-            .cluster_identifier(id)
-            .set_add_iam_roles(Some(add))
-            .set_remove_iam_roles(Some(remove))
-            .send();
-        aws.mutate(REDSHIFT, fail("change the IAM roles"), call)
-            .await?;
-        wait_available(aws, id, s.wait_minutes).await?;
-    }
-    if changes.touches("tags") {
-        let arn = cluster_arn(aws, id);
-        // The live tags leave out the schema tags, which belong to the redshift_schema
-        // resources: they are never removed here.
-        converge_tags(
-            aws,
-            REDSHIFT,
-            &s.tags,
-            &l.tags,
-            |stale| async move {
-                aws.redshift
-                    .delete_tags()
-                    .resource_name(&arn)
-                    .set_tag_keys(Some(stale))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("untag")))?;
-                Ok(())
-            },
-            |changed| async move {
-                aws.redshift
-                    .create_tags()
-                    .resource_name(cluster_arn(aws, id))
-                    .set_tags(Some(changed.iter().map(|(k, v)| tag(k, v)).collect()))
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from(e).context(fail("tag")))?;
-                Ok(())
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// A provisioned Redshift cluster.
 pub struct Cluster;
 
@@ -228,12 +137,7 @@ pub struct Cluster;
 impl Provider for Cluster {
     type Spec = ClusterSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &ClusterSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<ClusterSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &ClusterSpec, _: &Inputs) -> Found<ClusterSpec> {
         read_cluster(aws, &desired.identifier, desired.wait_minutes).await
     }
 
@@ -241,7 +145,7 @@ impl Provider for Cluster {
         &self,
         aws: &Aws,
         s: &ClusterSpec,
-        _inputs: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Outputs, AwsError> {
         let id = &s.identifier;
         let call = aws
@@ -271,27 +175,96 @@ impl Provider for Cluster {
             .or_absent(&["ClusterAlreadyExists", "ClusterAlreadyExistsFault"])?
             .is_some();
         wait_available(aws, id, s.wait_minutes).await?;
-        let live = read_cluster(aws, id, s.wait_minutes)
-            .await?
-            .ok_or_else(|| {
-                AwsError::msg(format!("Redshift cluster {id} vanished after creation"))
-            })?;
         if !created {
             // Adopted after an interrupted run: bring it to the declaration.
-            converge(aws, s, &live.spec, &Changes::between(s, &live.spec)).await?;
+            return self.settle(aws, s, inputs).await;
         }
-        Ok(live.outputs)
+        let live = read_cluster(aws, id, s.wait_minutes).await?;
+        let gone = || AwsError::msg(format!("Redshift cluster {id} vanished after creation"));
+        Ok(live.ok_or_else(gone)?.outputs)
     }
 
+    /// Brings a live cluster to the declaration where `changes` says they differ.
     async fn update(
         &self,
         aws: &Aws,
-        desired: &ClusterSpec,
+        s: &ClusterSpec,
         live: &Observed<ClusterSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, &live.spec, changes).await
+        let l = &live.spec;
+        let id = &s.identifier;
+        let fail = |what: &str| format!("failed to {what} of Redshift cluster {id}");
+        if changes.touches("node_type") || changes.touches("nodes") {
+            let call = aws
+                .redshift
+                .modify_cluster()
+                .cluster_identifier(id)
+                .node_type(&s.node_type)
+                .cluster_type(cluster_type(s.nodes))
+                .set_number_of_nodes((s.nodes > 1).then_some(s.nodes))
+                .send();
+            aws.mutate(REDSHIFT, fail("resize"), call).await?;
+            wait_available(aws, id, s.wait_minutes).await?;
+        }
+        if changes.touches("publicly_accessible") {
+            let call = aws
+                .redshift
+                .modify_cluster()
+                .cluster_identifier(id)
+                .publicly_accessible(s.publicly_accessible)
+                .send();
+            aws.mutate(REDSHIFT, fail("change the public accessibility"), call)
+                .await?;
+            wait_available(aws, id, s.wait_minutes).await?;
+        }
+        if changes.touches("iam_roles") {
+            let add: Vec<String> = s
+                .iam_roles
+                .iter()
+                .filter(|r| !l.iam_roles.contains(r))
+                .cloned()
+                .collect();
+            let remove: Vec<String> = l
+                .iam_roles
+                .iter()
+                .filter(|r| !s.iam_roles.contains(r))
+                .cloned()
+                .collect();
+            let call = aws
+                .redshift
+                .modify_cluster_iam_roles()
+                .cluster_identifier(id)
+                .set_add_iam_roles(Some(add))
+                .set_remove_iam_roles(Some(remove))
+                .send();
+            aws.mutate(REDSHIFT, fail("change the IAM roles"), call)
+                .await?;
+            wait_available(aws, id, s.wait_minutes).await?;
+        }
+        if changes.touches("tags") {
+            let arn = cluster_arn(aws, id);
+            // The live tags leave out the schema tags, which belong to the redshift_schema
+            // resources: they are never removed here.
+            converge_tags(
+                aws,
+                REDSHIFT,
+                &format!("Redshift cluster {id}"),
+                (&s.tags, &l.tags),
+                |stale| {
+                    let call = aws.redshift.delete_tags().resource_name(&arn);
+                    call.set_tag_keys(Some(stale)).send()
+                },
+                |set| {
+                    let tags = set.iter().map(|(k, v)| tag(k, v)).collect();
+                    let call = aws.redshift.create_tags().resource_name(&arn);
+                    call.set_tags(Some(tags)).send()
+                },
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Deletes the cluster without a final snapshot: deleting a stateful resource already

@@ -8,7 +8,7 @@
 
 use super::{all_tags, cluster_arn, describe, tag, REDSHIFT};
 use crate::aws::kit::poll_until;
-use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Observed, Outputs, Provider};
+use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::catalog::sha256_hex;
 use crate::model::redshift::{schema_tag, SchemaSpec};
 use crate::model::Kind;
@@ -137,12 +137,7 @@ impl Provider for Schema {
     type Spec = SchemaSpec;
 
     /// The table as recorded on its cluster; the record is a tag, read with the cluster.
-    async fn read(
-        &self,
-        aws: &Aws,
-        s: &SchemaSpec,
-        inputs: &Inputs,
-    ) -> Result<Option<Observed<SchemaSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, s: &SchemaSpec, inputs: &Inputs) -> Found<SchemaSpec> {
         // No cluster, no table in it.
         if inputs.get(Kind::RedshiftCluster, "arn").is_none() {
             return Ok(None);
@@ -160,12 +155,7 @@ impl Provider for Schema {
         }))
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &SchemaSpec,
-        _inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, s: &SchemaSpec, _: &Inputs) -> Result<Outputs, AwsError> {
         apply_ddl(aws, s).await?;
         Ok(Outputs::new())
     }
@@ -176,7 +166,7 @@ impl Provider for Schema {
         s: &SchemaSpec,
         _live: &Observed<SchemaSpec>,
         _changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         apply_ddl(aws, s).await
     }

@@ -3,7 +3,7 @@
 use super::{NO_BUCKET, S3};
 use crate::aws::kit::{converge_tag_set, Absent};
 use crate::aws::{
-    built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider,
+    built, Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
 use crate::model::s3::BucketSpec;
 use crate::model::Tags;
@@ -131,24 +131,14 @@ pub struct Bucket;
 impl Provider for Bucket {
     type Spec = BucketSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &BucketSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<BucketSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &BucketSpec, _: &Inputs) -> Found<BucketSpec> {
         let name = &desired.name;
         Ok(bucket_tags(aws, name)
             .await?
             .map(|tags| observed(name, tags)))
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        s: &BucketSpec,
-        _inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, s: &BucketSpec, _: &Inputs) -> Result<Outputs, AwsError> {
         let name = &s.name;
         let mut req = aws.s3.create_bucket().bucket(name);
         if aws.region != "us-east-1" {
@@ -182,7 +172,7 @@ impl Provider for Bucket {
         s: &BucketSpec,
         live: &Observed<BucketSpec>,
         changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         if !changes.touches("tags") {
             return Ok(());

@@ -61,7 +61,7 @@ impl<T: BucketSetting> Provider for T {
         &self,
         aws: &Aws,
         desired: &T::Spec,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<Option<Observed<T::Spec>>, AwsError> {
         let found = self
             .get(aws, &desired.physical())
@@ -70,12 +70,7 @@ impl<T: BucketSetting> Provider for T {
         Ok(found.flatten().map(Observed::bare))
     }
 
-    async fn create(
-        &self,
-        aws: &Aws,
-        desired: &T::Spec,
-        _inputs: &Inputs,
-    ) -> Result<Outputs, AwsError> {
+    async fn create(&self, aws: &Aws, desired: &T::Spec, _: &Inputs) -> Result<Outputs, AwsError> {
         self.put(aws, desired).await?;
         Ok(Outputs::new())
     }
@@ -86,7 +81,7 @@ impl<T: BucketSetting> Provider for T {
         desired: &T::Spec,
         _live: &Observed<T::Spec>,
         _changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         self.put(aws, desired).await
     }

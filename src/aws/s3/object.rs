@@ -4,6 +4,7 @@
 use super::S3;
 use crate::aws::kit::Absent;
 use crate::aws::provider::to_value;
+use crate::aws::Found;
 use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::catalog::{embedded, sha256_hex, ObjectSpec, OBJECTS_PREFIX};
 use crate::model::{Resource, Spec};
@@ -126,12 +127,7 @@ fn location(physical: &str) -> Option<(String, String)> {
 impl Provider for Object {
     type Spec = ObjectSpec;
 
-    async fn read(
-        &self,
-        aws: &Aws,
-        desired: &ObjectSpec,
-        _inputs: &Inputs,
-    ) -> Result<Option<Observed<ObjectSpec>>, AwsError> {
+    async fn read(&self, aws: &Aws, desired: &ObjectSpec, _: &Inputs) -> Found<ObjectSpec> {
         Ok(head(&aws.s3, &desired.bucket, &desired.key)
             .await?
             .map(Observed::bare))
@@ -141,7 +137,7 @@ impl Provider for Object {
         &self,
         aws: &Aws,
         desired: &ObjectSpec,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<Outputs, AwsError> {
         put_object(aws, desired).await?;
         Ok(Outputs::new())
@@ -153,7 +149,7 @@ impl Provider for Object {
         desired: &ObjectSpec,
         _live: &Observed<ObjectSpec>,
         _changes: &Changes,
-        _inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
         put_object(aws, desired).await
     }
