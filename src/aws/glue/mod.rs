@@ -3,7 +3,7 @@
 //!
 //! Emulator gaps (moto 5.2): Glue `UpdateCrawler`, `UpdateJob`, `UpdateConnection` and
 //! `DeleteConnection` are not implemented (HTTP 500). The tests' emulator
-//! (`tests/testkit/moto_ext.py`) adds them, as documented for AWS.
+//! (`emulator/ecomflow_emulator/glue.py`) adds them, as documented for AWS.
 
 mod connection;
 mod crawler;

@@ -5,7 +5,7 @@
 //! Emulator gaps (moto 5.2): `ManageMasterPassword` is accepted but ignored (no
 //! `MasterPasswordSecretArn` is reported), `ModifyClusterIamRoles` is not implemented, and
 //! Data API statements stay `STARTED` forever; the tests' emulator
-//! (`tests/testkit/moto_ext.py`) adds the last two.
+//! (`emulator/ecomflow_emulator/redshift.py`) adds the last two.
 
 mod cluster;
 mod schema;
