@@ -29,7 +29,8 @@ this package's own tests (`emulator/tests`) all start it through that script.
 Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
-- `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`: one module per service.
+- `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`: one module per
+  service.
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
 - `emulator/tests`: a test per rule, with a case AWS allows and one it refuses where the rule
   refuses something (`python -m unittest discover -s emulator/tests`, run by scripts/test).
@@ -142,6 +143,43 @@ DynamoDB (`dynamodb`):
 - A Query on a table's key reads only the queried partition (same items, order and pages).
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.html
 
+Firehose delivery to S3 (`firehose`): moto wrote each PutRecord(Batch) at once, under the
+literal prefix, as raw JSON; ExtendedS3 and S3 destinations now deliver as Firehose does
+(Redshift and other destinations stay moto's):
+- Buffering per stream, delivered when SizeInMBs is reached or IntervalInSeconds has passed
+  since the first buffered record, whichever first, by one background thread; interval 0
+  delivers at once (zero buffering: what tests use instead of waiting). Ranges SizeInMBs
+  1..128 and IntervalInSeconds 0..900 (ValidationException); both or neither.
+  https://docs.aws.amazon.com/firehose/latest/dev/buffering-hints.html
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html
+- With record format conversion enabled, CreateDeliveryStream and UpdateDestination refuse
+  (InvalidArgumentException) a SizeInMBs below 64, a CompressionFormat other than
+  UNCOMPRESSED, a missing deserializer, serializer or schema; without BufferingHints a
+  converting stream gets 128 MiB (5 MiB otherwise).
+  https://docs.aws.amazon.com/firehose/latest/dev/enable-record-format-conversion.html
+- Object keys `<evaluated prefix><stream>-<version>-<yyyy-MM-dd-HH-mm-ss>-<uuid><extension>`:
+  `!{timestamp:<Java pattern>}` (oldest record's arrival, UTC or CustomTimeZone),
+  `!{firehose:random-string}`, `!{firehose:error-output-type}`; `yyyy/MM/dd/HH/` appended
+  only to a Prefix without a timestamp expression; the prefix rules (ErrorOutputPrefix needed
+  with expressions and holding error-output-type) refused as AWS refuses them; `.parquet`
+  (`.orc`) unless FileExtension says otherwise.
+  https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html
+  https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html
+- Conversion: OpenX JSON SerDe (CaseInsensitive, ColumnToJsonKeyMappings,
+  ConvertDotsInJsonKeysToUnderscores, its timestamp formats) or Hive JSON SerDe
+  (TimestampFormats, java.sql.Timestamp by default); the Glue table's columns read from the
+  emulated catalog at delivery time; decimals exact, timestamps, dates, nested types; one
+  Parquet object per delivery, compressed as ParquetSerDe says (SNAPPY by default).
+  https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_OpenXJsonSerDe.html
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_HiveJsonSerDe.html
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_SchemaConfiguration.html
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_ParquetSerDe.html
+- A record that does not convert goes to ErrorOutputPrefix (error-output-type
+  `format-conversion-failed`) as one JSON line in the documented error-record shape; the rest
+  of the batch is delivered.
+  https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion-error-handling.html
+
 The server (`server`), cost only: moto's list of backends is made once instead of per request,
 and `MOTO_ACCESS_LOG=0` silences the access log. werkzeug still closes the connection after
 every answer (real AWS keeps it open).
@@ -149,6 +187,6 @@ every answer (real AWS keeps it open).
 Not emulated
 ------------
 moto's other gaps met so far, and how the tool copes with each, are in DEVELOPERS.md
-("Emulator gaps"). The venv already holds pyarrow and duckdb for what comes next: Firehose's
-record format conversion to Parquet and Athena SQL over the lake.
+("Emulator gaps"). The venv holds pyarrow (Firehose's record format conversion, `firehose`)
+and duckdb for what comes next: Athena SQL over the lake.
 """

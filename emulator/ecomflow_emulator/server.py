@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 
-from . import apigateway, cognito, dynamodb, glue, iam_eval, kinesis, redshift
+from . import apigateway, cognito, dynamodb, firehose, glue, iam_eval, kinesis, redshift
 
 
 def list_backends_once():
@@ -47,6 +47,7 @@ def install():
     dynamodb.install()
     iam_eval.install()
     cognito.install()
+    firehose.install()
     quiet_access_log()
     list_backends_once()
 
