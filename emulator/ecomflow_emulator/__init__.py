@@ -29,8 +29,8 @@ this package's own tests (`emulator/tests`) all start it through that script.
 Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
-- `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`: one module per
-  service.
+- `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`: one
+  module per service.
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
 - `emulator/tests`: a test per rule, with a case AWS allows and one it refuses where the rule
   refuses something (`python -m unittest discover -s emulator/tests`, run by scripts/test).
@@ -57,8 +57,35 @@ Each is added only where the installed moto lacks it, so a newer moto that has o
   https://docs.aws.amazon.com/apigateway/latest/api/API_UntagResource.html
   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-tagging.html
 
+- Athena UpdateWorkGroup: Description, State and each ConfigurationUpdates field given
+  (ResultConfigurationUpdates with its Remove... flags, EnforceWorkGroupConfiguration,
+  PublishCloudWatchMetricsEnabled, BytesScannedCutoffPerQuery, RequesterPaysEnabled,
+  EngineVersion, ...); the rest stays.
+  https://docs.aws.amazon.com/athena/latest/APIReference/API_UpdateWorkGroup.html
+  https://docs.aws.amazon.com/athena/latest/APIReference/API_WorkGroupConfigurationUpdates.html
+
 What AWS reports that moto does not
 -----------------------------------
+- Athena queries run (`athena`; its module documentation has every rule, and
+  `athena.TRANSLATION_NOTES` the dialect differences): StartQueryExecution queues the query,
+  a worker runs it with DuckDB over the objects of the Glue tables it names (read from moto's
+  S3 in-process; Parquet, JSON lines or delimited text; registered partitions or partition
+  projection), and the states go QUEUED, RUNNING, then SUCCEEDED, FAILED or CANCELLED.
+  https://docs.aws.amazon.com/athena/latest/APIReference/API_StartQueryExecution.html
+  https://docs.aws.amazon.com/athena/latest/APIReference/API_QueryExecutionStatus.html
+  https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
+  https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html
+- Athena (Trino) SQL is translated to DuckDB's with sqlglot, and what sqlglot does not
+  handle is rewritten (integer division, decimal literals as double, date_trunc on dates,
+  date_diff, Joda patterns, ISO day of week, avg of decimals, output labels `_col<i>`).
+  https://docs.aws.amazon.com/athena/latest/ug/data-types.html
+  https://trino.io/docs/current/functions/datetime.html
+- Athena GetQueryResults: the header row first, Athena's value notation and ColumnInfo type
+  names, pages of up to 1000; the result `<id>.csv` (every value quoted, NULL empty) and
+  `<id>.csv.metadata` at the output location, with the effective encryption.
+  https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html
+  https://docs.aws.amazon.com/athena/latest/ug/querying-finding-output-files.html
+  https://docs.aws.amazon.com/athena/latest/ug/encrypting-query-results-stored-in-s3.html
 - Redshift ManageMasterPassword: a cluster created with it reports `MasterPasswordSecretArn`,
   the secret Redshift keeps the admin password in (`secret:redshift!<cluster>-admin-<6>`); one
   created with its own password reports none. Only the ARN exists (no Secrets Manager secret).
@@ -71,6 +98,24 @@ What AWS reports that moto does not
 
 Rules AWS enforces, enforced here
 ---------------------------------
+Athena (`athena`):
+- The output location and encryption are the workgroup's when it enforces its
+  configuration, else the request's, else the workgroup's; none at all is
+  InvalidRequestException "No output location provided. ..."; a disabled workgroup runs
+  nothing ("WorkGroup <name> is disabled."), an unknown one is "WorkGroup <name> is not found.".
+  https://docs.aws.amazon.com/athena/latest/ug/workgroups-settings-override.html
+  https://docs.aws.amazon.com/athena/latest/ug/workgroups-troubleshooting.html
+- A syntax error is refused by StartQueryExecution (InvalidRequestException, MALFORMED_QUERY);
+  an unknown table, schema, column or function FAILS the query with Athena's reason and
+  AthenaError (e.g. "COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved or requester
+  is not authorized to access requested resources", category 2, type 1006).
+  https://docs.aws.amazon.com/athena/latest/ug/error-reference.html
+- DeleteWorkGroup refuses the primary workgroup, and one that ran queries unless
+  RecursiveDeleteOption; unknown workgroups and ARNs are refused, a workgroup without tags
+  lists none.
+  https://docs.aws.amazon.com/athena/latest/APIReference/API_DeleteWorkGroup.html
+  https://docs.aws.amazon.com/athena/latest/APIReference/API_ListTagsForResource.html
+
 Cognito user pools (`cognito`):
 - SignUp on a pool with `AdminCreateUserConfig.AllowAdminCreateUserOnly` true is refused:
   NotAuthorizedException (HTTP 400) "SignUp is not permitted for this user pool".
@@ -188,5 +233,6 @@ Not emulated
 ------------
 moto's other gaps met so far, and how the tool copes with each, are in DEVELOPERS.md
 ("Emulator gaps"). The venv holds pyarrow (Firehose's record format conversion, `firehose`)
-and duckdb for what comes next: Athena SQL over the lake.
+and duckdb with sqlglot (Athena SQL over the lake, `athena`). Athena reads the lake
+in-process, so IAM is not evaluated on the S3 and Glue reads a query makes.
 """

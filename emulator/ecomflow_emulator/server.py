@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 
-from . import apigateway, cognito, dynamodb, firehose, glue, iam_eval, kinesis, redshift
+from . import apigateway, athena, cognito, dynamodb, firehose, glue, iam_eval, kinesis, redshift
 
 
 def list_backends_once():
@@ -48,6 +48,7 @@ def install():
     iam_eval.install()
     cognito.install()
     firehose.install()
+    athena.install()
     quiet_access_log()
     list_backends_once()
 
