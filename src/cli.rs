@@ -126,6 +126,31 @@ pub enum Command {
     Stream(StreamArgs),
     /// The batch path: upload a raw CSV to `raw/`, run the Glue ETL job on it, announce it.
     Load(LoadArgs),
+    /// Query the lake.
+    #[command(subcommand)]
+    Lake(LakeCommand),
+}
+
+/// `lake` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Run SQL (Athena's dialect) on the lake through Athena, in the stack's workgroup, and
+    /// print the rows as a table (or JSON with `--output json`).
+    Query(LakeQueryArgs),
+}
+
+/// `lake query` arguments.
+#[derive(Debug, Args)]
+pub struct LakeQueryArgs {
+    /// The SQL; `-` reads it from stdin. Unqualified tables are the stack's lake database.
+    #[arg(required_unless_present = "file")]
+    pub sql: Option<String>,
+    /// Read the SQL from this file instead.
+    #[arg(long, conflicts_with = "sql")]
+    pub file: Option<PathBuf>,
+    /// Give up waiting for the query after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
 }
 
 /// `local` subcommands.

@@ -3,7 +3,7 @@
 use crate::aws::{Aws, ConnectOptions};
 use crate::cli::{
     confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, GcArgs, Global,
-    Output, OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
+    LakeQueryArgs, Output, OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
 };
 use crate::engine::execute::RunReport;
 use crate::engine::lock;
@@ -265,6 +265,33 @@ pub fn data_check(g: &Global, args: &DataCheckArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{report}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `lake query`.
+pub async fn lake_query(g: &Global, args: &LakeQueryArgs) -> Result<i32> {
+    let sql = match (&args.sql, &args.file) {
+        (_, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("failed to read {}", file.display()))?,
+        (Some(sql), None) if sql == "-" => std::io::read_to_string(std::io::stdin())
+            .context("failed to read the SQL from stdin")?,
+        (Some(sql), None) => sql.clone(),
+        (None, None) => bail!("no SQL given"),
+    };
+    let session = open_session(g).await?;
+    let names = &session.blueprint.names;
+    let result = crate::lake::query(
+        &session.aws,
+        &crate::blueprint::workgroup_name(names),
+        &crate::blueprint::database_name(names),
+        &sql,
+        std::time::Duration::from_secs(args.timeout),
+    )
+    .await?;
+    match g.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&result.to_json())?),
+        Output::Text => println!("{result}"),
     }
     Ok(EXIT_OK)
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod datafile;
 pub mod engine;
 pub mod gc;
+pub mod lake;
 pub mod load;
 pub mod local;
 pub mod model;

@@ -45,6 +45,8 @@ pub struct Outputs {
     pub athena_database: Option<String>,
     /// Athena (Glue) table of the clean Parquet.
     pub athena_table: Option<String>,
+    /// Athena workgroup to run queries in (results location and encryption enforced).
+    pub athena_workgroup: Option<String>,
     /// The warehouse, when declared and live.
     pub warehouse: Option<Warehouse>,
 }
@@ -94,6 +96,7 @@ pub async fn read(session: &Session) -> Result<Outputs, EngineError> {
         bucket: physical("s3_bucket.lake"),
         athena_database: physical("glue_database.lake"),
         athena_table: found("glue_table.invoice_lines").map(|_| "invoice_lines".to_string()),
+        athena_workgroup: physical("athena_workgroup.analytics"),
         warehouse,
     })
 }
@@ -112,6 +115,7 @@ impl fmt::Display for Outputs {
         writeln!(f, "  lake bucket        {}", show(&self.bucket))?;
         writeln!(f, "  athena database    {}", show(&self.athena_database))?;
         writeln!(f, "  athena table       {}", show(&self.athena_table))?;
+        writeln!(f, "  athena workgroup   {}", show(&self.athena_workgroup))?;
         match &self.warehouse {
             None => writeln!(f, "  redshift           (not declared or not found)"),
             Some(w) => {

@@ -549,6 +549,8 @@ fn a_bad_stack_file_reaches_no_api() {
         s.replace("retention_hours: 24", "retention_hours: 2")
             .replace("pitr: true", "pitr: sometimes")
     });
+    let text = std::fs::read_to_string(&bad).unwrap();
+    let pitr_line = 1 + text.lines().position(|l| l.contains("pitr:")).unwrap();
     for args in [
         vec!["plan", "-s", bad.to_str().unwrap()],
         vec!["apply", "--yes", "-s", bad.to_str().unwrap()],
@@ -564,7 +566,8 @@ fn a_bad_stack_file_reaches_no_api() {
             r.stderr
         );
         assert!(
-            r.stderr.contains("bad.yaml:15:9: tables.pitr"),
+            r.stderr
+                .contains(&format!("bad.yaml:{pitr_line}:9: tables.pitr")),
             "{}",
             r.stderr
         );

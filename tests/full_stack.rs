@@ -151,6 +151,7 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
         "bucket",
         "athena_database",
         "athena_table",
+        "athena_workgroup",
     ] {
         assert!(
             out[key].as_str().is_some_and(|v| !v.is_empty()),

@@ -192,6 +192,12 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        address: "athena_workgroup.analytics",
+        change: |s| s["bytes_scanned_cutoff"] = json!(1_073_741_824),
+        paths: &["bytes_scanned_cutoff"],
+        ..ROW
+    },
+    Row {
         address: "redshift_cluster.warehouse",
         change: |s| s["nodes"] = json!(2),
         paths: &["nodes"],

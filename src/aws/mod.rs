@@ -2,6 +2,7 @@
 //! [`Provider`] per resource kind (read, create, update, delete, list).
 
 mod apigateway;
+mod athena;
 mod checked;
 mod cognito;
 mod dynamodb;
@@ -10,7 +11,7 @@ mod firehose;
 mod glue;
 mod iam;
 mod kinesis;
-mod kit;
+pub(crate) mod kit;
 mod lambda;
 mod logs;
 mod provider;
@@ -80,6 +81,8 @@ pub struct Aws {
     pub redshift_data: aws_sdk_redshiftdata::Client,
     /// CloudWatch Logs.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// Athena.
+    pub athena: aws_sdk_athena::Client,
     /// DynamoDB for the lock table only; its calls are not counted as stack calls.
     pub lock_dynamodb: aws_sdk_dynamodb::Client,
     /// STS: who the caller is, and the execution roles' credentials for `local serve`.
@@ -115,6 +118,8 @@ fn control_plane_quota(service: Service) -> (u32, u32) {
         // CloudWatch Logs: CreateLogGroup, DeleteLogGroup and PutRetentionPolicy are held to
         // 5 per second per account.
         Service::Logs => (5, 5),
+        // Athena: CreateWorkGroup and its kin share a few calls per second per account.
+        Service::Athena => (5, 5),
     }
 }
 
@@ -208,6 +213,11 @@ impl Aws {
                 .interceptor(stats.clone())
                 .build(),
         );
+        let athena = aws_sdk_athena::Client::from_conf(
+            aws_sdk_athena::config::Builder::from(&shared)
+                .interceptor(stats.clone())
+                .build(),
+        );
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let sts = aws_sdk_sts::Client::new(&shared);
         let identity = sts.get_caller_identity().send().await.map_err(|e| {
@@ -237,6 +247,7 @@ impl Aws {
             redshift,
             redshift_data,
             logs,
+            athena,
             lock_dynamodb,
             sts,
             stats,

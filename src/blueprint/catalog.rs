@@ -5,9 +5,10 @@
 //!
 //! Layout of `clean/`: hive-style partitions `clean/dt=yyyy-MM-dd/` (the day the rows were
 //! delivered, from Firehose's `!{timestamp:...}` or the job's run date). The table declares
-//! the partition key `dt`, so Athena can prune by day, and the crawler (targeting the
-//! declared table, with schema changes only logged) adds each new `dt=` partition without
-//! ever rewriting the declared schema. Non-hive prefixes (`clean/2024/01/02/`) would make the
+//! the partition key `dt`, so Athena can prune by day; Athena finds partitions by projection
+//! (see [`table_parameters`]), and the crawler (targeting the declared table, with schema
+//! changes only logged) registers each new `dt=` partition for other readers without ever
+//! rewriting the declared schema. Non-hive prefixes (`clean/2024/01/02/`) would make the
 //! crawler invent `partition_0..2` columns instead.
 
 use super::storage::LAKE;
@@ -94,6 +95,34 @@ pub fn clean_columns() -> Vec<Column> {
     .collect()
 }
 
+/// The table's parameters. Partition projection on `dt`: Athena computes the partitions of a
+/// query from these instead of reading them from the catalog, so a `dt=` prefix Firehose or
+/// the job has just written is queryable at once, with no crawl or `ALTER TABLE ADD
+/// PARTITION` first (and no catalog call per partition). Readers without projection (Redshift
+/// Spectrum, Glue ETL) use the partitions the nightly crawl registers.
+/// https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
+/// https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html
+pub fn table_parameters(bucket: &str) -> BTreeMap<String, String> {
+    [
+        ("classification", "parquet".to_string()),
+        ("EXTERNAL", "TRUE".to_string()),
+        ("projection.enabled", "true".to_string()),
+        ("projection.dt.type", "date".to_string()),
+        ("projection.dt.format", "yyyy-MM-dd".to_string()),
+        // The delivery day, never before the tool existed; NOW is the query's time.
+        ("projection.dt.range", "2024-01-01,NOW".to_string()),
+        ("projection.dt.interval", "1".to_string()),
+        ("projection.dt.interval.unit", "DAYS".to_string()),
+        (
+            "storage.location.template",
+            format!("s3://{bucket}/clean/dt=${{dt}}/"),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// The catalog resources.
 pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource> {
     let names = &ctx.names;
@@ -168,10 +197,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                     "serialization.format".to_string(),
                     "1".to_string(),
                 )]),
-                parameters: BTreeMap::from([
-                    ("classification".to_string(), "parquet".to_string()),
-                    ("EXTERNAL".to_string(), "TRUE".to_string()),
-                ]),
+                parameters: table_parameters(&bucket),
             },
         )
         .owned_by(&db_addr)

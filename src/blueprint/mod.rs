@@ -5,6 +5,7 @@
 
 mod access;
 mod alerts;
+mod analytics;
 mod api;
 mod catalog;
 mod compute;
@@ -15,7 +16,9 @@ mod trust;
 mod warehouse;
 
 pub use access::FUNCTIONS;
+pub use analytics::workgroup_name;
 pub use api::ROUTES;
+pub use catalog::{database_name, TABLE as LAKE_TABLE};
 pub use compute::{declared_environment, stream_mapping};
 
 use crate::config::StackConfig;
@@ -78,6 +81,7 @@ pub fn build(config: &StackConfig, ctx: &Context) -> Blueprint {
     resources.extend(api::resources(config, ctx, &tags));
     resources.extend(catalog::resources(config, ctx, &tags));
     resources.extend(warehouse::resources(config, ctx, &tags));
+    resources.extend(analytics::resources(&ctx.names, &tags));
     Blueprint {
         names: ctx.names.clone(),
         resources,

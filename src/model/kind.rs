@@ -30,11 +30,13 @@ pub enum Service {
     Redshift,
     /// CloudWatch Logs.
     Logs,
+    /// Athena (workgroups).
+    Athena,
 }
 
 impl Service {
     /// Every service, for per-service clients and limits.
-    pub const ALL: [Service; 12] = [
+    pub const ALL: [Service; 13] = [
         Service::S3,
         Service::Iam,
         Service::Kinesis,
@@ -47,6 +49,7 @@ impl Service {
         Service::Firehose,
         Service::Redshift,
         Service::Logs,
+        Service::Athena,
     ];
 }
 
@@ -122,6 +125,8 @@ macro_rules! kind_table {
             RedshiftCluster = "redshift_cluster", Redshift, ["identifier", "database", "master_username", "encrypted"], [], true, true, None, redshift::Cluster;
             /// A CloudWatch Logs log group (the API stage's access logs).
             LogGroup = "log_group", Logs, ["name"], [], false, true, None, logs::LogGroup;
+            /// An Athena workgroup (query results location and encryption, enforced).
+            AthenaWorkgroup = "athena_workgroup", Athena, ["name"], [], false, true, None, athena::Workgroup;
             /// Tables created in Redshift through the Data API.
             RedshiftSchema = "redshift_schema", Redshift, ["cluster", "database", "table", "ddl_sha256"], [], true, false, None, redshift::Schema;
         }

@@ -4,6 +4,7 @@
 //! diff see specs as normalised JSON values, so one generic mechanism serves every kind.
 
 pub mod apigateway;
+pub mod athena;
 pub mod catalog;
 pub mod cognito;
 pub mod dynamodb;

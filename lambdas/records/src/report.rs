@@ -21,8 +21,9 @@ pub type ReportError = InputError;
 /// The data-quality report. Field names of the JSON form are stable.
 ///
 /// Input-side counts (`cancellations`, `adjustments`, `missing_customer_id`,
-/// `exact_duplicate_rows`) look at every data row read, whatever the rules; the
-/// `distinct_*`, date range and totals describe the **accepted** lines only.
+/// `exact_duplicate_rows`, `input_distinct_*`) look at every data row read, whatever the
+/// rules, so a user can check a file against its published figures; the `distinct_*`, date
+/// range and totals describe the **accepted** lines only.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataReport {
     /// The rules the rows were cleaned with.
@@ -43,6 +44,14 @@ pub struct DataReport {
     pub missing_customer_id: u64,
     /// Rows byte-for-byte identical to an earlier row (the first copy is not counted).
     pub exact_duplicate_rows: u64,
+    /// Distinct InvoiceNo among all rows read (trimmed, as written).
+    pub input_distinct_invoices: u64,
+    /// Distinct non-empty CustomerID among all rows read.
+    pub input_distinct_customers: u64,
+    /// Distinct StockCode among all rows read.
+    pub input_distinct_stock_codes: u64,
+    /// Distinct Country among all rows read.
+    pub input_distinct_countries: u64,
     /// Distinct InvoiceNo among accepted lines.
     pub distinct_invoices: u64,
     /// Distinct CustomerID among accepted lines.
@@ -81,6 +90,8 @@ pub fn check<R: Read>(input: R, rules: &CleaningRules) -> Result<DataReport, Rep
     let mut batch = cleaner.batch();
     let mut raw_seen = Deduper::default();
     let mut acc = Accumulator::default();
+    // Per column: InvoiceNo, StockCode, CustomerID, Country, as raw trimmed bytes.
+    let mut input: [HashSet<Box<[u8]>>; 4] = Default::default();
     let mut line = crate::InvoiceLine::default();
     let mut report = DataReport {
         rules: *rules,
@@ -92,6 +103,10 @@ pub fn check<R: Read>(input: R, rules: &CleaningRules) -> Result<DataReport, Rep
         adjustments: 0,
         missing_customer_id: 0,
         exact_duplicate_rows: 0,
+        input_distinct_invoices: 0,
+        input_distinct_customers: 0,
+        input_distinct_stock_codes: 0,
+        input_distinct_countries: 0,
         distinct_invoices: 0,
         distinct_customers: 0,
         distinct_stock_codes: 0,
@@ -114,6 +129,14 @@ pub fn check<R: Read>(input: R, rules: &CleaningRules) -> Result<DataReport, Rep
         if rec.len() == crate::COLUMNS.len() && rec[6].trim_ascii().is_empty() {
             report.missing_customer_id += 1;
         }
+        for (set, column) in input.iter_mut().zip([0, 1, 6, 7]) {
+            match rec.get(column).map(<[u8]>::trim_ascii) {
+                Some(v) if !v.is_empty() && !set.contains(v) => {
+                    set.insert(v.into());
+                }
+                _ => {}
+            }
+        }
         match batch.csv_record_into(&rec, &mut line) {
             Ok(()) => {
                 report.accepted += 1;
@@ -125,6 +148,11 @@ pub fn check<R: Read>(input: R, rules: &CleaningRules) -> Result<DataReport, Rep
             }
         }
     }
+    let [invoices, stock_codes, customers, countries] = input.map(|s| s.len() as u64);
+    report.input_distinct_invoices = invoices;
+    report.input_distinct_stock_codes = stock_codes;
+    report.input_distinct_customers = customers;
+    report.input_distinct_countries = countries;
     report.distinct_invoices = acc.invoices.len() as u64;
     report.distinct_customers = acc.customers.len() as u64;
     report.distinct_stock_codes = acc.stock_codes.len() as u64;
@@ -197,6 +225,14 @@ impl fmt::Display for DataReport {
             ("exact duplicate rows", self.exact_duplicate_rows),
         ] {
             writeln!(f, "  {label:<22} {n:>10}  ({:5.2}%)", pct(n))?;
+        }
+        for (label, n) in [
+            ("distinct invoices", self.input_distinct_invoices),
+            ("distinct customers", self.input_distinct_customers),
+            ("distinct stock codes", self.input_distinct_stock_codes),
+            ("distinct countries", self.input_distinct_countries),
+        ] {
+            writeln!(f, "  {label:<22} {n:>10}")?;
         }
         writeln!(f)?;
         writeln!(f, "Outcome")?;

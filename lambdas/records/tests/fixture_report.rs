@@ -54,6 +54,11 @@ fn sample_with_default_rules() {
     assert_eq!(r.distinct_customers, 20);
     assert_eq!(r.distinct_stock_codes, 108);
     assert_eq!(r.distinct_countries, 7);
+    // Every row, whatever the rules.
+    assert_eq!(r.input_distinct_invoices, 71);
+    assert_eq!(r.input_distinct_customers, 28);
+    assert_eq!(r.input_distinct_stock_codes, 124);
+    assert_eq!(r.input_distinct_countries, 8);
     assert_eq!(r.total_quantity, 743);
     assert_eq!(r.total_revenue.to_string(), "2018.30");
 
@@ -74,6 +79,10 @@ fn sample_with_default_rules() {
         "adjustments",
         "missing_customer_id",
         "exact_duplicate_rows",
+        "input_distinct_invoices",
+        "input_distinct_customers",
+        "input_distinct_stock_codes",
+        "input_distinct_countries",
         "distinct_invoices",
         "distinct_customers",
         "distinct_stock_codes",
