@@ -121,7 +121,7 @@ def main():
     print(f"  accepted:           {sent['accepted']}")
     print(f"  rejected:           {sent['rejected']} {json.dumps(sent['rejected_by_reason'])}")
     print(f"  DynamoDB items:     {items} invoice lines, {customers} customer invoices")
-    print(f"  S3 objects:         {clean} under clean/ (Firehose), {rejects} under rejects/")
+    print(f"  S3 objects:         {clean} Parquet under clean/ (Firehose), {rejects} under rejects/")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 //! Data flowing end to end on the emulator: apply the dev stack, sign a Cognito user in,
 //! start `local serve` (the packaged bootstraps under their roles, IAM evaluated), stream
 //! 3,000 real rows through the API with the user's token, and
-//! check that nothing is lost: every row becomes an item in DynamoDB and a record Firehose
-//! delivered to S3, or a reject with its reason under `rejects/` (`ingest`'s under
+//! check that nothing is lost: every row becomes an item in DynamoDB and a row of the Parquet
+//! Firehose delivered to the lake, or a reject with its reason under `rejects/` (`ingest`'s under
 //! `rejects/ingest/`, each row the API answered as rejected; `process`'s under
 //! `rejects/dt=.../`); sent = delivered items + both kinds of rejects. Every invoice of the
 //! slice read back through `GET /invoices/{invoiceNo}` equals its source rows, and every
 //! customer's `GET /customers/{customerId}/invoices` (all pages) equals the summaries the
-//! source rows imply; no token gets 401.
+//! source rows imply; no token gets 401. The Parquet is read back with pyarrow, a reader of
+//! its own: its rows are the accepted lines, its types the Glue table's, its values the
+//! source rows' (prices exact, the pound sign intact).
 
 mod support;
 
@@ -19,6 +21,9 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use support::{command, run, Moto};
 
+/// Rows of the slice taken from the top of the dataset; the slice adds every later row with
+/// a pound sign (none of these has one; of those, one is a product the rules keep), so the
+/// test sees `£` survive every hop.
 const ROWS: usize = 3000;
 const USER: &str = "e2e-producer";
 const PASSWORD: &str = "E2e-producer-Passw0rd!";
@@ -33,8 +38,9 @@ impl Drop for Serve {
     }
 }
 
-/// The first `ROWS` rows of the real dataset (Latin-1, as published).
-fn slice(dir: &std::path::Path) -> std::path::PathBuf {
+/// The first `ROWS` rows of the real dataset (Latin-1, as published), and every later row
+/// with a `£` (0xA3 in Latin-1) in it; its path and row count.
+fn slice(dir: &std::path::Path) -> (std::path::PathBuf, usize) {
     let gz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/online_retail.csv.gz");
     let mut reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
         std::fs::File::open(&gz).expect("the dataset"),
@@ -47,7 +53,19 @@ fn slice(dir: &std::path::Path) -> std::path::PathBuf {
         reader.read_until(b'\n', &mut line).unwrap();
         out.write_all(&line).unwrap();
     }
-    path
+    let mut pounds = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains(&0xA3) {
+            out.write_all(&line).unwrap();
+            pounds += 1;
+        }
+    }
+    assert!(pounds > 0, "the dataset has rows with a pound sign");
+    (path, ROWS + pounds)
 }
 
 fn json_lines(text: &[u8]) -> Vec<Value> {
@@ -57,10 +75,18 @@ fn json_lines(text: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-/// The identity of a clean line: every typed field.
+/// The identity of a clean line: every typed field. Prices compare as numbers (`2.55` and
+/// the Parquet's `decimal(10,3)` `2.550` are one price), exactly.
 fn line_id(v: &Value) -> String {
     // An absent attribute (a DynamoDB item without CustomerID) reads as null.
-    let f = |k: &str| v.get(k).unwrap_or(&Value::Null).to_string();
+    let f = |k: &str| match v.get(k) {
+        Some(Value::String(p)) if k == "UnitPrice" => {
+            let price: Decimal = p.parse().expect("an exact decimal price");
+            price.normalize().to_string()
+        }
+        Some(x) => x.to_string(),
+        None => Value::Null.to_string(),
+    };
     records::COLUMNS.map(f).join("|")
 }
 
@@ -118,6 +144,26 @@ async fn records_under(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> V
         .iter()
         .flat_map(|o| json_lines(o))
         .collect()
+}
+
+/// The Arrow type pyarrow reads a Hive column type as, in a Parquet file Firehose wrote
+/// (timestamps are INT96, which pyarrow reads at nanoseconds).
+fn arrow_type(hive: &str) -> String {
+    match hive {
+        "string" => "string".into(),
+        "bigint" => "int64".into(),
+        "int" => "int32".into(),
+        "boolean" => "bool".into(),
+        "double" => "double".into(),
+        "timestamp" => "timestamp[ns]".into(),
+        d if d.starts_with("decimal(") => {
+            format!(
+                "decimal128({})",
+                &d["decimal(".len()..d.len() - 1].replace(',', ", ")
+            )
+        }
+        other => panic!("no Arrow type known for the Glue type {other}"),
+    }
 }
 
 /// (reason, raw input) of each rejection, counted.
@@ -215,7 +261,7 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
     });
     let stack = stack.to_str().unwrap();
     run(&ep, &["apply", "--yes", "-s", stack]).expect(0);
-    let csv = slice(dir.path());
+    let (csv, rows) = slice(dir.path());
     let outputs: Value = serde_json::from_str(
         &run(&ep, &["outputs", "--json", "-s", stack])
             .expect(0)
@@ -345,10 +391,10 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
     let summary: Value = serde_json::from_str(&stdout).unwrap();
     let accepted = summary["accepted"].as_u64().unwrap();
     let rejected = summary["rejected"].as_u64().unwrap();
-    assert_eq!(summary["sent"], ROWS as u64);
+    assert_eq!(summary["sent"], rows as u64);
     assert_eq!(
         accepted + rejected,
-        ROWS as u64,
+        rows as u64,
         "ingest answered for every row: {summary}"
     );
 
@@ -376,8 +422,10 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
     let s3 = moto.s3().await;
     let bucket = outputs["bucket"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
-    let (delivered, process_rejects, given_up) = loop {
-        let delivered = records_under(&s3, bucket, "clean/").await;
+    let mut keys = records::COLUMNS.to_vec();
+    keys.push("IsCancellation");
+    let (lake, process_rejects, given_up) = loop {
+        let lake = support::parquet::read(&s3, bucket, "clean/", &keys).await;
         // process's rejects: rejects/dt=YYYY-MM-DD/ (ingest's are under rejects/ingest/).
         let rejects = records_under(&s3, bucket, "rejects/dt=").await;
         let given_up = records_under(&s3, bucket, "aws/lambda/").await;
@@ -385,13 +433,14 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
             .iter()
             .map(|f| f["KinesisBatchInfo"]["batchSize"].as_u64().unwrap_or(0))
             .sum();
-        if (delivered.len() + rejects.len()) as u64 + given_up_rows >= accepted
+        if (lake.rows.len() + rejects.len()) as u64 + given_up_rows >= accepted
             || Instant::now() > deadline
         {
-            break (delivered, rejects, given_up);
+            break (lake, rejects, given_up);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(1000)).await;
     };
+    let delivered = &lake.rows;
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
     let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
     assert!(
@@ -450,10 +499,41 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
 
     let delivered_ids: BTreeSet<String> = delivered.iter().map(line_id).collect();
     same(
-        "S3 holds exactly the clean lines",
+        "the lake's Parquet holds exactly the clean lines",
         &delivered_ids,
         &expected_ids,
     );
+    assert!(
+        delivered
+            .iter()
+            .any(|l| l["Description"].as_str().is_some_and(|d| d.contains('£'))),
+        "the pound sign survives into the Parquet"
+    );
+    // Every object has the Glue table's columns, in Arrow's types for them.
+    let glue = aws_sdk_glue::Client::new(&conf);
+    let table = glue
+        .get_table()
+        .database_name(outputs["athena_database"].as_str().unwrap())
+        .name(outputs["athena_table"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let want: Vec<(String, String)> = table
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), arrow_type(c.r#type().unwrap())))
+        .collect();
+    assert!(lake.objects > 0);
+    for schema in &lake.schemas {
+        assert_eq!(
+            schema, &want,
+            "a Parquet object's schema against the Glue table"
+        );
+    }
 
     // DynamoDB: one item per distinct clean line, equal to it.
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
@@ -472,7 +552,7 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
         .filter(|l| item_ids.contains(&line_id(l)))
         .count();
     assert_eq!(
-        ROWS,
+        rows,
         delivered_items + ingest_rejects.len() + process_rejects.len(),
         "sent = items delivered to S3 ({delivered_items}) + ingest's rejects ({}) + process's \
          rejects ({})",

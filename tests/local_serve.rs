@@ -79,36 +79,10 @@ async fn table_lines(moto: &Moto, table: &str, no: &str) -> usize {
         .count() as usize
 }
 
-/// The objects Firehose delivered under `clean/`, and the JSON lines they hold.
+/// (objects, rows) of the Parquet Firehose delivered under `clean/`, read with pyarrow.
 async fn delivered(moto: &Moto, bucket: &str) -> (usize, usize) {
-    let s3 = moto.s3().await;
-    let listed = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix("clean/")
-        .send()
-        .await
-        .unwrap();
-    let mut lines = 0;
-    for o in listed.contents() {
-        let body = s3
-            .get_object()
-            .bucket(bucket)
-            .key(o.key().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
-        lines += body
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .count();
-    }
-    (listed.contents().len(), lines)
+    let lake = support::parquet::read(&moto.s3().await, bucket, "clean/", &[]).await;
+    (lake.objects, lake.rows.len())
 }
 
 fn checkpoint_of(path: &Path) -> serde_json::Map<String, Value> {
@@ -261,7 +235,7 @@ fn serves_the_api_and_feeds_the_tables_through_the_stream() {
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    assert_eq!(first.1, accepted, "lines delivered to clean/");
+    assert_eq!(first.1, accepted, "rows delivered to clean/");
     let (code, stdout, stderr) = server.stop();
     assert_eq!(code, Some(0), "stderr:\n{stderr}");
     assert_eq!(stdout, format!("listening on {base}\n"));

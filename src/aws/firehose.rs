@@ -317,6 +317,12 @@ const WAIT: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_secs(5);
 
 /// The ExtendedS3 or Redshift destination of a new stream.
+/// The error output prefix; none when the spec has none (a Redshift destination's staging,
+/// where Firehose refuses one).
+fn error_prefix(s: &DeliveryStreamSpec) -> Option<String> {
+    Some(s.error_prefix.clone()).filter(|p| !p.is_empty())
+}
+
 type Destinations = (
     Option<fh::ExtendedS3DestinationConfiguration>,
     Option<fh::RedshiftDestinationConfiguration>,
@@ -345,7 +351,7 @@ fn destinations(s: &DeliveryStreamSpec, inputs: &Inputs) -> Result<Destinations,
                     .bucket_arn(&s.bucket_arn)
                     .role_arn(&s.role_arn)
                     .prefix(&s.prefix)
-                    .error_output_prefix(&s.error_prefix)
+                    .set_error_output_prefix(error_prefix(s))
                     .buffering_hints(hints(s))
                     .compression_format(compression)
                     .build(),
@@ -437,7 +443,7 @@ async fn converge(
                     .bucket_arn(&s.bucket_arn)
                     .role_arn(&s.role_arn)
                     .prefix(&s.prefix)
-                    .error_output_prefix(&s.error_prefix)
+                    .set_error_output_prefix(error_prefix(s))
                     .buffering_hints(hints(s))
                     .compression_format(compression)
                     .build();

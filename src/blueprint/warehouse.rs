@@ -41,8 +41,6 @@ pub const JSONPATHS: &str = "copy_jsonpaths";
 pub const JSONPATHS_KEY: &str = "scripts/redshift_jsonpaths.json";
 /// Where the stream stages objects before each COPY.
 pub const STAGING_PREFIX: &str = "staging/";
-/// Where it writes records it could not deliver.
-pub const COPY_ERROR_PREFIX: &str = "errors/copy/";
 /// How long Firehose retries a failed COPY (its documented default).
 pub const COPY_RETRY_SECONDS: i32 = 3600;
 
@@ -171,10 +169,7 @@ fn copy_stream(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource
         Statement::allow(
             "Staging",
             &["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            &[
-                format!("{bucket_arn}/{STAGING_PREFIX}*"),
-                format!("{bucket_arn}/{COPY_ERROR_PREFIX}*"),
-            ],
+            &[format!("{bucket_arn}/{STAGING_PREFIX}*")],
         ),
         Statement::allow(
             "JsonPaths",
@@ -229,7 +224,9 @@ fn copy_stream(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource
                 bucket_arn,
                 role_arn: role_arn(names, &role),
                 prefix: STAGING_PREFIX.into(),
-                error_prefix: COPY_ERROR_PREFIX.into(),
+                // Firehose refuses an error output prefix when the destination is Redshift.
+                // https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html
+                error_prefix: String::new(),
                 buffer_seconds: config.delivery.buffer_seconds as i32,
                 buffer_mb: config.delivery.buffer_mb as i32,
                 // COPY reads the staged objects as they are.

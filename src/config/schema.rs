@@ -509,7 +509,7 @@ impl Default for ApiConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
-    /// Buffer interval in seconds (60..=900).
+    /// Buffer interval in seconds (0..=900; 0 delivers each batch at once).
     #[serde(default = "default_buffer_seconds")]
     pub buffer_seconds: u32,
     /// Buffer size in MB (64..=128 with Parquet conversion).

@@ -285,12 +285,9 @@ pub(super) fn validate(
             );
         }
     }
-    ck.range(
-        "delivery.buffer_seconds",
-        c.delivery.buffer_seconds,
-        60,
-        900,
-    );
+    // Firehose's BufferingHints.IntervalInSeconds: 0 (zero buffering) to 900.
+    // https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html
+    ck.range("delivery.buffer_seconds", c.delivery.buffer_seconds, 0, 900);
     ck.range("delivery.buffer_mb", c.delivery.buffer_mb, 64, 128);
     if let Some(cron) = &c.catalog.crawler_schedule {
         if !(cron.starts_with("cron(")

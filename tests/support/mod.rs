@@ -13,6 +13,7 @@ pub use ecomflow_testkit::Moto;
 pub mod cognito;
 pub mod harness;
 pub mod inventory;
+pub mod parquet;
 pub mod serve;
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use cognito::{sign_in, user_in_groups};
