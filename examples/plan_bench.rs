@@ -68,7 +68,14 @@ async fn time_plans(s: &Session, parallelism: usize) -> (Duration, u64) {
         let plan = s.plan(parallelism).await.expect("plan");
         times.push(start.elapsed());
         assert!(plan.is_empty(), "the stack was applied before timing");
-        reads = s.aws.stats.snapshot().reads;
+        let counts = s.aws.stats.snapshot();
+        reads = counts.reads;
+        if std::env::var_os("PLAN_BENCH_OPERATIONS").is_some() {
+            eprintln!(
+                "read calls of one plan, by operation: {:#?}",
+                counts.by_operation
+            );
+        }
     }
     times.sort();
     (times[ROUNDS / 2], reads)

@@ -205,13 +205,15 @@ pub trait Provider: Send + Sync + 'static {
     /// [`Kind::members_of`]): the live members under `parent`, a declared resource of the
     /// parent kind found live with `parent_outputs` and owned by `instance`, each with a spec
     /// that `delete` takes. Only members this tool could have made are returned; the engine
-    /// drops the declared ones and plans the rest as deletions.
+    /// drops the declared ones and plans the rest as deletions. `declared` holds the physical
+    /// identities of the declared members of the kind, which a provider need not read again.
     async fn members(
         &self,
         _aws: &Aws,
         _parent: &Resource,
         _parent_outputs: &Outputs,
         _instance: &str,
+        _declared: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         Ok(Vec::new())
     }
@@ -258,6 +260,7 @@ pub trait DynProvider: Send + Sync {
         parent: &Resource,
         parent_outputs: &Outputs,
         instance: &str,
+        declared: &[String],
     ) -> Result<Vec<Listed>, AwsError>;
 }
 
@@ -338,8 +341,9 @@ impl<P: Provider> DynProvider for P {
         parent: &Resource,
         parent_outputs: &Outputs,
         instance: &str,
+        declared: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        Provider::members(self, aws, parent, parent_outputs, instance).await
+        Provider::members(self, aws, parent, parent_outputs, instance, declared).await
     }
 }
 

@@ -251,8 +251,13 @@ async fn read_members(
             .filter(move |k| k.members_of() == Some(parent.kind))
             .map(move |kind| async move {
                 let what = format!("{kind}s of {}", parent.address());
+                let declared: Vec<String> = read
+                    .iter()
+                    .filter(|(r, _)| r.kind == kind)
+                    .map(|(r, _)| r.physical.clone())
+                    .collect();
                 let found = provider(kind)
-                    .members(aws, parent, outputs, instance)
+                    .members(aws, parent, outputs, instance, &declared)
                     .await
                     .map(|found| found.into_iter().map(|l| (kind, l)).collect())
                     .map_err(|e| e.context(format!("failed to list the {what}")));

@@ -132,6 +132,7 @@ impl Harness {
                         parent,
                         &self.outputs_of(parent),
                         &bp.names.instance,
+                        &[],
                     )
                     .await
                     .map_err(|e| format!("members of {}: {e}", parent.address()))?,

@@ -273,6 +273,7 @@ impl Provider for Stage {
         parent: &Resource,
         parent_outputs: &Outputs,
         _instance: &str,
+        _declared: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let Some(api_id) = parent_outputs.get("id") else {
             return Ok(Vec::new());

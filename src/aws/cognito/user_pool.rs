@@ -481,8 +481,14 @@ impl Provider for UserPool {
         let stack = prefix.strip_suffix('-').unwrap_or(prefix);
         let mut declared_seen: Vec<String> = Vec::new();
         let mut out = Vec::new();
-        for (name, id) in found {
-            let Some(pool) = describe(aws, &id).await? else {
+        let sharing = |name: &String| found.iter().filter(|(n, _)| n == name).count();
+        for (name, id) in &found {
+            // The only pool of a declared name is the one the declared resource's read found.
+            if skip.contains(name) && sharing(name) == 1 {
+                continue;
+            }
+            let name = name.clone();
+            let Some(pool) = describe(aws, id).await? else {
                 continue;
             };
             if skip.contains(&name) && tagged(&pool, stack) && !declared_seen.contains(&name) {

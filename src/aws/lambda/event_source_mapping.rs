@@ -318,6 +318,7 @@ impl Provider for EventSourceMapping {
         parent: &Resource,
         _parent_outputs: &Outputs,
         instance: &str,
+        _declared: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let ours = format!("{instance}-");
         Ok(mappings(aws, &parent.physical, None)

@@ -72,6 +72,11 @@ async fn cluster_outputs(aws: &Aws, c: &rt::Cluster) -> Result<Outputs, AwsError
         .collect();
     groups.sort();
     put(output::SECURITY_GROUPS, Some(groups.join(",")));
+    // The record of each table created in it (see `schema.rs`), so a table's read needs no
+    // call of its own.
+    for (key, sha) in all_tags(c).into_iter().filter(|(k, _)| is_schema_tag(k)) {
+        put(&key, Some(sha));
+    }
     if let (Some(group), Some(az)) = (c.cluster_subnet_group_name(), &az) {
         let groups = aws
             .redshift

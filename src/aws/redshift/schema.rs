@@ -136,16 +136,22 @@ pub struct Schema;
 impl Provider for Schema {
     type Spec = SchemaSpec;
 
-    /// The table as recorded on its cluster; the record is a tag, read with the cluster.
+    /// The table as recorded on its cluster: the record is a tag of the cluster. The cluster's
+    /// read hands its tags over among its outputs; when they already record the declared DDL
+    /// (a plan of an applied stack), that is the answer, else the cluster is read afresh (its
+    /// outputs may predate a create or update made since). No cluster, no table in it.
     async fn read(&self, aws: &Aws, s: &SchemaSpec, inputs: &Inputs) -> Found<SchemaSpec> {
-        // No cluster, no table in it.
         if inputs.get(Kind::RedshiftCluster, "arn").is_none() {
             return Ok(None);
         }
-        let Some(cluster) = describe(aws, &s.cluster).await? else {
-            return Ok(None);
+        let tag = schema_tag(&s.database, &s.table);
+        let applied = match inputs.get(Kind::RedshiftCluster, &tag) {
+            Some(sha) if sha == s.ddl_sha256 => Some(sha.to_string()),
+            _ => match describe(aws, &s.cluster).await? {
+                Some(cluster) => all_tags(&cluster).remove(&tag),
+                None => return Ok(None),
+            },
         };
-        let applied = all_tags(&cluster).remove(&schema_tag(&s.database, &s.table));
         Ok(applied.map(|sha| {
             Observed::bare(SchemaSpec {
                 ddl_sha256: sha,

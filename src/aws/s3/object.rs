@@ -189,6 +189,7 @@ impl Provider for Object {
         parent: &Resource,
         _parent_outputs: &Outputs,
         _instance: &str,
+        declared: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let bucket = &parent.physical;
         let mut keys = Vec::new();
@@ -209,6 +210,8 @@ impl Provider for Object {
                     .filter_map(|o| o.key().map(str::to_string)),
             );
         }
+        // Declared objects are the engine's to read; only the others need a HEAD.
+        keys.retain(|key| !declared.contains(&format!("s3://{bucket}/{key}")));
         let heads = keys.iter().map(|key| head(&aws.s3, bucket, key));
         Ok(futures::future::try_join_all(heads)
             .await?
