@@ -9,7 +9,8 @@
 //! customer's `GET /customers/{customerId}/invoices` (all pages) equals the summaries the
 //! source rows imply; no token gets 401. The Parquet is read back with pyarrow, a reader of
 //! its own: its rows are the accepted lines, its types the Glue table's, its values the
-//! source rows' (prices exact, the pound sign intact).
+//! source rows' (prices exact, the pound sign intact). The analytics notebook runs headless
+//! against the stack through Athena, and its figures equal `data check`'s and pyarrow's.
 
 mod support;
 
@@ -164,6 +165,34 @@ fn arrow_type(hive: &str) -> String {
         }
         other => panic!("no Arrow type known for the Glue type {other}"),
     }
+}
+
+/// Runs `examples/analytics.ipynb` headless (`scripts/notebook`, its own pinned venv) against
+/// the stack whose `outputs` are given; the figures it printed.
+fn run_notebook(endpoint: &str, dir: &std::path::Path, outputs: &Value) -> Value {
+    let outputs_file = dir.join("outputs.json");
+    std::fs::write(&outputs_file, outputs.to_string()).unwrap();
+    let figures = dir.join("figures.json");
+    let mut cmd = std::process::Command::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/notebook"),
+    );
+    support::with_tool_env(&mut cmd, endpoint);
+    let out = cmd
+        .args(["examples/analytics.ipynb", "--out"])
+        .arg(dir.join("analytics.out.ipynb"))
+        .arg("--figures")
+        .arg(&figures)
+        .env("ECOMFLOW_OUTPUTS", &outputs_file)
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the notebook failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&figures).unwrap()).unwrap()
 }
 
 /// (reason, raw input) of each rejection, counted.
@@ -401,19 +430,24 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
     // The reference: the same rows cleaned by `data check`.
     let expected_path = dir.path().join("accepted.jsonl");
     let expected_rejects_path = dir.path().join("rejected.jsonl");
-    run(
-        &ep,
-        &[
-            "data",
-            "check",
-            csv.to_str().unwrap(),
-            "--accepted",
-            expected_path.to_str().unwrap(),
-            "--rejected",
-            expected_rejects_path.to_str().unwrap(),
-        ],
+    let report: Value = serde_json::from_str(
+        &run(
+            &ep,
+            &[
+                "data",
+                "check",
+                csv.to_str().unwrap(),
+                "--json",
+                "--accepted",
+                expected_path.to_str().unwrap(),
+                "--rejected",
+                expected_rejects_path.to_str().unwrap(),
+            ],
+        )
+        .expect(0)
+        .stdout,
     )
-    .expect(0);
+    .unwrap();
     let expected_rejects = json_lines(&std::fs::read(&expected_rejects_path).unwrap());
     let expected = json_lines(&std::fs::read(&expected_path).unwrap());
     let expected_ids: BTreeSet<String> = expected.iter().map(line_id).collect();
@@ -508,6 +542,39 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
             .iter()
             .any(|l| l["Description"].as_str().is_some_and(|d| d.contains('£'))),
         "the pound sign survives into the Parquet"
+    );
+    // The analyst's notebook, run headless against this stack through Athena: what it
+    // reports of the slice is what `data check` computed for it, and what pyarrow reads.
+    let figures = run_notebook(&ep, dir.path(), &outputs);
+    for key in [
+        "distinct_invoices",
+        "distinct_customers",
+        "distinct_stock_codes",
+        "distinct_countries",
+        "first_invoice_date",
+        "last_invoice_date",
+    ] {
+        assert_eq!(
+            figures[key], report[key],
+            "the notebook's {key} against data check"
+        );
+    }
+    assert_eq!(
+        figures["rows"],
+        delivered.len(),
+        "the notebook's rows against pyarrow"
+    );
+    let revenue: Decimal = delivered
+        .iter()
+        .map(|l| {
+            let price: Decimal = l["UnitPrice"].as_str().unwrap().parse().unwrap();
+            price * Decimal::from(l["Quantity"].as_i64().unwrap())
+        })
+        .sum();
+    let reported: Decimal = figures["total_revenue"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        reported, revenue,
+        "the notebook's revenue against pyarrow, exactly"
     );
     // Every object has the Glue table's columns, in Arrow's types for them.
     let glue = aws_sdk_glue::Client::new(&conf);
