@@ -620,6 +620,9 @@ fn one_apply_survives_lost_answers_to_api_gateway_creates() {
             .await
             .unwrap();
         assert!(stage.deployment_id().is_some(), "{ctx}");
+        // A lost CreateDeployment answer is looked up, never retried blindly: one deployment.
+        let deployments = c.get_deployments().rest_api_id(id).send().await.unwrap();
+        assert_eq!(deployments.items().len(), 1, "deployments {ctx}");
     });
 
     // Converged: a fault-free plan has nothing to do.

@@ -34,8 +34,8 @@ const SERVER_ERRORS: &[&str] = &[
 const CREATE_ATTEMPTS: u32 = 8;
 
 /// Runs a create that the service does not make idempotent, without ever repeating it
-/// blindly: a second CreateRestApi, CreateAuthorizer, CreateUserPool or CreateUserPoolClient
-/// makes a duplicate (names are not unique, IDs are assigned); a second CreateResource makes
+/// blindly: a second CreateRestApi, CreateAuthorizer, CreateDeployment, CreateUserPool or
+/// CreateUserPoolClient makes a duplicate (names are not unique, IDs are assigned); a second CreateResource makes
 /// a duplicate on some implementations and a conflict on AWS.
 ///
 /// `call` makes the request once, with the SDK's retries off. A throttling answer means it

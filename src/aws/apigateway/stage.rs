@@ -3,8 +3,8 @@
 //! its delete.
 
 use super::limits::limits;
-use super::{patch, APIGW, NOT_FOUND};
-use crate::aws::checked::CONFLICT;
+use super::{no_sdk_retries, patch, APIGW, NOT_FOUND};
+use crate::aws::checked::{create_checked, CONFLICT};
 use crate::aws::kit::Absent;
 use crate::aws::provider::to_value;
 use crate::aws::{
@@ -75,21 +75,33 @@ async fn deploy(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<String, AwsErr
     if let Some(id) = find_deployment(aws, api_id, &description).await? {
         return Ok(id);
     }
-    limits().create_deployment.until_ready().await;
-    // No stage name here: the stage is pointed at the deployment separately, so that an
-    // existing stage keeps its settings.
-    let call = aws
-        .apigateway
-        .create_deployment()
-        .rest_api_id(api_id)
-        .description(description)
-        .send();
-    let out = aws
-        .mutate(APIGW, format!("failed to deploy REST API {}", s.api), call)
-        .await?;
-    out.id()
-        .map(str::to_string)
-        .ok_or_else(|| AwsError::msg(format!("the deployment of {} has no ID", s.api)))
+    // CreateDeployment is not idempotent: made once per attempt (SDK retries off), and a lost
+    // answer is looked up by its description before any retry.
+    let description = &description;
+    create_checked(
+        &format!("deploy REST API {}", s.api),
+        || async move {
+            aws.throttle(APIGW).await;
+            limits().create_deployment.until_ready().await;
+            // No stage name here: the stage is pointed at the deployment separately, so that
+            // an existing stage keeps its settings.
+            let out = aws
+                .apigateway
+                .create_deployment()
+                .rest_api_id(api_id)
+                .description(description)
+                .customize()
+                .config_override(no_sdk_retries())
+                .send()
+                .await
+                .map_err(AwsError::from)?;
+            out.id()
+                .map(str::to_string)
+                .ok_or_else(|| AwsError::msg(format!("the deployment of {} has no ID", s.api)))
+        },
+        || find_deployment(aws, api_id, description),
+    )
+    .await
 }
 
 /// The newest deployment of the API with exactly this description, if any.
