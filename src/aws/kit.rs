@@ -219,4 +219,42 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("the thing is ready"), "{e}");
     }
+
+    #[tokio::test]
+    async fn tags_by_last_key_pages_from_the_last_key_until_no_more() {
+        let mut starts = Vec::new();
+        let tags = tags_by_last_key(|start: Option<String>| {
+            starts.push(start.clone());
+            let page = match start.as_deref() {
+                None => (
+                    vec![("a".into(), "1".into()), ("b".into(), "2".into())],
+                    true,
+                ),
+                Some("b") => (vec![("c".into(), "3".into())], false),
+                other => panic!("asked from {other:?}"),
+            };
+            async move { Ok(page) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(starts, [None, Some("b".to_string())]);
+        assert_eq!(tags.len(), 3);
+        assert_eq!(tags["c"], "3");
+    }
+
+    #[tokio::test]
+    async fn listed_keeps_the_prefix_minus_skipped_and_vanished() {
+        let names = ["app-a", "app-b", "app-gone", "other-c"]
+            .map(|n| (n.to_string(), Outputs::new()))
+            .to_vec();
+        let skip = ["app-b".to_string()];
+        let found = listed(names, "app-", &skip, |name, _| async move {
+            Ok((name != "app-gone").then(|| Tags::from([("k".to_string(), name)])))
+        })
+        .await
+        .unwrap();
+        let physical: Vec<&str> = found.iter().map(|l| l.physical.as_str()).collect();
+        assert_eq!(physical, ["app-a"]);
+        assert_eq!(found[0].spec["tags"]["k"], "app-a");
+    }
 }
