@@ -598,6 +598,30 @@ fn expire(moto: &Moto, instance: &str, at: &str) -> usize {
                 n += 1;
             }
         }
+        let athena = aws_sdk_athena::Client::new(&conf);
+        for w in athena
+            .list_work_groups()
+            .send()
+            .await
+            .unwrap()
+            .work_groups()
+        {
+            let name = w.name().unwrap_or_default();
+            if ours(name) {
+                let tag = aws_sdk_athena::types::Tag::builder()
+                    .key(KEY)
+                    .value(at)
+                    .build();
+                athena
+                    .tag_resource()
+                    .resource_arn(format!("arn:aws:athena:{ACCOUNT_REGION}:workgroup/{name}"))
+                    .tags(tag)
+                    .send()
+                    .await
+                    .unwrap();
+                n += 1;
+            }
+        }
         let firehose = aws_sdk_firehose::Client::new(&conf);
         let streams = firehose.list_delivery_streams().send().await.unwrap();
         for d in streams.delivery_stream_names() {

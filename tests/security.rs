@@ -1083,6 +1083,9 @@ fn credentials_never_reach_the_output() {
     let bad = support::stack_file(dir.path(), "bad.yaml", |s| {
         s.replace("pitr: true", "pitr: sometimes")
     });
+    let text = std::fs::read_to_string(&bad).unwrap();
+    let pitr_line = 1 + text.lines().position(|l| l.contains("pitr:")).unwrap();
+    let bad_pitr = format!("bad.yaml:{pitr_line}:9: tables.pitr");
     let hang_up = support::HangUp::start();
     let stack = format!("ecomflow-dev-{CANARY}");
     let i = ["--instance", CANARY];
@@ -1116,7 +1119,7 @@ fn credentials_never_reach_the_output() {
             ..step(
                 &[&["apply", "--yes", "-s", bad.to_str().unwrap()][..], &i].concat(),
                 1,
-                "bad.yaml:15:9: tables.pitr",
+                &bad_pitr,
             )
         },
         Step {
