@@ -22,6 +22,19 @@ ACCOUNT = "123456789012"
 STREAM = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/orders"
 OTHER_STREAM = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/other"
 
+# The project's table (src/blueprint/catalog.rs, clean_columns).
+COLUMNS = [
+    ("invoiceno", "string"),
+    ("stockcode", "string"),
+    ("description", "string"),
+    ("quantity", "bigint"),
+    ("invoicedate", "timestamp"),
+    ("unitprice", "decimal(10,3)"),
+    ("customerid", "bigint"),
+    ("country", "string"),
+    ("iscancellation", "boolean"),
+]
+
 
 def policy(*statements):
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})

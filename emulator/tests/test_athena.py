@@ -10,21 +10,10 @@ import io
 import time
 import unittest
 
-from support import ACCOUNT, EmulatorCase
+from support import ACCOUNT, COLUMNS, EmulatorCase
 
 BUCKET = "lake"
 RESULTS = f"s3://{BUCKET}/athena-results/"
-COLUMNS = [
-    ("invoiceno", "string"),
-    ("stockcode", "string"),
-    ("description", "string"),
-    ("quantity", "bigint"),
-    ("invoicedate", "timestamp"),
-    ("unitprice", "decimal(10,3)"),
-    ("customerid", "bigint"),
-    ("country", "string"),
-    ("iscancellation", "boolean"),
-]
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",

@@ -15,7 +15,7 @@ import unittest
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from support import ACCOUNT, EmulatorCase
+from support import ACCOUNT, COLUMNS, EmulatorCase
 
 from ecomflow_emulator import firehose as fh
 
@@ -23,18 +23,6 @@ BUCKET = "lake"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/firehose"
 DATABASE = "lake"
 TABLE = "invoice_lines"
-# The project's table (src/blueprint/catalog.rs, clean_columns).
-COLUMNS = [
-    ("invoiceno", "string"),
-    ("stockcode", "string"),
-    ("description", "string"),
-    ("quantity", "bigint"),
-    ("invoicedate", "timestamp"),
-    ("unitprice", "decimal(10,3)"),
-    ("customerid", "bigint"),
-    ("country", "string"),
-    ("iscancellation", "boolean"),
-]
 
 
 def line(invoice="536365", quantity=6, date="2010-12-01 08:26:00", price="2.55", **extra):
