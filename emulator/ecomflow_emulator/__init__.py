@@ -29,8 +29,8 @@ this package's own tests (`emulator/tests`) all start it through that script.
 Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
-- `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`: one
-  module per service.
+- `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
+  `sns`: one module per service.
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
 - `emulator/tests`: a test per rule, with a case AWS allows and one it refuses where the rule
   refuses something (`python -m unittest discover -s emulator/tests`, run by scripts/test).
@@ -165,6 +165,15 @@ tests') are served as before; trust policies are not evaluated on AssumeRole.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html
   https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+
+SNS (`sns`):
+- A message reaches a subscribed SQS queue only when the queue's access policy allows
+  `sns.amazonaws.com` (or `*`) sqs:SendMessage on the queue, evaluated with `iam_eval` with
+  aws:SourceArn the topic and aws:SourceAccount its account (an explicit Deny wins); no policy,
+  no delivery. Publish still succeeds; the emulator's stderr names the topic, the queue and why.
+  https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html
+  https://docs.aws.amazon.com/sns/latest/dg/sns-sqs-as-subscriber.html
+  https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
 
 Kinesis (`kinesis`):
 - No acknowledged record is lost: puts are applied one at a time (moto numbered records

@@ -19,7 +19,18 @@ import os
 import signal
 import sys
 
-from . import apigateway, athena, cognito, dynamodb, firehose, glue, iam_eval, kinesis, redshift
+from . import (
+    apigateway,
+    athena,
+    cognito,
+    dynamodb,
+    firehose,
+    glue,
+    iam_eval,
+    kinesis,
+    redshift,
+    sns,
+)
 
 
 def list_backends_once():
@@ -49,6 +60,7 @@ def install():
     cognito.install()
     firehose.install()
     athena.install()
+    sns.install()
     quiet_access_log()
     list_backends_once()
 
