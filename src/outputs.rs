@@ -47,6 +47,9 @@ pub struct Outputs {
     pub athena_table: Option<String>,
     /// Athena workgroup to run queries in (results location and encryption enforced).
     pub athena_workgroup: Option<String>,
+    /// ARN of the alerts topic, which also carries the storage updates: what a queue or an
+    /// endpoint of one's own subscribes to.
+    pub alerts_topic_arn: Option<String>,
     /// The warehouse, when declared and live.
     pub warehouse: Option<Warehouse>,
 }
@@ -97,6 +100,7 @@ pub async fn read(session: &Session) -> Result<Outputs, EngineError> {
         athena_database: physical("glue_database.lake"),
         athena_table: found("glue_table.invoice_lines").map(|_| "invoice_lines".to_string()),
         athena_workgroup: physical("athena_workgroup.analytics"),
+        alerts_topic_arn: output("sns_topic.alerts", "arn"),
         warehouse,
     })
 }
@@ -116,6 +120,7 @@ impl fmt::Display for Outputs {
         writeln!(f, "  athena database    {}", show(&self.athena_database))?;
         writeln!(f, "  athena table       {}", show(&self.athena_table))?;
         writeln!(f, "  athena workgroup   {}", show(&self.athena_workgroup))?;
+        writeln!(f, "  alerts topic       {}", show(&self.alerts_topic_arn))?;
         match &self.warehouse {
             None => writeln!(f, "  redshift           (not declared or not found)"),
             Some(w) => {

@@ -11,6 +11,8 @@
 //! its own: its rows are the accepted lines, its types the Glue table's, its values the
 //! source rows' (prices exact, the pound sign intact). The analytics notebook runs headless
 //! against the stack through Athena, and its figures equal `data check`'s and pyarrow's.
+//! A queue of the test's own, subscribed to the alerts topic, receives one storage-update
+//! digest, and the digest's counts (sent and pending) are the rows stored.
 
 mod support;
 
@@ -37,6 +39,113 @@ impl Drop for Serve {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A queue subscribed to the alerts topic, with the queue policy AWS needs before SNS may send
+/// to it (<https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html>).
+async fn subscribe_queue(conf: &aws_config::SdkConfig, topic_arn: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    let url = sqs
+        .create_queue()
+        .queue_name("e2e-storage-updates")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+        }],
+    });
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::Policy,
+            policy.to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_sns::Client::new(conf)
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(&arn)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// The storage updates in the queue: each SNS envelope's message, parsed.
+async fn storage_updates(conf: &aws_config::SdkConfig, url: &str) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(conf);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if got.messages().is_empty() {
+            return out;
+        }
+        for m in got.messages() {
+            let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            let message: Value =
+                serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+            if message["event"] == "ecomflow.storage_update" {
+                out.push(message);
+            }
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The digest's counts not yet sent: (rows, rejected, batches).
+async fn pending_digest(conf: &aws_config::SdkConfig, table: &str) -> (u64, u64, u64) {
+    let item = aws_sdk_dynamodb::Client::new(conf)
+        .get_item()
+        .table_name(table)
+        .key(
+            "Digest",
+            aws_sdk_dynamodb::types::AttributeValue::S(process::digest::ITEM.into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_default();
+    let n = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .map_or(0, |v| v.parse().unwrap())
+    };
+    (n("Rows"), n("Rejected"), n("Batches"))
 }
 
 /// The first `ROWS` rows of the real dataset (Latin-1, as published), and every later row
@@ -302,6 +411,7 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
 
     // A producer with a permanent password.
     let conf = moto.sdk_config().await;
+    let updates_queue = subscribe_queue(&conf, outputs["alerts_topic_arn"].as_str().unwrap()).await;
     let idp = aws_sdk_cognitoidentityprovider::Client::new(&conf);
     idp.admin_create_user()
         .user_pool_id(pool)
@@ -601,6 +711,42 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
             "a Parquet object's schema against the Glue table"
         );
     }
+
+    // Storage updates: one digest for the whole slice, as the stack's digest interval (60
+    // minutes) has not passed since the first batch's; it and the counts still pending add up
+    // to what `process` stored.
+    let updates_table = format!("{}-updates", outputs["stack"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut updates = Vec::new();
+    let pending = loop {
+        let pending = pending_digest(&conf, &updates_table).await;
+        updates.extend(storage_updates(&conf, &updates_queue).await);
+        let sent = |k: &str| updates.iter().map(|m| m[k].as_u64().unwrap()).sum::<u64>();
+        let (rows, rejects) = (pending.0 + sent("rows"), pending.1 + sent("rejected"));
+        if (rows, rejects) == (delivered.len() as u64, process_rejects.len() as u64)
+            || Instant::now() > deadline
+        {
+            break pending;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(updates.len(), 1, "one storage update: {updates:#?}");
+    assert!(
+        pending.2 > 0,
+        "the slice's later batches wait for the interval: {pending:?}"
+    );
+    let update = &updates[0];
+    assert_eq!(update["source"], "stream", "{update}");
+    assert_eq!(update["stack"], outputs["stack"], "{update}");
+    assert_eq!(
+        (
+            update["rows"].as_u64().unwrap() + pending.0,
+            update["rejected"].as_u64().unwrap() + pending.1
+        ),
+        (delivered.len() as u64, process_rejects.len() as u64),
+        "the digest sent ({update}) and pending ({pending:?}) count every row stored"
+    );
+    println!("storage update: {update}; pending: {pending:?} (rows, rejected, batches)");
 
     // DynamoDB: one item per distinct clean line, equal to it.
     let ddb = aws_sdk_dynamodb::Client::new(&conf);

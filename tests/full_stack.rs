@@ -152,6 +152,7 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
         "athena_database",
         "athena_table",
         "athena_workgroup",
+        "alerts_topic_arn",
     ] {
         assert!(
             out[key].as_str().is_some_and(|v| !v.is_empty()),

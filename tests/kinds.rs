@@ -78,12 +78,6 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
-        address: "s3_notification.lake",
-        change: |s| s["topics"][0]["prefix"] = json!("clean/v2/"),
-        paths: &["topics"],
-        ..ROW
-    },
-    Row {
         address: "iam_role.ingest",
         ..ROW
     },

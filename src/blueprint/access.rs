@@ -79,7 +79,6 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                         &[
                             "dynamodb:BatchWriteItem",
                             "dynamodb:PutItem",
-                            "dynamodb:UpdateItem",
                             "dynamodb:Query",
                         ],
                         &tables,
@@ -89,6 +88,11 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                         "WriteRejects",
                         &["s3:PutObject"],
                         &[format!("{}/rejects/dt=*", Names::bucket_arn(&bucket))],
+                    ),
+                    Statement::allow(
+                        "KeepDigest",
+                        &["dynamodb:UpdateItem"],
+                        &[names.table_arn(&names.table(super::tables::UPDATES))],
                     ),
                     Statement::allow("Alert", &["sns:Publish"], &[&topic]),
                 ]

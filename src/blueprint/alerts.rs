@@ -1,9 +1,11 @@
-//! The alerts topic, its e-mail subscriptions, and the lake's `clean/` notifications to it.
+//! The alerts topic and its e-mail subscriptions.
+//!
+//! Storage updates reach the topic as digests, never one message per object: `load` publishes
+//! one message per run, and `process` at most one per `alerts.digest_minutes` while streaming.
+//! The lake's bucket therefore has no event notification to the topic.
 
-use super::storage::LAKE;
 use crate::config::StackConfig;
 use crate::model::policy::{self, Statement};
-use crate::model::s3::{NotificationSpec, TopicNotification};
 use crate::model::sns::{SubscriptionsSpec, TopicSpec};
 use crate::model::{address, Kind, Resource, Tags};
 use crate::names::Names;
@@ -12,21 +14,18 @@ use serde_json::json;
 /// Logical name of the alerts topic.
 pub const ALERTS: &str = "alerts";
 
-/// Topic, subscriptions and bucket notification.
+/// Topic and subscriptions.
 pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resource> {
     let topic = names.alerts_topic();
     let topic_arn = names.topic_arn(&topic);
-    let bucket = names.lake_bucket();
     let topic_addr = address(Kind::SnsTopic, ALERTS);
-    let from_lake = Statement {
-        sid: "AllowLakeNotifications".into(),
-        principal: Some(json!({"Service": "s3.amazonaws.com"})),
+    // Publishers are this account's own roles (`process`, the tool for `load`); no service
+    // principal and no other account is named.
+    let from_account = Statement {
+        sid: "AccountPublishes".into(),
+        principal: Some(json!({"AWS": format!("arn:aws:iam::{}:root", names.account)})),
         actions: vec!["sns:Publish".into()],
         resources: vec![topic_arn.clone()],
-        condition: Some(json!({
-            "ArnLike": {"aws:SourceArn": Names::bucket_arn(&bucket)},
-            "StringEquals": {"aws:SourceAccount": names.account},
-        })),
         ..Statement::default()
     };
     let mut out = vec![Resource::new(
@@ -34,7 +33,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         &TopicSpec {
             name: topic,
             kms_key: config.alerts.encrypted.then(|| "alias/aws/sns".to_string()),
-            policy: policy::document(&[from_lake]),
+            policy: policy::document(&[from_account]),
             tags: tags.clone(),
         },
     )];
@@ -56,22 +55,6 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             },
         )
         .owned_by(&topic_addr),
-    );
-    out.push(
-        Resource::new(
-            LAKE,
-            &NotificationSpec {
-                bucket,
-                topics: vec![TopicNotification {
-                    id: "clean-objects-to-alerts".into(),
-                    topic_arn,
-                    events: vec!["s3:ObjectCreated:*".into()],
-                    prefix: "clean/".into(),
-                }],
-            },
-        )
-        .owned_by(&address(Kind::S3Bucket, LAKE))
-        .after(&[&topic_addr]),
     );
     out
 }

@@ -69,6 +69,12 @@ fn environment(config: &StackConfig, names: &Names, function: &str) -> BTreeMap<
             }
             env.insert("BUCKET".into(), names.lake_bucket());
             env.insert("TOPIC_ARN".into(), names.topic_arn(&names.alerts_topic()));
+            env.insert("STACK".into(), names.instance.clone());
+            env.insert("UPDATES_TABLE".into(), names.table(super::tables::UPDATES));
+            env.insert(
+                "DIGEST_MINUTES".into(),
+                config.alerts.digest_minutes.to_string(),
+            );
             env.insert(
                 "REJECT_ALERT_THRESHOLD".into(),
                 config.processing.reject_alert_threshold.to_string(),

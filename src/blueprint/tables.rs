@@ -1,4 +1,5 @@
-//! The DynamoDB tables `invoices` and `customers`.
+//! The DynamoDB tables: `invoices` and `customers` for the data, `updates` for the
+//! storage-update digest's state.
 
 use crate::config::{Billing, StackConfig};
 use crate::model::dynamodb::{KeyAttribute, TableSpec};
@@ -11,6 +12,10 @@ use crate::names::Names;
 pub const INVOICES: &str = "invoices";
 /// Logical name of the customers table (key CustomerID + InvoiceNo).
 pub const CUSTOMERS: &str = "customers";
+/// Logical name of the table holding the storage-update digest (key `Digest`): one small item
+/// that `process` updates conditionally, so that concurrent invocations send at most one
+/// message per digest interval between them (see `lambdas/process`).
+pub const UPDATES: &str = "updates";
 
 fn key(name: &str, kind: &str) -> KeyAttribute {
     KeyAttribute {
@@ -19,17 +24,16 @@ fn key(name: &str, kind: &str) -> KeyAttribute {
     }
 }
 
-/// Both tables.
+/// The three tables.
 pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resource> {
     let t = &config.tables;
-    let provisioned = t.billing == Billing::Provisioned;
-    let table = |logical: &str, pk: KeyAttribute, sk: KeyAttribute| {
+    let table = |logical: &str, pk: KeyAttribute, sk: Option<KeyAttribute>, provisioned: bool| {
         Resource::new(
             logical,
             &TableSpec {
                 name: names.table(logical),
                 partition_key: pk,
-                sort_key: Some(sk),
+                sort_key: sk,
                 billing_mode: if provisioned {
                     "PROVISIONED"
                 } else {
@@ -44,8 +48,22 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             },
         )
     };
+    let provisioned = t.billing == Billing::Provisioned;
     vec![
-        table(INVOICES, key("InvoiceNo", "S"), key("LineKey", "S")),
-        table(CUSTOMERS, key("CustomerID", "N"), key("InvoiceNo", "S")),
+        table(
+            INVOICES,
+            key("InvoiceNo", "S"),
+            Some(key("LineKey", "S")),
+            provisioned,
+        ),
+        table(
+            CUSTOMERS,
+            key("CustomerID", "N"),
+            Some(key("InvoiceNo", "S")),
+            provisioned,
+        ),
+        // A few writes a batch at most: on demand whatever the data tables' billing, as
+        // provisioned capacity would be paid for while it idles.
+        table(UPDATES, key("Digest", "S"), None, false),
     ]
 }

@@ -44,10 +44,10 @@ fn declares_the_storage_and_streaming_core() {
         "s3_bucket_policy.lake",
         "s3_versioning.lake",
         "s3_lifecycle.lake",
-        "s3_notification.lake",
         "kinesis_stream.orders",
         "dynamodb_table.invoices",
         "dynamodb_table.customers",
+        "dynamodb_table.updates",
         "sns_topic.alerts",
         "sns_subscriptions.alerts",
         "iam_role.ingest",
@@ -72,13 +72,10 @@ fn edges_point_at_declared_resources() {
             );
         }
     }
-    let notification = bp.get("s3_notification.lake").unwrap();
-    assert!(notification
+    let mapping = bp.get("lambda_event_source_mapping.process").unwrap();
+    assert!(mapping
         .depends_on
-        .contains(&"sns_topic.alerts".to_string()));
-    assert!(notification
-        .depends_on
-        .contains(&"s3_bucket.lake".to_string()));
+        .contains(&"kinesis_stream.orders".to_string()));
 }
 
 #[test]
@@ -201,25 +198,35 @@ fn bucket_is_locked_down() {
     assert_eq!(stream.kms_key.as_deref(), Some("alias/aws/kinesis"));
 }
 
+/// Storage updates are digests: the lake's bucket notifies no topic (one message per object
+/// would be a storm), and only this account may publish to the topic.
 #[test]
-fn topic_allows_only_the_lake_to_publish() {
+fn storage_updates_are_digests_published_by_the_account() {
     let bp = dev(None);
+    assert!(
+        !bp.resources
+            .iter()
+            .any(|r| r.address().starts_with("s3_notification")),
+        "no per-object notification"
+    );
     let topic: crate::model::sns::TopicSpec = bp.get("sns_topic.alerts").unwrap().typed().unwrap();
-    let st = &topic.policy["Statement"][0];
+    let statements = topic.policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{}", topic.policy);
     assert_eq!(
-        st["Principal"]["Service"],
-        serde_json::json!(["s3.amazonaws.com"])
+        statements[0]["Principal"]["AWS"],
+        serde_json::json!(["arn:aws:iam::123456789012:root"])
     );
-    assert_eq!(
-        st["Condition"]["ArnLike"]["aws:SourceArn"],
-        serde_json::json!(["arn:aws:s3:::ecomflow-dev-lake-123456789012-us-east-1"])
-    );
-    let n: crate::model::s3::NotificationSpec =
-        bp.get("s3_notification.lake").unwrap().typed().unwrap();
-    assert_eq!(n.topics[0].prefix, "clean/");
     let subs: crate::model::sns::SubscriptionsSpec =
         bp.get("sns_subscriptions.alerts").unwrap().typed().unwrap();
     assert_eq!(subs.endpoints, ["data-team@example.com"]);
+    let process: crate::model::lambda::FunctionSpec =
+        bp.get("lambda_function.process").unwrap().typed().unwrap();
+    assert_eq!(process.environment["DIGEST_MINUTES"], "60");
+    assert_eq!(process.environment["UPDATES_TABLE"], "ecomflow-dev-updates");
+    let updates: crate::model::dynamodb::TableSpec =
+        bp.get("dynamodb_table.updates").unwrap().typed().unwrap();
+    assert_eq!(updates.partition_key.name, "Digest");
+    assert!(updates.sort_key.is_none());
 }
 
 /// Every service role trusts one service, only for this stack's account (the confused-deputy

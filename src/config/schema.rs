@@ -216,6 +216,15 @@ pub struct AlertsConfig {
     /// Encrypt the topic with the AWS-managed KMS key `alias/aws/sns`.
     #[serde(default = "yes")]
     pub encrypted: bool,
+    /// While streaming, `process` sends at most one storage-update message per this many
+    /// minutes (0..=1440; 0 sends one per batch). Rows stored in between are counted and
+    /// reported in the next message, so an e-mail subscriber is not sent one per batch.
+    #[serde(default = "default_digest_minutes")]
+    pub digest_minutes: u32,
+}
+
+fn default_digest_minutes() -> u32 {
+    60
 }
 
 impl Default for AlertsConfig {
@@ -223,6 +232,7 @@ impl Default for AlertsConfig {
         Self {
             emails: Vec::new(),
             encrypted: true,
+            digest_minutes: default_digest_minutes(),
         }
     }
 }

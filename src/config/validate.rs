@@ -288,6 +288,7 @@ pub(super) fn validate(
     // Firehose's BufferingHints.IntervalInSeconds: 0 (zero buffering) to 900.
     // https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html
     ck.range("delivery.buffer_seconds", c.delivery.buffer_seconds, 0, 900);
+    ck.range("alerts.digest_minutes", c.alerts.digest_minutes, 0, 1440);
     ck.range("delivery.buffer_mb", c.delivery.buffer_mb, 64, 128);
     if let Some(cron) = &c.catalog.crawler_schedule {
         if !(cron.starts_with("cron(")

@@ -80,7 +80,6 @@ macro_rules! kind_table {
             /// Bucket lifecycle rules.
             S3Lifecycle = "s3_lifecycle", S3, ["bucket"], [], false, false, None, s3::Lifecycle;
             /// Bucket event notifications.
-            S3Notification = "s3_notification", S3, ["bucket"], [], false, false, None, s3::Notification;
             /// An IAM role with inline policies.
             IamRole = "iam_role", Iam, ["name", "path"], [], false, true, None, iam::Role;
             /// A Kinesis Data Stream.

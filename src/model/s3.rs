@@ -125,32 +125,3 @@ impl Spec for LifecycleSpec {
         self.bucket.clone()
     }
 }
-
-/// One notification of new objects to an SNS topic.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct TopicNotification {
-    /// Configuration ID.
-    pub id: String,
-    /// Target topic ARN.
-    pub topic_arn: String,
-    /// Event names, e.g. `s3:ObjectCreated:*`, sorted.
-    pub events: Vec<String>,
-    /// Key prefix filter.
-    pub prefix: String,
-}
-
-/// The event notification configuration of a bucket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NotificationSpec {
-    /// The bucket.
-    pub bucket: String,
-    /// Topic notifications, sorted by ID.
-    pub topics: Vec<TopicNotification>,
-}
-
-impl Spec for NotificationSpec {
-    const KIND: Kind = Kind::S3Notification;
-    fn physical(&self) -> String {
-        self.bucket.clone()
-    }
-}

@@ -31,6 +31,8 @@
 //!    from the event, so a redelivery overwrites the same object.
 //! 6. When rejected / (accepted + rejected) exceeds `REJECT_ALERT_THRESHOLD` (default
 //!    0.2), a message with the counts per reason is published to the SNS topic.
+//! 7. What was stored is added to the storage-update digest, which goes to the same topic
+//!    at most once per `DIGEST_MINUTES` (see [`digest`]).
 //!
 //! The answer lists in `batchItemFailures` the sequence numbers of the records some of
 //! whose work failed after retries (a rejected record is not a failure: it is stored
@@ -46,6 +48,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
+
+pub mod digest;
+pub use digest::{Counts, DigestConfig};
 
 /// Customer summaries recomputed at once (each is a Query and a PutItem).
 const CUSTOMER_WRITES_IN_FLIGHT: usize = 8;
@@ -70,6 +75,8 @@ pub struct Config {
     pub topic_arn: String,
     /// `REJECT_ALERT_THRESHOLD`, a fraction in 0..=1 (default 0.2).
     pub reject_alert_threshold: f64,
+    /// The storage-update digest, when `UPDATES_TABLE` is set.
+    pub digest: Option<DigestConfig>,
     /// Cleaning rules (`KEEP_CANCELLATIONS`, ...).
     pub rules: CleaningRules,
     /// Attempts for throttled or failed writes (first try included).
@@ -96,6 +103,21 @@ impl Config {
             })?,
             _ => 0.2,
         };
+        let minutes = match lookup("DIGEST_MINUTES") {
+            Some(v) if !v.is_empty() => v
+                .parse::<u32>()
+                .ok()
+                .filter(|m| *m <= 1440)
+                .ok_or_else(|| format!("DIGEST_MINUTES {v:?} is not a number in 0..=1440"))?,
+            _ => 60,
+        };
+        let digest = lookup("UPDATES_TABLE")
+            .filter(|v| !v.is_empty())
+            .map(|table| DigestConfig {
+                table,
+                interval_seconds: i64::from(minutes) * 60,
+                stack: lookup("STACK").unwrap_or_default(),
+            });
         Ok(Config {
             invoices_table: need("INVOICES_TABLE")?,
             customers_table: need("CUSTOMERS_TABLE")?,
@@ -104,6 +126,7 @@ impl Config {
             bucket: need("BUCKET")?,
             topic_arn: need("TOPIC_ARN")?,
             reject_alert_threshold: threshold,
+            digest,
             rules: CleaningRules::from_lookup(&lookup)?,
             max_attempts: 5,
             base_backoff: Duration::from_millis(100),
@@ -127,6 +150,30 @@ pub trait Backend: Send + Sync {
     async fn s3_put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), String>;
     /// `Publish`.
     async fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), String>;
+    /// Adds `counts` to the digest item of `table` (creating it), setting its `since` when
+    /// unset; returns the item's `SentAt`, the time of the last message.
+    async fn digest_add(
+        &self,
+        table: &str,
+        counts: &Counts,
+        now: i64,
+    ) -> Result<Option<i64>, String>;
+    /// When the item's `SentAt` is absent or at most `cutoff`: sets it to `now`, zeroes the
+    /// counts and returns them as they were. `None` when the condition does not hold.
+    async fn digest_claim(
+        &self,
+        table: &str,
+        now: i64,
+        cutoff: i64,
+    ) -> Result<Option<Counts>, String>;
+    /// Undoes a claim made at `claimed_at` whose message was not published: adds `counts`
+    /// back and removes `SentAt`, if no other claim came since.
+    async fn digest_return(
+        &self,
+        table: &str,
+        counts: &Counts,
+        claimed_at: i64,
+    ) -> Result<(), String>;
 }
 
 /// Stable 64-bit FNV-1a, used for the line key (must never change between releases).
@@ -254,6 +301,8 @@ pub struct Outcome {
     pub rejects_key: Option<String>,
     /// Whether an alert was published.
     pub alerted: bool,
+    /// Whether a storage-update digest was published.
+    pub digested: bool,
     /// Sequence numbers reported as failed.
     pub failed_sequence_numbers: Vec<String>,
 }
@@ -440,6 +489,25 @@ pub async fn process_outcome(event: &KinesisEvent, cfg: &Config, backend: &dyn B
             Ok(()) => outcome.alerted = true,
             Err(e) => tracing::warn!(error = %e, "alert not published"),
         }
+    }
+
+    // 7. Storage-update digest, of what records that did not fail stored.
+    let counts = Counts {
+        rows: accepted
+            .iter()
+            .filter(|(_, ri)| !failed.contains(ri))
+            .count() as u64,
+        rejected: rejected
+            .iter()
+            .filter(|(_, ri)| !failed.contains(ri))
+            .count() as u64,
+        batches: 1,
+        since: None,
+    };
+    match digest::record(backend, cfg, counts, chrono::Utc::now().timestamp()).await {
+        Ok(sent) => outcome.digested = sent,
+        // The rows are stored: a lost digest is not a reason to process them again.
+        Err(e) => tracing::warn!(error = %e, "storage-update digest not published"),
     }
 
     outcome.failed_sequence_numbers = failed.into_iter().map(|ri| seqs[ri].to_owned()).collect();
@@ -676,6 +744,33 @@ impl Backend for AwsBackend {
             .await
             .map(|_| ())
             .map_err(|e| err("PutObject", e))
+    }
+
+    async fn digest_add(
+        &self,
+        table: &str,
+        counts: &Counts,
+        now: i64,
+    ) -> Result<Option<i64>, String> {
+        digest::dynamodb::add(&self.dynamodb, table, counts, now).await
+    }
+
+    async fn digest_claim(
+        &self,
+        table: &str,
+        now: i64,
+        cutoff: i64,
+    ) -> Result<Option<Counts>, String> {
+        digest::dynamodb::claim(&self.dynamodb, table, now, cutoff).await
+    }
+
+    async fn digest_return(
+        &self,
+        table: &str,
+        counts: &Counts,
+        claimed_at: i64,
+    ) -> Result<(), String> {
+        digest::dynamodb::give_back(&self.dynamodb, table, counts, claimed_at).await
     }
 
     async fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), String> {

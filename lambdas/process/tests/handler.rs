@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_lambda_events::kinesis::KinesisEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
-use process::{process, process_outcome, Backend, Config, Item};
+use process::{digest, process, process_outcome, Backend, Config, Counts, DigestConfig, Item};
 use records::CleaningRules;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -30,6 +30,10 @@ struct Fake {
     /// Records each stream took.
     delivered: Mutex<BTreeMap<String, usize>>,
     batch_sizes: Mutex<Vec<usize>>,
+    /// The digest item: its counts and `SentAt`.
+    digest: Mutex<(Counts, Option<i64>)>,
+    /// Publish fails this many times.
+    publish_failures: Mutex<usize>,
 }
 
 fn key_of(item: &Item, a: &str, b: &str) -> (String, String) {
@@ -108,7 +112,40 @@ impl Backend for Fake {
         Ok(())
     }
     async fn publish(&self, _: &str, _: &str, message: &str) -> Result<(), String> {
+        let mut down = self.publish_failures.lock().unwrap();
+        if *down > 0 {
+            *down -= 1;
+            return Err("sns down".into());
+        }
         self.messages.lock().unwrap().push(message.to_owned());
+        Ok(())
+    }
+    async fn digest_add(&self, _: &str, c: &Counts, now: i64) -> Result<Option<i64>, String> {
+        let mut d = self.digest.lock().unwrap();
+        d.0.rows += c.rows;
+        d.0.rejected += c.rejected;
+        d.0.batches += c.batches;
+        d.0.since.get_or_insert(now);
+        Ok(d.1)
+    }
+    async fn digest_claim(&self, _: &str, now: i64, cutoff: i64) -> Result<Option<Counts>, String> {
+        let mut d = self.digest.lock().unwrap();
+        if d.1.is_some_and(|t| t > cutoff) {
+            return Ok(None);
+        }
+        let old = std::mem::take(&mut d.0);
+        d.1 = Some(now);
+        Ok(Some(old))
+    }
+    async fn digest_return(&self, _: &str, c: &Counts, claimed_at: i64) -> Result<(), String> {
+        let mut d = self.digest.lock().unwrap();
+        d.0.rows += c.rows;
+        d.0.rejected += c.rejected;
+        d.0.batches += c.batches;
+        d.0.since = c.since;
+        if d.1 == Some(claimed_at) {
+            d.1 = None;
+        }
         Ok(())
     }
 }
@@ -122,6 +159,7 @@ fn cfg() -> Config {
         bucket: "lake".into(),
         topic_arn: "arn:aws:sns:us-east-1:123456789012:alerts".into(),
         reject_alert_threshold: 0.2,
+        digest: None,
         rules: CleaningRules::default(),
         max_attempts: 3,
         base_backoff: Duration::from_millis(1),
@@ -333,6 +371,117 @@ async fn many_lines_are_chunked() {
     assert_eq!(out.customers_written, 60);
 }
 
+fn digesting() -> Config {
+    Config {
+        digest: Some(DigestConfig {
+            table: "updates".into(),
+            interval_seconds: 3600,
+            stack: "ecomflow-test".into(),
+        }),
+        ..cfg()
+    }
+}
+
+fn storage_updates(fake: &Fake) -> Vec<serde_json::Value> {
+    fake.messages
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| serde_json::from_str::<serde_json::Value>(m).unwrap())
+        .filter(|m| m["event"] == "ecomflow.storage_update")
+        .collect()
+}
+
+fn stored(rows: u64, rejected: u64) -> Counts {
+    Counts {
+        rows,
+        rejected,
+        batches: 1,
+        since: None,
+    }
+}
+
+/// Three batches in one interval: the first is announced at once, the other two wait, and the
+/// first batch after the interval announces both, with when they began.
+#[tokio::test]
+async fn storage_updates_go_out_at_most_once_an_interval_and_count_every_row() {
+    let (fake, cfg) = (Fake::default(), digesting());
+    let out = process_outcome(&event(), &cfg, &fake).await;
+    assert!(out.digested, "the first batch is announced");
+    let first = storage_updates(&fake);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        (first[0]["rows"].as_u64(), first[0]["rejected"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(first[0]["stack"], "ecomflow-test");
+    assert_eq!(first[0]["stored"]["rejects"], "s3://lake/rejects/");
+
+    let sent_at = fake.digest.lock().unwrap().1.unwrap();
+    for (dt, rows) in [(10, 7), (1800, 5)] {
+        let sent = digest::record(&fake, &cfg, stored(rows, 0), sent_at + dt).await;
+        assert_eq!(sent, Ok(false), "inside the interval");
+    }
+    assert_eq!(storage_updates(&fake).len(), 1);
+    let sent = digest::record(&fake, &cfg, stored(2, 1), sent_at + 3600).await;
+    assert_eq!(sent, Ok(true), "the interval has passed");
+    let all = storage_updates(&fake);
+    assert_eq!(all.len(), 2);
+    let m = &all[1];
+    assert_eq!(
+        (m["rows"].as_u64(), m["rejected"].as_u64()),
+        (Some(14), Some(1))
+    );
+    assert_eq!(m["batches"], 3);
+    let at = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    assert_eq!(m["since"], at(sent_at + 10));
+    assert_eq!(m["until"], at(sent_at + 3600));
+    assert_eq!(
+        fake.digest.lock().unwrap().0,
+        Counts::default(),
+        "nothing is pending"
+    );
+}
+
+/// A message that could not be published is sent by the next batch, with its rows.
+#[tokio::test]
+async fn an_unpublished_storage_update_goes_out_with_the_next_batch() {
+    let (fake, cfg) = (Fake::default(), digesting());
+    *fake.publish_failures.lock().unwrap() = 1;
+    let sent = digest::record(&fake, &cfg, stored(3, 0), 1_000).await;
+    assert!(sent.is_err(), "{sent:?}");
+    assert!(storage_updates(&fake).is_empty());
+    let sent = digest::record(&fake, &cfg, stored(4, 0), 1_001).await;
+    assert_eq!(sent, Ok(true));
+    let m = &storage_updates(&fake)[0];
+    assert_eq!(
+        (m["rows"].as_u64(), m["batches"].as_u64()),
+        (Some(7), Some(2))
+    );
+}
+
+/// Interval 0: every batch is announced; a batch that stored nothing is not.
+#[tokio::test]
+async fn interval_zero_announces_every_batch_that_stored_something() {
+    let fake = Fake::default();
+    let mut cfg = digesting();
+    cfg.digest.as_mut().unwrap().interval_seconds = 0;
+    for (now, rows) in [(1, 2), (1, 3), (2, 0)] {
+        digest::record(&fake, &cfg, stored(rows, 0), now)
+            .await
+            .unwrap();
+    }
+    let rows: Vec<u64> = storage_updates(&fake)
+        .iter()
+        .map(|m| m["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [2, 3]);
+}
+
 #[test]
 fn config_from_env_lookup() {
     let env: HashMap<&str, &str> = [
@@ -346,6 +495,32 @@ fn config_from_env_lookup() {
     .into();
     let c = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
     assert_eq!(c.reject_alert_threshold, 0.05);
+    assert_eq!(c.digest, None, "no UPDATES_TABLE, no digest");
+    let with = |extra: [(&'static str, &'static str); 3]| {
+        let mut env = env.clone();
+        env.extend(extra);
+        Config::from_lookup(|k| env.get(k).map(|v| v.to_string()))
+    };
+    let c = with([
+        ("UPDATES_TABLE", "u"),
+        ("DIGEST_MINUTES", "15"),
+        ("STACK", "s"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.digest,
+        Some(DigestConfig {
+            table: "u".into(),
+            interval_seconds: 900,
+            stack: "s".into()
+        })
+    );
+    assert!(with([
+        ("UPDATES_TABLE", "u"),
+        ("DIGEST_MINUTES", "1441"),
+        ("STACK", "s")
+    ])
+    .is_err());
     assert!(Config::from_lookup(|k| if k == "REJECT_ALERT_THRESHOLD" {
         Some("2".into())
     } else {

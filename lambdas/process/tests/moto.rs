@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use ecomflow_testkit::Moto;
-use process::{process_outcome, AwsBackend, Config};
+use process::{process_outcome, AwsBackend, Backend, Config, DigestConfig};
 use records::CleaningRules;
 use std::time::Duration;
 
@@ -72,6 +72,28 @@ async fn writes_everything_against_moto() {
     )
     .await;
     backend
+        .dynamodb
+        .create_table()
+        .table_name("updates")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("Digest")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("Digest")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    backend
         .s3
         .create_bucket()
         .bucket("lake")
@@ -110,6 +132,11 @@ async fn writes_everything_against_moto() {
         bucket: "lake".into(),
         topic_arn,
         reject_alert_threshold: 0.1,
+        digest: Some(DigestConfig {
+            table: "updates".into(),
+            interval_seconds: 3600,
+            stack: "ecomflow-test".into(),
+        }),
         rules: CleaningRules::default(),
         max_attempts: 3,
         base_backoff: Duration::from_millis(10),
@@ -123,6 +150,7 @@ async fn writes_everything_against_moto() {
         (4, 1, 2)
     );
     assert!(out.alerted);
+    assert!(out.digested, "the first batch is announced");
 
     let lines = backend
         .dynamodb
@@ -171,4 +199,47 @@ async fn writes_everything_against_moto() {
         .await
         .unwrap();
     assert_eq!(scan.items().len(), 4);
+
+    // The digest's conditional updates, as DynamoDB evaluates them: the second batch waits.
+    assert!(!again.digested, "inside the interval");
+    let digest = || async {
+        backend
+            .dynamodb
+            .get_item()
+            .table_name("updates")
+            .key("Digest", AttributeValue::S(process::digest::ITEM.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item()
+            .cloned()
+            .unwrap()
+    };
+    let item = digest().await;
+    assert_eq!(item["Rows"], AttributeValue::N("4".into()), "{item:?}");
+    assert_eq!(item["Rejected"], AttributeValue::N("1".into()), "{item:?}");
+    let AttributeValue::N(sent) = &item["SentAt"] else {
+        panic!("{item:?}")
+    };
+    let sent: i64 = sent.parse().unwrap();
+    let claim = |now, cutoff| backend.digest_claim("updates", now, cutoff);
+    assert_eq!(claim(sent + 1, sent - 1).await, Ok(None), "claimed already");
+    let claimed = claim(sent + 3600, sent).await.unwrap().unwrap();
+    assert_eq!((claimed.rows, claimed.rejected, claimed.batches), (4, 1, 1));
+    assert!(claimed.since.is_some());
+    assert_eq!(
+        claim(sent + 3601, sent).await,
+        Ok(None),
+        "one claim an interval"
+    );
+    backend
+        .digest_return("updates", &claimed, sent + 3600)
+        .await
+        .unwrap();
+    let item = digest().await;
+    assert_eq!(item["Rows"], AttributeValue::N("4".into()), "{item:?}");
+    assert!(!item.contains_key("SentAt"), "{item:?}");
+    let again = claim(sent + 3602, sent + 3602).await.unwrap().unwrap();
+    assert_eq!(again, claimed, "given back whole");
 }

@@ -2,12 +2,10 @@
 //! uploads.
 
 mod bucket;
-mod notification;
 mod object;
 mod settings;
 
 pub use bucket::Bucket;
-pub use notification::Notification;
 pub use object::Object;
 pub use settings::{BucketPolicy, Encryption, Lifecycle, PublicAccessBlock, Versioning};
 
