@@ -69,6 +69,9 @@ URL_ERRORS = (
 )
 
 ERROR_OUTPUT_TYPE = "format-conversion-failed"
+# The error page documents the error record's members but lists no ErrorCode values. These
+# follow the `DataFormatConversion.<Reason>` form of the codes Firehose reports; a reader
+# should match on the prefix, not on the exact reason.
 PARSE_ERROR = "DataFormatConversion.ParseError"
 MALFORMED = "DataFormatConversion.MalformedData"
 
