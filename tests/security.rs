@@ -975,11 +975,11 @@ fn data_stores_are_encrypted_and_the_warehouse_is_private() {
         copy_streams, 2,
         "prod (and its copy) deliver to Redshift too"
     );
-    // Stream, 2 tables, topic, delivery stream per stack, plus the clusters and the streams
+    // Stream, 3 tables, topic, delivery stream per stack, plus the clusters and the streams
     // into them.
     assert_eq!(
         seen.encrypted,
-        5 * 2 * STACK_FILES.len() + clusters + copy_streams
+        6 * 2 * STACK_FILES.len() + clusters + copy_streams
     );
 }
 
@@ -1252,6 +1252,28 @@ fn spec_mut<'a>(bp: &'a mut Blueprint, address: &str) -> &'a mut Value {
         .spec
 }
 
+/// Adds to the alerts topic's policy an Allow of sns:Publish to `principal`, pinned to this
+/// account, and to the lake bucket as its source when `pinned`.
+fn topic_grant(bp: &mut Blueprint, principal: Value, pinned: bool) {
+    let topic = "arn:aws:sns:us-east-1:123456789012:ecomflow-dev-alerts";
+    let mut condition = json!({"StringEquals": {"aws:SourceAccount": ["123456789012"]}});
+    if pinned {
+        condition["ArnLike"] =
+            json!({"aws:SourceArn": ["arn:aws:s3:::ecomflow-dev-lake-123456789012-us-east-1"]});
+    }
+    spec_mut(bp, "sns_topic.alerts")["policy"]["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "Sid": "Grant",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": ["sns:Publish"],
+            "Resource": [topic],
+            "Condition": condition,
+        }));
+}
+
 fn first_statement<'a>(bp: &'a mut Blueprint, role: &str) -> &'a mut Value {
     let policies = spec_mut(bp, &format!("iam_role.{role}"))
         .get_mut("policies")
@@ -1349,16 +1371,13 @@ const BREAKS: &[Break] = &[
         "aws:SourceAccount is not pinned",
     ),
     (
-        "a topic policy without its source pin",
-        |bp| {
-            let st = &mut spec_mut(bp, "sns_topic.alerts")["policy"]["Statement"][0];
-            st.as_object_mut().unwrap().remove("Condition");
-        },
+        "a topic policy grant without its source pin",
+        |bp| topic_grant(bp, json!({"Service": ["s3.amazonaws.com"]}), false),
         "aws:SourceArn is not pinned",
     ),
     (
         "a topic policy open to everyone",
-        |bp| spec_mut(bp, "sns_topic.alerts")["policy"]["Statement"][0]["Principal"] = json!("*"),
+        |bp| topic_grant(bp, json!("*"), true),
         "is not one AWS service",
     ),
     (

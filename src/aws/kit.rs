@@ -4,8 +4,81 @@
 
 use super::{Aws, AwsError, Listed, Outputs};
 use crate::model::{changed_tags, stale_tags, Service, Tags};
+use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+type Shared = Arc<dyn Any + Send + Sync>;
+
+/// Account listings shared by the calls of one live-state read. Some kinds can only find
+/// their resource in a listing (a user pool or a REST API by name, as AWS assigns the IDs),
+/// which the leak sweep or a sibling's read makes too; within [`Listings::scope`] each listing
+/// is made once and every caller gets its answer. The scope covers only reads, so nothing it
+/// keeps can go stale under a mutation; outside it every call lists afresh.
+#[derive(Default)]
+pub struct Listings {
+    scopes: Mutex<usize>,
+    entries: Mutex<HashMap<String, Arc<OnceCell<Shared>>>>,
+}
+
+/// An open [`Listings::scope`]; the last one closed forgets every listing.
+pub struct ListingScope<'a>(&'a Listings);
+
+impl Drop for ListingScope<'_> {
+    fn drop(&mut self) {
+        let mut scopes = self.0.scopes.lock().unwrap_or_else(|e| e.into_inner());
+        *scopes -= 1;
+        if *scopes == 0 {
+            self.0
+                .entries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
+    }
+}
+
+impl Listings {
+    /// Shares listings until the scope is dropped.
+    pub fn scope(&self) -> ListingScope<'_> {
+        *self.scopes.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        ListingScope(self)
+    }
+
+    /// The listing named `key`: `load`'s answer, made once per scope (concurrent callers wait
+    /// for the first), or made for this caller alone outside any scope.
+    pub(crate) async fn shared<T, F, Fut>(&self, key: &str, load: F) -> Result<Arc<T>, AwsError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let cell = {
+            let scoped = *self.scopes.lock().unwrap_or_else(|e| e.into_inner()) > 0;
+            scoped.then(|| {
+                self.entries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(key.to_string())
+                    .or_default()
+                    .clone()
+            })
+        };
+        let Some(cell) = cell else {
+            return Ok(Arc::new(load().await?));
+        };
+        let value = cell
+            .get_or_try_init(|| async { Ok::<Shared, AwsError>(Arc::new(load().await?)) })
+            .await?
+            .clone();
+        value
+            .downcast::<T>()
+            .map_err(|_| AwsError::msg(format!("internal error: listing {key} of another type")))
+    }
+}
 
 impl Aws {
     /// Makes one mutating call once the service's client-side quota allows it (see

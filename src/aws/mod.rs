@@ -93,6 +93,8 @@ pub struct Aws {
     pub account: String,
     /// The region in use.
     pub region: String,
+    /// Listings shared by the reads of one live-state read.
+    pub(crate) listings: Arc<kit::Listings>,
     limiters: Arc<HashMap<Service, DefaultDirectRateLimiter>>,
 }
 
@@ -253,6 +255,7 @@ impl Aws {
             stats,
             account,
             region,
+            listings: Arc::default(),
             limiters: Arc::new(limiters),
         })
     }

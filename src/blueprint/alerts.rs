@@ -19,21 +19,22 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
     let topic = names.alerts_topic();
     let topic_arn = names.topic_arn(&topic);
     let topic_addr = address(Kind::SnsTopic, ALERTS);
-    // Publishers are this account's own roles (`process`, the tool for `load`); no service
-    // principal and no other account is named.
-    let from_account = Statement {
-        sid: "AccountPublishes".into(),
-        principal: Some(json!({"AWS": format!("arn:aws:iam::{}:root", names.account)})),
+    // Publishers are this account's own roles (`process`, the tool for `load`), which their
+    // identity policies allow; the topic grants nothing, and refuses every other account.
+    let other_accounts = Statement {
+        sid: "OnlyThisAccountPublishes".into(),
+        deny: true,
+        principal: Some(json!("*")),
         actions: vec!["sns:Publish".into()],
         resources: vec![topic_arn.clone()],
-        ..Statement::default()
+        condition: Some(json!({"StringNotEquals": {"aws:PrincipalAccount": names.account}})),
     };
     let mut out = vec![Resource::new(
         ALERTS,
         &TopicSpec {
             name: topic,
             kms_key: config.alerts.encrypted.then(|| "alias/aws/sns".to_string()),
-            policy: policy::document(&[from_account]),
+            policy: policy::document(&[other_accounts]),
             tags: tags.clone(),
         },
     )];

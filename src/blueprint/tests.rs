@@ -199,7 +199,7 @@ fn bucket_is_locked_down() {
 }
 
 /// Storage updates are digests: the lake's bucket notifies no topic (one message per object
-/// would be a storm), and only this account may publish to the topic.
+/// would be a storm), and the topic refuses publishers of other accounts.
 #[test]
 fn storage_updates_are_digests_published_by_the_account() {
     let bp = dev(None);
@@ -212,9 +212,10 @@ fn storage_updates_are_digests_published_by_the_account() {
     let topic: crate::model::sns::TopicSpec = bp.get("sns_topic.alerts").unwrap().typed().unwrap();
     let statements = topic.policy["Statement"].as_array().unwrap();
     assert_eq!(statements.len(), 1, "{}", topic.policy);
+    assert_eq!(statements[0]["Effect"], "Deny", "{}", topic.policy);
     assert_eq!(
-        statements[0]["Principal"]["AWS"],
-        serde_json::json!(["arn:aws:iam::123456789012:root"])
+        statements[0]["Condition"]["StringNotEquals"]["aws:PrincipalAccount"],
+        serde_json::json!(["123456789012"])
     );
     let subs: crate::model::sns::SubscriptionsSpec =
         bp.get("sns_subscriptions.alerts").unwrap().typed().unwrap();

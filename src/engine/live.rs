@@ -126,6 +126,8 @@ pub async fn read_live(
     go_on: bool,
 ) -> Result<LiveState, AwsError> {
     let instance = blueprint.names.instance.clone();
+    // Nothing below mutates: listings made by several reads are made once.
+    let _listings = aws.listings.scope();
     let mut unreadable = Vec::new();
     let reads = read_declared(
         aws,

@@ -16,6 +16,7 @@ use crate::names::TAG_STACK;
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, Op, RestApi};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 fn tags_of(api: &RestApi) -> Tags {
     api.tags()
@@ -35,33 +36,40 @@ fn id_output(id: &str) -> Outputs {
     Outputs::from([("id".to_string(), id.to_string())])
 }
 
-async fn all_apis(aws: &Aws) -> Result<Vec<RestApi>, AwsError> {
-    let mut out = Vec::new();
-    let mut pages = aws
-        .apigateway
-        .get_rest_apis()
-        .limit(500)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from(e).context("failed to list REST APIs"))?;
-        out.extend(page.items().iter().cloned());
-    }
-    Ok(out)
+/// Every REST API of the account (one listing shared by a live-state read's API read and
+/// leak sweep).
+async fn all_apis(aws: &Aws) -> Result<Arc<Vec<RestApi>>, AwsError> {
+    aws.listings
+        .shared("apigateway:rest-apis", || async {
+            let mut out = Vec::new();
+            let mut pages = aws
+                .apigateway
+                .get_rest_apis()
+                .limit(500)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| AwsError::from(e).context("failed to list REST APIs"))?;
+                out.extend(page.items().iter().cloned());
+            }
+            Ok(out)
+        })
+        .await
 }
 
 /// The REST API named `name`: the one tagged with `stack` if several share the name, else
 /// the first one (whose tags then tell the engine it is foreign).
 async fn find_api(aws: &Aws, name: &str, stack: &str) -> Result<Option<RestApi>, AwsError> {
-    let named: Vec<RestApi> = all_apis(aws)
-        .await?
-        .into_iter()
+    let all = all_apis(aws).await?;
+    let named: Vec<&RestApi> = all
+        .iter()
         .filter(|a| a.name() == Some(name) && a.id().is_some())
         .collect();
     let ours = named
         .iter()
         .position(|a| tags_of(a).get(TAG_STACK).is_some_and(|s| s == stack));
-    Ok(named.into_iter().nth(ours.unwrap_or(0)))
+    Ok(named.get(ours.unwrap_or(0)).map(|a| (*a).clone()))
 }
 
 /// The API named in `s` if it is this stack's: what a create finds "already existing".
@@ -336,12 +344,12 @@ impl Provider for Api {
         let stack = prefix.strip_suffix('-').unwrap_or(prefix);
         let mut declared_seen: Vec<String> = Vec::new();
         let mut out = Vec::new();
-        for api in all_apis(aws).await? {
+        for api in all_apis(aws).await?.iter() {
             let name = api.name().unwrap_or_default().to_string();
             if !name.starts_with(prefix) {
                 continue;
             }
-            let tags = tags_of(&api);
+            let tags = tags_of(api);
             if skip.contains(&name)
                 && tags.get(TAG_STACK).is_some_and(|s| s == stack)
                 && !declared_seen.contains(&name)

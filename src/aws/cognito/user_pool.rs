@@ -18,26 +18,32 @@ use aws_sdk_cognitoidentityprovider::types::{
     UserPoolPolicyType, UserPoolType, UsernameConfigurationType, VerifiedAttributeType,
 };
 
-/// Name and ID of every pool whose name `keep` accepts (ListUserPools, 60 per page).
+/// Name and ID of every pool whose name `keep` accepts (ListUserPools, 60 per page; one
+/// listing shared by a live-state read's pool read and leak sweep).
 async fn pools(aws: &Aws, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, String)>, AwsError> {
-    let mut found = Vec::new();
-    let mut pages = aws
-        .cognito
-        .list_user_pools()
-        .max_results(60)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from(e).context("failed to list user pools"))?;
-        for p in page.user_pools() {
-            if let (Some(name), Some(id)) = (p.name(), p.id()) {
-                if keep(name) {
-                    found.push((name.to_string(), id.to_string()));
+    let all = aws
+        .listings
+        .shared("cognito:user-pools", || async {
+            let mut found = Vec::new();
+            let mut pages = aws
+                .cognito
+                .list_user_pools()
+                .max_results(60)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| AwsError::from(e).context("failed to list user pools"))?;
+                for p in page.user_pools() {
+                    if let (Some(name), Some(id)) = (p.name(), p.id()) {
+                        found.push((name.to_string(), id.to_string()));
+                    }
                 }
             }
-        }
-    }
-    Ok(found)
+            Ok(found)
+        })
+        .await?;
+    Ok(all.iter().filter(|(name, _)| keep(name)).cloned().collect())
 }
 
 /// IDs of the pools named `name`.

@@ -15,12 +15,14 @@ use aws_sdk_lambda::types::{
     DestinationConfig, EventSourceMappingConfiguration, EventSourcePosition, FunctionResponseType,
     OnFailure,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 /// States of a mapping in transition: no update or delete is accepted meanwhile.
 const TRANSITIONS: &[&str] = &["Creating", "Enabling", "Disabling", "Updating", "Deleting"];
 
 /// A live mapping: its spec, its UUID, and whether it is being deleted.
+#[derive(Clone)]
 struct LiveMapping {
     spec: EventSourceMappingSpec,
     uuid: String,
@@ -62,53 +64,56 @@ fn mapping_spec(function: &str, m: &EventSourceMappingConfiguration) -> EventSou
     }
 }
 
-/// Every event source mapping of a function (only those from `source`, if given); none if
-/// the function does not exist.
-async fn mappings(
-    aws: &Aws,
-    function: &str,
-    source: Option<&str>,
-) -> Result<Vec<LiveMapping>, AwsError> {
-    let mut out = Vec::new();
-    let mut pages = aws
-        .lambda
-        .list_event_source_mappings()
-        .function_name(function)
-        .set_event_source_arn(source.map(str::to_string))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(AwsError::from)
-            .or_absent(NOT_FOUND)
-            .map_err(|e| {
-                e.context(format!(
-                    "failed to list the event source mappings of Lambda function {function}"
-                ))
-            })?;
-        // No page: the function does not exist.
-        let Some(page) = page else { break };
-        for m in page.event_source_mappings() {
-            out.push(LiveMapping {
-                spec: mapping_spec(function, m),
-                uuid: m.uuid().unwrap_or_default().to_string(),
-                deleting: m.state() == Some("Deleting"),
-            });
-        }
-    }
-    Ok(out)
+/// Every event source mapping of a function; none if the function does not exist. One
+/// listing a function, shared by a live-state read's mapping read and the function's members.
+async fn mappings(aws: &Aws, function: &str) -> Result<Arc<Vec<LiveMapping>>, AwsError> {
+    aws.listings
+        .shared(
+            &format!("lambda:event-source-mappings:{function}"),
+            || async {
+                let mut out = Vec::new();
+                let mut pages = aws
+                    .lambda
+                    .list_event_source_mappings()
+                    .function_name(function)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page
+                        .map_err(AwsError::from)
+                        .or_absent(NOT_FOUND)
+                        .map_err(|e| {
+                            e.context(format!(
+                            "failed to list the event source mappings of Lambda function {function}"
+                        ))
+                        })?;
+                    // No page: the function does not exist.
+                    let Some(page) = page else { break };
+                    for m in page.event_source_mappings() {
+                        out.push(LiveMapping {
+                            spec: mapping_spec(function, m),
+                            uuid: m.uuid().unwrap_or_default().to_string(),
+                            deleting: m.state() == Some("Deleting"),
+                        });
+                    }
+                }
+                Ok(out)
+            },
+        )
+        .await
 }
 
-/// The live mapping of a function from a source, if any (one `ListEventSourceMappings`).
+/// The live mapping of a function from a source, if any.
 async fn find_mapping(
     aws: &Aws,
     function: &str,
     source: &str,
 ) -> Result<Option<LiveMapping>, AwsError> {
-    Ok(mappings(aws, function, Some(source))
+    Ok(mappings(aws, function)
         .await?
-        .into_iter()
-        .find(|m| !m.deleting && m.spec.event_source_arn == source))
+        .iter()
+        .find(|m| !m.deleting && m.spec.event_source_arn == source)
+        .cloned())
 }
 
 /// Waits until a mapping is out of its transitional states (or gone, if `gone`).
@@ -153,7 +158,7 @@ async fn delete_mapping(aws: &Aws, uuid: &str) -> Result<(), AwsError> {
 
 /// Deletes every event source mapping of a function (they outlive it in AWS).
 pub(super) async fn delete_function_mappings(aws: &Aws, function: &str) -> Result<(), AwsError> {
-    for m in mappings(aws, function, None).await? {
+    for m in mappings(aws, function).await?.iter() {
         delete_mapping(aws, &m.uuid).await?;
     }
     Ok(())
@@ -321,9 +326,9 @@ impl Provider for EventSourceMapping {
         _declared: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let ours = format!("{instance}-");
-        Ok(mappings(aws, &parent.physical, None)
+        Ok(mappings(aws, &parent.physical)
             .await?
-            .into_iter()
+            .iter()
             .filter(|m| {
                 !m.deleting
                     && m.spec
@@ -334,7 +339,7 @@ impl Provider for EventSourceMapping {
             .map(|m| Listed {
                 physical: m.spec.physical(),
                 spec: to_value(&m.spec),
-                outputs: uuid_output(m.uuid),
+                outputs: uuid_output(m.uuid.clone()),
             })
             .collect())
     }

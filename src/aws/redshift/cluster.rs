@@ -4,7 +4,8 @@
 //! that they take it from the graph instead of describing the cluster themselves.
 
 use super::{
-    all_tags, cluster_arn, describe, is_schema_tag, jdbc_url, output, tag, NOT_FOUND, REDSHIFT,
+    all_tags, cluster_arn, clusters, describe, is_schema_tag, jdbc_url, output, tag, NOT_FOUND,
+    REDSHIFT,
 };
 use crate::aws::kit::{converge_tags, Absent};
 use crate::aws::Found;
@@ -306,24 +307,16 @@ impl Provider for Cluster {
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let mut out = Vec::new();
-        let mut pages = aws.redshift.describe_clusters().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::from(e).context("failed to list Redshift clusters"))?;
-            for c in page.clusters() {
-                let id = c.cluster_identifier().unwrap_or_default();
-                if !id.starts_with(prefix)
-                    || skip.iter().any(|s| s == id)
-                    || c.cluster_status() == Some("deleting")
-                {
-                    continue;
-                }
-                out.push(Listed {
-                    physical: id.to_string(),
-                    spec: serde_json::json!({"name": id, "tags": all_tags(c)}),
-                    outputs: Outputs::from([("arn".to_string(), cluster_arn(aws, id))]),
-                });
+        for c in clusters(aws).await?.iter() {
+            let id = c.cluster_identifier().unwrap_or_default();
+            if !id.starts_with(prefix) || skip.iter().any(|s| s == id) {
+                continue;
             }
+            out.push(Listed {
+                physical: id.to_string(),
+                spec: serde_json::json!({"name": id, "tags": all_tags(c)}),
+                outputs: Outputs::from([("arn".to_string(), cluster_arn(aws, id))]),
+            });
         }
         Ok(out)
     }

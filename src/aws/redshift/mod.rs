@@ -13,11 +13,11 @@ mod schema;
 pub use cluster::Cluster;
 pub use schema::Schema;
 
-use super::kit::Absent;
 use super::{Aws, AwsError, Inputs};
 use crate::model::redshift::SCHEMA_TAG_PREFIX;
 use crate::model::{Kind, Service, Tags};
 use aws_sdk_redshift::types as rt;
+use std::sync::Arc;
 
 const NOT_FOUND: &[&str] = &["ClusterNotFound", "ClusterNotFoundFault"];
 const REDSHIFT: Service = Service::Redshift;
@@ -37,23 +37,35 @@ fn tag(k: &str, v: &str) -> rt::Tag {
     rt::Tag::builder().key(k).value(v).build()
 }
 
+/// Every cluster of the account but those being deleted: one listing shared by a live-state
+/// read's cluster and schema reads and its leak sweep.
+async fn clusters(aws: &Aws) -> Result<Arc<Vec<rt::Cluster>>, AwsError> {
+    aws.listings
+        .shared("redshift:clusters", || async {
+            let mut out = Vec::new();
+            let mut pages = aws.redshift.describe_clusters().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page
+                    .map_err(|e| AwsError::from(e).context("failed to list Redshift clusters"))?;
+                out.extend(
+                    page.clusters()
+                        .iter()
+                        .filter(|c| c.cluster_status() != Some("deleting"))
+                        .cloned(),
+                );
+            }
+            Ok(out)
+        })
+        .await
+}
+
 /// The cluster as DescribeClusters reports it; `None` if absent or being deleted.
 async fn describe(aws: &Aws, id: &str) -> Result<Option<rt::Cluster>, AwsError> {
-    let out = aws
-        .redshift
-        .describe_clusters()
-        .cluster_identifier(id)
-        .send()
-        .await
-        .map_err(AwsError::from)
-        .or_absent(NOT_FOUND)
-        .map_err(|e| e.context(format!("failed to read Redshift cluster {id}")))?;
-    Ok(out.and_then(|o| {
-        o.clusters()
-            .first()
-            .filter(|c| c.cluster_status() != Some("deleting"))
-            .cloned()
-    }))
+    Ok(clusters(aws)
+        .await?
+        .iter()
+        .find(|c| c.cluster_identifier() == Some(id))
+        .cloned())
 }
 
 fn all_tags(c: &rt::Cluster) -> Tags {
