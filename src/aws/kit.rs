@@ -330,4 +330,58 @@ mod tests {
         assert_eq!(physical, ["app-a"]);
         assert_eq!(found[0].spec["tags"]["k"], "app-a");
     }
+
+    /// Within a scope a listing is made once, concurrent callers included, and a failed one
+    /// is made again; outside any scope, and once the last scope is closed, every call lists.
+    #[tokio::test]
+    async fn listings_are_shared_within_a_scope_only() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listings = Listings::default();
+        let calls = AtomicUsize::new(0);
+        let list = |fail: bool| {
+            let calls = &calls;
+            let listings = &listings;
+            async move {
+                listings
+                    .shared("k", || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        if fail {
+                            Err(AwsError::msg("throttled"))
+                        } else {
+                            Ok(vec![1, 2])
+                        }
+                    })
+                    .await
+            }
+        };
+        list(false).await.unwrap();
+        list(false).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "no scope, no sharing");
+        {
+            let _outer = listings.scope();
+            assert!(list(true).await.is_err());
+            let (a, b) = tokio::join!(list(false), list(false));
+            assert_eq!(*a.unwrap(), [1, 2]);
+            assert_eq!(*b.unwrap(), [1, 2]);
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                4,
+                "the failure, then one listing"
+            );
+            let inner = listings.scope();
+            drop(inner);
+            list(false).await.unwrap();
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                4,
+                "an inner scope forgets nothing"
+            );
+        }
+        list(false).await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            5,
+            "the last scope closed forgets"
+        );
+    }
 }
