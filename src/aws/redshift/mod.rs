@@ -2,10 +2,9 @@
 //! through the Data API; and what the cluster's JDBC clients (the Glue connection,
 //! Firehose's COPY) take from its outputs.
 //!
-//! Emulator gaps (moto 5.2): `ManageMasterPassword` is accepted but ignored (no
-//! `MasterPasswordSecretArn` is reported), `ModifyClusterIamRoles` is not implemented, and
-//! Data API statements stay `STARTED` forever; the tests' emulator
-//! (`emulator/ecomflow_emulator/redshift.py`) adds the last two.
+//! moto 5.2 ignores `ManageMasterPassword` (no `MasterPasswordSecretArn`), lacks
+//! `ModifyClusterIamRoles`, and leaves Data API statements `STARTED` for ever; the project's
+//! emulator (`emulator/ecomflow_emulator/redshift.py`) fills all three.
 
 mod cluster;
 mod schema;
