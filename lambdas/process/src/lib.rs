@@ -167,7 +167,7 @@ pub trait Backend: Send + Sync {
         cutoff: i64,
     ) -> Result<Option<Counts>, String>;
     /// Undoes a claim made at `claimed_at` whose message was not published: adds `counts`
-    /// back and removes `SentAt`, if no other claim came since.
+    /// back, and removes `SentAt` unless another claim came since.
     async fn digest_return(
         &self,
         table: &str,
