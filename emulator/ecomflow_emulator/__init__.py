@@ -30,7 +30,9 @@ Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
 - `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
-  `sns`: one module per service.
+  `sns`: one module per service. Redshift's has three helpers: `redshift_engine` (the
+  PostgreSQL server behind each cluster), `redshift_sql` (Redshift SQL made PostgreSQL's, COPY
+  parsed) and `redshift_copy` (COPY and COPY JOB over moto's S3).
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
 - `emulator/tests`: a test per rule, with a case AWS allows and one it refuses where the rule
   refuses something (`python -m unittest discover -s emulator/tests`, run by scripts/test).
@@ -50,6 +52,19 @@ Each is added only where the installed moto lacks it, so a newer moto that has o
   https://docs.aws.amazon.com/glue/latest/webapi/API_UpdateJob.html
 - Redshift ModifyClusterIamRoles: RemoveIamRoles taken off, AddIamRoles added.
   https://docs.aws.amazon.com/redshift/latest/APIReference/API_ModifyClusterIamRoles.html
+- Redshift S3 event integrations: CreateIntegration (an S3 bucket ARN into a cluster's
+  namespace ARN, refused unless the bucket policy lets redshift.amazonaws.com
+  s3:GetBucketNotification/PutBucketNotification/GetBucketLocation and the cluster's resource
+  policy lets it redshift:AuthorizeInboundIntegration from the bucket), DescribeIntegrations,
+  ModifyIntegration, DeleteIntegration; PutResourcePolicy, GetResourcePolicy,
+  DeleteResourcePolicy (`redshift`).
+  https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateIntegration.html
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_PutResourcePolicy.html
+- Redshift Data API BatchExecuteStatement (one transaction), ListStatements; CancelStatement
+  stops the running query.
+  https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_BatchExecuteStatement.html
+  https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ListStatements.html
 - API Gateway TagResource and UntagResource on a REST API's ARN
   (`arn:aws:apigateway:<region>::/restapis/<id>`; moto handles only a stage's), so a REST
   API's tags can change after its creation.
@@ -86,15 +101,49 @@ What AWS reports that moto does not
   https://docs.aws.amazon.com/athena/latest/APIReference/API_GetQueryResults.html
   https://docs.aws.amazon.com/athena/latest/ug/querying-finding-output-files.html
   https://docs.aws.amazon.com/athena/latest/ug/encrypting-query-results-stored-in-s3.html
-- Redshift ManageMasterPassword: a cluster created with it reports `MasterPasswordSecretArn`,
-  the secret Redshift keeps the admin password in (`secret:redshift!<cluster>-admin-<6>`); one
-  created with its own password reports none. Only the ARN exists (no Secrets Manager secret).
-  https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html
+- Redshift clusters are real databases (`redshift`, `redshift_engine`): CreateCluster starts a
+  PostgreSQL 18 server for the cluster (127.0.0.1, a free port; `Endpoint` says where, so
+  psycopg, JDBC or redshift_connector connect there) with its DBName; DeleteCluster and the
+  emulator's exit stop it. `ClusterNamespaceArn` is reported.
+  https://docs.aws.amazon.com/redshift/latest/dg/c_redshift-and-postgres-sql.html
   https://docs.aws.amazon.com/redshift/latest/APIReference/API_Cluster.html
-- Redshift Data API: a statement is FINISHED when accepted, with CreatedAt/UpdatedAt in epoch
-  seconds (moto leaves it STARTED for ever, with ISO strings the SDK cannot parse). No SQL
-  runs: this proves the tool's side of the protocol, not the DDL.
+- Redshift ManageMasterPassword: Redshift's secret exists in Secrets Manager
+  (`redshift!<cluster>-<master user>-<6>`, SecretString with `username` and `password`, which
+  log in to the cluster), its ARN is `MasterPasswordSecretArn`, and DeleteCluster deletes it;
+  a cluster with its own MasterUserPassword has none.
+  https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html
+- Redshift Data API statements run (`redshift`): SUBMITTED, STARTED, then FINISHED or FAILED
+  with PostgreSQL's message in Redshift's form (`ERROR: relation "x" does not exist`), on a
+  worker thread, with CreatedAt/UpdatedAt in epoch seconds (moto's ISO strings break the
+  SDK); authenticated by SecretArn (its username/password) or DbUser; GetStatementResult with
+  ColumnMetadata, typed Field records, TotalNumRows and pages.
+  https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_ExecuteStatement.html
   https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_DescribeStatement.html
+  https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_GetStatementResult.html
+  https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html
+- Redshift SQL (`redshift_sql`): DISTSTYLE, DISTKEY, [COMPOUND|INTERLEAVED] SORTKEY, SORTKEY
+  AUTO, ENCODE, BACKUP, IDENTITY(seed, step), VARCHAR(MAX), SUPER, VARBYTE, GETDATE(),
+  SYSDATE, NVL, LEN and Redshift-only maintenance statements mapped to PostgreSQL, each listed
+  in the module's documentation.
+  https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+- Redshift COPY from S3 (`redshift_copy`), run by the emulator over moto's S3 through
+  PostgreSQL's COPY protocol: Parquet (by position, column counts must match, MAXERROR and
+  TRUNCATECOLUMNS refused, any error fails it) and JSON ('auto', 'auto ignorecase' or a
+  JSONPaths file; TIMEFORMAT; VARCHAR lengths in bytes with TRUNCATECOLUMNS; MAXERROR); the
+  IAM_ROLE must be attached to the cluster and allowed s3:ListBucket/s3:GetObject; bad rows in
+  STL_LOAD_ERRORS and SYS_LOAD_ERROR_DETAIL (1204 "String length exceeds DDL length"...),
+  loads in STL_LOAD_COMMITS and SYS_LOAD_HISTORY.
+  https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
+  https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-columnar.html
+  https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html
+  https://docs.aws.amazon.com/redshift/latest/dg/r_Load_Error_Reference.html
+- Redshift COPY JOB (auto-copy, `redshift_copy`): JOB CREATE (needs an S3 event integration
+  for the bucket; files already there are never loaded), RUN, DROP, LIST, SHOW, ALTER; each
+  file loaded once, tracked by name in SYS_COPY_JOB_DETAIL; AUTO ON loads a new object (S3
+  PutObject, CompleteMultipartUpload, CopyObject) shortly after it lands.
+  https://docs.aws.amazon.com/redshift/latest/dg/r_COPY-JOB.html
+  https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html
+  https://docs.aws.amazon.com/redshift/latest/dg/SYS_COPY_JOB_DETAIL.html
 
 Rules AWS enforces, enforced here
 ---------------------------------
