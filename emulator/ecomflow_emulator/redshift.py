@@ -1263,7 +1263,7 @@ def run_job(cluster, state, job, automatic, query_id=None):
 
 def _schedule(cluster, state, job):
     """Runs an AUTO ON job shortly after new objects (one run for a burst)."""
-    with job.lock:
+    with job.timer_lock:  # not job.lock, held by a running load: PutObject must not wait
         if job.timer is not None:
             job.timer.cancel()
 

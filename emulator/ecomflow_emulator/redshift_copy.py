@@ -983,6 +983,7 @@ class Job:
         self.created = created
         self.seen = {}  # key -> status 'I' | 'E' | 'S' (existed at creation, never loaded)
         self.lock = threading.Lock()
+        self.timer_lock = threading.Lock()
         self.timer = None
         bucket, prefix = split_s3(copy.source)
         self.bucket = bucket

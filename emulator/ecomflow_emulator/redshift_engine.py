@@ -8,19 +8,26 @@ so its commands are used directly: `initdb`, then `postgres` on 127.0.0.1 and a 
 https://docs.aws.amazon.com/redshift/latest/dg/c_redshift-and-postgres-sql.html
 
 - One server per cluster, started when CreateCluster succeeds, its data directory under a
-  temporary directory of the emulator process; the master user is the cluster's
-  MasterUsername with its password (md5 authentication), and the cluster's DBName is created.
+  temporary directory of the emulator process. `initdb` runs once per process, into a
+  template each cluster's directory is copied from (a start then costs a copy and the
+  server's start, not a second initdb); its bootstrap superuser is `rdsdb`, the name of
+  Redshift's own internal superuser, and it makes the cluster's master user (MasterUsername,
+  a superuser as Redshift's is, with its password: md5 authentication) and the cluster's
+  DBName, owned by the master user.
 - PostgreSQL refuses to run as root: then it runs as the system user `embedded_postgres`.
 - It is stopped (fast shutdown) and its directory removed by DeleteCluster, at the emulator's
   exit (atexit, which SIGTERM reaches through server.py's SystemExit), and, should the
   emulator die without running atexit (SIGKILL), by the kernel: the postmaster is started from
   one long-lived thread with a parent-death signal (SIGINT, PostgreSQL's fast shutdown), so no
-  server outlives its emulator.
-- Durability is off (`fsync`, `synchronous_commit`, `full_page_writes`): the data lives as
-  long as the emulator does, and bulk loads are several times faster without it.
+  server outlives its emulator; the data directories such an emulator left are removed by
+  the next one to start a cluster.
+- Durability is off (`fsync`, `synchronous_commit`, `full_page_writes`) and the data
+  directories are in /dev/shm when it has 2 GiB free: the data lives as long as the emulator
+  does, and starts and bulk loads are several times faster without disk writes.
 """
 
 import atexit
+import secrets
 import concurrent.futures
 import ctypes
 import os
@@ -71,11 +78,23 @@ def _sweep(parent):
             shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
 
 
+def _parent():
+    """Where data directories go: /dev/shm (memory) when it has room, as the data lives only
+    as long as the emulator; else the temporary directory."""
+    try:
+        st = os.statvfs("/dev/shm")
+        if st.f_bavail * st.f_frsize >= 2 << 30 and os.access("/dev/shm", os.W_OK):
+            return "/dev/shm"
+    except OSError:
+        pass
+    return tempfile.gettempdir()
+
+
 def _root():
     global _ROOT
     with _LOCK:
         if _ROOT is None:
-            parent = tempfile.gettempdir()
+            parent = _parent()
             try:
                 _sweep(parent)
             except OSError:
@@ -106,6 +125,52 @@ def _prepare_binaries():
     if share.exists():
         ensure_folder_permissions(share, stat.S_IRGRP | stat.S_IROTH)
     _PREPARED = True
+
+
+BOOTSTRAP_USER = "rdsdb"
+_TEMPLATE = None
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _template():
+    """A cluster made by initdb once per process (the slow part of a start): (its data
+    directory, its bootstrap superuser's password). Each cluster starts from a copy."""
+    global _TEMPLATE
+    with _TEMPLATE_LOCK:
+        if _TEMPLATE is not None:
+            return _TEMPLATE
+        c = _commands()
+        with _LOCK:
+            _prepare_binaries()
+        base = tempfile.mkdtemp(prefix="template-", dir=_root())
+        data = os.path.join(base, "data")
+        os.mkdir(data, 0o700)
+        password = secrets.token_hex(16)
+        pwfile = os.path.join(base, "pw")
+        with open(pwfile, "w") as f:
+            f.write(password + "\n")
+        user = None
+        if _as_root():
+            import pwd
+
+            user = SYSTEM_USER
+            entry = pwd.getpwnam(user)
+            for path in (base, data, pwfile):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+            os.chmod(base, 0o700)
+        try:
+            c.initdb(
+                ["--auth=md5", "--encoding=utf8", "--no-locale", "--no-sync", "--wal-segsize=1", "-U", BOOTSTRAP_USER, f"--pwfile={pwfile}"],
+                pgdata=Path(data),
+                user=user,
+                timeout=120,
+            )
+        except subprocess.CalledProcessError as e:
+            raise EngineError(f"initdb failed: {e}") from e
+        finally:
+            os.unlink(pwfile)
+        _TEMPLATE = (data, password)
+        return _TEMPLATE
 
 
 def _free_port():
@@ -151,34 +216,18 @@ class Server:
 
     def start(self):
         c = _commands()
-        with _LOCK:
-            _prepare_binaries()
+        template, bootstrap_password = _template()
+        user = SYSTEM_USER if _as_root() else None
         self.dir = tempfile.mkdtemp(prefix=f"{self.name[:40]}-", dir=_root())
         data = os.path.join(self.dir, "data")
-        os.mkdir(data, 0o700)
-        pwfile = os.path.join(self.dir, "pw")
-        with open(pwfile, "w") as f:
-            f.write(self.password + "\n")
-        user = None
-        if _as_root():
+        # A copy of the template cluster (initdb once per process): `cp -a` keeps its owner.
+        subprocess.run(["cp", "-a", template, data], check=True, capture_output=True)
+        if user is not None:
             import pwd
 
-            user = SYSTEM_USER
             entry = pwd.getpwnam(user)
-            for path in (self.dir, data, pwfile):
-                os.chown(path, entry.pw_uid, entry.pw_gid)
+            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
             os.chmod(self.dir, 0o700)
-        try:
-            c.initdb(
-                ["--auth=md5", "--encoding=utf8", "--no-locale", "--no-sync", "-U", self.user, f"--pwfile={pwfile}"],
-                pgdata=Path(data),
-                user=user,
-                timeout=60,
-            )
-        except subprocess.CalledProcessError as e:
-            raise EngineError(f"initdb failed for {self.name}: {e}") from e
-        finally:
-            os.unlink(pwfile)
         for attempt in range(5):
             port = _free_port()
             argv = [
@@ -193,11 +242,27 @@ class Server:
                 break
             self._kill()
         else:
+            shutil.rmtree(self.dir, ignore_errors=True)
             raise EngineError(f"the PostgreSQL server of {self.name} did not start")
         with _LOCK:
             _SERVERS[id(self)] = self
-        self.create_database(self.database)
+        self._bootstrap(bootstrap_password)
         return self
+
+    def _bootstrap(self, bootstrap_password):
+        """The master user (a superuser, as Redshift's is) and the cluster's database, made by
+        the bootstrap superuser `rdsdb` (Redshift's own internal superuser has that name)."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=BOOTSTRAP_USER, password=bootstrap_password,
+                             dbname="postgres", autocommit=True, connect_timeout=10) as conn:
+            if self.user == BOOTSTRAP_USER:
+                conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(self.user), sql.Literal(self.password)))
+            else:
+                conn.execute(sql.SQL("CREATE ROLE {} SUPERUSER CREATEDB CREATEROLE LOGIN PASSWORD {}").format(
+                    sql.Identifier(self.user), sql.Literal(self.password)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(self.database), sql.Identifier(self.user)))
 
     def _wait_ready(self, data, port, timeout=30):
         pidfile = os.path.join(data, "postmaster.pid")
