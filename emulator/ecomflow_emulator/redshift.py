@@ -36,7 +36,8 @@ https://docs.aws.amazon.com/redshift/latest/mgmt/zero-etl-using.redshift-iam.htm
   cluster's namespace ARN as TargetArn; DescribeIntegrations (IntegrationArn, Filters
   integration-arn / source-arn / source-types / status, MaxRecords and Marker),
   ModifyIntegration (name, description), DeleteIntegration; an integration is `active` at
-  once. moto has none of them.
+  once; its tags (TagList, then CreateTags/DeleteTags/DescribeTags on its ARN) are kept. moto
+  has none of them.
   https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateIntegration.html
   https://docs.aws.amazon.com/redshift/latest/APIReference/API_DescribeIntegrations.html
   https://docs.aws.amazon.com/redshift/latest/APIReference/API_ModifyIntegration.html
@@ -265,6 +266,7 @@ def back_clusters_with_postgres():
             self.redshift_backend.clusters.pop(name, None)
             raise _redshift_error("InternalFailure", f"the emulator could not start the cluster's database: {e}", 500)
         cluster.port = state.server.port
+        redshift_copy.ensure_system_tables(state, cluster.db_name)  # queryable from the start
         state.namespace_arn = f"arn:aws:redshift:{self.region}:{self.current_account}:namespace:{uuid.uuid4()}"
         cluster.cluster_namespace_arn = state.namespace_arn
         cluster.default_iam_role_arn = self._get_param("DefaultIamRoleArn")
@@ -353,6 +355,22 @@ class Integration:
         self.additional_encryption_context = context or {}
         self.tags = tags or []
 
+    resource_type = "integration"
+
+    @property
+    def arn(self):
+        return self.integration_arn
+
+    def create_tags(self, tags):
+        """CreateTags on the integration's ARN (moto's tagging, through RESOURCE_TYPE_MAP)."""
+        keys = {t["Key"] for t in tags}
+        self.tags = [t for t in self.tags if t["Key"] not in keys] + [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+        return self.tags
+
+    def delete_tags(self, keys):
+        self.tags = [t for t in self.tags if t["Key"] not in keys]
+        return self.tags
+
     def answer(self):
         return {
             "IntegrationArn": self.integration_arn, "IntegrationName": self.integration_name,
@@ -363,8 +381,33 @@ class Integration:
         }
 
 
+class _ByArn:
+    """The integrations of a backend, kept where moto's CreateTags, DeleteTags and
+    DescribeTags look a resource up (`RESOURCE_TYPE_MAP["integration"]`, by the ARN's last
+    part), and reached here by ARN."""
+
+    def __init__(self, by_id):
+        self.by_id = by_id
+
+    def get(self, arn):
+        found = self.by_id.get((arn or "").rsplit(":", 1)[-1])
+        return found if found is not None and found.integration_arn == arn else None
+
+    def __setitem__(self, arn, integration):
+        self.by_id[arn.rsplit(":", 1)[-1]] = integration
+
+    def pop(self, arn, default=None):
+        found = self.get(arn)
+        if found is None:
+            return default
+        return self.by_id.pop(arn.rsplit(":", 1)[-1])
+
+    def values(self):
+        return list(self.by_id.values())
+
+
 def _integrations(backend):
-    return backend.__dict__.setdefault("_ecomflow_integrations", {})
+    return _ByArn(backend.RESOURCE_TYPE_MAP.setdefault("integration", {}))
 
 
 def _policies(backend):
@@ -1076,7 +1119,10 @@ def _run_statement(statement):
                 try:
                     _run_one(conn, statement, in_transaction=False)
                 except (psycopg.Error, redshift_copy.LoadFailed, redshift_sql.CopyError, redshift_sql.SqlSyntaxError) as e:
-                    statement.set("FAILED", _failure(e))
+                    if statement.cancelled:
+                        statement.set("ABORTED")
+                    else:
+                        statement.set("FAILED", _failure(e))
                     return
                 statement.set("STARTED")
                 statement.set("FINISHED")

@@ -13,7 +13,10 @@ COPY
 https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
 - Objects: every object whose key starts with the prefix (a prefix, not a folder: `s3://b/x`
   reads `x1.json` and `x/2.json`); none is `ERROR: S3ServiceException:The specified S3 prefix
-  '<prefix>' does not exist`. With MANIFEST the source is a manifest (`{"entries": [{"url":
+  '<prefix>' does not exist`. Parquet is read by Redshift Spectrum, which ignores names
+  (below the prefix's folder) beginning with '.', '_' or '#' or ending with '~': Spark's
+  `_SUCCESS` and `_temporary/` are never loaded.
+  https://docs.aws.amazon.com/redshift/latest/dg/c-spectrum-external-tables.html With MANIFEST the source is a manifest (`{"entries": [{"url":
   "s3://...", "mandatory": bool}]}`); a mandatory entry missing fails the load (1212).
   https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html
   https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html
@@ -74,7 +77,8 @@ COPY JOB
 --------
 https://docs.aws.amazon.com/redshift/latest/dg/r_COPY-JOB.html
 https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html
-- `COPY <copy command> JOB CREATE <name> [AUTO ON|OFF]` (AUTO ON when left out): the COPY is
+- `COPY <copy command> JOB CREATE <name> [AUTO ON|OFF]` (AUTO ON when left out, the
+  emulator's reading of the syntax; the project always says which): the COPY is
   checked as a COPY and kept; a job needs an S3 event integration (CreateIntegration, in
   redshift.py) from the COPY's bucket to this cluster, else `ERROR: S3 event integration
   not found for bucket <b>...` (wording the emulator's: AWS documents the requirement, not
@@ -262,12 +266,26 @@ def _bucket(s3, name):
         raise LoadFailed(f"ERROR: S3ServiceException:The specified bucket does not exist,Status 404,Error NoSuchBucket")
 
 
-def list_prefix(s3, bucket_name, prefix):
-    """[(key name, FakeKey)] of every object whose key starts with prefix, by name."""
+def hidden(prefix, key_name):
+    """A file Redshift Spectrum (which reads Parquet for COPY) ignores: a name below the
+    prefix's folder that begins with '.', '_' or '#', or ends with '~' (Spark's `_SUCCESS`,
+    `_temporary/...`).
+    https://docs.aws.amazon.com/redshift/latest/dg/c-spectrum-external-tables.html"""
+    folder = prefix.rfind("/") + 1
+    return any(
+        part[:1] in (".", "_", "#") or part.endswith("~") for part in key_name[folder:].split("/") if part
+    )
+
+
+def list_prefix(s3, bucket_name, prefix, columnar=False):
+    """[(key name, FakeKey)] of every object whose key starts with prefix, by name (without
+    the files Spectrum hides, for a columnar COPY)."""
     bucket = _bucket(s3, bucket_name)
     out = []
     for name, key in list(bucket.keys.items()):
         if name.startswith(prefix) and not name.endswith("/") and hasattr(key, "value"):
+            if columnar and hidden(prefix, name):
+                continue
             out.append((name, key))
     out.sort(key=lambda x: x[0])
     return out
@@ -377,7 +395,7 @@ def files_of(ctx, copy, s3):
                 continue
             out.append((b, k, key))
         return out, bucket, None
-    found = list_prefix(s3, bucket, prefix)
+    found = list_prefix(s3, bucket, prefix, columnar=copy.format == "PARQUET")
     if not found:
         raise LoadFailed(f"ERROR: S3ServiceException:The specified S3 prefix '{prefix}' does not exist")
     return [(bucket, k, key) for k, key in found], bucket, prefix
@@ -1018,7 +1036,7 @@ def job_row(job):
 
 def pending_files(job, s3, retry_errors):
     out = []
-    for key_name, key in list_prefix(s3, job.bucket, job.prefix):
+    for key_name, key in list_prefix(s3, job.bucket, job.prefix, columnar=job.copy.format == "PARQUET"):
         status = job.seen.get(key_name)
         if status is None or (retry_errors and status == "E"):
             out.append((job.bucket, key_name, key))

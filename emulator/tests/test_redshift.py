@@ -296,6 +296,9 @@ class CopyTests:
         self.put("pq/dt=2010-12-01/a.parquet", parquet(clean_rows(20000), clean_schema()))
         self.put("pq/dt=2010-12-02/b.parquet", parquet(clean_rows(10000, 20000), clean_schema()))
         self.put("pqx/other.parquet", parquet(clean_rows(5), clean_schema()))  # another prefix
+        # Spark's marker and temporary files: hidden from Spectrum, which reads Parquet.
+        self.put("pq/_SUCCESS", b"")
+        self.put("pq/_temporary/0/part-0.parquet", parquet(clean_rows(7), clean_schema()))
         d = self.copy(table, "pq/", "FORMAT AS PARQUET")
         self.assertEqual(d["Status"], "FINISHED", d.get("Error"))
         self.assertEqual(d["ResultRows"], 30000)
@@ -440,6 +443,13 @@ class CopyTests:
         self.assertEqual(integration["TargetArn"], self.namespace)
         found = rs.describe_integrations(IntegrationArn=integration["IntegrationArn"])["Integrations"]
         self.assertEqual([i["IntegrationName"] for i in found], ["lake-to-warehouse"])
+        rs.create_tags(ResourceName=integration["IntegrationArn"], Tags=[{"Key": "owner", "Value": "data"}])
+        found = rs.describe_integrations(IntegrationArn=integration["IntegrationArn"])["Integrations"][0]
+        self.assertIn({"Key": "owner", "Value": "data"}, found["Tags"])
+        rs.delete_tags(ResourceName=integration["IntegrationArn"], TagKeys=["owner"])
+        self.refused(lambda: rs.describe_integrations(
+            IntegrationArn=integration["IntegrationArn"].replace(integration["IntegrationArn"][-4:], "0000")),
+            "IntegrationNotFoundFault", 404)
 
     def test_copy_job_loads_each_new_file_once(self):
         self.integrate()
