@@ -144,6 +144,10 @@ What AWS reports that moto does not
   https://docs.aws.amazon.com/redshift/latest/dg/r_COPY-JOB.html
   https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html
   https://docs.aws.amazon.com/redshift/latest/dg/SYS_COPY_JOB_DETAIL.html
+- Redshift, not emulated: Serverless workgroups; clusters restored from snapshots (no server
+  behind them); COPY from CSV, delimited text, ORC or Avro; UNLOAD; Redshift SQL beyond the
+  mappings `redshift_sql` lists (PostgreSQL 18 answers the rest, and checks VARCHAR lengths
+  in characters where Redshift counts bytes, except in COPY).
 
 Rules AWS enforces, enforced here
 ---------------------------------

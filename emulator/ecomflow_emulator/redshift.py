@@ -157,7 +157,8 @@ def state_of(cluster):
     return getattr(cluster, "_ecomflow", None)
 
 
-def _redshift_error(code, message, status=400):
+def _redshift_error(code, message):
+    """A Redshift (query protocol) error; its HTTP status comes from the API model."""
     from moto.redshift.exceptions import RedshiftClientError
 
     return RedshiftClientError(code, message)
@@ -264,7 +265,7 @@ def back_clusters_with_postgres():
             state.server = redshift_engine.start(name, cluster.master_username, password, cluster.db_name)
         except Exception as e:
             self.redshift_backend.clusters.pop(name, None)
-            raise _redshift_error("InternalFailure", f"the emulator could not start the cluster's database: {e}", 500)
+            raise _redshift_error("InternalFailure", f"the emulator could not start the cluster's database: {e}")
         cluster.port = state.server.port
         redshift_copy.ensure_system_tables(state, cluster.db_name)  # queryable from the start
         state.namespace_arn = f"arn:aws:redshift:{self.region}:{self.current_account}:namespace:{uuid.uuid4()}"
@@ -502,10 +503,10 @@ def add_integration_calls():
         try:
             bucket = s3_backends[self.current_account]["aws"].get_bucket(bucket_name)
         except Exception:
-            raise _redshift_error("IntegrationSourceNotFoundFault", f"The source {source} was not found.", 404)
+            raise _redshift_error("IntegrationSourceNotFoundFault", f"The source {source} was not found.")
         cluster = _cluster_by_namespace(backend, target)
         if cluster is None or not re.match(r"^arn:aws[a-z\-]*:redshift:[a-z0-9\-]+:[0-9]{12}:(namespace\/|namespace:)[a-z0-9\-]+$", target):
-            raise _redshift_error("IntegrationTargetNotFoundFault", f"The target {target} was not found.", 404)
+            raise _redshift_error("IntegrationTargetNotFoundFault", f"The target {target} was not found.")
         with _LOCK:
             for other in _integrations(backend).values():
                 if other.integration_name == name or (other.source_arn == source and other.target_arn == target):
@@ -524,7 +525,7 @@ def add_integration_calls():
     def _integration(self, arn):
         integration = _integrations(self.redshift_backend).get(arn)
         if integration is None:
-            raise _redshift_error("IntegrationNotFoundFault", f"Integration {arn} not found.", 404)
+            raise _redshift_error("IntegrationNotFoundFault", f"Integration {arn} not found.")
         return integration
 
     def describe_integrations(self):
@@ -544,7 +545,7 @@ def add_integration_calls():
             if keep:
                 found.append(integration)
         if wanted and not found:
-            raise _redshift_error("IntegrationNotFoundFault", f"Integration {wanted} not found.", 404)
+            raise _redshift_error("IntegrationNotFoundFault", f"Integration {wanted} not found.")
         start = int(self._get_param("Marker") or 0)
         size = int(self._get_param("MaxRecords") or 100)
         page = found[start : start + size]
@@ -574,7 +575,7 @@ def add_integration_calls():
     def _resource(self, arn):
         backend = self.redshift_backend
         if _cluster_by_namespace(backend, arn) is None:
-            raise _redshift_error("ResourceNotFoundFault", f"The resource {arn} was not found.", 404)
+            raise _redshift_error("ResourceNotFoundFault", f"The resource {arn} was not found.")
         return arn
 
     def put_resource_policy(self):
@@ -591,7 +592,7 @@ def add_integration_calls():
         arn = _resource(self, self._get_param("ResourceArn"))
         policy = _policies(self.redshift_backend).get(arn)
         if policy is None:
-            raise _redshift_error("ResourceNotFoundFault", f"The resource policy of {arn} was not found.", 404)
+            raise _redshift_error("ResourceNotFoundFault", f"The resource policy of {arn} was not found.")
         return ActionResult({"ResourcePolicy": {"ResourceArn": arn, "Policy": policy}})
 
     def delete_resource_policy(self):

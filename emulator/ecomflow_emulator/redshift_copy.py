@@ -68,6 +68,9 @@ https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
 - A finished COPY adds a row per file to STL_LOAD_COMMITS and one to SYS_LOAD_HISTORY.
   https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_COMMITS.html
   https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_HISTORY.html
+- Without a column list, IDENTITY columns are left to generate their values, unless
+  EXPLICIT_IDS.
+  https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html
 - Formats not emulated (CSV, delimited text, ORC, Avro, ...) fail with a message that says so.
 
 The system tables live in schema `redshift_system` of each database, on its search_path
@@ -406,12 +409,13 @@ def files_of(ctx, copy, s3):
 
 
 class Column:
-    __slots__ = ("name", "type", "kind", "length", "precision", "scale", "not_null")
+    __slots__ = ("name", "type", "kind", "length", "precision", "scale", "not_null", "identity")
 
     def __init__(self, name, type_text, not_null):
         self.name = name
         self.type = type_text
         self.not_null = not_null
+        self.identity = False
         self.length = None
         self.precision = None
         self.scale = None
@@ -460,15 +464,25 @@ def table_columns(conn, table):
         name = table.split(".")[-1].strip('"')
         raise LoadFailed(f'ERROR: relation "{name}" does not exist') from e
     rows = conn.execute(
-        "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+        "SELECT attname, format_type(atttypid, atttypmod), attnotnull, attidentity <> '' FROM pg_attribute "
         "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
         (oid,),
     ).fetchall()
-    return [Column(r[0], r[1], r[2]) for r in rows], oid
+    columns = []
+    for r in rows:
+        column = Column(r[0], r[1], r[2])
+        column.identity = r[3]
+        columns.append(column)
+    return columns, oid
 
 
 def target_columns(conn, copy):
+    """The columns a COPY fills: its column list, else the table's, without IDENTITY columns
+    (generated) unless EXPLICIT_IDS.
+    https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html"""
     columns, oid = table_columns(conn, copy.table)
+    if not copy.option("EXPLICIT_IDS"):
+        columns = [c for c in columns if not c.identity or (copy.columns and c.name in copy.columns)]
     if copy.columns:
         by_name = {c.name: c for c in columns}
         chosen = []
