@@ -111,6 +111,8 @@ def clean_row(row):
     country = country.strip()
     if not country:
         raise Reject("empty_country")
+    if any(len(t.encode("utf-8")) > most for t, most in ((inv, 16), (stock, 32), (desc, 512), (country, 64))):
+        raise Reject("too_long")
     cancel = inv.startswith("C")
     if cancel and not RULES["keep_cancellations"]:
         raise Reject("cancellation")

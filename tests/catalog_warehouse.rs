@@ -10,7 +10,7 @@
 use ecomflow_infra::aws::{provider, Aws, Changes, ConnectOptions, Inputs, Outputs};
 use ecomflow_infra::blueprint::{self, Blueprint, Context, LambdaCode, FUNCTIONS};
 use ecomflow_infra::config::{load_str, StackConfig};
-use ecomflow_infra::model::Resource;
+use ecomflow_infra::model::{Kind, Resource};
 use ecomflow_infra::names::{instance_name, Names};
 use ecomflow_infra::plan::attribute_changes;
 use ecomflow_testkit::Moto;
@@ -221,7 +221,8 @@ fn warehouse_disabled_declares_none_of_its_kinds() {
     for a in [
         "redshift_cluster.warehouse",
         "redshift_schema.invoice_lines",
-        "glue_connection.warehouse",
+        "redshift_schema.invoice_lines_autocopy",
+        "redshift_integration.lake-autocopy",
         "iam_role.redshift-copy",
     ] {
         assert!(on.get(a).is_some(), "{a} declared when enabled");
@@ -250,17 +251,13 @@ fn warehouse_disabled_declares_none_of_its_kinds() {
             }
         }
     }
-    let job = res(&off, "glue_job.clean");
-    assert_eq!(job.spec["connections"], serde_json::json!([]));
-    assert!(job.spec["default_arguments"].get("--connection").is_none());
+    // The job writes the lake only, whether or not there is a warehouse: no connection.
+    for bp in [&on, &off] {
+        let job = res(bp, "glue_job.clean");
+        assert_eq!(job.spec["connections"], serde_json::json!([]));
+        assert!(job.spec["default_arguments"].get("--connection").is_none());
+    }
     let job = res(&on, "glue_job.clean");
-    assert_eq!(
-        job.spec["connections"],
-        serde_json::json!(["ecomflow-dev-cw-warehouse"])
-    );
-    assert!(job
-        .depends_on
-        .contains(&"glue_connection.warehouse".to_string()));
     assert!(job
         .depends_on
         .contains(&"s3_object.glue_script".to_string()));
@@ -436,7 +433,7 @@ async fn firehose_delivery_stream_converges() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redshift_cluster_schema_and_connection() {
+async fn redshift_cluster_table_integration_and_copy_job() {
     let (_moto, aws) = connect().await;
     let base = build(&config(""), &aws.account);
     let knobs = build(&config("warehouse:\n  nodes: 2\n"), &aws.account);
@@ -468,113 +465,124 @@ async fn redshift_cluster_schema_and_connection() {
     .await;
     let live = read(&aws, cluster2).await.unwrap();
 
-    // The table, through the Data API: recorded on the cluster once the statement finished,
-    // then dropped.
+    // The table, through the Data API: recorded on the cluster once the statement finished.
     let schema = res(&base, "redshift_schema.invoice_lines");
     let schema_live = create(&aws, schema).await;
-    provider(schema.kind)
-        .delete(
-            &aws,
-            &schema.physical,
-            &(schema_live.clone(), aws.outputs_of(schema)),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("drop the table: {e}"));
-    assert!(
-        read(&aws, schema).await.is_none(),
-        "the table's record is gone"
-    );
 
-    let conn = res(&base, "glue_connection.warehouse");
-    let conn_live = create(&aws, conn).await;
-    assert_eq!(conn_live["cluster"], cluster.spec["identifier"]);
-    let conn2 = with(conn, |s| s["tags"]["team"] = "platform".into());
-    update(&aws, &conn2, &conn_live, &["tags.team"]).await;
-    let conn_live = read(&aws, &conn2).await.unwrap();
-    let conn3 = with(&conn2, |s| s["database"] = "analytics".into());
-    update(&aws, &conn3, &conn_live, &["database"]).await;
-    let conn_live = read(&aws, &conn3).await.unwrap();
-    delete(&aws, conn, &conn_live, &prefix).await;
-
-    // The Firehose stream into the warehouse: it reads the cluster's endpoint at create time.
-    let copying = build(&config("warehouse:\n  firehose_copy: true\n"), &aws.account);
-    create_all(&aws, &copying, LAKE).await;
+    // The S3 event integration of the lake (the bucket policy grants Redshift its
+    // notifications first), then the COPY job over clean/ that needs both.
+    create_all(&aws, &base, LAKE).await;
     create_all(
         &aws,
-        &copying,
-        &["s3_object.copy_jsonpaths", "iam_role.firehose-copy"],
+        &base,
+        &["s3_public_access_block.lake", "s3_bucket_policy.lake"],
     )
     .await;
-    let copy = res(&copying, "firehose_delivery_stream.copy");
-    let copy_live = create(&aws, copy).await;
-    assert_eq!(copy_live["redshift"]["cluster"], cluster.spec["identifier"]);
-    assert_eq!(copy_live["redshift"]["table"], "invoice_lines");
-    assert_eq!(copy_live["redshift"]["matches_cluster"], true);
-    assert_eq!(copy_live["prefix"], "staging/");
-    assert!(copy_live["parquet"].is_null());
-    let copy2 = with(copy, |s| s["redshift"]["retry_seconds"] = 600.into());
-    update(&aws, &copy2, &copy_live, &["redshift.retry_seconds"]).await;
-    let copy_live = read(&aws, &copy2).await.unwrap();
-    delete(&aws, copy, &copy_live, &prefix).await;
+    let integration = res(&base, "redshift_integration.lake-autocopy");
+    let int_live = create(&aws, integration).await;
+    assert_eq!(int_live["targets_cluster"], true);
+    assert_eq!(int_live["source_arn"], integration.spec["source_arn"]);
+    let int2 = with(integration, |s| s["tags"]["team"] = "platform".into());
+    update(&aws, &int2, &int_live, &["tags.team"]).await;
+    let int_live = read(&aws, &int2).await.unwrap();
+    let job = res(&base, "redshift_schema.invoice_lines_autocopy");
+    let job_live = create(&aws, job).await;
+
+    // Dropped in turn: the job (COPY JOB DROP), the integration, the table.
+    for (r, live) in [(job, &job_live), (schema, &schema_live)] {
+        provider(r.kind)
+            .delete(&aws, &r.physical, &(live.clone(), aws.outputs_of(r)))
+            .await
+            .unwrap_or_else(|e| panic!("drop {}: {e}", r.address()));
+        assert!(read(&aws, r).await.is_none(), "{} is gone", r.address());
+        if r.address() == job.address() {
+            delete(&aws, integration, &int_live, &prefix).await;
+        }
+    }
 
     delete(&aws, cluster, &live, &prefix).await;
 }
 
 #[test]
-fn the_warehouse_stream_is_declared_only_when_asked_for_and_fed_by_process() {
-    let copy_addresses = [
-        "firehose_delivery_stream.copy",
-        "iam_role.firehose-copy",
-        "s3_object.copy_jsonpaths",
-    ];
-    let plain = build(&config(""), "123456789012");
-    let copying = build(
-        &config("warehouse:\n  firehose_copy: true\n"),
-        "123456789012",
+fn the_copy_job_loads_clean_parquet_through_the_integration() {
+    let on = build(&config(""), "123456789012");
+    let bucket = on.names.lake_bucket();
+    let copy_role = format!(
+        "arn:aws:iam::123456789012:role{}{}",
+        on.names.iam_path(),
+        on.names.role("redshift-copy")
     );
-    for a in copy_addresses {
-        assert!(plain.get(a).is_none(), "{a} not declared by default");
-        assert!(copying.get(a).is_some(), "{a} declared with firehose_copy");
-    }
-    let stream = res(&copying, "firehose_delivery_stream.copy");
-    for d in [
-        "redshift_cluster.warehouse",
-        "redshift_schema.invoice_lines",
-        "s3_object.copy_jsonpaths",
-        "iam_role.firehose-copy",
-    ] {
-        assert!(stream.depends_on.contains(&d.to_string()), "after {d}");
-    }
-    let copy_name = stream.physical.clone();
-    let process = res(&copying, "lambda_function.process");
+    let job = res(&on, "redshift_schema.invoice_lines_autocopy");
     assert_eq!(
-        process.spec["environment"]["COPY_DELIVERY_STREAM"],
-        copy_name.as_str()
+        job.spec["_ddl"],
+        format!(
+            "COPY invoice_lines FROM 's3://{bucket}/clean/' IAM_ROLE '{copy_role}' \
+             FORMAT AS PARQUET JOB CREATE invoice_lines_autocopy AUTO ON"
+        )
     );
-    let plain_process = res(&plain, "lambda_function.process");
-    assert!(plain_process.spec["environment"]
-        .get("COPY_DELIVERY_STREAM")
-        .is_none());
-    // process may put to exactly the two streams.
-    let role = &res(&copying, "iam_role.process").spec["policies"];
-    let puts: Vec<String> = role
+    assert_eq!(job.spec["_drop"], "COPY JOB DROP invoice_lines_autocopy");
+    for d in [
+        "redshift_schema.invoice_lines",
+        "redshift_integration.lake-autocopy",
+    ] {
+        assert!(job.depends_on.contains(&d.to_string()), "after {d}");
+    }
+    let integration = res(&on, "redshift_integration.lake-autocopy");
+    assert_eq!(
+        integration.spec["source_arn"],
+        format!("arn:aws:s3:::{bucket}")
+    );
+    assert!(integration
+        .depends_on
+        .contains(&"s3_bucket_policy.lake".to_string()));
+    // The copy role reads clean/ only.
+    let reads: Vec<String> = res(&on, "iam_role.redshift-copy").spec["policies"]
         .as_object()
         .unwrap()
         .values()
         .flat_map(ecomflow_infra::model::policy::statements)
-        .filter(|(_, actions, _)| actions.iter().any(|a| a == "firehose:PutRecordBatch"))
+        .filter(|(_, actions, _)| actions.iter().any(|a| a == "s3:GetObject"))
         .flat_map(|(_, _, resources)| resources)
         .collect();
-    assert_eq!(puts.len(), 2, "{puts:?}");
-    assert!(puts.iter().any(|r| r.ends_with(&format!("/{copy_name}"))));
-
-    // Without the warehouse there is nothing to copy into: a config error, naming the field.
+    assert_eq!(reads, [format!("arn:aws:s3:::{bucket}/clean/*")]);
+    // The bucket policy lets Redshift manage notifications for this account's integrations
+    // only, and only when there is a warehouse.
+    let grant = |bp: &Blueprint| {
+        bp.get("s3_bucket_policy.lake").and_then(|p| {
+            p.spec["policy"]["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Sid"] == "RedshiftAutoCopyNotifications")
+                .cloned()
+        })
+    };
+    let g = grant(&on).expect("the grant");
+    assert_eq!(
+        g["Principal"]["Service"],
+        serde_json::json!(["redshift.amazonaws.com"])
+    );
+    assert_eq!(
+        g["Condition"]["StringEquals"]["aws:SourceAccount"],
+        serde_json::json!(["123456789012"])
+    );
+    let off = build(&config("warehouse:\n  enabled: false\n"), "123456789012");
+    assert!(grant(&off).is_none());
+    // No Firehose stream into Redshift: it would need a publicly accessible cluster.
+    assert_eq!(
+        on.resources
+            .iter()
+            .filter(|r| r.kind == Kind::FirehoseDeliveryStream)
+            .count(),
+        1
+    );
     let err = load_str(
         "dev.yaml",
-        &format!("{DEV}\nwarehouse:\n  enabled: false\n  firehose_copy: true\n"),
+        &format!("{DEV}\nwarehouse:\n  firehose_copy: true\n"),
         Some("cw"),
     )
     .unwrap_err()
     .to_string();
     assert!(err.contains("warehouse.firehose_copy"), "{err}");
+    assert!(err.contains("publicly accessible"), "{err}");
 }

@@ -31,11 +31,11 @@ fn planned(stdout: &str) -> BTreeSet<String> {
 }
 
 /// The warehouse's own resources of the instance, read straight from the emulator
-/// ([`support::inventory`]): clusters, Glue connections and delivery streams.
+/// ([`support::inventory`]): clusters, integrations and delivery streams.
 fn warehouse_leftovers(moto: &Moto) -> Vec<String> {
     let kinds = [
         "redshift_cluster ",
-        "glue_connection ",
+        "redshift_integration ",
         "firehose_delivery_stream ",
     ];
     let mut left = inventory(moto, STACK);
@@ -107,11 +107,11 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
         "apigw_stage.api",
         "glue_table.invoice_lines",
         "glue_job.clean",
-        "glue_connection.warehouse",
         "firehose_delivery_stream.clean",
-        "firehose_delivery_stream.copy",
         "redshift_cluster.warehouse",
+        "redshift_integration.lake-autocopy",
         "redshift_schema.invoice_lines",
+        "redshift_schema.invoice_lines_autocopy",
     ] {
         assert!(
             listed.contains(a),
@@ -192,11 +192,11 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
     );
 
     // The warehouse switched off later: the plan deletes exactly what only the warehouse
-    // declared (cluster, schema, JDBC connection, the COPY stream and their roles) and adds
-    // nothing; what stays only loses its links to the warehouse.
+    // declared (cluster, table, COPY job, integration and the COPY role) and adds nothing;
+    // what stays only loses its links to the warehouse (the bucket policy's grant to Redshift).
     let off = dir.path().join("dev-no-warehouse.yaml");
     let full = std::fs::read_to_string(file).unwrap();
-    let warehouse = "warehouse:\n  firehose_copy: true\n";
+    let warehouse = "warehouse:\n  enabled: true\n";
     assert!(full.ends_with(warehouse), "{full}");
     std::fs::write(
         &off,
@@ -206,8 +206,8 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
     let off = off.to_str().unwrap();
     let kept: BTreeSet<String> = declared_addresses(off);
     assert!(kept.is_subset(&declared), "{kept:?}");
-    // Deletions of resources no longer declared are shown as `kind.physical`. The table DDL
-    // lives inside the cluster and goes with it.
+    // Deletions of resources no longer declared are shown as `kind.physical`. The table and
+    // the COPY job live inside the cluster and go with it.
     let dropped: BTreeSet<String> = blueprint_of(file)
         .iter()
         .filter(|r| !kept.contains(&r.address()) && r.kind.to_string() != "redshift_schema")
@@ -249,8 +249,7 @@ fn the_full_dev_stack_plans_applies_settles_and_destroys_to_nothing() {
     );
     for a in [
         "redshift_cluster ecomflow-dev-full-warehouse",
-        "glue_connection ecomflow-dev-full-warehouse",
-        "firehose_delivery_stream ecomflow-dev-full-copy",
+        "redshift_integration ecomflow-dev-full-lake-autocopy",
         "iam_role ecomflow-dev-full-redshift-copy",
     ] {
         assert!(dropped.contains(a), "{a} not among {dropped:?}");

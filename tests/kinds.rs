@@ -166,10 +166,6 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
-        address: "glue_connection.warehouse",
-        ..ROW
-    },
-    Row {
         address: "glue_job.clean",
         ..ROW
     },
@@ -195,6 +191,10 @@ const ROWS: &[Row] = &[
         address: "redshift_cluster.warehouse",
         change: |s| s["nodes"] = json!(2),
         paths: &["nodes"],
+        ..ROW
+    },
+    Row {
+        address: "redshift_integration.lake-autocopy",
         ..ROW
     },
     Row {

@@ -199,7 +199,6 @@ struct Own {
     databases: BTreeSet<String>,
     /// `<database>/<table>`, as in Glue table ARNs.
     glue_tables: BTreeSet<String>,
-    connections: BTreeSet<String>,
     clusters: BTreeSet<String>,
     /// Full role ARNs.
     roles: BTreeSet<String>,
@@ -228,7 +227,6 @@ impl Own {
                 .iter()
                 .map(|t| t.replacen('.', "/", 1))
                 .collect(),
-            connections: physical(Kind::GlueConnection),
             clusters: physical(Kind::RedshiftCluster),
             roles,
             pools: physical(Kind::CognitoUserPool),
@@ -280,11 +278,7 @@ impl Own {
             "sns" => self.topics.contains(rest),
             "lambda" => named("function:", &self.functions),
             "redshift" => named("cluster:", &self.clusters),
-            "glue" => {
-                named("database/", &self.databases)
-                    || named("table/", &self.glue_tables)
-                    || named("connection/", &self.connections)
-            }
+            "glue" => named("database/", &self.databases) || named("table/", &self.glue_tables),
             "logs" => rest
                 .strip_prefix("log-group:")
                 .and_then(|g| g.strip_suffix(":*"))
@@ -960,27 +954,17 @@ fn data_stores_are_encrypted_and_the_warehouse_is_private() {
     let mut seen = Seen::default();
     let mut all = Vec::new();
     let mut clusters = 0;
-    let mut copy_streams = 0;
     for s in stacks() {
         all.extend(encryption_violations(&s, &mut seen));
         clusters += of_kind(&s.bp, Kind::RedshiftCluster).count();
-        copy_streams += of_kind(&s.bp, Kind::FirehoseDeliveryStream).count() - 1;
     }
     assert_clean("encryption", &all);
     assert_eq!(
         clusters, 4,
         "dev and prod (and their copies) declare the warehouse"
     );
-    assert_eq!(
-        copy_streams, 2,
-        "prod (and its copy) deliver to Redshift too"
-    );
-    // Stream, 3 tables, topic, delivery stream per stack, plus the clusters and the streams
-    // into them.
-    assert_eq!(
-        seen.encrypted,
-        6 * 2 * STACK_FILES.len() + clusters + copy_streams
-    );
+    // Stream, 3 tables, topic, delivery stream per stack, plus the clusters.
+    assert_eq!(seen.encrypted, 6 * 2 * STACK_FILES.len() + clusters);
 }
 
 #[test]

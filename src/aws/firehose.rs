@@ -1,14 +1,13 @@
-//! The provider of Firehose delivery streams: DirectPut into the lake (optionally converted
-//! to Parquet with a Glue table's schema), or through an S3 staging prefix into a Redshift
-//! table by COPY, authenticated with the cluster's AWS-managed master-password secret. The
-//! cluster's JDBC URL and secret come from its outputs. The stream's outputs are its `arn`,
-//! and the `version` and `destination_id` that UpdateDestination needs.
+//! The provider of Firehose delivery streams: DirectPut into the lake, optionally converted
+//! to Parquet with a Glue table's schema. The stream's outputs are its `arn`, and the
+//! `version` and `destination_id` that UpdateDestination needs.
 //!
-//! Emulator gap (moto 5.2): a Redshift destination is stored and described but never
-//! delivered to (records put are acknowledged and dropped).
+//! No stream delivers to Redshift: Firehose's Redshift destination needs a publicly
+//! accessible cluster
+//! (<https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-rs>),
+//! and the warehouse is private; its COPY job loads the lake instead.
 
 use super::kit::{converge_tags, listed, poll_until, tags_by_last_key, Absent};
-use super::redshift::{jdbc_target, parse_jdbc};
 use super::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::aws::Found;
 use crate::model::catalog::*;
@@ -37,95 +36,6 @@ async fn firehose_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
         Ok((tags, out.has_more_tags()))
     })
     .await
-}
-
-/// Where a stream's objects go: the destination bucket, or the staging bucket of a COPY.
-#[derive(Default)]
-struct Staging<'a> {
-    bucket_arn: &'a str,
-    role_arn: &'a str,
-    prefix: Option<&'a str>,
-    error_prefix: Option<&'a str>,
-    hints: Option<&'a fh::BufferingHints>,
-    compression: Option<&'a fh::CompressionFormat>,
-}
-
-/// Firehose's documented default for how long a failed COPY is retried.
-const DEFAULT_COPY_RETRY_SECONDS: i32 = 3600;
-
-/// The COPY settings of a Redshift destination, and whether its URL and secret are those of
-/// the cluster among `inputs` as it is now.
-fn read_copy(r: &fh::RedshiftDestinationDescription, inputs: &Inputs) -> RedshiftCopy {
-    let url = r.cluster_jdbcurl();
-    let (host, port, database) = parse_jdbc(url).unwrap_or_default();
-    let cluster = host.split('.').next().unwrap_or_default().to_string();
-    let secret = r
-        .secrets_manager_configuration()
-        .filter(|c| c.enabled())
-        .and_then(|c| c.secret_arn());
-    let matches_cluster = jdbc_target(inputs, &database, port)
-        .is_some_and(|now| now.url == url && now.secret.as_deref() == secret);
-    let copy = r.copy_command();
-    RedshiftCopy {
-        cluster,
-        database,
-        port,
-        table: copy.map_or("", |c| c.data_table_name()).to_string(),
-        columns: copy
-            .and_then(|c| c.data_table_columns())
-            .unwrap_or_default()
-            .to_string(),
-        copy_options: copy
-            .and_then(|c| c.copy_options())
-            .unwrap_or_default()
-            .to_string(),
-        retry_seconds: r
-            .retry_options()
-            .and_then(|o| o.duration_in_seconds())
-            .unwrap_or(DEFAULT_COPY_RETRY_SECONDS),
-        matches_cluster,
-    }
-}
-
-/// The JDBC URL, credentials and COPY command of a COPY into the cluster among `inputs`.
-fn copy_target(
-    s: &DeliveryStreamSpec,
-    c: &RedshiftCopy,
-    inputs: &Inputs,
-) -> Result<
-    (
-        String,
-        Option<fh::SecretsManagerConfiguration>,
-        fh::CopyCommand,
-    ),
-    AwsError,
-> {
-    let now = jdbc_target(inputs, &c.database, c.port).ok_or_else(|| {
-        AwsError::msg(format!(
-            "Redshift cluster {} has no endpoint yet; the delivery stream {} needs it",
-            c.cluster, s.name
-        ))
-    })?;
-    // The password is never in the stream: Firehose reads the cluster's AWS-managed secret.
-    // Real AWS always reports it for a cluster with ManageMasterPassword; moto does not.
-    let secret = match &now.secret {
-        Some(arn) => Some(built(
-            fh::SecretsManagerConfiguration::builder()
-                .enabled(true)
-                .secret_arn(arn)
-                .role_arn(&s.role_arn)
-                .build(),
-        )?),
-        None => None,
-    };
-    let copy = built(
-        fh::CopyCommand::builder()
-            .data_table_name(&c.table)
-            .data_table_columns(&c.columns)
-            .copy_options(&c.copy_options)
-            .build(),
-    )?;
-    Ok((now.url, secret, copy))
 }
 
 /// The stream as DescribeDeliveryStream reports it; `None` if absent or being deleted.
@@ -165,35 +75,12 @@ fn stream_outputs(d: &fh::DeliveryStreamDescription) -> Outputs {
 async fn observe(
     aws: &Aws,
     d: &fh::DeliveryStreamDescription,
-    inputs: &Inputs,
 ) -> Result<Observed<DeliveryStreamSpec>, AwsError> {
     let name = d.delivery_stream_name();
-    let dest = d.destinations().first();
-    let ext = dest.and_then(|x| x.extended_s3_destination_description());
-    let to_redshift = dest.and_then(|x| x.redshift_destination_description());
-    let staging = match (ext, to_redshift) {
-        (Some(x), _) => Staging {
-            bucket_arn: x.bucket_arn(),
-            role_arn: x.role_arn(),
-            prefix: x.prefix(),
-            error_prefix: x.error_output_prefix(),
-            hints: x.buffering_hints(),
-            compression: Some(x.compression_format()),
-        },
-        (None, Some(r)) => {
-            let x = r.s3_destination_description();
-            Staging {
-                bucket_arn: x.map_or("", |x| x.bucket_arn()),
-                // The role of the destination; the staging role is declared the same.
-                role_arn: r.role_arn(),
-                prefix: x.and_then(|x| x.prefix()),
-                error_prefix: x.and_then(|x| x.error_output_prefix()),
-                hints: x.and_then(|x| x.buffering_hints()),
-                compression: x.map(|x| x.compression_format()),
-            }
-        }
-        (None, None) => Staging::default(),
-    };
+    let ext = d
+        .destinations()
+        .first()
+        .and_then(|x| x.extended_s3_destination_description());
     let conv = ext
         .and_then(|x| x.data_format_conversion_configuration())
         .filter(|c| c.enabled().unwrap_or(true));
@@ -226,24 +113,23 @@ async fn observe(
     let spec = DeliveryStreamSpec {
         name: name.to_string(),
         stream_type: d.delivery_stream_type().as_str().to_string(),
-        bucket_arn: staging.bucket_arn.to_string(),
-        role_arn: staging.role_arn.to_string(),
-        prefix: staging.prefix.unwrap_or_default().to_string(),
-        error_prefix: staging.error_prefix.unwrap_or_default().to_string(),
-        buffer_seconds: staging
-            .hints
+        bucket_arn: ext.map(|x| x.bucket_arn()).unwrap_or_default().to_string(),
+        role_arn: ext.map(|x| x.role_arn()).unwrap_or_default().to_string(),
+        prefix: ext.and_then(|x| x.prefix()).unwrap_or_default().to_string(),
+        error_prefix: ext
+            .and_then(|x| x.error_output_prefix())
+            .unwrap_or_default()
+            .to_string(),
+        buffer_seconds: hints_of(ext)
             .and_then(|h| h.interval_in_seconds())
             .unwrap_or_default(),
-        buffer_mb: staging
-            .hints
+        buffer_mb: hints_of(ext)
             .and_then(|h| h.size_in_mbs())
             .unwrap_or_default(),
-        compression: staging
-            .compression
-            .map(|c| c.as_str().to_string())
+        compression: ext
+            .map(|x| x.compression_format().as_str().to_string())
             .unwrap_or_default(),
         parquet,
-        redshift: to_redshift.map(|r| read_copy(r, inputs)),
         encryption,
         tags: firehose_tags(aws, name).await?,
     };
@@ -251,6 +137,10 @@ async fn observe(
         spec,
         outputs: stream_outputs(d),
     })
+}
+
+fn hints_of(ext: Option<&fh::ExtendedS3DestinationDescription>) -> Option<&fh::BufferingHints> {
+    ext.and_then(|x| x.buffering_hints())
 }
 
 fn conversion(p: &ParquetConversion) -> fh::DataFormatConversionConfiguration {
@@ -316,60 +206,19 @@ async fn wait_active(aws: &Aws, name: &str) -> Result<fh::DeliveryStreamDescript
 const WAIT: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_secs(5);
 
-/// The ExtendedS3 or Redshift destination of a new stream.
-/// The error output prefix; none when the spec has none (a Redshift destination's staging,
-/// where Firehose refuses one).
-fn error_prefix(s: &DeliveryStreamSpec) -> Option<String> {
-    Some(s.error_prefix.clone()).filter(|p| !p.is_empty())
-}
-
-type Destinations = (
-    Option<fh::ExtendedS3DestinationConfiguration>,
-    Option<fh::RedshiftDestinationConfiguration>,
-);
-
-fn destinations(s: &DeliveryStreamSpec, inputs: &Inputs) -> Result<Destinations, AwsError> {
-    let compression = fh::CompressionFormat::from(s.compression.as_str());
-    Ok(match &s.redshift {
-        None => {
-            let mut dest = fh::ExtendedS3DestinationConfiguration::builder()
-                .bucket_arn(&s.bucket_arn)
-                .role_arn(&s.role_arn)
-                .prefix(&s.prefix)
-                .error_output_prefix(&s.error_prefix)
-                .buffering_hints(hints(s))
-                .compression_format(compression);
-            if let Some(p) = &s.parquet {
-                dest = dest.data_format_conversion_configuration(conversion(p));
-            }
-            (Some(built(dest.build())?), None)
-        }
-        Some(c) => {
-            let (url, secret, copy) = copy_target(s, c, inputs)?;
-            let staging = built(
-                fh::S3DestinationConfiguration::builder()
-                    .bucket_arn(&s.bucket_arn)
-                    .role_arn(&s.role_arn)
-                    .prefix(&s.prefix)
-                    .set_error_output_prefix(error_prefix(s))
-                    .buffering_hints(hints(s))
-                    .compression_format(compression)
-                    .build(),
-            )?;
-            let dest = fh::RedshiftDestinationConfiguration::builder()
-                .role_arn(&s.role_arn)
-                .cluster_jdbcurl(url)
-                .copy_command(copy)
-                .s3_configuration(staging)
-                .retry_options(
-                    fh::RedshiftRetryOptions::builder()
-                        .duration_in_seconds(c.retry_seconds)
-                        .build(),
-                )
-                .set_secrets_manager_configuration(secret);
-            (None, Some(built(dest.build())?))
-        }
-    })
+/// The destination of a new stream.
+fn destination(s: &DeliveryStreamSpec) -> Result<fh::ExtendedS3DestinationConfiguration, AwsError> {
+    let mut dest = fh::ExtendedS3DestinationConfiguration::builder()
+        .bucket_arn(&s.bucket_arn)
+        .role_arn(&s.role_arn)
+        .prefix(&s.prefix)
+        .error_output_prefix(&s.error_prefix)
+        .buffering_hints(hints(s))
+        .compression_format(fh::CompressionFormat::from(s.compression.as_str()));
+    if let Some(p) = &s.parquet {
+        dest = dest.data_format_conversion_configuration(conversion(p));
+    }
+    built(dest.build())
 }
 
 fn encryption_input(
@@ -398,7 +247,6 @@ const DESTINATION: &[&str] = &[
     "buffer_mb",
     "compression",
     "parquet",
-    "redshift",
 ];
 
 /// Brings a live stream to the declaration where `changes` says they differ; shared by
@@ -408,7 +256,6 @@ async fn converge(
     s: &DeliveryStreamSpec,
     live: &Observed<DeliveryStreamSpec>,
     changes: &Changes,
-    inputs: &Inputs,
 ) -> Result<(), AwsError> {
     let name = &s.name;
     if DESTINATION.iter().any(|f| changes.touches(f)) {
@@ -419,48 +266,20 @@ async fn converge(
             .delivery_stream_name(name)
             .current_delivery_stream_version_id(output("version"))
             .destination_id(output("destination_id"));
-        let compression = fh::CompressionFormat::from(s.compression.as_str());
-        request = match &s.redshift {
-            None => {
-                let update = fh::ExtendedS3DestinationUpdate::builder()
-                    .bucket_arn(&s.bucket_arn)
-                    .role_arn(&s.role_arn)
-                    .prefix(&s.prefix)
-                    .error_output_prefix(&s.error_prefix)
-                    .buffering_hints(hints(s))
-                    .compression_format(compression)
-                    .data_format_conversion_configuration(match &s.parquet {
-                        Some(p) => conversion(p),
-                        None => fh::DataFormatConversionConfiguration::builder()
-                            .enabled(false)
-                            .build(),
-                    });
-                request.extended_s3_destination_update(update.build())
-            }
-            Some(c) => {
-                let (url, secret, copy) = copy_target(s, c, inputs)?;
-                let staging = fh::S3DestinationUpdate::builder()
-                    .bucket_arn(&s.bucket_arn)
-                    .role_arn(&s.role_arn)
-                    .prefix(&s.prefix)
-                    .set_error_output_prefix(error_prefix(s))
-                    .buffering_hints(hints(s))
-                    .compression_format(compression)
-                    .build();
-                let update = fh::RedshiftDestinationUpdate::builder()
-                    .role_arn(&s.role_arn)
-                    .cluster_jdbcurl(url)
-                    .copy_command(copy)
-                    .s3_update(staging)
-                    .retry_options(
-                        fh::RedshiftRetryOptions::builder()
-                            .duration_in_seconds(c.retry_seconds)
-                            .build(),
-                    )
-                    .set_secrets_manager_configuration(secret);
-                request.redshift_destination_update(update.build())
-            }
-        };
+        let update = fh::ExtendedS3DestinationUpdate::builder()
+            .bucket_arn(&s.bucket_arn)
+            .role_arn(&s.role_arn)
+            .prefix(&s.prefix)
+            .error_output_prefix(&s.error_prefix)
+            .buffering_hints(hints(s))
+            .compression_format(fh::CompressionFormat::from(s.compression.as_str()))
+            .data_format_conversion_configuration(match &s.parquet {
+                Some(p) => conversion(p),
+                None => fh::DataFormatConversionConfiguration::builder()
+                    .enabled(false)
+                    .build(),
+            });
+        request = request.extended_s3_destination_update(update.build());
         aws.mutate(
             FIREHOSE,
             format!("failed to update the destination of {name}"),
@@ -530,10 +349,10 @@ impl Provider for DeliveryStream {
         &self,
         aws: &Aws,
         desired: &DeliveryStreamSpec,
-        inputs: &Inputs,
+        _: &Inputs,
     ) -> Found<DeliveryStreamSpec> {
         match describe(aws, &desired.name).await? {
-            Some(d) => Ok(Some(observe(aws, &d, inputs).await?)),
+            Some(d) => Ok(Some(observe(aws, &d).await?)),
             None => Ok(None),
         }
     }
@@ -542,9 +361,9 @@ impl Provider for DeliveryStream {
         &self,
         aws: &Aws,
         s: &DeliveryStreamSpec,
-        inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<Outputs, AwsError> {
-        let (to_s3, to_redshift) = destinations(s, inputs)?;
+        let to_s3 = destination(s)?;
         let tags = firehose_tag_list(&s.tags)?;
         let encryption = s.encryption.as_deref().map(encryption_input).transpose()?;
         // A role created moments ago may not be assumable by Firehose yet (IAM is
@@ -556,8 +375,7 @@ impl Provider for DeliveryStream {
                 .create_delivery_stream()
                 .delivery_stream_name(&s.name)
                 .delivery_stream_type(fh::DeliveryStreamType::from(s.stream_type.as_str()))
-                .set_extended_s3_destination_configuration(to_s3.clone())
-                .set_redshift_destination_configuration(to_redshift.clone())
+                .extended_s3_destination_configuration(to_s3.clone())
                 .set_delivery_stream_encryption_configuration_input(encryption.clone())
                 .set_tags(Some(tags.clone()))
                 .send();
@@ -578,10 +396,10 @@ impl Provider for DeliveryStream {
         let mut d = wait_active(aws, &s.name).await?;
         if !created {
             // Adopted after an interrupted run: bring it to the declaration.
-            let live = observe(aws, &d, inputs).await?;
+            let live = observe(aws, &d).await?;
             let changes = Changes::between(s, &live.spec);
             if !changes.is_empty() {
-                converge(aws, s, &live, &changes, inputs).await?;
+                converge(aws, s, &live, &changes).await?;
                 d = wait_active(aws, &s.name).await?;
             }
         }
@@ -594,9 +412,9 @@ impl Provider for DeliveryStream {
         desired: &DeliveryStreamSpec,
         live: &Observed<DeliveryStreamSpec>,
         changes: &Changes,
-        inputs: &Inputs,
+        _: &Inputs,
     ) -> Result<(), AwsError> {
-        converge(aws, desired, live, changes, inputs).await
+        converge(aws, desired, live, changes).await
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<DeliveryStreamSpec>) -> Result<(), AwsError> {

@@ -26,10 +26,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             names.region, names.account
         )
     };
-    let mut delivery = vec![delivery_arn(super::catalog::delivery_stream_name(names))];
-    if super::warehouse::copies(config) {
-        delivery.push(delivery_arn(super::warehouse::copy_stream_name(names)));
-    }
+    let delivery = vec![delivery_arn(super::catalog::delivery_stream_name(names))];
     FUNCTIONS
         .iter()
         .map(|function| {

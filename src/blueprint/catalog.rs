@@ -1,7 +1,8 @@
 //! The lake's catalog and delivery: the Glue database and `invoice_lines` table over the
 //! clean Parquet, the crawler that registers its partitions, the batch ETL job and its
-//! script, the JDBC connection to the warehouse, and the Firehose stream that writes clean
-//! rows as Parquet.
+//! script, and the Firehose stream that writes clean rows as Parquet. The job writes only the
+//! lake; the warehouse's COPY job loads what lands under `clean/` (see `warehouse`), so no
+//! network path from Glue to the cluster is needed.
 //!
 //! Layout of `clean/`: hive-style partitions `clean/dt=yyyy-MM-dd/` (the day the rows were
 //! delivered, from Firehose's `!{timestamp:...}` or the job's run date). The table declares
@@ -13,7 +14,6 @@
 
 use super::storage::LAKE;
 use super::trust::{trust, Assumer};
-use super::warehouse::{self, CLUSTER};
 use super::Context;
 use crate::config::StackConfig;
 use crate::model::catalog::*;
@@ -32,12 +32,13 @@ pub const TABLE: &str = "invoice_lines";
 pub const CLEAN: &str = "clean";
 /// Logical name of the uploaded job script.
 pub const SCRIPT: &str = "glue_script";
-/// Logical name of the Glue connection to the warehouse.
-pub const CONNECTION: &str = "warehouse";
 /// Logical name of the Glue service role.
 pub const GLUE_ROLE: &str = "glue";
 /// Logical name of the Firehose role.
 pub const FIREHOSE_ROLE: &str = "firehose";
+/// Glue 5.0: Spark 3.5 and Python 3.11, what the emulator runs the script under.
+/// <https://docs.aws.amazon.com/glue/latest/dg/release-notes.html>
+pub const GLUE_VERSION: &str = "5.0";
 /// Key of the job script in the lake.
 pub const SCRIPT_KEY: &str = "scripts/clean_invoices.py";
 
@@ -137,8 +138,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     let firehose_role = names.role(FIREHOSE_ROLE);
     let firehose_role_addr = address(Kind::IamRole, FIREHOSE_ROLE);
     let script_addr = address(Kind::S3Object, SCRIPT);
-    let warehouse_on = config.warehouse.enabled;
-    let connection = names.resource(CONNECTION);
     let catalog_arn = glue_arn(names, "catalog");
     let database_arn = glue_arn(names, &format!("database/{database}"));
     let table_arn = glue_arn(names, &format!("table/{database}/{TABLE}"));
@@ -205,7 +204,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     );
 
     // The Glue service role: crawler and job.
-    let mut glue_statements = vec![
+    let glue_statements = vec![
         Statement::allow(
             "ListLake",
             &["s3:ListBucket", "s3:GetBucketLocation"],
@@ -260,21 +259,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             }),
         ),
     ];
-    if warehouse_on {
-        glue_statements.push(Statement::allow(
-            "Connection",
-            &["glue:GetConnection"],
-            &[
-                catalog_arn.clone(),
-                glue_arn(names, &format!("connection/{connection}")),
-            ],
-        ));
-        glue_statements.push(Statement::allow(
-            "WarehousePassword",
-            &["secretsmanager:GetSecretValue"],
-            &[warehouse::master_secret_arn_pattern(names)],
-        ));
-    }
     out.push(Resource::new(
         GLUE_ROLE,
         &RoleSpec {
@@ -359,24 +343,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         .after(&[&lake, &glue_role_addr, &db_addr, &table_addr]),
     );
 
-    if warehouse_on {
-        out.push(
-            Resource::new(
-                CONNECTION,
-                &ConnectionSpec {
-                    name: connection.clone(),
-                    cluster: warehouse::cluster_identifier(names),
-                    database: config.warehouse.database.clone(),
-                    port: warehouse::PORT,
-                    matches_cluster: true,
-                    tags: tags.clone(),
-                },
-            )
-            .after(&[&address(Kind::RedshiftCluster, CLUSTER)]),
-        );
-    }
-
-    let mut arguments = BTreeMap::from([
+    let arguments = BTreeMap::from([
         ("--input".to_string(), format!("s3://{bucket}/raw/")),
         ("--output".to_string(), format!("s3://{bucket}/clean/")),
         ("--rejects".to_string(), format!("s3://{bucket}/rejects/")),
@@ -400,21 +367,13 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             config.cleaning.drop_duplicates.to_string(),
         ),
     ]);
-    let mut job_after = vec![
-        lake.clone(),
-        glue_role_addr.clone(),
-        db_addr.clone(),
-        table_addr.clone(),
-        script_addr.clone(),
+    let job_after = [
+        lake.as_str(),
+        &glue_role_addr,
+        &db_addr,
+        &table_addr,
+        &script_addr,
     ];
-    let mut connections = Vec::new();
-    if warehouse_on {
-        arguments.insert("--connection".into(), connection.clone());
-        arguments.insert("--redshift_table".into(), "invoice_lines".into());
-        connections.push(connection.clone());
-        job_after.push(address(Kind::GlueConnection, CONNECTION));
-    }
-    let job_after: Vec<&str> = job_after.iter().map(String::as_str).collect();
     out.push(
         Resource::new(
             CLEAN,
@@ -424,13 +383,13 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 command: "glueetl".into(),
                 script_location: format!("s3://{bucket}/{SCRIPT_KEY}"),
                 python_version: "3".into(),
-                glue_version: "4.0".into(),
+                glue_version: GLUE_VERSION.into(),
                 worker_type: config.catalog.job_worker_type.clone(),
                 workers: config.catalog.job_workers as i32,
                 timeout_minutes: config.catalog.job_timeout_minutes as i32,
                 max_retries: 0,
                 default_arguments: arguments,
-                connections,
+                connections: Vec::new(),
                 tags: tags.clone(),
             },
         )
@@ -451,7 +410,6 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 buffer_seconds: config.delivery.buffer_seconds as i32,
                 buffer_mb: config.delivery.buffer_mb as i32,
                 compression: "UNCOMPRESSED".into(),
-                redshift: None,
                 parquet: Some(ParquetConversion {
                     database,
                     table: TABLE.into(),

@@ -61,12 +61,6 @@ fn environment(config: &StackConfig, names: &Names, function: &str) -> BTreeMap<
                 "DELIVERY_STREAM".into(),
                 super::catalog::delivery_stream_name(names),
             );
-            if super::warehouse::copies(config) {
-                env.insert(
-                    "COPY_DELIVERY_STREAM".into(),
-                    super::warehouse::copy_stream_name(names),
-                );
-            }
             env.insert("BUCKET".into(), names.lake_bucket());
             env.insert("TOPIC_ARN".into(), names.topic_arn(&names.alerts_topic()));
             env.insert("STACK".into(), names.instance.clone());

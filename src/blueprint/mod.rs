@@ -20,6 +20,7 @@ pub use analytics::workgroup_name;
 pub use api::ROUTES;
 pub use catalog::{database_name, TABLE as LAKE_TABLE};
 pub use compute::{declared_environment, stream_mapping};
+pub use warehouse::COPY_JOB as WAREHOUSE_COPY_JOB;
 
 use crate::config::StackConfig;
 use crate::model::{Resource, Tags};

@@ -1,4 +1,5 @@
-//! The data-lake bucket and its configurations.
+//! The data-lake bucket and its configurations. Its policy denies plain HTTP, and lets
+//! Redshift manage the bucket's notifications when the warehouse loads the lake.
 
 use crate::config::StackConfig;
 use crate::model::policy::{self, Statement};
@@ -92,13 +93,23 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         .owned_by(&owner)
         .after(&[&address(Kind::S3Versioning, LAKE)]),
     ];
-    if config.bucket.deny_insecure_transport {
+    let statements: Vec<Statement> = [
+        config.bucket.deny_insecure_transport.then_some(tls_only),
+        config
+            .warehouse
+            .enabled
+            .then(|| super::warehouse::notification_grant(names)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !statements.is_empty() {
         out.push(
             Resource::new(
                 LAKE,
                 &BucketPolicySpec {
                     bucket: bucket.clone(),
-                    policy: policy::document(&[tls_only]),
+                    policy: policy::document(&statements),
                 },
             )
             .owned_by(&owner)

@@ -1,26 +1,32 @@
 //! The Redshift warehouse: the cluster (master password managed by AWS Secrets Manager), the
-//! role it COPYs from the lake with, and the `invoice_lines` table created through the Data
-//! API. Declared only when `warehouse.enabled`.
+//! role it COPYs from the lake with, the `invoice_lines` table created through the Data API,
+//! and how the table is loaded. Declared only when `warehouse.enabled`.
 //!
-//! With `warehouse.firehose_copy`, also a second Firehose stream (`copy`, fed by `process`
-//! next to the lake's `clean` stream) that stages the clean JSON lines under `staging/` and
-//! COPYs them into `invoice_lines`, mapping keys to columns with an uploaded JSONPaths file,
-//! under a role of its own.
+//! Both load paths go through one COPY job with `AUTO ON` over `clean/`
+//! (<https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html>): Redshift
+//! loads each Parquet object that lands there, once, whether Firehose delivered it (streaming)
+//! or the Glue job wrote it (batch; `load` also runs the job at once). The cluster stays
+//! private: Redshift reads S3 itself, so nothing needs a network path to the cluster, where
+//! Firehose's Redshift destination needs a publicly accessible one
+//! (<https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html#using-iam-rs>)
+//! and the Glue JDBC write a VPC route, security-group rules and ENI permissions.
+//!
+//! The job is told of new objects by an S3 event integration of the lake into the cluster,
+//! which needs the bucket policy's [`notification_grant`] and the cluster's resource policy
+//! (put by the integration's provider).
 
 use super::catalog::role_arn;
 use super::storage::LAKE;
 use super::trust::{trust, Assumer};
 use super::Context;
 use crate::config::StackConfig;
-use crate::model::catalog::{
-    sha256_hex, DeliveryStreamSpec, ObjectSpec, RedshiftCopy, REDSHIFT_JSONPATHS,
-    REDSHIFT_JSONPATHS_SOURCE,
-};
+use crate::model::catalog::sha256_hex;
 use crate::model::iam::RoleSpec;
 use crate::model::policy::{self, Statement};
-use crate::model::redshift::{ClusterSpec, SchemaSpec, COPY_COLUMNS, INVOICE_LINES_DDL};
+use crate::model::redshift::{ClusterSpec, IntegrationSpec, SchemaSpec, INVOICE_LINES_DDL};
 use crate::model::{address, Kind, Resource, Tags};
 use crate::names::Names;
+use serde_json::json;
 use std::collections::BTreeMap;
 
 /// Logical name of the cluster.
@@ -29,44 +35,46 @@ pub const CLUSTER: &str = "warehouse";
 pub const COPY_ROLE: &str = "redshift-copy";
 /// Logical name (and Redshift name) of the clean lines table.
 pub const TABLE: &str = "invoice_lines";
-/// The cluster's port.
-pub const PORT: i32 = 5439;
-/// Logical name of the Firehose stream that COPYs into the warehouse.
-pub const COPY_STREAM: &str = "copy";
-/// Logical name of that stream's role.
-pub const COPY_STREAM_ROLE: &str = "firehose-copy";
-/// Logical name of the uploaded JSONPaths file.
-pub const JSONPATHS: &str = "copy_jsonpaths";
-/// Key of the JSONPaths file in the lake.
-pub const JSONPATHS_KEY: &str = "scripts/redshift_jsonpaths.json";
-/// Where the stream stages objects before each COPY.
-pub const STAGING_PREFIX: &str = "staging/";
-/// How long Firehose retries a failed COPY (its documented default).
-pub const COPY_RETRY_SECONDS: i32 = 3600;
-
-/// Whether the stack declares the Firehose stream into the warehouse.
-pub fn copies(config: &StackConfig) -> bool {
-    config.warehouse.enabled && config.warehouse.firehose_copy
-}
-
-/// The name of the Firehose stream into the warehouse.
-pub fn copy_stream_name(names: &Names) -> String {
-    names.resource(COPY_STREAM)
-}
+/// Logical name of the S3 event integration.
+pub const INTEGRATION: &str = "lake-autocopy";
+/// Logical name (and Redshift name) of the COPY job that loads `clean/`.
+pub const COPY_JOB: &str = "invoice_lines_autocopy";
+/// Where the Parquet the COPY job loads lands.
+pub const CLEAN_PREFIX: &str = "clean/";
 
 /// The cluster identifier.
 pub fn cluster_identifier(names: &Names) -> String {
     names.resource(CLUSTER)
 }
 
-/// The ARNs the secret of the cluster's AWS-managed master password can have: Redshift names
-/// it `redshift!<cluster>-<master user>` plus a random suffix, unknown before it exists.
-pub fn master_secret_arn_pattern(names: &Names) -> String {
+/// The bucket-policy statement an S3 event integration needs: Redshift may read and set the
+/// bucket's notifications, on behalf of this account's integrations only.
+pub fn notification_grant(names: &Names) -> Statement {
+    Statement {
+        sid: "RedshiftAutoCopyNotifications".into(),
+        deny: false,
+        principal: Some(json!({"Service": "redshift.amazonaws.com"})),
+        actions: vec![
+            "s3:GetBucketLocation".into(),
+            "s3:GetBucketNotification".into(),
+            "s3:PutBucketNotification".into(),
+        ],
+        resources: vec![Names::bucket_arn(&names.lake_bucket())],
+        condition: Some(json!({
+            "ArnLike": {"aws:SourceArn": format!(
+                "arn:aws:redshift:{}:{}:integration:*", names.region, names.account
+            )},
+            "StringEquals": {"aws:SourceAccount": names.account},
+        })),
+    }
+}
+
+/// The COPY job's statement: Parquet under `clean/`, columns by position (the Glue table's,
+/// which the table's columns follow), loaded as new objects arrive.
+pub fn copy_job_sql(bucket: &str, role_arn: &str) -> String {
     format!(
-        "arn:aws:secretsmanager:{}:{}:secret:redshift!{}-*",
-        names.region,
-        names.account,
-        cluster_identifier(names)
+        "COPY {TABLE} FROM 's3://{bucket}/{CLEAN_PREFIX}' IAM_ROLE '{role_arn}' \
+         FORMAT AS PARQUET JOB CREATE {COPY_JOB} AUTO ON"
     )
 }
 
@@ -77,8 +85,10 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         return Vec::new();
     }
     let names = &ctx.names;
-    let bucket_arn = Names::bucket_arn(&names.lake_bucket());
+    let bucket = names.lake_bucket();
+    let bucket_arn = Names::bucket_arn(&bucket);
     let copy_role = names.role(COPY_ROLE);
+    let copy_role_arn = role_arn(names, &copy_role);
     let statements = vec![
         Statement::allow(
             "ListLake",
@@ -86,17 +96,25 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             &[&bucket_arn],
         ),
         Statement::allow(
-            "ReadCleanAndStaging",
+            "ReadClean",
             &["s3:GetObject"],
-            &[
-                format!("{bucket_arn}/clean/*"),
-                format!("{bucket_arn}/staging/*"),
-            ],
+            &[format!("{bucket_arn}/{CLEAN_PREFIX}*")],
         ),
     ];
     let cluster_addr = address(Kind::RedshiftCluster, CLUSTER);
+    let table_addr = address(Kind::RedshiftSchema, TABLE);
+    let integration_addr = address(Kind::RedshiftIntegration, INTEGRATION);
     let identifier = cluster_identifier(names);
-    let mut out = vec![
+    let object = |name: &str, ddl: String, drop: String| SchemaSpec {
+        cluster: identifier.clone(),
+        database: w.database.clone(),
+        table: name.into(),
+        ddl_sha256: sha256_hex(ddl.as_bytes()),
+        ddl,
+        drop,
+        statement_timeout_seconds: 300,
+    };
+    vec![
         Resource::new(
             COPY_ROLE,
             &RoleSpec {
@@ -120,7 +138,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 master_username: w.master_username.clone(),
                 encrypted: true,
                 publicly_accessible: false,
-                iam_roles: vec![role_arn(names, &copy_role)],
+                iam_roles: vec![copy_role_arn.clone()],
                 tags: tags.clone(),
                 wait_minutes: u64::from(w.wait_timeout_minutes),
             },
@@ -128,132 +146,33 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         .after(&[&address(Kind::IamRole, COPY_ROLE)]),
         Resource::new(
             TABLE,
-            &SchemaSpec {
-                cluster: identifier,
-                database: w.database.clone(),
-                table: TABLE.into(),
-                ddl_sha256: sha256_hex(INVOICE_LINES_DDL.as_bytes()),
-                ddl: INVOICE_LINES_DDL.into(),
-                statement_timeout_seconds: 300,
-            },
+            &object(TABLE, INVOICE_LINES_DDL.into(), String::new()),
         )
         .owned_by(&cluster_addr),
-    ];
-    if copies(config) {
-        out.extend(copy_stream(config, ctx, tags));
-    }
-    out
-}
-
-/// The Firehose stream into the warehouse, its role and its JSONPaths file.
-fn copy_stream(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resource> {
-    let names = &ctx.names;
-    let w = &config.warehouse;
-    let bucket = names.lake_bucket();
-    let bucket_arn = Names::bucket_arn(&bucket);
-    let lake = address(Kind::S3Bucket, LAKE);
-    let stream = copy_stream_name(names);
-    let role = names.role(COPY_STREAM_ROLE);
-    let role_addr = address(Kind::IamRole, COPY_STREAM_ROLE);
-    let jsonpaths_addr = address(Kind::S3Object, JSONPATHS);
-    let statements = vec![
-        Statement::allow(
-            "Bucket",
-            &[
-                "s3:GetBucketLocation",
-                "s3:ListBucket",
-                "s3:ListBucketMultipartUploads",
-            ],
-            &[&bucket_arn],
-        ),
-        Statement::allow(
-            "Staging",
-            &["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            &[format!("{bucket_arn}/{STAGING_PREFIX}*")],
-        ),
-        Statement::allow(
-            "JsonPaths",
-            &["s3:GetObject"],
-            &[format!("{bucket_arn}/{JSONPATHS_KEY}")],
-        ),
-        Statement::allow(
-            "MasterSecret",
-            &["secretsmanager:GetSecretValue"],
-            &[master_secret_arn_pattern(names)],
-        ),
-        Statement::allow(
-            "Logs",
-            &["logs:PutLogEvents"],
-            &[format!(
-                "arn:aws:logs:{}:{}:log-group:/aws/kinesisfirehose/{stream}:*",
-                names.region, names.account
-            )],
-        ),
-    ];
-    vec![
         Resource::new(
-            JSONPATHS,
-            &ObjectSpec {
-                bucket: bucket.clone(),
-                key: JSONPATHS_KEY.into(),
-                source: REDSHIFT_JSONPATHS_SOURCE.into(),
-                sha256: sha256_hex(REDSHIFT_JSONPATHS.as_bytes()),
-                content_type: "application/json".into(),
-            },
-        )
-        .owned_by(&lake)
-        .after(&[&address(Kind::S3Encryption, LAKE)]),
-        Resource::new(
-            COPY_STREAM_ROLE,
-            &RoleSpec {
-                name: role.clone(),
-                path: names.iam_path(),
-                assume_role_policy: trust(Assumer::Firehose, names),
-                policies: BTreeMap::from([(
-                    "firehose-copy-least-privilege".to_string(),
-                    policy::document(&statements),
-                )]),
-                tags: tags.clone(),
-            },
-        ),
-        Resource::new(
-            COPY_STREAM,
-            &DeliveryStreamSpec {
-                name: stream,
-                stream_type: "DirectPut".into(),
-                bucket_arn,
-                role_arn: role_arn(names, &role),
-                prefix: STAGING_PREFIX.into(),
-                // Firehose refuses an error output prefix when the destination is Redshift.
-                // https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html
-                error_prefix: String::new(),
-                buffer_seconds: config.delivery.buffer_seconds as i32,
-                buffer_mb: config.delivery.buffer_mb as i32,
-                // COPY reads the staged objects as they are.
-                compression: "UNCOMPRESSED".into(),
-                parquet: None,
-                redshift: Some(RedshiftCopy {
-                    cluster: cluster_identifier(names),
-                    database: w.database.clone(),
-                    port: PORT,
-                    table: TABLE.into(),
-                    columns: COPY_COLUMNS.into(),
-                    copy_options: format!(
-                        "FORMAT AS JSON 's3://{bucket}/{JSONPATHS_KEY}' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS'"
-                    ),
-                    retry_seconds: COPY_RETRY_SECONDS,
-                    matches_cluster: true,
-                }),
-                encryption: Some("AWS_OWNED_CMK".into()),
+            INTEGRATION,
+            &IntegrationSpec {
+                name: names.resource(INTEGRATION),
+                source_arn: bucket_arn.clone(),
+                cluster: identifier.clone(),
+                targets_cluster: true,
                 tags: tags.clone(),
             },
         )
         .after(&[
-            &lake,
-            &role_addr,
-            &jsonpaths_addr,
-            &address(Kind::RedshiftCluster, CLUSTER),
-            &address(Kind::RedshiftSchema, TABLE),
+            &cluster_addr,
+            &address(Kind::S3Bucket, LAKE),
+            &address(Kind::S3BucketPolicy, LAKE),
         ]),
+        Resource::new(
+            COPY_JOB,
+            &object(
+                COPY_JOB,
+                copy_job_sql(&bucket, &copy_role_arn),
+                format!("COPY JOB DROP {COPY_JOB}"),
+            ),
+        )
+        .owned_by(&cluster_addr)
+        .after(&[&table_addr, &integration_addr]),
     ]
 }

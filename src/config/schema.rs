@@ -607,7 +607,8 @@ pub struct WarehouseConfig {
     /// How long apply waits for the cluster to become available (1..=180 minutes).
     #[serde(default = "default_wait")]
     pub wait_timeout_minutes: u32,
-    /// Also deliver clean rows to Redshift through a second Firehose stream.
+    /// Refused when true: kept only so that an old stack file gets an error that says why
+    /// (the warehouse's COPY job replaced Firehose's delivery into Redshift).
     #[serde(default)]
     pub firehose_copy: bool,
 }

@@ -330,10 +330,11 @@ pub(super) fn validate(
                 ck.fail(field, format!("`{value}` must be 1 to 63 lowercase letters, digits or `_`, starting with a letter"));
             }
         }
-    } else if c.warehouse.firehose_copy {
+    }
+    if c.warehouse.firehose_copy {
         ck.fail(
             "warehouse.firehose_copy",
-            "delivering to Redshift needs the warehouse: set `warehouse.enabled: true` or turn this off".into(),
+            "Firehose's Redshift destination needs a publicly accessible cluster and the warehouse is private; its COPY job loads everything under clean/ instead: remove this key".into(),
         );
     }
 

@@ -12,13 +12,6 @@ pub const GLUE_ETL_SCRIPT: &str = include_str!("assets/glue_etl.py");
 /// Name under which [`GLUE_ETL_SCRIPT`] is referred to by an [`ObjectSpec`].
 pub const GLUE_ETL_SOURCE: &str = "glue_etl.py";
 
-/// The JSONPaths file Firehose's COPY maps the clean JSON lines to the warehouse table's
-/// columns with, in the order of `redshift::COPY_COLUMNS`.
-pub const REDSHIFT_JSONPATHS: &str = include_str!("assets/redshift_jsonpaths.json");
-
-/// Name under which [`REDSHIFT_JSONPATHS`] is referred to by an [`ObjectSpec`].
-pub const REDSHIFT_JSONPATHS_SOURCE: &str = "redshift_jsonpaths.json";
-
 /// The prefix of every key an [`ObjectSpec`] may name in the lake: the objects this tool
 /// uploads, and only those, live under it.
 pub const OBJECTS_PREFIX: &str = "scripts/";
@@ -27,7 +20,6 @@ pub const OBJECTS_PREFIX: &str = "scripts/";
 pub fn embedded(source: &str) -> Option<&'static str> {
     match source {
         GLUE_ETL_SOURCE => Some(GLUE_ETL_SCRIPT),
-        REDSHIFT_JSONPATHS_SOURCE => Some(REDSHIFT_JSONPATHS),
         _ => None,
     }
 }
@@ -151,32 +143,6 @@ impl Spec for CrawlerSpec {
     }
 }
 
-/// A Glue JDBC connection to the Redshift cluster. The JDBC URL, the secret of the master
-/// password and the network placement are resolved from the cluster at create/update time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConnectionSpec {
-    /// Connection name.
-    pub name: String,
-    /// Redshift cluster identifier it points at.
-    pub cluster: String,
-    /// Database name in the cluster.
-    pub database: String,
-    /// Port of the cluster.
-    pub port: i32,
-    /// Read as `true` when the URL, secret and placement match the cluster as it is now
-    /// (a replaced cluster has a new endpoint); always declared `true`.
-    pub matches_cluster: bool,
-    /// Tags, ownership tags included.
-    pub tags: Tags,
-}
-
-impl Spec for ConnectionSpec {
-    const KIND: Kind = Kind::GlueConnection;
-    fn physical(&self) -> String {
-        self.name.clone()
-    }
-}
-
 /// A Glue Spark ETL job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
@@ -230,32 +196,7 @@ pub struct ParquetConversion {
     pub compression: String,
 }
 
-/// Delivery into a Redshift table: Firehose stages the records under the stream's S3 prefix
-/// and COPYs them into the table. The JDBC URL and the credentials secret (the cluster's
-/// AWS-managed master password) are resolved from the cluster at create/update time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RedshiftCopy {
-    /// Redshift cluster identifier.
-    pub cluster: String,
-    /// Database in the cluster.
-    pub database: String,
-    /// Port of the cluster.
-    pub port: i32,
-    /// Target table.
-    pub table: String,
-    /// Comma-separated target columns, in the order of the JSONPaths file.
-    pub columns: String,
-    /// COPY options (format, JSONPaths file, time format).
-    pub copy_options: String,
-    /// How long Firehose retries a failed COPY, in seconds.
-    pub retry_seconds: i32,
-    /// Read as `true` when the JDBC URL and the secret match the cluster as it is now (a
-    /// replaced cluster has a new endpoint); always declared `true`.
-    pub matches_cluster: bool,
-}
-
-/// A Firehose delivery stream (DirectPut) to S3, with Parquet conversion, or through an S3
-/// staging prefix into Redshift.
+/// A Firehose delivery stream (DirectPut) to S3, with Parquet conversion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryStreamSpec {
     /// Stream name.
@@ -278,10 +219,6 @@ pub struct DeliveryStreamSpec {
     pub compression: String,
     /// Parquet conversion; `None` = raw records.
     pub parquet: Option<ParquetConversion>,
-    /// COPY into Redshift; the bucket, prefixes, buffering and compression then describe
-    /// the staging objects. `None` = the objects in S3 are the destination.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redshift: Option<RedshiftCopy>,
     /// Server-side encryption key type (`AWS_OWNED_CMK`); `None` = not encrypted.
     pub encryption: Option<String>,
     /// Tags, ownership tags included.

@@ -79,7 +79,6 @@ macro_rules! kind_table {
             S3Versioning = "s3_versioning", S3, ["bucket"], [], false, false, None, s3::Versioning;
             /// Bucket lifecycle rules.
             S3Lifecycle = "s3_lifecycle", S3, ["bucket"], [], false, false, None, s3::Lifecycle;
-            /// Bucket event notifications.
             /// An IAM role with inline policies.
             IamRole = "iam_role", Iam, ["name", "path"], [], false, true, None, iam::Role;
             /// A Kinesis Data Stream.
@@ -114,8 +113,6 @@ macro_rules! kind_table {
             GlueTable = "glue_table", Glue, ["database", "name"], [], false, false, None, glue::Table;
             /// A Glue crawler.
             GlueCrawler = "glue_crawler", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Crawler);
-            /// A Glue JDBC connection.
-            GlueConnection = "glue_connection", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Connection);
             /// A Glue ETL job.
             GlueJob = "glue_job", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Job);
             /// A Firehose delivery stream.
@@ -126,7 +123,9 @@ macro_rules! kind_table {
             LogGroup = "log_group", Logs, ["name"], [], false, true, None, logs::LogGroup;
             /// An Athena workgroup (query results location and encryption, enforced).
             AthenaWorkgroup = "athena_workgroup", Athena, ["name"], [], false, true, None, athena::Workgroup;
-            /// Tables created in Redshift through the Data API.
+            /// An S3 event integration of the lake into the cluster (for its COPY jobs).
+            RedshiftIntegration = "redshift_integration", Redshift, ["name", "source_arn", "targets_cluster"], [], false, true, None, redshift::Integration;
+            /// Tables and COPY jobs created in Redshift through the Data API.
             RedshiftSchema = "redshift_schema", Redshift, ["cluster", "database", "table", "ddl_sha256"], [], true, false, None, redshift::Schema;
         }
     };

@@ -27,11 +27,6 @@ pub const INVOICE_LINES_DDL: &str = "CREATE TABLE IF NOT EXISTS invoice_lines (
 DISTSTYLE AUTO
 SORTKEY (invoice_date)";
 
-/// The columns of `invoice_lines` that Firehose's COPY fills, in the order of the JSONPaths
-/// file (`catalog::REDSHIFT_JSONPATHS`).
-pub const COPY_COLUMNS: &str =
-    "invoice_no,stock_code,description,quantity,invoice_date,unit_price,customer_id,country,is_cancellation";
-
 /// A provisioned Redshift cluster. Its master password is always managed by AWS Secrets
 /// Manager (`ManageMasterPassword`): it is never declared, read or printed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +79,10 @@ pub struct SchemaSpec {
     /// The DDL (`CREATE TABLE IF NOT EXISTS ...`; not compared, its hash is).
     #[serde(rename = "_ddl", default)]
     pub ddl: String,
+    /// The statement that removes the object (not compared, its DDL's hash is); empty means
+    /// `DROP TABLE IF EXISTS <table>`.
+    #[serde(rename = "_drop", default)]
+    pub drop: String,
     /// Seconds to wait for a statement to finish (not compared).
     #[serde(
         rename = "_statement_timeout_seconds",
@@ -100,5 +99,31 @@ impl Spec for SchemaSpec {
     const KIND: Kind = Kind::RedshiftSchema;
     fn physical(&self) -> String {
         format!("{}/{}/{}", self.cluster, self.database, self.table)
+    }
+}
+
+/// An S3 event integration: Redshift is told of every object created in the bucket, so that
+/// the cluster's COPY jobs load new files by themselves (auto-copy).
+/// <https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html>
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationSpec {
+    /// Integration name (letters, digits and single hyphens).
+    pub name: String,
+    /// ARN of the source bucket.
+    pub source_arn: String,
+    /// Identifier of the target cluster, whose namespace ARN its outputs give (not compared).
+    #[serde(rename = "_cluster", default)]
+    pub cluster: String,
+    /// Read as `true` when the integration targets that cluster's namespace as it is now (a
+    /// replaced cluster has a new one); always declared `true`.
+    pub targets_cluster: bool,
+    /// Tags, ownership tags included.
+    pub tags: Tags,
+}
+
+impl Spec for IntegrationSpec {
+    const KIND: Kind = Kind::RedshiftIntegration;
+    fn physical(&self) -> String {
+        self.name.clone()
     }
 }

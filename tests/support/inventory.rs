@@ -129,9 +129,9 @@ pub fn leftovers(moto: &Moto, instance: &str) -> Vec<String> {
 /// `_`), one `kind name` line each, sorted, duplicates kept. Sub-resources name their parent:
 /// bucket objects, topic subscriptions, role inline policies, function event source mappings
 /// and permission statements, pool app clients and groups, REST API authorizers, resources
-/// with their methods, deployments (by description) and stages, Glue tables. Glue connections
-/// and Redshift clusters are listed too. Assigned IDs
-/// never appear, so two fault-free runs give the same inventory.
+/// with their methods, deployments (by description) and stages, Glue tables. Redshift
+/// clusters and integrations are listed too. Assigned IDs never appear, so two fault-free
+/// runs give the same inventory.
 pub fn inventory(moto: &Moto, instance: &str) -> Vec<String> {
     let glue = instance.replace('-', "_");
     let ours = |n: &str| n.contains(instance) || n.contains(&glue);
@@ -397,18 +397,6 @@ pub fn inventory(moto: &Moto, instance: &str) -> Vec<String> {
                 add("glue_crawler", c);
             }
         }
-        for c in glue_client
-            .get_connections()
-            .send()
-            .await
-            .unwrap()
-            .connection_list()
-        {
-            let name = c.name().unwrap_or_default();
-            if ours(name) {
-                add("glue_connection", name);
-            }
-        }
         let redshift = aws_sdk_redshift::Client::new(&conf);
         for c in redshift
             .describe_clusters()
@@ -420,6 +408,18 @@ pub fn inventory(moto: &Moto, instance: &str) -> Vec<String> {
             let id = c.cluster_identifier().unwrap_or_default();
             if ours(id) {
                 add("redshift_cluster", id);
+            }
+        }
+        for i in redshift
+            .describe_integrations()
+            .send()
+            .await
+            .unwrap()
+            .integrations()
+        {
+            let name = i.integration_name().unwrap_or_default();
+            if ours(name) {
+                add("redshift_integration", name);
             }
         }
         out.sort();

@@ -67,8 +67,6 @@ pub struct Config {
     pub customers_table: String,
     /// `DELIVERY_STREAM` (Firehose, into the lake).
     pub delivery_stream: String,
-    /// `COPY_DELIVERY_STREAM` (Firehose, into the warehouse), when the stack declares one.
-    pub copy_stream: Option<String>,
     /// `BUCKET` for rejects.
     pub bucket: String,
     /// `TOPIC_ARN` for alerts.
@@ -122,7 +120,6 @@ impl Config {
             invoices_table: need("INVOICES_TABLE")?,
             customers_table: need("CUSTOMERS_TABLE")?,
             delivery_stream: need("DELIVERY_STREAM")?,
-            copy_stream: lookup("COPY_DELIVERY_STREAM").filter(|v| !v.is_empty()),
             bucket: need("BUCKET")?,
             topic_arn: need("TOPIC_ARN")?,
             reject_alert_threshold: threshold,
@@ -430,12 +427,8 @@ pub async fn process_outcome(event: &KinesisEvent, cfg: &Config, backend: &dyn B
             (buf, *ri)
         })
         .collect();
-    // A line counts as delivered only when every stream took it (the warehouse's too).
-    let streams = std::iter::once(&cfg.delivery_stream).chain(cfg.copy_stream.as_ref());
-    for stream in streams {
-        for ri in firehose_with_retry(backend, cfg, stream, lines.clone()).await {
-            failed.insert(ri);
-        }
+    for ri in firehose_with_retry(backend, cfg, &cfg.delivery_stream, lines).await {
+        failed.insert(ri);
     }
 
     // 5. Rejects to S3.

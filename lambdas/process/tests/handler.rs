@@ -26,7 +26,6 @@ struct Fake {
     firehose_failures: Mutex<usize>,
     s3_down: bool,
     /// Every PutRecordBatch to the stream named `copy` fails.
-    copy_down: bool,
     /// Records each stream took.
     delivered: Mutex<BTreeMap<String, usize>>,
     batch_sizes: Mutex<Vec<usize>>,
@@ -83,9 +82,6 @@ impl Backend for Fake {
     }
     async fn firehose_put(&self, stream: &str, records: Vec<Vec<u8>>) -> Result<Vec<bool>, String> {
         assert!(records.len() <= 500);
-        if self.copy_down && stream == "copy" {
-            return Err("service unavailable".into());
-        }
         *self
             .delivered
             .lock()
@@ -155,7 +151,6 @@ fn cfg() -> Config {
         invoices_table: "invoices".into(),
         customers_table: "customers".into(),
         delivery_stream: "clean".into(),
-        copy_stream: None,
         bucket: "lake".into(),
         topic_arn: "arn:aws:sns:us-east-1:123456789012:alerts".into(),
         reject_alert_threshold: 0.2,
@@ -229,35 +224,6 @@ async fn happy_path() {
         rej["sequence_number"],
         "49590999999999999999999999999999999999999999999999999992"
     );
-}
-
-#[tokio::test]
-async fn lines_go_to_the_warehouse_stream_too_and_fail_with_it() {
-    let cfg = Config {
-        copy_stream: Some("copy".into()),
-        ..cfg()
-    };
-    let fake = Fake::default();
-    let out = process_outcome(&event(), &cfg, &fake).await;
-    assert_eq!((out.accepted, out.rejected), (4, 1));
-    assert!(out.failed_sequence_numbers.is_empty());
-    let delivered = fake.delivered.lock().unwrap().clone();
-    assert_eq!(
-        delivered,
-        BTreeMap::from([("clean".to_owned(), 4), ("copy".to_owned(), 4)])
-    );
-
-    // The warehouse's stream is down: the lake took the lines, but they are reported failed
-    // so that the mapping redelivers them (both streams are at least once).
-    let fake = Fake {
-        copy_down: true,
-        ..Fake::default()
-    };
-    let out = process_outcome(&event(), &cfg, &fake).await;
-    // The 4 accepted lines came in 3 Kinesis records; the rejected line's record is done.
-    assert_eq!(out.failed_sequence_numbers.len(), 3);
-    assert!(!out.failed_sequence_numbers.iter().any(|s| s.ends_with('2')));
-    assert_eq!(fake.delivered.lock().unwrap()["clean"], 4);
 }
 
 #[tokio::test]

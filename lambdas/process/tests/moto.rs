@@ -128,7 +128,6 @@ async fn writes_everything_against_moto() {
         invoices_table: "invoices".into(),
         customers_table: "customers".into(),
         delivery_stream: "clean".into(),
-        copy_stream: None,
         bucket: "lake".into(),
         topic_arn,
         reject_alert_threshold: 0.1,

@@ -1,7 +1,7 @@
 //! Turning raw CSV rows and producer JSON into [`InvoiceLine`]s or [`Rejection`]s.
 
 use crate::dedup::Deduper;
-use crate::line::{InvoiceKind, InvoiceLine};
+use crate::line::{InvoiceKind, InvoiceLine, WAREHOUSE_TEXT_BYTES};
 use crate::parse::{
     decode_text, latin1_to_string, parse_customer_id, parse_date, parse_price, parse_quantity,
     short_eq,
@@ -331,6 +331,18 @@ impl Cleaner {
     ) -> Result<(), FieldError> {
         if country.is_empty() {
             return Err((RejectReason::EmptyCountry, "Country is empty".into()));
+        }
+        let texts = [invoice_no, stock_code, description, country];
+        for ((name, max), text) in WAREHOUSE_TEXT_BYTES.into_iter().zip(texts) {
+            if text.len() > max {
+                return Err((
+                    RejectReason::TooLong,
+                    format!(
+                        "{name} is {} bytes long; the warehouse holds at most {max}",
+                        text.len()
+                    ),
+                ));
+            }
         }
         let kind = InvoiceKind::of(invoice_no);
         if kind == InvoiceKind::Cancellation && !self.rules.keep_cancellations {

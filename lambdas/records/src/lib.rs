@@ -35,7 +35,9 @@
 //!    (not digits with an optional `C`/`A` prefix), `empty_stock_code`, `bad_quantity`
 //!    (not an integer), `bad_date` (years 1 to 9999), `bad_price` (not a decimal, or not
 //!    held by the lake's decimal(10,3): more than 3 decimal places, or 10^7 or more), `bad_customer_id`
-//!    (not empty and not a positive integer), `empty_country`.
+//!    (not empty and not a positive integer), `empty_country`, `too_long` (InvoiceNo,
+//!    StockCode, Description or Country longer in UTF-8 bytes than the warehouse column holds:
+//!    [`WAREHOUSE_TEXT_BYTES`]).
 //! 3. Configurable rules ([`CleaningRules`]), with their defaults:
 //!    `cancellation` (kept by default), `non_product_code` (rejected by default, see
 //!    [`is_product_code`]), `missing_customer_id` (kept by default).
@@ -63,7 +65,7 @@ pub use clean::{
     InputError, COLUMNS,
 };
 pub use dedup::Deduper;
-pub use line::{date_format, InvoiceKind, InvoiceLine};
+pub use line::{date_format, InvoiceKind, InvoiceLine, WAREHOUSE_TEXT_BYTES};
 pub use reject::{RejectReason, Rejection};
 pub use rules::{CleaningRules, RULE_ENV_VARS};
 

@@ -34,6 +34,8 @@ pub enum RejectReason {
     BadCustomerId,
     /// Country is empty.
     EmptyCountry,
+    /// A text field longer than its warehouse column holds ([`crate::WAREHOUSE_TEXT_BYTES`]).
+    TooLong,
     /// A cancellation line while `keep_cancellations` is off.
     Cancellation,
     /// No CustomerID while `keep_missing_customer` is off.
@@ -46,7 +48,7 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, in declaration order.
-    pub const ALL: [RejectReason; 16] = [
+    pub const ALL: [RejectReason; 17] = [
         RejectReason::WrongFieldCount,
         RejectReason::BadJson,
         RejectReason::NotAnObject,
@@ -59,6 +61,7 @@ impl RejectReason {
         RejectReason::BadPrice,
         RejectReason::BadCustomerId,
         RejectReason::EmptyCountry,
+        RejectReason::TooLong,
         RejectReason::Cancellation,
         RejectReason::MissingCustomerId,
         RejectReason::NonProductCode,
@@ -80,6 +83,7 @@ impl RejectReason {
             RejectReason::BadPrice => "bad_price",
             RejectReason::BadCustomerId => "bad_customer_id",
             RejectReason::EmptyCountry => "empty_country",
+            RejectReason::TooLong => "too_long",
             RejectReason::Cancellation => "cancellation",
             RejectReason::MissingCustomerId => "missing_customer_id",
             RejectReason::NonProductCode => "non_product_code",

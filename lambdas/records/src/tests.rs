@@ -123,6 +123,10 @@ fn structural_reasons() {
             "536365,85123A,X,6,12/1/2010 8:26,2.55,17850,",
             RejectReason::EmptyCountry,
         ),
+        (
+            "53636512345678901,85123A,X,6,12/1/2010 8:26,2.55,17850,UK",
+            RejectReason::TooLong,
+        ),
     ];
     for (line, want) in cases {
         let rej = c.clean_csv_record(&rec(line.as_bytes())).unwrap_err();
@@ -692,5 +696,47 @@ fn prices_and_dates_the_lake_cannot_hold_are_refused() {
     assert_eq!(
         json("2.55", "-62167219200000").unwrap_err().reason,
         RejectReason::BadDate
+    );
+}
+
+#[test]
+fn text_longer_than_its_warehouse_column_is_rejected_in_bytes() {
+    let c = Cleaner::default();
+    let row =
+        |d: &str, country: &str| format!("536365,85123A,{d},6,12/1/2010 8:26,2.55,17850,{country}");
+    // 512 bytes fit; 513 do not. A two-byte character counts twice, as Redshift counts.
+    assert!(c
+        .clean_csv_record(&rec(row(&"x".repeat(512), "UK").as_bytes()))
+        .is_ok());
+    let rej = c
+        .clean_csv_record(&rec(row(&"x".repeat(513), "UK").as_bytes()))
+        .unwrap_err();
+    assert_eq!(rej.reason, RejectReason::TooLong);
+    assert_eq!(
+        rej.detail,
+        "Description is 513 bytes long; the warehouse holds at most 512"
+    );
+    let pounds = "\u{a3}".repeat(257);
+    let rej = c
+        .clean_csv_record(&rec(row(&pounds, "UK").as_bytes()))
+        .unwrap_err();
+    assert_eq!(rej.reason, RejectReason::TooLong);
+    let rej = c
+        .clean_csv_record(&rec(row("X", &"U".repeat(65)).as_bytes()))
+        .unwrap_err();
+    assert!(
+        rej.detail.starts_with("Country is 65 bytes"),
+        "{}",
+        rej.detail
+    );
+    // The JSON path applies the same limits.
+    let v = json!({"InvoiceNo": "536365", "StockCode": "S".repeat(33), "Quantity": 1,
+        "InvoiceDate": "2010-12-01 08:26:00", "UnitPrice": "1", "Country": "UK"});
+    let rej = c.clean_json_value(&v).unwrap_err();
+    assert_eq!(rej.reason, RejectReason::TooLong);
+    assert!(
+        rej.detail.starts_with("StockCode is 33 bytes"),
+        "{}",
+        rej.detail
     );
 }

@@ -1,17 +1,15 @@
-//! Providers of the Glue kinds: the database, table, crawler, JDBC connection and job; and
-//! what they share (ARNs, tags, the leak listing).
+//! Providers of the Glue kinds: the database, table, crawler and job; and what they share
+//! (ARNs, tags, the leak listing).
 //!
-//! Emulator gaps (moto 5.2): Glue `UpdateCrawler`, `UpdateJob`, `UpdateConnection` and
-//! `DeleteConnection` are not implemented (HTTP 500). The tests' emulator
+//! Emulator gaps (moto 5.2): Glue `UpdateCrawler` and `UpdateJob` are not implemented (HTTP
+//! 500), and a job run runs nothing. The project's emulator
 //! (`emulator/ecomflow_emulator/glue.py`) adds them, as documented for AWS.
 
-mod connection;
 mod crawler;
 mod database;
 mod job;
 mod table;
 
-pub use connection::Connection;
 pub use crawler::Crawler;
 pub use database::Database;
 pub use job::Job;
@@ -28,7 +26,7 @@ const EXISTS: &[&str] = &["AlreadyExistsException"];
 const GLUE: Service = Service::Glue;
 
 /// A Glue kind named by its spec's physical name, with tags of its own and an Update call
-/// that takes every setting at once (database, crawler, connection, job): its calls alone.
+/// that takes every setting at once (database, crawler, job): its calls alone.
 /// The lifecycle around them (adoption of a leftover, convergence, not-found tolerance, the
 /// leak listing) is the one [`Provider`] impl below, on [`Catalog`].
 #[async_trait]

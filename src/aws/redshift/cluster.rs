@@ -1,7 +1,7 @@
-//! The provisioned Redshift cluster. Its outputs are what JDBC clients connect with
-//! (`endpoint`, `port`, `database`, `jdbc_url`, the managed `master_password_secret_arn`)
-//! and its network placement (`availability_zone`, `subnet_id`, `security_group_ids`), so
-//! that they take it from the graph instead of describing the cluster themselves.
+//! The provisioned Redshift cluster. Its outputs are what clients connect with (`endpoint`,
+//! `port`, `database`, `jdbc_url`, the managed `master_password_secret_arn`) and what an S3
+//! event integration targets (`namespace_arn`), so that they take it from the graph instead
+//! of describing the cluster themselves.
 
 use super::{
     all_tags, cluster_arn, clusters, describe, is_schema_tag, jdbc_url, output, tag, NOT_FOUND,
@@ -40,9 +40,8 @@ fn cluster_spec(c: &rt::Cluster, wait_minutes: u64) -> ClusterSpec {
     }
 }
 
-/// The cluster's outputs. The subnet of its availability zone needs its subnet group, read
-/// only when the cluster is in one.
-async fn cluster_outputs(aws: &Aws, c: &rt::Cluster) -> Result<Outputs, AwsError> {
+/// The cluster's outputs.
+fn cluster_outputs(aws: &Aws, c: &rt::Cluster) -> Outputs {
     let id = c.cluster_identifier().unwrap_or_default();
     let mut out = Outputs::from([("arn".to_string(), cluster_arn(aws, id))]);
     let mut put = |key: &str, value: Option<String>| {
@@ -64,40 +63,16 @@ async fn cluster_outputs(aws: &Aws, c: &rt::Cluster) -> Result<Outputs, AwsError
         output::SECRET,
         c.master_password_secret_arn().map(str::to_string),
     );
-    let az = c.availability_zone().map(str::to_string);
-    put(output::AVAILABILITY_ZONE, az.clone());
-    let mut groups: Vec<&str> = c
-        .vpc_security_groups()
-        .iter()
-        .filter_map(|g| g.vpc_security_group_id())
-        .collect();
-    groups.sort();
-    put(output::SECURITY_GROUPS, Some(groups.join(",")));
+    put(
+        output::NAMESPACE,
+        c.cluster_namespace_arn().map(str::to_string),
+    );
     // The record of each table created in it (see `schema.rs`), so a table's read needs no
     // call of its own.
     for (key, sha) in all_tags(c).into_iter().filter(|(k, _)| is_schema_tag(k)) {
         put(&key, Some(sha));
     }
-    if let (Some(group), Some(az)) = (c.cluster_subnet_group_name(), &az) {
-        let groups = aws
-            .redshift
-            .describe_cluster_subnet_groups()
-            .cluster_subnet_group_name(group)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from(e).context(format!("failed to read Redshift subnet group {group}"))
-            })?;
-        let subnet = groups
-            .cluster_subnet_groups()
-            .iter()
-            .flat_map(|g| g.subnets())
-            .find(|sn| sn.subnet_availability_zone().and_then(|z| z.name()) == Some(az.as_str()))
-            .and_then(|sn| sn.subnet_identifier())
-            .map(str::to_string);
-        put(output::SUBNET, subnet);
-    }
-    Ok(out)
+    out
 }
 
 async fn read_cluster(
@@ -110,7 +85,7 @@ async fn read_cluster(
     };
     Ok(Some(Observed {
         spec: cluster_spec(&c, wait_minutes),
-        outputs: cluster_outputs(aws, &c).await?,
+        outputs: cluster_outputs(aws, &c),
     }))
 }
 

@@ -1,6 +1,6 @@
-//! Tables created in the cluster through the Data API.
+//! Tables and COPY jobs created in the cluster through the Data API.
 //!
-//! The applied DDL of a table is remembered in a tag on the cluster
+//! The applied DDL of an object is remembered in a tag on the cluster
 //! (`ecomflow:schema-sha256:<database>.<table>` = SHA-256 of the DDL), set only after the
 //! statement FINISHED. Reading it costs one DescribeClusters call and works while the cluster
 //! is paused; reading the table through the Data API would need an asynchronous statement
@@ -34,16 +34,16 @@ fn checked_identifier(name: &str) -> Result<&str, AwsError> {
     }
 }
 
-/// Runs one statement through the Data API and waits until it FINISHED. Authenticates with
-/// the cluster's AWS-managed master-password secret when the cluster reports one, else with
-/// temporary credentials of the master user (`DbUser`).
-async fn run_sql(
+/// Runs one statement through the Data API and waits until it FINISHED; returns its ID.
+/// Authenticates with the cluster's AWS-managed master-password secret when the cluster
+/// reports one, else with temporary credentials of the master user (`DbUser`).
+pub(super) async fn run_sql(
     aws: &Aws,
     cluster: &rt::Cluster,
     database: &str,
     sql: &str,
     timeout: Duration,
-) -> Result<(), AwsError> {
+) -> Result<String, AwsError> {
     let id = cluster.cluster_identifier().unwrap_or_default();
     let mut req = aws
         .redshift_data
@@ -81,7 +81,7 @@ async fn run_sql(
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
         match status.as_str() {
-            "FINISHED" => Ok(Some(())),
+            "FINISHED" => Ok(Some(statement.clone())),
             "FAILED" | "ABORTED" => Err(AwsError::msg(format!(
                 "statement {statement} on Redshift cluster {id} {status}: {}",
                 d.error().unwrap_or("no error message")
@@ -129,7 +129,7 @@ async fn apply_ddl(aws: &Aws, s: &SchemaSpec) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// Tables created in the cluster through the Data API.
+/// Tables and COPY jobs created in the cluster through the Data API.
 pub struct Schema;
 
 #[async_trait]
@@ -186,13 +186,17 @@ impl Provider for Schema {
         })?;
         let table = checked_identifier(&s.table)?;
         let Some(cluster) = describe(aws, &s.cluster).await? else {
-            return Ok(()); // the table went with its cluster
+            return Ok(()); // the object went with its cluster
+        };
+        let drop = match s.drop.as_str() {
+            "" => format!("DROP TABLE IF EXISTS {table}"),
+            sql => sql.to_string(),
         };
         run_sql(
             aws,
             &cluster,
             &s.database,
-            &format!("DROP TABLE IF EXISTS {table}"),
+            &drop,
             Duration::from_secs(s.statement_timeout_seconds.max(1)),
         )
         .await?;

@@ -9,9 +9,10 @@ writes
   InvoiceLine: invoiceno, stockcode, description, quantity, invoicedate, unitprice,
   customerid, country, iscancellation);
 * rejected rows as JSON lines to --rejects, each with `reason` (the crate's snake_case
-  RejectReason), `detail` and `input` (the row as text);
-* when --connection names a Glue connection, the accepted lines to the Redshift table
-  --redshift_table through that connection.
+  RejectReason), `detail` and `input` (the row as text).
+
+The warehouse is not written here: its COPY job loads every Parquet object that lands under
+clean/ (see the README's warehouse section), so the job needs no network path to the cluster.
 
 Rules, in the crate's order (first failure wins):
  1. wrong_field_count;
@@ -19,7 +20,8 @@ Rules, in the crate's order (first failure wins):
     bad_quantity (integer, "6.0" accepted), bad_date (M/D/YYYY H:MM[:SS] or ISO, years 1
     to 9999), bad_price (exact decimal that decimal(10,3) holds: at most 3 places once
     trailing zeros are dropped, under 10^7), bad_customer_id (empty/NaN, or a positive integer that fits
-    in 32 bits, "17850.0" accepted), empty_country;
+    in 32 bits, "17850.0" accepted), empty_country, too_long (a text field longer in UTF-8
+    bytes than its warehouse column: WAREHOUSE_TEXT_BYTES);
  3. cancellation (only when --keep_cancellations false), non_product_code (unless
     --keep_non_product_codes true), missing_customer_id (only when --keep_missing_customer
     false);
@@ -59,6 +61,9 @@ CLEAN_COLUMNS = [
     "country",
     "iscancellation",
 ]
+
+# The crate's WAREHOUSE_TEXT_BYTES: the VARCHAR lengths of the warehouse table, in bytes.
+WAREHOUSE_TEXT_BYTES = [("InvoiceNo", 16), ("StockCode", 32), ("Description", 512), ("Country", 64)]
 
 DEFAULT_RULES = {
     "keep_cancellations": True,
@@ -257,6 +262,10 @@ def clean_fields(fields, rules=None):
     country = fields[7].strip(_ASCII_WS)
     if not country:
         raise Rejected("empty_country", "Country is empty")
+    for (name, most), text in zip(WAREHOUSE_TEXT_BYTES, (invoice_no, stock_code, fields[2], country)):
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > most:
+            raise Rejected("too_long", f"{name} is {size} bytes long; the warehouse holds at most {most}")
     cancellation = invoice_no.startswith("C")
     if cancellation and not rules["keep_cancellations"]:
         raise Rejected("cancellation", f"invoice {invoice_no} is a cancellation")
@@ -478,31 +487,6 @@ def write_outputs(accepted, rejected, output, rejects, run_date):
     rejected.write.mode("append").json(f"{rejects.rstrip('/')}/dt={run_date}/")
 
 
-def write_redshift(glue_context, accepted, connection, table, temp_dir):
-    """Appends the accepted lines to the Redshift table through the Glue connection (the
-    connection holds the JDBC URL and the secret of the cluster's managed password)."""
-    from awsglue.dynamicframe import DynamicFrame
-
-    renamed = accepted.select(
-        accepted.invoiceno.alias("invoice_no"),
-        accepted.stockcode.alias("stock_code"),
-        accepted.description,
-        accepted.quantity,
-        accepted.invoicedate.alias("invoice_date"),
-        accepted.unitprice.alias("unit_price"),
-        accepted.customerid.alias("customer_id"),
-        accepted.country,
-        accepted.iscancellation.alias("is_cancellation"),
-    )
-    frame = DynamicFrame.fromDF(renamed, glue_context, "invoice_lines")
-    glue_context.write_dynamic_frame.from_jdbc_conf(
-        frame=frame,
-        catalog_connection=connection,
-        connection_options={"dbtable": table},
-        redshift_tmp_dir=temp_dir,
-    )
-
-
 def parse_bool(value):
     """true/false, 1/0, yes/no, on/off (case-insensitive), as the crate reads rules."""
     v = str(value).strip().lower()
@@ -530,8 +514,7 @@ def main(argv):
         "keep_non_product_codes",
         "drop_duplicates",
     ]
-    optional = [n for n in ("connection", "redshift_table") if f"--{n}" in argv]
-    args = getResolvedOptions(argv, names + optional)
+    args = getResolvedOptions(argv, names)
     rules = {k: parse_bool(args[k]) for k in DEFAULT_RULES}
     sc = SparkContext.getOrCreate()
     glue_context = GlueContext(sc)
@@ -540,10 +523,7 @@ def main(argv):
     job.init(args["JOB_NAME"], args)
     run_date = datetime.datetime.utcnow().strftime("%Y-%m-%d")
     accepted, rejected = transform(spark, args["input"], rules)
-    accepted = accepted.cache()
     write_outputs(accepted, rejected, args["output"], args["rejects"], run_date)
-    if args.get("connection"):
-        write_redshift(glue_context, accepted, args["connection"], args.get("redshift_table", "invoice_lines"), args["TempDir"])
     job.commit()
 
 

@@ -27,7 +27,8 @@ pub use proxy::{
 };
 
 /// Writes `stacks/dev.yaml` of the repository at `repo` into `dir` as `dev-full.yaml`, with
-/// the optional Firehose stream into Redshift on and one change for the emulator's sake: the
+/// the warehouse named (`enabled: true`, its default, so a test can switch it off by
+/// replacing that block) and one change for the emulator's sake: the
 /// lake's TLS-only bucket policy off, because the emulator is reached over plain HTTP, so
 /// that deny statement would (rightly) refuse every object request. Returns its path.
 pub fn full_dev_stack(repo: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
@@ -40,7 +41,7 @@ pub fn full_dev_stack(repo: &std::path::Path, dir: &std::path::Path) -> std::pat
         "bucket:\n",
         "bucket:\n  deny_insecure_transport: false\n",
         1,
-    ) + "warehouse:\n  firehose_copy: true\n";
+    ) + "warehouse:\n  enabled: true\n";
     let path = dir.join("dev-full.yaml");
     std::fs::write(&path, edited).expect("write the stack file");
     path
