@@ -1358,6 +1358,7 @@ def install_data_api():
 
 
 def install():
+    redshift_engine.sweep()
     add_cluster_iam_roles_call()
     back_clusters_with_postgres()
     add_integration_calls()

@@ -20,7 +20,7 @@ https://docs.aws.amazon.com/redshift/latest/dg/c_redshift-and-postgres-sql.html
   emulator die without running atexit (SIGKILL), by the kernel: the postmaster is started from
   one long-lived thread with a parent-death signal (SIGINT, PostgreSQL's fast shutdown), so no
   server outlives its emulator; the data directories such an emulator left are removed by
-  the next one to start a cluster.
+  the next emulator when it starts.
 - Durability is off (`fsync`, `synchronous_commit`, `full_page_writes`) and the data
   directories are in /dev/shm when it has 2 GiB free: the data lives as long as the emulator
   does, and starts and bulk loads are several times faster without disk writes.
@@ -88,6 +88,16 @@ def _parent():
     except OSError:
         pass
     return tempfile.gettempdir()
+
+
+def sweep():
+    """At the emulator's start: the data directories of emulators killed without their atexit
+    (the Rust tests' harness kills with SIGKILL) are removed."""
+    for parent in {_parent(), tempfile.gettempdir()}:
+        try:
+            _sweep(parent)
+        except OSError:
+            pass
 
 
 def _root():
