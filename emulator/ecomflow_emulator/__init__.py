@@ -81,6 +81,23 @@ Each is added only where the installed moto lacks it, so a newer moto that has o
 
 What AWS reports that moto does not
 -----------------------------------
+- Glue job runs really run (`glue_run`; its module documentation has every step):
+  StartJobRun of a Spark job (`glueetl`) stages the run's S3 arguments (DefaultArguments,
+  then the run's Arguments, then NonOverridableArguments, plus --JOB_NAME and --JOB_RUN_ID)
+  onto local folders, with what S3 holds there downloaded, runs Command.ScriptLocation with
+  the venv's PySpark 3.5.4 (Glue 5.0's Spark; `local[2]`, UTC, 2 GB driver) and a minimal
+  `awsglue` stand-in (`emulator/awsglue_standin`: getResolvedOptions, GlueContext,
+  Job.init/commit), and on exit 0 copies what the script wrote back to S3 (not Spark's
+  `_SUCCESS`, `.crc` or `_temporary`). GetJobRun(s) report JobRunState STARTING, RUNNING,
+  then SUCCEEDED, FAILED (ErrorMessage: the last line of the script's Python traceback,
+  local paths named by their S3 URIs) or TIMEOUT, with StartedOn, CompletedOn,
+  ExecutionTime and the run's own Arguments. The script's processes are stopped when the
+  emulator exits.
+  https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html
+  https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html
+  https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html
+  https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
+  https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-crawler-pyspark-extensions-get-resolved-options.html
 - Athena queries run (`athena`; its module documentation has every rule, and
   `athena.TRANSLATION_NOTES` the dialect differences): StartQueryExecution queues the query,
   a worker runs it with DuckDB over the objects of the Glue tables it names (read from moto's
@@ -168,6 +185,13 @@ Athena (`athena`):
   lists none.
   https://docs.aws.amazon.com/athena/latest/APIReference/API_DeleteWorkGroup.html
   https://docs.aws.amazon.com/athena/latest/APIReference/API_ListTagsForResource.html
+
+Glue (`glue_run`):
+- StartJobRun beyond the job's ExecutionProperty.MaxConcurrentRuns (default 1) runs
+  (STARTING or RUNNING) is refused: ConcurrentRunsExceededException (HTTP 400) "Concurrent
+  runs exceeded for <job>".
+  https://docs.aws.amazon.com/glue/latest/webapi/API_ExecutionProperty.html
+  https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html
 
 Cognito user pools (`cognito`):
 - SignUp on a pool with `AdminCreateUserConfig.AllowAdminCreateUserOnly` true is refused:
@@ -297,4 +321,9 @@ moto's other gaps met so far, and how the tool copes with each, are in DEVELOPER
 ("Emulator gaps"). The venv holds pyarrow (Firehose's record format conversion, `firehose`)
 and duckdb with sqlglot (Athena SQL over the lake, `athena`). Athena reads the lake
 in-process, so IAM is not evaluated on the S3 and Glue reads a query makes.
+Glue job runs: pyspark 3.5.4 (with Java 17 on the PATH) runs the scripts. Not emulated: the
+rest of Glue's runtime (DynamicFrame, connections, the Data Catalog as Spark's catalog, job
+bookmarks), CloudWatch logs of a run, BatchStopJobRun, retries (MaxRetries), WAITING and
+worker sizes; a run reads and writes S3 in-process, so IAM is not evaluated on its role.
+Jobs of other kinds (pythonshell, gluestreaming) keep moto's runs, which run nothing.
 """
