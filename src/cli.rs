@@ -129,6 +129,18 @@ pub enum Command {
     /// Query the lake.
     #[command(subcommand)]
     Lake(LakeCommand),
+    /// Query the warehouse.
+    #[command(subcommand)]
+    Warehouse(WarehouseCommand),
+}
+
+/// `warehouse` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WarehouseCommand {
+    /// Run SQL (Redshift's dialect) in the warehouse through the Redshift Data API, as the
+    /// master user with its AWS-managed secret, and print the rows as a table (or JSON with
+    /// `--output json`).
+    Query(LakeQueryArgs),
 }
 
 /// `lake` subcommands.
@@ -142,7 +154,8 @@ pub enum LakeCommand {
 /// `lake query` arguments.
 #[derive(Debug, Args)]
 pub struct LakeQueryArgs {
-    /// The SQL; `-` reads it from stdin. Unqualified tables are the stack's lake database.
+    /// The SQL; `-` reads it from stdin. Unqualified tables are the stack's lake database
+    /// (`lake query`) or the warehouse's database (`warehouse query`).
     #[arg(required_unless_present = "file")]
     pub sql: Option<String>,
     /// Read the SQL from this file instead.

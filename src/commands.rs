@@ -269,16 +269,29 @@ pub fn data_check(g: &Global, args: &DataCheckArgs) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// `lake query`.
-pub async fn lake_query(g: &Global, args: &LakeQueryArgs) -> Result<i32> {
-    let sql = match (&args.sql, &args.file) {
+/// The SQL of `lake query` or `warehouse query`: the argument, stdin for `-`, or a file.
+fn query_sql(args: &LakeQueryArgs) -> Result<String> {
+    Ok(match (&args.sql, &args.file) {
         (_, Some(file)) => std::fs::read_to_string(file)
             .with_context(|| format!("failed to read {}", file.display()))?,
         (Some(sql), None) if sql == "-" => std::io::read_to_string(std::io::stdin())
             .context("failed to read the SQL from stdin")?,
         (Some(sql), None) => sql.clone(),
         (None, None) => bail!("no SQL given"),
-    };
+    })
+}
+
+fn print_rows(g: &Global, result: &crate::lake::QueryResult) -> Result<()> {
+    match g.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&result.to_json())?),
+        Output::Text => println!("{result}"),
+    }
+    Ok(())
+}
+
+/// `lake query`.
+pub async fn lake_query(g: &Global, args: &LakeQueryArgs) -> Result<i32> {
+    let sql = query_sql(args)?;
     let session = open_session(g).await?;
     let names = &session.blueprint.names;
     let result = crate::lake::query(
@@ -289,10 +302,30 @@ pub async fn lake_query(g: &Global, args: &LakeQueryArgs) -> Result<i32> {
         std::time::Duration::from_secs(args.timeout),
     )
     .await?;
-    match g.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&result.to_json())?),
-        Output::Text => println!("{result}"),
-    }
+    print_rows(g, &result)?;
+    Ok(EXIT_OK)
+}
+
+/// `warehouse query`.
+pub async fn warehouse_query(g: &Global, args: &LakeQueryArgs) -> Result<i32> {
+    let sql = query_sql(args)?;
+    let session = open_session(g).await?;
+    let cluster = session
+        .blueprint
+        .resources
+        .iter()
+        .find(|r| r.kind == crate::model::Kind::RedshiftCluster)
+        .context("the stack declares no warehouse (warehouse.enabled is false)")?;
+    let database = cluster.spec["database"].as_str().unwrap_or_default();
+    let set = crate::aws::redshift_query(
+        &session.aws,
+        &cluster.physical,
+        database,
+        &sql,
+        std::time::Duration::from_secs(args.timeout),
+    )
+    .await?;
+    print_rows(g, &crate::lake::QueryResult::from(set))?;
     Ok(EXIT_OK)
 }
 

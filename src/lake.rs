@@ -1,6 +1,7 @@
 //! `lake query`: SQL over the lake through Athena's API, the same calls against AWS and the
 //! local emulator. The query runs in the stack's workgroup, whose enforced settings decide
-//! where results go and how they are encrypted.
+//! where results go and how they are encrypted. [`QueryResult`] also renders `warehouse
+//! query`'s rows.
 
 use crate::aws::kit::poll_until;
 use crate::aws::{Aws, AwsError};
@@ -12,7 +13,7 @@ use std::time::Duration;
 /// A finished query: its columns, its rows, and where Athena put the result file.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryResult {
-    /// Athena's ID of the execution.
+    /// Athena's ID of the execution (the Data API's statement ID for the warehouse).
     pub query_execution_id: String,
     /// Column names and Athena types (`varchar`, `bigint`, `decimal`, ...), in order.
     pub columns: Vec<Column>,
@@ -133,6 +134,23 @@ pub async fn query(
             .statistics()
             .and_then(|s| s.data_scanned_in_bytes()),
     })
+}
+
+/// A warehouse statement's rows, shown and serialised as the lake's are.
+impl From<crate::aws::ResultSet> for QueryResult {
+    fn from(set: crate::aws::ResultSet) -> Self {
+        QueryResult {
+            query_execution_id: set.statement,
+            columns: set
+                .columns
+                .into_iter()
+                .map(|(name, kind)| Column { name, kind })
+                .collect(),
+            rows: set.rows,
+            output_location: None,
+            data_scanned_bytes: None,
+        }
+    }
 }
 
 impl QueryResult {

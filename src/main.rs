@@ -1,7 +1,9 @@
 //! The `ecomflow-infra` binary: parse, call the library, render, exit code.
 
 use clap::{CommandFactory, FromArgMatches};
-use ecomflow_infra::cli::{Cli, Command, DataCommand, LakeCommand, LocalCommand, UsersCommand};
+use ecomflow_infra::cli::{
+    Cli, Command, DataCommand, LakeCommand, LocalCommand, UsersCommand, WarehouseCommand,
+};
 use ecomflow_infra::commands;
 use tracing_subscriber::EnvFilter;
 
@@ -41,6 +43,7 @@ fn main() {
             Command::Stream(a) => ecomflow_infra::stream::run(g, a).await,
             Command::Load(a) => ecomflow_infra::load::run(g, a).await,
             Command::Lake(LakeCommand::Query(a)) => commands::lake_query(g, a).await,
+            Command::Warehouse(WarehouseCommand::Query(a)) => commands::warehouse_query(g, a).await,
             Command::Data(_) => unreachable!("handled above"),
         }
     });

@@ -11,8 +11,9 @@
 //! its own: its rows are the accepted lines, its types the Glue table's, its values the
 //! source rows' (prices exact, the pound sign intact). The analytics notebook runs headless
 //! against the stack through Athena, and its figures equal `data check`'s and pyarrow's.
-//! A queue of the test's own, subscribed to the alerts topic, receives one storage-update
-//! digest, and the digest's counts (sent and pending) are the rows stored.
+//! The warehouse's COPY job loads every Parquet object once: the warehouse holds exactly the
+//! lake's lines. A queue of the test's own, subscribed to the alerts topic, receives one
+//! storage-update digest, and the digest's counts (sent and pending) are the rows stored.
 
 mod support;
 
@@ -198,6 +199,32 @@ fn line_id(v: &Value) -> String {
         None => Value::Null.to_string(),
     };
     records::COLUMNS.map(f).join("|")
+}
+
+/// Every line of the warehouse table, the date as the lake's JSON writes it.
+const WAREHOUSE_LINES: &str = "SELECT invoice_no, stock_code, description, quantity, \
+     TO_CHAR(invoice_date, 'YYYY-MM-DD HH24:MI:SS') AS invoice_date, unit_price, customer_id, \
+     country FROM invoice_lines";
+
+/// A row of [`WAREHOUSE_LINES`] under the clean line's JSON keys, for [`line_id`].
+fn warehouse_line(row: &Value) -> Value {
+    let columns = [
+        "invoice_no",
+        "stock_code",
+        "description",
+        "quantity",
+        "invoice_date",
+        "unit_price",
+        "customer_id",
+        "country",
+    ];
+    Value::Object(
+        records::COLUMNS
+            .iter()
+            .zip(columns)
+            .map(|(key, column)| (key.to_string(), row[column].clone()))
+            .collect(),
+    )
 }
 
 /// Set equality with a readable failure: counts and the first few differences.
@@ -685,6 +712,37 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
     assert_eq!(
         reported, revenue,
         "the notebook's revenue against pyarrow, exactly"
+    );
+    // The warehouse: its COPY job loads each Parquet object Firehose delivered, once, so it
+    // ends up holding exactly the lake's lines, read here through the Data API.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let in_warehouse = loop {
+        let out = run(
+            &ep,
+            &["warehouse", "query", "--output", "json", WAREHOUSE_LINES],
+        )
+        .expect(0);
+        let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+        let ids: Vec<String> = rows["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| line_id(&warehouse_line(r)))
+            .collect();
+        if ids.len() >= delivered.len() || Instant::now() > deadline {
+            break ids;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(
+        in_warehouse.len(),
+        delivered.len(),
+        "as many warehouse rows as Parquet rows: no object loaded twice or left out"
+    );
+    same(
+        "the warehouse holds exactly the lake's lines",
+        &in_warehouse.into_iter().collect(),
+        &delivered_ids,
     );
     // Every object has the Glue table's columns, in Arrow's types for them.
     let glue = aws_sdk_glue::Client::new(&conf);

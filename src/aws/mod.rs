@@ -25,7 +25,7 @@ pub use error::{AwsError, ErrorKind};
 pub use provider::{
     Changes, DynProvider, Found, Gone, Inputs, Listed, LiveValue, Observed, Outputs, Provider,
 };
-pub use redshift::execute as redshift_execute;
+pub use redshift::{execute as redshift_execute, query as redshift_query, ResultSet};
 pub use stats::{CallCounts, CallStats};
 
 use crate::model::{Kind, Service};

@@ -4,6 +4,19 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// The most UTF-8 bytes each text field may hold: the `VARCHAR(n)` lengths of the warehouse
+/// table (`invoice_lines`), which Redshift counts in bytes. One longer value would fail a
+/// whole COPY of the lake's Parquet, since COPY from columnar files supports neither
+/// TRUNCATECOLUMNS nor MAXERROR
+/// (<https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-columnar.html>),
+/// so the cleaner rejects such a line as `too_long` instead.
+pub const WAREHOUSE_TEXT_BYTES: [(&str, usize); 4] = [
+    ("InvoiceNo", 16),
+    ("StockCode", 32),
+    ("Description", 512),
+    ("Country", 64),
+];
+
 /// One clean line of an invoice, as stored and streamed by the pipeline.
 ///
 /// The JSON form uses the dataset's column names plus `IsCancellation`:
@@ -20,19 +33,6 @@ use serde::{Deserialize, Serialize};
 /// * `InvoiceDate` is written as `yyyy-MM-dd HH:mm:ss` (the source has no time zone;
 ///   the value is the shop's local wall-clock time).
 /// * `CustomerID` is a JSON integer, or `null` when the source had none.
-/// The most UTF-8 bytes each text field may hold: the `VARCHAR(n)` lengths of the warehouse
-/// table (`invoice_lines`), which Redshift counts in bytes. One longer value would fail a
-/// whole COPY of the lake's Parquet, since COPY from columnar files supports neither
-/// TRUNCATECOLUMNS nor MAXERROR
-/// (<https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-columnar.html>),
-/// so the cleaner rejects such a line as `too_long` instead.
-pub const WAREHOUSE_TEXT_BYTES: [(&str, usize); 4] = [
-    ("InvoiceNo", 16),
-    ("StockCode", 32),
-    ("Description", 512),
-    ("Country", 64),
-];
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct InvoiceLine {
     /// Invoice number as text, keeping its `C` (cancellation) or `A` (adjustment) prefix.

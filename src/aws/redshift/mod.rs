@@ -84,6 +84,93 @@ pub async fn execute(
     schema::run_sql(aws, &c, database, sql, timeout).await
 }
 
+/// A statement's result set: columns as (name, type) in the Athena-style names the renderers
+/// know (`bigint`, `decimal`, `boolean`, `varchar`, ...), rows as text, `None` for NULL.
+pub struct ResultSet {
+    /// The Data API's ID of the statement.
+    pub statement: String,
+    /// Column names and types, in order.
+    pub columns: Vec<(String, String)>,
+    /// Every row.
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+/// Runs `sql` like [`execute`] and reads every row of its result (`GetStatementResult`,
+/// paginated).
+pub async fn query(
+    aws: &Aws,
+    cluster: &str,
+    database: &str,
+    sql: &str,
+    timeout: std::time::Duration,
+) -> Result<ResultSet, AwsError> {
+    use aws_sdk_redshiftdata::types::Field;
+    let statement = execute(aws, cluster, database, sql, timeout).await?;
+    let mut columns = Vec::new();
+    let mut rows = Vec::new();
+    let mut pages = aws
+        .redshift_data
+        .get_statement_result()
+        .id(&statement)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            AwsError::from(e).context(format!(
+                "failed to read the result of statement {statement}"
+            ))
+        })?;
+        if columns.is_empty() {
+            columns = page
+                .column_metadata()
+                .iter()
+                .map(|c| {
+                    let name = c.name().unwrap_or_default().to_string();
+                    (
+                        name,
+                        common_type(c.type_name().unwrap_or_default()).to_string(),
+                    )
+                })
+                .collect();
+        }
+        for record in page.records() {
+            rows.push(
+                record
+                    .iter()
+                    .map(|f| match f {
+                        Field::IsNull(true) => None,
+                        Field::StringValue(s) => Some(s.clone()),
+                        Field::LongValue(n) => Some(n.to_string()),
+                        Field::DoubleValue(d) => Some(d.to_string()),
+                        Field::BooleanValue(b) => Some(b.to_string()),
+                        other => Some(format!("{other:?}")),
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(ResultSet {
+        statement,
+        columns,
+        rows,
+    })
+}
+
+/// Redshift's type names (PostgreSQL's internal ones) as Athena spells them.
+fn common_type(redshift: &str) -> &str {
+    match redshift {
+        "int8" => "bigint",
+        "int4" => "integer",
+        "int2" => "smallint",
+        "numeric" => "decimal",
+        "float8" => "double",
+        "float4" => "real",
+        "bool" => "boolean",
+        "bpchar" => "char",
+        other => other,
+    }
+}
+
 fn all_tags(c: &rt::Cluster) -> Tags {
     c.tags()
         .iter()

@@ -103,14 +103,23 @@ async fn apply_ddl(aws: &Aws, s: &SchemaSpec) -> Result<(), AwsError> {
     let cluster = describe(aws, &s.cluster)
         .await?
         .ok_or_else(|| AwsError::msg(format!("Redshift cluster {} does not exist", s.cluster)))?;
-    run_sql(
+    let ran = run_sql(
         aws,
         &cluster,
         &s.database,
         &s.ddl,
         Duration::from_secs(s.statement_timeout_seconds.max(1)),
     )
-    .await?;
+    .await;
+    match ran {
+        Ok(_) => {}
+        // An object with a drop statement of its own (a COPY job) has no `IF NOT EXISTS`:
+        // Redshift refuses a second `JOB CREATE` of its name. One that exists was made by an
+        // interrupted run of this create (a changed one is replaced: dropped first), so the
+        // rerun only records it.
+        Err(e) if !s.drop.is_empty() && e.message.contains("already exists") => {}
+        Err(e) => return Err(e),
+    }
     let call = aws
         .redshift
         .create_tags()
