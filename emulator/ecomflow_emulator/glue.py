@@ -127,6 +127,7 @@ def add_job_runs():
         return glue_run.start_job_run(self, **request)
 
     FakeJob.start_job_run = start_job_run
+    glue_run.sweep()
 
 
 def install():

@@ -14,7 +14,8 @@ ETL job (`Command.Name` `glueetl`) runs its script, as Glue does, and reports ho
 3. The script runs as `python <script> <args>` with the emulator's own python (its venv holds
    pyspark 3.5.4, Glue 5.0's Spark), the `awsglue` stand-in (emulator/awsglue_standin) on
    PYTHONPATH, and Spark in local mode: `local[2]`, UTC session time zone, 2 GB of driver
-   memory, 2 shuffle partitions, no UI, bound to 127.0.0.1. One Spark driver per run, and at
+   memory, 2 shuffle partitions, no UI, bound to 127.0.0.1 (and, for speed only, the JVM's
+   serial collector and client compiler, and a rarer Python collector: `glue_run_site`). One Spark driver per run, and at
    most `ECOMFLOW_GLUE_DRIVERS` (default 2) at once; a run waiting for one stays STARTING.
 4. Exit 0: every file the script wrote or changed under a staged directory goes back to S3
    under the argument's URI (Spark's `_SUCCESS`, `.crc` checksums and `_temporary` folders
@@ -37,7 +38,9 @@ https://docs.aws.amazon.com/glue/latest/webapi/API_ExecutionProperty.html
 https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html
 
 The script's subprocesses (its python and Spark's JVM, one process group per run) are
-stopped when the emulator exits (atexit, which the SIGTERM path of `server` reaches too).
+stopped when the emulator exits (atexit, which the SIGTERM path of `server` reaches too); an
+emulator killed outright (SIGKILL, as the Rust tests' harness stops it) takes them along by
+a parent-death signal, and the next emulator to start removes the run folders it left.
 S3 is read and written in-process, so IAM is not evaluated on what the script reads or
 writes; the script's output goes to no CloudWatch log (a failed run prints its last lines on
 the emulator's stderr).
@@ -47,6 +50,7 @@ import atexit
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -58,8 +62,11 @@ import time
 from moto.core.utils import utcnow
 from moto.glue.models import FakeJobRun
 
+_EMULATOR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Where the `awsglue` stand-in lives: emulator/awsglue_standin (next to this package).
-STAND_IN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "awsglue_standin")
+STAND_IN = os.path.join(_EMULATOR, "awsglue_standin")
+# The runs' sitecustomize (Python's collector made rarer in the script and Spark's workers).
+RUN_SITE = os.path.join(_EMULATOR, "glue_run_site")
 # States in which a run counts against MaxConcurrentRuns.
 ACTIVE = ("STARTING", "RUNNING", "STOPPING", "WAITING")
 # What Spark leaves next to its output that Glue's S3 committer never writes as objects.
@@ -83,7 +90,12 @@ def split_s3(uri):
 
 def spark_submit_args(run_dir):
     """The Spark settings of a run's driver, as PYSPARK_SUBMIT_ARGS: they must reach the JVM
-    before it starts (driver memory), and the script makes its SparkContext with none."""
+    before it starts (driver memory), and the script makes its SparkContext with none.
+
+    Cost on 2 cores: the serial collector and the client compiler alone (no C2) halve the
+    JVM's CPU time for a run of a few hundred thousand rows, which is mostly startup,
+    unpickling Python's rows, a sort and Parquet; G1's and C2's background threads would take
+    the cores from the Python workers, which do most of the work."""
     conf = {
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "2",
@@ -96,11 +108,16 @@ def spark_submit_args(run_dir):
         "spark.sql.warehouse.dir": os.path.join(run_dir, "spark-warehouse"),
         "spark.log.level": "WARN",
     }
-    java = f"-Duser.timezone=UTC -Djava.io.tmpdir={os.path.join(run_dir, 'tmp')}"
-    parts = ["--master", "local[2]", "--driver-memory", "2g", "--driver-java-options", f'"{java}"']
+    java = [
+        "-Duser.timezone=UTC",
+        "-Djava.io.tmpdir=" + os.path.join(run_dir, "tmp"),
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+    ]
+    parts = ["--master", "local[2]", "--driver-memory", "2g", "--driver-java-options", " ".join(java)]
     for key, value in conf.items():
         parts += ["--conf", f"{key}={value}"]
-    return " ".join(parts) + " pyspark-shell"
+    return shlex.join(parts + ["pyspark-shell"])
 
 
 class Staging:
@@ -258,6 +275,35 @@ def stop_all():
 
 atexit.register(stop_all)
 
+# Runs the script (argv[3:]) with a parent-death signal: an emulator killed without its atexit
+# (the Rust tests' harness kills with SIGKILL) takes its scripts with it. Set in the child
+# before exec (the signal outlives exec); Spark's JVM and Python workers exit when the
+# script's python does (they watch its pipes).
+_LAUNCHER = """import ctypes, os, signal, sys
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(137)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+RUN_DIR_PREFIX = "glue-run-"
+
+
+def sweep():
+    """At the emulator's start: the run folders of emulators that died without their atexit
+    (named `glue-run-<pid>-...`, the pid no longer running) are removed."""
+    parent = tempfile.gettempdir()
+    for name in os.listdir(parent):
+        found = re.match(re.escape(RUN_DIR_PREFIX) + r"(\d+)-", name)
+        if not found or int(found.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+            continue  # its emulator still runs
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        except PermissionError:
+            continue
+
 
 class EmulatedJobRun(FakeJobRun):
     """A run whose state is its script's: moto's FakeJobRun (its ID, capacity and worker
@@ -345,7 +391,7 @@ def start_job_run(job, arguments=None, previous_run_id=None, **moto_fields):
 
 def work(job, run, s3):
     """Runs `run` to its end: staging, the script, the copy back to S3."""
-    run_dir = tempfile.mkdtemp(prefix="glue-run-")
+    run_dir = tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-")
     with _CHILDREN_LOCK:
         _RUN_DIRS.add(run_dir)
     try:
@@ -378,7 +424,7 @@ def execute(job, run, s3, run_dir):
         f.write(fake_key.value)
 
     staging = Staging(s3, run_dir)
-    argv = [sys.executable, script]
+    argv = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), sys.executable, script]
     for name, value in run.script_arguments.items():
         if split_s3(value)[0] is not None:
             value = staging.stage(value)
@@ -388,7 +434,7 @@ def execute(job, run, s3, run_dir):
         os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(p for p in (STAND_IN, os.environ.get("PYTHONPATH")) if p),
+        "PYTHONPATH": os.pathsep.join(p for p in (RUN_SITE, STAND_IN, os.environ.get("PYTHONPATH")) if p),
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         "PYSPARK_SUBMIT_ARGS": spark_submit_args(run_dir),
@@ -405,15 +451,28 @@ def execute(job, run, s3, run_dir):
             argv, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
         )
         _register(proc)
-        try:
-            proc.wait(run.timeout_minutes * 60)
-        except subprocess.TimeoutExpired:
+        timed_out = threading.Event()
+
+        def time_out():
+            timed_out.set()
             _kill_group(proc, signal.SIGKILL)
-            proc.wait()
-            return "TIMEOUT", f"Job run timed out after {run.timeout_minutes} minutes"
+
+        timer = threading.Timer(run.timeout_minutes * 60, time_out)
+        timer.daemon = True
+        timer.start()
+        try:
+            # Waits without reaping: until the script is reaped its PID keeps its group's ID
+            # from being reused, so the group can be killed safely.
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        except ChildProcessError:  # reaped by stop_all: the emulator is exiting
+            pass
         finally:
+            timer.cancel()
             _kill_group(proc, signal.SIGKILL)  # what the script left behind (a JVM)
             _unregister(proc)
+            proc.wait()
+        if timed_out.is_set():
+            return "TIMEOUT", f"Job run timed out after {run.timeout_minutes} minutes"
     if proc.returncode != 0:
         with open(err_path, encoding="utf-8", errors="replace") as f:
             stderr = f.read()

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import time
+import unittest
 
 from support import ROOT, EmulatorCase
 
@@ -65,6 +66,7 @@ getResolvedOptions(sys.argv, ["JOB_NAME", "needed"])
 
 SLEEP_SCRIPT = """
 import time
+import unittest
 time.sleep(4)
 """
 
@@ -237,3 +239,51 @@ class GlueJobRunTest(EmulatorCase):
             self.assertGreaterEqual(run["ExecutionTime"], 4)
         third = self.glue.start_job_run(JobName="two")["JobRunId"]  # room again
         self.assertEqual(self.wait("two", third)[0]["JobRunState"], "SUCCEEDED")
+
+
+class GlueRunPartsTest(unittest.TestCase):
+    """Parts of `glue_run` a whole run hardly reaches, in-process (no emulator, no Spark)."""
+
+    def test_error_message_is_the_last_tracebacks_exception_line_with_s3_names(self):
+        from ecomflow_emulator import glue_run
+
+        staging = glue_run.Staging(None, "/tmp/glue-run-1-x")
+        stderr = "\n".join(
+            [
+                "26/12/07 00:26:05 WARN TaskSetManager: Lost task 0.0",
+                "Traceback (most recent call last):",
+                '  File "/tmp/glue-run-1-x/script/s.py", line 3, in <module>',
+                "    main()",
+                "py4j.protocol.Py4JJavaError: An error occurred while calling o42.parquet.",
+                ": org.apache.spark.SparkException: Job aborted due to stage failure: "
+                "org.apache.spark.api.python.PythonException: Traceback (most recent call last):",
+                '  File "/venv/pyspark/worker.py", line 1247, in main',
+                "    process()",
+                "ValueError: file:/tmp/glue-run-1-x/s3/lake/raw/x.csv: bad header",
+                "",
+                "\tat org.apache.spark.api.python.BasePythonRunner.handlePythonException",
+            ]
+        )
+        self.assertEqual(glue_run.error_message(stderr, staging), "ValueError: s3://lake/raw/x.csv: bad header")
+        self.assertEqual(glue_run.error_message("starting\nKilled\n"), "Killed")
+
+    def test_a_run_past_its_timeout_is_killed_and_timed_out(self):
+        import tempfile
+        import types
+
+        from ecomflow_emulator import glue_run
+        from moto.s3.models import s3_backends
+
+        s3 = s3_backends["123456789012"]["aws"]
+        s3.create_bucket("scripts", "us-east-1")
+        s3.put_object("scripts", "sleep.py", b"import time\ntime.sleep(60)\n")
+        job = types.SimpleNamespace(name="j", command={"Name": "glueetl", "ScriptLocation": "s3://scripts/sleep.py"})
+        run = types.SimpleNamespace(
+            job_run_id="jr_1", script_arguments={"--JOB_NAME": "j"}, timeout_minutes=0.02, set_state=lambda state: None
+        )
+        started = time.time()
+        with tempfile.TemporaryDirectory() as run_dir:
+            state, error = glue_run.execute(job, run, s3, run_dir)
+        self.assertEqual((state, error), ("TIMEOUT", "Job run timed out after 0.02 minutes"))
+        self.assertLess(time.time() - started, 20)
+        self.assertEqual(glue_run._CHILDREN, {})
