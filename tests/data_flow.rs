@@ -1,7 +1,10 @@
 //! The producer and the batch path against the emulator (`emulator/`): `stream --direct`
 //! puts exactly the rows `ingest` accepts on the stream, in batches, and resumes with
-//! `--from-row`; `load` uploads the raw file (multipart when large), runs the Glue job and
-//! announces it.
+//! `--from-row`; `load` uploads the raw file (multipart when large), runs the Glue job (the
+//! emulator runs its script under local PySpark) and announces it. The warehouse then holds
+//! exactly the rows and revenue `data check` computes for the file, read through the Data API
+//! and by a BI client over the PostgreSQL protocol; a second `load` of the file changes
+//! nothing; a run that fails says why.
 
 mod support;
 
@@ -189,7 +192,7 @@ async fn load_uploads_runs_the_glue_job_and_announces_it() {
         .send()
         .await
         .unwrap();
-    assert_eq!(runs.job_runs().len(), 1);
+    assert_eq!(runs.job_runs().len(), 1, "one run so far");
     assert_eq!(
         runs.job_runs()[0]
             .arguments()
@@ -197,6 +200,139 @@ async fn load_uploads_runs_the_glue_job_and_announces_it() {
             .map(String::as_str),
         r["s3_uri"].as_str()
     );
+
+    // The warehouse holds exactly what `data check` accepts of the file, revenue to the
+    // penny; so does the lake.
+    let check = json(
+        &run(&ep, &["data", "check", &data, "--json"])
+            .expect(0)
+            .stdout,
+    );
+    let totals = || {
+        let out = run(
+            &ep,
+            &[
+                "warehouse",
+                "query",
+                "--output",
+                "json",
+                "SELECT COUNT(*) AS lines, SUM(quantity * unit_price) AS revenue FROM invoice_lines",
+            ],
+        )
+        .expect(0);
+        json(&out.stdout)["rows"][0].clone()
+    };
+    let lake_lines = || {
+        let out = run(
+            &ep,
+            &[
+                "lake",
+                "query",
+                "--output",
+                "json",
+                "SELECT COUNT(*) AS n FROM invoice_lines",
+            ],
+        )
+        .expect(0);
+        json(&out.stdout)["rows"][0]["n"].clone()
+    };
+    let first = totals();
+    assert_eq!(first["lines"], check["accepted"], "{first} against {check}");
+    let revenue: records::Decimal = first["revenue"].as_str().unwrap().parse().unwrap();
+    let want: records::Decimal = check["total_revenue"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        revenue, want,
+        "the warehouse's revenue against data check, exactly"
+    );
+    assert_eq!(lake_lines(), check["accepted"]);
+    assert!(r["warehouse_statement"].is_string(), "{r}");
+
+    // A BI client (psycopg, as Tableau's and Power BI's connectors speak PostgreSQL's
+    // protocol) at the JDBC URL `outputs` prints, with the managed secret's credentials.
+    let dir = tempfile::tempdir().unwrap();
+    let outputs_file = dir.path().join("outputs.json");
+    let outputs = run(&ep, &["outputs", "--json"]).expect(0).stdout;
+    std::fs::write(&outputs_file, &outputs).unwrap();
+    let url = json(&outputs)["warehouse"]["jdbc_url"].clone();
+    assert!(
+        url.as_str()
+            .is_some_and(|u| u.starts_with("jdbc:redshift://127.0.0.1:")),
+        "the JDBC URL names where the local cluster listens: {url}"
+    );
+    let mut bi = std::process::Command::new(support::emulator_python());
+    support::with_tool_env(&mut bi, &ep);
+    let bi = bi
+        .args(["examples/bi/dashboard_queries.py", "--outputs"])
+        .arg(&outputs_file)
+        .output()
+        .unwrap();
+    assert!(
+        bi.status.success(),
+        "the BI client failed: {}",
+        String::from_utf8_lossy(&bi.stderr)
+    );
+    let dashboards = json(&String::from_utf8_lossy(&bi.stdout));
+    let sum = |rows: &serde_json::Value| -> records::Decimal {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["revenue"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<records::Decimal>()
+                    .unwrap()
+            })
+            .sum()
+    };
+    assert_eq!(
+        sum(&dashboards["by_month"]),
+        want,
+        "revenue by month adds up"
+    );
+    assert_eq!(
+        sum(&dashboards["by_country"]),
+        want,
+        "revenue by country adds up"
+    );
+    assert_eq!(
+        dashboards["by_month"].as_array().unwrap().len(),
+        13,
+        "December 2010 to December 2011"
+    );
+    let top = dashboards["top_customers"].as_array().unwrap();
+    assert_eq!(top.len(), 10);
+    let top_revenue: Vec<records::Decimal> = top
+        .iter()
+        .map(|r| r["revenue"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(top_revenue.windows(2).all(|w| w[0] >= w[1]), "{top:?}");
+
+    // The same file again: nothing is uploaded or run, and no row is added anywhere.
+    let again = json(
+        &run(&ep, &["load", &data, "--output", "json"])
+            .expect(0)
+            .stdout,
+    );
+    assert_eq!(again["loaded_before"], true, "{again}");
+    assert_eq!(again["job_run_id"], r["job_run_id"], "{again}");
+    assert_eq!(again["bytes"], 0, "{again}");
+    assert_eq!(totals(), first, "a rerun adds no warehouse row");
+    assert_eq!(lake_lines(), check["accepted"], "a rerun adds no lake row");
+
+    // A file the job's script refuses: the run FAILED, and `load` says why and exits 1.
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "not,the,header\n1,2,3\n").unwrap();
+    let failed = run(&ep, &["load", broken.to_str().unwrap(), "--output", "json"]).expect(1);
+    let f = json(&failed.stdout);
+    assert_eq!(f["state"], "FAILED", "{f}");
+    assert!(
+        f["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("unexpected header")),
+        "{f}"
+    );
+    assert_eq!(totals(), first, "a failed run loads nothing");
 
     // A key trying to leave raw/ is refused.
     let bad = run(&ep, &["load", &data, "--key", "../clean/x.csv"]).expect(1);
