@@ -259,7 +259,7 @@ async fn load_uploads_runs_the_glue_job_and_announces_it() {
             .is_some_and(|u| u.starts_with("jdbc:redshift://127.0.0.1:")),
         "the JDBC URL names where the local cluster listens: {url}"
     );
-    let mut bi = std::process::Command::new(support::emulator_python());
+    let mut bi = std::process::Command::new(ecomflow_testkit::emulator_python());
     support::with_tool_env(&mut bi, &ep);
     let bi = bi
         .args(["examples/bi/dashboard_queries.py", "--outputs"])
@@ -333,6 +333,65 @@ async fn load_uploads_runs_the_glue_job_and_announces_it() {
         "{f}"
     );
     assert_eq!(totals(), first, "a failed run loads nothing");
+
+    // A hostile row, its Description longer than the warehouse column holds: rejected with
+    // its reason, and the load of the rest completes (one such value would fail a whole COPY
+    // of Parquet, which has no TRUNCATECOLUMNS).
+    let hostile = dir.path().join("hostile.csv");
+    std::fs::write(
+        &hostile,
+        format!(
+            "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n\
+             999999,85123A,{},1,12/9/2011 12:50,1.00,17850,United Kingdom\n\
+             999999,85123A,WHITE HANGING HEART T-LIGHT HOLDER,2,12/9/2011 12:50,2.50,17850,United Kingdom\n",
+            "x".repeat(513)
+        ),
+    )
+    .unwrap();
+    let h = json(
+        &run(
+            &ep,
+            &["load", hostile.to_str().unwrap(), "--output", "json"],
+        )
+        .expect(0)
+        .stdout,
+    );
+    assert_eq!(h["state"], "SUCCEEDED", "{h}");
+    let after = totals();
+    assert_eq!(
+        after["lines"].as_u64(),
+        first["lines"].as_u64().map(|n| n + 1),
+        "only the good row is added: {after}"
+    );
+    let added: records::Decimal = after["revenue"].as_str().unwrap().parse().unwrap();
+    assert_eq!(added - revenue, "5.00".parse().unwrap());
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("rejects/dt=")
+        .send()
+        .await
+        .unwrap();
+    let mut too_long = 0;
+    for o in listed.contents() {
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(o.key().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        too_long += String::from_utf8_lossy(&body)
+            .lines()
+            .filter(|l| l.contains("\"reason\":\"too_long\""))
+            .count();
+    }
+    assert_eq!(too_long, 1, "the long row is rejected as too_long");
 
     // A key trying to leave raw/ is refused.
     let bad = run(&ep, &["load", &data, "--key", "../clean/x.csv"]).expect(1);

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-pub use ecomflow_testkit::{emulator_python, Moto};
+pub use ecomflow_testkit::Moto;
 
 pub mod cognito;
 pub mod harness;
