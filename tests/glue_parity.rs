@@ -26,8 +26,9 @@
 //! not show (`tests/glue/make_edge_fixture.py`); the default rules on the crate's own
 //! `malformed.csv`.
 //!
-//! Needs python3 with PySpark and a Java runtime. Without PySpark the test fails, never skips,
-//! and says to run `scripts/ensure-pyspark` (which `scripts/test` runs).
+//! Runs under the emulator venv's python (`ecomflow_testkit::emulator_python`), whose pinned
+//! PySpark is the Spark of the job's Glue version, the one the emulator runs the job under;
+//! it needs a Java runtime. Without PySpark the test fails, never skips.
 //!
 //! No input is known on which the two differ. The edge fixture includes the ones that once
 //! did: a year 0000 date, a price with underscores (`2_55`), and prices the Glue table's
@@ -142,18 +143,18 @@ fn root(rel: &str) -> PathBuf {
     Path::new(ROOT).join(rel)
 }
 
-/// Fails (never skips) when python3 or PySpark is missing.
+/// Fails (never skips) when the venv's python or its PySpark is missing.
 fn require_pyspark() {
-    let hint = "run scripts/ensure-pyspark (scripts/test does), then rerun";
-    match Command::new("python3")
+    let hint = "run scripts/ensure-emulator (scripts/test does), then rerun";
+    match Command::new(ecomflow_testkit::emulator_python())
         .args(["-c", "import pyspark"])
         .output()
     {
         Err(e) => panic!(
-            "cannot run python3 ({e}): the Glue ETL parity test needs python3 with PySpark; {hint}"
+            "cannot run the emulator venv's python ({e}): the Glue ETL parity test needs it; {hint}"
         ),
         Ok(out) if !out.status.success() => panic!(
-            "PySpark is not installed for python3, so the Glue ETL script cannot be run: {hint}.\n{}",
+            "PySpark is not installed in the emulator venv, so the Glue ETL script cannot be run: {hint}.\n{}",
             String::from_utf8_lossy(&out.stderr).trim_end()
         ),
         Ok(_) => {}
@@ -209,18 +210,18 @@ fn run_crate(case: &Case, input: &Path, accepted: &Path, rejected: &Path) {
 fn run_glue_script(cases: &[HarnessCase], dir: &Path) {
     let list = dir.join("cases.json");
     std::fs::write(&list, serde_json::to_vec_pretty(cases).unwrap()).unwrap();
-    let out = Command::new("python3")
+    let out = Command::new(ecomflow_testkit::emulator_python())
         .current_dir(ROOT)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .arg(HARNESS)
         .arg("--cases")
         .arg(&list)
         .output()
-        .expect("run python3");
+        .expect("run the emulator venv's python");
     let stderr = String::from_utf8_lossy(&out.stderr);
     match out.status.code() {
         Some(0) => eprint!("{stderr}"),
-        Some(3) => panic!("{HARNESS}: PySpark cannot be imported: run scripts/ensure-pyspark (scripts/test does), then rerun.\n{stderr}"),
+        Some(3) => panic!("{HARNESS}: PySpark cannot be imported: run scripts/ensure-emulator (scripts/test does), then rerun.\n{stderr}"),
         _ => panic!("{HARNESS} failed ({}):\n{stderr}", out.status),
     }
 }

@@ -26,7 +26,7 @@ The session is set up like a Glue 4.0 job (Spark 3.3) where Spark 4's defaults d
 SQL off, Parquet timestamps as INT96 with the rebase checks that refuse dates before 1900,
 UTC time zone (the JVM, the Python workers and the session).
 
-Exit codes: 0 done, 2 bad arguments, 3 PySpark cannot be imported (run scripts/ensure-pyspark),
+Exit codes: 0 done, 2 bad arguments, 3 PySpark cannot be imported (run scripts/ensure-emulator),
 1 any other failure (the script raised, or what it wrote does not read back).
 """
 
@@ -221,7 +221,7 @@ def main(argv):
     try:
         import pyspark  # noqa: F401
     except ImportError as e:
-        print(f"parity: PySpark is not installed ({e}); run scripts/ensure-pyspark", file=sys.stderr)
+        print(f"parity: PySpark is not installed ({e}); run scripts/ensure-emulator", file=sys.stderr)
         return 3
     glue_etl = load_script()
     with tempfile.TemporaryDirectory(prefix="glue-parity-") as workdir:
