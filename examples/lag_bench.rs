@@ -15,6 +15,10 @@
 //! the mapping's batching window as the stack configures it (`processing.*` in
 //! `stacks/local.yaml`; the variant here only turns the emulator's own mapping off, as in
 //! `stream_bench`).
+//!
+//! The same timed rows are also timed into the warehouse: Firehose (Parquet under `clean/`,
+//! no buffering in `local.yaml`) and the cluster's COPY job (auto-copy), polled through the
+//! Data API every 500 ms; reported as the lag POST -> warehouse row.
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use ecomflow_infra::aws::ConnectOptions;
@@ -107,6 +111,18 @@ async fn main() {
     let pool = out.user_pool_id.unwrap();
     let client_id = out.app_client_id.unwrap();
     let table = out.invoices_table.unwrap();
+    let warehouse = s
+        .blueprint
+        .resources
+        .iter()
+        .find(|r| r.kind == ecomflow_infra::model::Kind::RedshiftCluster)
+        .map(|r| {
+            (
+                r.physical.clone(),
+                r.spec["database"].as_str().unwrap().to_string(),
+            )
+        })
+        .expect("the stack declares the warehouse");
 
     // A producer with a permanent password, and its ID token.
     let conf = moto.sdk_config().await;
@@ -191,6 +207,48 @@ async fn main() {
     let pending: std::sync::Arc<tokio::sync::Mutex<HashMap<(String, String), Instant>>> =
         Default::default();
     let lags: std::sync::Arc<tokio::sync::Mutex<Vec<Duration>>> = Default::default();
+    // The same rows, by (invoice, stock code), until seen in the warehouse.
+    let pending_wh: std::sync::Arc<tokio::sync::Mutex<HashMap<(String, String), Instant>>> =
+        Default::default();
+    let lags_wh: std::sync::Arc<tokio::sync::Mutex<Vec<Duration>>> = Default::default();
+    let warehouse_watcher = {
+        let (pending, lags, aws) = (pending_wh.clone(), lags_wh.clone(), s.aws.clone());
+        let (cluster, database) = warehouse.clone();
+        tokio::spawn(async move {
+            loop {
+                let invoices: std::collections::BTreeSet<String> =
+                    pending.lock().await.keys().map(|k| k.0.clone()).collect();
+                if !invoices.is_empty() {
+                    let list: Vec<String> = invoices.iter().map(|i| format!("'{i}'")).collect();
+                    let sql = format!(
+                        "SELECT DISTINCT invoice_no, stock_code FROM invoice_lines WHERE invoice_no IN ({})",
+                        list.join(",")
+                    );
+                    let found = ecomflow_infra::aws::redshift_query(
+                        &aws,
+                        &cluster,
+                        &database,
+                        &sql,
+                        Duration::from_secs(60),
+                    )
+                    .await
+                    .unwrap();
+                    let now = Instant::now();
+                    let mut p = pending.lock().await;
+                    for row in found.rows {
+                        let key = (
+                            row[0].clone().unwrap_or_default(),
+                            row[1].clone().unwrap_or_default(),
+                        );
+                        if let Some(t0) = p.remove(&key) {
+                            lags.lock().await.push(now - t0);
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
     let watcher = {
         let (pending, lags, ddb, table) =
             (pending.clone(), lags.clone(), ddb.clone(), table.clone());
@@ -257,10 +315,13 @@ async fn main() {
         let t0 = due;
         {
             let mut p = pending.lock().await;
+            let mut w = pending_wh.lock().await;
             for line in &clean.accepted {
                 n += 1;
                 if n % EVERY == 0 {
                     p.insert((line.invoice_no.clone(), process::line_key(line)), t0);
+                    w.entry((line.invoice_no.clone(), line.stock_code.clone()))
+                        .or_insert(t0);
                 }
             }
         }
@@ -286,6 +347,19 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     watcher.abort();
+    while !pending_wh.lock().await.is_empty() && Instant::now() < drain {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    warehouse_watcher.abort();
+    let left_wh = pending_wh.lock().await.len();
+    let mut lags_wh: Vec<f64> = lags_wh
+        .lock()
+        .await
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e3)
+        .chain(std::iter::repeat_n(f64::INFINITY, left_wh))
+        .collect();
+    lags_wh.sort_by(f64::total_cmp);
     let left = pending.lock().await.len();
     // Rows never seen count as infinitely late.
     let mut lags: Vec<f64> = lags
@@ -359,6 +433,30 @@ async fn main() {
             figures.figure(
                 &format!("lag POST -> DynamoDB item, {name}"),
                 percentile(&lags, q),
+                "ms",
+                None,
+            );
+        }
+    }
+    figures.figure(
+        "timed rows not in the warehouse within 120 s",
+        left_wh as f64,
+        "rows",
+        Some(("0", left_wh == 0)),
+    );
+    if !lags_wh.is_empty() {
+        println!(
+            "  lag into the warehouse (Firehose Parquet, then the COPY job): p50 {}, p90 {}, p99 {}, max {} ({} rows timed, {left_wh} not seen)",
+            ms(percentile(&lags_wh, 0.5)),
+            ms(percentile(&lags_wh, 0.9)),
+            ms(percentile(&lags_wh, 0.99)),
+            ms(percentile(&lags_wh, 1.0)),
+            lags_wh.len()
+        );
+        for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+            figures.figure(
+                &format!("lag POST -> warehouse row, {name}"),
+                percentile(&lags_wh, q),
                 "ms",
                 None,
             );

@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 
 /// Parts uploaded at once.
 const PARTS_IN_FLIGHT: usize = 4;
-/// Longest pause between two polls of the job run.
-const MAX_POLL: Duration = Duration::from_secs(15);
+/// Longest pause between two polls of the job run: a run takes minutes on AWS, and a few
+/// seconds of GetJobRun calls are cheap next to a late answer.
+const MAX_POLL: Duration = Duration::from_secs(5);
 /// Where the record of each load is kept in the lake.
 pub const LOADS_PREFIX: &str = "loads/";
 
@@ -58,6 +59,9 @@ pub struct LoadReport {
     pub warehouse_statement: Option<String>,
     /// Seconds from start to end.
     pub seconds: f64,
+    /// Seconds of each stage: `upload`, `glue_run` (start to its end), `warehouse` (the COPY
+    /// job's run).
+    pub stage_seconds: std::collections::BTreeMap<&'static str, f64>,
     /// Message ID of the storage-update notification, when published.
     pub notification: Option<String>,
 }
@@ -90,6 +94,12 @@ pub async fn run(g: &Global, args: &LoadArgs) -> Result<i32> {
     let glue = &session.aws.glue;
     let record_key = format!("{LOADS_PREFIX}{sha256}.json");
 
+    let mut stages = std::collections::BTreeMap::new();
+    let mut stage = Instant::now();
+    let mut lap = |name: &'static str| {
+        stages.insert(name, stage.elapsed().as_secs_f64());
+        stage = Instant::now();
+    };
     let earlier = match read_record(s3, &bucket, &record_key).await? {
         Some(r) => match run_state(glue, &job, &r.job_run_id).await? {
             Some(state) if !ended_badly(&state) => Some((r, state)),
@@ -123,6 +133,7 @@ pub async fn run(g: &Global, args: &LoadArgs) -> Result<i32> {
                 "uploaded {} ({bytes} bytes, {parts} parts) to {s3_uri}",
                 args.csv.display()
             );
+            lap("upload");
             let run = glue
                 .start_job_run()
                 .job_name(&job)
@@ -149,12 +160,16 @@ pub async fn run(g: &Global, args: &LoadArgs) -> Result<i32> {
     } else {
         wait_for_run(glue, &job, &run_id, args.timeout.into()).await?
     };
+    lap("glue_run");
     let succeeded = state == JobRunState::Succeeded.as_str();
     let warehouse_statement = if succeeded {
         load_warehouse(&session, args.timeout.into()).await?
     } else {
         None
     };
+    if warehouse_statement.is_some() {
+        lap("warehouse");
+    }
     let mut report = LoadReport {
         s3_uri,
         sha256,
@@ -167,6 +182,7 @@ pub async fn run(g: &Global, args: &LoadArgs) -> Result<i32> {
         error,
         warehouse_statement,
         seconds: 0.0,
+        stage_seconds: stages,
         notification: None,
     };
     if !report.loaded_before {
