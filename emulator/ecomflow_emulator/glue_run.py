@@ -139,8 +139,9 @@ class Staging:
         """The local path standing for `uri`, with what S3 holds there downloaded."""
         bucket_name, key = split_s3(uri)
         path = self.local(bucket_name, key)
-        bucket = self.s3.get_bucket(bucket_name)  # MissingBucket: the run fails, as in Glue
-        objects = list_keys(bucket)
+        # A bucket that does not exist holds nothing: the script fails if it reads there, the
+        # run if the script writes there.
+        objects = list_keys(self.s3.buckets[bucket_name]) if bucket_name in self.s3.buckets else {}
         if key and not key.endswith("/") and key in objects:
             self.download(objects[key], path)
             self.roots[path] = (bucket_name, key)
@@ -399,7 +400,9 @@ def work(job, run, s3):
             state, error = execute(job, run, s3, run_dir)
         run.finish(state, error)
     except Exception as e:  # noqa: BLE001 - any failure of the emulator's side fails the run
-        run.finish("FAILED", f"{type(e).__name__}: {e}")
+        # moto's S3 errors read as AWS's code and message ("NoSuchBucket: The specified ...").
+        aws = isinstance(getattr(e, "code", None), str)
+        run.finish("FAILED", str(e) if aws else f"{type(e).__name__}: {e}")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         with _CHILDREN_LOCK:
@@ -480,6 +483,8 @@ def execute(job, run, s3, run_dir):
         print(f"glue: run {run.job_run_id}: the script exited with {proc.returncode}:\n{tail}", file=sys.stderr, flush=True)
         return "FAILED", error_message(stderr, staging)
     uploads, deletes = staging.changes()
+    if any(bucket not in s3.buckets for _, bucket, _ in uploads):
+        return "FAILED", "NoSuchBucket: The specified bucket does not exist"  # and nothing written
     for path, bucket, key in uploads:
         with open(path, "rb") as f:
             s3.put_object(bucket, key, f.read())

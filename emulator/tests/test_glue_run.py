@@ -53,7 +53,8 @@ with open(os.path.join(args["dst"], "keep.txt"), "w") as f:
     f.write("same")
 with open(os.path.join(args["dst"], "change.txt"), "w") as f:
     f.write("new")
-os.remove(os.path.join(args["dst"], "gone.txt"))
+if os.path.exists(os.path.join(args["dst"], "gone.txt")):
+    os.remove(os.path.join(args["dst"], "gone.txt"))
 with open(args["one"]) as f:
     print("one:", f.read())
 """
@@ -205,7 +206,12 @@ class GlueJobRunTest(EmulatorCase):
             self.s3.put_object(Bucket="lake", Key=f"out/{name}", Body=body)
         kept = self.keys("out/")["out/keep.txt"]["LastModified"]
         time.sleep(1.1)  # LastModified has whole seconds
-        self.job("copy", "copy.py", DefaultArguments={"--src": "s3://lake/in/", "--dst": "s3://lake/out"})
+        self.job(
+            "copy",
+            "copy.py",
+            # A bucket that does not exist is no error while nothing is written there.
+            DefaultArguments={"--src": "s3://lake/in/", "--dst": "s3://lake/out", "--TempDir": "s3://nowhere/tmp/"},
+        )
         run_id = self.glue.start_job_run(JobName="copy", Arguments={"--one": "s3://lake/one/file.txt"})["JobRunId"]
         run, _ = self.wait("copy", run_id)
         self.assertEqual(run["JobRunState"], "SUCCEEDED", run.get("ErrorMessage"))
@@ -218,6 +224,15 @@ class GlueJobRunTest(EmulatorCase):
         self.assertEqual(out["out/keep.txt"]["LastModified"], kept, "an unchanged file is not written again")
         self.assertEqual(self.body("one/file.txt"), b"single")
         self.assertEqual(sorted(self.keys("in/")), ["in/a.txt", "in/sub/b.txt"])
+        # Writing to it is: the run fails with S3's error, and writes nothing elsewhere either.
+        before = self.keys("")
+        run_id = self.glue.start_job_run(
+            JobName="copy", Arguments={"--one": "s3://lake/one/file.txt", "--dst": "s3://nowhere/out/"}
+        )["JobRunId"]
+        run, _ = self.wait("copy", run_id)
+        self.assertEqual(run["JobRunState"], "FAILED")
+        self.assertEqual(run["ErrorMessage"], "NoSuchBucket: The specified bucket does not exist")
+        self.assertEqual(self.keys(""), before)
 
     def test_missing_argument_fails_with_glue_argument_error(self):
         self.job("needs", "needs.py")
