@@ -149,8 +149,9 @@ async fn pending_digest(conf: &aws_config::SdkConfig, table: &str) -> (u64, u64,
     (n("Rows"), n("Rejected"), n("Batches"))
 }
 
-/// The first `ROWS` rows of the real dataset (Latin-1, as published), and every later row
-/// with a `£` (0xA3 in Latin-1) in it; its path and row count.
+/// The first `ROWS` rows of the real dataset (Latin-1, as published), every later row with a
+/// `£` (0xA3 in Latin-1) in it, and one hostile row whose Description is longer than the
+/// warehouse column holds; its path and row count.
 fn slice(dir: &std::path::Path) -> (std::path::PathBuf, usize) {
     let gz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/online_retail.csv.gz");
     let mut reader = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
@@ -176,7 +177,13 @@ fn slice(dir: &std::path::Path) -> (std::path::PathBuf, usize) {
         }
     }
     assert!(pounds > 0, "the dataset has rows with a pound sign");
-    (path, ROWS + pounds)
+    writeln!(
+        out,
+        "999999,85123A,{},1,12/9/2011 12:50,1.00,17850,United Kingdom",
+        "x".repeat(513)
+    )
+    .unwrap();
+    (path, ROWS + pounds + 1)
 }
 
 fn json_lines(text: &[u8]) -> Vec<Value> {
@@ -654,6 +661,11 @@ async fn rows_flow_from_the_api_to_dynamodb_and_s3_and_nothing_is_lost() {
         "rejects/ingest/ holds every row the API answered as rejected, with its reason"
     );
     assert_eq!(ingest_rejects.len() as u64, rejected);
+    assert_eq!(
+        answered_by_reason.get("too_long"),
+        Some(&1),
+        "the hostile row, too long for the warehouse, is refused at the API with its reason"
+    );
     let is_dup = |r: &&Value| r["reason"] == "duplicate";
     assert_eq!(
         reject_counts(ingest_rejects.iter().filter(|r| !is_dup(r))),

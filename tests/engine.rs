@@ -104,9 +104,19 @@ fn apply_plan_update_destroy_lifecycle() {
         "ecomflow-dev-t-life-lake-123456789012-us-east-1"
     );
     assert_eq!(out["athena_table"], "invoice_lines");
+    // The warehouse: where the emulator's cluster listens, and the secret's ARN, never its value.
+    assert_eq!(out["warehouse"]["cluster"], "ecomflow-dev-t-life-warehouse");
     assert!(
-        out["warehouse"].is_null(),
-        "the local stack declares no warehouse"
+        out["warehouse"]["jdbc_url"].as_str().is_some_and(|u| u
+            .starts_with("jdbc:redshift://127.0.0.1:")
+            && u.ends_with("/ecomflow")),
+        "{out:#}"
+    );
+    assert!(
+        out["warehouse"]["master_password_secret_arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":secret:redshift!ecomflow-dev-t-life-warehouse-")),
+        "{out:#}"
     );
 
     // Converged: no changes, and a second apply makes no mutating call.

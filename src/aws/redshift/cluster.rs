@@ -4,10 +4,10 @@
 //! of describing the cluster themselves.
 
 use super::{
-    all_tags, cluster_arn, clusters, describe, is_schema_tag, jdbc_url, output, tag, NOT_FOUND,
-    REDSHIFT,
+    all_tags, cluster_arn, clusters, converge_arn_tags, describe, is_schema_tag, jdbc_url, output,
+    tag, NOT_FOUND, REDSHIFT,
 };
-use crate::aws::kit::{converge_tags, Absent};
+use crate::aws::kit::Absent;
 use crate::aws::Found;
 use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::redshift::ClusterSpec;
@@ -228,20 +228,12 @@ impl Provider for Cluster {
             let arn = cluster_arn(aws, id);
             // The live tags leave out the schema tags, which belong to the redshift_schema
             // resources: they are never removed here.
-            converge_tags(
+            converge_arn_tags(
                 aws,
-                REDSHIFT,
                 &format!("Redshift cluster {id}"),
-                (&s.tags, &l.tags),
-                |stale| {
-                    let call = aws.redshift.delete_tags().resource_name(&arn);
-                    call.set_tag_keys(Some(stale)).send()
-                },
-                |set| {
-                    let tags = set.iter().map(|(k, v)| tag(k, v)).collect();
-                    let call = aws.redshift.create_tags().resource_name(&arn);
-                    call.set_tags(Some(tags)).send()
-                },
+                &arn,
+                &s.tags,
+                &l.tags,
             )
             .await?;
         }

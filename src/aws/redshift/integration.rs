@@ -6,8 +6,8 @@
 //! cluster's resource policy authorizes the bucket as an inbound integration source, which
 //! this provider puts on the cluster's namespace before it creates the integration.
 
-use super::{output, tag, REDSHIFT};
-use crate::aws::kit::{converge_tags, poll_until, Absent};
+use super::{converge_arn_tags, output, tag, REDSHIFT};
+use crate::aws::kit::{poll_until, Absent};
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
@@ -207,22 +207,8 @@ impl Provider for Integration {
             return Ok(());
         }
         let arn = live.outputs.get("arn").cloned().unwrap_or_default();
-        converge_tags(
-            aws,
-            REDSHIFT,
-            &format!("integration {}", s.name),
-            (&s.tags, &live.spec.tags),
-            |stale| {
-                let call = aws.redshift.delete_tags().resource_name(&arn);
-                call.set_tag_keys(Some(stale)).send()
-            },
-            |set| {
-                let tags = set.iter().map(|(k, v)| tag(k, v)).collect();
-                let call = aws.redshift.create_tags().resource_name(&arn);
-                call.set_tags(Some(tags)).send()
-            },
-        )
-        .await
+        let what = format!("integration {}", s.name);
+        converge_arn_tags(aws, &what, &arn, &s.tags, &live.spec.tags).await
     }
 
     /// Deletes the integration, then the cluster's grant to its source.

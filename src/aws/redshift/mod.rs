@@ -38,6 +38,33 @@ fn tag(k: &str, v: &str) -> rt::Tag {
     rt::Tag::builder().key(k).value(v).build()
 }
 
+/// Brings the tags of the Redshift resource `arn` (a cluster, an integration) from `live` to
+/// `desired`.
+async fn converge_arn_tags(
+    aws: &Aws,
+    what: &str,
+    arn: &str,
+    desired: &Tags,
+    live: &Tags,
+) -> Result<(), AwsError> {
+    super::kit::converge_tags(
+        aws,
+        REDSHIFT,
+        what,
+        (desired, live),
+        |stale| {
+            let call = aws.redshift.delete_tags().resource_name(arn);
+            call.set_tag_keys(Some(stale)).send()
+        },
+        |set| {
+            let tags = set.iter().map(|(k, v)| tag(k, v)).collect();
+            let call = aws.redshift.create_tags().resource_name(arn);
+            call.set_tags(Some(tags)).send()
+        },
+    )
+    .await
+}
+
 /// Every cluster of the account but those being deleted: one listing shared by a live-state
 /// read's cluster and schema reads and its leak sweep.
 async fn clusters(aws: &Aws) -> Result<Arc<Vec<rt::Cluster>>, AwsError> {
