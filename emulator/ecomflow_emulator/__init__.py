@@ -85,14 +85,16 @@ What AWS reports that moto does not
   StartJobRun of a Spark job (`glueetl`) stages the run's S3 arguments (DefaultArguments,
   then the run's Arguments, then NonOverridableArguments, plus --JOB_NAME and --JOB_RUN_ID)
   onto local folders, with what S3 holds there downloaded, runs Command.ScriptLocation with
-  the venv's PySpark 3.5.4 (Glue 5.0's Spark; `local[2]`, UTC, 2 GB driver) and a minimal
+  the venv's PySpark 3.5.4 (Glue 5.0's Spark; `local[2]`, UTC, 2 GB driver; for speed, the
+  JVM's serial collector and client compiler and a rarer Python collector,
+  `emulator/glue_run_site`) and a minimal
   `awsglue` stand-in (`emulator/awsglue_standin`: getResolvedOptions, GlueContext,
   Job.init/commit), and on exit 0 copies what the script wrote back to S3 (not Spark's
   `_SUCCESS`, `.crc` or `_temporary`). GetJobRun(s) report JobRunState STARTING, RUNNING,
   then SUCCEEDED, FAILED (ErrorMessage: the last line of the script's Python traceback,
   local paths named by their S3 URIs) or TIMEOUT, with StartedOn, CompletedOn,
   ExecutionTime and the run's own Arguments. The script's processes are stopped when the
-  emulator exits.
+  emulator exits, SIGKILL included (a parent-death signal).
   https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html
   https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html
   https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html
