@@ -22,8 +22,9 @@ ETL job (`Command.Name` `glueetl`) runs its script, as Glue does, and reports ho
    excepted), staged files it deleted are deleted from S3 (Spark's overwrite mode), and the
    run is SUCCEEDED. Any other exit: FAILED, nothing written, with ErrorMessage the last line
    of the script's Python traceback (`ValueError: s3://b/raw/x.csv: unexpected header ...`;
-   local paths are named by their S3 URIs again). Past the run's Timeout (minutes), the
-   script is killed and the run is TIMEOUT.
+   local paths are named by their S3 URIs again). Past the run's Timeout (minutes; the
+   job's, else 2880), the script is killed and the run is TIMEOUT.
+   https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html
 
 GetJobRun and GetJobRuns report JobRunState (STARTING while staging, RUNNING while the
 script runs and its output is copied, then SUCCEEDED, FAILED or TIMEOUT), StartedOn,
