@@ -485,6 +485,22 @@ async fn redshift_cluster_table_integration_and_copy_job() {
     let int2 = with(integration, |s| s["tags"]["team"] = "platform".into());
     update(&aws, &int2, &int_live, &["tags.team"]).await;
     let int_live = read(&aws, &int2).await.unwrap();
+    // The leak sweep lists it under the instance's prefix, with its tags, and skips it when told.
+    let listed = provider(integration.kind)
+        .list(&aws, &prefix, &[])
+        .await
+        .unwrap();
+    let found = listed
+        .iter()
+        .find(|l| l.physical == integration.physical)
+        .expect("the integration is listed");
+    assert_eq!(found.spec["tags"]["team"], "platform");
+    assert!(found.outputs["arn"].contains(":integration:"));
+    let skipped = provider(integration.kind)
+        .list(&aws, &prefix, std::slice::from_ref(&integration.physical))
+        .await
+        .unwrap();
+    assert!(skipped.iter().all(|l| l.physical != integration.physical));
     let job = res(&base, "redshift_schema.invoice_lines_autocopy");
     let job_live = create(&aws, job).await;
 

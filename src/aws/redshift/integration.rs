@@ -7,7 +7,7 @@
 //! this provider puts on the cluster's namespace before it creates the integration.
 
 use super::{converge_arn_tags, output, tag, REDSHIFT};
-use crate::aws::kit::{poll_until, Absent};
+use crate::aws::kit::{listed, poll_until, Absent};
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
@@ -259,20 +259,21 @@ impl Provider for Integration {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        Ok(integrations(aws)
-            .await?
-            .iter()
-            .filter_map(|i| {
-                let name = i.integration_name()?;
-                (name.starts_with(prefix) && !skip.iter().any(|s| s == name)).then(|| Listed {
-                    physical: name.to_string(),
-                    spec: serde_json::json!({"name": name, "tags": integration_tags(i)}),
-                    outputs: Outputs::from([(
-                        "arn".to_string(),
-                        i.integration_arn().unwrap_or_default().to_string(),
-                    )]),
-                })
-            })
-            .collect())
+        let all = integrations(aws).await?;
+        let named = all.iter().filter_map(|i| {
+            let arn = i.integration_arn().unwrap_or_default().to_string();
+            Some((
+                i.integration_name()?.to_string(),
+                Outputs::from([("arn".to_string(), arn)]),
+            ))
+        });
+        listed(named.collect(), prefix, skip, |name, _| {
+            let tags = all
+                .iter()
+                .find(|i| i.integration_name() == Some(name.as_str()))
+                .map(integration_tags);
+            async move { Ok(tags) }
+        })
+        .await
     }
 }
