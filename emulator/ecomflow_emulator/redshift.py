@@ -107,6 +107,7 @@ Data API
 
 import base64
 import concurrent.futures
+import copy
 import datetime
 import json
 import re
@@ -233,6 +234,7 @@ def back_clusters_with_postgres():
     https://docs.aws.amazon.com/redshift/latest/APIReference/API_DeleteCluster.html
     https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html
     """
+    from moto.core.responses import ActionResult
     from moto.redshift.models import Cluster
     from moto.redshift.responses import RedshiftResponse
 
@@ -255,9 +257,14 @@ def back_clusters_with_postgres():
                 "InvalidParameterCombination",
                 "You can't use MasterUserPassword if ManageMasterPassword is true.",
             )
-        result = original_create(self)
+        original_create(self)
         name = self._get_param("ClusterIdentifier")
         cluster = self.redshift_backend.describe_clusters(name)[0]
+        # Until its database is up the cluster is `creating`, as on AWS, where the endpoint,
+        # the managed secret and the namespace are there only once it is `available`
+        # (ClusterStatus in https://docs.aws.amazon.com/redshift/latest/APIReference/API_Cluster.html):
+        # a client that reads it meanwhile (a rerun after an interrupted apply) waits.
+        cluster.status = "creating"
         if managed or not password:
             password = _random_password()
         state = ClusterState(cluster, cluster.master_username, password)
@@ -275,7 +282,11 @@ def back_clusters_with_postgres():
             state.secret_arn = _create_managed_secret(cluster, password, self.current_account, self.region)
             cluster.master_password_secret_arn = state.secret_arn
         cluster._ecomflow = state
-        return result
+        # CreateCluster answers with the cluster as it starts (`creating`); the record the
+        # describes see is `available` from here on.
+        answered = copy.copy(cluster)
+        cluster.status = "available"
+        return ActionResult({"Cluster": answered})
 
     create_cluster._ecomflow = True
     RedshiftResponse.create_cluster = create_cluster

@@ -218,6 +218,38 @@ class DataApiTests:
         self.assertEqual(d["Status"], "FINISHED", d.get("Error"))
         return self.client("redshift-data").get_statement_result(Id=d["Id"])["Records"][0][0]["stringValue"]
 
+    def test_cluster_is_creating_until_it_is_usable(self):
+        """A describe racing CreateCluster (a rerun after an interrupted apply) never sees an
+        `available` cluster without its namespace, managed secret or database."""
+        import concurrent.futures
+
+        from botocore.exceptions import ClientError
+
+        rs = self.client("redshift")
+        seen = []
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            creating = pool.submit(
+                rs.create_cluster, ClusterIdentifier="racing", NodeType="ra3.xlplus", ClusterType="single-node",
+                MasterUsername="awsuser", DBName=self.database, ManageMasterPassword=True,
+            )
+            while not creating.done():
+                try:
+                    seen.append(rs.describe_clusters(ClusterIdentifier="racing")["Clusters"][0])
+                except ClientError as e:
+                    self.assertEqual(e.response["Error"]["Code"], "ClusterNotFound")
+            answer = creating.result()["Cluster"]
+        self.addCleanup(rs.delete_cluster, ClusterIdentifier="racing", SkipFinalClusterSnapshot=True)
+        self.assertEqual(answer["ClusterStatus"], "creating")
+        final = rs.describe_clusters(ClusterIdentifier="racing")["Clusters"][0]
+        self.assertEqual(final["ClusterStatus"], "available")
+        for c in seen + [final]:
+            if c["ClusterStatus"] == "available":
+                self.assertTrue(c.get("ClusterNamespaceArn"), c)
+                self.assertTrue(c.get("MasterPasswordSecretArn"), c)
+                self.assertEqual(c["Endpoint"]["Port"], final["Endpoint"]["Port"])
+            else:
+                self.assertEqual(c["ClusterStatus"], "creating")
+
     def test_delete_cluster_stops_its_server_and_secret(self):
         import psycopg
 

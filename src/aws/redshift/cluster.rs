@@ -80,9 +80,20 @@ async fn read_cluster(
     id: &str,
     wait_minutes: u64,
 ) -> Result<Option<Observed<ClusterSpec>>, AwsError> {
-    let Some(c) = describe(aws, id).await? else {
+    let Some(mut c) = describe(aws, id).await? else {
         return Ok(None);
     };
+    if c.cluster_status() == Some("creating") {
+        // Made by an interrupted run: its endpoint, managed secret and namespace, which
+        // dependents take from the outputs, come only once it is available.
+        wait_available(aws, id, wait_minutes).await?;
+        let gone = || {
+            AwsError::msg(format!(
+                "Redshift cluster {id} vanished while being created"
+            ))
+        };
+        c = describe(aws, id).await?.ok_or_else(gone)?;
+    }
     Ok(Some(Observed {
         spec: cluster_spec(&c, wait_minutes),
         outputs: cluster_outputs(aws, &c),
