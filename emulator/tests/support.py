@@ -106,7 +106,10 @@ class EmulatorCase(unittest.TestCase):
             return f.read()
 
     @classmethod
-    def client(cls, service, credentials=None):
+    def client(cls, service, credentials=None, validate=True):
+        """A boto3 client of the emulator. `validate=False` turns off botocore's own checks of
+        the request (it refuses a number below its modeled minimum before sending it; the
+        tool's Rust SDK sends it), so a test can see the emulator refuse it."""
         from botocore.config import Config
 
         keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -114,7 +117,7 @@ class EmulatorCase(unittest.TestCase):
             service,
             endpoint_url=cls.url,
             region_name="us-east-1",
-            config=Config(retries={"max_attempts": 1}),
+            config=Config(retries={"max_attempts": 1}, parameter_validation=validate),
             **keys,
         )
 
