@@ -30,7 +30,8 @@ Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
 - `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
-  `sns`: one module per service. Redshift's has three helpers: `redshift_engine` (the
+  `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs): one module per
+  service. Redshift's has three helpers: `redshift_engine` (the
   PostgreSQL server behind each cluster), `redshift_sql` (Redshift SQL made PostgreSQL's, COPY
   parsed) and `redshift_copy` (COPY and COPY JOB over moto's S3).
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
@@ -203,6 +204,31 @@ Cognito user pools (`cognito`):
 - UpdateUserPool resets what the request leaves out, except the settings fixed at creation
   (AliasAttributes, UsernameAttributes, UsernameConfiguration, Schema), which stay.
   https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-updating.html
+- CreateUserPool and UpdateUserPool refuse a password policy out of range: MinimumLength
+  6..99, PasswordHistorySize 0..24, TemporaryPasswordValidityDays 0..365;
+  InvalidParameterException (HTTP 400) "1 validation error detected: Value '5' at
+  'policies.passwordPolicy.minimumLength' failed to satisfy constraint: ...".
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_PasswordPolicyType.html
+- CreateUserPoolClient and UpdateUserPoolClient refuse token lifetimes out of range, counted in
+  their TokenValidityUnits: ID and access tokens 5 minutes to 1 day, refresh tokens 60 minutes
+  to 10 years (InvalidParameterException "Invalid range for token validity."), and
+  AuthSessionValidity outside 3..15 minutes.
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TokenValidityUnitsType.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+
+Lambda (`lambda_`):
+- CreateFunction and UpdateFunctionConfiguration refuse environment variables over 4 KB in
+  aggregate, measured as AWS measures them: the variables as one compact JSON string, over
+  4096 bytes; InvalidParameterValueException (HTTP 400) "Lambda was unable to configure your
+  environment variables because the environment variables you have provided exceeded the 4KB
+  limit. String measured: {...}".
+  https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+  https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+
+CloudWatch Logs (`logs`):
+- PutRetentionPolicy refuses a retentionInDays other than the documented periods (1, 3, 5, 7,
+  14, 30, ... 3653): InvalidParameterException (HTTP 400).
+  https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
 
 IAM, for calls signed with a role's temporary credentials from AssumeRole (`iam_eval`; its
 module documentation has each rule in full). Calls signed with other keys (the tool's, the

@@ -28,6 +28,8 @@ from . import (
     glue,
     iam_eval,
     kinesis,
+    lambda_,
+    logs,
     redshift,
     sns,
 )
@@ -61,6 +63,8 @@ def install():
     firehose.install()
     athena.install()
     sns.install()
+    lambda_.install()
+    logs.install()
     quiet_access_log()
     list_backends_once()
 
