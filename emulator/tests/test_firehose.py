@@ -221,6 +221,30 @@ class Validation(FirehoseCase):
         # 0 seconds is in range: zero buffering.
         self.create("zero", **destination("zero/", interval=0))
 
+    def test_buffering_range_edges(self):
+        # Below the minimums (botocore would refuse them before sending; the tool's SDK sends).
+        unchecked = self.client("firehose", validate=False)
+        for name, config, bound in (
+            ("empty", destination("empty/", size=0, converted=False), "greater than or equal to 1"),
+            ("negative", destination("negative/", interval=-1), "greater than or equal to 0"),
+        ):
+            message = self.refused(
+                lambda: unchecked.create_delivery_stream(
+                    DeliveryStreamName=name, DeliveryStreamType="DirectPut", ExtendedS3DestinationConfiguration=config
+                ),
+                "ValidationException",
+                400,
+            )
+            self.assertIn("at 'extendedS3DestinationConfiguration.bufferingHints.", message)
+            self.assertIn(f"Member must have value {bound}", message)
+        # The ends of the ranges are in them: 1 MiB without conversion, 64 (the least with
+        # conversion) and 128 MiB with it, 900 seconds.
+        self.create("edge-1", **destination("edge-1/", size=1, interval=900, converted=False))
+        self.create("edge-64", **destination("edge-64/", size=64, interval=900))
+        self.create("edge-128", **destination("edge-128/", size=128, interval=900))
+        described = self.describe("edge-128")["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertEqual(described["BufferingHints"], {"SizeInMBs": 128, "IntervalInSeconds": 900})
+
     def test_prefix_rules(self):
         # ErrorOutputPrefix can't be null when Prefix contains expressions.
         config = destination("p/!{timestamp:yyyy}/", converted=False)
