@@ -176,6 +176,8 @@ async fn main() {
         quiet: true,
         output: Output::Text,
         packages: None,
+        lock_timeout: std::time::Duration::ZERO,
+        lock_lease: std::time::Duration::from_secs(60),
         stack_given: true,
     };
     let serve_args = LocalServeArgs {

@@ -88,11 +88,28 @@ pub struct Global {
     /// `ecomflow-infra build` puts them, `target/lambda-packages/lambda-<arch>`.
     #[arg(long, global = true, env = "ECOMFLOW_PACKAGES")]
     pub packages: Option<PathBuf>,
+    /// How long to wait for the stack lock while another run holds it (e.g. `5m`; `0s`
+    /// fails at once, naming the holder).
+    #[arg(long, global = true, env = "ECOMFLOW_LOCK_TIMEOUT", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+    /// The stack lock's lease (at least `3s`): apply and destroy renew it while they run, and
+    /// a run that stopped renewing it this long ago (killed, cut off) is taken over.
+    #[arg(long, global = true, env = "ECOMFLOW_LOCK_LEASE", default_value = "60s", value_parser = lease)]
+    pub lock_lease: std::time::Duration,
     /// Whether `--stack` was given (flag or `ECOMFLOW_STACK`) rather than defaulted; set by
     /// `main` from the parser's value source. A saved plan names its stack file only for
     /// runs that did not choose one.
     #[arg(skip)]
     pub stack_given: bool,
+}
+
+/// A lock lease: long enough to renew every third of it over a slow link.
+fn lease(text: &str) -> Result<std::time::Duration, String> {
+    let lease = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if lease < std::time::Duration::from_secs(3) {
+        return Err(format!("a lease of {text} is shorter than the least, 3s"));
+    }
+    Ok(lease)
 }
 
 /// The subcommands.

@@ -1,7 +1,7 @@
 //! Opening a stack instance from the command line's global flags: the one way every command
 //! (and `local serve`, `stream`, `load`, `gc`) loads the stack file and connects.
 
-use crate::aws::ConnectOptions;
+use crate::aws::{ConnectOptions, LockOptions};
 use crate::cli::Global;
 use crate::config::{self, StackConfig};
 use crate::engine::{Packages, Session};
@@ -15,6 +15,10 @@ pub fn connect_options(g: &Global) -> ConnectOptions {
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
         self_paced: false,
+        lock: LockOptions {
+            lease: g.lock_lease,
+            timeout: g.lock_timeout,
+        },
     }
 }
 

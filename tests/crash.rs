@@ -8,9 +8,10 @@
 //! SIGKILLs the tool and releases the gate, which drops what it held. So each kill lands at an
 //! exact point of the sequence, between two writes, and the account is frozen there whatever
 //! the machine's speed: no wall-clock delays. Only writes are counted because a kill between
-//! two reads leaves the same state as a kill just before the next write; the lock table's
-//! writes count too, so kills land around taking the lock, the creation journal and the
-//! interrupted-sync flag as well.
+//! two reads leaves the same state as a kill just before the next write. The lock table's item
+//! writes (taking, renewing and releasing the lock, the creation journal, the interrupted-sync
+//! flag) are not counted: the lease's renewals come with the clock, not the sequence, and a
+//! kill at the next counted write leaves the same state as one right after them.
 //!
 //! Where the points come from. N and the held-or-forwarded choice are drawn from a seed
 //! (`SEED`, overridden by `ECOMFLOW_CRASH_SEED`); every failure message carries the seed and
@@ -30,9 +31,11 @@
 //! syncs alternate between two files.
 //!
 //! After each kill, if the killed run held the stack lock (read directly from the lock table),
-//! the next run must refuse at once, naming the lock, its holder (the killed PID) and
-//! `force-unlock`; `force-unlock` then removes it. If it did not hold it, the next run must
-//! proceed. `users sync` takes no stack lock, so none may be left. After each convergence the
+//! the next run must refuse at once, naming the lock, its holder (the killed PID), its lease and
+//! `force-unlock`. Then, drawn from the seed, either `force-unlock` removes it, or the lock is
+//! left to its lease: the next run, waiting for the lock (`--lock-timeout`), must take it over
+//! on its own once the lease runs out and say from whom. If the killed run did not hold the
+//! lock, the next run must proceed. Every run holds the lock with a short lease (`LEASE`). `users sync` takes no stack lock, so none may be left. After each convergence the
 //! end state is checked independently with the SDK, and the creation journal must be empty.
 //!
 //! Besides the seeded kills, targeted ones: right after each create of a resource whose ID AWS
@@ -121,9 +124,20 @@ fn mutating(_service: &str, op: &str) -> bool {
     !READS.iter().any(|r| op.starts_with(r))
 }
 
-fn writes() -> CallFilter {
-    Arc::new(mutating)
+/// The lock table's item writes (see the module documentation for why they are not counted).
+fn lock_table_write(service: &str, op: &str) -> bool {
+    service == "dynamodb" && matches!(op, "PutItem" | "UpdateItem" | "DeleteItem")
 }
+
+fn writes() -> CallFilter {
+    Arc::new(|service, op| mutating(service, op) && !lock_table_write(service, op))
+}
+
+/// The stack lock's lease in every run: short, so a lock left to its lease frees soon, and
+/// long enough that the run right after a kill still finds it held.
+const LEASE: &str = "4s";
+/// How long a run waits for a lock left to its lease.
+const LOCK_WAIT: &str = "30s";
 
 /// A run's command line for the history: file arguments by their name, rate flags left out.
 fn label(args: &[&str]) -> String {
@@ -169,6 +183,9 @@ struct Crash {
     history: Vec<String>,
     dir: tempfile::TempDir,
     runs: usize,
+    /// A lock left to its lease by a killed run, as (stack, holder): the next run waits for
+    /// it and must say it took it over.
+    lapsing: Option<(String, String)>,
 }
 
 impl Crash {
@@ -187,6 +204,7 @@ impl Crash {
             history: Vec::new(),
             dir: tempfile::tempdir().unwrap(),
             runs: 0,
+            lapsing: None,
         }
     }
 
@@ -209,9 +227,40 @@ impl Crash {
         }
     }
 
+    /// The tool through the proxy, with the crash runs' lease, waiting for a lock left to
+    /// its lease.
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = command(&self.proxy.endpoint, args);
+        cmd.env("ECOMFLOW_LOCK_LEASE", LEASE);
+        if self.lapsing.is_some() {
+            cmd.env("ECOMFLOW_LOCK_TIMEOUT", LOCK_WAIT);
+        }
+        cmd
+    }
+
+    /// After the run that waited for a lock left to its lease: it took the lock over and
+    /// said from whom.
+    fn took_over(&mut self, stderr: &str) {
+        if let Some((stack, holder)) = self.lapsing.take() {
+            self.check(
+                stderr.contains(&format!("took over the lock of {stack} from {holder}")),
+                || format!("the run after the lease of {holder} ran out did not take the lock over:\n{stderr}"),
+            );
+            self.history
+                .push(format!("lock of {holder} taken over after its lease"));
+        }
+    }
+
     /// Runs the tool through the proxy (the gate open).
-    fn run(&self, args: &[&str]) -> Run {
-        run(&self.proxy.endpoint, args)
+    fn run(&mut self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("run the tool");
+        let r = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        self.took_over(&r.stderr);
+        r
     }
 
     /// Runs `args` with the gate closing at the `at`-th write (never, with `None`), kills the
@@ -236,7 +285,8 @@ impl Crash {
         self.proxy.gate().arm(point);
         let out = self.dir.path().join(format!("run{}.out", self.runs));
         let err = self.dir.path().join(format!("run{}.err", self.runs));
-        let mut child = command(&self.proxy.endpoint, args)
+        let mut child = self
+            .command(args)
             .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
             .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
             .spawn()
@@ -248,6 +298,9 @@ impl Crash {
                 let _ = child.wait();
                 let writes = self.proxy.gate().counted();
                 self.proxy.gate().release();
+                // The lock is taken before the first counted write, so a run killed at one
+                // has said whether it took a lapsed lock over.
+                self.took_over(&std::fs::read_to_string(&err).unwrap());
                 self.history.push(format!(
                     "{}: killed pid {pid} at write {at} ({call}, {})",
                     label(args),
@@ -267,6 +320,7 @@ impl Crash {
                     stdout: std::fs::read_to_string(&out).unwrap(),
                     stderr: std::fs::read_to_string(&err).unwrap(),
                 };
+                self.took_over(&r.stderr);
                 self.history.push(format!(
                     "{}: exited {} after {writes} writes",
                     label(args),
@@ -325,8 +379,9 @@ impl Crash {
     }
 
     /// After a kill of `pid` running `args` on `stack`: a lock it left stops the next run,
-    /// which names it and `force-unlock`, and `force-unlock` removes it. Without `locks`
-    /// (users sync) no lock may be left at all.
+    /// which names it, its lease and `force-unlock`; then either `force-unlock` removes it or
+    /// it is left to its lease (drawn from the seed). Without `locks` (users sync) no lock
+    /// may be left at all.
     fn after_kill(&mut self, args: &[&str], stack: &str, pid: u32, locks: bool) {
         let Some(holder) = self.lock_holder(stack) else {
             return;
@@ -343,6 +398,7 @@ impl Crash {
                 && blocked
                     .stderr
                     .contains(&format!("stack {stack} is locked by {holder} since"))
+                && blocked.stderr.contains("its lease was last renewed")
                 && blocked
                     .stderr
                     .contains(&format!("run `ecomflow-infra force-unlock {stack}`")),
@@ -354,6 +410,12 @@ impl Crash {
                 )
             },
         );
+        if self.rng.coin() {
+            self.history
+                .push(format!("lock of pid {pid} reported, left to its lease"));
+            self.lapsing = Some((stack.to_string(), holder));
+            return;
+        }
         let unlocked = self.run(&["force-unlock", stack]);
         self.check(
             unlocked.code == 0

@@ -7,6 +7,7 @@ mod checked;
 mod cognito;
 mod dynamodb;
 mod error;
+mod fence;
 mod firehose;
 mod glue;
 mod iam;
@@ -22,6 +23,7 @@ mod sns;
 mod stats;
 
 pub use error::{AwsError, ErrorKind};
+pub use fence::Fence;
 pub use provider::{
     Changes, DynProvider, Found, Gone, Inputs, Listed, LiveValue, Observed, Outputs, Provider,
 };
@@ -51,6 +53,27 @@ pub struct ConnectOptions {
     /// 1,000 users under 10% throttling from 30 s to 446 s). Everything else uses the SDK's
     /// adaptive retries.
     pub self_paced: bool,
+    /// The stack lock's lease and how long to wait for a lock another run holds.
+    pub lock: LockOptions,
+}
+
+/// How the stack lock is held and waited for (`--lock-lease`, `--lock-timeout`).
+#[derive(Debug, Clone, Copy)]
+pub struct LockOptions {
+    /// How long the lock stays this run's without a renewal; the run renews it every third
+    /// of that. A run killed without releasing its lock loses it after this long.
+    pub lease: std::time::Duration,
+    /// How long to wait for a lock that another run holds before giving up (0: at once).
+    pub timeout: std::time::Duration,
+}
+
+impl Default for LockOptions {
+    fn default() -> Self {
+        LockOptions {
+            lease: std::time::Duration::from_secs(60),
+            timeout: std::time::Duration::ZERO,
+        }
+    }
 }
 
 /// Clients of every service the tool manages, sharing call accounting and rate limits.
@@ -90,6 +113,10 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     /// Calls made through the stack clients.
     pub stats: CallStats,
+    /// Holds back the stack clients' mutating calls once the stack lock is no longer held.
+    pub fence: Fence,
+    /// How the stack lock is held and waited for.
+    pub lock_options: LockOptions,
     /// The caller's account ID.
     pub account: String,
     /// The region in use.
@@ -150,77 +177,33 @@ impl Aws {
         let shared = loader.load().await;
         let stats = CallStats::default();
         let emulated = shared.endpoint_url().is_some();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&shared)
-                .force_path_style(emulated)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let kinesis = aws_sdk_kinesis::Client::from_conf(
-            aws_sdk_kinesis::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let sns = aws_sdk_sns::Client::from_conf(
-            aws_sdk_sns::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let lambda = aws_sdk_lambda::Client::from_conf(
-            aws_sdk_lambda::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let apigateway = aws_sdk_apigateway::Client::from_conf(
-            aws_sdk_apigateway::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
-            aws_sdk_cognitoidentityprovider::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let glue = aws_sdk_glue::Client::from_conf(
-            aws_sdk_glue::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let firehose = aws_sdk_firehose::Client::from_conf(
-            aws_sdk_firehose::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let redshift = aws_sdk_redshift::Client::from_conf(
-            aws_sdk_redshift::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let redshift_data = aws_sdk_redshiftdata::Client::from_conf(
-            aws_sdk_redshiftdata::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-            aws_sdk_cloudwatchlogs::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
-        let athena = aws_sdk_athena::Client::from_conf(
-            aws_sdk_athena::config::Builder::from(&shared)
-                .interceptor(stats.clone())
-                .build(),
-        );
+        let fence = Fence::default();
+        // Every stack client counts its calls and is fenced by the stack lock's lease.
+        macro_rules! stack_client {
+            ($sdk:ident $(, $setting:ident($value:expr))*) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(&shared)
+                        $(.$setting($value))*
+                        .interceptor(stats.clone())
+                        .interceptor(fence.clone())
+                        .build(),
+                )
+            };
+        }
+        let s3 = stack_client!(aws_sdk_s3, force_path_style(emulated));
+        let iam = stack_client!(aws_sdk_iam);
+        let kinesis = stack_client!(aws_sdk_kinesis);
+        let dynamodb = stack_client!(aws_sdk_dynamodb);
+        let sns = stack_client!(aws_sdk_sns);
+        let lambda = stack_client!(aws_sdk_lambda);
+        let apigateway = stack_client!(aws_sdk_apigateway);
+        let cognito = stack_client!(aws_sdk_cognitoidentityprovider);
+        let glue = stack_client!(aws_sdk_glue);
+        let firehose = stack_client!(aws_sdk_firehose);
+        let redshift = stack_client!(aws_sdk_redshift);
+        let redshift_data = stack_client!(aws_sdk_redshiftdata);
+        let logs = stack_client!(aws_sdk_cloudwatchlogs);
+        let athena = stack_client!(aws_sdk_athena);
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let sts = aws_sdk_sts::Client::new(&shared);
         let identity = sts.get_caller_identity().send().await.map_err(|e| {
@@ -254,6 +237,8 @@ impl Aws {
             lock_dynamodb,
             sts,
             stats,
+            fence,
+            lock_options: opts.lock,
             account,
             region,
             listings: Arc::default(),
