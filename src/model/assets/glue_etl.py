@@ -1,4 +1,4 @@
-"""EcomFlow batch ETL (AWS Glue 4.0, PySpark): raw UCI Online Retail CSV -> clean Parquet.
+"""EcomFlow batch ETL (AWS Glue 5.0, PySpark): raw UCI Online Retail CSV -> clean Parquet.
 
 Reads the raw CSV under --input (ISO-8859-1: the pound sign is byte 0xA3; .gz files are
 decompressed), applies the same cleaning rules as the `records` crate (lambdas/records), and
@@ -84,7 +84,7 @@ _DECIMAL_MAX = 2**96 - 1
 _DECIMAL_MAX_SCALE = 28
 # The first magnitude the unitprice column's decimal(10,3) cannot hold.
 _LAKE_PRICE_LIMIT = Decimal(10) ** 7
-# Stands for a NUL byte while the csv module splits a file: Python 3.10's (Glue 4.0) refuses
+# Stands for a NUL byte while the csv module splits a file: Python 3.10 (Glue 4.0) refuses
 # NUL. Above U+00FF, so no Latin-1 decoded byte can be mistaken for it.
 _NUL_STAND_IN = "\u0100"
 
@@ -449,7 +449,8 @@ def split_outcomes(spark, outcomes, rules=None):
     if rules["drop_duplicates"]:
         # The price as written, not the decimal(10,3) column, which has lost its scale.
         w = Window.partitionBy(*[c for c in CLEAN_COLUMNS if c != "unitprice"], "_price").orderBy("idx")
-        ranked = accepted.withColumn("_copy", F.row_number().over(w))
+        # Kept: both outputs, and the samples of their sorts, read it.
+        ranked = accepted.withColumn("_copy", F.row_number().over(w)).cache()
         dups = ranked.filter("_copy > 1").select(
             "idx",
             F.lit("duplicate").alias("reason"),
@@ -467,7 +468,10 @@ def transform(spark, input_path, rules=None):
     detail and input), both in input order. `main` writes what this returns; the parity test
     (tests/glue/parity.py) runs it under a local SparkSession."""
     rules = {**DEFAULT_RULES, **(rules or {})}
-    outcomes = clean_rdd(read_raw_rows(spark, input_path), rules).cache()
+    # Rows are split from whole files, one partition per file: spread over the cores before
+    # the per-row rules (Python, most of the job's work). The index keeps the input order.
+    rows = read_raw_rows(spark, input_path).repartition(spark.sparkContext.defaultParallelism)
+    outcomes = clean_rdd(rows, rules).cache()
     return split_outcomes(spark, outcomes, rules)
 
 
