@@ -519,6 +519,23 @@ fn destroying_a_protected_env_needs_a_flag() {
     });
     let prot = prot.to_str().unwrap();
     run(ep, &["apply", "-s", prot, "--yes", "--instance", "t-prot"]).expect(0);
+    // Its tables are protected against deletion itself, not just by the tool's flag.
+    rt().block_on(async {
+        let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+        let tables = ddb.list_tables().send().await.unwrap().table_names.unwrap();
+        let ours: Vec<_> = tables.iter().filter(|t| t.contains("t-prot")).collect();
+        assert_eq!(ours.len(), 3, "{tables:?}");
+        for t in ours {
+            let d = ddb.describe_table().table_name(t).send().await.unwrap();
+            assert_eq!(
+                d.table.unwrap().deletion_protection_enabled,
+                Some(true),
+                "{t}"
+            );
+            let refused = ddb.delete_table().table_name(t).send().await;
+            assert!(refused.is_err(), "{t} was deleted despite its protection");
+        }
+    });
     let before = leftovers(&moto, "t-prot").len();
     let refused = run(
         ep,

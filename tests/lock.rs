@@ -8,7 +8,7 @@
 //! DynamoDB does.)
 
 use ecomflow_infra::aws::{Aws, ConnectOptions, LockOptions};
-use ecomflow_infra::engine::lock::{force_unlock, journal_names, Lock, LockError};
+use ecomflow_infra::engine::lock::{force_unlock, journal_names, Lock, LockError, LOCK_TABLE};
 use ecomflow_testkit::{LatencyProxy, Moto};
 use futures::future::join_all;
 use std::collections::HashSet;
@@ -138,9 +138,24 @@ async fn a_run_whose_lock_was_taken_stops_writing() {
 async fn creates_that_start_together_are_all_journaled_and_one_run_gets_the_lock() {
     let (_moto, aws) = connect().await;
     let stack = "ecomflow-dev-race";
-    // The first acquisition creates the lock table.
+    // The first acquisition creates the lock table, restorable to any point in time.
     let lock = Lock::acquire(&aws, stack, "apply").await.unwrap();
     let journal = lock.journal();
+    let backups = aws
+        .lock_dynamodb
+        .describe_continuous_backups()
+        .table_name(LOCK_TABLE)
+        .send()
+        .await
+        .unwrap();
+    let pitr = backups
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status());
+    assert_eq!(
+        pitr,
+        Some(&aws_sdk_dynamodb::types::PointInTimeRecoveryStatus::Enabled)
+    );
 
     // Each wave starts on an instance with no journal item yet, as a first apply does.
     for wave in 0..10 {

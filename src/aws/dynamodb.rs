@@ -102,6 +102,18 @@ async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> 
     Ok(())
 }
 
+async fn set_deletion_protection(aws: &Aws, name: &str, on: bool) -> Result<(), AwsError> {
+    let call = aws
+        .dynamodb
+        .update_table()
+        .table_name(name)
+        .deletion_protection_enabled(on)
+        .send();
+    let what = format!("failed to set the deletion protection of DynamoDB table {name}");
+    aws.mutate(DYNAMODB, what, call).await?;
+    wait_active(aws, name).await
+}
+
 async fn read_table(aws: &Aws, name: &str) -> Result<Option<Observed<TableSpec>>, AwsError> {
     let found = aws
         .dynamodb
@@ -183,6 +195,7 @@ async fn read_table(aws: &Aws, name: &str) -> Result<Option<Observed<TableSpec>>
         write_capacity: provisioned.and_then(|p| p.write_capacity_units()),
         pitr,
         sse_kms,
+        deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
         tags: table_tags(aws, &table_arn).await?,
     };
     Ok(Some(Observed::with(spec, "arn", table_arn)))
@@ -217,7 +230,8 @@ impl Provider for Table {
             .table_name(&s.name)
             .billing_mode(billing(s))
             .set_provisioned_throughput(throughput(s)?)
-            .sse_specification(sse(s));
+            .sse_specification(sse(s))
+            .deletion_protection_enabled(s.deletion_protection);
         for (k, kt) in keys {
             req = req
                 .key_schema(built(
@@ -285,6 +299,9 @@ impl Provider for Table {
         if changes.touches("pitr") {
             set_pitr(aws, name, s.pitr).await?;
         }
+        if changes.touches("deletion_protection") {
+            set_deletion_protection(aws, name, s.deletion_protection).await?;
+        }
         if changes.touches("tags") {
             let table_arn = &arn(aws, name);
             converge_tags(
@@ -312,6 +329,14 @@ impl Provider for Table {
 
     async fn delete(&self, aws: &Aws, gone: &Gone<TableSpec>) -> Result<(), AwsError> {
         let name = &gone.physical;
+        // The engine deletes only tables tagged as ours (and a protected stack's only under
+        // `--allow-protected`): lift our own deletion protection first.
+        if gone.spec.as_ref().is_none_or(|l| l.deletion_protection) {
+            match set_deletion_protection(aws, name, false).await {
+                Err(e) if e.is(NOT_FOUND) => return Ok(()),
+                other => other?,
+            }
+        }
         let call = aws.dynamodb.delete_table().table_name(name).send();
         aws.mutate(
             DYNAMODB,

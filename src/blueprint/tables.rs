@@ -44,6 +44,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
                 write_capacity: provisioned.then_some(t.write_capacity as i64),
                 pitr: t.pitr,
                 sse_kms: t.kms,
+                deletion_protection: config.protected,
                 tags: tags.clone(),
             },
         )

@@ -148,6 +148,23 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client) -> Result<(), AwsError>
         .wait(Duration::from_secs(120))
         .await
         .map_err(|e| AwsError::msg(format!("lock table {LOCK_TABLE} did not become ready: {e}")))?;
+    // The journal and the interrupted-sync flags are what a rerun recovers from: keep them
+    // restorable (a table made by an older version keeps what it has).
+    let pitr = aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(true)
+        .build()
+        .map_err(built)?;
+    client
+        .update_continuous_backups()
+        .table_name(LOCK_TABLE)
+        .point_in_time_recovery_specification(pitr)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from(e).context(format!(
+                "failed to turn on point-in-time recovery of the lock table {LOCK_TABLE}"
+            ))
+        })?;
     Ok(())
 }
 

@@ -32,6 +32,8 @@ pub struct TableSpec {
     pub pitr: bool,
     /// Encrypted with the AWS-managed KMS key (`true`) or the AWS-owned key (`false`).
     pub sse_kms: bool,
+    /// DeleteTable is refused until this is lifted (protected stacks; `destroy` lifts it).
+    pub deletion_protection: bool,
     /// Tags, ownership tags included.
     pub tags: Tags,
 }

@@ -43,6 +43,7 @@ fn table(sort: &str) -> Resource {
             write_capacity: None,
             pitr: true,
             sse_kms: true,
+            deletion_protection: false,
             tags: tags("s"),
         },
     )
