@@ -54,6 +54,12 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        address: "s3_ownership_controls.lake",
+        change: |s| s["object_ownership"] = json!("BucketOwnerPreferred"),
+        paths: &["object_ownership"],
+        inherent: true,
+    },
+    Row {
         address: "s3_encryption.lake",
         change: |s| s["algorithm"] = json!("aws:kms"),
         paths: &["algorithm"],

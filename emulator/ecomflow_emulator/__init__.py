@@ -30,8 +30,8 @@ Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
 - `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
-  `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs): one module per
-  service. Redshift's has three helpers: `redshift_engine` (the
+  `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs), `s3`: one module
+  per service. Redshift's has three helpers: `redshift_engine` (the
   PostgreSQL server behind each cluster), `redshift_sql` (Redshift SQL made PostgreSQL's, COPY
   parsed) and `redshift_copy` (COPY and COPY JOB over moto's S3).
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
@@ -229,6 +229,11 @@ CloudWatch Logs (`logs`):
 - PutRetentionPolicy refuses a retentionInDays other than the documented periods (1, 3, 5, 7,
   14, 30, ... 3653): InvalidParameterException (HTTP 400).
   https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+
+S3 (`s3`):
+- A bucket created without `x-amz-object-ownership` has Object Ownership `BucketOwnerEnforced`
+  (ACLs disabled), AWS's default for new buckets.
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-new-bucket.html
 
 IAM, for calls signed with a role's temporary credentials from AssumeRole (`iam_eval`; its
 module documentation has each rule in full). Calls signed with other keys (the tool's, the

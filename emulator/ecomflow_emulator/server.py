@@ -31,6 +31,7 @@ from . import (
     lambda_,
     logs,
     redshift,
+    s3,
     sns,
 )
 
@@ -65,6 +66,7 @@ def install():
     sns.install()
     lambda_.install()
     logs.install()
+    s3.install()
     quiet_access_log()
     list_backends_once()
 

@@ -61,6 +61,16 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             },
         )
         .owned_by(&owner),
+        // ACLs off: access to the lake is decided by policies alone. AWS's default for new
+        // buckets, declared so that older buckets converge too.
+        Resource::new(
+            LAKE,
+            &OwnershipControlsSpec {
+                bucket: bucket.clone(),
+                object_ownership: "BucketOwnerEnforced".into(),
+            },
+        )
+        .owned_by(&owner),
         Resource::new(
             LAKE,
             &EncryptionSpec {

@@ -40,6 +40,7 @@ fn declares_the_storage_and_streaming_core() {
     for want in [
         "s3_bucket.lake",
         "s3_public_access_block.lake",
+        "s3_ownership_controls.lake",
         "s3_encryption.lake",
         "s3_bucket_policy.lake",
         "s3_versioning.lake",

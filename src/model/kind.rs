@@ -71,6 +71,8 @@ macro_rules! kind_table {
             S3Bucket = "s3_bucket", S3, ["name"], [], true, true, None, s3::Bucket;
             /// The public access block of a bucket.
             S3PublicAccessBlock = "s3_public_access_block", S3, ["bucket"], [], false, false, None, s3::PublicAccessBlock;
+            /// The Object Ownership of a bucket (ACLs disabled or not).
+            S3OwnershipControls = "s3_ownership_controls", S3, ["bucket"], [], false, false, None, s3::OwnershipControls;
             /// The default encryption of a bucket.
             S3Encryption = "s3_encryption", S3, ["bucket"], [], false, false, None, s3::Encryption;
             /// The bucket policy.

@@ -79,6 +79,22 @@ impl Spec for BucketPolicySpec {
     }
 }
 
+/// Who owns the objects written to a bucket, and whether ACLs apply (S3 Object Ownership).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnershipControlsSpec {
+    /// The bucket.
+    pub bucket: String,
+    /// `BucketOwnerEnforced` (ACLs disabled), `BucketOwnerPreferred` or `ObjectWriter`.
+    pub object_ownership: String,
+}
+
+impl Spec for OwnershipControlsSpec {
+    const KIND: Kind = Kind::S3OwnershipControls;
+    fn physical(&self) -> String {
+        self.bucket.clone()
+    }
+}
+
 /// Bucket versioning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersioningSpec {

@@ -7,7 +7,9 @@ mod settings;
 
 pub use bucket::Bucket;
 pub use object::Object;
-pub use settings::{BucketPolicy, Encryption, Lifecycle, PublicAccessBlock, Versioning};
+pub use settings::{
+    BucketPolicy, Encryption, Lifecycle, OwnershipControls, PublicAccessBlock, Versioning,
+};
 
 use super::kit::Absent;
 use super::{Aws, AwsError, Changes, Gone, Inputs, Observed, Outputs, Provider};

@@ -1,5 +1,5 @@
-//! The bucket's own configurations, each a kind: public access block, default encryption,
-//! bucket policy, versioning and lifecycle rules.
+//! The bucket's own configurations, each a kind: public access block, Object Ownership,
+//! default encryption, bucket policy, versioning and lifecycle rules.
 
 use super::{misnamed_root, BucketSetting, S3};
 use crate::aws::kit::Absent;
@@ -68,6 +68,70 @@ impl BucketSetting for PublicAccessBlock {
         let bucket = &gone.physical;
         let call = aws.s3.delete_public_access_block().bucket(bucket).send();
         let what = format!("failed to remove the public access block of S3 bucket {bucket}");
+        aws.mutate(S3, what, call).await?;
+        Ok(())
+    }
+}
+
+/// The Object Ownership of a bucket.
+pub struct OwnershipControls;
+
+#[async_trait]
+impl BucketSetting for OwnershipControls {
+    type Spec = OwnershipControlsSpec;
+
+    async fn get(
+        &self,
+        aws: &Aws,
+        bucket: &str,
+    ) -> Result<Option<OwnershipControlsSpec>, AwsError> {
+        let out = aws
+            .s3
+            .get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(AwsError::from)
+            .or_absent(&["OwnershipControlsNotFoundError"])?;
+        Ok(out.map(|out| OwnershipControlsSpec {
+            bucket: bucket.to_string(),
+            object_ownership: out
+                .ownership_controls()
+                .and_then(|c| c.rules().first())
+                .map(|r| r.object_ownership().as_str().to_string())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn put(&self, aws: &Aws, s: &OwnershipControlsSpec) -> Result<(), AwsError> {
+        let rule = built(
+            t::OwnershipControlsRule::builder()
+                .object_ownership(t::ObjectOwnership::from(s.object_ownership.as_str()))
+                .build(),
+        )?;
+        let controls = built(t::OwnershipControls::builder().rules(rule).build())?;
+        let call = aws
+            .s3
+            .put_bucket_ownership_controls()
+            .bucket(&s.bucket)
+            .ownership_controls(controls)
+            .send();
+        let what = format!(
+            "failed to set the Object Ownership of S3 bucket {}",
+            s.bucket
+        );
+        aws.mutate(S3, what, call).await?;
+        Ok(())
+    }
+
+    async fn remove(&self, aws: &Aws, gone: &Gone<OwnershipControlsSpec>) -> Result<(), AwsError> {
+        let bucket = &gone.physical;
+        let call = aws
+            .s3
+            .delete_bucket_ownership_controls()
+            .bucket(bucket)
+            .send();
+        let what = format!("failed to remove the Object Ownership of S3 bucket {bucket}");
         aws.mutate(S3, what, call).await?;
         Ok(())
     }
