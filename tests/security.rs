@@ -715,6 +715,14 @@ fn bucket_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
                 }
             }
         }
+        match find(&s.bp, Kind::S3OwnershipControls, name) {
+            None => v.push(format!("{at}: no Object Ownership (ACLs may be on)")),
+            Some(r) if r.spec.get("object_ownership") != Some(&json!("BucketOwnerEnforced")) => v
+                .push(format!(
+                    "{at}: ACLs enabled: Object Ownership is not BucketOwnerEnforced"
+                )),
+            Some(_) => {}
+        }
         match find(&s.bp, Kind::S3Encryption, name) {
             None => v.push(format!("{at}: no default encryption")),
             Some(r) => {
@@ -773,7 +781,18 @@ fn encryption_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
             // DynamoDB encrypts every table at rest; the flag only picks the key (the AWS-managed
             // KMS key, or the AWS-owned key when false). A missing flag would be a schema change
             // this test has to look at again.
-            Kind::DynamodbTable => r.spec.get("sse_kms").is_some_and(Value::is_boolean),
+            Kind::DynamodbTable => {
+                // A protected stack's tables resist deletion by anyone, not just this tool; an
+                // unprotected stack's need no lifting before a destroy.
+                let protection = r.spec.get("deletion_protection");
+                if protection != Some(&json!(s.config.protected)) {
+                    v.push(format!(
+                        "{at}: deletion protection {protection:?} on a stack with protected: {}",
+                        s.config.protected
+                    ));
+                }
+                r.spec.get("sse_kms").is_some_and(Value::is_boolean)
+            }
             Kind::RedshiftCluster => {
                 if r.spec.get("publicly_accessible") != Some(&json!(false)) {
                     v.push(format!("{at}: publicly accessible"));
@@ -1434,6 +1453,16 @@ const BREAKS: &[Break] = &[
         "no default encryption",
         |bp| bp.resources.retain(|r| r.kind != Kind::S3Encryption),
         "no default encryption",
+    ),
+    (
+        "bucket ACLs enabled",
+        |bp| spec_mut(bp, "s3_ownership_controls.lake")["object_ownership"] = json!("ObjectWriter"),
+        "ACLs enabled",
+    ),
+    (
+        "a table's deletion protection not following the stack's protected flag",
+        |bp| spec_mut(bp, "dynamodb_table.invoices")["deletion_protection"] = json!(true),
+        "deletion protection",
     ),
     (
         "no TLS-only policy",
