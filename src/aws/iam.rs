@@ -111,7 +111,7 @@ async fn put_policies(
             .put_role_policy()
             .role_name(role)
             .policy_name(name)
-            .policy_document(doc.to_string())
+            .policy_document(policy::wire(doc))
             .send();
         let what = format!("failed to put policy {name} on IAM role {role}");
         aws.mutate(IAM, what, call).await?;
@@ -175,7 +175,7 @@ impl Provider for Role {
             .create_role()
             .role_name(&s.name)
             .path(&s.path)
-            .assume_role_policy_document(s.assume_role_policy.to_string())
+            .assume_role_policy_document(policy::wire(&s.assume_role_policy))
             .set_tags(Some(tag_list(&s.tags)?))
             .send();
         aws.mutate(IAM, format!("failed to create IAM role {}", s.name), call)
@@ -210,7 +210,7 @@ impl Provider for Role {
                 .iam
                 .update_assume_role_policy()
                 .role_name(name)
-                .policy_document(s.assume_role_policy.to_string())
+                .policy_document(policy::wire(&s.assume_role_policy))
                 .send();
             let what = format!("failed to update trust policy of IAM role {name}");
             aws.mutate(IAM, what, call).await?;

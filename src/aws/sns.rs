@@ -109,7 +109,7 @@ impl Provider for Topic {
             .sns
             .create_topic()
             .name(&s.name)
-            .attributes("Policy", s.policy.to_string())
+            .attributes("Policy", policy::wire(&s.policy))
             .set_tags(Some(tag_list(&s.tags)?));
         if let Some(key) = &s.kms_key {
             req = req.attributes("KmsMasterKeyId", key);
@@ -134,7 +134,7 @@ impl Provider for Topic {
         let name = &s.name;
         let arn = &topic_arn(aws, name);
         if changes.touches("policy") {
-            set_attribute(aws, arn, "Policy", &s.policy.to_string()).await?;
+            set_attribute(aws, arn, "Policy", &policy::wire(&s.policy)).await?;
         }
         if changes.touches("kms_key") {
             let key = s.kms_key.as_deref().unwrap_or("");

@@ -123,6 +123,40 @@ pub fn normalize(doc: &Value) -> Value {
     doc
 }
 
+/// The text of a normalised document as it is sent to AWS: a list of one element written as
+/// that element (`"Action": "s3:*"`, `"aws:SecureTransport": "false"`). AWS reads both forms
+/// alike; security scanners (Prowler's TLS-only check, for one) recognise some rules only in
+/// the scalar form.
+pub fn wire(doc: &Value) -> String {
+    let mut doc = doc.clone();
+    if let Some(list) = doc.get_mut("Statement").and_then(Value::as_array_mut) {
+        for st in list.iter_mut().filter_map(Value::as_object_mut) {
+            for key in ["Action", "NotAction", "Resource", "NotResource"] {
+                if let Some(v) = st.get_mut(key) {
+                    single(v);
+                }
+            }
+            if let Some(Value::Object(p)) = st.get_mut("Principal") {
+                p.values_mut().for_each(single);
+            }
+            if let Some(Value::Object(c)) = st.get_mut("Condition") {
+                for ops in c.values_mut().filter_map(Value::as_object_mut) {
+                    ops.values_mut().for_each(single);
+                }
+            }
+        }
+    }
+    doc.to_string()
+}
+
+fn single(v: &mut Value) {
+    if let Value::Array(a) = v {
+        if a.len() == 1 {
+            *v = a.remove(0);
+        }
+    }
+}
+
 fn string_set(v: &Value) -> Value {
     let mut items: Vec<Value> = match v {
         Value::Array(a) => a.clone(),
@@ -166,6 +200,37 @@ pub fn statements(doc: &Value) -> Vec<(String, Vec<String>, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sent_in_the_scalar_form_read_back_equal() {
+        let doc = document(&[Statement {
+            sid: "DenyInsecureTransport".into(),
+            deny: true,
+            principal: Some(json!("*")),
+            actions: vec!["s3:*".into()],
+            resources: vec!["arn:aws:s3:::b".into(), "arn:aws:s3:::b/*".into()],
+            condition: Some(json!({"Bool": {"aws:SecureTransport": "false"}})),
+        }]);
+        let sent: Value = serde_json::from_str(&wire(&doc)).unwrap();
+        let st = &sent["Statement"][0];
+        assert_eq!(st["Action"], json!("s3:*"));
+        assert_eq!(st["Principal"], json!("*"));
+        assert_eq!(
+            st["Resource"],
+            json!(["arn:aws:s3:::b", "arn:aws:s3:::b/*"])
+        );
+        assert_eq!(
+            st["Condition"]["Bool"]["aws:SecureTransport"],
+            json!("false")
+        );
+        assert_eq!(normalize(&sent), doc);
+        let trust: Value =
+            serde_json::from_str(&wire(&service_trust("glue.amazonaws.com", "1", None))).unwrap();
+        assert_eq!(
+            trust["Statement"][0]["Principal"]["Service"],
+            json!("glue.amazonaws.com")
+        );
+    }
 
     #[test]
     fn normalises_shapes_aws_returns() {

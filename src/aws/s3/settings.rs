@@ -237,7 +237,7 @@ impl BucketSetting for BucketPolicy {
             .s3
             .put_bucket_policy()
             .bucket(&s.bucket)
-            .policy(s.policy.to_string())
+            .policy(policy::wire(&s.policy))
             .send();
         let what = format!("failed to set the policy of S3 bucket {}", s.bucket);
         aws.mutate(S3, what, call).await?;
