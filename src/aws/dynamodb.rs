@@ -1,6 +1,6 @@
 //! DynamoDB tables.
 
-use super::kit::{converge_tags, listed, Absent};
+use super::kit::{converge_tags, listed, poll_until, Absent};
 use super::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::aws::Found;
 use crate::model::dynamodb::{KeyAttribute, TableSpec};
@@ -86,20 +86,46 @@ fn tag(k: &str, v: &str) -> Result<t::Tag, AwsError> {
     built(t::Tag::builder().key(k).value(v).build())
 }
 
+/// Turns point-in-time recovery on or off. Right after CreateTable DynamoDB may still be
+/// enabling the table's continuous backups and answer ContinuousBackupsUnavailableException
+/// ("Backups have not yet been enabled for this table"): that is retried for a minute.
+/// <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateContinuousBackups.html>
+pub(crate) async fn update_pitr(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    enabled: bool,
+) -> Result<(), AwsError> {
+    let spec = built(
+        t::PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(enabled)
+            .build(),
+    )?;
+    let what = format!("the continuous backups of DynamoDB table {name} are available");
+    poll_until(
+        what,
+        Duration::from_secs(60),
+        Duration::from_secs(2),
+        || async {
+            let call = client
+                .update_continuous_backups()
+                .table_name(name)
+                .point_in_time_recovery_specification(spec.clone())
+                .send()
+                .await;
+            match call.map_err(AwsError::from) {
+                Ok(_) => Ok(Some(())),
+                Err(e) if e.is(&["ContinuousBackupsUnavailableException"]) => Ok(None),
+                Err(e) => Err(e),
+            }
+        },
+    )
+    .await
+}
+
 async fn set_pitr(aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> {
-    let call = aws
-        .dynamodb
-        .update_continuous_backups()
-        .table_name(name)
-        .point_in_time_recovery_specification(built(
-            t::PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(enabled)
-                .build(),
-        )?)
-        .send();
     let what = format!("failed to set point-in-time recovery of DynamoDB table {name}");
-    aws.mutate(DYNAMODB, what, call).await?;
-    Ok(())
+    aws.mutate(DYNAMODB, what, update_pitr(&aws.dynamodb, name, enabled))
+        .await
 }
 
 async fn set_deletion_protection(aws: &Aws, name: &str, on: bool) -> Result<(), AwsError> {

@@ -18,6 +18,7 @@ mod logs;
 mod provider;
 mod redshift;
 mod s3;
+pub(crate) use dynamodb::update_pitr;
 pub(crate) use s3::misnamed_root;
 mod sns;
 mod stats;

@@ -5,10 +5,9 @@
 //! a holder that stops renewing (killed, cut off) loses the lock once the lease runs out, and
 //! the next run takes it over without `force-unlock`. The holder's own writes pass the lease's
 //! fence ([`Fence`]), so a run that lost the lock stops writing. A second item per instance
-//! (the journal)
-//! lists resources whose create began but whose ownership tags may not be on yet (S3 cannot
-//! tag a bucket in the call that creates it), so a rerun after a crash adopts them instead of
-//! refusing them as foreign.
+//! (the journal) lists resources whose create began but whose ownership tags may not be on
+//! yet (S3 cannot tag a bucket in the call that creates it), so a rerun after a crash adopts
+//! them instead of refusing them as foreign.
 
 use crate::aws::{Aws, AwsError, Fence};
 use aws_sdk_dynamodb::client::Waiters;
@@ -150,18 +149,10 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client) -> Result<(), AwsError>
         .map_err(|e| AwsError::msg(format!("lock table {LOCK_TABLE} did not become ready: {e}")))?;
     // The journal and the interrupted-sync flags are what a rerun recovers from: keep them
     // restorable (a table made by an older version keeps what it has).
-    let pitr = aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
-        .point_in_time_recovery_enabled(true)
-        .build()
-        .map_err(built)?;
-    client
-        .update_continuous_backups()
-        .table_name(LOCK_TABLE)
-        .point_in_time_recovery_specification(pitr)
-        .send()
+    crate::aws::update_pitr(client, LOCK_TABLE, true)
         .await
         .map_err(|e| {
-            AwsError::from(e).context(format!(
+            e.context(format!(
                 "failed to turn on point-in-time recovery of the lock table {LOCK_TABLE}"
             ))
         })?;
