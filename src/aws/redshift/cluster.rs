@@ -85,14 +85,9 @@ async fn read_cluster(
     };
     if c.cluster_status() == Some("creating") {
         // Made by an interrupted run: its endpoint, managed secret and namespace, which
-        // dependents take from the outputs, come only once it is available.
-        wait_available(aws, id, wait_minutes).await?;
-        let gone = || {
-            AwsError::msg(format!(
-                "Redshift cluster {id} vanished while being created"
-            ))
-        };
-        c = describe(aws, id).await?.ok_or_else(gone)?;
+        // dependents take from the outputs, come only once it is available. The waiter's
+        // last answer is the cluster as it is now (the shared listing is the earlier one).
+        c = wait_available(aws, id, wait_minutes).await?;
     }
     Ok(Some(Observed {
         spec: cluster_spec(&c, wait_minutes),
@@ -100,8 +95,10 @@ async fn read_cluster(
     }))
 }
 
-async fn wait_available(aws: &Aws, id: &str, minutes: u64) -> Result<(), AwsError> {
-    aws.redshift
+/// Waits until the cluster is available; returns it as the last poll described it.
+async fn wait_available(aws: &Aws, id: &str, minutes: u64) -> Result<rt::Cluster, AwsError> {
+    let polled = aws
+        .redshift
         .wait_until_cluster_available()
         .cluster_identifier(id)
         .wait(Duration::from_secs(minutes.max(1) * 60))
@@ -111,7 +108,14 @@ async fn wait_available(aws: &Aws, id: &str, minutes: u64) -> Result<(), AwsErro
                 "Redshift cluster {id} did not become available within {minutes} minutes: {e}"
             ))
         })?;
-    Ok(())
+    let described = polled
+        .into_result()
+        .map_err(|e| AwsError::msg(format!("Redshift cluster {id} is not available: {e}")))?;
+    described.clusters().first().cloned().ok_or_else(|| {
+        AwsError::msg(format!(
+            "Redshift cluster {id} vanished while being created"
+        ))
+    })
 }
 
 fn cluster_type(nodes: i32) -> &'static str {
