@@ -690,10 +690,16 @@ fn a_stale_or_foreign_saved_plan_changes_nothing() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Only the lock table's writes, all from the one refusal under the lock: the table
-    // created on first use, the lock put twice (the first found no table) and deleted.
+    // created on first use with point-in-time recovery, the lock put twice (the first found
+    // no table) and deleted.
     assert_eq!(
         writes(&proxy),
-        ["CreateTable x1", "DeleteItem x1", "PutItem x2"],
+        [
+            "CreateTable x1",
+            "DeleteItem x1",
+            "PutItem x2",
+            "UpdateContinuousBackups x1"
+        ],
         "writes other than the stack lock's"
     );
     rt.block_on(async {
