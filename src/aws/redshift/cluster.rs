@@ -170,14 +170,12 @@ impl Provider for Cluster {
             .await
             .or_absent(&["ClusterAlreadyExists", "ClusterAlreadyExistsFault"])?
             .is_some();
-        wait_available(aws, id, s.wait_minutes).await?;
+        let available = wait_available(aws, id, s.wait_minutes).await?;
         if !created {
             // Adopted after an interrupted run: bring it to the declaration.
             return self.settle(aws, s, inputs).await;
         }
-        let live = read_cluster(aws, id, s.wait_minutes).await?;
-        let gone = || AwsError::msg(format!("Redshift cluster {id} vanished after creation"));
-        Ok(live.ok_or_else(gone)?.outputs)
+        Ok(cluster_outputs(aws, &available))
     }
 
     /// Brings a live cluster to the declaration where `changes` says they differ.
