@@ -31,9 +31,10 @@ Layout
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
 - `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
   `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs), `s3`: one module
-  per service. Redshift's has three helpers: `redshift_engine` (the
+  per service. Redshift's has four helpers: `redshift_engine` (the
   PostgreSQL server behind each cluster), `redshift_sql` (Redshift SQL made PostgreSQL's, COPY
-  parsed) and `redshift_copy` (COPY and COPY JOB over moto's S3).
+  parsed), `redshift_copy` (COPY and COPY JOB over moto's S3) and `redshift_config` (parameter
+  groups, RebootCluster, audit logging).
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
 - `emulator/tests`: a test per rule, with a case AWS allows and one it refuses where the rule
   refuses something (`python -m unittest discover -s emulator/tests`, run by scripts/test).
@@ -51,8 +52,18 @@ Each is added only where the installed moto lacks it, so a newer moto that has o
 - Glue UpdateJob: "the previous job definition is completely overwritten"; what JobUpdate
   leaves out is reset.
   https://docs.aws.amazon.com/glue/latest/webapi/API_UpdateJob.html
+- Glue SearchTables (the catalog's tables, narrowed by SearchText, Filters matched by token,
+  MaxResults/NextToken) and GetMLTransforms (none are emulated: an empty list), which
+  auditors call.
+  https://docs.aws.amazon.com/glue/latest/webapi/API_SearchTables.html
+  https://docs.aws.amazon.com/glue/latest/webapi/API_GetMLTransforms.html
 - Redshift ModifyClusterIamRoles: RemoveIamRoles taken off, AddIamRoles added.
   https://docs.aws.amazon.com/redshift/latest/APIReference/API_ModifyClusterIamRoles.html
+- Redshift ModifyClusterParameterGroup, ResetClusterParameterGroup (named parameters or all)
+  and RebootCluster (which applies the pending parameter group changes), `redshift_config`.
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_ModifyClusterParameterGroup.html
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_ResetClusterParameterGroup.html
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_RebootCluster.html
 - Redshift S3 event integrations: CreateIntegration (an S3 bucket ARN into a cluster's
   namespace ARN, refused unless the bucket policy lets redshift.amazonaws.com
   s3:GetBucketNotification/PutBucketNotification/GetBucketLocation and the cluster's resource
@@ -101,6 +112,13 @@ What AWS reports that moto does not
   https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html
   https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html
   https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-crawler-pyspark-extensions-get-resolved-options.html
+- Glue security configurations answer as API_SecurityConfiguration says: `CreatedTimeStamp`
+  (moto's `CreatedTime` is not in the API), every part of the EncryptionConfiguration, a part
+  left out reading DISABLED. GetResourcePolicy without a catalog policy is
+  EntityNotFoundException "Policy not found" (moto answered an empty success) (`glue`).
+  https://docs.aws.amazon.com/glue/latest/webapi/API_SecurityConfiguration.html
+  https://docs.aws.amazon.com/glue/latest/webapi/API_EncryptionConfiguration.html
+  https://docs.aws.amazon.com/glue/latest/webapi/API_GetResourcePolicy.html
 - Athena queries run (`athena`; its module documentation has every rule, and
   `athena.TRANSLATION_NOTES` the dialect differences): StartQueryExecution queues the query,
   a worker runs it with DuckDB over the objects of the Glue tables it names (read from moto's
@@ -164,10 +182,26 @@ What AWS reports that moto does not
   https://docs.aws.amazon.com/redshift/latest/dg/r_COPY-JOB.html
   https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html
   https://docs.aws.amazon.com/redshift/latest/dg/SYS_COPY_JOB_DETAIL.html
+- Redshift parameter groups (`redshift_config`): both families' default groups,
+  `default.redshift-2.0` (require_ssl true) for a cluster created without one, as since
+  January 2025; DescribeClusterParameters lists the family's documented parameters with the
+  group's values (Source `user` for the modified ones, which moto ignored) and filters by
+  Source; DescribeClusters' ClusterParameterGroups is `pending-reboot` (per parameter in
+  ClusterParameterStatusList) until RebootCluster applies a new group or changed values, then
+  `in-sync`; ModifyCluster's EnhancedVpcRouting reads back as a boolean.
+  https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-parameter-groups.html
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_ClusterParameterStatus.html
+  https://aws.amazon.com/blogs/aws/amazon-redshift-enhances-security-by-changing-default-behavior-in-2025/
+- Redshift audit logging (`redshift_config`): EnableLogging to `cloudwatch` (LogExports) or
+  `s3` (BucketName, S3KeyPrefix), DisableLogging; DescribeLoggingStatus answers only what
+  applies (moto answered empty names and delivery times that never happened).
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_EnableLogging.html
+  https://docs.aws.amazon.com/redshift/latest/mgmt/db-auditing.html
 - Redshift, not emulated: Serverless workgroups; clusters restored from snapshots (no server
   behind them); COPY from CSV, delimited text, ORC or Avro; UNLOAD; Redshift SQL beyond the
   mappings `redshift_sql` lists (PostgreSQL 18 answers the rest, and checks VARCHAR lengths
-  in characters where Redshift counts bytes, except in COPY).
+  in characters where Redshift counts bytes, except in COPY); `require_ssl` on the
+  connections (the PostgreSQL build has no TLS, so plain connections are still accepted).
 
 Rules AWS enforces, enforced here
 ---------------------------------
@@ -189,12 +223,47 @@ Athena (`athena`):
   https://docs.aws.amazon.com/athena/latest/APIReference/API_DeleteWorkGroup.html
   https://docs.aws.amazon.com/athena/latest/APIReference/API_ListTagsForResource.html
 
-Glue (`glue_run`):
+Glue (`glue`, `glue_run`):
 - StartJobRun beyond the job's ExecutionProperty.MaxConcurrentRuns (default 1) runs
   (STARTING or RUNNING) is refused: ConcurrentRunsExceededException (HTTP 400) "Concurrent
   runs exceeded for <job>".
   https://docs.aws.amazon.com/glue/latest/webapi/API_ExecutionProperty.html
   https://docs.aws.amazon.com/glue/latest/webapi/API_StartJobRun.html
+- CreateSecurityConfiguration refuses S3Encryption SSE-KMS, CloudWatchEncryption SSE-KMS or
+  JobBookmarksEncryption CSE-KMS without a KmsKeyArn (the console asks for the key), and more
+  than one S3Encryption ("S3 EncryptionConfiguration list cannot be greater than one"):
+  InvalidInputException (HTTP 400). A second create of a name is AlreadyExistsException and
+  an unknown name EntityNotFoundException (both 400), as moto answered already.
+  https://docs.aws.amazon.com/glue/latest/dg/console-security-configurations.html
+  https://docs.aws.amazon.com/glue/latest/webapi/API_CreateSecurityConfiguration.html
+
+Redshift (`redshift_config`):
+- CreateClusterParameterGroup: a name of 1 to 255 letters, digits or hyphens, first a letter,
+  no trailing or double hyphen, stored lower-case, and a family with a default group
+  (redshift-1.0, redshift-2.0), else InvalidParameterValue (400); a name in use is
+  ClusterParameterGroupAlreadyExists (400).
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateClusterParameterGroup.html
+- DeleteClusterParameterGroup refuses a default group and one a cluster uses:
+  InvalidClusterParameterGroupState (400); an unknown group is ClusterParameterGroupNotFound
+  (404).
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_DeleteClusterParameterGroup.html
+- ModifyClusterParameterGroup and ResetClusterParameterGroup refuse a default group, more than
+  20 parameters and a name not in the family: InvalidParameterValue (400) "Could not find
+  parameter with name: <name>".
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_ModifyClusterParameterGroup.html
+  https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-parameter-groups.html
+- CreateCluster and ModifyCluster refuse a ClusterParameterGroupName that does not exist:
+  ClusterParameterGroupNotFound (404), before any server starts.
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_ModifyCluster.html
+- EnableLogging refuses log types other than connectionlog, userlog and useractivitylog
+  (InvalidParameterValue); for s3, an invalid bucket name (InvalidS3BucketNameFault), a
+  missing bucket (BucketNotFoundFault), a prefix over 512 characters or with a space, quote,
+  backslash or control character (InvalidS3KeyPrefixFault), and a bucket policy that does not
+  let `redshift.amazonaws.com` s3:PutObject on the bucket's objects and s3:GetBucketAcl on
+  the bucket (InsufficientS3BucketPolicyFault), all HTTP 400.
+  https://docs.aws.amazon.com/redshift/latest/APIReference/API_EnableLogging.html
+  https://docs.aws.amazon.com/redshift/latest/mgmt/db-auditing.html
 
 Cognito user pools (`cognito`):
 - SignUp on a pool with `AdminCreateUserConfig.AllowAdminCreateUserOnly` true is refused:

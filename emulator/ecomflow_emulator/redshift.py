@@ -103,6 +103,11 @@ Data API
   https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_CancelStatement.html
 - COPY and COPY JOB statements are run by the emulator (redshift_copy documents them);
   Redshift's other syntax is mapped to PostgreSQL's (redshift_sql lists each mapping).
+
+Cluster configuration
+---------------------
+Parameter groups and where they apply (RebootCluster), audit logging and enhanced VPC routing
+are in `redshift_config`, installed from `install()` here; its documentation has each rule.
 """
 
 import base64
@@ -117,7 +122,7 @@ import threading
 import time
 import uuid
 
-from . import redshift_copy, redshift_engine, redshift_sql
+from . import redshift_config, redshift_copy, redshift_engine, redshift_sql
 
 _LOCK = threading.Lock()
 _WORKERS = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="redshift-data")
@@ -1375,3 +1380,4 @@ def install():
     add_integration_calls()
     install_data_api()
     watch_s3_for_copy_jobs()
+    redshift_config.install()

@@ -1,6 +1,7 @@
 """Redshift on a running emulator (`ecomflow_emulator.redshift`, `redshift_engine`,
-`redshift_sql`, `redshift_copy`): clusters backed by PostgreSQL, the Data API running SQL,
-COPY from S3 and COPY JOB. One emulator (one test class, `Redshift`), with two clusters.
+`redshift_sql`, `redshift_copy`, `redshift_config`): clusters backed by PostgreSQL, the Data
+API running SQL, COPY from S3 and COPY JOB, parameter groups and audit logging. One emulator
+(one test class, `Redshift`), with two clusters.
 """
 
 import datetime
@@ -533,9 +534,182 @@ class CopyTests:
         self.assertEqual(shown[0][1], "batch_job")
 
 
-class Redshift(DataApiTests, CopyTests, RedshiftCase):
+class ConfigTests:
+    """Parameter groups, where they apply, audit logging and enhanced VPC routing (mixed into
+    `Redshift`; `plain` is created with the group `warehouse-params` and enhanced VPC routing)."""
+
+    def group_status(self, cluster):
+        described = self.client("redshift").describe_clusters(ClusterIdentifier=cluster)["Clusters"][0]
+        return described, described["ClusterParameterGroups"][0]
+
+    def params(self, group, **kw):
+        listed = self.client("redshift").describe_cluster_parameters(ParameterGroupName=group, **kw)["Parameters"]
+        return {p["ParameterName"]: (p["ParameterValue"], p["Source"]) for p in listed}
+
+    def test_parameter_groups(self):
+        rs = self.client("redshift")
+        message = self.refused(lambda: rs.create_cluster_parameter_group(
+            ParameterGroupName="old-params", ParameterGroupFamily="redshift-3.0", Description="d"),
+            "InvalidParameterValue", 400)
+        self.assertIn("redshift-3.0", message)
+        for bad in ("1params", "two--hyphens", "trailing-", "with.dot"):
+            self.refused(lambda: rs.create_cluster_parameter_group(
+                ParameterGroupName=bad, ParameterGroupFamily="redshift-2.0", Description="d"), "InvalidParameterValue", 400)
+        created = rs.create_cluster_parameter_group(
+            ParameterGroupName="Audit-Params", ParameterGroupFamily="redshift-2.0", Description="audit",
+            Tags=[{"Key": "stack", "Value": "test"}])["ClusterParameterGroup"]
+        self.assertEqual((created["ParameterGroupName"], created["ParameterGroupFamily"]), ("audit-params", "redshift-2.0"))
+        self.refused(lambda: rs.create_cluster_parameter_group(
+            ParameterGroupName="audit-params", ParameterGroupFamily="redshift-2.0", Description="again"),
+            "ClusterParameterGroupAlreadyExists", 400)
+        names = {g["ParameterGroupName"]: g["ParameterGroupFamily"] for g in rs.describe_cluster_parameter_groups()["ParameterGroups"]}
+        self.assertEqual(names["default.redshift-2.0"], "redshift-2.0")
+        self.assertEqual(names["default.redshift-1.0"], "redshift-1.0")
+
+        # Every parameter of the family with its default; none modified yet.
+        everything = self.params("audit-params")
+        self.assertEqual(everything["require_ssl"], ("true", "engine-default"))  # redshift-2.0's default
+        self.assertEqual(everything["enable_user_activity_logging"], ("false", "engine-default"))
+        self.assertEqual(everything["wlm_json_configuration"], ('[{"auto_wlm":true}]', "engine-default"))
+        self.assertEqual(len(everything), 13)
+        self.assertEqual(self.params("audit-params", Source="user"), {})
+        defaults_1 = rs.describe_default_cluster_parameters(ParameterGroupFamily="redshift-1.0")["DefaultClusterParameters"]
+        self.assertIn({"ParameterName": "require_ssl", "ParameterValue": "false"},
+                      [{k: p[k] for k in ("ParameterName", "ParameterValue")} for p in defaults_1["Parameters"]])
+
+        # ModifyClusterParameterGroup: unknown names and default groups refused.
+        message = self.refused(lambda: rs.modify_cluster_parameter_group(ParameterGroupName="audit-params", Parameters=[
+            {"ParameterName": "max_connections", "ParameterValue": "10"}]), "InvalidParameterValue", 400)
+        self.assertEqual(message, "Could not find parameter with name: max_connections")
+        self.refused(lambda: rs.modify_cluster_parameter_group(ParameterGroupName="default.redshift-2.0", Parameters=[
+            {"ParameterName": "require_ssl", "ParameterValue": "false"}]), "InvalidParameterValue", 400)
+        self.refused(lambda: rs.modify_cluster_parameter_group(ParameterGroupName="no-such-params", Parameters=[
+            {"ParameterName": "require_ssl", "ParameterValue": "true"}]), "ClusterParameterGroupNotFound", 404)
+        answer = rs.modify_cluster_parameter_group(ParameterGroupName="audit-params", Parameters=[
+            {"ParameterName": "require_ssl", "ParameterValue": "true"},
+            {"ParameterName": "enable_user_activity_logging", "ParameterValue": "true"}])
+        self.assertIn("will be applied when you reboot the associated clusters", answer["ParameterGroupStatus"])
+        self.assertEqual(self.params("audit-params", Source="user"),
+                         {"require_ssl": ("true", "user"), "enable_user_activity_logging": ("true", "user")})
+        everything = self.params("audit-params")
+        self.assertEqual(everything["enable_user_activity_logging"], ("true", "user"))
+        self.assertEqual(everything["datestyle"], ("ISO, MDY", "engine-default"))
+        self.assertNotIn("enable_user_activity_logging", self.params("audit-params", Source="engine-default"))
+
+        # ResetClusterParameterGroup: named parameters, then all.
+        rs.reset_cluster_parameter_group(ParameterGroupName="audit-params", ResetAllParameters=False,
+                                         Parameters=[{"ParameterName": "enable_user_activity_logging"}])
+        self.assertEqual(self.params("audit-params", Source="user"), {"require_ssl": ("true", "user")})
+        rs.reset_cluster_parameter_group(ParameterGroupName="audit-params", ResetAllParameters=True)
+        self.assertEqual(self.params("audit-params", Source="user"), {})
+
+        # DeleteClusterParameterGroup: not a default group, not an unknown one.
+        self.refused(lambda: rs.delete_cluster_parameter_group(ParameterGroupName="default.redshift-2.0"),
+                     "InvalidClusterParameterGroupState", 400)
+        self.refused(lambda: rs.delete_cluster_parameter_group(ParameterGroupName="no-such-params"),
+                     "ClusterParameterGroupNotFound", 404)
+        rs.delete_cluster_parameter_group(ParameterGroupName="audit-params")
+        self.refused(lambda: rs.describe_cluster_parameters(ParameterGroupName="audit-params"),
+                     "ClusterParameterGroupNotFound", 404)
+
+    def test_parameter_group_applies_at_reboot(self):
+        rs = self.client("redshift")
+        # A cluster without a group gets default.redshift-2.0; one naming a missing group is refused.
+        _, wh = self.group_status(self.cluster)
+        self.assertEqual((wh["ParameterGroupName"], wh["ParameterApplyStatus"]), ("default.redshift-2.0", "in-sync"))
+        self.refused(lambda: rs.create_cluster(
+            ClusterIdentifier="ungrouped", NodeType="ra3.xlplus", ClusterType="single-node", MasterUsername="awsuser",
+            MasterUserPassword="Plain-Passw0rd", ClusterParameterGroupName="no-such-params"),
+            "ClusterParameterGroupNotFound", 404)
+        self.refused(lambda: rs.describe_clusters(ClusterIdentifier="ungrouped"), "ClusterNotFound", 404)
+        plain, group = self.group_status("plain")
+        self.assertEqual((group["ParameterGroupName"], group["ParameterApplyStatus"]), ("warehouse-params", "in-sync"))
+        self.assertTrue(plain["EnhancedVpcRouting"])
+
+        rs.create_cluster_parameter_group(ParameterGroupName="secure-params", ParameterGroupFamily="redshift-2.0",
+                                          Description="TLS and user activity logging")
+        rs.modify_cluster_parameter_group(ParameterGroupName="secure-params", Parameters=[
+            {"ParameterName": "require_ssl", "ParameterValue": "true"},
+            {"ParameterName": "enable_user_activity_logging", "ParameterValue": "true"}])
+        self.refused(lambda: rs.modify_cluster(ClusterIdentifier="plain", ClusterParameterGroupName="no-such-params"),
+                     "ClusterParameterGroupNotFound", 404)
+        rs.modify_cluster(ClusterIdentifier="plain", ClusterParameterGroupName="secure-params", EnhancedVpcRouting=False)
+        plain, group = self.group_status("plain")
+        self.assertEqual((group["ParameterGroupName"], group["ParameterApplyStatus"]), ("secure-params", "pending-reboot"))
+        self.assertFalse(plain["EnhancedVpcRouting"])
+        pending = {p["ParameterName"] for p in group["ClusterParameterStatusList"] if p["ParameterApplyStatus"] == "pending-reboot"}
+        self.assertEqual(pending, {"enable_user_activity_logging"})  # require_ssl was true already
+        self.refused(lambda: rs.delete_cluster_parameter_group(ParameterGroupName="secure-params"),
+                     "InvalidClusterParameterGroupState", 400)
+
+        self.assertEqual(rs.reboot_cluster(ClusterIdentifier="plain")["Cluster"]["ClusterStatus"], "rebooting")
+        plain, group = self.group_status("plain")
+        self.assertEqual((plain["ClusterStatus"], group["ParameterApplyStatus"]), ("available", "in-sync"))
+        # A change to the group a cluster uses waits for the next reboot too.
+        rs.modify_cluster_parameter_group(ParameterGroupName="secure-params", Parameters=[
+            {"ParameterName": "statement_timeout", "ParameterValue": "60000"}])
+        _, group = self.group_status("plain")
+        self.assertEqual(group["ParameterApplyStatus"], "pending-reboot")
+        rs.reboot_cluster(ClusterIdentifier="plain")
+        self.assertEqual(self.group_status("plain")[1]["ParameterApplyStatus"], "in-sync")
+        self.refused(lambda: rs.reboot_cluster(ClusterIdentifier="no-such-cluster"), "ClusterNotFound", 404)
+        # The group it left is free to go.
+        rs.modify_cluster(ClusterIdentifier="plain", ClusterParameterGroupName="warehouse-params", EnhancedVpcRouting=True)
+        rs.reboot_cluster(ClusterIdentifier="plain")
+        rs.delete_cluster_parameter_group(ParameterGroupName="secure-params")
+
+    def test_audit_logging(self):
+        rs, s3 = self.client("redshift"), self.client("s3")
+        status = rs.describe_logging_status(ClusterIdentifier="plain")
+        self.assertFalse(status["LoggingEnabled"])
+        self.assertNotIn("BucketName", status)
+        self.assertNotIn("LastSuccessfulDeliveryTime", status)
+
+        # CloudWatch Logs: the documented log types only.
+        self.refused(lambda: rs.enable_logging(ClusterIdentifier="plain", LogDestinationType="cloudwatch",
+                                               LogExports=["connectionlog", "querylog"]), "InvalidParameterValue", 400)
+        rs.enable_logging(ClusterIdentifier="plain", LogDestinationType="cloudwatch",
+                          LogExports=["connectionlog", "userlog", "useractivitylog"])
+        status = rs.describe_logging_status(ClusterIdentifier="plain")
+        self.assertEqual((status["LoggingEnabled"], status["LogDestinationType"], status["LogExports"]),
+                         (True, "cloudwatch", ["connectionlog", "userlog", "useractivitylog"]))
+        self.assertNotIn("BucketName", status)
+        self.assertFalse(rs.disable_logging(ClusterIdentifier="plain")["LoggingEnabled"])
+        self.assertFalse(rs.describe_logging_status(ClusterIdentifier="plain")["LoggingEnabled"])
+
+        # S3: a valid, existing bucket whose policy lets Redshift deliver, and a valid prefix.
+        self.refused(lambda: rs.enable_logging(ClusterIdentifier="plain", BucketName="Bad_Bucket"),
+                     "InvalidS3BucketNameFault", 400)
+        self.refused(lambda: rs.enable_logging(ClusterIdentifier="plain", BucketName="no-such-audit-bucket"),
+                     "BucketNotFoundFault", 400)
+        s3.create_bucket(Bucket="audit-logs")
+        message = self.refused(lambda: rs.enable_logging(ClusterIdentifier="plain", BucketName="audit-logs"),
+                               "InsufficientS3BucketPolicyFault", 400)
+        self.assertIn("s3:PutObject", message)
+        redshift = {"Service": "redshift.amazonaws.com"}
+        s3.put_bucket_policy(Bucket="audit-logs", Policy=policy(
+            allow("s3:PutObject", "arn:aws:s3:::audit-logs/*", Principal=redshift)))
+        message = self.refused(lambda: rs.enable_logging(ClusterIdentifier="plain", BucketName="audit-logs"),
+                               "InsufficientS3BucketPolicyFault", 400)
+        self.assertIn("s3:GetBucketAcl", message)
+        s3.put_bucket_policy(Bucket="audit-logs", Policy=policy(
+            allow(["s3:PutObject", "s3:GetBucketAcl"], ["arn:aws:s3:::audit-logs", "arn:aws:s3:::audit-logs/*"],
+                  Principal=redshift, Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}})))
+        self.refused(lambda: rs.enable_logging(ClusterIdentifier="plain", BucketName="audit-logs", S3KeyPrefix="bad prefix/"),
+                     "InvalidS3KeyPrefixFault", 400)
+        answer = rs.enable_logging(ClusterIdentifier="plain", BucketName="audit-logs", S3KeyPrefix="redshift/")
+        self.assertEqual((answer["LoggingEnabled"], answer["LogDestinationType"]), (True, "s3"))
+        status = rs.describe_logging_status(ClusterIdentifier="plain")
+        self.assertEqual((status["BucketName"], status["S3KeyPrefix"], status["LogDestinationType"]),
+                         ("audit-logs", "redshift/", "s3"))
+        rs.disable_logging(ClusterIdentifier="plain")
+        self.refused(lambda: rs.describe_logging_status(ClusterIdentifier="no-such-cluster"), "ClusterNotFound", 404)
+
+
+class Redshift(DataApiTests, CopyTests, ConfigTests, RedshiftCase):
     """One emulator for all (each class starts one): the cluster `wh` (managed password, the
-    copy roles attached) and `plain` (a password of its own)."""
+    copy roles attached, the default parameter group) and `plain` (a password of its own, the
+    parameter group `warehouse-params`, enhanced VPC routing)."""
 
     bucket = "lake"
 
@@ -545,7 +719,10 @@ class Redshift(DataApiTests, CopyTests, RedshiftCase):
         cluster = cls.make_cluster(cls.cluster, ManageMasterPassword=True, IamRoles=[cls.role, cls.blind])
         cls.secret = cluster["MasterPasswordSecretArn"]
         cls.namespace = cluster["ClusterNamespaceArn"]
-        cls.plain = cls.make_cluster("plain", MasterUserPassword="Plain-Passw0rd")
+        cls.client("redshift").create_cluster_parameter_group(
+            ParameterGroupName="warehouse-params", ParameterGroupFamily="redshift-2.0", Description="the warehouse's")
+        cls.plain = cls.make_cluster("plain", MasterUserPassword="Plain-Passw0rd",
+                                     ClusterParameterGroupName="warehouse-params", EnhancedVpcRouting=True)
 
 
 if __name__ == "__main__":
