@@ -36,6 +36,8 @@ Layout
   parsed), `redshift_copy` (COPY and COPY JOB over moto's S3) and `redshift_config` (parameter
   groups, RebootCluster, audit logging).
 - `iam_eval`: the IAM policy evaluator (pure functions, usable without moto) and its hook.
+- `iam_extras`: the IAM calls auditors make that moto lacks (access-advisor reports,
+  ListOrganizationsFeatures).
 - `emulator/tests`: a test per rule, with a case AWS allows and one it refuses where the rule
   refuses something (`python -m unittest discover -s emulator/tests`, run by scripts/test).
 
@@ -83,6 +85,19 @@ Each is added only where the installed moto lacks it, so a newer moto that has o
   https://docs.aws.amazon.com/apigateway/latest/api/API_TagResource.html
   https://docs.aws.amazon.com/apigateway/latest/api/API_UntagResource.html
   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-tagging.html
+- Cognito DescribeRiskConfiguration and SetRiskConfiguration, per pool or app client (a client
+  without its own inherits the pool's; a pool with none set answers just its UserPoolId).
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DescribeRiskConfiguration.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SetRiskConfiguration.html
+- IAM GenerateServiceLastAccessedDetails and GetServiceLastAccessedDetails (`iam_extras`): a
+  report COMPLETED at once, listing each service the entity's policies allow by name, none
+  accessed (the emulator tracks no access); unknown entities and jobs are NoSuchEntity (404).
+  https://docs.aws.amazon.com/IAM/latest/APIReference/API_GenerateServiceLastAccessedDetails.html
+  https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetServiceLastAccessedDetails.html
+- IAM ListOrganizationsFeatures (`iam_extras`): OrganizationNotFoundException without an
+  organization, the page's other refusals (member account, not all features, no trusted
+  access for IAM), else the organization's ID and no features.
+  https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html
 
 - Athena UpdateWorkGroup: Description, State and each ConfigurationUpdates field given
   (ResultConfigurationUpdates with its Remove... flags, EnforceWorkGroupConfiguration,
@@ -182,6 +197,23 @@ What AWS reports that moto does not
   https://docs.aws.amazon.com/redshift/latest/dg/r_COPY-JOB.html
   https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html
   https://docs.aws.amazon.com/redshift/latest/dg/SYS_COPY_JOB_DETAIL.html
+- Lambda GetFunction's Code.Location is a URL on the emulator (the host the call reached)
+  that serves the version's zip to anyone holding it for 10 minutes, then S3's AccessDenied
+  "Request has expired" (403); NoSuchKey (404) once the function is gone. moto's pointed at
+  an S3 host that does not resolve.
+  https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html
+  https://docs.aws.amazon.com/lambda/latest/api/API_FunctionCodeLocation.html
+- Cognito DescribeUserPool and GetUserPoolMfaConfig report one MfaConfiguration, whichever of
+  CreateUserPool, UpdateUserPool (OFF when left out) or SetUserPoolMfaConfig set it last (moto
+  kept two that hid each other's changes); DescribeUserPool reports DeletionProtection,
+  INACTIVE by default, and UserPoolAddOns as set.
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UserPoolType.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetUserPoolMfaConfig.html
+- API Gateway GetAccount and GetStage(s) leave out what is not set (moto answered
+  `"cloudwatchRoleArn": null`, `"accessLogSettings": null`); UpdateAccount's empty
+  `/cloudwatchRoleArn` clears the role.
+  https://docs.aws.amazon.com/apigateway/latest/api/API_GetAccount.html
+  https://docs.aws.amazon.com/apigateway/latest/api/API_GetStage.html
 - Redshift parameter groups (`redshift_config`): both families' default groups,
   `default.redshift-2.0` (require_ssl true) for a cluster created without one, as since
   January 2025; DescribeClusterParameters lists the family's documented parameters with the
@@ -265,6 +297,31 @@ Redshift (`redshift_config`):
   https://docs.aws.amazon.com/redshift/latest/APIReference/API_EnableLogging.html
   https://docs.aws.amazon.com/redshift/latest/mgmt/db-auditing.html
 
+API Gateway (`apigateway`), REST APIs; the pages give the rules, not the wording, which is
+AWS's where known:
+- UpdateAccount's `replace /cloudwatchRoleArn` needs a role of the account that trusts
+  apigateway.amazonaws.com and whose policies allow AmazonAPIGatewayPushToCloudWatchLogs'
+  seven logs actions on the region's log groups: else BadRequestException (HTTP 400) "The
+  role ARN does not have required permissions configured. Please grant trust permission for
+  API Gateway and add the required role policy."
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+  https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateAccount.html
+- UpdateStage: access logging to a CloudWatch log group, and execution logging
+  (`/*/*/logging/loglevel` ERROR or INFO), need that role set: else BadRequestException
+  "CloudWatch Logs role ARN must be set in account settings to enable logging" (a Firehose
+  destination does not need it).
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-logging-to-kinesis.html
+- UpdateStage: `/accessLogSettings/destinationArn` is a log group ARN
+  (`arn:aws:logs:{region}:{account-id}:log-group:{name}`, no `:*`) or a Firehose stream ARN
+  named `amazon-apigateway-...`; `/accessLogSettings/format` holds `$context.requestId` or
+  `$context.extendedRequestId` on a single line; a method setting path is one of
+  MethodSetting's ("Invalid method setting path: ..."), a log level OFF, ERROR or INFO. Each
+  refusal is BadRequestException (HTTP 400).
+  https://docs.aws.amazon.com/apigateway/latest/api/API_AccessLogSettings.html
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-access-logging.html
+  https://docs.aws.amazon.com/apigateway/latest/api/API_MethodSetting.html
+
 Cognito user pools (`cognito`):
 - SignUp on a pool with `AdminCreateUserConfig.AllowAdminCreateUserOnly` true is refused:
   NotAuthorizedException (HTTP 400) "SignUp is not permitted for this user pool".
@@ -284,6 +341,14 @@ Cognito user pools (`cognito`):
   AuthSessionValidity outside 3..15 minutes.
   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TokenValidityUnitsType.html
   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+- MfaConfiguration ON or OPTIONAL needs an enabled MFA factor (InvalidParameterException,
+  HTTP 400): CreateUserPool without an SmsConfiguration and phone_number auto-verified, and
+  UpdateUserPool likewise on a pool without TOTP or SMS enabled, are refused "SMS
+  configuration and Auto verification for phone_number are required when MFA is
+  required/optional"; SetUserPoolMfaConfig without an enabled factor "Invalid MFA
+  configuration given, can't disable all MFAs with a required or optional configuration."
+  https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SetUserPoolMfaConfig.html
 
 Lambda (`lambda_`):
 - CreateFunction and UpdateFunctionConfiguration refuse environment variables over 4 KB in

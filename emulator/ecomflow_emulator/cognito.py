@@ -1,5 +1,6 @@
-"""Cognito user pools: the rules of SignUp, CreateUserPool/UpdateUserPool and
-CreateUserPoolClient/UpdateUserPoolClient that moto does not keep.
+"""Cognito user pools: the rules of SignUp, CreateUserPool/UpdateUserPool,
+CreateUserPoolClient/UpdateUserPoolClient and SetUserPoolMfaConfig that moto does not keep,
+and the risk configuration calls it lacks.
 
 - SignUp on a pool where only administrators create users is refused (NotAuthorizedException).
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cognito-userpool-admincreateuserconfig.html
@@ -16,6 +17,15 @@ CreateUserPoolClient/UpdateUserPoolClient that moto does not keep.
   60 minutes to 10 years, AuthSessionValidity 3..15 minutes (InvalidParameterException).
   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_TokenValidityUnitsType.html
   https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+- MfaConfiguration ON or OPTIONAL needs an enabled MFA factor: CreateUserPool and
+  UpdateUserPool refuse it without one, and so does SetUserPoolMfaConfig
+  (InvalidParameterException). DescribeUserPool and GetUserPoolMfaConfig report the same
+  MfaConfiguration, whichever call set it last; DescribeUserPool reports DeletionProtection.
+  https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SetUserPoolMfaConfig.html
+- DescribeRiskConfiguration and SetRiskConfiguration (moto lacks both).
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DescribeRiskConfiguration.html
+  https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SetRiskConfiguration.html
 """
 
 
@@ -205,8 +215,166 @@ def refuse_token_lifetimes_out_of_range():
     CognitoIdpBackend.update_user_pool_client = update_user_pool_client
 
 
+# AWS's refusals (the pages name the rule and InvalidParameterException, not the wording).
+MFA_NEEDS_SMS = (
+    "SMS configuration and Auto verification for phone_number are required when MFA is "
+    "required/optional"
+)
+MFA_NEEDS_A_FACTOR = (
+    "Invalid MFA configuration given, can't disable all MFAs with a required or optional "
+    "configuration."
+)
+
+
+def sms_factor(config):
+    """Whether CreateUserPool/UpdateUserPool's request makes SMS an MFA factor: an
+    SmsConfiguration, with phone numbers verified automatically."""
+    return bool(config.get("SmsConfiguration")) and "phone_number" in (
+        config.get("AutoVerifiedAttributes") or []
+    )
+
+
+def keep_mfa_rules():
+    """MfaConfiguration ON or OPTIONAL needs an MFA factor, and has one value.
+
+    moto kept two: CreateUserPool/UpdateUserPool's copy (in DescribeUserPool) and
+    SetUserPoolMfaConfig's (in GetUserPoolMfaConfig), so each call hid the other's change; and
+    it took ON with no factor enabled. "When you set MFA to required for a user pool, all users
+    must complete MFA to sign in. To sign in, each user must set up at least one MFA factor":
+    AWS refuses ON or OPTIONAL with none enabled (InvalidParameterException, HTTP 400):
+    - CreateUserPool, whose only factor is SMS (TOTP is SetUserPoolMfaConfig's), without an
+      SmsConfiguration and phone_number auto-verified: "SMS configuration and Auto
+      verification for phone_number are required when MFA is required/optional";
+    - UpdateUserPool the same, unless the pool already has a factor (TOTP or SMS enabled by
+      SetUserPoolMfaConfig), which is how MFA is turned on with TOTP alone;
+    - SetUserPoolMfaConfig without an enabled factor in the request (a factor left out is
+      turned off): "Invalid MFA configuration given, can't disable all MFAs with a required or
+      optional configuration."
+    UpdateUserPool without MfaConfiguration sets it to OFF, the default, as it resets every
+    setting it is not given. DescribeUserPool reports DeletionProtection INACTIVE when it was
+    not set (its default).
+    https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa.html
+    https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa-totp.html
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPool.html
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UpdateUserPool.html
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SetUserPoolMfaConfig.html
+    """
+    from moto.cognitoidp.exceptions import InvalidParameterException
+    from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    create = CognitoIdpBackend.create_user_pool
+    update = CognitoIdpBackend.update_user_pool
+    set_mfa = CognitoIdpResponse.set_user_pool_mfa_config
+    to_json = CognitoIdpUserPool.to_json
+
+    def requires_mfa(config):
+        return (config or {}).get("MfaConfiguration") in ("ON", "OPTIONAL")
+
+    def create_user_pool(self, name, extended_config):
+        if requires_mfa(extended_config) and not sms_factor(extended_config):
+            raise InvalidParameterException(MFA_NEEDS_SMS)
+        pool = create(self, name, extended_config)
+        pool.extended_config.pop("MfaConfiguration", None)
+        return pool
+
+    def update_user_pool(self, user_pool_id, extended_config):
+        config = extended_config or {}
+        pool = self.describe_user_pool(user_pool_id)
+        has_factor = (pool.token_mfa_config or {}).get("Enabled") or bool(
+            (pool.sms_mfa_config or {}).get("SmsConfiguration")
+        )
+        if requires_mfa(config) and not (has_factor or sms_factor(config)):
+            raise InvalidParameterException(MFA_NEEDS_SMS)
+        update(self, user_pool_id, extended_config)
+        pool.extended_config.pop("MfaConfiguration", None)
+        pool.mfa_config = config.get("MfaConfiguration") or "OFF"
+
+    def set_user_pool_mfa_config(self):
+        if self._get_param("MfaConfiguration") in ("ON", "OPTIONAL"):
+            token = self._get_param("SoftwareTokenMfaConfiguration") or {}
+            sms = self._get_param("SmsMfaConfiguration") or {}
+            email = self._get_param("EmailMfaConfiguration")
+            if not (token.get("Enabled") or sms.get("SmsConfiguration") or email):
+                raise InvalidParameterException(MFA_NEEDS_A_FACTOR)
+        return set_mfa(self)
+
+    def user_pool_json(self, extended=False):
+        out = to_json(self, extended)
+        out["MfaConfiguration"] = self.mfa_config
+        if extended:
+            out.setdefault("DeletionProtection", "INACTIVE")
+        return out
+
+    CognitoIdpBackend.create_user_pool = create_user_pool
+    CognitoIdpBackend.update_user_pool = update_user_pool
+    CognitoIdpResponse.set_user_pool_mfa_config = set_user_pool_mfa_config
+    CognitoIdpUserPool.to_json = user_pool_json
+
+
+RISK_MEMBERS = (
+    "CompromisedCredentialsRiskConfiguration",
+    "AccountTakeoverRiskConfiguration",
+    "RiskExceptionConfiguration",
+)
+
+
+def add_risk_configuration():
+    """DescribeRiskConfiguration and SetRiskConfiguration, per user pool or app client; moto
+    answered "not implemented". SetRiskConfiguration stores the configurations it is given
+    ("To set the risk configuration for the user pool to defaults, send this request with
+    only the UserPoolId parameter"); DescribeRiskConfiguration answers RiskConfiguration with
+    the pool (and client) ID and what was set, so a pool with nothing set answers just its
+    UserPoolId. A client without settings of its own inherits the pool's. An unknown pool or
+    client is ResourceNotFoundException. Not kept: the Plus tier AWS requires to set them.
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DescribeRiskConfiguration.html
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SetRiskConfiguration.html
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RiskConfigurationType.html
+    """
+    from moto.cognitoidp.exceptions import ResourceNotFoundError
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+
+    def target(self):
+        pool = self.backend.describe_user_pool(self._get_param("UserPoolId"))
+        client_id = self._get_param("ClientId")
+        if client_id and client_id not in pool.clients:
+            raise ResourceNotFoundError(f"Client {client_id} does not exist.")
+        if not hasattr(pool, "risk_configurations"):
+            pool.risk_configurations = {}
+        return pool, client_id
+
+    def answer(pool, client_id, stored):
+        out = {"UserPoolId": pool.id, **stored}
+        if client_id:
+            out["ClientId"] = client_id
+        return ActionResult({"RiskConfiguration": out})
+
+    def describe_risk_configuration(self):
+        pool, client_id = target(self)
+        stored = pool.risk_configurations.get(client_id)
+        if stored is None and client_id:
+            stored = pool.risk_configurations.get(None)
+        return answer(pool, client_id, stored or {})
+
+    def set_risk_configuration(self):
+        pool, client_id = target(self)
+        given = {m: self._get_param(m) for m in RISK_MEMBERS if self._get_param(m)}
+        stored = {**given, "LastModifiedDate": utcnow()} if given else {}
+        pool.risk_configurations[client_id] = stored
+        return answer(pool, client_id, stored)
+
+    if not hasattr(CognitoIdpResponse, "describe_risk_configuration"):
+        CognitoIdpResponse.describe_risk_configuration = describe_risk_configuration
+    if not hasattr(CognitoIdpResponse, "set_risk_configuration"):
+        CognitoIdpResponse.set_risk_configuration = set_risk_configuration
+
+
 def install():
     refuse_sign_up_when_admins_only()
     keep_fixed_pool_settings_on_update()
     refuse_password_policy_out_of_range()
     refuse_token_lifetimes_out_of_range()
+    keep_mfa_rules()
+    add_risk_configuration()

@@ -27,6 +27,7 @@ from . import (
     firehose,
     glue,
     iam_eval,
+    iam_extras,
     kinesis,
     lambda_,
     logs,
@@ -60,6 +61,7 @@ def install():
     kinesis.install()
     dynamodb.install()
     iam_eval.install()
+    iam_extras.install()
     cognito.install()
     firehose.install()
     athena.install()

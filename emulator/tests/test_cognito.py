@@ -7,6 +7,13 @@ import unittest
 
 from support import EmulatorCase
 
+MFA_NEEDS_SMS = (
+    "SMS configuration and Auto verification for phone_number are required when MFA is required/optional"
+)
+MFA_NEEDS_A_FACTOR = (
+    "Invalid MFA configuration given, can't disable all MFAs with a required or optional configuration."
+)
+
 
 class CognitoUserPools(EmulatorCase):
     names = itertools.count()
@@ -164,6 +171,95 @@ class CognitoUserPools(EmulatorCase):
         )
         updated = update(AccessTokenValidity=1, TokenValidityUnits={"AccessToken": "days"})["UserPoolClient"]
         self.assertEqual(updated["AccessTokenValidity"], 1)
+
+    # MFA: ON or OPTIONAL needs an enabled factor; one MfaConfiguration, wherever it was set.
+
+    def test_mfa_on_refused_without_a_factor(self):
+        cognito = self.client("cognito-idp")
+        for mfa in ("ON", "OPTIONAL"):
+            with self.subTest(mfa=mfa):
+                message = self.refused(
+                    lambda: cognito.create_user_pool(PoolName=f"mfa-{next(self.names)}", MfaConfiguration=mfa),
+                    "InvalidParameterException",
+                    400,
+                )
+                self.assertEqual(message, MFA_NEEDS_SMS)
+        pool = cognito.create_user_pool(PoolName=f"mfa-{next(self.names)}")["UserPool"]["Id"]
+        message = self.refused(
+            lambda: cognito.update_user_pool(UserPoolId=pool, MfaConfiguration="ON"), "InvalidParameterException", 400
+        )
+        self.assertEqual(message, MFA_NEEDS_SMS)
+        for token in ({"Enabled": False}, None):
+            with self.subTest(token=token):
+                extra = {"SoftwareTokenMfaConfiguration": token} if token else {}
+                message = self.refused(
+                    lambda: cognito.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OPTIONAL", **extra),
+                    "InvalidParameterException",
+                    400,
+                )
+                self.assertEqual(message, MFA_NEEDS_A_FACTOR)
+        self.assertEqual(cognito.get_user_pool_mfa_config(UserPoolId=pool)["MfaConfiguration"], "OFF")
+
+    def test_mfa_on_with_totp_round_trips(self):
+        cognito = self.client("cognito-idp")
+        pool = cognito.create_user_pool(PoolName=f"mfa-{next(self.names)}", DeletionProtection="ACTIVE")["UserPool"]
+        self.assertEqual((pool["MfaConfiguration"], pool["DeletionProtection"]), ("OFF", "ACTIVE"))
+        pool = pool["Id"]
+        cognito.set_user_pool_mfa_config(
+            UserPoolId=pool, MfaConfiguration="ON", SoftwareTokenMfaConfiguration={"Enabled": True}
+        )
+        config = cognito.get_user_pool_mfa_config(UserPoolId=pool)
+        self.assertEqual(config["MfaConfiguration"], "ON")
+        self.assertEqual(config["SoftwareTokenMfaConfiguration"], {"Enabled": True})
+        described = cognito.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual((described["MfaConfiguration"], described["DeletionProtection"]), ("ON", "ACTIVE"))
+        # UpdateUserPool may keep ON now that TOTP is enabled; what it leaves out is reset.
+        cognito.update_user_pool(
+            UserPoolId=pool, MfaConfiguration="OPTIONAL", UserPoolAddOns={"AdvancedSecurityMode": "AUDIT"}
+        )
+        described = cognito.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual(described["MfaConfiguration"], "OPTIONAL")
+        self.assertEqual(described["DeletionProtection"], "INACTIVE")
+        self.assertEqual(described["UserPoolAddOns"], {"AdvancedSecurityMode": "AUDIT"})
+        self.assertEqual(cognito.get_user_pool_mfa_config(UserPoolId=pool)["MfaConfiguration"], "OPTIONAL")
+        cognito.update_user_pool(UserPoolId=pool, DeletionProtection="ACTIVE")
+        described = cognito.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual((described["MfaConfiguration"], described["DeletionProtection"]), ("OFF", "ACTIVE"))
+        self.assertNotIn("UserPoolAddOns", described)
+
+    def test_mfa_on_with_sms_at_creation(self):
+        cognito = self.client("cognito-idp")
+        pool = cognito.create_user_pool(
+            PoolName=f"mfa-{next(self.names)}",
+            MfaConfiguration="ON",
+            AutoVerifiedAttributes=["phone_number"],
+            SmsConfiguration={"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "x"},
+            UserPoolAddOns={"AdvancedSecurityMode": "ENFORCED"},
+        )["UserPool"]
+        self.assertEqual(pool["MfaConfiguration"], "ON")
+        described = cognito.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]
+        self.assertEqual(described["UserPoolAddOns"], {"AdvancedSecurityMode": "ENFORCED"})
+
+    # DescribeRiskConfiguration / SetRiskConfiguration.
+
+    def test_risk_configuration(self):
+        cognito = self.client("cognito-idp")
+        pool = cognito.create_user_pool(PoolName=f"risk-{next(self.names)}")["UserPool"]["Id"]
+        client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="app")["UserPoolClient"]["ClientId"]
+        self.assertEqual(cognito.describe_risk_configuration(UserPoolId=pool)["RiskConfiguration"], {"UserPoolId": pool})
+        compromised = {"EventFilter": ["SIGN_IN"], "Actions": {"EventAction": "BLOCK"}}
+        cognito.set_risk_configuration(UserPoolId=pool, CompromisedCredentialsRiskConfiguration=compromised)
+        for client_id in (None, client):
+            with self.subTest(client=client_id):
+                extra = {"ClientId": client_id} if client_id else {}
+                risk = cognito.describe_risk_configuration(UserPoolId=pool, **extra)["RiskConfiguration"]
+                self.assertEqual(risk["CompromisedCredentialsRiskConfiguration"], compromised)
+                self.assertIn("LastModifiedDate", risk)
+        cognito.set_risk_configuration(UserPoolId=pool)  # back to the defaults
+        self.assertEqual(cognito.describe_risk_configuration(UserPoolId=pool)["RiskConfiguration"], {"UserPoolId": pool})
+        for extra in ({"UserPoolId": "us-east-1_missing"}, {"UserPoolId": pool, "ClientId": "missing"}):
+            with self.subTest(missing=extra):
+                self.refused(lambda: cognito.describe_risk_configuration(**extra), "ResourceNotFoundException", 400)
 
 
 if __name__ == "__main__":

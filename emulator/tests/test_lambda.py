@@ -1,12 +1,15 @@
 """Lambda functions on a running emulator (`ecomflow_emulator.lambda_`): the 4 KB limit on a
 function's environment variables, with the case AWS allows (exactly 4 KB) and the one it
-refuses.
+refuses; GetFunction's Code.Location, which serves the deployment package.
 """
 
 import io
 import itertools
 import json
+import time
 import unittest
+import urllib.error
+import urllib.request
 import zipfile
 
 from support import EmulatorCase, policy
@@ -88,6 +91,42 @@ class LambdaEnvironment(EmulatorCase):
         self.assertEqual(self.variables()(name), {"STAGE": "dev"})
         update({"BIG": "x" * (4096 - OVERHEAD)})
         self.assertEqual(len(self.variables()(name)["BIG"]), 4096 - OVERHEAD)
+
+    # GetFunction's Code.Location.
+
+    def download(self, url):
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.read()
+
+    def test_code_location_serves_the_package(self):
+        name = self.create({"STAGE": "dev"})
+        location = self.lam.get_function(FunctionName=name)["Code"]["Location"]
+        self.assertTrue(location.startswith(self.url + "/"), location)
+        status, body = self.download(location)
+        self.assertEqual(status, 200)
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            self.assertEqual(archive.namelist(), ["handler.py"])
+        # A published version's own package.
+        version = self.lam.publish_version(FunctionName=name)["Version"]
+        location = self.lam.get_function(FunctionName=name, Qualifier=version)["Code"]["Location"]
+        self.assertEqual(self.download(location)[1], body)
+
+    def test_code_location_expires_and_goes_with_the_function(self):
+        name = self.create({"STAGE": "dev"})
+        location = self.lam.get_function(FunctionName=name)["Code"]["Location"]
+        issued = int(location.rsplit("X-Amz-Date=", 1)[1])
+        for url, status in (
+            (location.replace(f"X-Amz-Date={issued}", f"X-Amz-Date={int(time.time()) - 601}"), 403),
+            (location.replace(f"/{name}/", "/missing/"), 404),
+        ):
+            with self.subTest(status=status):
+                with self.assertRaises(urllib.error.HTTPError) as caught:
+                    self.download(url)
+                self.assertEqual(caught.exception.code, status)
+        self.lam.delete_function(FunctionName=name)
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            self.download(location)
+        self.assertEqual(caught.exception.code, 404)
 
 
 if __name__ == "__main__":
