@@ -30,8 +30,8 @@ Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
 - `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
-  `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs), `s3`: one module
-  per service. Redshift's has four helpers: `redshift_engine` (the
+  `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs), `s3`, `kms`: one
+  module per service; `firehose_sse` holds Firehose's server-side encryption. Redshift's has four helpers: `redshift_engine` (the
   PostgreSQL server behind each cluster), `redshift_sql` (Redshift SQL made PostgreSQL's, COPY
   parsed), `redshift_copy` (COPY and COPY JOB over moto's S3) and `redshift_config` (parameter
   groups, RebootCluster, audit logging).
@@ -368,6 +368,45 @@ S3 (`s3`):
 - A bucket created without `x-amz-object-ownership` has Object Ownership `BucketOwnerEnforced`
   (ACLs disabled), AWS's default for new buckets.
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-new-bucket.html
+- PutBucketNotificationConfiguration validates each SNS topic destination: the topic exists;
+  its policy lets `s3.amazonaws.com` sns:Publish (aws:SourceArn the bucket, aws:SourceAccount
+  its owner); an SSE-KMS topic's key is customer managed (not `alias/aws/sns` or another AWS
+  managed key), exists, is enabled, and its key policy lets `s3.amazonaws.com`
+  kms:GenerateDataKey and kms:Decrypt (`iam_eval`, an explicit Deny wins). Else InvalidArgument
+  (HTTP 400) "Unable to validate the following destination configurations" with
+  ArgumentName<i>/ArgumentValue<i> (topic ARN, "The destination topic does not exist" or
+  "Permissions on the destination topic do not allow S3 to publish notifications from this
+  bucket") per refused topic; SkipDestinationValidation skips it. SQS and Lambda destinations
+  stay moto's.
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html
+  https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+  https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html
+
+KMS (`kms`):
+- The calls the tool makes answer as the API reference says: `alias/aws/sns` (sqs, kinesis)
+  names an AWS managed key (KeyManager AWS, rotation on); CreateKey defaults KeyUsage
+  ENCRYPT_DECRYPT and MultiRegion false; Get/PutKeyPolicy take no PolicyName (`default`);
+  GetKeyRotationStatus answers KeyId, RotationPeriodInDays (EnableKeyRotation's, 90..2560,
+  default 365) and NextRotationDate; ScheduleKeyDeletion answers the key ARN, KeyState and
+  PendingWindowInDays; DisableKey/EnableKey/CancelKeyDeletion take a key ARN.
+  https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html
+  https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html
+  https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html
+- CreateKey and PutKeyPolicy refuse (MalformedPolicyDocumentException, HTTP 400) a policy
+  naming a role, user or role session of the account that does not exist, or a wildcard ARN
+  ("Policy contains a statement with one or more invalid principals."), and, without
+  BypassPolicyLockoutSafetyCheck, one that does not allow the caller (its role, or the
+  account) kms:PutKeyPolicy ("The new key policy will not allow you to update the key policy
+  in the future.").
+  https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html
+  https://repost.aws/knowledge-center/kms-policy-error-invalid-principals
+- ScheduleKeyDeletion refuses a PendingWindowInDays outside 7..30 (ValidationException); a key
+  pending deletion refuses ScheduleKeyDeletion, CreateAlias, Tag/UntagResource and
+  Enable/DisableKeyRotation (KMSInvalidStateException "<key ARN> is pending deletion."), a
+  disabled one Enable/DisableKeyRotation (DisabledException); CreateAlias refuses every
+  `alias/aws/` name (NotAuthorizedException).
+  https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+  https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
 
 IAM, for calls signed with a role's temporary credentials from AssumeRole (`iam_eval`; its
 module documentation has each rule in full). Calls signed with other keys (the tool's, the
@@ -477,6 +516,20 @@ literal prefix, as raw JSON; ExtendedS3 and S3 destinations now deliver as Fireh
   `format-conversion-failed`) as one JSON line in the documented error-record shape; the rest
   of the batch is delivered.
   https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion-error-handling.html
+
+Firehose server-side encryption (`firehose_sse`):
+- DescribeDeliveryStream's DeliveryStreamEncryptionConfiguration is KeyType, KeyARN (customer
+  managed keys only) and Status ENABLED after CreateDeliveryStream with
+  DeliveryStreamEncryptionConfigurationInput or StartDeliveryStreamEncryption, `{"Status":
+  "DISABLED"}` otherwise and after StopDeliveryStreamEncryption (which moto failed on a stream
+  never encrypted); PutRecord(Batch) answer Encrypted true while it is enabled.
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_DeliveryStreamEncryptionConfiguration.html
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_StartDeliveryStreamEncryption.html
+- Refused (InvalidArgumentException, HTTP 400): SSE for a stream whose source is a Kinesis
+  data stream; CUSTOMER_MANAGED_CMK without KeyARN, AWS_OWNED_CMK with one. A KeyARN naming no
+  key, or a key not enabled: InvalidKMSResourceException (HTTP 400).
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_DeliveryStreamEncryptionConfigurationInput.html
+  https://docs.aws.amazon.com/firehose/latest/APIReference/API_CreateDeliveryStream.html
 
 The server (`server`), cost only: moto's list of backends is made once instead of per request,
 and `MOTO_ACCESS_LOG=0` silences the access log. werkzeug still closes the connection after

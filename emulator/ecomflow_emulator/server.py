@@ -25,10 +25,12 @@ from . import (
     cognito,
     dynamodb,
     firehose,
+    firehose_sse,
     glue,
     iam_eval,
     iam_extras,
     kinesis,
+    kms,
     lambda_,
     logs,
     redshift,
@@ -64,10 +66,12 @@ def install():
     iam_extras.install()
     cognito.install()
     firehose.install()
+    firehose_sse.install()
     athena.install()
     sns.install()
     lambda_.install()
     logs.install()
+    kms.install()
     s3.install()
     quiet_access_log()
     list_backends_once()

@@ -20,10 +20,10 @@ from . import iam_eval
 SNS_PRINCIPAL = "sns.amazonaws.com"
 
 
-def _names_sns(principal):
-    """Whether a statement's Principal covers the SNS service: `*`, `{"AWS": "*"}` or
-    `{"Service": "sns.amazonaws.com"}`, each as a string or in a list. An account or role
-    principal does not: SNS does not send as one."""
+def names_service(principal, service):
+    """Whether a statement's Principal covers a service principal (`sns.amazonaws.com`...):
+    `*`, `{"AWS": "*"}` or `{"Service": service}`, each as a string or in a list. An account
+    or role principal does not: a service does not call as one."""
     if principal == "*":
         return True
     if not isinstance(principal, dict):
@@ -33,20 +33,22 @@ def _names_sns(principal):
         values = principal.get(key)
         return wanted in (values if isinstance(values, list) else [values])
 
-    return listed("AWS", "*") or listed("Service", SNS_PRINCIPAL)
+    return listed("AWS", "*") or listed("Service", service)
 
 
-def _statements_for_sns(policy_text):
-    """The queue policy's statements that apply to SNS (iam_eval ignores Principal)."""
+def statements_for(policy_text, service):
+    """A resource policy's statements that apply to `service` (iam_eval ignores Principal)."""
     try:
-        document = json.loads(policy_text)
+        document = json.loads(policy_text) if isinstance(policy_text, str) else policy_text
     except (TypeError, ValueError):
         return []
     statements = document.get("Statement") if isinstance(document, dict) else None
     if isinstance(statements, dict):
         statements = [statements]
     return [
-        s for s in statements or [] if isinstance(s, dict) and _names_sns(s.get("Principal"))
+        s
+        for s in statements or []
+        if isinstance(s, dict) and names_service(s.get("Principal"), service)
     ]
 
 
@@ -58,7 +60,7 @@ def refusal(queue, topic_arn):
     """
     if not queue.policy:
         return "the queue has no access policy"
-    statements = _statements_for_sns(queue.policy)
+    statements = statements_for(queue.policy, SNS_PRINCIPAL)
     context = {"aws:SourceArn": topic_arn, "aws:SourceAccount": topic_arn.split(":")[4]}
     decision = iam_eval.evaluate(
         [{"Statement": statements}], "sqs:SendMessage", queue.queue_arn, context

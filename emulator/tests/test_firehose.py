@@ -146,7 +146,8 @@ def today(pattern="%Y-%m-%d"):
 
 
 class Validation(FirehoseCase):
-    """What CreateDeliveryStream and UpdateDestination refuse.
+    """What CreateDeliveryStream, UpdateDestination and Start/StopDeliveryStreamEncryption
+    refuse.
     https://docs.aws.amazon.com/firehose/latest/dev/enable-record-format-conversion.html
     https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html
     https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html
@@ -292,6 +293,126 @@ class Validation(FirehoseCase):
         )
         update(BufferingHints={"SizeInMBs": 100, "IntervalInSeconds": 60})
         self.assertEqual(self.describe("upd")["VersionId"], "2")
+
+    # -- Server-side encryption (`ecomflow_emulator.firehose_sse`)
+    # https://docs.aws.amazon.com/firehose/latest/APIReference/API_StartDeliveryStreamEncryption.html
+
+    def sse(self, name):
+        return self.describe(name)["DeliveryStreamEncryptionConfiguration"]
+
+    def create_sse(self, name, sse, stream_type="DirectPut", **extra):
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType=stream_type,
+            DeliveryStreamEncryptionConfigurationInput=sse,
+            ExtendedS3DestinationConfiguration=destination(name + "/", size=5, converted=False),
+            **extra,
+        )
+
+    def customer_key(self):
+        kms = self.client("kms")
+        return kms.create_key(
+            Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*", "Resource": "*",
+            }]})
+        )["KeyMetadata"]["Arn"]
+
+    def test_sse_at_creation_is_described_enabled(self):
+        self.create_sse("sse-owned", {"KeyType": "AWS_OWNED_CMK"})
+        self.assertEqual(self.sse("sse-owned"), {"KeyType": "AWS_OWNED_CMK", "Status": "ENABLED"})
+        self.assertTrue(self.put("sse-owned", line())["Encrypted"])
+        key = self.customer_key()
+        self.create_sse("sse-cmk", {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key})
+        self.assertEqual(
+            self.sse("sse-cmk"), {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key, "Status": "ENABLED"}
+        )
+        self.create("sse-none", **destination("sse-none/", size=5, converted=False))
+        self.assertEqual(self.sse("sse-none"), {"Status": "DISABLED"})
+        self.assertFalse(self.put("sse-none", line())["Encrypted"])
+
+    def test_sse_key_arn_iff_customer_managed(self):
+        self.refused(
+            lambda: self.create_sse("sse-no-arn", {"KeyType": "CUSTOMER_MANAGED_CMK"}), "InvalidArgumentException", 400
+        )
+        self.refused(
+            lambda: self.create_sse("sse-arn", {"KeyType": "AWS_OWNED_CMK", "KeyARN": self.customer_key()}),
+            "InvalidArgumentException", 400,
+        )
+        self.create("sse-later", **destination("sse-later/", size=5, converted=False))
+        self.refused(
+            lambda: self.firehose.start_delivery_stream_encryption(
+                DeliveryStreamName="sse-later",
+                DeliveryStreamEncryptionConfigurationInput={"KeyType": "CUSTOMER_MANAGED_CMK"},
+            ),
+            "InvalidArgumentException", 400,
+        )
+        self.assertEqual(self.sse("sse-later"), {"Status": "DISABLED"})
+
+    def test_sse_customer_key_must_exist_and_be_enabled(self):
+        missing = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        self.refused(
+            lambda: self.create_sse("sse-missing", {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": missing}),
+            "InvalidKMSResourceException", 400,
+        )
+        key = self.customer_key()
+        self.client("kms").disable_key(KeyId=key)
+        self.refused(
+            lambda: self.create_sse("sse-disabled", {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key}),
+            "InvalidKMSResourceException", 400,
+        )
+        self.client("kms").enable_key(KeyId=key)
+        self.create_sse("sse-enabled", {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key})
+
+    def test_sse_start_and_stop(self):
+        self.create("sse-switch", **destination("sse-switch/", size=5, converted=False))
+        start = lambda sse: self.firehose.start_delivery_stream_encryption(
+            DeliveryStreamName="sse-switch", DeliveryStreamEncryptionConfigurationInput=sse
+        )
+        start({"KeyType": "AWS_OWNED_CMK"})
+        self.assertEqual(self.sse("sse-switch"), {"KeyType": "AWS_OWNED_CMK", "Status": "ENABLED"})
+        key = self.customer_key()
+        start({"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key})  # changing the key
+        self.assertEqual(
+            self.sse("sse-switch"), {"KeyType": "CUSTOMER_MANAGED_CMK", "KeyARN": key, "Status": "ENABLED"}
+        )
+        self.firehose.stop_delivery_stream_encryption(DeliveryStreamName="sse-switch")
+        self.assertEqual(self.sse("sse-switch"), {"Status": "DISABLED"})
+        self.firehose.stop_delivery_stream_encryption(DeliveryStreamName="sse-switch")
+        self.create("sse-never", **destination("sse-never/", size=5, converted=False))
+        self.firehose.stop_delivery_stream_encryption(DeliveryStreamName="sse-never")  # moto failed here
+        self.refused(
+            lambda: self.firehose.stop_delivery_stream_encryption(DeliveryStreamName="no-such-stream"),
+            "ResourceNotFoundException", 400,
+        )
+
+    def test_sse_only_for_direct_put(self):
+        source = {
+            "KinesisStreamARN": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/orders",
+            "RoleARN": ROLE,
+        }
+        message = self.refused(
+            lambda: self.create_sse(
+                "sse-kinesis", {"KeyType": "AWS_OWNED_CMK"}, stream_type="KinesisStreamAsSource",
+                KinesisStreamSourceConfiguration=source,
+            ),
+            "InvalidArgumentException", 400,
+        )
+        self.assertIn("DirectPut", message)
+        self.firehose.create_delivery_stream(
+            DeliveryStreamName="from-kinesis",
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration=source,
+            ExtendedS3DestinationConfiguration=destination("from-kinesis/", size=5, converted=False),
+        )
+        self.refused(
+            lambda: self.firehose.start_delivery_stream_encryption(
+                DeliveryStreamName="from-kinesis",
+                DeliveryStreamEncryptionConfigurationInput={"KeyType": "AWS_OWNED_CMK"},
+            ),
+            "InvalidArgumentException", 400,
+        )
+        self.assertEqual(self.sse("from-kinesis"), {"Status": "DISABLED"})
 
 
 class Buffering(FirehoseCase):
