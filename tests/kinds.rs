@@ -172,6 +172,12 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        address: "glue_security_configuration.clean",
+        change: |s| s["s3_encryption"] = json!("DISABLED"),
+        paths: &["s3_encryption"],
+        ..ROW
+    },
+    Row {
         address: "glue_job.clean",
         ..ROW
     },
@@ -191,6 +197,12 @@ const ROWS: &[Row] = &[
         address: "athena_workgroup.analytics",
         change: |s| s["bytes_scanned_cutoff"] = json!(1_073_741_824),
         paths: &["bytes_scanned_cutoff"],
+        ..ROW
+    },
+    Row {
+        address: "redshift_parameter_group.warehouse-parameters",
+        change: |s| s["parameters"]["statement_timeout"] = json!("60000"),
+        paths: &["parameters.statement_timeout"],
         ..ROW
     },
     Row {

@@ -806,7 +806,36 @@ fn encryption_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
                         v.push(format!("{at}: declares a password field `{path}`"));
                     }
                 }
+                // In transit: the cluster's parameter group is the stack's, and requires TLS.
+                let group = r.spec.get("parameter_group").and_then(Value::as_str);
+                let tls = group
+                    .and_then(|g| find(&s.bp, Kind::RedshiftParameterGroup, g))
+                    .is_some_and(|g| g.spec["parameters"]["require_ssl"] == json!("true"));
+                if !tls {
+                    v.push(format!(
+                        "{at}: TLS not required (parameter group {group:?})"
+                    ));
+                }
+                let logs = r.spec.get("audit_logs").and_then(Value::as_array);
+                if s.config.warehouse.audit_logging && logs.is_none_or(|l| l.len() != 3) {
+                    v.push(format!("{at}: audit logs {logs:?}"));
+                }
                 r.spec.get("encrypted") == Some(&json!(true))
+            }
+            // What its runs write is encrypted by its security configuration, and their logs
+            // stream to CloudWatch.
+            Kind::GlueJob => {
+                let name = r.spec.get("security_configuration").and_then(Value::as_str);
+                let config = name.and_then(|n| find(&s.bp, Kind::GlueSecurityConfiguration, n));
+                let logged = &r.spec["default_arguments"]["--enable-continuous-cloudwatch-log"];
+                if *logged != json!("true") {
+                    v.push(format!("{at}: no continuous logging"));
+                }
+                // SSE-S3 said explicitly, or nothing said so that the bucket's SSE-KMS applies.
+                let s3 = config.map(|c| &c.spec["s3_encryption"]);
+                let bucket_kms = s.config.bucket.kms;
+                s3 == Some(&json!(if bucket_kms { "DISABLED" } else { "SSE-S3" }))
+                    || s3 == Some(&json!("SSE-KMS"))
             }
             _ => continue,
         };
@@ -997,8 +1026,8 @@ fn data_stores_are_encrypted_and_the_warehouse_is_private() {
         clusters, 6,
         "dev, prod and local (and their copies) declare the warehouse"
     );
-    // Stream, 3 tables, topic, delivery stream per stack, plus the clusters.
-    assert_eq!(seen.encrypted, 6 * 2 * STACK_FILES.len() + clusters);
+    // Stream, 3 tables, topic, delivery stream and ETL job per stack, plus the clusters.
+    assert_eq!(seen.encrypted, 7 * 2 * STACK_FILES.len() + clusters);
 }
 
 #[test]
@@ -1453,6 +1482,19 @@ const BREAKS: &[Break] = &[
         "no default encryption",
         |bp| bp.resources.retain(|r| r.kind != Kind::S3Encryption),
         "no default encryption",
+    ),
+    (
+        "a warehouse that takes plain-text connections",
+        |bp| {
+            spec_mut(bp, "redshift_parameter_group.warehouse-parameters")["parameters"]
+                ["require_ssl"] = json!("false")
+        },
+        "TLS not required",
+    ),
+    (
+        "an ETL job without its security configuration",
+        |bp| spec_mut(bp, "glue_job.clean")["security_configuration"] = Value::Null,
+        "glue_job.clean: not encrypted at rest",
     ),
     (
         "bucket ACLs enabled",

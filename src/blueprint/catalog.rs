@@ -350,6 +350,13 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         ("--TempDir".to_string(), format!("s3://{bucket}/tmp/glue/")),
         ("--job-language".to_string(), "python".to_string()),
         ("--enable-metrics".to_string(), "true".to_string()),
+        // The driver's and executors' logs stream to CloudWatch while the run lasts
+        // (`/aws-glue/jobs/logs-v2`), not only its final output.
+        // https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html
+        (
+            "--enable-continuous-cloudwatch-log".to_string(),
+            "true".to_string(),
+        ),
         (
             "--keep_cancellations".to_string(),
             config.cleaning.keep_cancellations.to_string(),
@@ -367,12 +374,34 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             config.cleaning.drop_duplicates.to_string(),
         ),
     ]);
+    // What the job's runs write to the lake is encrypted as the bucket's default encrypts:
+    // SSE-S3 said explicitly; or, for a bucket under its AWS-managed KMS key, no mode of the
+    // job's own, since Glue's SSE-KMS mode wants a customer-managed key and sending SSE-S3
+    // would weaken the bucket's default. Logs and bookmarks need a customer-managed key too.
+    // https://docs.aws.amazon.com/glue/latest/dg/encryption-security-configuration.html
+    let security = SecurityConfigurationSpec {
+        name: names.resource("etl-security"),
+        s3_encryption: if config.bucket.kms {
+            "DISABLED"
+        } else {
+            "SSE-S3"
+        }
+        .into(),
+        cloudwatch_encryption: "DISABLED".into(),
+        bookmarks_encryption: "DISABLED".into(),
+        kms_key: None,
+    };
+    let security_addr = address(Kind::GlueSecurityConfiguration, CLEAN);
+    let security_name = security.name.clone();
+    // Glue does not tag security configurations: it is the Glue role's, whose job runs use it.
+    out.push(Resource::new(CLEAN, &security).owned_by(&glue_role_addr));
     let job_after = [
         lake.as_str(),
         &glue_role_addr,
         &db_addr,
         &table_addr,
         &script_addr,
+        &security_addr,
     ];
     out.push(
         Resource::new(
@@ -390,6 +419,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 max_retries: 0,
                 default_arguments: arguments,
                 connections: Vec::new(),
+                security_configuration: Some(security_name),
                 tags: tags.clone(),
             },
         )

@@ -1,6 +1,7 @@
-//! The Redshift warehouse: the cluster (master password managed by AWS Secrets Manager), the
-//! role it COPYs from the lake with, the `invoice_lines` table created through the Data API,
-//! and how the table is loaded. Declared only when `warehouse.enabled`.
+//! The Redshift warehouse: the cluster (master password managed by AWS Secrets Manager, TLS
+//! required by its parameter group, audit logs in CloudWatch Logs), the role it COPYs from
+//! the lake with, the `invoice_lines` table created through the Data API, and how the table
+//! is loaded. Declared only when `warehouse.enabled`.
 //!
 //! Both load paths go through one COPY job with `AUTO ON` over `clean/`
 //! (<https://docs.aws.amazon.com/redshift/latest/dg/loading-data-copy-job.html>): Redshift
@@ -23,7 +24,9 @@ use crate::config::StackConfig;
 use crate::model::catalog::sha256_hex;
 use crate::model::iam::RoleSpec;
 use crate::model::policy::{self, Statement};
-use crate::model::redshift::{ClusterSpec, IntegrationSpec, SchemaSpec, INVOICE_LINES_DDL};
+use crate::model::redshift::{
+    ClusterSpec, IntegrationSpec, ParameterGroupSpec, SchemaSpec, INVOICE_LINES_DDL,
+};
 use crate::model::{address, Kind, Resource, Tags};
 use crate::names::Names;
 use serde_json::json;
@@ -35,6 +38,8 @@ pub const CLUSTER: &str = "warehouse";
 pub const COPY_ROLE: &str = "redshift-copy";
 /// Logical name (and Redshift name) of the clean lines table.
 pub const TABLE: &str = "invoice_lines";
+/// Logical name of the cluster's parameter group.
+pub const PARAMETERS: &str = "warehouse-parameters";
 /// Logical name of the S3 event integration.
 pub const INTEGRATION: &str = "lake-autocopy";
 /// Logical name (and Redshift name) of the COPY job that loads `clean/`.
@@ -105,6 +110,30 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     let table_addr = address(Kind::RedshiftSchema, TABLE);
     let integration_addr = address(Kind::RedshiftIntegration, INTEGRATION);
     let identifier = cluster_identifier(names);
+    // Clients must connect over TLS; queries are logged when audit logs are on, whose
+    // user-activity log needs `enable_user_activity_logging`.
+    // https://docs.aws.amazon.com/redshift/latest/mgmt/connecting-ssl-support.html
+    // https://docs.aws.amazon.com/redshift/latest/mgmt/db-auditing.html
+    let parameters = ParameterGroupSpec {
+        name: names.resource(PARAMETERS),
+        family: "redshift-2.0".into(),
+        description: format!("{}: TLS only, activity logged", identifier),
+        parameters: BTreeMap::from([
+            ("require_ssl".to_string(), "true".to_string()),
+            (
+                "enable_user_activity_logging".to_string(),
+                w.audit_logging.to_string(),
+            ),
+        ]),
+        tags: tags.clone(),
+    };
+    let audit_logs = if w.audit_logging {
+        ["connectionlog", "useractivitylog", "userlog"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        Vec::new()
+    };
     let object = |name: &str, ddl: String, drop: String| SchemaSpec {
         cluster: identifier.clone(),
         database: w.database.clone(),
@@ -128,6 +157,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 tags: tags.clone(),
             },
         ),
+        Resource::new(PARAMETERS, &parameters),
         Resource::new(
             CLUSTER,
             &ClusterSpec {
@@ -139,11 +169,16 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 encrypted: true,
                 publicly_accessible: false,
                 iam_roles: vec![copy_role_arn.clone()],
+                parameter_group: parameters.name.clone(),
+                audit_logs,
                 tags: tags.clone(),
                 wait_minutes: u64::from(w.wait_timeout_minutes),
             },
         )
-        .after(&[&address(Kind::IamRole, COPY_ROLE)]),
+        .after(&[
+            &address(Kind::IamRole, COPY_ROLE),
+            &address(Kind::RedshiftParameterGroup, PARAMETERS),
+        ]),
         Resource::new(
             TABLE,
             &object(TABLE, INVOICE_LINES_DDL.into(), String::new()),

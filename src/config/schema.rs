@@ -607,6 +607,10 @@ pub struct WarehouseConfig {
     /// How long apply waits for the cluster to become available (1..=180 minutes).
     #[serde(default = "default_wait")]
     pub wait_timeout_minutes: u32,
+    /// Export the connection, user and user-activity audit logs to CloudWatch Logs (billed by
+    /// the volume logged; every query is a line of the user-activity log).
+    #[serde(default = "yes")]
+    pub audit_logging: bool,
     /// Refused when true: kept only so that an old stack file gets an error that says why
     /// (the warehouse's COPY job replaced Firehose's delivery into Redshift).
     #[serde(default)]
@@ -635,6 +639,7 @@ impl Default for WarehouseConfig {
             database: default_database(),
             master_username: default_master(),
             wait_timeout_minutes: default_wait(),
+            audit_logging: true,
             firehose_copy: false,
         }
     }

@@ -170,12 +170,38 @@ pub struct JobSpec {
     pub default_arguments: BTreeMap<String, String>,
     /// Glue connections the job uses.
     pub connections: Vec<String>,
+    /// Name of the security configuration its runs use (encryption of what they write).
+    pub security_configuration: Option<String>,
     /// Tags, ownership tags included.
     pub tags: Tags,
 }
 
 impl Spec for JobSpec {
     const KIND: Kind = Kind::GlueJob;
+    fn physical(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// A Glue security configuration: how the runs of the jobs naming it encrypt what they
+/// write. Glue has no update call for it and no tags on it, so each field forces replacement
+/// and it goes with the stack's declaration alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityConfigurationSpec {
+    /// Configuration name.
+    pub name: String,
+    /// Objects written to S3: `SSE-S3` or `SSE-KMS`.
+    pub s3_encryption: String,
+    /// The runs' CloudWatch logs: `DISABLED` or `SSE-KMS`.
+    pub cloudwatch_encryption: String,
+    /// Job bookmarks: `DISABLED` or `CSE-KMS`.
+    pub bookmarks_encryption: String,
+    /// ARN of the KMS key of the `*-KMS` modes; `None` when no mode uses one.
+    pub kms_key: Option<String>,
+}
+
+impl Spec for SecurityConfigurationSpec {
+    const KIND: Kind = Kind::GlueSecurityConfiguration;
     fn physical(&self) -> String {
         self.name.clone()
     }

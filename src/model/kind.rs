@@ -115,10 +115,14 @@ macro_rules! kind_table {
             GlueTable = "glue_table", Glue, ["database", "name"], [], false, false, None, glue::Table;
             /// A Glue crawler.
             GlueCrawler = "glue_crawler", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Crawler);
+            /// A Glue security configuration (encryption of what the ETL job's runs write).
+            GlueSecurityConfiguration = "glue_security_configuration", Glue, ["name", "s3_encryption", "cloudwatch_encryption", "bookmarks_encryption", "kms_key"], [], false, false, None, glue::SecurityConfiguration;
             /// A Glue ETL job.
             GlueJob = "glue_job", Glue, ["name"], [], false, true, None, glue::Catalog(glue::Job);
             /// A Firehose delivery stream.
             FirehoseDeliveryStream = "firehose_delivery_stream", Firehose, ["name", "stream_type"], [], false, true, None, firehose::DeliveryStream;
+            /// A Redshift cluster parameter group (TLS required, user activity logged).
+            RedshiftParameterGroup = "redshift_parameter_group", Redshift, ["name", "family", "description"], [], false, true, None, redshift::ParameterGroup;
             /// A Redshift cluster.
             RedshiftCluster = "redshift_cluster", Redshift, ["identifier", "database", "master_username", "encrypted"], [], true, true, None, redshift::Cluster;
             /// A CloudWatch Logs log group (the API stage's access logs).

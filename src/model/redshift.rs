@@ -2,6 +2,7 @@
 
 use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Tag on the cluster recording the SHA-256 of the DDL applied by a [`SchemaSpec`]
 /// (the tag key is followed by `:<database>.<table>`).
@@ -47,6 +48,11 @@ pub struct ClusterSpec {
     pub publicly_accessible: bool,
     /// ARNs of the IAM roles attached (for COPY), sorted.
     pub iam_roles: Vec<String>,
+    /// Name of its parameter group.
+    pub parameter_group: String,
+    /// The audit logs it exports to CloudWatch Logs (`connectionlog`, `userlog`,
+    /// `useractivitylog`), sorted; empty = audit logging off.
+    pub audit_logs: Vec<String>,
     /// Tags, ownership tags included (the schema tags are not part of it).
     pub tags: Tags,
     /// Minutes create and update wait for the cluster to become available (not compared).
@@ -62,6 +68,29 @@ impl Spec for ClusterSpec {
     const KIND: Kind = Kind::RedshiftCluster;
     fn physical(&self) -> String {
         self.identifier.clone()
+    }
+}
+
+/// A cluster parameter group: the parameters this stack sets, nothing else. Redshift cannot
+/// change a group's family or description, so a change of either replaces it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParameterGroupSpec {
+    /// Group name.
+    pub name: String,
+    /// Parameter group family, e.g. `redshift-2.0`.
+    pub family: String,
+    /// Description.
+    pub description: String,
+    /// The parameters set to other than their defaults, by name (Redshift's `user` source).
+    pub parameters: BTreeMap<String, String>,
+    /// Tags, ownership tags included.
+    pub tags: Tags,
+}
+
+impl Spec for ParameterGroupSpec {
+    const KIND: Kind = Kind::RedshiftParameterGroup;
+    fn physical(&self) -> String {
+        self.name.clone()
     }
 }
 

@@ -54,6 +54,7 @@ impl Named for Job {
         "max_retries",
         "default_arguments",
         "connections",
+        "security_configuration",
     ];
 
     fn tags(s: &JobSpec) -> &Tags {
@@ -103,6 +104,7 @@ impl Named for Job {
                 .connections()
                 .map(|c| c.connections().to_vec())
                 .unwrap_or_default(),
+            security_configuration: j.security_configuration().map(str::to_string),
             tags: glue_tags(aws, &arn).await?,
         };
         Ok(Some(Observed::with(spec, "arn", arn)))
@@ -122,6 +124,7 @@ impl Named for Job {
             .max_retries(s.max_retries)
             .set_default_arguments(Some(job_arguments(s)))
             .connections(job_connections(s))
+            .set_security_configuration(s.security_configuration.clone())
             .set_tags(Some(hash_tags(&s.tags)));
         sent(call.send()).await
     }
@@ -137,6 +140,7 @@ impl Named for Job {
             .max_retries(s.max_retries)
             .set_default_arguments(Some(job_arguments(s)))
             .connections(job_connections(s))
+            .set_security_configuration(s.security_configuration.clone())
             .build();
         sent(
             aws.glue

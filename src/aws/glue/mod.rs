@@ -1,5 +1,5 @@
-//! Providers of the Glue kinds: the database, table, crawler and job; and what they share
-//! (ARNs, tags, the leak listing).
+//! Providers of the Glue kinds: the database, table, crawler, job and security configuration;
+//! and what they share (ARNs, tags, the leak listing).
 //!
 //! Emulator gaps (moto 5.2): Glue `UpdateCrawler` and `UpdateJob` are not implemented (HTTP
 //! 500), and a job run runs nothing. The project's emulator
@@ -8,11 +8,13 @@
 mod crawler;
 mod database;
 mod job;
+mod security_configuration;
 mod table;
 
 pub use crawler::Crawler;
 pub use database::Database;
 pub use job::Job;
+pub use security_configuration::SecurityConfiguration;
 pub use table::Table;
 
 use super::kit::{converge_tags, Absent};

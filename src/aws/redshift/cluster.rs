@@ -16,7 +16,8 @@ use aws_sdk_redshift::client::Waiters;
 use aws_sdk_redshift::types as rt;
 use std::time::Duration;
 
-fn cluster_spec(c: &rt::Cluster, wait_minutes: u64) -> ClusterSpec {
+/// The cluster as declared; `audit_logs` comes from DescribeLoggingStatus.
+fn cluster_spec(c: &rt::Cluster, audit_logs: Vec<String>, wait_minutes: u64) -> ClusterSpec {
     let mut iam_roles: Vec<String> = c
         .iam_roles()
         .iter()
@@ -32,6 +33,13 @@ fn cluster_spec(c: &rt::Cluster, wait_minutes: u64) -> ClusterSpec {
         encrypted: c.encrypted().unwrap_or(false),
         publicly_accessible: c.publicly_accessible().unwrap_or(false),
         iam_roles,
+        parameter_group: c
+            .cluster_parameter_groups()
+            .first()
+            .and_then(|g| g.parameter_group_name())
+            .unwrap_or_default()
+            .to_string(),
+        audit_logs,
         tags: all_tags(c)
             .into_iter()
             .filter(|(k, _)| !is_schema_tag(k))
@@ -90,9 +98,53 @@ async fn read_cluster(
         c = wait_available(aws, id, wait_minutes).await?;
     }
     Ok(Some(Observed {
-        spec: cluster_spec(&c, wait_minutes),
+        spec: cluster_spec(&c, audit_logs(aws, id).await?, wait_minutes),
         outputs: cluster_outputs(aws, &c),
     }))
+}
+
+/// The logs the cluster exports to CloudWatch Logs, sorted; none when audit logging is off
+/// or goes to S3 (which this tool never sets up).
+async fn audit_logs(aws: &Aws, id: &str) -> Result<Vec<String>, AwsError> {
+    let status = aws
+        .redshift
+        .describe_logging_status()
+        .cluster_identifier(id)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from(e).context(format!("failed to read the audit logging of {id}"))
+        })?;
+    let to_cloudwatch = status.logging_enabled() == Some(true)
+        && status.log_destination_type() == Some(&rt::LogDestinationType::Cloudwatch);
+    let mut logs = if to_cloudwatch {
+        status.log_exports().to_vec()
+    } else {
+        Vec::new()
+    };
+    logs.sort();
+    Ok(logs)
+}
+
+/// Turns audit logging to CloudWatch Logs on for `logs`, or off when there are none. Redshift
+/// makes the log groups (`/aws/redshift/cluster/<id>/<log>`) itself.
+/// https://docs.aws.amazon.com/redshift/latest/mgmt/db-auditing-manage-log-files.html
+async fn set_audit_logs(aws: &Aws, id: &str, logs: &[String]) -> Result<(), AwsError> {
+    let what = format!("failed to set the audit logging of Redshift cluster {id}");
+    if logs.is_empty() {
+        let call = aws.redshift.disable_logging().cluster_identifier(id).send();
+        aws.mutate(REDSHIFT, what, call).await?;
+    } else {
+        let call = aws
+            .redshift
+            .enable_logging()
+            .cluster_identifier(id)
+            .log_destination_type(rt::LogDestinationType::Cloudwatch)
+            .set_log_exports(Some(logs.to_vec()))
+            .send();
+        aws.mutate(REDSHIFT, what, call).await?;
+    }
+    Ok(())
 }
 
 /// Waits until the cluster is available; returns it as the last poll described it.
@@ -159,6 +211,7 @@ impl Provider for Cluster {
             .encrypted(s.encrypted)
             .publicly_accessible(s.publicly_accessible)
             .set_iam_roles(Some(s.iam_roles.clone()))
+            .cluster_parameter_group_name(&s.parameter_group)
             .set_tags(Some(s.tags.iter().map(|(k, v)| tag(k, v)).collect()))
             .send();
         let created = aws
@@ -174,6 +227,9 @@ impl Provider for Cluster {
         if !created {
             // Adopted after an interrupted run: bring it to the declaration.
             return self.settle(aws, s, inputs).await;
+        }
+        if !s.audit_logs.is_empty() {
+            set_audit_logs(aws, id, &s.audit_logs).await?;
         }
         Ok(cluster_outputs(aws, &available))
     }
@@ -236,6 +292,35 @@ impl Provider for Cluster {
             aws.mutate(REDSHIFT, fail("change the IAM roles"), call)
                 .await?;
             wait_available(aws, id, s.wait_minutes).await?;
+        }
+        if changes.touches("parameter_group") {
+            let call = aws
+                .redshift
+                .modify_cluster()
+                .cluster_identifier(id)
+                .cluster_parameter_group_name(&s.parameter_group)
+                .send();
+            aws.mutate(REDSHIFT, fail("change the parameter group"), call)
+                .await?;
+            let c = wait_available(aws, id, s.wait_minutes).await?;
+            // Static parameters (require_ssl among them) take effect at the next reboot.
+            let pending = c
+                .cluster_parameter_groups()
+                .iter()
+                .any(|g| g.parameter_apply_status() == Some("pending-reboot"));
+            if pending {
+                let call = aws.redshift.reboot_cluster().cluster_identifier(id).send();
+                aws.mutate(
+                    REDSHIFT,
+                    fail("reboot (to apply the parameter group)"),
+                    call,
+                )
+                .await?;
+                wait_available(aws, id, s.wait_minutes).await?;
+            }
+        }
+        if changes.touches("audit_logs") {
+            set_audit_logs(aws, id, &s.audit_logs).await?;
         }
         if changes.touches("tags") {
             let arn = cluster_arn(aws, id);

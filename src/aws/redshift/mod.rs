@@ -1,5 +1,6 @@
-//! Providers of the warehouse kinds: the Redshift cluster, the S3 event integration of the
-//! lake into it, and the tables and COPY jobs created in it through the Data API.
+//! Providers of the warehouse kinds: the Redshift cluster and its parameter group, the S3
+//! event integration of the lake into it, and the tables and COPY jobs created in it through
+//! the Data API.
 //!
 //! moto 5.2 ignores `ManageMasterPassword` (no `MasterPasswordSecretArn`), lacks
 //! `ModifyClusterIamRoles` and integrations, and runs no SQL; the project's emulator
@@ -8,10 +9,12 @@
 
 mod cluster;
 mod integration;
+mod parameter_group;
 mod schema;
 
 pub use cluster::Cluster;
 pub use integration::Integration;
+pub use parameter_group::ParameterGroup;
 pub use schema::Schema;
 
 use super::{Aws, AwsError};
