@@ -12,10 +12,11 @@ Starting it
 -----------
 One command, in the foreground:
 
-    scripts/emulator --port 5000 [--host 127.0.0.1]
+    scripts/emulator --port 5000 [--host 127.0.0.1] [--tls-terminated]
 
 It prints `emulator listening on http://127.0.0.1:5000` once it accepts connections and serves
-until Ctrl-C or SIGTERM; `--port 0` takes a free port and names it in that line. Clients reach
+until Ctrl-C or SIGTERM; `--port 0` takes a free port and names it in that line.
+`--tls-terminated` takes every request as made over TLS (see the IAM rules below). Clients reach
 it with `AWS_ENDPOINT_URL=http://127.0.0.1:5000`, any access key (`test`/`test`) and region
 `us-east-1`: the tool (`ecomflow-infra -s stacks/local.yaml ...`), a notebook, boto3, or the AWS
 CLI with `--endpoint-url`. `MOTO_ACCESS_LOG=0` drops the line it logs per request.
@@ -381,6 +382,13 @@ S3 (`s3`):
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html
   https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
   https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html
+- Bucket policies are evaluated with their conditions (`iam_eval`) where moto evaluates them,
+  on object requests (moto ignored conditions: a TLS-only Deny refused everything, any
+  conditioned Deny applied always); an explicit Deny is AccessDenied (HTTP 403) "Access
+  Denied". Context: aws:SecureTransport, aws:RequestedRegion, a role session's principal.
+  Principals are not matched, as in moto.
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html
+  https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
 
 KMS (`kms`):
 - The calls the tool makes answer as the API reference says: `alias/aws/sns` (sqs, kinesis)
@@ -432,6 +440,13 @@ tests') are served as before; trust policies are not evaluated on AssumeRole.
 - Context keys given: aws:SecureTransport, aws:RequestedRegion, aws:PrincipalArn,
   aws:PrincipalAccount, s3:prefix.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+- aws:SecureTransport is false (clients reach the emulator over loopback HTTP) unless the
+  emulator runs with `--tls-terminated` (`ECOMFLOW_EMULATOR_SECURE_TRANSPORT=1`): then it
+  stands for AWS's HTTPS endpoints, as if TLS ended in front of it, and takes every request
+  as made over TLS, so a stack whose bucket policy refuses plain HTTP (stacks/dev.yaml,
+  prod.yaml) applies and works on it (scripts/audit runs it so). Off by default: local.yaml
+  and the tests keep the plain-HTTP answer.
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport
 - Each request mapped to its action and resource ARN as the Service Authorization Reference
   lists them (Kinesis, DynamoDB with indexes, Firehose, SNS, S3, Cognito, Lambda); an
   operation not mapped is evaluated on resource `*`, never skipped.

@@ -1,4 +1,4 @@
-"""`python -m ecomflow_emulator [--port N] [--host H]`: see `server.main` (and `scripts/emulator`)."""
+"""`python -m ecomflow_emulator [--port N] [--host H] [--tls-terminated]`: see `server.main` (and `scripts/emulator`)."""
 
 import sys
 

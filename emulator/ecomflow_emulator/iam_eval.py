@@ -40,7 +40,8 @@ The rules, each as AWS documents it:
   and when the key is absent (or empty); `ForAnyValue:` is true when one request value matches
   one policy value, and false when the key is absent.
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
-- Context keys given: aws:SecureTransport (the emulator is plain HTTP: "false"),
+- Context keys given: aws:SecureTransport ("false": the emulator is served over plain HTTP;
+  "true" for every request when it runs with `--tls-terminated`, see `secure_transport`),
   aws:RequestedRegion, aws:PrincipalArn (the role's ARN for a role session),
   aws:PrincipalAccount, and s3:prefix on ListBucket when the request has a prefix.
   aws:SourceArn / aws:SourceAccount are only in a request a service makes on a resource's
@@ -94,12 +95,14 @@ The rules, each as AWS documents it:
     (S3 would refuse only that key).
 
 Not modelled: policy variables (`${aws:username}`), Date and IpAddress operators, session
-policies, resource-based policies (bucket and topic policies stay moto's business), and
+policies, resource-based policies (but `s3` evaluates bucket policies with this evaluator,
+where moto evaluates them; topic policies stay moto's business), and
 credential expiry. Each denied call also prints one line to stderr: role session, action,
 resource, kind of deny.
 """
 
 import json
+import os
 import re
 import sys
 from functools import lru_cache
@@ -601,10 +604,41 @@ _RESOURCES = {
 }
 
 
+# Set (to "1") by `scripts/emulator --tls-terminated`, or by the caller's environment.
+SECURE_TRANSPORT_ENV = "ECOMFLOW_EMULATOR_SECURE_TRANSPORT"
+
+
+def secure_transport(response):
+    """aws:SecureTransport of a request: whether it was sent over TLS.
+
+    AWS's endpoints are HTTPS (SDKs use nothing else by default), while the emulator is
+    reached over plain loopback HTTP, so a TLS-only policy (a Deny when aws:SecureTransport is
+    false) refuses every call made to it. Under SECURE_TRANSPORT_ENV=1 the emulator stands
+    for those HTTPS endpoints, as if TLS ended in front of it, and takes every request as made
+    over TLS; without it, only an https URL is.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport
+    """
+    if os.environ.get(SECURE_TRANSPORT_ENV) == "1":
+        return True
+    return getattr(getattr(response, "parsed_url", None), "scheme", "http") == "https"
+
+
+def request_context(response):
+    """The context keys of any request: a role session's with its principal (`_context`),
+    another caller's with aws:SecureTransport and aws:RequestedRegion only."""
+    key_id = signing_key(response.headers, response.querystring)
+    session = session_of(key_id, response.partition) if key_id else None
+    if session is not None:
+        return _context(response, session)
+    return {
+        "aws:securetransport": "true" if secure_transport(response) else "false",
+        "aws:requestedregion": response.region,
+    }
+
+
 def _context(response, session, extra=None):
-    secure = getattr(getattr(response, "parsed_url", None), "scheme", "http") == "https"
     context = {
-        "aws:securetransport": "true" if secure else "false",
+        "aws:securetransport": "true" if secure_transport(response) else "false",
         "aws:requestedregion": response.region,
         "aws:principalarn": session.role_arn,
         "aws:principalaccount": session.account,

@@ -1,5 +1,5 @@
-"""S3: what a new bucket is like on AWS, and the event notification destinations S3
-validates, which moto does not copy.
+"""S3: what a new bucket is like on AWS, the event notification destinations S3 validates,
+and bucket policy conditions, which moto does not copy.
 
 - A bucket created without `x-amz-object-ownership` has Object Ownership `BucketOwnerEnforced`
   (ACLs disabled), AWS's default for new buckets; moto left it unset, so
@@ -21,9 +21,22 @@ validates, which moto does not copy.
   https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
   https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html
   https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html
+- A bucket policy is evaluated with its conditions (`iam_eval`), where moto evaluates bucket
+  policies: object requests (GET, HEAD, PUT, POST, DELETE, and each key of DeleteObjects).
+  moto ignored conditions, so a TLS-only Deny (aws:SecureTransport false) refused every
+  object request, and a Deny conditioned on anything else applied unconditionally. The
+  context: aws:SecureTransport (`iam_eval.secure_transport`: false over the emulator's plain
+  HTTP, true for every request under `--tls-terminated`), aws:RequestedRegion, and a role
+  session's principal keys. An explicit Deny is answered AccessDenied "Access Denied" (HTTP
+  403; moto answered an empty 403). Principals are not matched (as in moto): a statement
+  applies to every caller.
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport
+  https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
 """
 
 import sys
+import threading
 from xml.sax.saxutils import escape
 
 from . import iam_eval, kms, sns
@@ -166,6 +179,63 @@ def validate_notification_destinations():
     S3Response.bucket_response = bucket_response
 
 
+# The S3 request this thread serves (werkzeug serves each in a thread of its own), for
+# `FakeBucket.get_permission`, which moto calls without the request.
+_request = threading.local()
+
+
+def bucket_policy_conditions():
+    """Bucket policies decided by `iam_eval` with the request's context, in moto's own check
+    (`FakeBucket.get_permission`); the request handlers that reach it name the request first.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+    """
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    if getattr(FakeBucket.get_permission, "_ecomflow", False):
+        return
+    key_response = S3Response._key_response
+    bucket_response = S3Response._bucket_response
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        text = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+        response = getattr(_request, "response", None)
+        context = iam_eval.request_context(response) if response is not None else {}
+        decision = iam_eval.evaluate([text], action, resource, context)
+        if decision == iam_eval.EXPLICIT_DENY:
+            return PermissionResult.DENIED
+        return PermissionResult.PERMITTED if decision == iam_eval.ALLOWED else PermissionResult.NEUTRAL
+
+    def with_context(handle):
+        def handler(self, request, full_url):
+            _request.response = self
+            try:
+                return handle(self, request, full_url)
+            finally:
+                _request.response = None
+
+        return handler
+
+    def object_response(self, request, full_url):
+        answer = with_context(key_response)(self, request, full_url)
+        # moto's refusal of an object request by the bucket policy (or a key's ACL): an
+        # empty 403, where S3 answers its AccessDenied error.
+        if answer == (403, {}, ""):
+            raise S3ClientError("AccessDenied", "Access Denied")
+        return answer
+
+    get_permission._ecomflow = True
+    FakeBucket.get_permission = get_permission
+    S3Response._key_response = object_response
+    S3Response._bucket_response = with_context(bucket_response)
+
+
 def install():
     default_object_ownership()
     validate_notification_destinations()
+    bucket_policy_conditions()

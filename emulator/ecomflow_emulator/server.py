@@ -1,7 +1,7 @@
 """The emulator's command: every addition of the package put into moto, then moto's server.
 
-`python -m ecomflow_emulator [--port 5000] [--host 127.0.0.1]`, which `scripts/emulator` runs
-with the project venv's python. It prints `emulator listening on http://HOST:PORT` once the
+`python -m ecomflow_emulator [--port 5000] [--host 127.0.0.1] [--tls-terminated]`, which
+`scripts/emulator` runs with the project venv's python. It prints `emulator listening on http://HOST:PORT` once the
 socket accepts connections (`--port 0` takes a free port and names it there), and serves until
 SIGINT or SIGTERM.
 
@@ -97,7 +97,16 @@ def main(argv=None):
         default=5000,
         help="port to listen on (default 5000, as moto_server; 0 takes a free one)",
     )
+    parser.add_argument(
+        "--tls-terminated",
+        action="store_true",
+        help="take every request as made over TLS (aws:SecureTransport true), standing for "
+        "AWS's HTTPS endpoints while clients reach the emulator over loopback HTTP; also "
+        f"{iam_eval.SECURE_TRANSPORT_ENV}=1",
+    )
     args = parser.parse_args(argv)
+    if args.tls_terminated:
+        os.environ[iam_eval.SECURE_TRANSPORT_ENV] = "1"
 
     install()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app

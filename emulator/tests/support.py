@@ -51,7 +51,10 @@ def deny(action, resource="*", **extra):
 class EmulatorCase(unittest.TestCase):
     """An emulator for the test class: `scripts/emulator --port 0` (a free port, named in the
     line it prints), run with this test's python (the emulator venv's), its output in a log
-    the tests can read. Stopped, by its PID, when the class is done."""
+    the tests can read. Stopped, by its PID, when the class is done. `emulator_args` are more
+    options of `scripts/emulator` for the class's emulator."""
+
+    emulator_args = ()
 
     @classmethod
     def setUpClass(cls):
@@ -64,8 +67,9 @@ class EmulatorCase(unittest.TestCase):
             "MOTO_ACCESS_LOG": "0",
             "ECOMFLOW_EMULATOR_PYTHON": os.environ.get("ECOMFLOW_EMULATOR_PYTHON", sys.executable),
         }
+        env.pop("ECOMFLOW_EMULATOR_SECURE_TRANSPORT", None)  # only `emulator_args` set options
         cls.server = subprocess.Popen(
-            [EMULATOR, "--host", "127.0.0.1", "--port", "0"],
+            [EMULATOR, "--host", "127.0.0.1", "--port", "0", *cls.emulator_args],
             stdin=subprocess.DEVNULL,
             stdout=cls.log,
             stderr=subprocess.STDOUT,

@@ -1,6 +1,8 @@
-"""S3 on a running emulator (`ecomflow_emulator.s3`): a new bucket's Object Ownership, and the
+"""S3 on a running emulator (`ecomflow_emulator.s3`): a new bucket's Object Ownership, the
 SNS topic destinations PutBucketNotificationConfiguration validates (the topic, its access
-policy, its KMS key and that key's policy), each refused case beside an accepted one.
+policy, its KMS key and that key's policy), and bucket policies evaluated with their
+conditions (a TLS-only policy over the emulator's plain HTTP, and under `--tls-terminated`),
+each refused case beside an accepted one.
 """
 
 import itertools
@@ -40,7 +42,39 @@ def key_policy(*statements):
 S3_USES_KEY = allow(["kms:GenerateDataKey*", "kms:Decrypt"], Principal=S3)
 
 
-class Buckets(EmulatorCase):
+def tls_only(bucket):
+    """The lake's TLS-only statement (src/blueprint/storage.rs)."""
+    arn = f"arn:aws:s3:::{bucket}"
+    return deny("s3:*", [arn, f"{arn}/*"], Principal="*",
+                Condition={"Bool": {"aws:SecureTransport": "false"}})
+
+
+class PolicyCase(EmulatorCase):
+    """A bucket with a policy, and what its object requests get."""
+
+    def bucket(self, name, *statements):
+        self.s3.create_bucket(Bucket=name)
+        self.s3.put_bucket_policy(Bucket=name, Policy=policy(*statements))
+        return name
+
+    def assert_refused(self, bucket):
+        """Object writes, reads and deletes refused as S3 refuses them."""
+        s3 = self.s3
+        self.assertEqual(self.refused(lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x"),
+                                      "AccessDenied", 403), "Access Denied")
+        self.refused(lambda: s3.get_object(Bucket=bucket, Key="k"), "AccessDenied", 403)
+        errors = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k"}]})["Errors"]
+        self.assertEqual([(e["Key"], e["Code"]) for e in errors], [("k", "AccessDenied")])
+
+    def assert_served(self, bucket):
+        s3 = self.s3
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+        self.assertEqual(s3.get_object(Bucket=bucket, Key="k")["Body"].read(), b"x")
+        deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k"}]})
+        self.assertEqual([d["Key"] for d in deleted["Deleted"]], ["k"])
+
+
+class Buckets(PolicyCase):
     names = itertools.count()
 
     @classmethod
@@ -195,6 +229,34 @@ class Buckets(EmulatorCase):
             self.refused_destinations(good, bare, missing),
             [(bare, NOT_PERMITTED), (missing, "The destination topic does not exist")],
         )
+
+    # -- Bucket policies, over the emulator's plain HTTP
+
+    def test_a_tls_only_policy_refuses_plain_http(self):
+        self.assert_refused(self.bucket("tls-only-plain", tls_only("tls-only-plain")))
+
+    def test_a_deny_whose_condition_does_not_hold_refuses_nothing(self):
+        elsewhere = deny("s3:*", "*", Condition={"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})
+        self.assert_served(self.bucket("deny-elsewhere", elsewhere))
+        here = deny("s3:*", "*", Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}})
+        self.assert_refused(self.bucket("deny-here", here))
+
+
+class TlsTerminated(PolicyCase):
+    """`scripts/emulator --tls-terminated`: every request taken as made over TLS."""
+
+    emulator_args = ("--tls-terminated",)
+
+    @classmethod
+    def build(cls):
+        cls.s3 = cls.client("s3")
+
+    def test_a_tls_only_policy_serves_every_request(self):
+        self.assert_served(self.bucket("tls-only", tls_only("tls-only")))
+
+    def test_aws_secure_transport_is_true(self):
+        https_denied = deny("s3:*", "*", Condition={"Bool": {"aws:SecureTransport": "true"}})
+        self.assert_refused(self.bucket("deny-tls", https_denied))
 
 
 if __name__ == "__main__":
