@@ -350,7 +350,16 @@ async fn glue_catalog_crawler_and_job_converge() {
     );
     let prefix = base.names.all_prefix();
     create_all(&aws, &base, LAKE).await;
-    create_all(&aws, &base, &["iam_role.glue", "s3_object.glue_script"]).await;
+    create_all(
+        &aws,
+        &base,
+        &[
+            "iam_role.glue",
+            "s3_object.glue_script",
+            "glue_security_configuration.clean",
+        ],
+    )
+    .await;
 
     let db = res(&base, "glue_database.lake");
     let db_live = create(&aws, db).await;
@@ -438,7 +447,15 @@ async fn redshift_cluster_table_integration_and_copy_job() {
     let base = build(&config(""), &aws.account);
     let knobs = build(&config("warehouse:\n  nodes: 2\n"), &aws.account);
     let prefix = base.names.all_prefix();
-    create_all(&aws, &base, &["iam_role.redshift-copy"]).await;
+    create_all(
+        &aws,
+        &base,
+        &[
+            "iam_role.redshift-copy",
+            "redshift_parameter_group.warehouse-parameters",
+        ],
+    )
+    .await;
 
     let cluster = res(&base, "redshift_cluster.warehouse");
     let live = create(&aws, cluster).await;

@@ -84,6 +84,12 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        address: "kms_key.stack",
+        change: |s| s["rotation"] = json!(false),
+        paths: &["rotation"],
+        ..ROW
+    },
+    Row {
         address: "iam_role.ingest",
         ..ROW
     },
@@ -234,7 +240,7 @@ fn new_ddl(s: &mut Value) {
 /// The dev stack, with the knobs that declare the kinds it leaves off.
 fn blueprint(suffix: &str, account: &str) -> Blueprint {
     let dev = format!(
-        "{}\napi:\n  access_log_retention_days: 30\n",
+        "{}\nkms_key:\n  enabled: true\n  deletion_window_days: 7\n",
         include_str!("../stacks/dev.yaml")
     );
     let config = load_str("dev.yaml", &dev, Some(suffix)).expect("valid stack");

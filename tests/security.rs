@@ -129,8 +129,14 @@ fn stack_path(name: &str) -> PathBuf {
 }
 
 fn build(name: &str, suffix: Option<&str>) -> Stack {
-    let path = stack_path(name);
-    let config = config::load_file(&path, suffix).unwrap_or_else(|e| panic!("{e}"));
+    build_with(name, suffix, "")
+}
+
+/// [`build`] with `extra` YAML appended to the stack file (knobs it leaves off).
+fn build_with(name: &str, suffix: Option<&str>, extra: &str) -> Stack {
+    let text = std::fs::read_to_string(stack_path(name)).unwrap() + extra;
+    let config =
+        config::load_str(&format!("{name}.yaml"), &text, suffix).unwrap_or_else(|e| panic!("{e}"));
     let names = Names::new(
         instance_name(&config.app, &config.env, suffix),
         ACCOUNT,
@@ -214,6 +220,12 @@ struct Own {
     roles: BTreeSet<String>,
     pools: BTreeSet<String>,
     apis: BTreeSet<String>,
+    log_groups: BTreeSet<String>,
+    /// KMS key aliases, `alias/<instance>`.
+    keys: BTreeSet<String>,
+    /// `<role>-<security configuration>`: the log groups a Glue job's encrypted runs write
+    /// to are named `/aws-glue/jobs-<role>-<security configuration>...`.
+    glue_encrypted_logs: BTreeSet<String>,
 }
 
 impl Own {
@@ -241,6 +253,16 @@ impl Own {
             roles,
             pools: physical(Kind::CognitoUserPool),
             apis: physical(Kind::ApigwRestApi),
+            log_groups: physical(Kind::LogGroup),
+            keys: physical(Kind::KmsKey),
+            glue_encrypted_logs: physical(Kind::IamRole)
+                .iter()
+                .flat_map(|role| {
+                    physical(Kind::GlueSecurityConfiguration)
+                        .into_iter()
+                        .map(move |sc| format!("{role}-{sc}"))
+                })
+                .collect(),
         }
     }
 
@@ -289,15 +311,20 @@ impl Own {
             "lambda" => named("function:", &self.functions),
             "redshift" => named("cluster:", &self.clusters),
             "glue" => named("database/", &self.databases) || named("table/", &self.glue_tables),
-            "logs" => rest
-                .strip_prefix("log-group:")
-                .and_then(|g| g.strip_suffix(":*"))
-                .is_some_and(|g| {
+            "logs" => rest.strip_prefix("log-group:").is_some_and(|group| {
+                let streams = group.strip_suffix(":*");
+                streams.is_some_and(|g| {
                     g.strip_prefix("/aws/lambda/")
                         .is_some_and(|f| self.functions.contains(f))
                         || g.strip_prefix("/aws/kinesisfirehose/")
                             .is_some_and(|d| self.deliveries.contains(d))
-                }),
+                }) || self.log_groups.contains(group)
+                    || group
+                        .strip_prefix("/aws-glue/jobs-")
+                        .and_then(|g| g.strip_suffix('*'))
+                        .is_some_and(|g| self.glue_encrypted_logs.contains(g))
+            }),
+            "kms" => self.keys.contains(rest),
             "iam" => self.roles.contains(arn),
             // Redshift names the secret of its managed master password
             // `redshift!<cluster>-<master user>` plus a random suffix, unknown before the
@@ -382,7 +409,10 @@ fn iam_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
     for r in &s.bp.resources {
         let at = format!("{}: {}", s.label, r.address());
         let mut docs = Vec::new();
-        policies(&r.spec, "", &mut docs);
+        // A key policy follows KMS's own rules (`key_violations`): `*` there is the key.
+        if r.kind != Kind::KmsKey {
+            policies(&r.spec, "", &mut docs);
+        }
         for (path, doc) in &docs {
             let trust = path == "assume_role_policy";
             let list = match doc.get("Statement") {
@@ -541,6 +571,9 @@ fn iam_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
         leaves(&r.spec, "", &mut all);
         for (path, value) in all {
             let Some(text) = value.as_str() else { continue };
+            if r.kind == Kind::KmsKey && path.starts_with("policy.") {
+                continue; // `key_violations`
+            }
             if text.starts_with("arn:") {
                 seen.arns += 1;
                 if let Err(e) = own.check_arn(text) {
@@ -609,6 +642,19 @@ fn api_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
             "{}: expected one user pool and an API, got {:?} and {:?}",
             s.label, own.pools, own.apis
         ));
+    }
+    // Access logs, where the stack keeps them, go to the stack's own log group.
+    for r in of_kind(&s.bp, Kind::ApigwStage) {
+        let destination = r.spec["access_log"]["destination_arn"].as_str();
+        let group = destination.and_then(|d| d.rsplit(':').next());
+        let own_group = group.is_some_and(|g| find(&s.bp, Kind::LogGroup, g).is_some());
+        if s.config.api.access_log_retention_days.is_some() && !own_group {
+            v.push(format!(
+                "{}: {}: access logs go to {destination:?}",
+                s.label,
+                r.address()
+            ));
+        }
     }
     for r in of_kind(&s.bp, Kind::ApigwRestApi) {
         let at = format!("{}: {}", s.label, r.address());
@@ -837,6 +883,20 @@ fn encryption_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
                 s3 == Some(&json!(if bucket_kms { "DISABLED" } else { "SSE-S3" }))
                     || s3 == Some(&json!("SSE-KMS"))
             }
+            // The stack's key is rotated, outlives a destroy by its waiting period, and its
+            // policy grants only what `key_violations` allows.
+            Kind::KmsKey => {
+                v.extend(key_violations(s, r));
+                let window = r.spec["_deletion_window_days"].as_i64();
+                if r.spec["rotation"] != json!(true)
+                    || !window.is_some_and(|d| (7..=30).contains(&d))
+                {
+                    v.push(format!(
+                        "{at}: not rotated, or deleted without a waiting period"
+                    ));
+                }
+                continue;
+            }
             _ => continue,
         };
         seen.encrypted += 1;
@@ -850,6 +910,55 @@ fn encryption_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
             "{}: {clusters} clusters declared with warehouse.enabled = {}",
             s.label, s.config.warehouse.enabled
         ));
+    }
+    v
+}
+
+/// A key policy: the account administers the key through IAM (the root principal, the only
+/// `kms:*`); CloudWatch Logs uses it only for the instance's log groups (by encryption
+/// context); otherwise only the instance's own roles, with cryptographic actions.
+fn key_violations(s: &Stack, r: &Resource) -> Vec<String> {
+    let own = Own::of(&s.bp);
+    let at = format!("{}: {}", s.label, r.address());
+    let root = json!({"AWS": [format!("arn:aws:iam::{}:root", s.bp.names.account)]});
+    let logs = json!({"Service": [format!("logs.{}.amazonaws.com", s.bp.names.region)]});
+    let mut v = Vec::new();
+    for st in r.spec["policy"]["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let sid = st["Sid"].as_str().unwrap_or("");
+        let actions = strings(st.get("Action"));
+        if st["Effect"] != json!("Allow") || strings(st.get("Resource")) != ["*"] {
+            v.push(format!("{at} `{sid}`: not an Allow on the key"));
+        }
+        let principal = &st["Principal"];
+        if *principal == root {
+            continue;
+        }
+        if actions
+            .iter()
+            .any(|a| a == "kms:*" || a.contains("Policy") || a.contains("Delete"))
+        {
+            v.push(format!("{at} `{sid}`: administers the key"));
+        }
+        if *principal == logs {
+            let context =
+                strings(st["Condition"]["ArnLike"].get("kms:EncryptionContext:aws:logs:arn"));
+            if context.is_empty() || context.iter().any(|g| own.check_arn(g).is_err()) {
+                v.push(format!(
+                    "{at} `{sid}`: CloudWatch Logs not held to our log groups"
+                ));
+            }
+            continue;
+        }
+        let roles = strings(principal.get("AWS"));
+        if roles.is_empty() || roles.iter().any(|role| !own.roles.contains(role)) {
+            v.push(format!(
+                "{at} `{sid}`: principal {principal} is not our roles"
+            ));
+        }
     }
     v
 }
@@ -1450,6 +1559,14 @@ const BREAKS: &[Break] = &[
         "is not in our bucket",
     ),
     (
+        "access logs sent elsewhere",
+        |bp| {
+            spec_mut(bp, "apigw_stage.api")["access_log"]["destination_arn"] =
+                json!("arn:aws:logs:eu-west-1:123456789012:log-group:elsewhere")
+        },
+        "access logs go to",
+    ),
+    (
         "an open route",
         |bp| {
             spec_mut(bp, "apigw_rest_api.api")["routes"]["POST /records"]["authorization"] =
@@ -1490,6 +1607,23 @@ const BREAKS: &[Break] = &[
                 ["require_ssl"] = json!("false")
         },
         "TLS not required",
+    ),
+    (
+        "a key another account may use",
+        |bp| {
+            *bp = build_with("dev", None, KEYED).bp;
+            spec_mut(bp, "kms_key.stack")["policy"]["Statement"][2]["Principal"]["AWS"][0] =
+                json!("arn:aws:iam::999999999999:root");
+        },
+        "is not our roles",
+    ),
+    (
+        "a key that is never rotated",
+        |bp| {
+            *bp = build_with("dev", None, KEYED).bp;
+            spec_mut(bp, "kms_key.stack")["rotation"] = json!(false);
+        },
+        "not rotated",
     ),
     (
         "an ETL job without its security configuration",
@@ -1576,6 +1710,9 @@ const BREAKS: &[Break] = &[
         "contains `AKIA`",
     ),
 ];
+
+/// dev with the stack's KMS key, which dev.yaml leaves off.
+const KEYED: &str = "kms_key:\n  enabled: true\n";
 
 /// Every check above can fail: each rule, broken in a copy of the dev blueprint, is reported.
 #[test]

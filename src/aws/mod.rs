@@ -13,6 +13,7 @@ mod glue;
 mod iam;
 mod kinesis;
 pub(crate) mod kit;
+mod kms;
 mod lambda;
 mod logs;
 mod provider;
@@ -108,6 +109,8 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Athena.
     pub athena: aws_sdk_athena::Client,
+    /// KMS.
+    pub kms: aws_sdk_kms::Client,
     /// DynamoDB for the lock table only; its calls are not counted as stack calls.
     pub lock_dynamodb: aws_sdk_dynamodb::Client,
     /// STS: who the caller is, and the execution roles' credentials for `local serve`.
@@ -151,6 +154,8 @@ fn control_plane_quota(service: Service) -> (u32, u32) {
         Service::Logs => (5, 5),
         // Athena: CreateWorkGroup and its kin share a few calls per second per account.
         Service::Athena => (5, 5),
+        // KMS: CreateKey, CreateAlias, PutKeyPolicy and their kin are held to 5 per second.
+        Service::Kms => (5, 5),
     }
 }
 
@@ -205,6 +210,7 @@ impl Aws {
         let redshift_data = stack_client!(aws_sdk_redshiftdata);
         let logs = stack_client!(aws_sdk_cloudwatchlogs);
         let athena = stack_client!(aws_sdk_athena);
+        let kms = stack_client!(aws_sdk_kms);
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let sts = aws_sdk_sts::Client::new(&shared);
         let identity = sts.get_caller_identity().send().await.map_err(|e| {
@@ -235,6 +241,7 @@ impl Aws {
             redshift_data,
             logs,
             athena,
+            kms,
             lock_dynamodb,
             sts,
             stats,

@@ -4,6 +4,7 @@
 //! one message per run, and `process` at most one per `alerts.digest_minutes` while streaming.
 //! The lake's bucket therefore has no event notification to the topic.
 
+use super::key;
 use crate::config::StackConfig;
 use crate::model::policy::{self, Statement};
 use crate::model::sns::{SubscriptionsSpec, TopicSpec};
@@ -29,15 +30,29 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         resources: vec![topic_arn.clone()],
         condition: Some(json!({"StringNotEquals": {"aws:PrincipalAccount": names.account}})),
     };
+    // Under the stack's key where there is one, else SNS's AWS-managed key (which serves
+    // this account's own publishers, but no service such as S3 that publishes for itself).
+    let keyed = config.kms_key.enabled;
+    let kms_key = config.alerts.encrypted.then(|| match keyed {
+        true => key::alias(names),
+        false => "alias/aws/sns".to_string(),
+    });
+    let key_addr = address(Kind::KmsKey, key::KEY);
+    let after: &[&str] = if keyed && kms_key.is_some() {
+        &[&key_addr]
+    } else {
+        &[]
+    };
     let mut out = vec![Resource::new(
         ALERTS,
         &TopicSpec {
             name: topic,
-            kms_key: config.alerts.encrypted.then(|| "alias/aws/sns".to_string()),
+            kms_key,
             policy: policy::document(&[other_accounts]),
             tags: tags.clone(),
         },
-    )];
+    )
+    .after(after)];
     let mut endpoints: Vec<String> = config
         .alerts
         .emails

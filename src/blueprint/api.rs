@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::config::{Mfa, StackConfig};
-use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
+use crate::model::apigateway::{AccessLogSpec, AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
 use crate::model::cognito::{
     AppClientSpec, ClientLifetimes, GroupSpec, PasswordPolicy, TokenValidity, UserPoolSpec,
 };
@@ -155,6 +155,19 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     // and the functions are created side by side; each invoke permission waits for both, and
     // the apply ends only after every function exists.
     out.push(Resource::new(API, &api).after(&[&pool_addr]));
+    let access_log = config.api.access_log_retention_days.map(|_| AccessLogSpec {
+        destination_arn: format!(
+            "arn:aws:logs:{}:{}:log-group:{}",
+            names.region,
+            names.account,
+            names.resource(ACCESS_LOGS)
+        ),
+        format: ACCESS_LOG_FORMAT.into(),
+    });
+    let mut stage_after = Vec::new();
+    if access_log.is_some() {
+        stage_after.push(address(Kind::LogGroup, ACCESS_LOGS));
+    }
     out.push(
         Resource::new(
             API,
@@ -164,9 +177,12 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 throttling_rate_limit: Some(config.api.throttling_rate_limit),
                 throttling_burst_limit: Some(config.api.throttling_burst_limit as i32),
                 deployment_fingerprint: Some(api.definition_fingerprint()),
+                access_log,
+                tracing: config.api.tracing,
             },
         )
-        .owned_by(&api_addr),
+        .owned_by(&api_addr)
+        .after(&stage_after.iter().map(String::as_str).collect::<Vec<_>>()),
     );
     for function in invoked {
         let function_addr = address(Kind::LambdaFunction, function);
@@ -202,6 +218,17 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
 
 /// The log group of the stage's access logs.
 const ACCESS_LOGS: &str = "api-access-logs";
+
+/// One JSON line per request: who called what, how it ended and how long the function took.
+/// The request ID ties a line to the function's own logs.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html>
+pub const ACCESS_LOG_FORMAT: &str = concat!(
+    r#"{"requestId":"$context.requestId","sourceIp":"$context.identity.sourceIp","#,
+    r#""requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","#,
+    r#""resourcePath":"$context.resourcePath","status":"$context.status","#,
+    r#""responseLength":"$context.responseLength","user":"$context.authorizer.claims.sub","#,
+    r#""integrationLatency":"$context.integrationLatency"}"#
+);
 
 // The app client's token and session lifetimes are fixed secure values, not stack knobs: no
 // environment needs others (the producer refreshes its tokens, `stream` signs in again when a

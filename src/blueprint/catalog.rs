@@ -12,6 +12,7 @@
 //! rewriting the declared schema. Non-hive prefixes (`clean/2024/01/02/`) would make the
 //! crawler invent `partition_0..2` columns instead.
 
+use super::key;
 use super::storage::LAKE;
 use super::trust::{trust, Assumer};
 use super::Context;
@@ -57,6 +58,11 @@ pub fn glue_name(s: &str) -> String {
 /// The Firehose delivery stream of clean rows.
 pub fn delivery_stream_name(names: &Names) -> String {
     names.resource(CLEAN)
+}
+
+/// The Glue security configuration's name.
+pub fn security_configuration_name(names: &Names) -> String {
+    names.resource("etl-security")
 }
 
 /// ARN of an IAM role of this instance (roles live under the instance's path).
@@ -204,7 +210,8 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     );
 
     // The Glue service role: crawler and job.
-    let glue_statements = vec![
+    let security_name = security_configuration_name(names);
+    let mut glue_statements = vec![
         Statement::allow(
             "ListLake",
             &["s3:ListBucket", "s3:GetBucketLocation"],
@@ -259,6 +266,20 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             }),
         ),
     ];
+    if config.kms_key.enabled {
+        // Logs encrypted by the security configuration go to groups of their own, which the
+        // job's role associates with the key.
+        glue_statements.push(Statement::allow(
+            "EncryptedLogs",
+            &[
+                "logs:AssociateKmsKey",
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            ],
+            &[key::glue_log_groups(names, &glue_role, &security_name)],
+        ));
+    }
     out.push(Resource::new(
         GLUE_ROLE,
         &RoleSpec {
@@ -374,27 +395,36 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             config.cleaning.drop_duplicates.to_string(),
         ),
     ]);
-    // What the job's runs write to the lake is encrypted as the bucket's default encrypts:
-    // SSE-S3 said explicitly; or, for a bucket under its AWS-managed KMS key, no mode of the
-    // job's own, since Glue's SSE-KMS mode wants a customer-managed key and sending SSE-S3
-    // would weaken the bucket's default. Logs and bookmarks need a customer-managed key too.
+    // With the stack's KMS key, the job's runs encrypt what they write to the lake, their
+    // logs and their bookmarks with it. Without, what they write is encrypted as the
+    // bucket's default encrypts: SSE-S3 said explicitly; or, for a bucket under its
+    // AWS-managed KMS key, no mode of the job's own, since Glue's SSE-KMS mode wants a
+    // customer-managed key and sending SSE-S3 would weaken the bucket's default. Logs and
+    // bookmarks need a customer-managed key.
     // https://docs.aws.amazon.com/glue/latest/dg/encryption-security-configuration.html
+    let keyed = config.kms_key.enabled;
     let security = SecurityConfigurationSpec {
-        name: names.resource("etl-security"),
-        s3_encryption: if config.bucket.kms {
-            "DISABLED"
-        } else {
-            "SSE-S3"
+        name: security_name,
+        s3_encryption: match (keyed, config.bucket.kms) {
+            (true, _) => "SSE-KMS",
+            (false, true) => "DISABLED",
+            (false, false) => "SSE-S3",
         }
         .into(),
-        cloudwatch_encryption: "DISABLED".into(),
-        bookmarks_encryption: "DISABLED".into(),
-        kms_key: None,
+        cloudwatch_encryption: if keyed { "SSE-KMS" } else { "DISABLED" }.into(),
+        bookmarks_encryption: if keyed { "CSE-KMS" } else { "DISABLED" }.into(),
+        kms_key: keyed.then(|| key::alias_arn(names)),
     };
     let security_addr = address(Kind::GlueSecurityConfiguration, CLEAN);
     let security_name = security.name.clone();
+    let key_addr = address(Kind::KmsKey, key::KEY);
+    let security_after: &[&str] = if keyed { &[&key_addr] } else { &[] };
     // Glue does not tag security configurations: it is the Glue role's, whose job runs use it.
-    out.push(Resource::new(CLEAN, &security).owned_by(&glue_role_addr));
+    out.push(
+        Resource::new(CLEAN, &security)
+            .owned_by(&glue_role_addr)
+            .after(security_after),
+    );
     let job_after = [
         lake.as_str(),
         &glue_role_addr,

@@ -9,6 +9,7 @@ mod analytics;
 mod api;
 mod catalog;
 mod compute;
+mod key;
 mod storage;
 mod streaming;
 mod tables;
@@ -83,6 +84,8 @@ pub fn build(config: &StackConfig, ctx: &Context) -> Blueprint {
     resources.extend(catalog::resources(config, ctx, &tags));
     resources.extend(warehouse::resources(config, ctx, &tags));
     resources.extend(analytics::resources(&ctx.names, &tags));
+    let security = catalog::security_configuration_name(&ctx.names);
+    resources.extend(key::resources(config, &ctx.names, &security, &tags));
     Blueprint {
         names: ctx.names.clone(),
         resources,

@@ -60,6 +60,38 @@ pub struct StackConfig {
     /// The Redshift warehouse.
     #[serde(default)]
     pub warehouse: WarehouseConfig,
+    /// The stack's customer-managed KMS key.
+    #[serde(default)]
+    pub kms_key: KmsKeyConfig,
+}
+
+/// The stack's customer-managed KMS key (billed monthly per key, and per request): it
+/// encrypts the Glue job's CloudWatch logs and bookmarks and the alerts topic, which have no
+/// AWS-managed key fit for them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsKeyConfig {
+    /// Declare the key (`alias/<instance>`); off: those three go without one (the topic
+    /// under the AWS-managed `alias/aws/sns` when `alerts.encrypted`).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Days between a destroy and the key's deletion (7..=30), during which it can be
+    /// brought back with what it encrypted.
+    #[serde(default = "default_key_window")]
+    pub deletion_window_days: u32,
+}
+
+fn default_key_window() -> u32 {
+    30
+}
+
+impl Default for KmsKeyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            deletion_window_days: default_key_window(),
+        }
+    }
 }
 
 fn default_ttl() -> u32 {
@@ -489,9 +521,12 @@ pub struct ApiConfig {
     #[serde(default = "default_burst")]
     pub throttling_burst_limit: u32,
     /// Days to keep the stage's access logs, one of CloudWatch Logs' retention periods;
-    /// none = no access-log group.
+    /// none = no access logs (billed by volume: a line per request).
     #[serde(default)]
     pub access_log_retention_days: Option<u32>,
+    /// Trace requests with AWS X-Ray (billed per trace).
+    #[serde(default)]
+    pub tracing: bool,
 }
 
 fn default_stage() -> String {
@@ -511,6 +546,7 @@ impl Default for ApiConfig {
             throttling_rate_limit: default_rate(),
             throttling_burst_limit: default_burst(),
             access_log_retention_days: None,
+            tracing: false,
         }
     }
 }

@@ -208,6 +208,12 @@ pub(super) fn validate(
         );
     }
     ck.range(
+        "kms_key.deletion_window_days",
+        c.kms_key.deletion_window_days,
+        7,
+        30,
+    );
+    ck.range(
         "cognito.password_min_length",
         c.cognito.password_min_length,
         8,

@@ -13,7 +13,7 @@ use crate::aws::{Aws, AwsError, Fence};
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType,
+    ScalarAttributeType, SseSpecification, SseType,
 };
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -126,6 +126,15 @@ async fn ensure_table(client: &aws_sdk_dynamodb::Client) -> Result<(), AwsError>
                 .build()
                 .map_err(built)?,
         )
+        // Shared by every stack of the account: encrypted under DynamoDB's AWS-managed KMS
+        // key (auditable in CloudTrail) and protected from deletion by accident.
+        .sse_specification(
+            SseSpecification::builder()
+                .enabled(true)
+                .sse_type(SseType::Kms)
+                .build(),
+        )
+        .deletion_protection_enabled(true)
         .tags(
             aws_sdk_dynamodb::types::Tag::builder()
                 .key(crate::names::TAG_MANAGED_BY)

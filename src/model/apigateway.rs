@@ -1,8 +1,11 @@
 //! Specs of the API Gateway kinds: the REST API as one route table, and its stage. The API's
 //! ID is its output; the stage and the authorizers' user pools come from dependencies.
 
+use super::iam::RoleSpec;
+use super::policy::{self, Statement};
 use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -82,7 +85,66 @@ pub struct StageSpec {
     /// [`RestApiSpec::definition_fingerprint`] of the definition deployed; kept in the
     /// deployment's description. A difference means: deploy again.
     pub deployment_fingerprint: Option<String>,
+    /// Where and how each request is logged; `None` = no access logs.
+    pub access_log: Option<AccessLogSpec>,
+    /// Requests are traced with AWS X-Ray.
+    pub tracing: bool,
 }
+
+/// A stage's access logging.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLogSpec {
+    /// ARN of the CloudWatch Logs group (without the trailing `:*`).
+    pub destination_arn: String,
+    /// The line logged per request, with `$context` variables.
+    pub format: String,
+}
+
+/// The role API Gateway writes stage logs to CloudWatch Logs with. It is set once per account
+/// and region (API Gateway's account settings), not per API, so it is shared by every stack
+/// of the account and owned by none: no stack's destroy removes it, and it is only set where
+/// no role is. Its permissions are those of the AWS managed policy
+/// `AmazonAPIGatewayPushToCloudWatchLogs`, written inline.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html>
+pub fn account_logging_role(account: &str) -> RoleSpec {
+    let push = Statement::allow(
+        "PushToCloudWatchLogs",
+        &[
+            "logs:CreateLogGroup",
+            "logs:CreateLogStream",
+            "logs:DescribeLogGroups",
+            "logs:DescribeLogStreams",
+            "logs:PutLogEvents",
+            "logs:GetLogEvents",
+            "logs:FilterLogEvents",
+        ],
+        &[format!("arn:aws:logs:*:{account}:*")],
+    );
+    RoleSpec {
+        name: ACCOUNT_LOGGING_ROLE.into(),
+        path: "/ecomflow-infra/".into(),
+        // The trust policy the guide gives, without the `aws:SourceAccount` condition of the
+        // stack's roles: API Gateway is not documented to send the key when it assumes this
+        // role, and a condition on a key not sent never matches.
+        assume_role_policy: policy::document(&[Statement {
+            sid: "ApiGatewayAssumes".into(),
+            principal: Some(json!({"Service": "apigateway.amazonaws.com"})),
+            actions: vec!["sts:AssumeRole".into()],
+            ..Statement::default()
+        }]),
+        policies: BTreeMap::from([(
+            "push-to-cloudwatch-logs".to_string(),
+            policy::document(&[push]),
+        )]),
+        tags: Tags::from([(
+            "ecomflow-infra:shared".to_string(),
+            "apigateway-account".to_string(),
+        )]),
+    }
+}
+
+/// Name of [`account_logging_role`].
+pub const ACCOUNT_LOGGING_ROLE: &str = "ecomflow-infra-apigateway-cloudwatch";
 
 impl Spec for StageSpec {
     const KIND: Kind = Kind::ApigwStage;

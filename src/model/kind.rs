@@ -32,11 +32,13 @@ pub enum Service {
     Logs,
     /// Athena (workgroups).
     Athena,
+    /// KMS (customer-managed keys).
+    Kms,
 }
 
 impl Service {
     /// Every service, for per-service clients and limits.
-    pub const ALL: [Service; 13] = [
+    pub const ALL: [Service; 14] = [
         Service::S3,
         Service::Iam,
         Service::Kinesis,
@@ -50,6 +52,7 @@ impl Service {
         Service::Redshift,
         Service::Logs,
         Service::Athena,
+        Service::Kms,
     ];
 }
 
@@ -81,6 +84,8 @@ macro_rules! kind_table {
             S3Versioning = "s3_versioning", S3, ["bucket"], [], false, false, None, s3::Versioning;
             /// Bucket lifecycle rules.
             S3Lifecycle = "s3_lifecycle", S3, ["bucket"], [], false, false, None, s3::Lifecycle;
+            /// A customer-managed KMS key (Glue's logs and bookmarks, the alerts topic).
+            KmsKey = "kms_key", Kms, ["alias"], [], true, true, None, kms::Key;
             /// An IAM role with inline policies.
             IamRole = "iam_role", Iam, ["name", "path"], [], false, true, None, iam::Role;
             /// A Kinesis Data Stream.

@@ -11,6 +11,7 @@ pub mod dynamodb;
 pub mod iam;
 mod kind;
 pub mod kinesis;
+pub mod kms;
 pub mod lambda;
 pub mod logs;
 pub mod policy;

@@ -1,7 +1,9 @@
 //! API Gateway (REST): the API itself (`api`), its route table of resources, methods, Lambda
 //! proxy integrations and Cognito authorizers (`routes`), its stage with throttling and
-//! deployment (`stage`), and the per-operation quotas every call here keeps to (`limits`).
+//! deployment (`stage`), the account's CloudWatch role the stage logs with (`account`), and the
+//! per-operation quotas every call here keeps to (`limits`).
 
+mod account;
 mod api;
 mod limits;
 mod routes;

@@ -1,7 +1,9 @@
-//! A stage of the REST API: its throttling, and the deployment of the current definition.
+//! A stage of the REST API: its throttling, access logs and tracing, and the deployment of the
+//! current definition.
 //! The API's ID comes from the API's outputs; the stage keeps it as its output `api_id` for
 //! its delete.
 
+use super::account::ensure_logging_role;
 use super::limits::limits;
 use super::{no_sdk_retries, patch, APIGW, NOT_FOUND};
 use crate::aws::checked::{create_checked, CONFLICT};
@@ -10,7 +12,7 @@ use crate::aws::provider::to_value;
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
-use crate::model::apigateway::StageSpec;
+use crate::model::apigateway::{AccessLogSpec, StageSpec};
 use crate::model::{Kind, Resource, Spec};
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
@@ -55,12 +57,20 @@ async fn read_stage(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<Option<Sta
             }),
         None => None,
     };
+    let access_log = stage.access_log_settings().and_then(|a| {
+        Some(AccessLogSpec {
+            destination_arn: a.destination_arn()?.to_string(),
+            format: a.format().unwrap_or_default().to_string(),
+        })
+    });
     Ok(Some(StageSpec {
         api: s.api.clone(),
         stage: s.stage.clone(),
         throttling_rate_limit: all.map(|m| m.throttling_rate_limit()),
         throttling_burst_limit: all.map(|m| m.throttling_burst_limit()),
         deployment_fingerprint: fingerprint,
+        access_log,
+        tracing: stage.tracing_enabled(),
     }))
 }
 
@@ -135,8 +145,8 @@ async fn find_deployment(
     Ok(newest.map(|(_, id)| id))
 }
 
-/// Throttling and deployment of a stage, as patch operations: the throttling `changes`
-/// names, or all that is declared when there are none to go by (a new stage).
+/// Throttling, logging, tracing and deployment of a stage, as patch operations: the settings
+/// `changes` names, or all that is declared when there are none to go by (a new stage).
 fn stage_patches(
     s: &StageSpec,
     changes: Option<&Changes>,
@@ -167,6 +177,26 @@ fn stage_patches(
             Some(burst.to_string()),
         ));
     }
+    if changed("access_log") {
+        match &s.access_log {
+            Some(log) => {
+                let arn = Some(log.destination_arn.clone());
+                ops.push(patch(Op::Replace, "/accessLogSettings/destinationArn", arn));
+                let format = Some(log.format.clone());
+                ops.push(patch(Op::Replace, "/accessLogSettings/format", format));
+            }
+            // A new stage has none to remove.
+            None if changes.is_some() => ops.push(patch(Op::Remove, "/accessLogSettings", None)),
+            None => {}
+        }
+    }
+    if changed("tracing") && (s.tracing || changes.is_some()) {
+        ops.push(patch(
+            Op::Replace,
+            "/tracingEnabled",
+            Some(s.tracing.to_string()),
+        ));
+    }
     ops
 }
 
@@ -178,6 +208,13 @@ async fn patch_stage(
 ) -> Result<(), AwsError> {
     if ops.is_empty() {
         return Ok(());
+    }
+    if ops.iter().any(|o| {
+        o.path()
+            .is_some_and(|p| p.starts_with("/accessLogSettings/"))
+    }) {
+        // API Gateway refuses access logs until the account has a CloudWatch role.
+        ensure_logging_role(aws).await?;
     }
     let call = aws
         .apigateway
@@ -311,6 +348,8 @@ impl Provider for Stage {
                     throttling_rate_limit: None,
                     throttling_burst_limit: None,
                     deployment_fingerprint: None,
+                    access_log: None,
+                    tracing: false,
                 };
                 Listed {
                     physical: live.physical(),

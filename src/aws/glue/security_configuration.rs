@@ -6,11 +6,21 @@ use super::{GLUE, NOT_FOUND};
 use crate::aws::kit::{sent, Absent};
 use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::catalog::SecurityConfigurationSpec;
+use crate::model::Kind;
 use async_trait::async_trait;
 use aws_sdk_glue::types as gt;
 
-fn encryption(s: &SecurityConfigurationSpec) -> gt::EncryptionConfiguration {
-    let key = s.kms_key.clone();
+/// The key ARN to send: where the spec names the stack's key by its alias's ARN, the key's
+/// own ARN, from the key's outputs (Glue wants a key ARN).
+fn key_arn(s: &SecurityConfigurationSpec, inputs: &Inputs) -> Option<String> {
+    match (&s.kms_key, inputs.get(Kind::KmsKey, "arn")) {
+        (Some(declared), Some(arn)) if declared.contains(":alias/") => Some(arn.to_string()),
+        (declared, _) => declared.clone(),
+    }
+}
+
+fn encryption(s: &SecurityConfigurationSpec, inputs: &Inputs) -> gt::EncryptionConfiguration {
+    let key = key_arn(s, inputs);
     gt::EncryptionConfiguration::builder()
         .s3_encryption(
             gt::S3Encryption::builder()
@@ -79,7 +89,7 @@ impl Provider for SecurityConfiguration {
         &self,
         aws: &Aws,
         desired: &SecurityConfigurationSpec,
-        _: &Inputs,
+        inputs: &Inputs,
     ) -> Found<SecurityConfigurationSpec> {
         let name = &desired.name;
         let out = aws
@@ -91,9 +101,14 @@ impl Provider for SecurityConfiguration {
             .map_err(AwsError::from)
             .or_absent(NOT_FOUND)
             .map_err(|e| e.context(format!("failed to read Glue security configuration {name}")))?;
-        Ok(out
-            .and_then(|o| o.security_configuration)
-            .map(|c| Observed::bare(observed(name, c.encryption_configuration()))))
+        Ok(out.and_then(|o| o.security_configuration).map(|c| {
+            let mut live = observed(name, c.encryption_configuration());
+            // The stack's key reads as declared, by its alias.
+            if live.kms_key.is_some() && live.kms_key == key_arn(desired, inputs) {
+                live.kms_key = desired.kms_key.clone();
+            }
+            Observed::bare(live)
+        }))
     }
 
     /// One made by an interrupted run is taken as it is: a difference is the plan's to
@@ -102,13 +117,13 @@ impl Provider for SecurityConfiguration {
         &self,
         aws: &Aws,
         s: &SecurityConfigurationSpec,
-        _: &Inputs,
+        inputs: &Inputs,
     ) -> Result<Outputs, AwsError> {
         let call = aws
             .glue
             .create_security_configuration()
             .name(&s.name)
-            .encryption_configuration(encryption(s))
+            .encryption_configuration(encryption(s, inputs))
             .send();
         let what = format!("failed to create Glue security configuration {}", s.name);
         aws.mutate(GLUE, what, call)
