@@ -137,7 +137,8 @@ fn members_the_config_no_longer_declares_are_deleted() {
 
     let dir = tempfile::tempdir().unwrap();
     let moved = support::stack_file(dir.path(), "moved.yaml", |s| {
-        s + "api:\n  stage: v2\nprocessing:\n  event_source_mapping: false\n"
+        s.replacen("api:\n", "api:\n  stage: v2\n", 1)
+            + "processing:\n  event_source_mapping: false\n"
     });
     let moved = moved.to_str().unwrap();
     let plan = run(ep, &["-s", moved, "--output", "json", "plan"]).expect(0);

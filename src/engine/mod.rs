@@ -173,7 +173,7 @@ impl Session {
             .blueprint
             .resources
             .iter()
-            .filter(|r| r.owner.is_none())
+            .filter(|r| r.owner.is_none() || !r.kind.goes_with_owner())
             .cloned()
             .collect();
         let (plan, left_alone) = plan::teardown(

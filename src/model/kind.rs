@@ -212,6 +212,14 @@ pub struct KindInfo {
 }
 
 impl Kind {
+    /// For a sub-resource (one owned through its owner's tags): AWS deletes it with its
+    /// owner (a bucket's settings, a stage, a subscription), so `destroy` deletes only the
+    /// owner. A Glue security configuration is the exception: Glue cannot tag it, so it is
+    /// owned through the Glue role, but it outlives the role and is deleted itself.
+    pub fn goes_with_owner(self) -> bool {
+        self != Kind::GlueSecurityConfiguration
+    }
+
     /// Parses an address prefix such as `s3_bucket`.
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.info().name == name)
