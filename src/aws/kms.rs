@@ -8,7 +8,7 @@ use super::checked::create_checked;
 use super::kit::{converge_tags, Absent};
 use super::{Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::kms::KeySpec;
-use crate::model::{policy, Service, Tags};
+use crate::model::{policy, Kind, Service, Tags};
 use crate::names::TAG_STACK;
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeyState, Tag};
@@ -143,6 +143,28 @@ async fn unnamed(aws: &Aws, s: &KeySpec) -> Result<Option<String>, AwsError> {
         }
     }
     Ok(None)
+}
+
+/// The key ARN to send where a spec names the stack's key by its alias's ARN (what the
+/// blueprint can know): the key's own ARN, from the key's outputs, as Glue and CloudWatch Logs
+/// want it. Any other value is sent as declared.
+pub(crate) fn key_arn(declared: Option<&str>, inputs: &Inputs) -> Option<String> {
+    match (declared, inputs.get(Kind::KmsKey, "arn")) {
+        (Some(d), Some(arn)) if d.contains(":alias/") => Some(arn.to_string()),
+        (d, _) => d.map(str::to_string),
+    }
+}
+
+/// A live key ARN as declared: the alias's ARN where it is the stack's key.
+pub(crate) fn as_declared(
+    live: Option<String>,
+    declared: Option<&str>,
+    inputs: &Inputs,
+) -> Option<String> {
+    match &live {
+        Some(_) if live == key_arn(declared, inputs) => declared.map(str::to_string),
+        _ => live,
+    }
 }
 
 /// A customer-managed KMS key.

@@ -2,6 +2,7 @@
 
 use super::kit::{converge_tags, listed, Absent};
 use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use crate::aws::kms::{as_declared, key_arn};
 use crate::aws::Found;
 use crate::model::logs::LogGroupSpec;
 use crate::model::{Service, Tags};
@@ -45,7 +46,12 @@ async fn tags_of(aws: &Aws, arn: &str) -> Result<Option<Tags>, AwsError> {
     Ok(out.map(|o| o.tags.unwrap_or_default().into_iter().collect()))
 }
 
-async fn read_group(aws: &Aws, name: &str) -> Result<Option<Observed<LogGroupSpec>>, AwsError> {
+async fn read_group(
+    aws: &Aws,
+    desired: &LogGroupSpec,
+    inputs: &Inputs,
+) -> Result<Option<Observed<LogGroupSpec>>, AwsError> {
+    let name = desired.name.as_str();
     let found = groups(aws, name).await?;
     let Some(group) = found.into_iter().find(|g| g.log_group_name() == Some(name)) else {
         return Ok(None);
@@ -57,7 +63,11 @@ async fn read_group(aws: &Aws, name: &str) -> Result<Option<Observed<LogGroupSpe
     let spec = LogGroupSpec {
         name: name.to_string(),
         retention_days: group.retention_in_days(),
-        kms_key: group.kms_key_id().map(str::to_string),
+        kms_key: as_declared(
+            group.kms_key_id().map(str::to_string),
+            desired.kms_key.as_deref(),
+            inputs,
+        ),
         tags,
     };
     Ok(Some(Observed::with(spec, "arn", arn)))
@@ -70,8 +80,13 @@ pub struct LogGroup;
 impl Provider for LogGroup {
     type Spec = LogGroupSpec;
 
-    async fn read(&self, aws: &Aws, desired: &LogGroupSpec, _: &Inputs) -> Found<LogGroupSpec> {
-        read_group(aws, &desired.name).await
+    async fn read(
+        &self,
+        aws: &Aws,
+        desired: &LogGroupSpec,
+        inputs: &Inputs,
+    ) -> Found<LogGroupSpec> {
+        read_group(aws, desired, inputs).await
     }
 
     async fn create(
@@ -84,7 +99,7 @@ impl Provider for LogGroup {
             .logs
             .create_log_group()
             .log_group_name(&s.name)
-            .set_kms_key_id(s.kms_key.clone())
+            .set_kms_key_id(key_arn(s.kms_key.as_deref(), inputs))
             .set_tags(Some(s.tags.clone().into_iter().collect()))
             .send();
         aws.mutate(LOGS, format!("failed to create log group {}", s.name), call)
@@ -100,7 +115,7 @@ impl Provider for LogGroup {
         s: &LogGroupSpec,
         live: &Observed<LogGroupSpec>,
         changes: &Changes,
-        _: &Inputs,
+        inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let name = &s.name;
         if changes.touches("retention_days") {
@@ -135,7 +150,7 @@ impl Provider for LogGroup {
             }
         }
         if changes.touches("kms_key") {
-            match &s.kms_key {
+            match key_arn(s.kms_key.as_deref(), inputs) {
                 Some(key) => {
                     let call = aws
                         .logs

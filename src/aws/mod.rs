@@ -13,7 +13,7 @@ mod glue;
 mod iam;
 mod kinesis;
 pub(crate) mod kit;
-mod kms;
+pub(crate) mod kms;
 mod lambda;
 mod logs;
 mod provider;

@@ -1,6 +1,7 @@
 //! The public side: the Cognito user pool, its app client and groups, the REST API with its
 //! stage, and the permissions that let the API invoke `ingest` and `query`.
 
+use super::key;
 use super::Context;
 use crate::config::{Mfa, StackConfig};
 use crate::model::apigateway::{AccessLogSpec, AuthorizerSpec, RestApiSpec, RouteSpec, StageSpec};
@@ -10,6 +11,7 @@ use crate::model::cognito::{
 use crate::model::lambda::PermissionSpec;
 use crate::model::logs::LogGroupSpec;
 use crate::model::{address, Kind, Resource, Tags};
+use crate::names::Names;
 use std::collections::BTreeMap;
 
 /// Logical name of the user pool.
@@ -160,7 +162,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
             "arn:aws:logs:{}:{}:log-group:{}",
             names.region,
             names.account,
-            names.resource(ACCESS_LOGS)
+            access_log_group(names)
         ),
         format: ACCESS_LOG_FORMAT.into(),
     });
@@ -203,21 +205,33 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
         );
     }
     if let Some(days) = config.api.access_log_retention_days {
-        out.push(Resource::new(
-            ACCESS_LOGS,
-            &LogGroupSpec {
-                name: names.resource(ACCESS_LOGS),
-                retention_days: Some(days as i32),
-                kms_key: None,
-                tags: tags.clone(),
-            },
-        ));
+        // Under the stack's key where there is one (CloudWatch Logs' own encryption else).
+        let keyed = config.kms_key.enabled;
+        let key_addr = address(Kind::KmsKey, key::KEY);
+        let after: &[&str] = if keyed { &[&key_addr] } else { &[] };
+        out.push(
+            Resource::new(
+                ACCESS_LOGS,
+                &LogGroupSpec {
+                    name: access_log_group(names),
+                    retention_days: Some(days as i32),
+                    kms_key: keyed.then(|| key::alias_arn(names)),
+                    tags: tags.clone(),
+                },
+            )
+            .after(after),
+        );
     }
     out
 }
 
 /// The log group of the stage's access logs.
 const ACCESS_LOGS: &str = "api-access-logs";
+
+/// The name of the stage's access-log group.
+pub fn access_log_group(names: &Names) -> String {
+    names.resource(ACCESS_LOGS)
+}
 
 /// One JSON line per request: who called what, how it ended and how long the function took.
 /// The request ID ties a line to the function's own logs.

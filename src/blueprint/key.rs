@@ -1,10 +1,10 @@
 //! The stack's customer-managed KMS key (`kms_key.enabled`): it encrypts what has no
-//! AWS-managed key fit for it, the Glue job's output, CloudWatch logs and bookmarks, and the
-//! alerts topic.
+//! AWS-managed key fit for it, the Glue job's output, CloudWatch logs and bookmarks, the
+//! API's access logs and the alerts topic.
 //!
 //! Its policy lets the account administer it through IAM (which also keeps it manageable:
 //! KMS refuses a policy that would lock its caller out), CloudWatch Logs encrypt the Glue
-//! job's log groups, and the roles that use it directly encrypt and decrypt with it: the Glue
+//! job's log groups and the API's access-log group, and the roles that use it directly encrypt and decrypt with it: the Glue
 //! job's (what it writes to the lake, its bookmarks), `process`'s (publishing to the
 //! encrypted topic) and the warehouse's COPY role (reading what the job wrote). Roles are
 //! named, not granted through their own policies, because a role's policy would need the
@@ -64,6 +64,15 @@ pub fn resources(
         return Vec::new();
     }
     let glue_role = names.role(GLUE_ROLE);
+    let mut log_groups = vec![glue_log_groups(names, &glue_role, security)];
+    if config.api.access_log_retention_days.is_some() {
+        log_groups.push(format!(
+            "arn:aws:logs:{}:{}:log-group:{}",
+            names.region,
+            names.account,
+            super::api::access_log_group(names)
+        ));
+    }
     let administer = Statement {
         sid: "AccountAdministers".into(),
         principal: Some(json!({"AWS": format!("arn:aws:iam::{}:root", names.account)})),
@@ -85,7 +94,7 @@ pub fn resources(
         .to_vec(),
         resources: vec!["*".into()],
         condition: Some(json!({"ArnLike": {
-            "kms:EncryptionContext:aws:logs:arn": glue_log_groups(names, &glue_role, security)
+            "kms:EncryptionContext:aws:logs:arn": log_groups
         }})),
         ..Statement::default()
     };

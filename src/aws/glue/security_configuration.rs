@@ -4,23 +4,14 @@
 
 use super::{GLUE, NOT_FOUND};
 use crate::aws::kit::{sent, Absent};
+use crate::aws::kms::{as_declared, key_arn};
 use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::catalog::SecurityConfigurationSpec;
-use crate::model::Kind;
 use async_trait::async_trait;
 use aws_sdk_glue::types as gt;
 
-/// The key ARN to send: where the spec names the stack's key by its alias's ARN, the key's
-/// own ARN, from the key's outputs (Glue wants a key ARN).
-fn key_arn(s: &SecurityConfigurationSpec, inputs: &Inputs) -> Option<String> {
-    match (&s.kms_key, inputs.get(Kind::KmsKey, "arn")) {
-        (Some(declared), Some(arn)) if declared.contains(":alias/") => Some(arn.to_string()),
-        (declared, _) => declared.clone(),
-    }
-}
-
 fn encryption(s: &SecurityConfigurationSpec, inputs: &Inputs) -> gt::EncryptionConfiguration {
-    let key = key_arn(s, inputs);
+    let key = key_arn(s.kms_key.as_deref(), inputs);
     gt::EncryptionConfiguration::builder()
         .s3_encryption(
             gt::S3Encryption::builder()
@@ -103,10 +94,7 @@ impl Provider for SecurityConfiguration {
             .map_err(|e| e.context(format!("failed to read Glue security configuration {name}")))?;
         Ok(out.and_then(|o| o.security_configuration).map(|c| {
             let mut live = observed(name, c.encryption_configuration());
-            // The stack's key reads as declared, by its alias.
-            if live.kms_key.is_some() && live.kms_key == key_arn(desired, inputs) {
-                live.kms_key = desired.kms_key.clone();
-            }
+            live.kms_key = as_declared(live.kms_key, desired.kms_key.as_deref(), inputs);
             Observed::bare(live)
         }))
     }
