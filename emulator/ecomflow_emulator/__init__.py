@@ -389,6 +389,28 @@ S3 (`s3`):
   Principals are not matched, as in moto.
   https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html
   https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+- PutBucketLogging refuses what AWS lists as set-up errors, and only that: a target bucket that
+  does not exist (InvalidTargetBucketForLogging, HTTP 400, "The target bucket for logging does
+  not exist"), of another account (same code, "The owner for the bucket to be logged and the
+  target bucket must be the same."), in another Region (CrossLocationLoggingProhibited, HTTP
+  403, "Cross S3 location logging not allowed."), TargetGrants for a target with ACLs disabled
+  (AccessControlListNotSupported, HTTP 400, "Target grants not allowed for bucket owner
+  enforced buckets"). moto's own check (a bucket policy of the one shape it knew, or a log
+  delivery group ACL grant) is gone: the permission is a delivery matter. GetBucketLogging
+  answers what was put, TargetObjectKeyFormat included.
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshooting-server-access-logging.html
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLogging.html
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_TargetGrant.html
+- Server access logs (moto's log object per request to the source bucket) are delivered only
+  as AWS delivers them: the target's bucket policy lets `logging.s3.amazonaws.com`
+  s3:PutObject on the log object with aws:SourceArn the source bucket and aws:SourceAccount its
+  owner (`iam_eval`, an explicit Deny wins; taken as over TLS), or, ACLs enabled, its ACL
+  grants the log delivery group WRITE and READ_ACP; the target has no Object Lock and default
+  encryption SSE-S3 (SSE-KMS is not supported). Else nothing is delivered and the emulator's
+  stderr says why. Keys follow TargetObjectKeyFormat. (Requester Pays, AWS's other delivery
+  rule, cannot be set: moto ignores PutBucketRequestPayment.)
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_PartitionedPrefix.html
 
 KMS (`kms`):
 - The calls the tool makes answer as the API reference says: `alias/aws/sns` (sqs, kinesis)

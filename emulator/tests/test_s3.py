@@ -2,7 +2,8 @@
 SNS topic destinations PutBucketNotificationConfiguration validates (the topic, its access
 policy, its KMS key and that key's policy), and bucket policies evaluated with their
 conditions (a TLS-only policy over the emulator's plain HTTP, and under `--tls-terminated`),
-each refused case beside an accepted one.
+and server access logging (what PutBucketLogging refuses, what GetBucketLogging answers, and
+when logs are delivered), each refused case beside an accepted one.
 """
 
 import itertools
@@ -47,6 +48,25 @@ def tls_only(bucket):
     arn = f"arn:aws:s3:::{bucket}"
     return deny("s3:*", [arn, f"{arn}/*"], Principal="*",
                 Condition={"Bool": {"aws:SecureTransport": "false"}})
+
+
+OTHER_ACCOUNT = "210987654321"
+LOGGING = {"Service": "logging.s3.amazonaws.com"}
+LOG_DELIVERY = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+
+
+def delivery_policy(target, source, prefix="lake/"):
+    """The target bucket's policy AWS documents (enable-server-access-logging), and the
+    project's (src/blueprint/storage.rs): log delivery for one source bucket, under a prefix."""
+    return allow(
+        "s3:PutObject",
+        f"arn:aws:s3:::{target}/{prefix}*",
+        Principal=LOGGING,
+        Condition={
+            "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{source}"},
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        },
+    )
 
 
 class PolicyCase(EmulatorCase):
@@ -229,6 +249,154 @@ class Buckets(PolicyCase):
             self.refused_destinations(good, bare, missing),
             [(bare, NOT_PERMITTED), (missing, "The destination topic does not exist")],
         )
+
+    # -- Server access logging
+
+    def source(self):
+        name = f"logged-{next(self.names)}"
+        self.s3.create_bucket(Bucket=name)
+        return name
+
+    def target(self, source, *statements, grant=True, **create):
+        """A log bucket (ACLs disabled unless `create` says otherwise) with SSE-S3 and, unless
+        `grant` is false, the documented delivery policy for `source`, plus `statements`."""
+        name = f"access-logs-{next(self.names)}"
+        self.s3.create_bucket(Bucket=name, **create)
+        self.s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        )
+        statements = ((delivery_policy(name, source),) if grant else ()) + statements
+        if statements:
+            self.s3.put_bucket_policy(Bucket=name, Policy=policy(*statements))
+        return name
+
+    def log_to(self, source, target, prefix="lake/", **extra):
+        enabled = {"TargetBucket": target, "TargetPrefix": prefix, **extra}
+        self.s3.put_bucket_logging(Bucket=source, BucketLoggingStatus={"LoggingEnabled": enabled})
+        return enabled
+
+    def logging_of(self, source):
+        return self.s3.get_bucket_logging(Bucket=source).get("LoggingEnabled")
+
+    def delivered(self, source, target, prefix="lake/"):
+        """The log objects in `target` after a request to `source`."""
+        self.s3.put_object(Bucket=source, Key="k", Body=b"x")
+        return [o["Key"] for o in self.s3.list_objects_v2(Bucket=target, Prefix=prefix).get("Contents", [])]
+
+    def logging_refused(self, source, target, code, status, **extra):
+        message = self.refused(lambda: self.log_to(source, target, **extra), code, status)
+        self.assertIsNone(self.logging_of(source))
+        return message
+
+    def test_logging_is_set_read_back_and_turned_off(self):
+        source = self.source()
+        target = self.target(source)
+        partitioned = {"PartitionedPrefix": {"PartitionDateSource": "EventTime"}}
+        for key_format in ({}, {"TargetObjectKeyFormat": partitioned}, {"TargetObjectKeyFormat": {"SimplePrefix": {}}}):
+            put = self.log_to(source, target, **key_format)
+            self.assertEqual(self.logging_of(source), put)
+        self.s3.put_bucket_logging(Bucket=source, BucketLoggingStatus={})
+        self.assertIsNone(self.logging_of(source))
+
+    def test_the_target_must_exist_and_be_the_callers(self):
+        source = self.source()
+        with self.assertRaises(ClientError) as caught:
+            self.log_to(source, "no-such-log-bucket")
+        error = caught.exception.response["Error"]
+        self.assertEqual(
+            (error["Code"], error["Message"], error["TargetBucket"]),
+            ("InvalidTargetBucketForLogging", "The target bucket for logging does not exist", "no-such-log-bucket"),
+        )
+        other = self.client("s3")
+
+        def as_other_account(request, **_):
+            request.headers["x-moto-account-id"] = OTHER_ACCOUNT  # moto's way to pick the account
+
+        other.meta.events.register("before-sign.s3.*", as_other_account)
+        theirs = f"their-logs-{next(self.names)}"
+        other.create_bucket(Bucket=theirs)
+        self.assertEqual(
+            self.logging_refused(source, theirs, "InvalidTargetBucketForLogging", 400),
+            "The owner for the bucket to be logged and the target bucket must be the same.",
+        )
+        self.log_to(source, self.target(source))
+
+    def test_the_target_must_be_in_the_same_region(self):
+        source = self.source()
+        elsewhere = self.target(source, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        self.assertEqual(
+            self.logging_refused(source, elsewhere, "CrossLocationLoggingProhibited", 403),
+            "Cross S3 location logging not allowed.",
+        )
+        self.log_to(source, self.target(source))
+
+    def test_target_grants_need_a_target_with_acls_enabled(self):
+        source = self.source()
+        grants = [{"Grantee": {"Type": "Group", "URI": LOG_DELIVERY}, "Permission": "READ"}]
+        self.assertEqual(
+            self.logging_refused(source, self.target(source), "AccessControlListNotSupported", 400, TargetGrants=grants),
+            "Target grants not allowed for bucket owner enforced buckets",
+        )
+        with_acls = self.target(source, ObjectOwnership="ObjectWriter")
+        self.log_to(source, with_acls, TargetGrants=grants)
+        self.assertEqual(self.logging_of(source)["TargetGrants"], grants)
+
+    def test_the_delivery_permission_is_not_checked_when_logging_is_set(self):
+        # Where moto refused: no policy yet, or one whose Resource it did not recognise.
+        source = self.source()
+        self.log_to(source, self.target(source, grant=False))
+        broad = allow("s3:PutObject", "arn:aws:s3:::*", Principal=LOGGING)
+        self.log_to(source, self.target(source, broad, grant=False))
+
+    def test_logs_are_delivered_only_as_the_target_policy_allows(self):
+        source = self.source()
+        bare = self.target(source, grant=False)
+        self.log_to(source, bare)
+        self.assertEqual(self.delivered(source, bare), [])
+        self.s3.put_bucket_policy(Bucket=bare, Policy=policy(delivery_policy(bare, "another-source")))
+        self.assertEqual(self.delivered(source, bare), [])
+        denied = self.target(source, deny("s3:PutObject", "*", Principal="*"))
+        self.log_to(source, denied)
+        self.assertEqual(self.delivered(source, denied), [])
+        # The documented grant, beside the lake's TLS-only Deny (S3 delivers over TLS).
+        granted = self.target(source, grant=False)
+        self.s3.put_bucket_policy(Bucket=granted, Policy=policy(delivery_policy(granted, source), tls_only(granted)))
+        self.log_to(source, granted)
+        self.assertRegex(self.delivered(source, granted)[0], r"^lake/\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-[0-9A-F]{16}$")
+        self.log_to(source, granted, TargetObjectKeyFormat={"PartitionedPrefix": {"PartitionDateSource": "DeliveryTime"}})
+        partitioned = self.delivered(source, granted, prefix=f"lake/{ACCOUNT}/us-east-1/{source}/")
+        self.assertRegex(partitioned[0], r"/\d{4}/\d\d/\d\d/\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-[0-9A-F]{16}$")
+
+    def test_an_acl_grant_delivers_only_where_acls_are_enabled(self):
+        source = self.source()
+        acl = {"GrantWrite": f"uri={LOG_DELIVERY}", "GrantReadACP": f"uri={LOG_DELIVERY}"}
+        with_acls = self.target(source, grant=False, ObjectOwnership="ObjectWriter")
+        self.s3.put_bucket_acl(Bucket=with_acls, **acl)
+        self.log_to(source, with_acls)
+        self.assertEqual(len(self.delivered(source, with_acls)), 1)
+        enforced = self.target(source, grant=False, ObjectOwnership="ObjectWriter")
+        self.s3.put_bucket_acl(Bucket=enforced, **acl)
+        self.s3.put_bucket_ownership_controls(
+            Bucket=enforced, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        )
+        self.log_to(source, enforced)
+        self.assertEqual(self.delivered(source, enforced), [])
+
+    def test_object_lock_and_sse_kms_targets_are_accepted_but_get_nothing(self):
+        source = self.source()
+        locked = self.target(source, ObjectLockEnabledForBucket=True)
+        kms = self.target(source)
+        sse_kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}
+        self.s3.put_bucket_encryption(Bucket=kms, ServerSideEncryptionConfiguration=sse_kms)
+        for target in (locked, kms):
+            self.log_to(source, target)
+            self.assertEqual(self.delivered(source, target), [], target)
+        self.assertIn(f"s3: access logs of {source} not delivered: the target bucket has Object Lock enabled",
+                      self.server_log())
+        sse_s3 = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+        self.s3.put_bucket_encryption(Bucket=kms, ServerSideEncryptionConfiguration=sse_s3)
+        self.assertEqual(len(self.delivered(source, kms)), 1)
 
     # -- Bucket policies, over the emulator's plain HTTP
 
