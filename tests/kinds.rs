@@ -90,6 +90,12 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        address: "s3_logging.lake",
+        change: |s| s["target_prefix"] = json!("lake-requests/"),
+        paths: &["target_prefix"],
+        ..ROW
+    },
+    Row {
         address: "iam_role.ingest",
         ..ROW
     },

@@ -1,5 +1,7 @@
-//! The data-lake bucket and its configurations. Its policy denies plain HTTP, and lets
-//! Redshift manage the bucket's notifications when the warehouse loads the lake.
+//! The data-lake bucket and its configurations, and the bucket of its server access logs.
+//! Both are private, encrypted, owner-enforced and TLS-only; the lake's policy also lets
+//! Redshift manage the bucket's notifications when the warehouse loads the lake, and the log
+//! bucket's lets S3 deliver the lake's access logs.
 
 use crate::config::StackConfig;
 use crate::model::policy::{self, Statement};
@@ -10,20 +12,15 @@ use serde_json::json;
 
 /// Logical name of the lake bucket.
 pub const LAKE: &str = "lake";
+/// Logical name of the bucket of the lake's server access logs.
+pub const ACCESS_LOGS: &str = "access-logs";
+/// Where the lake's access logs go in their bucket.
+const LAKE_LOGS_PREFIX: &str = "lake/";
 
-/// The lake bucket, public access blocked, encrypted, TLS-only, versioned, with lifecycle rules.
+/// The lake bucket, public access blocked, encrypted, TLS-only, versioned, with lifecycle
+/// rules; and, with `bucket.access_log_days`, its access-log bucket and logging.
 pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resource> {
-    let bucket = names.lake_bucket();
-    let owner = address(Kind::S3Bucket, LAKE);
-    let arn = Names::bucket_arn(&bucket);
-    let tls_only = Statement {
-        sid: "DenyInsecureTransport".into(),
-        deny: true,
-        principal: Some(json!("*")),
-        actions: vec!["s3:*".into()],
-        resources: vec![arn.clone(), format!("{arn}/*")],
-        condition: Some(json!({"Bool": {"aws:SecureTransport": "false"}})),
-    };
+    let lake = names.lake_bucket();
     let mut rules = vec![LifecycleRule {
         id: "expire-rejects".into(),
         prefix: "rejects/".into(),
@@ -31,7 +28,73 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         noncurrent_expire_days: None,
         abort_multipart_days: None,
     }];
-    rules.push(LifecycleRule {
+    rules.push(tidy_whole_bucket(config));
+    let grants: Vec<Statement> = config
+        .warehouse
+        .enabled
+        .then(|| super::warehouse::notification_grant(names))
+        .into_iter()
+        .collect();
+    let algorithm = if config.bucket.kms {
+        "aws:kms"
+    } else {
+        "AES256"
+    };
+    let mut out = guarded_bucket(config, LAKE, &lake, algorithm, rules, grants, tags);
+    let Some(days) = config.bucket.access_log_days else {
+        return out;
+    };
+    // The log bucket, under SSE-S3: S3's log delivery cannot write under the AWS-managed
+    // aws/s3 key that `bucket.kms` selects. Its records expire after the declared days.
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    let logs = names.bucket("logs");
+    let expire = LifecycleRule {
+        id: "expire-access-logs".into(),
+        prefix: String::new(),
+        expire_days: Some(days as i32),
+        noncurrent_expire_days: None,
+        abort_multipart_days: None,
+    };
+    let mut tidy = tidy_whole_bucket(config);
+    tidy.id = "tidy-versions".into();
+    let delivery = Statement {
+        sid: "S3DeliversLakeAccessLogs".into(),
+        deny: false,
+        principal: Some(json!({"Service": "logging.s3.amazonaws.com"})),
+        actions: vec!["s3:PutObject".into()],
+        resources: vec![format!("{}/{LAKE_LOGS_PREFIX}*", Names::bucket_arn(&logs))],
+        condition: Some(json!({
+            "ArnLike": {"aws:SourceArn": Names::bucket_arn(&lake)},
+            "StringEquals": {"aws:SourceAccount": names.account},
+        })),
+    };
+    out.extend(guarded_bucket(
+        config,
+        ACCESS_LOGS,
+        &logs,
+        "AES256",
+        vec![expire, tidy],
+        vec![delivery],
+        tags,
+    ));
+    out.push(
+        Resource::new(
+            LAKE,
+            &LoggingSpec {
+                bucket: lake,
+                target_bucket: logs,
+                target_prefix: LAKE_LOGS_PREFIX.into(),
+            },
+        )
+        .owned_by(&address(Kind::S3Bucket, LAKE))
+        .after(&[&address(Kind::S3BucketPolicy, ACCESS_LOGS)]),
+    );
+    out
+}
+
+/// Old versions expire (when versioned) and stale multipart uploads are aborted, bucket-wide.
+fn tidy_whole_bucket(config: &StackConfig) -> LifecycleRule {
+    LifecycleRule {
         id: "tidy-whole-bucket".into(),
         prefix: String::new(),
         expire_days: None,
@@ -40,91 +103,106 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
             .versioning
             .then_some(config.bucket.noncurrent_expire_days as i32),
         abort_multipart_days: Some(7),
-    });
+    }
+}
+
+/// A bucket and its settings: public access blocked, ACLs off, encrypted with `algorithm`,
+/// versioned as configured, `rules`, and a policy of the TLS-only deny (unless the stack file
+/// turns it off) and `grants`.
+fn guarded_bucket(
+    config: &StackConfig,
+    logical: &str,
+    bucket: &str,
+    algorithm: &str,
+    mut rules: Vec<LifecycleRule>,
+    grants: Vec<Statement>,
+    tags: &Tags,
+) -> Vec<Resource> {
+    let owner = address(Kind::S3Bucket, logical);
+    let arn = Names::bucket_arn(bucket);
+    let tls_only = Statement {
+        sid: "DenyInsecureTransport".into(),
+        deny: true,
+        principal: Some(json!("*")),
+        actions: vec!["s3:*".into()],
+        resources: vec![arn.clone(), format!("{arn}/*")],
+        condition: Some(json!({"Bool": {"aws:SecureTransport": "false"}})),
+    };
     rules.sort();
-    let mut out = vec![
+    let settings = [
         Resource::new(
-            LAKE,
-            &BucketSpec {
-                name: bucket.clone(),
-                tags: tags.clone(),
-            },
-        ),
-        Resource::new(
-            LAKE,
+            logical,
             &PublicAccessBlockSpec {
-                bucket: bucket.clone(),
+                bucket: bucket.to_string(),
                 block_public_acls: true,
                 ignore_public_acls: true,
                 block_public_policy: true,
                 restrict_public_buckets: true,
             },
-        )
-        .owned_by(&owner),
-        // ACLs off: access to the lake is decided by policies alone. AWS's default for new
-        // buckets, declared so that older buckets converge too.
+        ),
+        // ACLs off: access is decided by policies alone. AWS's default for new buckets,
+        // declared so that older buckets converge too.
         Resource::new(
-            LAKE,
+            logical,
             &OwnershipControlsSpec {
-                bucket: bucket.clone(),
+                bucket: bucket.to_string(),
                 object_ownership: "BucketOwnerEnforced".into(),
             },
-        )
-        .owned_by(&owner),
+        ),
         Resource::new(
-            LAKE,
+            logical,
             &EncryptionSpec {
-                bucket: bucket.clone(),
-                algorithm: if config.bucket.kms {
-                    "aws:kms"
-                } else {
-                    "AES256"
-                }
-                .into(),
+                bucket: bucket.to_string(),
+                algorithm: algorithm.into(),
                 kms_key: None,
             },
-        )
-        .owned_by(&owner),
+        ),
         Resource::new(
-            LAKE,
+            logical,
             &VersioningSpec {
-                bucket: bucket.clone(),
+                bucket: bucket.to_string(),
                 enabled: config.bucket.versioning,
             },
-        )
-        .owned_by(&owner),
+        ),
         Resource::new(
-            LAKE,
+            logical,
             &LifecycleSpec {
-                bucket: bucket.clone(),
+                bucket: bucket.to_string(),
                 rules,
             },
         )
-        .owned_by(&owner)
-        .after(&[&address(Kind::S3Versioning, LAKE)]),
+        .after(&[&address(Kind::S3Versioning, logical)]),
     ];
-    let statements: Vec<Statement> = [
-        config.bucket.deny_insecure_transport.then_some(tls_only),
-        config
-            .warehouse
-            .enabled
-            .then(|| super::warehouse::notification_grant(names)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !statements.is_empty() {
-        out.push(
-            Resource::new(
-                LAKE,
-                &BucketPolicySpec {
-                    bucket: bucket.clone(),
-                    policy: policy::document(&statements),
-                },
-            )
-            .owned_by(&owner)
-            .after(&[&address(Kind::S3PublicAccessBlock, LAKE)]),
-        );
-    }
+    let statements: Vec<Statement> = config
+        .bucket
+        .deny_insecure_transport
+        .then_some(tls_only)
+        .into_iter()
+        .chain(grants)
+        .collect();
+    let policy = (!statements.is_empty()).then(|| {
+        Resource::new(
+            logical,
+            &BucketPolicySpec {
+                bucket: bucket.to_string(),
+                policy: policy::document(&statements),
+            },
+        )
+        .after(&[&address(Kind::S3PublicAccessBlock, logical)])
+    });
+    let bucket = Resource::new(
+        logical,
+        &BucketSpec {
+            name: bucket.to_string(),
+            tags: tags.clone(),
+        },
+    );
+    let mut out = vec![bucket];
+    out.extend(
+        settings
+            .into_iter()
+            .chain(policy)
+            .map(|r| r.owned_by(&owner)),
+    );
     out
 }

@@ -214,9 +214,13 @@ pub struct BucketConfig {
     #[serde(default)]
     pub kms: bool,
     /// A bucket policy denying every request made without TLS. Only `stacks/local.yaml` turns
-    /// it off: the local emulator ignores policy conditions, so it would deny every request.
+    /// it off: the local emulator is reached over plain HTTP, so it would deny every request.
     #[serde(default = "yes")]
     pub deny_insecure_transport: bool,
+    /// Server access logs of the lake (a record per request, billed as storage), kept this
+    /// many days (1..=3650) in a bucket of their own; none = no server access logs.
+    #[serde(default)]
+    pub access_log_days: Option<u32>,
 }
 
 fn default_rejects_days() -> u32 {
@@ -234,6 +238,7 @@ impl Default for BucketConfig {
             noncurrent_expire_days: default_noncurrent_days(),
             kms: false,
             deny_insecure_transport: true,
+            access_log_days: None,
         }
     }
 }

@@ -165,6 +165,9 @@ pub(super) fn validate(
         1,
         3650,
     );
+    if let Some(days) = c.bucket.access_log_days {
+        ck.range("bucket.access_log_days", days, 1, 3650);
+    }
 
     ck.range("functions.memory_mb", c.functions.memory_mb, 128, 10_240);
     ck.range(

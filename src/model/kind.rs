@@ -86,6 +86,8 @@ macro_rules! kind_table {
             S3Lifecycle = "s3_lifecycle", S3, ["bucket"], [], false, false, None, s3::Lifecycle;
             /// A customer-managed KMS key (Glue's logs and bookmarks, the alerts topic).
             KmsKey = "kms_key", Kms, ["alias"], [], true, true, None, kms::Key;
+            /// Server access logging of a bucket into another.
+            S3Logging = "s3_logging", S3, ["bucket"], [], false, false, None, s3::Logging;
             /// An IAM role with inline policies.
             IamRole = "iam_role", Iam, ["name", "path"], [], false, true, None, iam::Role;
             /// A Kinesis Data Stream.

@@ -141,3 +141,22 @@ impl Spec for LifecycleSpec {
         self.bucket.clone()
     }
 }
+
+/// Server access logging of a bucket: a record per request, delivered by S3 into another
+/// bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggingSpec {
+    /// The bucket whose requests are logged.
+    pub bucket: String,
+    /// The bucket the records are delivered to.
+    pub target_bucket: String,
+    /// Key prefix of the records in the target bucket, e.g. `lake/`.
+    pub target_prefix: String,
+}
+
+impl Spec for LoggingSpec {
+    const KIND: Kind = Kind::S3Logging;
+    fn physical(&self) -> String {
+        self.bucket.clone()
+    }
+}

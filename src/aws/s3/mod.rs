@@ -8,7 +8,7 @@ mod settings;
 pub use bucket::Bucket;
 pub use object::Object;
 pub use settings::{
-    BucketPolicy, Encryption, Lifecycle, OwnershipControls, PublicAccessBlock, Versioning,
+    BucketPolicy, Encryption, Lifecycle, Logging, OwnershipControls, PublicAccessBlock, Versioning,
 };
 
 use super::kit::Absent;

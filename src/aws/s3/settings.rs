@@ -1,5 +1,5 @@
 //! The bucket's own configurations, each a kind: public access block, Object Ownership,
-//! default encryption, bucket policy, versioning and lifecycle rules.
+//! default encryption, bucket policy, versioning, lifecycle rules and server access logging.
 
 use super::{misnamed_root, BucketSetting, S3};
 use crate::aws::kit::Absent;
@@ -400,5 +400,63 @@ impl BucketSetting for Lifecycle {
         let what = format!("failed to remove lifecycle rules of S3 bucket {bucket}");
         aws.mutate(S3, what, call).await?;
         Ok(())
+    }
+}
+
+/// Server access logging of a bucket.
+pub struct Logging;
+
+async fn put_logging(
+    aws: &Aws,
+    bucket: &str,
+    status: t::BucketLoggingStatus,
+) -> Result<(), AwsError> {
+    let call = aws
+        .s3
+        .put_bucket_logging()
+        .bucket(bucket)
+        .bucket_logging_status(status)
+        .send();
+    let what = format!("failed to set the access logging of S3 bucket {bucket}");
+    aws.mutate(S3, what, call).await?;
+    Ok(())
+}
+
+#[async_trait]
+impl BucketSetting for Logging {
+    type Spec = LoggingSpec;
+
+    async fn get(&self, aws: &Aws, bucket: &str) -> Result<Option<LoggingSpec>, AwsError> {
+        let out = aws
+            .s3
+            .get_bucket_logging()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(AwsError::from)?;
+        Ok(out.logging_enabled().map(|l| LoggingSpec {
+            bucket: bucket.to_string(),
+            target_bucket: l.target_bucket().to_string(),
+            target_prefix: l.target_prefix().to_string(),
+        }))
+    }
+
+    async fn put(&self, aws: &Aws, s: &LoggingSpec) -> Result<(), AwsError> {
+        let enabled = built(
+            t::LoggingEnabled::builder()
+                .target_bucket(&s.target_bucket)
+                .target_prefix(&s.target_prefix)
+                .build(),
+        )?;
+        let status = t::BucketLoggingStatus::builder()
+            .logging_enabled(enabled)
+            .build();
+        put_logging(aws, &s.bucket, status).await
+    }
+
+    /// An empty logging status turns logging off.
+    async fn remove(&self, aws: &Aws, gone: &Gone<LoggingSpec>) -> Result<(), AwsError> {
+        let status = t::BucketLoggingStatus::builder().build();
+        put_logging(aws, &gone.physical, status).await
     }
 }
