@@ -31,7 +31,8 @@ Layout
 ------
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
 - `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
-  `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs), `s3`, `kms`: one
+  `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs), `s3`, `kms`,
+  `wafv2` (AWS WAF): one
   module per service; `firehose_sse` holds Firehose's server-side encryption. Redshift's has four helpers: `redshift_engine` (the
   PostgreSQL server behind each cluster), `redshift_sql` (Redshift SQL made PostgreSQL's, COPY
   parsed), `redshift_copy` (COPY and COPY JOB over moto's S3) and `redshift_config` (parameter
@@ -106,6 +107,10 @@ Each is added only where the installed moto lacks it, so a newer moto that has o
   EngineVersion, ...); the rest stays.
   https://docs.aws.amazon.com/athena/latest/APIReference/API_UpdateWorkGroup.html
   https://docs.aws.amazon.com/athena/latest/APIReference/API_WorkGroupConfigurationUpdates.html
+- AWS WAF ListResourcesForWebACL (`wafv2`): the web ACL's associated resources of the
+  ResourceType asked for (APPLICATION_LOAD_BALANCER when none is), API_GATEWAY stages
+  included; a web ACL that does not exist is WAFNonexistentItemException.
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_ListResourcesForWebACL.html
 
 What AWS reports that moto does not
 -----------------------------------
@@ -322,6 +327,46 @@ AWS's where known:
   https://docs.aws.amazon.com/apigateway/latest/api/API_AccessLogSettings.html
   https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-access-logging.html
   https://docs.aws.amazon.com/apigateway/latest/api/API_MethodSetting.html
+
+AWS WAF (`wafv2`), regional web ACLs; every refusal HTTP 400, with the API reference's error
+descriptions (WAFInvalidParameterException's reasons, which it does not document, are ours):
+- Web ACL definitions (CreateWebACL, UpdateWebACL) are WAFInvalidParameterException, with its
+  Field, when: a rate-based Limit is outside 10..2,000,000,000, EvaluationWindowSec is not 60,
+  120, 300 or 600, AggregateKeyType CONSTANT, CUSTOM_KEYS or FORWARDED_IP lacks its
+  ScopeDownStatement, CustomKeys or ForwardedIPConfig, or a rate-based rule's action is Allow;
+  a rule referencing a rule group (ManagedRuleGroupStatement, RuleGroupReferenceStatement)
+  has Action or lacks OverrideAction, any other rule the reverse; one of those statements or
+  a RateBasedStatement is nested in another; two rules share a priority; DefaultAction is not
+  exactly one of Allow and Block; a name or metric name is outside its pattern (or a metric
+  name is All or Default_Action).
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_RateBasedStatement.html
+  https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_Rule.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_ManagedRuleGroupStatement.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_VisibilityConfig.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_DefaultAction.html
+- A second web ACL of one name in a scope is WAFDuplicateItemException (moto answered
+  `WafV2DuplicateItem`); UpdateWebACL and DeleteWebACL with a stale LockToken are
+  WAFOptimisticLockException; UpdateWebACL replaces the whole definition (moto kept the rules
+  and settings a call left out); GetWebACL answers no null members.
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_CreateWebACL.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_UpdateWebACL.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_WebACL.html
+- AssociateWebACL takes a REST API stage as
+  `arn:<partition>:apigateway:<region>::/restapis/<api-id>/stages/<stage>` (or another
+  documented resource ARN) in the web ACL's Region, else WAFInvalidParameterException; a stage
+  that does not exist is WAFNonexistentItemException. A resource has at most one web ACL:
+  associating another moves it. GetStage and GetStages report the stage's `webAclArn`;
+  DisassociateWebACL and deleting the stage (or its API) drop it.
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_AssociateWebACL.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_DisassociateWebACL.html
+  https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-associating-aws-resource.html
+  https://docs.aws.amazon.com/apigateway/latest/api/API_Stage.html
+- DeleteWebACL of a web ACL still associated is WAFAssociatedItemException ("Before deleting
+  any web ACL, first disassociate it from all resources"); TagResource, UntagResource and
+  ListTagsForResource on an ARN naming no AWS WAF resource are WAFNonexistentItemException.
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_DeleteWebACL.html
+  https://docs.aws.amazon.com/waf/latest/APIReference/API_TagResource.html
 
 Cognito user pools (`cognito`):
 - SignUp on a pool with `AdminCreateUserConfig.AllowAdminCreateUserOnly` true is refused:

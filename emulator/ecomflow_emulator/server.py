@@ -36,6 +36,7 @@ from . import (
     redshift,
     s3,
     sns,
+    wafv2,
 )
 
 
@@ -73,6 +74,7 @@ def install():
     logs.install()
     kms.install()
     s3.install()
+    wafv2.install()
     quiet_access_log()
     list_backends_once()
 
