@@ -158,6 +158,12 @@ const ROWS: &[Row] = &[
         ..ROW
     },
     Row {
+        address: "waf_web_acl.api",
+        change: |s| s["rate_limit"] = json!(500),
+        paths: &["rate_limit"],
+        ..ROW
+    },
+    Row {
         address: "apigw_stage.api",
         change: |s| s["throttling_burst_limit"] = json!(150),
         paths: &["throttling_burst_limit"],
@@ -247,7 +253,7 @@ fn new_ddl(s: &mut Value) {
 fn blueprint(suffix: &str, account: &str) -> Blueprint {
     let dev = format!(
         "{}\nkms_key:\n  enabled: true\n  deletion_window_days: 7\n",
-        include_str!("../stacks/dev.yaml")
+        include_str!("../stacks/dev.yaml").replacen("api:\n", "api:\n  waf_rate_limit: 2000\n", 1)
     );
     let config = load_str("dev.yaml", &dev, Some(suffix)).expect("valid stack");
     let names = Names::new(

@@ -643,8 +643,19 @@ fn api_violations(s: &Stack, seen: &mut Seen) -> Vec<String> {
             s.label, own.pools, own.apis
         ));
     }
-    // Access logs, where the stack keeps them, go to the stack's own log group.
+    // Access logs, where the stack keeps them, go to the stack's own log group; the web ACL,
+    // where the stack declares one, is its own.
     for r in of_kind(&s.bp, Kind::ApigwStage) {
+        let acl = r.spec["web_acl"].as_str();
+        let own_acl = acl.is_some_and(|a| find(&s.bp, Kind::WafWebAcl, a).is_some());
+        if acl.is_some() != own_acl || s.config.api.waf_rate_limit.is_some() != acl.is_some() {
+            v.push(format!(
+                "{}: {}: web ACL {acl:?} is not the stack's (api.waf_rate_limit {:?})",
+                s.label,
+                r.address(),
+                s.config.api.waf_rate_limit
+            ));
+        }
         let destination = r.spec["access_log"]["destination_arn"].as_str();
         let group = destination.and_then(|d| d.rsplit(':').next());
         let own_group = group.is_some_and(|g| find(&s.bp, Kind::LogGroup, g).is_some());
@@ -1572,6 +1583,11 @@ const BREAKS: &[Break] = &[
                 json!("arn:aws:logs:eu-west-1:123456789012:log-group:elsewhere")
         },
         "access logs go to",
+    ),
+    (
+        "a stage behind another web ACL",
+        |bp| spec_mut(bp, "apigw_stage.api")["web_acl"] = json!("someone-elses-acl"),
+        "is not the stack's",
     ),
     (
         "an open route",

@@ -23,6 +23,7 @@ pub(crate) use dynamodb::update_pitr;
 pub(crate) use s3::misnamed_root;
 mod sns;
 mod stats;
+mod waf;
 
 pub use error::{AwsError, ErrorKind};
 pub use fence::Fence;
@@ -111,6 +112,8 @@ pub struct Aws {
     pub athena: aws_sdk_athena::Client,
     /// KMS.
     pub kms: aws_sdk_kms::Client,
+    /// AWS WAF (v2).
+    pub waf: aws_sdk_wafv2::Client,
     /// DynamoDB for the lock table only; its calls are not counted as stack calls.
     pub lock_dynamodb: aws_sdk_dynamodb::Client,
     /// STS: who the caller is, and the execution roles' credentials for `local serve`.
@@ -156,6 +159,8 @@ fn control_plane_quota(service: Service) -> (u32, u32) {
         Service::Athena => (5, 5),
         // KMS: CreateKey, CreateAlias, PutKeyPolicy and their kin are held to 5 per second.
         Service::Kms => (5, 5),
+        // WAF: its control-plane calls are held to a few per second per account.
+        Service::Waf => (2, 2),
     }
 }
 
@@ -211,6 +216,7 @@ impl Aws {
         let logs = stack_client!(aws_sdk_cloudwatchlogs);
         let athena = stack_client!(aws_sdk_athena);
         let kms = stack_client!(aws_sdk_kms);
+        let waf = stack_client!(aws_sdk_wafv2);
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let sts = aws_sdk_sts::Client::new(&shared);
         let identity = sts.get_caller_identity().send().await.map_err(|e| {
@@ -242,6 +248,7 @@ impl Aws {
             logs,
             athena,
             kms,
+            waf,
             lock_dynamodb,
             sts,
             stats,

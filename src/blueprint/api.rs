@@ -10,6 +10,7 @@ use crate::model::cognito::{
 };
 use crate::model::lambda::PermissionSpec;
 use crate::model::logs::LogGroupSpec;
+use crate::model::waf::WebAclSpec;
 use crate::model::{address, Kind, Resource, Tags};
 use crate::names::Names;
 use std::collections::BTreeMap;
@@ -156,7 +157,14 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     // stage-variable URIs name functions that are only known at request time). So the API
     // and the functions are created side by side; each invoke permission waits for both, and
     // the apply ends only after every function exists.
-    out.push(Resource::new(API, &api).after(&[&pool_addr]));
+    // With a web ACL, a destroy deletes the API (its stage and the association with it)
+    // first: WAF refuses to delete an ACL still associated.
+    let acl_addr = address(Kind::WafWebAcl, API);
+    let api_after: &[&str] = match config.api.waf_rate_limit {
+        Some(_) => &[&pool_addr, &acl_addr],
+        None => &[&pool_addr],
+    };
+    out.push(Resource::new(API, &api).after(api_after));
     let access_log = config.api.access_log_retention_days.map(|_| AccessLogSpec {
         destination_arn: format!(
             "arn:aws:logs:{}:{}:log-group:{}",
@@ -170,6 +178,22 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
     if access_log.is_some() {
         stage_after.push(address(Kind::LogGroup, ACCESS_LOGS));
     }
+    // A rate limit per IP address in front of the API, and AWS's rule group of request
+    // patterns known to be malicious (Log4j and Java deserialization exploits, ...). AWS's
+    // common rule set is left out: its body-size rule blocks request bodies over 8 KB, which
+    // the ingest route's batches exceed.
+    // https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
+    // https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html
+    let web_acl = config.api.waf_rate_limit.map(|limit| WebAclSpec {
+        name: api_name.clone(),
+        rate_limit: i64::from(limit),
+        managed_rule_groups: vec!["AWSManagedRulesKnownBadInputsRuleSet".into()],
+        tags: tags.clone(),
+    });
+    if let Some(acl) = &web_acl {
+        out.push(Resource::new(API, acl));
+        stage_after.push(address(Kind::WafWebAcl, API));
+    }
     out.push(
         Resource::new(
             API,
@@ -181,6 +205,7 @@ pub fn resources(config: &StackConfig, ctx: &Context, tags: &Tags) -> Vec<Resour
                 deployment_fingerprint: Some(api.definition_fingerprint()),
                 access_log,
                 tracing: config.api.tracing,
+                web_acl: web_acl.map(|acl| acl.name),
             },
         )
         .owned_by(&api_addr)

@@ -40,7 +40,15 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
     } else {
         "AES256"
     };
+    // The log bucket outlives the lake in a destroy: the lake's last requests are still
+    // logged into it while the lake is emptied.
+    let logs_addr = address(Kind::S3Bucket, ACCESS_LOGS);
+    let lake_after: &[&str] = match config.bucket.access_log_days {
+        Some(_) => &[&logs_addr],
+        None => &[],
+    };
     let mut out = guarded_bucket(config, LAKE, &lake, algorithm, rules, grants, tags);
+    out[0] = out[0].clone().after(lake_after);
     let Some(days) = config.bucket.access_log_days else {
         return out;
     };

@@ -532,6 +532,11 @@ pub struct ApiConfig {
     /// Trace requests with AWS X-Ray (billed per trace).
     #[serde(default)]
     pub tracing: bool,
+    /// Put an AWS WAF web ACL in front of the stage that blocks an IP address making more
+    /// than this many requests in five minutes (10..=2,000,000,000) and known bad inputs
+    /// (billed per web ACL, rule and request); none = no web ACL.
+    #[serde(default)]
+    pub waf_rate_limit: Option<u32>,
 }
 
 fn default_stage() -> String {
@@ -552,6 +557,7 @@ impl Default for ApiConfig {
             throttling_burst_limit: default_burst(),
             access_log_retention_days: None,
             tracing: false,
+            waf_rate_limit: None,
         }
     }
 }

@@ -210,6 +210,10 @@ pub(super) fn validate(
             ),
         );
     }
+    if let Some(limit) = c.api.waf_rate_limit {
+        // RateBasedStatement.Limit: 10 to 2,000,000,000 (WAF API reference).
+        ck.range("api.waf_rate_limit", limit, 10, 2_000_000_000);
+    }
     ck.range(
         "kms_key.deletion_window_days",
         c.kms_key.deletion_window_days,

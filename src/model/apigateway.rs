@@ -89,6 +89,8 @@ pub struct StageSpec {
     pub access_log: Option<AccessLogSpec>,
     /// Requests are traced with AWS X-Ray.
     pub tracing: bool,
+    /// Name of the WAF web ACL in front of the stage; `None` = none.
+    pub web_acl: Option<String>,
 }
 
 /// A stage's access logging.

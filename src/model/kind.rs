@@ -34,11 +34,13 @@ pub enum Service {
     Athena,
     /// KMS (customer-managed keys).
     Kms,
+    /// AWS WAF (regional web ACLs).
+    Waf,
 }
 
 impl Service {
     /// Every service, for per-service clients and limits.
-    pub const ALL: [Service; 14] = [
+    pub const ALL: [Service; 15] = [
         Service::S3,
         Service::Iam,
         Service::Kinesis,
@@ -53,6 +55,7 @@ impl Service {
         Service::Logs,
         Service::Athena,
         Service::Kms,
+        Service::Waf,
     ];
 }
 
@@ -112,6 +115,8 @@ macro_rules! kind_table {
             CognitoGroup = "cognito_group", Cognito, ["name", "user_pool"], [], false, false, None, cognito::Group;
             /// An API Gateway REST API with its routes, integrations and authorizer.
             ApigwRestApi = "apigw_rest_api", ApiGateway, ["name"], [], false, true, None, apigateway::Api;
+            /// An AWS WAF web ACL in front of the API stage (per-IP rate limit, known bad inputs).
+            WafWebAcl = "waf_web_acl", Waf, ["name"], [], false, true, None, waf::WebAcl;
             /// An API Gateway stage (deployment and throttling).
             ApigwStage = "apigw_stage", ApiGateway, ["api", "stage"], [], false, false, Some(Kind::ApigwRestApi), apigateway::Stage;
             /// An S3 object uploaded from the repository (e.g. the Glue job script).

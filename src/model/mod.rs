@@ -18,6 +18,7 @@ pub mod policy;
 pub mod redshift;
 pub mod s3;
 pub mod sns;
+pub mod waf;
 
 pub(crate) use kind::kind_table;
 pub use kind::{Kind, KindInfo, Service};

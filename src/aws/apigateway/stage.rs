@@ -1,5 +1,5 @@
-//! A stage of the REST API: its throttling, access logs and tracing, and the deployment of the
-//! current definition.
+//! A stage of the REST API: its throttling, access logs and tracing, the WAF web ACL in front
+//! of it, and the deployment of the current definition.
 //! The API's ID comes from the API's outputs; the stage keeps it as its output `api_id` for
 //! its delete.
 
@@ -13,7 +13,7 @@ use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
 use crate::model::apigateway::{AccessLogSpec, StageSpec};
-use crate::model::{Kind, Resource, Spec};
+use crate::model::{Kind, Resource, Service, Spec};
 use async_trait::async_trait;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 
@@ -22,6 +22,61 @@ const DEPLOYED: &str = "ecomflow-infra definition ";
 
 fn api_output(api_id: &str) -> Outputs {
     Outputs::from([("api_id".to_string(), api_id.to_string())])
+}
+
+/// The stage's ARN, as WAF names the resources it protects.
+fn stage_arn(aws: &Aws, api_id: &str, stage: &str) -> String {
+    format!(
+        "arn:aws:apigateway:{}::/restapis/{api_id}/stages/{stage}",
+        aws.region
+    )
+}
+
+/// The name of the web ACL in front of the stage, if any.
+async fn web_acl_of(aws: &Aws, stage_arn: &str) -> Result<Option<String>, AwsError> {
+    let out = aws
+        .waf
+        .get_web_acl_for_resource()
+        .resource_arn(stage_arn)
+        .send()
+        .await
+        .map_err(AwsError::from)
+        .or_absent(&["WAFNonexistentItemException"])
+        .map_err(|e| e.context(format!("failed to read the web ACL of {stage_arn}")))?;
+    Ok(out
+        .and_then(|o| o.web_acl)
+        .map(|acl| acl.name().to_string()))
+}
+
+/// Puts the declared web ACL (its ARN from the ACL's outputs) in front of the stage, or
+/// takes the live one away.
+async fn set_web_acl(
+    aws: &Aws,
+    api_id: &str,
+    s: &StageSpec,
+    inputs: &Inputs,
+) -> Result<(), AwsError> {
+    let arn = stage_arn(aws, api_id, &s.stage);
+    let what = format!("failed to set the web ACL of stage {}/{}", s.api, s.stage);
+    match &s.web_acl {
+        Some(_) => {
+            let acl = inputs.require(Kind::WafWebAcl, "arn")?;
+            let call = aws
+                .waf
+                .associate_web_acl()
+                .web_acl_arn(acl)
+                .resource_arn(&arn)
+                .send();
+            aws.mutate(Service::Waf, what, call).await?;
+        }
+        None => {
+            let call = aws.waf.disassociate_web_acl().resource_arn(&arn).send();
+            aws.mutate(Service::Waf, what, call)
+                .await
+                .tolerate(&["WAFNonexistentItemException"])?;
+        }
+    }
+    Ok(())
 }
 
 async fn read_stage(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<Option<StageSpec>, AwsError> {
@@ -71,6 +126,12 @@ async fn read_stage(aws: &Aws, api_id: &str, s: &StageSpec) -> Result<Option<Sta
         deployment_fingerprint: fingerprint,
         access_log,
         tracing: stage.tracing_enabled(),
+        // Read only where one is declared, so a stack without WAF makes no WAF call; a
+        // web ACL that is no longer declared leaves its stages when it is deleted.
+        web_acl: match &s.web_acl {
+            Some(_) => web_acl_of(aws, &stage_arn(aws, api_id, &s.stage)).await?,
+            None => None,
+        },
     }))
 }
 
@@ -229,19 +290,24 @@ async fn patch_stage(
 }
 
 /// Points the stage at a new deployment only when the definition changed, and sets the
-/// throttling that changed.
+/// settings and web ACL that changed.
 async fn converge(
     aws: &Aws,
     api_id: &str,
     s: &StageSpec,
     changes: &Changes,
+    inputs: &Inputs,
 ) -> Result<(), AwsError> {
     let deployment = if changes.touches("deployment_fingerprint") {
         Some(deploy(aws, api_id, s).await?)
     } else {
         None
     };
-    patch_stage(aws, api_id, s, stage_patches(s, Some(changes), deployment)).await
+    patch_stage(aws, api_id, s, stage_patches(s, Some(changes), deployment)).await?;
+    if changes.touches("web_acl") {
+        set_web_acl(aws, api_id, s, inputs).await?;
+    }
+    Ok(())
 }
 
 /// A stage of the REST API: throttling, and the deployment of the current definition.
@@ -264,7 +330,7 @@ impl Provider for Stage {
     async fn create(&self, aws: &Aws, s: &StageSpec, inputs: &Inputs) -> Result<Outputs, AwsError> {
         let api_id = inputs.require(Kind::ApigwRestApi, "id")?;
         if let Some(live) = read_stage(aws, api_id, s).await? {
-            converge(aws, api_id, s, &Changes::between(s, &live)).await?;
+            converge(aws, api_id, s, &Changes::between(s, &live), inputs).await?;
             return Ok(api_output(api_id));
         }
         let deployment = deploy(aws, api_id, s).await?;
@@ -281,6 +347,9 @@ impl Provider for Stage {
         let created = aws.mutate(APIGW, what, call).await.or_absent(CONFLICT)?;
         let deployment_patch = created.is_none().then_some(deployment);
         patch_stage(aws, api_id, s, stage_patches(s, None, deployment_patch)).await?;
+        if s.web_acl.is_some() {
+            set_web_acl(aws, api_id, s, inputs).await?;
+        }
         Ok(api_output(api_id))
     }
 
@@ -293,7 +362,7 @@ impl Provider for Stage {
         inputs: &Inputs,
     ) -> Result<(), AwsError> {
         let api_id = inputs.require(Kind::ApigwRestApi, "id")?;
-        converge(aws, api_id, desired, changes).await
+        converge(aws, api_id, desired, changes, inputs).await
     }
 
     async fn delete(&self, aws: &Aws, gone: &Gone<StageSpec>) -> Result<(), AwsError> {
@@ -350,6 +419,7 @@ impl Provider for Stage {
                     deployment_fingerprint: None,
                     access_log: None,
                     tracing: false,
+                    web_acl: None,
                 };
                 Listed {
                     physical: live.physical(),

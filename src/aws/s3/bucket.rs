@@ -185,11 +185,23 @@ impl Provider for Bucket {
 
     async fn delete(&self, aws: &Aws, gone: &Gone<BucketSpec>) -> Result<(), AwsError> {
         let name = &gone.physical;
-        empty_bucket(aws, name).await?;
-        let call = aws.s3.delete_bucket().bucket(name).send();
-        aws.mutate(S3, format!("failed to delete S3 bucket {name}"), call)
-            .await
-            .tolerate(NO_BUCKET)?;
+        // What lands while the bucket is emptied (S3's access-log deliveries, which trail
+        // the requests they record) is emptied again, a few times.
+        for attempt in 1..=3 {
+            empty_bucket(aws, name).await?;
+            let call = aws.s3.delete_bucket().bucket(name).send();
+            match aws
+                .mutate(S3, format!("failed to delete S3 bucket {name}"), call)
+                .await
+                .tolerate(NO_BUCKET)
+            {
+                Err(e) if e.is(&["BucketNotEmpty"]) && attempt < 3 => continue,
+                done => {
+                    done?;
+                    break;
+                }
+            }
+        }
         aws.s3
             .wait_until_bucket_not_exists()
             .bucket(name)
