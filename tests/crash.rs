@@ -559,9 +559,10 @@ fn check_destroyed(c: &Crash) {
 fn a_journaled_create_is_adopted_by_the_rerun_and_never_again() {
     let mut c = Crash::new("journal");
     let bucket = "ecomflow-dev-lake-123456789012-us-east-1";
-    // The stack's first S3 write creates the bucket; its tags come in a later call.
-    let creates_bucket: CallFilter =
-        Arc::new(|service: &str, op: &str| service == "s3" && op.starts_with("PUT "));
+    // The stack's first S3 write to the lake creates it; its tags come in a later call.
+    let creates_bucket: CallFilter = Arc::new(|service: &str, op: &str| {
+        service == "s3" && op.starts_with("PUT ") && op.contains("-lake-")
+    });
     let apply = ["apply", "--yes"];
     let (outcome, _) = c.gated_at(
         &apply,
