@@ -11,7 +11,7 @@ use crate::model::kms::KeySpec;
 use crate::model::{policy, Kind, Service, Tags};
 use crate::names::TAG_STACK;
 use async_trait::async_trait;
-use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeyState, Tag};
+use aws_sdk_kms::types::{AliasListEntry, KeyManagerType, KeyMetadata, KeyState, Tag};
 use serde_json::Value;
 
 const KMS: Service = Service::Kms;
@@ -29,8 +29,8 @@ fn tag_list(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
         .collect()
 }
 
-/// The ID of the key `alias` names, if the alias exists.
-async fn aliased(aws: &Aws, alias: &str) -> Result<Option<String>, AwsError> {
+/// Every alias of the account (KMS lists its own AWS-managed ones too).
+async fn aliases(aws: &Aws) -> Result<Vec<AliasListEntry>, AwsError> {
     let all: Result<Vec<_>, _> = aws
         .kms
         .list_aliases()
@@ -39,8 +39,13 @@ async fn aliased(aws: &Aws, alias: &str) -> Result<Option<String>, AwsError> {
         .send()
         .collect()
         .await;
-    let all = all.map_err(|e| AwsError::from(e).context("failed to list the KMS aliases"))?;
-    Ok(all
+    all.map_err(|e| AwsError::from(e).context("failed to list the KMS aliases"))
+}
+
+/// The ID of the key `alias` names, if the alias exists.
+async fn aliased(aws: &Aws, alias: &str) -> Result<Option<String>, AwsError> {
+    Ok(aliases(aws)
+        .await?
         .into_iter()
         .find(|a| a.alias_name() == Some(alias))
         .and_then(|a| a.target_key_id))
@@ -333,18 +338,9 @@ impl Provider for Key {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let all: Result<Vec<_>, _> = aws
-            .kms
-            .list_aliases()
-            .into_paginator()
-            .items()
-            .send()
-            .collect()
-            .await;
-        let all = all.map_err(|e| AwsError::from(e).context("failed to list the KMS aliases"))?;
         let wanted = format!("alias/{prefix}");
         let mut out = Vec::new();
-        for a in all {
+        for a in aliases(aws).await? {
             let (Some(alias), Some(key)) = (a.alias_name(), a.target_key_id()) else {
                 continue;
             };

@@ -47,8 +47,9 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         Some(_) => &[&logs_addr],
         None => &[],
     };
-    let mut out = guarded_bucket(config, LAKE, &lake, algorithm, rules, grants, tags);
-    out[0] = out[0].clone().after(lake_after);
+    let mut out = guarded_bucket(
+        config, LAKE, &lake, algorithm, rules, grants, lake_after, tags,
+    );
     let Some(days) = config.bucket.access_log_days else {
         return out;
     };
@@ -83,6 +84,7 @@ pub fn resources(config: &StackConfig, names: &Names, tags: &Tags) -> Vec<Resour
         "AES256",
         vec![expire, tidy],
         vec![delivery],
+        &[],
         tags,
     ));
     out.push(
@@ -116,7 +118,8 @@ fn tidy_whole_bucket(config: &StackConfig) -> LifecycleRule {
 
 /// A bucket and its settings: public access blocked, ACLs off, encrypted with `algorithm`,
 /// versioned as configured, `rules`, and a policy of the TLS-only deny (unless the stack file
-/// turns it off) and `grants`.
+/// turns it off) and `grants`. The bucket comes after the resources of `after`.
+#[allow(clippy::too_many_arguments)]
 fn guarded_bucket(
     config: &StackConfig,
     logical: &str,
@@ -124,6 +127,7 @@ fn guarded_bucket(
     algorithm: &str,
     mut rules: Vec<LifecycleRule>,
     grants: Vec<Statement>,
+    after: &[&str],
     tags: &Tags,
 ) -> Vec<Resource> {
     let owner = address(Kind::S3Bucket, logical);
@@ -204,7 +208,8 @@ fn guarded_bucket(
             name: bucket.to_string(),
             tags: tags.clone(),
         },
-    );
+    )
+    .after(after);
     let mut out = vec![bucket];
     out.extend(
         settings
