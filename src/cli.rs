@@ -149,6 +149,42 @@ pub enum Command {
     /// Query the warehouse.
     #[command(subcommand)]
     Warehouse(WarehouseCommand),
+    /// Write the declared stack in another tool's format.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+/// `export` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write the declared stack instance as a CloudFormation template (no AWS call, unless
+    /// `--validate`). What has no CloudFormation equivalent is named in the template's
+    /// `Metadata` and listed on stderr, with what to run instead.
+    Cloudformation(ExportCloudFormationArgs),
+}
+
+/// Template format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormat {
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// `export cloudformation` flags.
+#[derive(Debug, Args)]
+pub struct ExportCloudFormationArgs {
+    /// Write the template to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Template format.
+    #[arg(long, value_enum, default_value_t = TemplateFormat::Json)]
+    pub format: TemplateFormat,
+    /// Also send the template to CloudFormation's ValidateTemplate (at the configured
+    /// endpoint) and print its answer.
+    #[arg(long)]
+    pub validate: bool,
 }
 
 /// `warehouse` subcommands.

@@ -2,8 +2,9 @@
 
 use crate::aws::{Aws, ConnectOptions};
 use crate::cli::{
-    confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ForceUnlockArgs, GcArgs, Global,
-    LakeQueryArgs, Output, OutputsArgs, PlanArgs, PruneArg, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
+    confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ExportCloudFormationArgs,
+    ForceUnlockArgs, GcArgs, Global, LakeQueryArgs, Output, OutputsArgs, PlanArgs, PruneArg,
+    TemplateFormat, UsersSyncArgs, EXIT_CHANGES, EXIT_OK,
 };
 use crate::engine::execute::RunReport;
 use crate::engine::lock;
@@ -638,4 +639,72 @@ fn print_outcome(i: &gc::InstanceReport) {
         (action, Some(error)) => println!("{}: {}: {error}", i.instance, action.text()),
         (action, None) => println!("{}: {}.", i.instance, action.text()),
     }
+}
+
+/// `export cloudformation`: the declared stack instance as a template, built for a
+/// placeholder account (the template names the account and region through pseudo
+/// parameters). The Lambda packages' keys default to those of the packages `build` made, when
+/// there are some.
+pub async fn export_cloudformation(g: &Global, args: &ExportCloudFormationArgs) -> Result<i32> {
+    use crate::cloudformation::{self, Selection};
+    use crate::engine::{declare, default_packages_dir, Packages};
+    let config = load(g, &g.stack)?;
+    let names = crate::names::Names::new(
+        crate::names::instance_name(&config.app, &config.env, g.instance.as_deref()),
+        crate::names::PLACEHOLDER_ACCOUNT,
+        config.region.clone(),
+    );
+    let packages = match &g.packages {
+        Some(dir) => Packages::Dir(dir.clone()),
+        None if default_packages_dir(&config).exists() => Packages::Default,
+        None => Packages::NotNeeded,
+    };
+    let blueprint = declare(&config, names, g.instance.is_some(), &packages)?;
+    let stack_file = g.stack.display().to_string();
+    let export = cloudformation::template(&blueprint, &stack_file, &Selection::all());
+    let body = match args.format {
+        TemplateFormat::Json => format!("{}\n", serde_json::to_string_pretty(&export.template)?),
+        TemplateFormat::Yaml => cloudformation::to_yaml(&export.template),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, &body)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{body}"),
+    }
+    if !export.elsewhere.is_empty() {
+        eprintln!("Not in the template (no CloudFormation equivalent); run instead:");
+        for (address, what, instead) in &export.elsewhere {
+            eprintln!("  {address}: {what}\n      {instead}");
+        }
+    }
+    if args.validate {
+        let aws = Aws::connect(&connect_options(g), &config.region).await?;
+        // The smallest form of the same template: ValidateTemplate takes a body of at most
+        // 51,200 bytes.
+        let compact = serde_json::to_string(&export.template)?;
+        let answer = aws
+            .cloudformation
+            .validate_template()
+            .template_body(compact)
+            .send()
+            .await
+            .map_err(|e| crate::aws::AwsError::from(e).context("ValidateTemplate"))?;
+        eprintln!("ValidateTemplate: valid");
+        if let Some(description) = answer.description() {
+            eprintln!("  description: {description}");
+        }
+        for p in answer.parameters() {
+            eprintln!(
+                "  parameter {}{}",
+                p.parameter_key().unwrap_or_default(),
+                p.default_value()
+                    .map(|d| format!(" (default {d})"))
+                    .unwrap_or_default()
+            );
+        }
+        for c in answer.capabilities() {
+            eprintln!("  needs capability {}", c.as_str());
+        }
+    }
+    Ok(EXIT_OK)
 }

@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod blueprint;
 pub mod cli;
+pub mod cloudformation;
 pub mod commands;
 pub mod config;
 pub mod datafile;

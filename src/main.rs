@@ -2,7 +2,8 @@
 
 use clap::{CommandFactory, FromArgMatches};
 use ecomflow_infra::cli::{
-    Cli, Command, DataCommand, LakeCommand, LocalCommand, UsersCommand, WarehouseCommand,
+    Cli, Command, DataCommand, ExportCommand, LakeCommand, LocalCommand, UsersCommand,
+    WarehouseCommand,
 };
 use ecomflow_infra::commands;
 use tracing_subscriber::EnvFilter;
@@ -44,6 +45,9 @@ fn main() {
             Command::Load(a) => ecomflow_infra::load::run(g, a).await,
             Command::Lake(LakeCommand::Query(a)) => commands::lake_query(g, a).await,
             Command::Warehouse(WarehouseCommand::Query(a)) => commands::warehouse_query(g, a).await,
+            Command::Export(ExportCommand::Cloudformation(a)) => {
+                commands::export_cloudformation(g, a).await
+            }
             Command::Data(_) => unreachable!("handled above"),
         }
     });

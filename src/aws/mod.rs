@@ -114,6 +114,9 @@ pub struct Aws {
     pub kms: aws_sdk_kms::Client,
     /// AWS WAF (v2).
     pub waf: aws_sdk_wafv2::Client,
+    /// CloudFormation: `export cloudformation --validate` and nothing else (the tool calls
+    /// the services' own APIs).
+    pub cloudformation: aws_sdk_cloudformation::Client,
     /// DynamoDB for the lock table only; its calls are not counted as stack calls.
     pub lock_dynamodb: aws_sdk_dynamodb::Client,
     /// STS: who the caller is, and the execution roles' credentials for `local serve`.
@@ -217,6 +220,7 @@ impl Aws {
         let athena = stack_client!(aws_sdk_athena);
         let kms = stack_client!(aws_sdk_kms);
         let waf = stack_client!(aws_sdk_wafv2);
+        let cloudformation = aws_sdk_cloudformation::Client::new(&shared);
         let lock_dynamodb = aws_sdk_dynamodb::Client::new(&shared);
         let sts = aws_sdk_sts::Client::new(&shared);
         let identity = sts.get_caller_identity().send().await.map_err(|e| {
@@ -249,6 +253,7 @@ impl Aws {
             athena,
             kms,
             waf,
+            cloudformation,
             lock_dynamodb,
             sts,
             stats,

@@ -5,15 +5,13 @@ use super::kit::{converge_tags, listed, Absent};
 use super::{
     built, Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
-use crate::model::waf::WebAclSpec;
+use crate::model::waf::{WebAclSpec, RATE_RULE};
 use crate::model::{Service, Tags};
 use async_trait::async_trait;
 use aws_sdk_wafv2::types as wt;
 
 const WAF: Service = Service::Waf;
 const NOT_FOUND: &[&str] = &["WAFNonexistentItemException"];
-/// The rate rule's name; the managed groups' rules are named after the groups.
-const RATE_RULE: &str = "rate-per-ip";
 
 /// `(name, id, arn)` of every regional web ACL. WAF pages them by `NextMarker` and the SDK
 /// has no paginator for ListWebACLs, hence the loop.

@@ -93,31 +93,7 @@ impl Session {
             aws.account.clone(),
             aws.region.clone(),
         );
-        // An ephemeral copy's stamps: this run's time, and when the copy may be reaped. Both
-        // from one reading of the clock, so the expiry is exactly the creation plus the TTL.
-        let stamp =
-            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let now = chrono::Utc::now();
-        let ttl = chrono::Duration::hours(i64::from(config.ephemeral_ttl_hours));
-        let created_at = suffix.as_ref().map(|_| stamp(now));
-        let expires_at = suffix.as_ref().map(|_| stamp(now + ttl));
-        let lambda_code = match packages {
-            Packages::Dir(dir) => load_lambda_code(dir)?,
-            Packages::Default => load_lambda_code(&default_packages_dir(&config))?,
-            Packages::NotNeeded => blueprint::FUNCTIONS
-                .iter()
-                .map(|f| (f.to_string(), LambdaCode::default()))
-                .collect(),
-        };
-        let blueprint = blueprint::build(
-            &config,
-            &Context {
-                names,
-                expires_at,
-                created_at,
-                lambda_code,
-            },
-        );
+        let blueprint = declare(&config, names, suffix.is_some(), packages)?;
         Ok(Session {
             aws,
             config,
@@ -288,6 +264,41 @@ pub enum Packages {
     Default,
     /// Not needed (destroy): the code hashes are left empty.
     NotNeeded,
+}
+
+/// The blueprint of a stack instance with these names: the ephemeral copies' stamps from one
+/// reading of the clock, and the Lambda code of `packages`.
+pub fn declare(
+    config: &StackConfig,
+    names: Names,
+    ephemeral: bool,
+    packages: &Packages,
+) -> Result<Blueprint, EngineError> {
+    // An ephemeral copy's stamps: this run's time, and when the copy may be reaped. Both
+    // from one reading of the clock, so the expiry is exactly the creation plus the TTL.
+    let stamp =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = chrono::Utc::now();
+    let ttl = chrono::Duration::hours(i64::from(config.ephemeral_ttl_hours));
+    let created_at = ephemeral.then(|| stamp(now));
+    let expires_at = ephemeral.then(|| stamp(now + ttl));
+    let lambda_code = match packages {
+        Packages::Dir(dir) => load_lambda_code(dir)?,
+        Packages::Default => load_lambda_code(&default_packages_dir(config))?,
+        Packages::NotNeeded => blueprint::FUNCTIONS
+            .iter()
+            .map(|f| (f.to_string(), LambdaCode::default()))
+            .collect(),
+    };
+    Ok(blueprint::build(
+        config,
+        &Context {
+            names,
+            expires_at,
+            created_at,
+            lambda_code,
+        },
+    ))
 }
 
 /// `target/lambda-packages/lambda-<arch>`, relative to the working directory: where

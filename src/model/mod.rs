@@ -111,10 +111,23 @@ pub fn spec_tags(spec: &Value) -> Option<Tags> {
         .and_then(|t| serde_json::from_value(t.clone()).ok())
 }
 
-/// Tag keys on a live resource that the declaration no longer has (to remove).
+/// The prefix of the tag keys AWS reserves for itself (CloudFormation's
+/// `aws:cloudformation:stack-name`, ...): no caller can set or remove them, so the diff never
+/// compares them and tag convergence leaves them.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html>
+pub const RESERVED_TAG_PREFIX: &str = "aws:";
+
+/// True for the path of a reserved tag in a spec (`tags.aws:...`).
+pub fn is_reserved_tag_path(path: &str) -> bool {
+    path.strip_prefix("tags.")
+        .is_some_and(|key| key.starts_with(RESERVED_TAG_PREFIX))
+}
+
+/// Tag keys on a live resource that the declaration no longer has (to remove); AWS's
+/// reserved tags are never among them.
 pub fn stale_tags(desired: &Tags, live: &Tags) -> Vec<String> {
     live.keys()
-        .filter(|k| !desired.contains_key(*k))
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with(RESERVED_TAG_PREFIX))
         .cloned()
         .collect()
 }
@@ -139,5 +152,9 @@ mod tag_tests {
         assert_eq!(stale_tags(&want, &live), ["a"]);
         assert_eq!(changed_tags(&want, &live), want);
         assert!(changed_tags(&live, &live).is_empty());
+        let cfn = Tags::from([("aws:cloudformation:stack-name".into(), "s".into())]);
+        assert!(stale_tags(&want, &cfn).is_empty());
+        assert!(is_reserved_tag_path("tags.aws:cloudformation:logical-id"));
+        assert!(!is_reserved_tag_path("tags.ecomflow:stack"));
     }
 }

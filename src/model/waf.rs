@@ -3,6 +3,9 @@
 use super::{Kind, Spec, Tags};
 use serde::{Deserialize, Serialize};
 
+/// The rate rule's name; the managed groups' rules are named after the groups.
+pub const RATE_RULE: &str = "rate-per-ip";
+
 /// A regional web ACL in front of the API: requests pass unless a rule blocks them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebAclSpec {

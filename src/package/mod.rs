@@ -169,9 +169,25 @@ impl fmt::Display for Artifact {
 }
 
 /// The report printed after a build: one aligned line per function.
+/// Then where each package goes for a CloudFormation deployment of `export cloudformation`'s
+/// template: its content-addressed key in the bucket of the template's code parameter.
 pub fn render_artifacts(artifacts: &[Artifact]) -> String {
     let width = artifacts.iter().map(|a| a.name.len()).max().unwrap_or(0);
-    artifacts.iter().map(|a| format!("{a:width$}\n")).collect()
+    let mut out: String = artifacts.iter().map(|a| format!("{a:width$}\n")).collect();
+    if !artifacts.is_empty() {
+        out.push_str(&format!(
+            "for CloudFormation (`export cloudformation`), upload each to its key in the bucket of the template's {} parameter:\n",
+            crate::cloudformation::CODE_BUCKET_PARAMETER
+        ));
+        for a in artifacts {
+            out.push_str(&format!(
+                "  {:width$}  {}\n",
+                a.name,
+                crate::cloudformation::code_key(&a.name, &a.code_sha256)
+            ));
+        }
+    }
+    out
 }
 
 /// `812.4 KiB`, `23.1 MiB`.
@@ -664,7 +680,10 @@ mod tests {
         assert_eq!(
             report,
             "query           3.0 MiB  glibc 2.34   abc=  target/lambda-packages/lambda-x86_64/query/bootstrap.zip\n\
-             ingest-long     3.0 MiB  static       abc=  target/lambda-packages/lambda-x86_64/query/bootstrap.zip\n"
+             ingest-long     3.0 MiB  static       abc=  target/lambda-packages/lambda-x86_64/query/bootstrap.zip\n\
+             for CloudFormation (`export cloudformation`), upload each to its key in the bucket of the template's LambdaCodeBucket parameter:\n  \
+             query        ecomflow-infra/lambda/query/69b7.zip\n  \
+             ingest-long  ecomflow-infra/lambda/ingest-long/69b7.zip\n"
         );
     }
 }

@@ -210,7 +210,9 @@ fn changes_of(
     let changes: Vec<AttributeChange> = paths
         .into_iter()
         .filter(|p| {
-            if p.as_str() == EXPIRY_PATH {
+            if crate::model::is_reserved_tag_path(p) {
+                false
+            } else if p.as_str() == EXPIRY_PATH {
                 expiry_is_stale(b.get(*p), a.get(*p))
             } else {
                 b.get(*p) != a.get(*p)
