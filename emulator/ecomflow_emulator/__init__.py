@@ -32,7 +32,7 @@ Layout
 - `server`: the command; `install()` puts every addition below into moto, `main()` serves.
 - `glue`, `redshift`, `apigateway`, `kinesis`, `dynamodb`, `cognito`, `firehose`, `athena`,
   `sns`, `lambda_` (Lambda; `lambda` is a keyword), `logs` (CloudWatch Logs), `s3`, `kms`,
-  `wafv2` (AWS WAF): one
+  `wafv2` (AWS WAF), `cloudformation` (CloudFormation stacks of the services above): one
   module per service; `firehose_sse` holds Firehose's server-side encryption. Redshift's has four helpers: `redshift_engine` (the
   PostgreSQL server behind each cluster), `redshift_sql` (Redshift SQL made PostgreSQL's, COPY
   parsed), `redshift_copy` (COPY and COPY JOB over moto's S3) and `redshift_config` (parameter
@@ -612,6 +612,68 @@ Firehose server-side encryption (`firehose_sse`):
   key, or a key not enabled: InvalidKMSResourceException (HTTP 400).
   https://docs.aws.amazon.com/firehose/latest/APIReference/API_DeliveryStreamEncryptionConfigurationInput.html
   https://docs.aws.amazon.com/firehose/latest/APIReference/API_CreateDeliveryStream.html
+
+CloudFormation (`cloudformation`), for the resource types the project's exported template uses
+(`ecomflow-infra export cloudformation`); its module documentation has every property:
+- CreateStack, UpdateStack and CreateChangeSet refuse an unknown resource type as AWS does
+  (ValidationError "Template format error: Unrecognized resource types: [AWS::X::Y]"), a type AWS
+  knows but moto cannot create ("The emulator cannot create these resource types ...", where
+  moto skipped it with a warning), and, for the types below, a property the emulator does not
+  apply ("The emulator cannot apply these properties: [AWS::S3::Bucket.X (Logical)]"), all before
+  anything is made. ValidateTemplate stays moto's (syntax only, as AWS's).
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Warnings.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-template-resource-type-ref.html
+- Every property of these types is applied through the service's backend and the emulator's
+  rules for the matching call (moto ignored many, Tags above all): AWS::S3::Bucket (encryption
+  SSE-S3 or KMS with BucketKeyEnabled, public access block, ownership, versioning, lifecycle
+  rules with Filter prefixes, logging with PutBucketLogging's refusals, tags),
+  AWS::S3::BucketPolicy, AWS::KMS::Key (CreateKey's policy checks, rotation, tags;
+  PendingWindowInDays 7..30) and AWS::KMS::Alias, AWS::IAM::Role (path, trust and inline
+  policies validated, managed policies, tags), AWS::Kinesis::Stream (mode, shards, retention,
+  KMS encryption, tags), AWS::DynamoDB::Table (billing, throughput, point-in-time recovery, SSE
+  with the key's ARN, deletion protection, tags), AWS::SNS::Topic, AWS::SNS::TopicPolicy,
+  AWS::SNS::Subscription, AWS::Logs::LogGroup (PutRetentionPolicy's periods, KMS key, tags),
+  AWS::Lambda::Function (architectures, memory, timeout, reserved concurrency, environment
+  within 4 KB, code read from the emulated S3 so CodeSha256 is the zip's, tags),
+  AWS::Lambda::EventSourceMapping, AWS::Lambda::Permission (the statement CloudFormation
+  names), AWS::Redshift::ClusterParameterGroup and AWS::Redshift::Cluster (their names, the
+  parameter group's rules and values, and the cluster CreateCluster makes: PostgreSQL server,
+  managed secret, parameter group status, audit logging with EnableLogging's rules).
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucket.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-serversideencryptionrule.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3-bucketpolicy.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kms-key.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-iam-role.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-kinesis-stream.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-sns-topic.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-sns-policy.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-code.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-eventsourcemapping-destinationconfig.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-permission.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-redshift-clusterparametergroup.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-redshift-cluster-loggingproperties.html
+- Tags: the stack's tags go to every resource of a taggable type (a resource's own tag of the
+  same key wins), and `aws:cloudformation:stack-name`, `aws:cloudformation:stack-id` and
+  `aws:cloudformation:logical-id` to those whose type's schema has
+  `tagging.cloudFormationSystemTags` (S3 buckets, Kinesis streams, SNS topics, log groups,
+  Lambda functions and mappings, Redshift clusters and parameter groups; not KMS keys, IAM roles
+  or DynamoDB tables).
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html
+  https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html
+- A resource that fails to create (the service's refusal) is CREATE_FAILED with the service's
+  message, and the stack rolls back to ROLLBACK_COMPLETE, deleting what it made (moto answered
+  HTTP 500 and left the stack CREATE_IN_PROGRESS, half made); OnFailure DO_NOTHING (or
+  DisableRollback) keeps CREATE_FAILED with what was made, OnFailure DELETE deletes the stack.
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.md
+- DeleteStack deletes in reverse dependency order and removes what CreateStack made (a role's
+  policies first; a KMS key is scheduled for deletion after its PendingWindowInDays, as AWS
+  does; Redshift clusters and parameter groups, which moto never deleted, as DeleteCluster and
+  DeleteClusterParameterGroup do); DeletionPolicy Retain keeps a resource; a resource that
+  cannot go (a bucket not empty, a table with deletion protection) leaves the stack
+  DELETE_FAILED, to be deleted again.
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
 
 The server (`server`), cost only: moto's list of backends is made once instead of per request,
 and `MOTO_ACCESS_LOG=0` silences the access log. werkzeug still closes the connection after

@@ -231,6 +231,74 @@ def _create_managed_secret(cluster, password, account, region):
     return json.loads(created)["ARN"]
 
 
+def check_master_password(managed, password):
+    """ManageMasterPassword and MasterUserPassword together are refused (CreateCluster, and
+    CloudFormation's AWS::Redshift::Cluster).
+    https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html"""
+    if managed and password:
+        raise _redshift_error(
+            "InvalidParameterCombination",
+            "You can't use MasterUserPassword if ManageMasterPassword is true.",
+        )
+
+
+def start_cluster(backend, cluster, managed, password, default_iam_role_arn, account, region):
+    """What CreateCluster does once moto has the cluster's record (the API's CreateCluster and
+    CloudFormation's AWS::Redshift::Cluster alike): the cluster's PostgreSQL server, its
+    endpoint, the managed secret, the namespace ARN. The cluster as CreateCluster answers it
+    (`creating`); the record is `available` afterwards.
+    https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
+    https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html
+    """
+    name = cluster.cluster_identifier
+    # Until its database is up the cluster is `creating`, as on AWS, where the endpoint,
+    # the managed secret and the namespace are there only once it is `available`
+    # (ClusterStatus in https://docs.aws.amazon.com/redshift/latest/APIReference/API_Cluster.html):
+    # a client that reads it meanwhile (a rerun after an interrupted apply) waits.
+    cluster.status = "creating"
+    if managed or not password:
+        password = _random_password()
+    state = ClusterState(cluster, cluster.master_username, password)
+    try:
+        state.server = redshift_engine.start(name, cluster.master_username, password, cluster.db_name)
+    except Exception as e:
+        backend.clusters.pop(name, None)
+        raise _redshift_error("InternalFailure", f"the emulator could not start the cluster's database: {e}")
+    cluster.port = state.server.port
+    redshift_copy.ensure_system_tables(state, cluster.db_name)  # queryable from the start
+    state.namespace_arn = f"arn:aws:redshift:{region}:{account}:namespace:{uuid.uuid4()}"
+    cluster.cluster_namespace_arn = state.namespace_arn
+    cluster.default_iam_role_arn = default_iam_role_arn
+    if managed:
+        state.secret_arn = _create_managed_secret(cluster, password, account, region)
+        cluster.master_password_secret_arn = state.secret_arn
+    cluster._ecomflow = state
+    # CreateCluster answers with the cluster as it starts (`creating`); the record the
+    # describes see is `available` from here on.
+    answered = copy.copy(cluster)
+    cluster.status = "available"
+    return answered
+
+
+def stop_cluster(cluster, account, region):
+    """What DeleteCluster does once moto has dropped the cluster's record: its COPY jobs, its
+    server and its data go, and the managed secret is deleted (without a recovery window: it
+    belongs to the cluster)."""
+    state = state_of(cluster)
+    if state is None:
+        return
+    _drop_cluster_jobs(state)
+    if state.server is not None:
+        state.server.stop()
+    if state.secret_arn:
+        try:
+            _secrets_backend(account, region).delete_secret(
+                state.secret_arn, recovery_window_in_days=None, force_delete_without_recovery=True
+            )
+        except Exception:
+            pass
+
+
 def back_clusters_with_postgres():
     """CreateCluster starts the cluster's PostgreSQL server; DescribeClusters reports its
     endpoint, the managed secret's ARN and the namespace ARN; DeleteCluster stops it and
@@ -257,40 +325,11 @@ def back_clusters_with_postgres():
     def create_cluster(self):
         managed = self._get_bool_param("ManageMasterPassword", False)
         password = self._get_param("MasterUserPassword")
-        if managed and password:
-            raise _redshift_error(
-                "InvalidParameterCombination",
-                "You can't use MasterUserPassword if ManageMasterPassword is true.",
-            )
+        check_master_password(managed, password)
         original_create(self)
-        name = self._get_param("ClusterIdentifier")
-        cluster = self.redshift_backend.describe_clusters(name)[0]
-        # Until its database is up the cluster is `creating`, as on AWS, where the endpoint,
-        # the managed secret and the namespace are there only once it is `available`
-        # (ClusterStatus in https://docs.aws.amazon.com/redshift/latest/APIReference/API_Cluster.html):
-        # a client that reads it meanwhile (a rerun after an interrupted apply) waits.
-        cluster.status = "creating"
-        if managed or not password:
-            password = _random_password()
-        state = ClusterState(cluster, cluster.master_username, password)
-        try:
-            state.server = redshift_engine.start(name, cluster.master_username, password, cluster.db_name)
-        except Exception as e:
-            self.redshift_backend.clusters.pop(name, None)
-            raise _redshift_error("InternalFailure", f"the emulator could not start the cluster's database: {e}")
-        cluster.port = state.server.port
-        redshift_copy.ensure_system_tables(state, cluster.db_name)  # queryable from the start
-        state.namespace_arn = f"arn:aws:redshift:{self.region}:{self.current_account}:namespace:{uuid.uuid4()}"
-        cluster.cluster_namespace_arn = state.namespace_arn
-        cluster.default_iam_role_arn = self._get_param("DefaultIamRoleArn")
-        if managed:
-            state.secret_arn = _create_managed_secret(cluster, password, self.current_account, self.region)
-            cluster.master_password_secret_arn = state.secret_arn
-        cluster._ecomflow = state
-        # CreateCluster answers with the cluster as it starts (`creating`); the record the
-        # describes see is `available` from here on.
-        answered = copy.copy(cluster)
-        cluster.status = "available"
+        cluster = self.redshift_backend.describe_clusters(self._get_param("ClusterIdentifier"))[0]
+        answered = start_cluster(self.redshift_backend, cluster, managed, password,
+                                 self._get_param("DefaultIamRoleArn"), self.current_account, self.region)
         return ActionResult({"Cluster": answered})
 
     create_cluster._ecomflow = True
@@ -302,18 +341,8 @@ def back_clusters_with_postgres():
         name = self._get_param("ClusterIdentifier")
         cluster = self.redshift_backend.clusters.get(name)
         result = original_delete(self)
-        state = state_of(cluster) if cluster is not None else None
-        if state is not None:
-            _drop_cluster_jobs(state)
-            if state.server is not None:
-                state.server.stop()
-            if state.secret_arn:
-                try:
-                    _secrets_backend(self.current_account, self.region).delete_secret(
-                        state.secret_arn, recovery_window_in_days=None, force_delete_without_recovery=True
-                    )
-                except Exception:
-                    pass
+        if cluster is not None:
+            stop_cluster(cluster, self.current_account, self.region)
         return result
 
     RedshiftResponse.delete_cluster = delete_cluster

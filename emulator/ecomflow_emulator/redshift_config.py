@@ -239,6 +239,70 @@ def _page(self, items):
     return page, (str(start + size) if start + size < len(items) else None)
 
 
+def new_parameter_group(backend, name, family, description, tags, account, region):
+    """CreateClusterParameterGroup's checks and the new group (the API's and CloudFormation's
+    AWS::Redshift::ClusterParameterGroup alike).
+    https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateClusterParameterGroup.html"""
+    from moto.redshift.models import ParameterGroup
+
+    # "1 to 255 alphanumeric characters or hyphens; first character must be a letter;
+    # cannot end with a hyphen or contain two consecutive hyphens"; stored lower-case. The
+    # page names no error for a bad name or family: InvalidParameterValue, the common error.
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,254}", name) or name.endswith("-") or "--" in name:
+        raise _error("InvalidParameterValue", f"The parameter group name {name} is not valid: it must be 1 to 255 "
+                     "alphanumeric characters or hyphens, begin with a letter, and not end with a hyphen or "
+                     "contain two consecutive hyphens.")
+    # The valid families are those of the default groups (the page: "The parameter group
+    # family names associated with the default parameter groups provide you the valid values").
+    if family not in FAMILIES:
+        raise _error("InvalidParameterValue", f"The parameter group family {family} is not valid. "
+                     f"Valid families: {', '.join(sorted(FAMILIES))}.")
+    name = name.lower()
+    if name in backend.parameter_groups:
+        raise _error("ClusterParameterGroupAlreadyExists", f"Parameter group {name} already exists")
+    group = ParameterGroup(name, family, description, account, region, tags or [])
+    backend.parameter_groups[name] = group
+    return group
+
+
+def check_parameter_names(parameters, need_values):
+    """Parameters as ModifyClusterParameterGroup (need_values) and ResetClusterParameterGroup
+    take them: at most 20, each a parameter of the family."""
+    known = {p[0] for p in PARAMETERS}
+    # "A maximum of 20 parameters can be modified (reset) in a single request."
+    if len(parameters) > 20:
+        raise _error("InvalidParameterValue", "A maximum of 20 parameters can be modified in a single request.")
+    for p in parameters:
+        name = p.get("ParameterName")
+        if not name or (need_values and p.get("ParameterValue") is None):
+            raise _error("InvalidParameterValue", "Each parameter needs at least a ParameterName and a ParameterValue.")
+        if name not in known:
+            raise _error("InvalidParameterValue", f"Could not find parameter with name: {name}")
+    return parameters
+
+
+def set_parameters(group, parameters):
+    """The group's values for the parameters (checked by check_parameter_names)."""
+    for p in parameters:
+        _modified(group)[p["ParameterName"]] = str(p["ParameterValue"])
+
+
+def delete_parameter_group(backend, name):
+    """DeleteClusterParameterGroup (the API's and CloudFormation's): "Cannot delete a default
+    cluster parameter group"; "You cannot delete a parameter group if it is associated with a
+    cluster": InvalidClusterParameterGroupState (400).
+    https://docs.aws.amazon.com/redshift/latest/APIReference/API_DeleteClusterParameterGroup.html"""
+    group = _group(backend, name)
+    if _is_default(group.name):
+        raise _error("InvalidClusterParameterGroupState", f"Cannot delete a default parameter group: {group.name}.")
+    users = sorted(c.cluster_identifier for c in backend.clusters.values() if group.name in c.cluster_parameter_group_name)
+    if users:
+        raise _error("InvalidClusterParameterGroupState",
+                     f"The parameter group {group.name} is associated with cluster(s) {', '.join(users)} "
+                     "and cannot be deleted.")
+    backend.parameter_groups.pop(group.name)
+
+
 def add_parameter_group_calls():
     """The parameter group calls, as the module documentation lists them."""
     from moto.core.responses import ActionResult, EmptyResult
@@ -246,44 +310,13 @@ def add_parameter_group_calls():
     from moto.redshift.responses import RedshiftResponse
 
     def create_cluster_parameter_group(self):
-        backend = self.redshift_backend
-        name = self._get_param("ParameterGroupName") or ""
-        family = self._get_param("ParameterGroupFamily")
-        # "1 to 255 alphanumeric characters or hyphens; first character must be a letter;
-        # cannot end with a hyphen or contain two consecutive hyphens"; stored lower-case. The
-        # page names no error for a bad name or family: InvalidParameterValue, the common error.
-        # https://docs.aws.amazon.com/redshift/latest/APIReference/API_CreateClusterParameterGroup.html
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,254}", name) or name.endswith("-") or "--" in name:
-            raise _error("InvalidParameterValue", f"The parameter group name {name} is not valid: it must be 1 to 255 "
-                         "alphanumeric characters or hyphens, begin with a letter, and not end with a hyphen or "
-                         "contain two consecutive hyphens.")
-        # The valid families are those of the default groups (the page: "The parameter group
-        # family names associated with the default parameter groups provide you the valid values").
-        if family not in FAMILIES:
-            raise _error("InvalidParameterValue", f"The parameter group family {family} is not valid. "
-                         f"Valid families: {', '.join(sorted(FAMILIES))}.")
-        name = name.lower()
-        if name in backend.parameter_groups:
-            raise _error("ClusterParameterGroupAlreadyExists", f"Parameter group {name} already exists")
-        group = ParameterGroup(name, family, self._get_param("Description"), self.current_account, self.region,
-                               self._get_param("Tags", []))
-        backend.parameter_groups[name] = group
+        group = new_parameter_group(
+            self.redshift_backend, self._get_param("ParameterGroupName") or "", self._get_param("ParameterGroupFamily"),
+            self._get_param("Description"), self._get_param("Tags", []), self.current_account, self.region)
         return ActionResult({"ClusterParameterGroup": group})
 
     def delete_cluster_parameter_group(self):
-        # "Cannot delete a default cluster parameter group"; "You cannot delete a parameter
-        # group if it is associated with a cluster": InvalidClusterParameterGroupState (400).
-        # https://docs.aws.amazon.com/redshift/latest/APIReference/API_DeleteClusterParameterGroup.html
-        backend = self.redshift_backend
-        group = _group(backend, self._get_param("ParameterGroupName"))
-        if _is_default(group.name):
-            raise _error("InvalidClusterParameterGroupState", f"Cannot delete a default parameter group: {group.name}.")
-        users = sorted(c.cluster_identifier for c in backend.clusters.values() if group.name in c.cluster_parameter_group_name)
-        if users:
-            raise _error("InvalidClusterParameterGroupState",
-                         f"The parameter group {group.name} is associated with cluster(s) {', '.join(users)} "
-                         "and cannot be deleted.")
-        backend.parameter_groups.pop(group.name)
+        delete_parameter_group(self.redshift_backend, self._get_param("ParameterGroupName"))
         return EmptyResult()
 
     def _changeable(self):
@@ -294,31 +327,17 @@ def add_parameter_group_calls():
             raise _error("InvalidParameterValue", "Cannot modify a default parameter group.")
         return group
 
-    def _names(self, parameters, need_values):
-        known = {p[0] for p in PARAMETERS}
-        # "A maximum of 20 parameters can be modified (reset) in a single request."
-        if len(parameters) > 20:
-            raise _error("InvalidParameterValue", "A maximum of 20 parameters can be modified in a single request.")
-        for p in parameters:
-            name = p.get("ParameterName")
-            if not name or (need_values and p.get("ParameterValue") is None):
-                raise _error("InvalidParameterValue", "Each parameter needs at least a ParameterName and a ParameterValue.")
-            if name not in known:
-                raise _error("InvalidParameterValue", f"Could not find parameter with name: {name}")
-        return parameters
-
     def modify_cluster_parameter_group(self):
         group = _changeable(self)
-        parameters = _names(self, self._get_param("Parameters", []) or [], need_values=True)
+        parameters = check_parameter_names(self._get_param("Parameters", []) or [], need_values=True)
         if not parameters:
             raise _error("InvalidParameterValue", "Parameters must name at least one parameter.")
-        for p in parameters:
-            _modified(group)[p["ParameterName"]] = str(p["ParameterValue"])
+        set_parameters(group, parameters)
         return ActionResult({"ParameterGroupName": group.name, "ParameterGroupStatus": UPDATED})
 
     def reset_cluster_parameter_group(self):
         group = _changeable(self)
-        parameters = _names(self, self._get_param("Parameters", []) or [], need_values=False)
+        parameters = check_parameter_names(self._get_param("Parameters", []) or [], need_values=False)
         reset_all = self._get_param("ResetAllParameters")
         # ResetAllParameters defaults to true; without it, named parameters are reset.
         if reset_all in (True, "true") or (reset_all is None and not parameters):
@@ -400,6 +419,50 @@ def check_logging_bucket(backend, cluster, bucket):
     return None
 
 
+def enable_cluster_logging(backend, cluster, account, destination, bucket_name, prefix, exports):
+    """EnableLogging's checks and the cluster's logging status (the API's EnableLogging and
+    CloudFormation's AWS::Redshift::Cluster LoggingProperties alike); the status answered.
+    https://docs.aws.amazon.com/redshift/latest/APIReference/API_EnableLogging.html
+    https://docs.aws.amazon.com/redshift/latest/mgmt/db-auditing.html"""
+    destination = destination or ("s3" if bucket_name else None)
+    exports = list(exports or [])
+    # "Possible values are connectionlog, useractivitylog, and userlog."
+    for name in exports:
+        if name not in LOG_EXPORTS:
+            raise _error("InvalidParameterValue", f"Invalid log export type {name}: "
+                         f"use {', '.join(LOG_EXPORTS)}.")
+    if destination not in ("s3", "cloudwatch"):
+        raise _error("InvalidParameterValue", "LogDestinationType must be s3 or cloudwatch "
+                     "(s3 needs a BucketName).")
+    status = {"LoggingEnabled": True, "LogDestinationType": destination}
+    if destination == "s3":
+        if not bucket_name:
+            raise _error("InvalidParameterValue", "BucketName is required when LogDestinationType is s3.")
+        if not _BUCKET_NAME.match(bucket_name):
+            raise _error("InvalidS3BucketNameFault", f"The S3 bucket name {bucket_name} is invalid.")
+        if prefix and (len(prefix) > 512 or _BAD_PREFIX.search(prefix)):
+            raise _error("InvalidS3KeyPrefixFault", "The string specified for the logging S3 key prefix does "
+                         "not comply with the documented constraints.")
+        from moto.s3.models import s3_backends
+
+        try:
+            bucket = s3_backends[account]["aws"].get_bucket(bucket_name)
+        except Exception:
+            raise _error("BucketNotFoundFault", f"Could not find the specified S3 bucket: {bucket_name}.")
+        missing = check_logging_bucket(backend, cluster, bucket)
+        if missing:
+            raise _error("InsufficientS3BucketPolicyFault", "The cluster does not have read bucket or put object "
+                         f"permissions on the S3 bucket {bucket_name}: its bucket policy must allow the service "
+                         f"principal redshift.amazonaws.com {missing}.")
+        status["BucketName"] = bucket_name
+        if prefix:
+            status["S3KeyPrefix"] = prefix
+    if exports:
+        status["LogExports"] = exports
+    cluster._ecomflow_logging = status
+    return status
+
+
 def add_logging_calls():
     """EnableLogging, DisableLogging and DescribeLoggingStatus, as the module documentation says.
     https://docs.aws.amazon.com/redshift/latest/APIReference/API_EnableLogging.html
@@ -415,44 +478,9 @@ def add_logging_calls():
     def enable_logging(self):
         backend = self.redshift_backend
         cluster = backend.describe_clusters(self._get_param("ClusterIdentifier"))[0]
-        bucket_name = self._get_param("BucketName")
-        prefix = self._get_param("S3KeyPrefix")
-        destination = self._get_param("LogDestinationType") or ("s3" if bucket_name else None)
-        exports = list(self._get_param("LogExports", []) or [])
-        # "Possible values are connectionlog, useractivitylog, and userlog."
-        for name in exports:
-            if name not in LOG_EXPORTS:
-                raise _error("InvalidParameterValue", f"Invalid log export type {name}: "
-                             f"use {', '.join(LOG_EXPORTS)}.")
-        if destination not in ("s3", "cloudwatch"):
-            raise _error("InvalidParameterValue", "LogDestinationType must be s3 or cloudwatch "
-                         "(s3 needs a BucketName).")
-        status = {"LoggingEnabled": True, "LogDestinationType": destination}
-        if destination == "s3":
-            if not bucket_name:
-                raise _error("InvalidParameterValue", "BucketName is required when LogDestinationType is s3.")
-            if not _BUCKET_NAME.match(bucket_name):
-                raise _error("InvalidS3BucketNameFault", f"The S3 bucket name {bucket_name} is invalid.")
-            if prefix and (len(prefix) > 512 or _BAD_PREFIX.search(prefix)):
-                raise _error("InvalidS3KeyPrefixFault", "The string specified for the logging S3 key prefix does "
-                             "not comply with the documented constraints.")
-            from moto.s3.models import s3_backends
-
-            try:
-                bucket = s3_backends[self.current_account]["aws"].get_bucket(bucket_name)
-            except Exception:
-                raise _error("BucketNotFoundFault", f"Could not find the specified S3 bucket: {bucket_name}.")
-            missing = check_logging_bucket(backend, cluster, bucket)
-            if missing:
-                raise _error("InsufficientS3BucketPolicyFault", "The cluster does not have read bucket or put object "
-                             f"permissions on the S3 bucket {bucket_name}: its bucket policy must allow the service "
-                             f"principal redshift.amazonaws.com {missing}.")
-            status["BucketName"] = bucket_name
-            if prefix:
-                status["S3KeyPrefix"] = prefix
-        if exports:
-            status["LogExports"] = exports
-        cluster._ecomflow_logging = status
+        status = enable_cluster_logging(backend, cluster, self.current_account, self._get_param("LogDestinationType"),
+                                        self._get_param("BucketName"), self._get_param("S3KeyPrefix"),
+                                        self._get_param("LogExports", []))
         return ActionResult(status)
 
     def disable_logging(self):

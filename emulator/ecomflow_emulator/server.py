@@ -22,6 +22,7 @@ import sys
 from . import (
     apigateway,
     athena,
+    cloudformation,
     cognito,
     dynamodb,
     firehose,
@@ -75,6 +76,7 @@ def install():
     kms.install()
     s3.install()
     wafv2.install()
+    cloudformation.install()
     quiet_access_log()
     list_backends_once()
 
