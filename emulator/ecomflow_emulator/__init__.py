@@ -663,7 +663,8 @@ CloudFormation (`cloudformation`), for the resource types the project's exported
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html
   https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html
 - A resource that fails to create (the service's refusal) is CREATE_FAILED with the service's
-  message, and the stack rolls back to ROLLBACK_COMPLETE, deleting what it made (moto answered
+  message, and the stack rolls back to ROLLBACK_COMPLETE (ROLLBACK_FAILED when something it
+  made cannot be deleted), deleting what it made (moto answered
   HTTP 500 and left the stack CREATE_IN_PROGRESS, half made); OnFailure DO_NOTHING (or
   DisableRollback) keeps CREATE_FAILED with what was made, OnFailure DELETE deletes the stack.
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.md

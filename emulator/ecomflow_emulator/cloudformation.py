@@ -109,7 +109,8 @@ Stack operations
 ----------------
 - A resource that fails to create fails the stack as AWS's does: CreateStack answers the stack
   ID, the resource's event is CREATE_FAILED with the service's message, and the stack rolls
-  back (the resources made so far deleted) to ROLLBACK_COMPLETE; OnFailure DO_NOTHING (or
+  back (the resources made so far deleted) to ROLLBACK_COMPLETE, or ROLLBACK_FAILED when one
+  cannot be deleted (a table with deletion protection); OnFailure DO_NOTHING (or
   DisableRollback) leaves it CREATE_FAILED with them, OnFailure DELETE deletes it. Resources
   get CREATE_IN_PROGRESS / CREATE_COMPLETE events.
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.md
@@ -1232,10 +1233,10 @@ def _close(stack):
 def _failed_create(backend, stack, failed):
     """CREATE_FAILED, then the failure option: ROLLBACK (default), DO_NOTHING or DELETE."""
     _event(stack, failed.logical_id, None, failed.resource_type, "CREATE_FAILED", failed.reason)
+    _close(stack)  # what was made stays until deleted; nothing more is made
     reason = f"The following resource(s) failed to create: [{failed.logical_id}]. "
     mode = getattr(_local, "on_failure", None) or "ROLLBACK"
     if mode == "DO_NOTHING":
-        _close(stack)  # what was made stays, nothing more is made
         stack.status, stack.status_reason = "CREATE_FAILED", reason
         stack._add_stack_event("CREATE_FAILED", reason)
         return
@@ -1252,7 +1253,6 @@ def _failed_create(backend, stack, failed):
         stack.status_reason = f"The following resource(s) failed to delete: [{error.logical_id}]. "
         stack._add_stack_event("ROLLBACK_FAILED", stack.status_reason)
         return
-    _close(stack)
     stack.status, stack.status_reason = "ROLLBACK_COMPLETE", None
     stack._add_stack_event("ROLLBACK_COMPLETE")
     if mode == "DELETE":

@@ -369,6 +369,23 @@ class CloudFormation(EmulatorCase):
         self.assertEqual(self.delete(stack), "DELETE_FAILED")
         self.client("dynamodb").update_table(TableName="cfn-protected", DeletionProtectionEnabled=False)
         self.assertEqual(self.delete(stack), "DELETE_COMPLETE")
+        # It holds a rollback too: ROLLBACK_FAILED, the stack described as it is, nothing
+        # made again for it.
+        stack = self.stack({
+            "T": {"Type": "AWS::DynamoDB::Table", "Properties": {
+                "TableName": "cfn-protected-2", "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST",
+                "DeletionProtectionEnabled": True}},
+            "Bad": {"Type": "AWS::Logs::LogGroup", "DependsOn": "T", "Properties": {
+                "LogGroupName": "/ecomflow/cfn-bad", "RetentionInDays": 2}},
+        })
+        self.assertEqual(stack["StackStatus"], "ROLLBACK_FAILED")
+        resources = self.cf.list_stack_resources(StackName=stack["StackId"])["StackResourceSummaries"]
+        self.assertEqual([r["LogicalResourceId"] for r in resources], ["T"])
+        self.client("dynamodb").update_table(TableName="cfn-protected-2", DeletionProtectionEnabled=False)
+        self.assertEqual(self.delete(stack), "DELETE_COMPLETE")
+        self.refused(lambda: self.client("dynamodb").describe_table(TableName="cfn-protected-2"),
+                     "ResourceNotFoundException", 400)
 
     # -- SNS ----------------------------------------------------------------------------------
 
