@@ -260,6 +260,10 @@ fn code_keys_are_content_addressed() {
 fn yaml_is_the_same_template() {
     let export = template(&stack("dev.yaml"), "dev.yaml", &Selection::all());
     let text = to_yaml(&export.template);
+    assert!(
+        text.contains("AWSTemplateFormatVersion: \"2010-09-09\"\n"),
+        "{text}"
+    );
     let docs = yaml_rust2::YamlLoader::load_from_str(&text).unwrap();
     let back = &docs[0];
     assert_eq!(

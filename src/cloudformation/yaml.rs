@@ -12,8 +12,35 @@ pub fn to_yaml(template: &Value) -> String {
     emitter
         .dump(&convert(template))
         .expect("writing to a String cannot fail");
-    out.push('\n');
-    out
+    let mut quoted: String = out.lines().map(|l| quote_date(l) + "\n").collect();
+    if quoted.is_empty() {
+        quoted.push('\n');
+    }
+    quoted
+}
+
+/// A line whose plain scalar is a date (`2010-09-09`) with that scalar quoted: yaml-rust2
+/// quotes what YAML 1.2 reads as other than a string, but YAML 1.1 parsers (PyYAML, which
+/// cfn-lint and checkov use) read a plain date as a date.
+fn quote_date(line: &str) -> String {
+    let (head, scalar) = match line.rsplit_once(": ") {
+        Some((head, scalar)) => (format!("{head}: "), scalar),
+        None => match line.trim_start().strip_prefix("- ") {
+            Some(scalar) => (line[..line.len() - scalar.len()].to_string(), scalar),
+            None => return line.to_string(),
+        },
+    };
+    let b = scalar.as_bytes();
+    let is_date = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    if is_date {
+        format!("{head}\"{scalar}\"")
+    } else {
+        line.to_string()
+    }
 }
 
 fn convert(value: &Value) -> Yaml {
