@@ -277,3 +277,32 @@ fn visibility(metric: &str) -> Value {
         "MetricName": metric,
     })
 }
+
+/// What the API's side needs that no declared resource holds: the pool's users, and the
+/// account's CloudWatch role for stage logs. As (what it is for, what, what to run instead).
+pub(super) fn outside_the_blueprint(scope: &Scope) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for r in &scope.blueprint.resources {
+        if r.kind == Kind::CognitoUserPool {
+            out.push((
+                r.address(),
+                format!("the users and groups of the pool {} (cognito-users.yaml)", r.physical),
+                "ecomflow-infra users sync --users cognito-users.yaml".to_string(),
+            ));
+        }
+        let logged = r.kind == Kind::ApigwStage
+            && r.typed::<StageSpec>().is_ok_and(|s| s.access_log.is_some());
+        if logged {
+            let role = crate::model::apigateway::account_logging_role(crate::names::PLACEHOLDER_ACCOUNT);
+            out.push((
+                r.address(),
+                format!(
+                    "API Gateway's account-wide CloudWatch role, which stage access logs need (one per account and Region, shared by its stacks: a stack must not own it): the role {} with the permissions of AmazonAPIGatewayPushToCloudWatchLogs",
+                    role.name
+                ),
+                "ecomflow-infra apply sets it where none is set; or: aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<the role's ARN>".to_string(),
+            ));
+        }
+    }
+    out
+}

@@ -210,6 +210,7 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
             Mapped::Elsewhere { what, instead } => elsewhere.push((r.address(), what, instead)),
         }
     }
+    elsewhere.extend(api::outside_the_blueprint(&scope));
     let edges = edges(blueprint, &written_as);
     let literals = refs::literals(blueprint, &written_as);
     let mut out = Map::new();
