@@ -286,14 +286,18 @@ pub(super) fn outside_the_blueprint(scope: &Scope) -> Vec<(String, String, Strin
         if r.kind == Kind::CognitoUserPool {
             out.push((
                 r.address(),
-                format!("the users and groups of the pool {} (cognito-users.yaml)", r.physical),
+                format!(
+                    "the users and groups of the pool {} (cognito-users.yaml)",
+                    r.physical
+                ),
                 "ecomflow-infra users sync --users cognito-users.yaml".to_string(),
             ));
         }
         let logged = r.kind == Kind::ApigwStage
             && r.typed::<StageSpec>().is_ok_and(|s| s.access_log.is_some());
         if logged {
-            let role = crate::model::apigateway::account_logging_role(crate::names::PLACEHOLDER_ACCOUNT);
+            let role =
+                crate::model::apigateway::account_logging_role(crate::names::PLACEHOLDER_ACCOUNT);
             out.push((
                 r.address(),
                 format!(

@@ -186,6 +186,9 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
         selected: selection.kinds,
     };
     let mut resources: BTreeMap<String, CfnResource> = BTreeMap::new();
+    // The logical ID of the address each resource was made for (a key's alias, a topic's
+    // policy, an API's methods are made with their parent's).
+    let mut origin: BTreeMap<String, String> = BTreeMap::new();
     // The logical ID each address is written as (its owner's for merged properties).
     let mut written_as: BTreeMap<String, String> = BTreeMap::new();
     let mut elsewhere = Vec::new();
@@ -195,8 +198,10 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
         }
         match map(r, &scope) {
             Mapped::Resources(made) => {
-                written_as.insert(r.address(), logical_id(&r.address()));
+                let primary = logical_id(&r.address());
+                written_as.insert(r.address(), primary.clone());
                 for resource in made {
+                    origin.insert(resource.logical.clone(), primary.clone());
                     resources.insert(resource.logical.clone(), resource);
                 }
             }
@@ -215,7 +220,12 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
     let literals = refs::literals(blueprint, &written_as);
     let mut out = Map::new();
     for (logical, mut resource) in resources {
-        let allowed = reachable(&edges, &logical);
+        // A resource made beside another for the same address (a key's alias, a stage's
+        // deployment, each e-mail subscription) follows what that address follows; the
+        // mapping writes its references to its companions itself.
+        let primary = origin.get(&logical).unwrap_or(&logical);
+        let allowed = reachable(&edges, primary);
+        let follows = edges.get(primary).cloned().unwrap_or_default();
         let properties = refs::substitute(
             Value::Object(std::mem::take(&mut resource.properties)),
             &literals,
@@ -223,10 +233,8 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
             blueprint,
         );
         let referenced = refs::referenced(&properties);
-        let mut depends_on: BTreeSet<String> = edges
-            .get(&logical)
-            .into_iter()
-            .flatten()
+        let mut depends_on: BTreeSet<String> = follows
+            .iter()
             .chain(&resource.depends_on)
             .filter(|d| **d != logical && !referenced.contains(*d))
             .cloned()
