@@ -620,9 +620,18 @@ CloudFormation (`cloudformation`), for the resource types the project's exported
   knows but moto cannot create ("The emulator cannot create these resource types ...", where
   moto skipped it with a warning), and, for the types below, a property the emulator does not
   apply ("The emulator cannot apply these properties: [AWS::S3::Bucket.X (Logical)]"), all before
-  anything is made. ValidateTemplate stays moto's (syntax only, as AWS's).
+  anything is made. ValidateTemplate does not refuse them (syntax only, as AWS's).
   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Warnings.html
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-template-resource-type-ref.html
+- ValidateTemplate answers what the template says, JSON or YAML (moto answered no parameters and
+  no capabilities): a TemplateParameter per parameter (ParameterKey, DefaultValue when given,
+  NoEcho, Description), Description, Capabilities CAPABILITY_IAM for IAM resources (the types
+  CreateStack's Capabilities lists) or CAPABILITY_NAMED_IAM when one has a custom name (RoleName,
+  UserName, GroupName, ManagedPolicyName, InstanceProfileName), CapabilitiesReason naming their
+  types, DeclaredTransforms. cfn-lint still checks the body; its errors refuse it (not its
+  warnings, which moto refused too).
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
 - Every property of these types is applied through the service's backend and the emulator's
   rules for the matching call (moto ignored many, Tags above all): AWS::S3::Bucket (encryption
   SSE-S3 or KMS with BucketKeyEnabled, public access block, ownership, versioning, lifecycle

@@ -16,12 +16,32 @@ Resource types
   types: [AWS::X::Y]" (AWS's words). A type AWS knows (the registry's list for the stack's
   Region, as cfn-lint, a moto dependency, ships it) but moto cannot create is refused too,
   naming the types the emulator cannot create, instead of a stack silently without them.
-  ValidateTemplate stays moto's (it checks syntax, as AWS's does).
+  ValidateTemplate does not refuse them (it checks syntax, as AWS's does).
   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Warnings.html
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-template-resource-type-ref.html
 - For the types below (`CREATORS`), a property the emulator does not apply is refused the same
   way ("... cannot apply these properties: [AWS::S3::Bucket.NotificationConfiguration (Lake)]"),
   never dropped.
+
+ValidateTemplate
+----------------
+moto answered `Parameters: []` and `Capabilities: []` whatever the template said. It answers as
+AWS does (`template_summary`), for JSON and YAML templates (short-form tags such as `!Ref`; a
+YAML default as written, `Default: 10` is "10"): Parameters, a TemplateParameter per template
+parameter in the template's order (ParameterKey, DefaultValue when the template gives one, NoEcho,
+Description when given); Description (absent when the template has none); Capabilities:
+CAPABILITY_NAMED_IAM when an IAM resource has a custom name (GroupName, InstanceProfileName,
+ManagedPolicyName, RoleName or UserName set), else CAPABILITY_IAM when the template has one of the
+IAM types CreateStack's Capabilities lists (AWS::IAM::AccessKey, Group, InstanceProfile,
+ManagedPolicy, Policy, Role, User, UserToGroupAddition), else none; CapabilitiesReason with
+them ("The following resource(s) require capabilities: [AWS::IAM::Role]"), absent without;
+DeclaredTransforms, the template's Transform (macros are not run). moto's check stays: cfn-lint
+on the body (or TemplateURL's object), a template it finds an error in refused with its message
+(moto also refused warnings such as an unused parameter, with a garbled message).
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_TemplateParameter.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities
 
 Properties honoured on create (CloudFormation's names; each through the service's moto backend
 and the emulator's rules for the matching API call)
@@ -1373,7 +1393,133 @@ def install_stack_operations():
     CloudFormationResponse.create_stack = respond_create_stack
 
 
+# -- ValidateTemplate -----------------------------------------------------------------------------
+
+# The resource types CreateStack's Capabilities parameter names as needing CAPABILITY_IAM or
+# CAPABILITY_NAMED_IAM (API_CreateStack), and the property that gives each a custom name, which
+# makes CAPABILITY_NAMED_IAM the one required (AWS::IAM::AccessKey, Policy and
+# UserToGroupAddition have no name of their own).
+IAM_TYPES = ("AWS::IAM::AccessKey", "AWS::IAM::Group", "AWS::IAM::InstanceProfile", "AWS::IAM::ManagedPolicy",
+             "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::UserToGroupAddition")
+IAM_NAMES = {"AWS::IAM::Group": "GroupName", "AWS::IAM::InstanceProfile": "InstanceProfileName",
+             "AWS::IAM::ManagedPolicy": "ManagedPolicyName", "AWS::IAM::Role": "RoleName",
+             "AWS::IAM::User": "UserName"}
+
+
+@functools.lru_cache(maxsize=None)
+def _text_loader():
+    """A YAML loader that keeps every plain scalar as written (a parameter's `Default: 10` is the
+    string "10", as CloudFormation reads it) and reads the short-form tags (`!Ref`, `!Sub` ...)
+    as moto does."""
+    import yaml
+    from moto.cloudformation.utils import yaml_tag_constructor
+
+    class TextLoader(yaml.SafeLoader):
+        pass
+
+    TextLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:merge"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    TextLoader.add_multi_constructor("!", yaml_tag_constructor)
+    return TextLoader
+
+
+def _template_dict(body):
+    """The template as a dict: JSON first, then YAML, as CloudFormation reads it; None otherwise."""
+    import yaml
+
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        try:
+            parsed = yaml.load(body, Loader=_text_loader())
+        except yaml.YAMLError:
+            return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _as_text(value):
+    """A template value as CloudFormation's API reports it (a string)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_as_text(v) for v in value)
+    return str(value)
+
+
+def template_summary(template):
+    """What ValidateTemplate answers of a parsed template: Parameters (TemplateParameter:
+    ParameterKey, DefaultValue when given, NoEcho, Description when given), Description,
+    Capabilities and CapabilitiesReason (IAM resources), DeclaredTransforms.
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_TemplateParameter.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities
+    """
+    template = template if isinstance(template, dict) else {}
+    parameters = []
+    declared = template.get("Parameters")
+    for key, spec in (declared.items() if isinstance(declared, dict) else []):
+        spec = spec if isinstance(spec, dict) else {}
+        parameter = {"ParameterKey": key}
+        if spec.get("Default") is not None:
+            parameter["DefaultValue"] = _as_text(spec["Default"])
+        parameter["NoEcho"] = _as_text(spec.get("NoEcho", False)).lower() == "true"
+        if spec.get("Description") is not None:
+            parameter["Description"] = _as_text(spec["Description"])
+        parameters.append(parameter)
+    result = {"Parameters": parameters}
+    if isinstance(template.get("Description"), str):
+        result["Description"] = template["Description"]
+    iam, named = set(), False
+    resources = template.get("Resources")
+    for resource in (resources.values() if isinstance(resources, dict) else []):
+        kind = resource.get("Type") if isinstance(resource, dict) else None
+        if kind in IAM_TYPES:
+            iam.add(kind)
+            properties = resource.get("Properties")
+            if kind in IAM_NAMES and isinstance(properties, dict) and properties.get(IAM_NAMES[kind]) is not None:
+                named = True
+    result["Capabilities"] = ["CAPABILITY_NAMED_IAM"] if named else ["CAPABILITY_IAM"] if iam else []
+    if iam:
+        result["CapabilitiesReason"] = f"The following resource(s) require capabilities: [{', '.join(sorted(iam))}]"
+    transforms = template.get("Transform")
+    transforms = transforms if isinstance(transforms, list) else [transforms]
+    result["DeclaredTransforms"] = [t for t in transforms if isinstance(t, str)]
+    return result
+
+
+def install_validate_template():
+    """ValidateTemplate: moto's check (the body, or TemplateURL's object, through cfn-lint; an
+    error refuses it with cfn-lint's message, where moto also refused a warning such as an unused
+    parameter, its message garbled as "Stack with id ... does not exist"), then AWS's answer of the
+    template (`template_summary`), where moto answered no parameters and no capabilities whatever
+    the template said."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    if getattr(CloudFormationResponse.validate_template, "_ecomflow", False):
+        return
+
+    def validate_template(self):
+        body = self._get_param("TemplateBody")
+        url = self._get_param("TemplateURL")
+        if url:
+            body = self._get_stack_from_s3_url(url)
+        errors = [m for m in self.cloudformation_backend.validate_template(body)
+                  if str(getattr(getattr(m, "rule", None), "id", "E")).startswith("E")]
+        if errors:
+            raise ValidationError(message=errors[0].message)
+        return ActionResult(template_summary(_template_dict(body)))
+
+    validate_template._ecomflow = True
+    CloudFormationResponse.validate_template = validate_template
+
+
 def install():
     install_types()
     install_resource_map()
     install_stack_operations()
+    install_validate_template()

@@ -1,8 +1,8 @@
 """CloudFormation on a running emulator (`ecomflow_emulator.cloudformation`): CreateStack refuses
 resource types it cannot make, applies every property the project's exported template sets as
 AWS applies it (read back through each service's own API), tags as CloudFormation tags, fails
-and rolls back as AWS does, and DeleteStack removes what it made. One emulator (one test
-class), a stack per test.
+and rolls back as AWS does, and DeleteStack removes what it made; ValidateTemplate answers the
+template's parameters and IAM capabilities. One emulator (one test class), a stack per test.
 """
 
 import base64
@@ -635,6 +635,109 @@ class CloudFormation(EmulatorCase):
         # Described again, the deleted stack makes nothing.
         self.cf.describe_stacks(StackName=stack_id)
         self.refused(lambda: self.s3.head_bucket(Bucket="cfn-full"), "404", 404)
+
+    # -- ValidateTemplate ---------------------------------------------------------------------
+
+    def test_validate_template_parameters(self):
+        template = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": "ecomflow lake",
+            "Parameters": {
+                "Environment": {"Type": "String", "Default": "dev", "Description": "Deployment environment"},
+                "AlertEmail": {"Type": "String"},
+                "Secret": {"Type": "String", "NoEcho": True},
+            },
+            "Resources": {"Lake": {"Type": "AWS::S3::Bucket",
+                                   "Properties": {"BucketName": {"Fn::Sub": "lake-${Environment}"}}}},
+        }
+        # AlertEmail and Secret are unused: a cfn-lint warning, which AWS does not refuse.
+        answer = self.cf.validate_template(TemplateBody=json.dumps(template))
+        self.assertEqual(answer["Parameters"], [
+            {"ParameterKey": "Environment", "DefaultValue": "dev", "NoEcho": False,
+             "Description": "Deployment environment"},
+            {"ParameterKey": "AlertEmail", "NoEcho": False},
+            {"ParameterKey": "Secret", "NoEcho": True},
+        ])
+        self.assertEqual(answer["Description"], "ecomflow lake")
+        self.assertEqual(answer["Capabilities"], [])  # no IAM resources
+        self.assertNotIn("CapabilitiesReason", answer)
+        self.assertEqual(answer["DeclaredTransforms"], [])
+
+        # YAML, short-form tags: the default as written (a string), no Description when none.
+        yaml_body = "\n".join([
+            "Parameters:",
+            "  Retention:",
+            "    Type: Number",
+            "    Default: 10",
+            "    Description: Days kept",
+            "  Stage:",
+            "    Type: String",
+            "    NoEcho: 'true'",
+            "Resources:",
+            "  Logs:",
+            "    Type: AWS::Logs::LogGroup",
+            "    Properties:",
+            "      RetentionInDays: !Ref Retention",
+            "      LogGroupName: !Sub '/ecomflow/${Stage}'",
+        ])
+        answer = self.cf.validate_template(TemplateBody=yaml_body)
+        self.assertEqual(answer["Parameters"], [
+            {"ParameterKey": "Retention", "DefaultValue": "10", "NoEcho": False, "Description": "Days kept"},
+            {"ParameterKey": "Stage", "NoEcho": True},
+        ])
+        self.assertNotIn("Description", answer)
+        self.assertEqual(answer["Capabilities"], [])
+
+    def test_validate_template_named_role(self):
+        # YAML: a role with RoleName needs CAPABILITY_NAMED_IAM.
+        body = "\n".join([
+            "Description: named role",
+            "Resources:",
+            "  Ingest:",
+            "    Type: AWS::IAM::Role",
+            "    Properties:",
+            "      RoleName: !Sub '${AWS::StackName}-ingest'",
+            "      AssumeRolePolicyDocument:",
+            "        Version: '2012-10-17'",
+            "        Statement:",
+            "          - Effect: Allow",
+            "            Principal: {Service: lambda.amazonaws.com}",
+            "            Action: sts:AssumeRole",
+        ])
+        answer = self.cf.validate_template(TemplateBody=body)
+        self.assertEqual(answer["Capabilities"], ["CAPABILITY_NAMED_IAM"])
+        self.assertEqual(answer["CapabilitiesReason"], "The following resource(s) require capabilities: [AWS::IAM::Role]")
+        self.assertEqual(answer["Parameters"], [])
+        self.assertEqual(answer["Description"], "named role")
+        # The same template read from S3 (TemplateURL).
+        self.s3.put_object(Bucket="cfn-code", Key="named-role.yaml", Body=body.encode())
+        by_url = self.cf.validate_template(TemplateURL="https://cfn-code.s3.amazonaws.com/named-role.yaml")
+        self.assertEqual(by_url["Capabilities"], ["CAPABILITY_NAMED_IAM"])
+
+    def test_validate_template_unnamed_role(self):
+        # JSON: IAM resources without custom names need CAPABILITY_IAM; every IAM type is named.
+        template = {"Resources": {
+            "Ingest": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": LAMBDA_TRUST}},
+            "Profile": {"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [{"Ref": "Ingest"}]}},
+            "Other": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": LAMBDA_TRUST}},
+        }}
+        answer = self.cf.validate_template(TemplateBody=json.dumps(template))
+        self.assertEqual(answer["Capabilities"], ["CAPABILITY_IAM"])
+        self.assertEqual(answer["CapabilitiesReason"],
+                         "The following resource(s) require capabilities: [AWS::IAM::InstanceProfile, AWS::IAM::Role]")
+
+    def test_validate_template_without_iam_and_refused(self):
+        template = {"Transform": "AWS::Serverless-2016-10-31",
+                    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+        answer = self.cf.validate_template(TemplateBody=json.dumps(template))
+        self.assertEqual((answer["Capabilities"], answer["Parameters"]), ([], []))
+        self.assertNotIn("CapabilitiesReason", answer)
+        self.assertEqual(answer["DeclaredTransforms"], ["AWS::Serverless-2016-10-31"])
+        # moto's check stays: a template cfn-lint finds an error in is refused, with its message.
+        bad = {"Resources": {"Topic": {"Properties": {}}}}
+        message = self.refused(lambda: self.cf.validate_template(TemplateBody=json.dumps(bad)), "ValidationError", 400)
+        self.assertEqual(message, "'Type' is a required property")
+        self.refused(lambda: self.cf.validate_template(TemplateBody="Resources: [a"), "ValidationError", 400)
 
     # -- helpers ------------------------------------------------------------------------------
 
