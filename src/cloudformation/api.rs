@@ -176,7 +176,12 @@ fn rest_api(logical: &str, api: &RestApiSpec, scope: &Scope) -> Vec<CfnResource>
                 json!({ "RestApiId": id, "ParentId": parent, "PathPart": segments[depth - 1] }),
             ));
         }
-        let function = scope.names().resource(&r.function);
+        // The function's ARN, written as a reference by the substitution that follows.
+        let names = scope.names();
+        let function_arn = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            names.region, names.account, r.function
+        );
         let mut method_props = json!({
             "RestApiId": id,
             "ResourceId": { "Ref": resource_logical(logical, path) },
@@ -185,9 +190,10 @@ fn rest_api(logical: &str, api: &RestApiSpec, scope: &Scope) -> Vec<CfnResource>
             "Integration": {
                 "Type": r.integration,
                 "IntegrationHttpMethod": "POST",
-                "Uri": { "Fn::Sub": format!(
-                    "arn:aws:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/arn:aws:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{function}/invocations"
-                )},
+                "Uri": format!(
+                    "arn:aws:apigateway:{}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
+                    names.region
+                ),
             },
         });
         if !r.authorizer.is_empty() {

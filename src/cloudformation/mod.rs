@@ -189,6 +189,9 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
     // The logical ID of the address each resource was made for (a key's alias, a topic's
     // policy, an API's methods are made with their parent's).
     let mut origin: BTreeMap<String, String> = BTreeMap::new();
+    // The resources in the order the blueprint declares them: the first of two resources
+    // naming each other gets the reference.
+    let mut order: Vec<String> = Vec::new();
     // The logical ID each address is written as (its owner's for merged properties).
     let mut written_as: BTreeMap<String, String> = BTreeMap::new();
     let mut elsewhere = Vec::new();
@@ -201,6 +204,7 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
                 let primary = logical_id(&r.address());
                 written_as.insert(r.address(), primary.clone());
                 for resource in made {
+                    order.push(resource.logical.clone());
                     origin.insert(resource.logical.clone(), primary.clone());
                     resources.insert(resource.logical.clone(), resource);
                 }
@@ -216,30 +220,52 @@ pub fn template(blueprint: &Blueprint, stack_file: &str, selection: &Selection) 
         }
     }
     elsewhere.extend(api::outside_the_blueprint(&scope));
-    let edges = edges(blueprint, &written_as);
+    let declared = edges(blueprint, &written_as);
     let literals = refs::literals(blueprint, &written_as);
+    // What each resource follows: what its address follows in the blueprint (a resource made
+    // beside another for the same address, such as a key's alias or a stage's deployment,
+    // follows what that address follows), and what its mapping references itself.
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (logical, resource) in &resources {
+        let primary = origin.get(logical).unwrap_or(logical);
+        let mut follows = declared.get(primary).cloned().unwrap_or_default();
+        follows.extend(resource.depends_on.iter().cloned());
+        follows.extend(refs::referenced(&Value::Object(
+            resource.properties.clone(),
+        )));
+        follows.retain(|d| d != logical && resources.contains_key(d));
+        graph.insert(logical.clone(), follows);
+    }
+    let declared_follows = graph.clone();
     let mut out = Map::new();
-    for (logical, mut resource) in resources {
-        // A resource made beside another for the same address (a key's alias, a stage's
-        // deployment, each e-mail subscription) follows what that address follows; the
-        // mapping writes its references to its companions itself.
-        let primary = origin.get(&logical).unwrap_or(&logical);
-        let allowed = reachable(&edges, primary);
-        let follows = edges.get(primary).cloned().unwrap_or_default();
+    for logical in order {
+        let Some(mut resource) = resources.remove(&logical) else {
+            continue;
+        };
+        // A name or ARN of another resource becomes a reference unless that resource
+        // follows this one, directly or not: references never make a cycle.
+        let mut allow = |target: &str| {
+            if target == logical || reachable(&graph, target).contains(&logical) {
+                return false;
+            }
+            graph
+                .entry(logical.clone())
+                .or_default()
+                .insert(target.to_string());
+            true
+        };
         let properties = refs::substitute(
             Value::Object(std::mem::take(&mut resource.properties)),
             &literals,
-            &allowed,
+            &mut allow,
             blueprint,
         );
+        // Edges of the blueprint that no reference carries.
         let referenced = refs::referenced(&properties);
-        let mut depends_on: BTreeSet<String> = follows
+        let depends_on: BTreeSet<&String> = declared_follows[&logical]
             .iter()
-            .chain(&resource.depends_on)
-            .filter(|d| **d != logical && !referenced.contains(*d))
-            .cloned()
+            .filter(|d| !referenced.contains(*d))
             .collect();
-        depends_on.retain(|d| d != &logical);
         let mut body = Map::new();
         body.insert("Type".into(), json!(resource.kind));
         if !depends_on.is_empty() {
@@ -330,8 +356,7 @@ fn edges(
     edges
 }
 
-/// Every logical ID `from` follows, directly or not: the only ones its properties may
-/// reference, so references never make a cycle the blueprint does not have.
+/// Every logical ID `from` follows, directly or not.
 fn reachable(edges: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let mut todo: Vec<&str> = vec![from];

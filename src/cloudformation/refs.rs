@@ -4,9 +4,9 @@
 //! `Fn::Sub` for the longer string, and the placeholder account and the region become
 //! `${AWS::AccountId}` and `${AWS::Region}`.
 //!
-//! A resource only references those it follows in the blueprint, directly or not, so the
-//! template has no dependency cycle that the blueprint does not: a key policy naming a role
-//! that itself uses the key keeps the role's ARN literal.
+//! The caller decides which resources a property may reference (`allow`): one that follows
+//! the resource would make a cycle, so a key policy naming a role that itself uses the key
+//! keeps the role's ARN literal.
 
 use super::logical_id;
 use crate::blueprint::Blueprint;
@@ -139,20 +139,18 @@ pub(super) fn literals(
     out
 }
 
-/// Properties with the literals of `allowed` resources, the account and the region written
-/// as references. Tags stay as they are: their values are labels, not names to resolve.
+/// Properties with the literals of the resources `allow` accepts (by logical ID), the
+/// account and the region written as references. Tags stay as they are: their values are
+/// labels, not names to resolve.
 pub(super) fn substitute(
     value: Value,
     literals: &[Literal],
-    allowed: &BTreeSet<String>,
+    allow: &mut dyn FnMut(&str) -> bool,
     blueprint: &Blueprint,
 ) -> Value {
-    let usable: Vec<&Literal> = literals
-        .iter()
-        .filter(|l| allowed.contains(&l.logical))
-        .collect();
-    let ctx = Ctx {
-        usable: &usable,
+    let mut ctx = Ctx {
+        literals,
+        allow,
         account: PLACEHOLDER_ACCOUNT,
         region: &blueprint.names.region,
     };
@@ -160,13 +158,14 @@ pub(super) fn substitute(
 }
 
 struct Ctx<'a> {
-    usable: &'a [&'a Literal],
+    literals: &'a [Literal],
+    allow: &'a mut dyn FnMut(&str) -> bool,
     account: &'a str,
     region: &'a str,
 }
 
 impl Ctx<'_> {
-    fn walk(&self, value: Value) -> Value {
+    fn walk(&mut self, value: Value) -> Value {
         match value {
             Value::String(s) => self.string(&s),
             Value::Array(items) => Value::Array(items.into_iter().map(|v| self.walk(v)).collect()),
@@ -192,8 +191,10 @@ impl Ctx<'_> {
         }
     }
 
-    fn string(&self, s: &str) -> Value {
-        if let Some(l) = self.usable.iter().find(|l| l.text == s) {
+    fn string(&mut self, s: &str) -> Value {
+        let literals = self.literals;
+        let whole = literals.iter().find(|l| l.text == s);
+        if let Some(l) = whole.filter(|l| (self.allow)(&l.logical)) {
             return match l.attr {
                 None => json!({ "Ref": l.logical }),
                 Some(attr) => json!({ "Fn::GetAtt": [l.logical, attr] }),
@@ -211,11 +212,14 @@ impl Ctx<'_> {
         while i < s.len() {
             let rest = &s[i..];
             let before = s[..i].chars().next_back();
-            let found = self.usable.iter().find(|l| {
-                rest.starts_with(l.text.as_str())
-                    && !before.is_some_and(name_char)
-                    && !rest[l.text.len()..].chars().next().is_some_and(name_char)
-            });
+            let found = literals
+                .iter()
+                .find(|l| {
+                    rest.starts_with(l.text.as_str())
+                        && !before.is_some_and(name_char)
+                        && !rest[l.text.len()..].chars().next().is_some_and(name_char)
+                })
+                .filter(|l| (self.allow)(&l.logical));
             if let Some(l) = found {
                 match l.attr {
                     None => out.push_str(&format!("${{{}}}", l.logical)),

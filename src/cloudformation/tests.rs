@@ -147,6 +147,17 @@ fn names_and_arns_of_created_parents_are_references() {
         mapping["EventSourceArn"],
         json!({ "Fn::GetAtt": ["KinesisStreamOrders", "Arn"] })
     );
+    // A route's integration invokes its function by the function's ARN.
+    assert_eq!(
+        r["ApigwRestApiApiMethodPOSTRecords"]["Properties"]["Integration"]["Uri"],
+        json!({ "Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${LambdaFunctionIngest.Arn}/invocations" })
+    );
+    // A function's environment names the tables it writes by reference.
+    let env = &r["LambdaFunctionProcess"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["INVOICES_TABLE"],
+        json!({ "Ref": "DynamodbTableInvoices" })
+    );
     // A policy's `<bucket ARN>/*` is a substitution of the bucket's ARN.
     let policy = r["S3BucketPolicyLake"]["Properties"].to_string();
     assert!(policy.contains("${S3BucketLake.Arn}/*"), "{policy}");
@@ -185,8 +196,10 @@ fn substitution_keeps_whole_names_and_escapes_literal_dollars() {
         .map(|r| (r.address(), logical_id(&r.address())))
         .collect();
     let literals = refs::literals(&bp, &written);
-    let allowed = BTreeSet::from(["KinesisStreamOrders".to_string()]);
-    let sub = |s: &str| refs::substitute(json!(s), &literals, &allowed, &bp);
+    let sub = |s: &str| {
+        let mut only_the_stream = |logical: &str| logical == "KinesisStreamOrders";
+        refs::substitute(json!(s), &literals, &mut only_the_stream, &bp)
+    };
     assert_eq!(
         sub("ecomflow-dev-orders"),
         json!({ "Ref": "KinesisStreamOrders" })
