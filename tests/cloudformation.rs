@@ -121,6 +121,12 @@ fn validate_sends_the_template_to_cloudformation() {
         "{}",
         r.stderr
     );
+    // The roles are named: CloudFormation asks for the capability that acknowledges it.
+    assert!(
+        r.stderr.contains("needs capability CAPABILITY_NAMED_IAM"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// The kinds whose CloudFormation types the emulator's CloudFormation creates (it refuses the
