@@ -107,5 +107,36 @@ fn base_tags(config: &StackConfig, ctx: &Context) -> Tags {
     tags
 }
 
+/// The blueprint of a stack file of the repository in `account`, as the unit tests build it:
+/// an ephemeral copy's stamps fixed, and every function's code the same made-up package.
+#[cfg(test)]
+pub(crate) fn fixture(file: &str, suffix: Option<&str>, account: &str) -> Blueprint {
+    use crate::names::{instance_name, Names};
+    let path = format!("{}/stacks/{file}", env!("CARGO_MANIFEST_DIR"));
+    let yaml = std::fs::read_to_string(path).unwrap();
+    let config = crate::config::load_str(file, &yaml, suffix).unwrap();
+    let names = Names::new(
+        instance_name(&config.app, &config.env, suffix),
+        account,
+        config.region.clone(),
+    );
+    let code = LambdaCode {
+        zip_path: "target/lambda/bootstrap.zip".into(),
+        code_sha256: "c2hhMjU2".into(),
+    };
+    build(
+        &config,
+        &Context {
+            names,
+            expires_at: suffix.map(|_| "2030-01-01T00:00:00Z".to_string()),
+            created_at: suffix.map(|_| "2029-12-31T00:00:00Z".to_string()),
+            lambda_code: FUNCTIONS
+                .iter()
+                .map(|f| (f.to_string(), code.clone()))
+                .collect(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,36 +1,9 @@
 use super::*;
-use crate::config::load_str;
 use crate::model::{policy, Kind};
-use crate::names::{instance_name, Names};
 use std::collections::HashSet;
 
 fn dev(suffix: Option<&str>) -> Blueprint {
-    let yaml =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/dev.yaml")).unwrap();
-    let config = load_str("dev.yaml", &yaml, suffix).unwrap();
-    let names = Names::new(
-        instance_name(&config.app, &config.env, suffix),
-        "123456789012",
-        "us-east-1",
-    );
-    build(
-        &config,
-        &Context {
-            names,
-            expires_at: suffix.map(|_| "2030-01-01T00:00:00Z".to_string()),
-            created_at: suffix.map(|_| "2029-12-31T00:00:00Z".to_string()),
-            lambda_code: FUNCTIONS
-                .iter()
-                .map(|f| {
-                    let code = LambdaCode {
-                        zip_path: format!("target/lambda/{f}/bootstrap.zip"),
-                        code_sha256: "c2hhMjU2".into(),
-                    };
-                    (f.to_string(), code)
-                })
-                .collect(),
-        },
-    )
+    fixture("dev.yaml", suffix, "123456789012")
 }
 
 #[test]

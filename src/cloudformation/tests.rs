@@ -1,35 +1,8 @@
 use super::*;
-use crate::blueprint::{self, Context, LambdaCode, FUNCTIONS};
-use crate::config::load_str;
-use crate::names::{instance_name, Names, PLACEHOLDER_ACCOUNT};
+use crate::names::PLACEHOLDER_ACCOUNT;
 
 fn stack(file: &str) -> Blueprint {
-    let path = format!("{}/stacks/{file}", env!("CARGO_MANIFEST_DIR"));
-    let yaml = std::fs::read_to_string(path).unwrap();
-    let config = load_str(file, &yaml, None).unwrap();
-    let names = Names::new(
-        instance_name(&config.app, &config.env, None),
-        PLACEHOLDER_ACCOUNT,
-        config.region.clone(),
-    );
-    blueprint::build(
-        &config,
-        &Context {
-            names,
-            expires_at: None,
-            created_at: None,
-            lambda_code: FUNCTIONS
-                .iter()
-                .map(|f| {
-                    let code = LambdaCode {
-                        zip_path: format!("target/lambda/{f}/bootstrap.zip"),
-                        code_sha256: "c2hhMjU2".into(),
-                    };
-                    (f.to_string(), code)
-                })
-                .collect(),
-        },
-    )
+    crate::blueprint::fixture(file, None, PLACEHOLDER_ACCOUNT)
 }
 
 fn resources(t: &Value) -> &Map<String, Value> {
