@@ -632,6 +632,18 @@ CloudFormation (`cloudformation`), for the resource types the project's exported
   warnings, which moto refused too).
   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+- Template size (moto took any): CreateStack, UpdateStack, CreateChangeSet and ValidateTemplate
+  refuse a TemplateBody over 51,200 characters before any other check, with AWS's ValidationError
+  "1 validation error detected: Value '<the body>' at 'templateBody' failed to satisfy constraint:
+  Member must have length less than or equal to 51200" (a request-model length constraint, which
+  counts characters; the quotas page says bytes, the same number for ASCII); a larger template
+  goes by TemplateURL, whose S3 object may hold up to 1,000,000 bytes ("1 MB"; over it,
+  ValidationError "Template may not exceed 1000000 bytes in size.").
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
 - Every property of these types is applied through the service's backend and the emulator's
   rules for the matching call (moto ignored many, Tags above all): AWS::S3::Bucket (encryption
   SSE-S3 or KMS with BucketKeyEnabled, public access block, ownership, versioning, lifecycle

@@ -43,6 +43,24 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_TemplatePa
 https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
 https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities
 
+Template size
+-------------
+moto took a template of any size. AWS's quotas: "Template body size in a request" 51,200 (the
+TemplateBody of CreateStack, UpdateStack, CreateChangeSet and ValidateTemplate; larger templates
+go by TemplateURL), "Template body size in an Amazon S3 object" 1 MB. Here:
+- A TemplateBody over 51,200 characters is refused before anything else is checked, with AWS's
+  request-validation error: ValidationError "1 validation error detected: Value '<the body>' at
+  'templateBody' failed to satisfy constraint: Member must have length less than or equal to
+  51200". Counted in characters, not UTF-8 bytes (`TEMPLATE_BODY_MAX` says why); a template of
+  ASCII text is the same number either way.
+- A TemplateURL object over 1,000,000 bytes (what AWS's "1 MB" is) is refused in every call that
+  reads one: ValidationError "Template may not exceed 1000000 bytes in size."
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
+
 Properties honoured on create (CloudFormation's names; each through the service's moto backend
 and the emulator's rules for the matching API call)
 ------------------------------------------------------------------------------------------
@@ -1518,8 +1536,80 @@ def install_validate_template():
     CloudFormationResponse.validate_template = validate_template
 
 
+# -- template size --------------------------------------------------------------------------------
+
+# The largest TemplateBody a request may carry. The quotas page says "51,200 bytes", but AWS
+# refuses a larger one in its request validation, with the message of a length constraint on the
+# request model's `templateBody` string ("Member must have length less than or equal to 51200"),
+# and such a constraint on a string counts characters (Unicode scalar values, as Smithy's length
+# trait defines it), not UTF-8 bytes. No AWS page or public report measures a non-ASCII body, so
+# this follows the mechanism the error shows: `len()` of the decoded text. For an ASCII template
+# (JSON or YAML as the tool writes them) bytes and characters are the same number.
+TEMPLATE_BODY_MAX = 51200
+# The largest template a TemplateURL object may hold: "1 MB" on the quotas page, which AWS counts
+# as 1,000,000 bytes of the object; its refusal says so ("Template may not exceed 1000000 bytes in
+# size.", the form reported when the limit was 460,800; cfn-lint, AWS's linter, uses 1,000,000 too).
+TEMPLATE_URL_MAX = 1000000
+# The calls whose TemplateBody AWS limits to TEMPLATE_BODY_MAX (each API reference page).
+TEMPLATE_BODY_CALLS = ("create_stack", "update_stack", "create_change_set", "validate_template")
+
+
+def template_body_refusal(body):
+    """AWS's refusal of an oversized TemplateBody, or None.
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+    """
+    if not isinstance(body, str) or len(body) <= TEMPLATE_BODY_MAX:
+        return None
+    return (f"1 validation error detected: Value '{body}' at 'templateBody' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {TEMPLATE_BODY_MAX}")
+
+
+def install_template_size():
+    """CreateStack, UpdateStack, CreateChangeSet and ValidateTemplate refuse a TemplateBody over
+    51,200 characters before anything else (AWS's request validation); a TemplateURL object over
+    1,000,000 bytes is refused wherever one is read. moto took any size.
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
+    """
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    if getattr(CloudFormationResponse._get_stack_from_s3_url, "_ecomflow", False):
+        return
+
+    def limited(respond):
+        def call(self):
+            refusal = template_body_refusal(self._get_param("TemplateBody"))
+            if refusal:
+                raise ValidationError(message=refusal)
+            return respond(self)
+
+        return call
+
+    for name in TEMPLATE_BODY_CALLS:
+        setattr(CloudFormationResponse, name, limited(getattr(CloudFormationResponse, name)))
+
+    fetch = CloudFormationResponse._get_stack_from_s3_url
+
+    def get_stack_from_s3_url(self, template_url):
+        body = fetch(self, template_url)
+        if len(body.encode("utf-8")) > TEMPLATE_URL_MAX:
+            raise ValidationError(message=f"Template may not exceed {TEMPLATE_URL_MAX} bytes in size.")
+        return body
+
+    get_stack_from_s3_url._ecomflow = True
+    CloudFormationResponse._get_stack_from_s3_url = get_stack_from_s3_url
+
+
 def install():
     install_types()
     install_resource_map()
     install_stack_operations()
     install_validate_template()
+    install_template_size()

@@ -2,7 +2,8 @@
 resource types it cannot make, applies every property the project's exported template sets as
 AWS applies it (read back through each service's own API), tags as CloudFormation tags, fails
 and rolls back as AWS does, and DeleteStack removes what it made; ValidateTemplate answers the
-template's parameters and IAM capabilities. One emulator (one test class), a stack per test.
+template's parameters and IAM capabilities; a TemplateBody over 51,200 characters and a TemplateURL
+object over 1,000,000 bytes are refused. One emulator (one test class), a stack per test.
 """
 
 import base64
@@ -738,6 +739,66 @@ class CloudFormation(EmulatorCase):
         message = self.refused(lambda: self.cf.validate_template(TemplateBody=json.dumps(bad)), "ValidationError", 400)
         self.assertEqual(message, "'Type' is a required property")
         self.refused(lambda: self.cf.validate_template(TemplateBody="Resources: [a"), "ValidationError", 400)
+
+    # -- template size ------------------------------------------------------------------------
+
+    @staticmethod
+    def sized(length, pad="x"):
+        """A JSON template (one SNS topic) of `length` characters, its Metadata padded with `pad`."""
+        head = '{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Metadata": {"Padding": "'
+        tail = '"}}'
+        return head + pad * (length - len(head) - len(tail)) + tail
+
+    def test_template_body_size(self):
+        """TemplateBody: 51,200 accepted, 51,201 refused by all four calls, nothing made; the same
+        template by TemplateURL is accepted."""
+        limit = "failed to satisfy constraint: Member must have length less than or equal to 51200"
+        at_limit = self.sized(51200)
+        self.assertEqual(len(at_limit.encode()), 51200)
+        self.assertEqual(self.cf.validate_template(TemplateBody=at_limit)["Parameters"], [])
+        over = self.sized(51201)
+        message = self.refused(lambda: self.cf.validate_template(TemplateBody=over), "ValidationError", 400)
+        self.assertEqual(message, f"1 validation error detected: Value '{over}' at 'templateBody' {limit}")
+        name = f"cfn-test-{next(self.names)}"
+        calls = {
+            "CreateStack": lambda: self.cf.create_stack(StackName=name, TemplateBody=over),
+            "UpdateStack": lambda: self.cf.update_stack(StackName=name, TemplateBody=over),
+            "CreateChangeSet": lambda: self.cf.create_change_set(
+                StackName=name, ChangeSetName="big", ChangeSetType="CREATE", TemplateBody=over),
+        }
+        for call, make in calls.items():
+            with self.subTest(call=call):
+                message = self.refused(make, "ValidationError", 400)
+                self.assertEqual(message, f"1 validation error detected: Value '{over}' at 'templateBody' {limit}")
+        self.refused(lambda: self.cf.describe_stacks(StackName=name), "ValidationError", 400)
+        # Counted in characters, as a request-model length constraint counts: 51,200 of them in
+        # more UTF-8 bytes pass, 51,201 do not.
+        wide = self.sized(51200, "é")
+        self.assertGreater(len(wide.encode()), 51200)
+        self.cf.validate_template(TemplateBody=wide)
+        self.refused(lambda: self.cf.validate_template(TemplateBody=self.sized(51201, "é")), "ValidationError", 400)
+        # The same oversized template through TemplateURL (S3, up to 1 MB): validated and created.
+        self.s3.put_object(Bucket="cfn-code", Key="big.json", Body=over.encode())
+        url = "https://cfn-code.s3.amazonaws.com/big.json"
+        self.assertEqual(self.cf.validate_template(TemplateURL=url)["Parameters"], [])
+        stack_id = self.cf.create_stack(StackName=name, TemplateURL=url)["StackId"]
+        stack = self.cf.describe_stacks(StackName=stack_id)["Stacks"][0]
+        self.assertEqual(stack["StackStatus"], "CREATE_COMPLETE", self.events(stack))
+        self.assertEqual(self.delete(stack), "DELETE_COMPLETE")
+
+    def test_template_url_size(self):
+        """A TemplateURL object of 1,000,000 bytes is read; one of 1,000,001 is refused."""
+        self.s3.put_object(Bucket="cfn-code", Key="1mb.json", Body=self.sized(1000000).encode())
+        self.cf.validate_template(TemplateURL="https://cfn-code.s3.amazonaws.com/1mb.json")
+        self.s3.put_object(Bucket="cfn-code", Key="over-1mb.json", Body=self.sized(1000001).encode())
+        url = "https://cfn-code.s3.amazonaws.com/over-1mb.json"
+        name = f"cfn-test-{next(self.names)}"
+        for call, make in {"ValidateTemplate": lambda: self.cf.validate_template(TemplateURL=url),
+                           "CreateStack": lambda: self.cf.create_stack(StackName=name, TemplateURL=url)}.items():
+            with self.subTest(call=call):
+                message = self.refused(make, "ValidationError", 400)
+                self.assertEqual(message, "Template may not exceed 1000000 bytes in size.")
+        self.refused(lambda: self.cf.describe_stacks(StackName=name), "ValidationError", 400)
 
     # -- helpers ------------------------------------------------------------------------------
 
