@@ -681,7 +681,16 @@ pub async fn export_cloudformation(g: &Global, args: &ExportCloudFormationArgs) 
         let aws = Aws::connect(&connect_options(g), &config.region).await?;
         // The smallest form of the same template: ValidateTemplate takes a body of at most
         // 51,200 bytes.
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_ValidateTemplate.html
         let compact = serde_json::to_string(&export.template)?;
+        if compact.len() > cloudformation::TEMPLATE_BODY_LIMIT {
+            bail!(
+                "the template is {} bytes even without white space, over the {} bytes CloudFormation takes inline: \
+                 upload it to S3 and validate it with `aws cloudformation validate-template --template-url`",
+                compact.len(),
+                cloudformation::TEMPLATE_BODY_LIMIT
+            );
+        }
         let answer = aws
             .cloudformation
             .validate_template()

@@ -28,6 +28,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use yaml::to_yaml;
 
+/// The largest template CloudFormation takes inline (`TemplateBody`), in bytes; a larger one
+/// goes through S3 (`TemplateURL`).
+pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
 /// The template's parameter holding the bucket of the Lambda packages.
 pub const CODE_BUCKET_PARAMETER: &str = "LambdaCodeBucket";
 

@@ -265,3 +265,13 @@ fn yaml_is_the_same_template() {
         resources(&export.template).len()
     );
 }
+
+#[test]
+fn the_stack_files_fit_in_an_inline_template_body() {
+    // `--validate` sends the template inline; the CLI's `deploy` uploads it either way.
+    for file in ["dev.yaml", "ci.yaml", "prod.yaml"] {
+        let export = template(&stack(file), file, &Selection::all());
+        let size = serde_json::to_string(&export.template).unwrap().len();
+        assert!(size <= TEMPLATE_BODY_LIMIT, "{file}: {size} bytes");
+    }
+}
