@@ -559,6 +559,9 @@ DynamoDB (`dynamodb`):
   TransactWriteItems are applied one at a time (moto's read-modify-write lost concurrent
   `ADD`s to one item and let two conditional puts both win).
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html
+- CreateTable and DeleteTable are atomic too: of two concurrent CreateTables of one name, the
+  second gets ResourceInUseException (moto let it replace the first table and its items).
+  https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html
 - A Query on a table's key reads only the queried partition (same items, order and pages).
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.html
 

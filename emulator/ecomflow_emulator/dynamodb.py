@@ -57,12 +57,21 @@ def serialise_writes():
     write as succeeding only if the item meets the condition when it is written.
     https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html
     `tests/lock.rs` proves both under concurrency.
+
+    CreateTable and DeleteTable take the same turn: moto checked that the name was free, built
+    the table, then stored it, so two concurrent CreateTables of one name both succeeded and
+    the second replaced the first, with the items already written to it (two runs making the
+    tool's lock table at once lost a stack lock). DynamoDB answers ResourceInUseException to
+    the second. `emulator/tests/test_dynamodb.py` proves it.
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html
     """
     from moto.dynamodb.models import DynamoDBBackend
 
     # Re-entrant: a batch or transaction calls the single-item writes itself.
     lock = threading.RLock()
     for name in (
+        "create_table",
+        "delete_table",
         "put_item",
         "update_item",
         "delete_item",
