@@ -9,8 +9,9 @@
 //! CloudFormation resources, or into properties of its owner's resource (a bucket's
 //! encryption, versioning, ... are properties of `AWS::S3::Bucket`), or names it as having no
 //! CloudFormation equivalent. One pass ([`refs`]) then writes every name or ARN of a resource
-//! the template creates as `Ref`/`Fn::GetAtt`, and each blueprint edge that no reference
-//! carries becomes a `DependsOn`.
+//! the template creates as `Ref`/`Fn::GetAtt`/`Fn::Sub`, except where the reference would
+//! close a cycle (the named resource already follows the one naming it), and each blueprint
+//! edge that no reference carries becomes a `DependsOn`.
 
 mod analytics;
 mod api;
@@ -389,12 +390,10 @@ fn parameters(blueprint: &Blueprint, resources: &Map<String, Value>) -> Map<Stri
         );
     }
     for r in &blueprint.resources {
-        let Ok(f) = r.typed::<crate::model::lambda::FunctionSpec>() else {
-            continue;
-        };
         if r.kind != Kind::LambdaFunction {
             continue;
         }
+        let f: crate::model::lambda::FunctionSpec = typed(r);
         let function = compute::function_short_name(&blueprint.names, &f.name);
         let name = code_key_parameter(&function);
         if !used.contains(&name) {

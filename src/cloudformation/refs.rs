@@ -1,8 +1,8 @@
 //! Names and ARNs written as references: wherever a property holds the name or ARN of a
 //! resource the template creates, alone or inside a longer string (a policy's
 //! `arn:aws:s3:::<lake>/*`, a function's environment), it becomes `Ref`/`Fn::GetAtt`, or
-//! `Fn::Sub` for the longer string, and the placeholder account and the region become
-//! `${AWS::AccountId}` and `${AWS::Region}`.
+//! `Fn::Sub` for the longer string, and the blueprint's account (the placeholder one) and
+//! region become `${AWS::AccountId}` and `${AWS::Region}`.
 //!
 //! The caller decides which resources a property may reference (`allow`): one that follows
 //! the resource would make a cycle, so a key policy naming a role that itself uses the key
@@ -11,7 +11,6 @@
 use super::logical_id;
 use crate::blueprint::Blueprint;
 use crate::model::{self, Kind};
-use crate::names::PLACEHOLDER_ACCOUNT;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -151,7 +150,7 @@ pub(super) fn substitute(
     let mut ctx = Ctx {
         literals,
         allow,
-        account: PLACEHOLDER_ACCOUNT,
+        account: &blueprint.names.account,
         region: &blueprint.names.region,
     };
     ctx.walk(value)
