@@ -4,7 +4,7 @@
 mod apigateway;
 mod athena;
 mod checked;
-mod cognito;
+pub(crate) mod cognito;
 mod dynamodb;
 mod error;
 mod fence;

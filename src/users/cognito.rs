@@ -92,22 +92,7 @@ impl Pool {
 /// Finds the pool named `name` that carries `ecomflow:stack=<instance>`. A pool of that name
 /// with another owner is refused.
 pub async fn find_pool(aws: &Aws, name: &str, instance: &str) -> Result<Pool, AwsError> {
-    let mut candidates = Vec::new();
-    let mut pages = aws
-        .cognito
-        .list_user_pools()
-        .max_results(60)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| AwsError::from(e).context("failed to list Cognito user pools"))?;
-        for p in page.user_pools() {
-            if p.name() == Some(name) {
-                candidates.push(p.id().unwrap_or_default().to_string());
-            }
-        }
-    }
+    let candidates = crate::aws::cognito::pool_ids(aws, name).await?;
     let mut foreign = Vec::new();
     for id in candidates {
         let pool = aws

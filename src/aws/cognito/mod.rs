@@ -7,6 +7,7 @@ mod user_pool;
 
 pub use app_client::AppClient;
 pub use group::Group;
+pub(crate) use user_pool::pool_ids;
 pub use user_pool::UserPool;
 
 use crate::model::Service;

@@ -32,8 +32,8 @@ async fn pools(aws: &Aws, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, St
                 .into_paginator()
                 .send();
             while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| AwsError::from(e).context("failed to list user pools"))?;
+                let page = page
+                    .map_err(|e| AwsError::from(e).context("failed to list Cognito user pools"))?;
                 for p in page.user_pools() {
                     if let (Some(name), Some(id)) = (p.name(), p.id()) {
                         found.push((name.to_string(), id.to_string()));
@@ -46,8 +46,8 @@ async fn pools(aws: &Aws, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, St
     Ok(all.iter().filter(|(name, _)| keep(name)).cloned().collect())
 }
 
-/// IDs of the pools named `name`.
-async fn pool_ids(aws: &Aws, name: &str) -> Result<Vec<String>, AwsError> {
+/// IDs of the pools named `name` (also `users sync`'s way to its pool).
+pub(crate) async fn pool_ids(aws: &Aws, name: &str) -> Result<Vec<String>, AwsError> {
     let found = pools(aws, |n| n == name).await?;
     Ok(found.into_iter().map(|(_, id)| id).collect())
 }
