@@ -19,7 +19,7 @@ pub struct Lake {
 }
 
 const READER: &str = r#"
-import io, json, sys
+import io, json, os, sys
 import pyarrow.parquet as pq
 keys = json.loads(sys.argv[1])
 by_lower = {k.lower(): k for k in keys}
@@ -41,6 +41,10 @@ while pos < len(data):
             line[by_lower.get(name, name)] = value
         out["rows"].append(line)
 print(json.dumps(out))
+# pyarrow's threads can abort the interpreter's shutdown ("terminate called without an active
+# exception"); the answer is written, so leave without it.
+sys.stdout.flush()
+os._exit(0)
 "#;
 
 /// Reads every object under `prefix` of `bucket` as Parquet with pyarrow (the emulator venv's).
