@@ -1,6 +1,6 @@
 //! Athena workgroups.
 
-use super::kit::{converge_tags, listed, sent};
+use super::kit::{all_pages, converge_tags, listed, sent};
 use super::{Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::athena::WorkgroupSpec;
 use crate::model::{Service, Tags};
@@ -218,17 +218,14 @@ impl Provider for Workgroup {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut names = Vec::new();
-        let mut pages = aws.athena.list_work_groups().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::from(e).context("failed to list Athena workgroups"))?;
-            for name in page.work_groups().iter().filter_map(|g| g.name()) {
-                let outputs = Outputs::from([("arn".to_string(), arn(aws, name))]);
-                names.push((name.to_string(), outputs));
-            }
-        }
-        listed(names, prefix, skip, |_, outputs| async move {
+        let pages = aws.athena.list_work_groups().into_paginator().send();
+        let pages = all_pages(pages, "failed to list Athena workgroups").await?;
+        let groups = pages.iter().flat_map(|p| p.work_groups());
+        let names = groups.filter_map(|g| g.name()).map(|name| {
+            let outputs = Outputs::from([("arn".to_string(), arn(aws, name))]);
+            (name.to_string(), outputs)
+        });
+        listed(names.collect(), prefix, skip, |_, outputs| async move {
             tags_of(aws, &outputs["arn"]).await
         })
         .await

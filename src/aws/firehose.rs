@@ -28,12 +28,13 @@ async fn firehose_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
         let out = call.send().await.map_err(|e| {
             AwsError::from(e).context(format!("failed to list tags of delivery stream {name}"))
         })?;
-        let tags = out
-            .tags()
-            .iter()
-            .map(|t| (t.key(), t.value().unwrap_or_default()));
-        let tags = tags.map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Ok((tags, out.has_more_tags()))
+        let pair = |t: &fh::Tag| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        };
+        Ok((out.tags().iter().map(pair).collect(), out.has_more_tags()))
     })
     .await
 }
@@ -206,15 +207,24 @@ async fn wait_active(aws: &Aws, name: &str) -> Result<fh::DeliveryStreamDescript
 const WAIT: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_secs(5);
 
+/// The S3 destination's settings, set alike on a new stream's destination and on
+/// UpdateDestination's: two SDK builder types with the same setters and no common trait,
+/// hence a macro.
+macro_rules! destination_settings {
+    ($builder:expr, $s:expr) => {
+        $builder
+            .bucket_arn(&$s.bucket_arn)
+            .role_arn(&$s.role_arn)
+            .prefix(&$s.prefix)
+            .error_output_prefix(&$s.error_prefix)
+            .buffering_hints(hints($s))
+            .compression_format(fh::CompressionFormat::from($s.compression.as_str()))
+    };
+}
+
 /// The destination of a new stream.
 fn destination(s: &DeliveryStreamSpec) -> Result<fh::ExtendedS3DestinationConfiguration, AwsError> {
-    let mut dest = fh::ExtendedS3DestinationConfiguration::builder()
-        .bucket_arn(&s.bucket_arn)
-        .role_arn(&s.role_arn)
-        .prefix(&s.prefix)
-        .error_output_prefix(&s.error_prefix)
-        .buffering_hints(hints(s))
-        .compression_format(fh::CompressionFormat::from(s.compression.as_str()));
+    let mut dest = destination_settings!(fh::ExtendedS3DestinationConfiguration::builder(), s);
     if let Some(p) = &s.parquet {
         dest = dest.data_format_conversion_configuration(conversion(p));
     }
@@ -266,13 +276,7 @@ async fn converge(
             .delivery_stream_name(name)
             .current_delivery_stream_version_id(output("version"))
             .destination_id(output("destination_id"));
-        let update = fh::ExtendedS3DestinationUpdate::builder()
-            .bucket_arn(&s.bucket_arn)
-            .role_arn(&s.role_arn)
-            .prefix(&s.prefix)
-            .error_output_prefix(&s.error_prefix)
-            .buffering_hints(hints(s))
-            .compression_format(fh::CompressionFormat::from(s.compression.as_str()))
+        let update = destination_settings!(fh::ExtendedS3DestinationUpdate::builder(), s)
             .data_format_conversion_configuration(match &s.parquet {
                 Some(p) => conversion(p),
                 None => fh::DataFormatConversionConfiguration::builder()

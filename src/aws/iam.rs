@@ -1,7 +1,9 @@
 //! IAM: roles with inline policies.
 
-use super::kit::{converge_tags, Absent};
-use super::{Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use super::kit::{all_pages, converge_tags, listed, Absent};
+use super::{
+    built, Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
+};
 use crate::model::iam::RoleSpec;
 use crate::model::{policy, Service, Tags};
 use async_trait::async_trait;
@@ -29,33 +31,20 @@ fn role_arn(aws: &Aws, path: &str, name: &str) -> String {
 }
 
 fn tag_list(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
-    tags.iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| AwsError::msg(format!("invalid IAM tag: {e}")))
-        })
-        .collect()
+    let tag = |(k, v): (&String, &String)| built(Tag::builder().key(k).value(v).build());
+    tags.iter().map(tag).collect()
 }
 
 async fn inline_policies(aws: &Aws, role: &str) -> Result<BTreeMap<String, Value>, AwsError> {
-    let mut names = Vec::new();
-    let mut pages = aws
+    let pages = aws
         .iam
         .list_role_policies()
         .role_name(role)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            AwsError::from(e).context(format!("failed to list policies of IAM role {role}"))
-        })?;
-        names.extend(page.policy_names().iter().cloned());
-    }
+        .into_paginator();
+    let what = format!("failed to list policies of IAM role {role}");
+    let pages = all_pages(pages.send(), what).await?;
     let mut out = BTreeMap::new();
-    for name in names {
+    for name in pages.iter().flat_map(|p| p.policy_names()).cloned() {
         let p = aws
             .iam
             .get_role_policy()
@@ -77,22 +66,13 @@ async fn inline_policies(aws: &Aws, role: &str) -> Result<BTreeMap<String, Value
 }
 
 async fn role_tags(aws: &Aws, role: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut pages = aws
-        .iam
-        .list_role_tags()
-        .role_name(role)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            AwsError::from(e).context(format!("failed to list tags of IAM role {role}"))
-        })?;
-        for t in page.tags() {
-            tags.insert(t.key().to_string(), t.value().to_string());
-        }
-    }
-    Ok(tags)
+    let pages = aws.iam.list_role_tags().role_name(role).into_paginator();
+    let what = format!("failed to list tags of IAM role {role}");
+    let pages = all_pages(pages.send(), what).await?;
+    let tags = pages.iter().flat_map(|p| p.tags());
+    Ok(tags
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect())
 }
 
 /// Puts the inline policies that are missing or different, and deletes those not wanted.
@@ -260,28 +240,15 @@ impl Provider for Role {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        let mut pages = aws
-            .iam
-            .list_roles()
-            .path_prefix("/ecomflow-infra/")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from(e).context("failed to list IAM roles"))?;
-            for role in page.roles() {
-                let name = role.role_name();
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                let tags = role_tags(aws, name).await?;
-                out.push(Listed {
-                    physical: name.to_string(),
-                    spec: serde_json::json!({"name": name, "path": role.path(), "tags": tags}),
-                    outputs: Outputs::from([("arn".to_string(), role.arn().to_string())]),
-                });
-            }
-        }
-        Ok(out)
+        let pages = aws.iam.list_roles().path_prefix("/ecomflow-infra/");
+        let pages = all_pages(pages.into_paginator().send(), "failed to list IAM roles").await?;
+        let roles = pages.iter().flat_map(|p| p.roles()).map(|role| {
+            let arn = Outputs::from([("arn".to_string(), role.arn().to_string())]);
+            (role.role_name().to_string(), arn)
+        });
+        listed(roles.collect(), prefix, skip, |name, _| async move {
+            role_tags(aws, &name).await.or_absent(NOT_FOUND)
+        })
+        .await
     }
 }

@@ -1,6 +1,6 @@
 //! Kinesis Data Streams.
 
-use super::kit::{converge_tags, listed, tags_by_last_key, Absent};
+use super::kit::{all_pages, converge_tags, listed, tags_by_last_key, Absent};
 use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::aws::Found;
 use crate::model::kinesis::StreamSpec;
@@ -27,12 +27,13 @@ async fn stream_tags(aws: &Aws, name: &str) -> Result<Tags, AwsError> {
             .map_err(|e| {
                 AwsError::from(e).context(format!("failed to list tags of Kinesis stream {name}"))
             })?;
-        let tags = out
-            .tags()
-            .iter()
-            .map(|t| (t.key(), t.value().unwrap_or_default()));
-        let tags = tags.map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Ok((tags, out.has_more_tags()))
+        let pair = |t: &aws_sdk_kinesis::types::Tag| {
+            (
+                t.key().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        };
+        Ok((out.tags().iter().map(pair).collect(), out.has_more_tags()))
     })
     .await
 }
@@ -283,17 +284,10 @@ impl Provider for Stream {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut names = Vec::new();
-        let mut pages = aws.kinesis.list_streams().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::from(e).context("failed to list Kinesis streams"))?;
-            names.extend(
-                page.stream_names()
-                    .iter()
-                    .map(|n| (n.clone(), Outputs::new())),
-            );
-        }
+        let pages = aws.kinesis.list_streams().into_paginator().send();
+        let pages = all_pages(pages, "failed to list Kinesis streams").await?;
+        let names = pages.iter().flat_map(|p| p.stream_names());
+        let names = names.map(|n| (n.clone(), Outputs::new())).collect();
         listed(names, prefix, skip, |name, _| async move {
             stream_tags(aws, &name).await.or_absent(NOT_FOUND)
         })

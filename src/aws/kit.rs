@@ -4,8 +4,11 @@
 
 use super::{Aws, AwsError, Listed, Outputs};
 use crate::model::{changed_tags, stale_tags, Service, Tags};
+use crate::names::TAG_STACK;
+use aws_smithy_async::future::pagination_stream::PaginationStream;
+use serde_json::Value;
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -106,6 +109,26 @@ where
     call.await.map(drop).map_err(AwsError::from)
 }
 
+/// Every page of an SDK paginator (`into_paginator().send()`), or its first error with `what`
+/// was being listed as context (whose code still answers [`Absent`] for a missing parent).
+pub(crate) async fn all_pages<P, E>(
+    pages: PaginationStream<Result<P, E>>,
+    what: impl std::fmt::Display,
+) -> Result<Vec<P>, AwsError>
+where
+    AwsError: From<E>,
+{
+    let pages: Result<Vec<P>, E> = pages.collect().await;
+    pages.map_err(|e| AwsError::from(e).context(what))
+}
+
+/// A resource policy as the service returns it (JSON text; none reads as `{}`), parsed. `of`
+/// names the resource for the error.
+pub(crate) fn policy_doc(raw: Option<&str>, of: impl std::fmt::Display) -> Result<Value, AwsError> {
+    serde_json::from_str(raw.unwrap_or("{}"))
+        .map_err(|e| AwsError::msg(format!("the policy of {of} is not valid JSON: {e}")))
+}
+
 /// The leak listing of a kind named by prefix: of the `(name, outputs)` the account lists,
 /// those starting with `prefix` and not in `skip`, with their tags. `tags` (given a name and
 /// its outputs) answers `None` for one deleted since it was listed, which is left out.
@@ -131,6 +154,69 @@ where
                 outputs,
             });
         }
+    }
+    Ok(out)
+}
+
+/// The leak listing of a kind whose listing already carries each one's tags: of the
+/// `(name, tags, outputs)` found, those starting with `prefix` and not in `skip`.
+pub(crate) fn listed_with_tags(
+    found: impl IntoIterator<Item = (String, Tags, Outputs)>,
+    prefix: &str,
+    skip: &[String],
+) -> Vec<Listed> {
+    found
+        .into_iter()
+        .filter(|(name, ..)| name.starts_with(prefix) && !skip.contains(name))
+        .map(|(name, tags, outputs)| Listed {
+            spec: serde_json::json!({"name": name, "tags": tags}),
+            physical: name,
+            outputs,
+        })
+        .collect()
+}
+
+/// The leak listing of a kind whose names AWS does not keep unique (user pools and REST APIs,
+/// where AWS assigns the IDs). Of the `(name, key)` found under `prefix`, the declared one of a
+/// skipped name is the one the kind's read picks: the first tagged with this stack, else the
+/// first; every other one sharing the name is listed. `describe(key)` answers its tags and
+/// outputs, `None` for one gone since it was listed; the only one of a skipped name is not
+/// described at all.
+pub(crate) async fn listed_sharing_names<K, F, Fut>(
+    found: Vec<(String, K)>,
+    prefix: &str,
+    skip: &[String],
+    describe: F,
+) -> Result<Vec<Listed>, AwsError>
+where
+    F: Fn(K) -> Fut,
+    Fut: Future<Output = Result<Option<(Tags, Outputs)>, AwsError>>,
+{
+    let stack = prefix.strip_suffix('-').unwrap_or(prefix);
+    let mut by_name: BTreeMap<String, Vec<K>> = BTreeMap::new();
+    for (name, key) in found.into_iter().filter(|(n, _)| n.starts_with(prefix)) {
+        by_name.entry(name).or_default().push(key);
+    }
+    let mut out = Vec::new();
+    for (name, keys) in by_name {
+        let declared = skip.contains(&name);
+        if declared && keys.len() == 1 {
+            continue;
+        }
+        let mut described = Vec::new();
+        for key in keys {
+            described.extend(describe(key).await?);
+        }
+        if declared && !described.is_empty() {
+            let ours =
+                |(tags, _): &(Tags, Outputs)| tags.get(TAG_STACK).is_some_and(|s| s == stack);
+            described.remove(described.iter().position(ours).unwrap_or(0));
+        }
+        out.extend(described.into_iter().map(|(tags, outputs)| Listed {
+            physical: name.clone(),
+            spec: serde_json::json!({"name": name, "tags": tags}),
+            outputs,
+        }));
     }
     Ok(out)
 }

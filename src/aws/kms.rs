@@ -5,14 +5,13 @@
 //! the declared waiting period.
 
 use super::checked::create_checked;
-use super::kit::{converge_tags, Absent};
+use super::kit::{converge_tags, policy_doc, Absent};
 use super::{Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::kms::KeySpec;
 use crate::model::{policy, Kind, Service, Tags};
 use crate::names::TAG_STACK;
 use async_trait::async_trait;
 use aws_sdk_kms::types::{AliasListEntry, KeyManagerType, KeyMetadata, KeyState, Tag};
-use serde_json::Value;
 
 const KMS: Service = Service::Kms;
 const NOT_FOUND: &[&str] = &["NotFoundException"];
@@ -98,8 +97,7 @@ async fn observe(aws: &Aws, s: &KeySpec, m: &KeyMetadata) -> Found<KeySpec> {
         .send()
         .await
         .map_err(|e| AwsError::from(e).context(format!("failed to read the policy of {key}")))?;
-    let doc: Value = serde_json::from_str(raw.policy().unwrap_or("{}"))
-        .map_err(|e| AwsError::msg(format!("the policy of KMS key {key} is not JSON: {e}")))?;
+    let doc = policy_doc(raw.policy(), format_args!("KMS key {key}"))?;
     let rotation = aws
         .kms
         .get_key_rotation_status()

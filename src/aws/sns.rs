@@ -1,7 +1,7 @@
 //! SNS: the alerts topic (with its policy) and its subscriptions.
 
-use super::kit::{converge_tags, listed, Absent};
-use super::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
+use super::kit::{all_pages, converge_tags, listed, Absent};
+use super::{built, Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::aws::Found;
 use crate::model::sns::{SubscriptionsSpec, TopicSpec};
 use crate::model::{policy, Service, Tags};
@@ -34,15 +34,8 @@ async fn topic_tags(aws: &Aws, arn: &str) -> Result<Tags, AwsError> {
 }
 
 fn tag_list(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
-    tags.iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| AwsError::msg(format!("invalid SNS tag: {e}")))
-        })
-        .collect()
+    let tag = |(k, v): (&String, &String)| built(Tag::builder().key(k).value(v).build());
+    tags.iter().map(tag).collect()
 }
 
 async fn set_attribute(aws: &Aws, arn: &str, name: &str, value: &str) -> Result<(), AwsError> {
@@ -209,31 +202,22 @@ async fn subscriptions(
     topic: &str,
     protocol: &str,
 ) -> Result<Option<Vec<(String, String)>>, AwsError> {
-    let mut out = Vec::new();
-    let mut pages = aws
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(AwsError::from)
-            .or_absent(NOT_FOUND)
-            .map_err(|e| e.context(format!("failed to list subscriptions of SNS topic {topic}")))?;
-        let Some(page) = page else {
-            return Ok(None);
-        };
-        for s in page.subscriptions() {
-            if s.protocol() == Some(protocol) {
-                out.push((
-                    s.endpoint().unwrap_or_default().to_ascii_lowercase(),
-                    s.subscription_arn().unwrap_or_default().to_string(),
-                ));
-            }
-        }
-    }
-    Ok(Some(out))
+    let pages = aws.sns.list_subscriptions_by_topic().topic_arn(topic);
+    let what = format!("failed to list subscriptions of SNS topic {topic}");
+    let Some(pages) = all_pages(pages.into_paginator().send(), what)
+        .await
+        .or_absent(NOT_FOUND)?
+    else {
+        return Ok(None);
+    };
+    let all = pages.iter().flat_map(|p| p.subscriptions());
+    let wanted = all.filter(|s| s.protocol() == Some(protocol)).map(|s| {
+        (
+            s.endpoint().unwrap_or_default().to_ascii_lowercase(),
+            s.subscription_arn().unwrap_or_default().to_string(),
+        )
+    });
+    Ok(Some(wanted.collect()))
 }
 
 async fn unsubscribe(aws: &Aws, topic: &str, endpoint: &str, arn: &str) -> Result<(), AwsError> {

@@ -51,26 +51,8 @@ fn endpoint_override(g: &Global) -> Option<String> {
 
 /// The app client IDs of a user pool (every page).
 async fn app_clients(aws: &crate::aws::Aws, pool_id: &str) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    let mut pages = aws
-        .cognito
-        .list_user_pool_clients()
-        .user_pool_id(pool_id)
-        .max_results(60)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            crate::aws::AwsError::from(e).context(format!(
-                "failed to list the app clients of user pool {pool_id}"
-            ))
-        })?;
-        ids.extend(
-            page.user_pool_clients()
-                .iter()
-                .filter_map(|c| c.client_id().map(str::to_string)),
-        );
-    }
+    let clients = crate::aws::cognito::clients(aws, pool_id).await?;
+    let ids: Vec<String> = clients.into_iter().flatten().map(|(_, id)| id).collect();
     if ids.is_empty() {
         bail!("user pool {pool_id} has no app client: no token can be valid; run `ecomflow-infra apply`");
     }

@@ -6,7 +6,7 @@ use super::limits::limits;
 use super::routes::{pool_arns, read_definition, Converge};
 use super::{no_sdk_retries, patch, APIGW, NOT_FOUND};
 use crate::aws::checked::create_checked;
-use crate::aws::kit::{converge_tags, Absent};
+use crate::aws::kit::{all_pages, converge_tags, listed_sharing_names, Absent};
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
@@ -41,19 +41,9 @@ fn id_output(id: &str) -> Outputs {
 async fn all_apis(aws: &Aws) -> Result<Arc<Vec<RestApi>>, AwsError> {
     aws.listings
         .shared("apigateway:rest-apis", || async {
-            let mut out = Vec::new();
-            let mut pages = aws
-                .apigateway
-                .get_rest_apis()
-                .limit(500)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| AwsError::from(e).context("failed to list REST APIs"))?;
-                out.extend(page.items().iter().cloned());
-            }
-            Ok(out)
+            let pages = aws.apigateway.get_rest_apis().limit(500).into_paginator();
+            let pages = all_pages(pages.send(), "failed to list REST APIs").await?;
+            Ok(pages.iter().flat_map(|p| p.items()).cloned().collect())
         })
         .await
 }
@@ -339,30 +329,14 @@ impl Provider for Api {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        // The declared API of a skipped name is the first one tagged with this stack (as
-        // `find_api` picks it); any other API sharing the name is listed.
-        let stack = prefix.strip_suffix('-').unwrap_or(prefix);
-        let mut declared_seen: Vec<String> = Vec::new();
-        let mut out = Vec::new();
-        for api in all_apis(aws).await?.iter() {
-            let name = api.name().unwrap_or_default().to_string();
-            if !name.starts_with(prefix) {
-                continue;
-            }
-            let tags = tags_of(api);
-            if skip.contains(&name)
-                && tags.get(TAG_STACK).is_some_and(|s| s == stack)
-                && !declared_seen.contains(&name)
-            {
-                declared_seen.push(name);
-                continue;
-            }
-            out.push(Listed {
-                physical: name.clone(),
-                spec: serde_json::json!({"name": name, "tags": tags}),
-                outputs: api.id().map(id_output).unwrap_or_default(),
-            });
-        }
-        Ok(out)
+        let all = all_apis(aws).await?;
+        let found = all.iter().filter_map(|a| Some((a.name()?.to_string(), a)));
+        listed_sharing_names(found.collect(), prefix, skip, |api| async move {
+            Ok(Some((
+                tags_of(api),
+                api.id().map(id_output).unwrap_or_default(),
+            )))
+        })
+        .await
     }
 }

@@ -4,7 +4,7 @@
 use super::limits::limits;
 use super::{no_sdk_retries, patch, APIGW, NOT_FOUND};
 use crate::aws::checked::{create_checked, CONFLICT};
-use crate::aws::kit::Absent;
+use crate::aws::kit::{all_pages, Absent};
 use crate::aws::lambda::function_arn;
 use crate::aws::{Aws, AwsError, Inputs};
 use crate::model::apigateway::{AuthorizerSpec, RestApiSpec, RouteSpec};
@@ -71,18 +71,10 @@ fn function_of(aws: &Aws, uri: &str) -> String {
 async fn resources(aws: &Aws, api_id: &str) -> Result<BTreeMap<String, LiveResource>, AwsError> {
     let mut out = BTreeMap::new();
     limits().get_resources.until_ready().await;
-    let mut pages = aws
-        .apigateway
-        .get_resources()
-        .rest_api_id(api_id)
-        .embed("methods")
-        .limit(500)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            AwsError::from(e).context(format!("failed to read the resources of REST API {api_id}"))
-        })?;
+    let pages = aws.apigateway.get_resources().rest_api_id(api_id);
+    let pages = pages.embed("methods").limit(500).into_paginator().send();
+    let what = format!("failed to read the resources of REST API {api_id}");
+    for page in all_pages(pages, what).await? {
         for r in page.items() {
             let methods = r
                 .resource_methods()

@@ -7,7 +7,7 @@ use super::account::ensure_logging_role;
 use super::limits::limits;
 use super::{no_sdk_retries, patch, APIGW, NOT_FOUND};
 use crate::aws::checked::{create_checked, CONFLICT};
-use crate::aws::kit::Absent;
+use crate::aws::kit::{all_pages, Absent};
 use crate::aws::provider::to_value;
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
@@ -181,17 +181,11 @@ async fn find_deployment(
     api_id: &str,
     description: &str,
 ) -> Result<Option<String>, AwsError> {
-    let mut pages = aws
-        .apigateway
-        .get_deployments()
-        .rest_api_id(api_id)
-        .into_paginator()
-        .send();
+    let pages = aws.apigateway.get_deployments().rest_api_id(api_id);
+    let what = format!("failed to list the deployments of {api_id}");
+    let pages = all_pages(pages.into_paginator().send(), what).await?;
     let mut newest: Option<(Option<aws_smithy_types::DateTime>, String)> = None;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            AwsError::from(e).context(format!("failed to list the deployments of {api_id}"))
-        })?;
+    for page in &pages {
         for d in page.items() {
             if d.description() == Some(description) {
                 let (Some(id), created) = (d.id(), d.created_date().copied()) else {

@@ -3,7 +3,7 @@
 
 use super::{no_sdk_retries, COGNITO, NOT_FOUND};
 use crate::aws::checked::create_checked;
-use crate::aws::kit::Absent;
+use crate::aws::kit::{all_pages, Absent};
 use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::cognito::{AppClientSpec, ClientLifetimes, TokenValidity};
 use crate::model::Kind;
@@ -35,31 +35,31 @@ macro_rules! with_settings {
     };
 }
 
+/// The app clients of a pool as `(name, ID)`; `None` if the pool does not exist.
+pub(crate) async fn clients(
+    aws: &Aws,
+    pool_id: &str,
+) -> Result<Option<Vec<(String, String)>>, AwsError> {
+    let pages = aws.cognito.list_user_pool_clients().user_pool_id(pool_id);
+    let pages = pages.max_results(60).into_paginator().send();
+    let what = format!("failed to list the clients of user pool {pool_id}");
+    let pages = all_pages(pages, what).await.or_absent(NOT_FOUND)?;
+    Ok(pages.map(|pages| {
+        let clients = pages.iter().flat_map(|p| p.user_pool_clients());
+        let named = clients.filter_map(|c| Some((c.client_name()?, c.client_id()?)));
+        named
+            .map(|(n, id)| (n.to_string(), id.to_string()))
+            .collect()
+    }))
+}
+
 /// The client named `name` of a pool: its ID, if any.
 async fn find_client(aws: &Aws, pool_id: &str, name: &str) -> Result<Option<String>, AwsError> {
-    let mut pages = aws
-        .cognito
-        .list_user_pool_clients()
-        .user_pool_id(pool_id)
-        .max_results(60)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(AwsError::from)
-            .or_absent(NOT_FOUND)
-            .map_err(|e| e.context(format!("failed to list the clients of user pool {pool_id}")))?;
-        // No page: the pool does not exist.
-        let Some(page) = page else { return Ok(None) };
-        if let Some(c) = page
-            .user_pool_clients()
-            .iter()
-            .find(|c| c.client_name() == Some(name))
-        {
-            return Ok(c.client_id().map(str::to_string));
-        }
-    }
-    Ok(None)
+    let clients = clients(aws, pool_id).await?.unwrap_or_default();
+    Ok(clients
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, id)| id))
 }
 
 fn flows(s: &AppClientSpec) -> Vec<ExplicitAuthFlowsType> {

@@ -5,6 +5,7 @@ mod app_client;
 mod group;
 mod user_pool;
 
+pub(crate) use app_client::clients;
 pub use app_client::AppClient;
 pub use group::Group;
 pub(crate) use user_pool::pool_ids;

@@ -4,7 +4,7 @@
 
 use super::{no_sdk_retries, COGNITO, NOT_FOUND};
 use crate::aws::checked::create_checked;
-use crate::aws::kit::Absent;
+use crate::aws::kit::{all_pages, listed_sharing_names, Absent};
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
@@ -24,23 +24,15 @@ async fn pools(aws: &Aws, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, St
     let all = aws
         .listings
         .shared("cognito:user-pools", || async {
-            let mut found = Vec::new();
-            let mut pages = aws
+            let pages = aws
                 .cognito
                 .list_user_pools()
                 .max_results(60)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page
-                    .map_err(|e| AwsError::from(e).context("failed to list Cognito user pools"))?;
-                for p in page.user_pools() {
-                    if let (Some(name), Some(id)) = (p.name(), p.id()) {
-                        found.push((name.to_string(), id.to_string()));
-                    }
-                }
-            }
-            Ok(found)
+                .into_paginator();
+            let pages = all_pages(pages.send(), "failed to list Cognito user pools").await?;
+            let pools = pages.iter().flat_map(|p| p.user_pools());
+            let named = pools.filter_map(|p| Some((p.name()?.to_string(), p.id()?.to_string())));
+            Ok(named.collect::<Vec<_>>())
         })
         .await?;
     Ok(all.iter().filter(|(name, _)| keep(name)).cloned().collect())
@@ -482,31 +474,10 @@ impl Provider for UserPool {
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let found = pools(aws, |n| n.starts_with(prefix)).await?;
-        // The declared pool of each skipped name is the first one tagged with this stack
-        // (as `find_pool` picks it); any other pool sharing the name is listed.
-        let stack = prefix.strip_suffix('-').unwrap_or(prefix);
-        let mut declared_seen: Vec<String> = Vec::new();
-        let mut out = Vec::new();
-        let sharing = |name: &String| found.iter().filter(|(n, _)| n == name).count();
-        for (name, id) in &found {
-            // The only pool of a declared name is the one the declared resource's read found.
-            if skip.contains(name) && sharing(name) == 1 {
-                continue;
-            }
-            let name = name.clone();
-            let Some(pool) = describe(aws, id).await? else {
-                continue;
-            };
-            if skip.contains(&name) && tagged(&pool, stack) && !declared_seen.contains(&name) {
-                declared_seen.push(name);
-                continue;
-            }
-            out.push(Listed {
-                physical: name.clone(),
-                spec: serde_json::json!({"name": name, "tags": tags_of(&pool)}),
-                outputs: outputs_of(aws, &pool),
-            });
-        }
-        Ok(out)
+        listed_sharing_names(found, prefix, skip, |id| async move {
+            let pool = describe(aws, &id).await?;
+            Ok(pool.map(|p| (tags_of(&p), outputs_of(aws, &p))))
+        })
+        .await
     }
 }

@@ -1,7 +1,7 @@
 //! The Glue crawler that keeps the partitions of catalog tables up to date.
 
 use super::{arn, glue_tags, hash_tags, Found, Named, GLUE, NOT_FOUND};
-use crate::aws::kit::{poll_until, sent, Absent};
+use crate::aws::kit::{all_pages, poll_until, sent, Absent};
 use crate::aws::{built, Aws, AwsError, Inputs, Observed};
 use crate::model::catalog::CrawlerSpec;
 use crate::model::Tags;
@@ -171,13 +171,12 @@ impl Named for Crawler {
     }
 
     async fn names(aws: &Aws) -> Result<Vec<String>, AwsError> {
-        let mut names = Vec::new();
-        let mut pages = aws.glue.list_crawlers().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::from(e).context("failed to list Glue crawlers"))?;
-            names.extend(page.crawler_names().iter().cloned());
-        }
-        Ok(names)
+        let pages = aws.glue.list_crawlers().into_paginator().send();
+        let pages = all_pages(pages, "failed to list Glue crawlers").await?;
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.crawler_names())
+            .cloned()
+            .collect())
     }
 }

@@ -1,7 +1,7 @@
 //! The Glue Data Catalog database.
 
 use super::{arn, glue_tags, hash_tags, Found, Named, NOT_FOUND};
-use crate::aws::kit::{sent, Absent};
+use crate::aws::kit::{all_pages, sent, Absent};
 use crate::aws::{built, Aws, AwsError, Inputs, Observed};
 use crate::model::catalog::DatabaseSpec;
 use crate::model::Tags;
@@ -73,13 +73,9 @@ impl Named for Database {
     }
 
     async fn names(aws: &Aws) -> Result<Vec<String>, AwsError> {
-        let mut names = Vec::new();
-        let mut pages = aws.glue.get_databases().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| AwsError::from(e).context("failed to list Glue databases"))?;
-            names.extend(page.database_list().iter().map(|d| d.name().to_string()));
-        }
-        Ok(names)
+        let pages = aws.glue.get_databases().into_paginator().send();
+        let pages = all_pages(pages, "failed to list Glue databases").await?;
+        let databases = pages.iter().flat_map(|p| p.database_list());
+        Ok(databases.map(|d| d.name().to_string()).collect())
     }
 }

@@ -33,6 +33,24 @@ fn job_arguments(s: &JobSpec) -> HashMap<String, String> {
 /// A Glue ETL job.
 pub struct Job;
 
+/// The job's settings, set alike on CreateJob's builder and on UpdateJob's `JobUpdate`: two
+/// SDK builder types with the same setters and no common trait, hence a macro.
+macro_rules! job_settings {
+    ($builder:expr, $s:expr) => {
+        $builder
+            .role(&$s.role)
+            .command(job_command($s))
+            .glue_version(&$s.glue_version)
+            .worker_type(gt::WorkerType::from($s.worker_type.as_str()))
+            .number_of_workers($s.workers)
+            .timeout($s.timeout_minutes)
+            .max_retries($s.max_retries)
+            .set_default_arguments(Some(job_arguments($s)))
+            .connections(job_connections($s))
+            .set_security_configuration($s.security_configuration.clone())
+    };
+}
+
 #[async_trait]
 impl Named for Job {
     type Spec = JobSpec;
@@ -111,45 +129,14 @@ impl Named for Job {
     }
 
     async fn create_call(aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<(), AwsError> {
-        let call = aws
-            .glue
-            .create_job()
-            .name(&s.name)
-            .role(&s.role)
-            .command(job_command(s))
-            .glue_version(&s.glue_version)
-            .worker_type(gt::WorkerType::from(s.worker_type.as_str()))
-            .number_of_workers(s.workers)
-            .timeout(s.timeout_minutes)
-            .max_retries(s.max_retries)
-            .set_default_arguments(Some(job_arguments(s)))
-            .connections(job_connections(s))
-            .set_security_configuration(s.security_configuration.clone())
-            .set_tags(Some(hash_tags(&s.tags)));
-        sent(call.send()).await
+        let call = job_settings!(aws.glue.create_job().name(&s.name), s);
+        sent(call.set_tags(Some(hash_tags(&s.tags))).send()).await
     }
 
     async fn put_settings(aws: &Aws, s: &JobSpec, _inputs: &Inputs) -> Result<(), AwsError> {
-        let update = gt::JobUpdate::builder()
-            .role(&s.role)
-            .command(job_command(s))
-            .glue_version(&s.glue_version)
-            .worker_type(gt::WorkerType::from(s.worker_type.as_str()))
-            .number_of_workers(s.workers)
-            .timeout(s.timeout_minutes)
-            .max_retries(s.max_retries)
-            .set_default_arguments(Some(job_arguments(s)))
-            .connections(job_connections(s))
-            .set_security_configuration(s.security_configuration.clone())
-            .build();
-        sent(
-            aws.glue
-                .update_job()
-                .job_name(&s.name)
-                .job_update(update)
-                .send(),
-        )
-        .await
+        let update = job_settings!(gt::JobUpdate::builder(), s).build();
+        let call = aws.glue.update_job().job_name(&s.name).job_update(update);
+        sent(call.send()).await
     }
 
     async fn delete_named(aws: &Aws, name: &str) -> Result<(), AwsError> {

@@ -3,7 +3,7 @@
 
 use super::{no_sdk_retries, LAMBDA, NOT_FOUND, WAIT};
 use crate::aws::checked::create_checked;
-use crate::aws::kit::{poll_until, Absent};
+use crate::aws::kit::{all_pages, poll_until, Absent};
 use crate::aws::provider::to_value;
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
@@ -71,33 +71,23 @@ async fn mappings(aws: &Aws, function: &str) -> Result<Arc<Vec<LiveMapping>>, Aw
         .shared(
             &format!("lambda:event-source-mappings:{function}"),
             || async {
-                let mut out = Vec::new();
-                let mut pages = aws
-                    .lambda
-                    .list_event_source_mappings()
-                    .function_name(function)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page = page
-                        .map_err(AwsError::from)
-                        .or_absent(NOT_FOUND)
-                        .map_err(|e| {
-                            e.context(format!(
-                            "failed to list the event source mappings of Lambda function {function}"
-                        ))
-                        })?;
-                    // No page: the function does not exist.
-                    let Some(page) = page else { break };
-                    for m in page.event_source_mappings() {
-                        out.push(LiveMapping {
-                            spec: mapping_spec(function, m),
-                            uuid: m.uuid().unwrap_or_default().to_string(),
-                            deleting: m.state() == Some("Deleting"),
-                        });
-                    }
-                }
-                Ok(out)
+                let pages = aws.lambda.list_event_source_mappings();
+                let pages = pages.function_name(function).into_paginator().send();
+                let what = format!(
+                    "failed to list the event source mappings of Lambda function {function}"
+                );
+                // None: the function does not exist, nor then its mappings.
+                let pages = all_pages(pages, what).await.or_absent(NOT_FOUND)?;
+                let mappings = pages
+                    .iter()
+                    .flatten()
+                    .flat_map(|p| p.event_source_mappings());
+                let live = mappings.map(|m| LiveMapping {
+                    spec: mapping_spec(function, m),
+                    uuid: m.uuid().unwrap_or_default().to_string(),
+                    deleting: m.state() == Some("Deleting"),
+                });
+                Ok(live.collect())
             },
         )
         .await

@@ -2,7 +2,7 @@
 //! REST API whose ID comes from the API's outputs.
 
 use super::{LAMBDA, NOT_FOUND};
-use crate::aws::kit::Absent;
+use crate::aws::kit::{policy_doc, Absent};
 use crate::aws::{Aws, AwsError, Changes, Found, Gone, Inputs, Observed, Outputs, Provider};
 use crate::model::lambda::PermissionSpec;
 use crate::model::Kind;
@@ -36,11 +36,7 @@ async fn statement(aws: &Aws, function: &str, sid: &str) -> Result<Option<Value>
     let Some(out) = out else {
         return Ok(None);
     };
-    let doc: Value = serde_json::from_str(out.policy().unwrap_or("{}")).map_err(|e| {
-        AwsError::msg(format!(
-            "malformed policy of Lambda function {function}: {e}"
-        ))
-    })?;
+    let doc = policy_doc(out.policy(), format_args!("Lambda function {function}"))?;
     Ok(doc["Statement"]
         .as_array()
         .and_then(|list| list.iter().find(|st| st["Sid"] == sid))

@@ -7,7 +7,7 @@ use super::{
     all_tags, cluster_arn, clusters, converge_arn_tags, describe, is_schema_tag, jdbc_url, output,
     tag, NOT_FOUND, REDSHIFT,
 };
-use crate::aws::kit::Absent;
+use crate::aws::kit::{listed_with_tags, Absent};
 use crate::aws::Found;
 use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
 use crate::model::redshift::ClusterSpec;
@@ -371,18 +371,12 @@ impl Provider for Cluster {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        for c in clusters(aws).await?.iter() {
-            let id = c.cluster_identifier().unwrap_or_default();
-            if !id.starts_with(prefix) || skip.iter().any(|s| s == id) {
-                continue;
-            }
-            out.push(Listed {
-                physical: id.to_string(),
-                spec: serde_json::json!({"name": id, "tags": all_tags(c)}),
-                outputs: Outputs::from([("arn".to_string(), cluster_arn(aws, id))]),
-            });
-        }
-        Ok(out)
+        let found = clusters(aws).await?;
+        let found = found.iter().map(|c| {
+            let id = c.cluster_identifier().unwrap_or_default().to_string();
+            let arn = Outputs::from([("arn".to_string(), cluster_arn(aws, &id))]);
+            (id, all_tags(c), arn)
+        });
+        Ok(listed_with_tags(found, prefix, skip))
     }
 }

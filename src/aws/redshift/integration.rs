@@ -7,7 +7,7 @@
 //! this provider puts on the cluster's namespace before it creates the integration.
 
 use super::{converge_arn_tags, output, tag, REDSHIFT};
-use crate::aws::kit::{listed, poll_until, Absent};
+use crate::aws::kit::{all_pages, listed, poll_until, Absent};
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
@@ -28,15 +28,13 @@ const POLL: Duration = Duration::from_secs(2);
 async fn integrations(aws: &Aws) -> Result<Arc<Vec<rt::Integration>>, AwsError> {
     aws.listings
         .shared("redshift:integrations", || async {
-            let mut out = Vec::new();
-            let mut pages = aws.redshift.describe_integrations().into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| {
-                    AwsError::from(e).context("failed to list Redshift integrations")
-                })?;
-                out.extend(page.integrations().iter().cloned());
-            }
-            Ok(out)
+            let pages = aws.redshift.describe_integrations().into_paginator().send();
+            let pages = all_pages(pages, "failed to list Redshift integrations").await?;
+            Ok(pages
+                .iter()
+                .flat_map(|p| p.integrations())
+                .cloned()
+                .collect())
         })
         .await
 }

@@ -17,6 +17,7 @@ pub use integration::Integration;
 pub use parameter_group::ParameterGroup;
 pub use schema::Schema;
 
+use super::kit::all_pages;
 use super::{Aws, AwsError};
 use crate::model::redshift::SCHEMA_TAG_PREFIX;
 use crate::model::{Service, Tags};
@@ -73,19 +74,11 @@ async fn converge_arn_tags(
 async fn clusters(aws: &Aws) -> Result<Arc<Vec<rt::Cluster>>, AwsError> {
     aws.listings
         .shared("redshift:clusters", || async {
-            let mut out = Vec::new();
-            let mut pages = aws.redshift.describe_clusters().into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page
-                    .map_err(|e| AwsError::from(e).context("failed to list Redshift clusters"))?;
-                out.extend(
-                    page.clusters()
-                        .iter()
-                        .filter(|c| c.cluster_status() != Some("deleting"))
-                        .cloned(),
-                );
-            }
-            Ok(out)
+            let pages = aws.redshift.describe_clusters().into_paginator().send();
+            let pages = all_pages(pages, "failed to list Redshift clusters").await?;
+            let clusters = pages.iter().flat_map(|p| p.clusters());
+            let live = clusters.filter(|c| c.cluster_status() != Some("deleting"));
+            Ok(live.cloned().collect())
         })
         .await
 }
@@ -201,9 +194,9 @@ fn common_type(redshift: &str) -> &str {
     }
 }
 
-fn all_tags(c: &rt::Cluster) -> Tags {
-    c.tags()
-        .iter()
+/// Redshift's tag list (on clusters and parameter groups alike) as a map.
+fn tags_of(tags: &[rt::Tag]) -> Tags {
+    tags.iter()
         .filter_map(|t| {
             Some((
                 t.key()?.to_string(),
@@ -211,6 +204,10 @@ fn all_tags(c: &rt::Cluster) -> Tags {
             ))
         })
         .collect()
+}
+
+fn all_tags(c: &rt::Cluster) -> Tags {
+    tags_of(c.tags())
 }
 
 /// Output keys of a cluster that others read.

@@ -6,13 +6,12 @@
 //! the group has it from the start.
 //! https://docs.aws.amazon.com/redshift/latest/mgmt/working-with-parameter-groups.html
 
-use super::{converge_arn_tags, tag, REDSHIFT};
-use crate::aws::kit::{listed, Absent};
+use super::{converge_arn_tags, tag, tags_of, REDSHIFT};
+use crate::aws::kit::{listed_with_tags, Absent};
 use crate::aws::{
     Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
 use crate::model::redshift::ParameterGroupSpec;
-use crate::model::Tags;
 use async_trait::async_trait;
 use aws_sdk_redshift::types as rt;
 use std::collections::BTreeMap;
@@ -27,18 +26,6 @@ fn group_arn(aws: &Aws, name: &str) -> String {
         "arn:aws:redshift:{}:{}:parametergroup:{name}",
         aws.region, aws.account
     )
-}
-
-fn group_tags(g: &rt::ClusterParameterGroup) -> Tags {
-    g.tags()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
 }
 
 /// The groups whose names start with `prefix` (all of them for an empty one).
@@ -128,7 +115,7 @@ impl Provider for ParameterGroup {
             family: g.parameter_group_family().unwrap_or_default().to_string(),
             description: g.description().unwrap_or_default().to_string(),
             parameters: user_parameters(aws, name).await?,
-            tags: group_tags(&g),
+            tags: tags_of(g.tags()),
         };
         Ok(Some(Observed::with(spec, "arn", group_arn(aws, name))))
     }
@@ -225,26 +212,11 @@ impl Provider for ParameterGroup {
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let found = groups(aws, prefix).await?;
-        let tags: BTreeMap<String, Tags> = found
-            .iter()
-            .map(|g| {
-                let name = g.parameter_group_name().unwrap_or_default();
-                (name.to_string(), group_tags(g))
-            })
-            .collect();
-        let names = tags
-            .keys()
-            .map(|n| {
-                (
-                    n.clone(),
-                    Outputs::from([("arn".to_string(), group_arn(aws, n))]),
-                )
-            })
-            .collect();
-        listed(names, prefix, skip, |name, _| {
-            let found = tags.get(&name).cloned();
-            async move { Ok(found) }
-        })
-        .await
+        let found = found.iter().map(|g| {
+            let name = g.parameter_group_name().unwrap_or_default().to_string();
+            let arn = Outputs::from([("arn".to_string(), group_arn(aws, &name))]);
+            (name, tags_of(g.tags()), arn)
+        });
+        Ok(listed_with_tags(found, prefix, skip))
     }
 }

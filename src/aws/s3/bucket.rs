@@ -1,7 +1,7 @@
 //! The S3 bucket itself: name and tags.
 
 use super::{NO_BUCKET, S3};
-use crate::aws::kit::{converge_tag_set, Absent};
+use crate::aws::kit::{converge_tag_set, listed, Absent};
 use crate::aws::{
     built, Aws, AwsError, Changes, Found, Gone, Inputs, Listed, Observed, Outputs, Provider,
 };
@@ -217,25 +217,17 @@ impl Provider for Bucket {
         prefix: &str,
         skip: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
-        let mut out = Vec::new();
-        let mut pages = aws.s3.list_buckets().prefix(prefix).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from(e).context("failed to list S3 buckets"))?;
-            for b in page.buckets() {
-                let name = b.name().unwrap_or_default();
-                if !name.starts_with(prefix) || skip.iter().any(|s| s == name) {
-                    continue;
-                }
-                if let Some(tags) = bucket_tags(aws, name).await? {
-                    let found = observed(name, tags);
-                    out.push(Listed {
-                        physical: name.to_string(),
-                        spec: crate::aws::provider::to_value(&found.spec),
-                        outputs: found.outputs,
-                    });
-                }
-            }
-        }
-        Ok(out)
+        let pages = aws.s3.list_buckets().prefix(prefix).into_paginator();
+        let buckets: Result<Vec<_>, _> = pages.items().send().collect().await;
+        let buckets =
+            buckets.map_err(|e| AwsError::from(e).context("failed to list S3 buckets"))?;
+        let names = buckets.iter().filter_map(|b| b.name()).map(|name| {
+            let arn = Names::bucket_arn(name);
+            (name.to_string(), Outputs::from([("arn".to_string(), arn)]))
+        });
+        listed(names.collect(), prefix, skip, |name, _| async move {
+            bucket_tags(aws, &name).await
+        })
+        .await
     }
 }

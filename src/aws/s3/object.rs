@@ -2,7 +2,7 @@
 //! COPY's JSONPaths file).
 
 use super::S3;
-use crate::aws::kit::Absent;
+use crate::aws::kit::{all_pages, Absent};
 use crate::aws::provider::to_value;
 use crate::aws::Found;
 use crate::aws::{Aws, AwsError, Changes, Gone, Inputs, Listed, Observed, Outputs, Provider};
@@ -192,24 +192,17 @@ impl Provider for Object {
         declared: &[String],
     ) -> Result<Vec<Listed>, AwsError> {
         let bucket = &parent.physical;
-        let mut keys = Vec::new();
-        let mut pages = aws
+        let pages = aws
             .s3
             .list_objects_v2()
             .bucket(bucket)
-            .prefix(OBJECTS_PREFIX)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                AwsError::from(e).context(format!("failed to list s3://{bucket}/{OBJECTS_PREFIX}"))
-            })?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_string)),
-            );
-        }
+            .prefix(OBJECTS_PREFIX);
+        let what = format!("failed to list s3://{bucket}/{OBJECTS_PREFIX}");
+        let pages = all_pages(pages.into_paginator().send(), what).await?;
+        let objects = pages.iter().flat_map(|p| p.contents());
+        let mut keys: Vec<String> = objects
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
         // Declared objects are the engine's to read; only the others need a HEAD.
         keys.retain(|key| !declared.contains(&format!("s3://{bucket}/{key}")));
         let heads = keys.iter().map(|key| head(&aws.s3, bucket, key));

@@ -2,13 +2,12 @@
 //! default encryption, bucket policy, versioning, lifecycle rules and server access logging.
 
 use super::{misnamed_root, BucketSetting, S3};
-use crate::aws::kit::Absent;
+use crate::aws::kit::{policy_doc, Absent};
 use crate::aws::{built, Aws, AwsError, Gone};
 use crate::model::policy;
 use crate::model::s3::*;
 use async_trait::async_trait;
 use aws_sdk_s3::types as t;
-use serde_json::Value;
 
 /// The public access block of a bucket.
 pub struct PublicAccessBlock;
@@ -223,9 +222,7 @@ impl BucketSetting for BucketPolicy {
         let Some(out) = out else {
             return Ok(None);
         };
-        let doc: Value = serde_json::from_str(out.policy().unwrap_or("{}")).map_err(|e| {
-            AwsError::msg(format!("S3 bucket {bucket} has an unreadable policy: {e}"))
-        })?;
+        let doc = policy_doc(out.policy(), format_args!("S3 bucket {bucket}"))?;
         Ok(Some(BucketPolicySpec {
             bucket: bucket.to_string(),
             policy: policy::normalize(&doc),
