@@ -22,7 +22,6 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use ecomflow_infra::aws::ConnectOptions;
-use ecomflow_infra::cli::{Global, LocalServeArgs, Output};
 use ecomflow_infra::engine::progress::Progress;
 use ecomflow_infra::engine::{Packages, Session};
 use ecomflow_infra::stream::BatchReader;
@@ -41,14 +40,6 @@ const BATCH: usize = 100;
 const EVERY: usize = 50;
 /// Requests outstanding at most.
 const IN_FLIGHT: usize = 16;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The `p` quantile of sorted values (nearest rank).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -165,38 +156,8 @@ async fn main() {
         .unwrap();
 
     // local serve, in this process.
-    let port = free_port();
-    let global = Global {
-        stack: file.clone(),
-        instance: None,
-        region: None,
-        profile: None,
-        endpoint_url: Some(moto.endpoint.clone()),
-        verbose: 0,
-        quiet: true,
-        output: Output::Text,
-        packages: None,
-        lock_timeout: std::time::Duration::ZERO,
-        lock_lease: std::time::Duration::from_secs(60),
-        stack_given: true,
-    };
-    let serve_args = LocalServeArgs {
-        port,
-        checkpoint: Some(dir.path().join("checkpoint.json")),
-        poll_interval: "100ms".parse().unwrap(),
-        no_poller: false,
-        // The handlers in this process: the lag measured is the pipeline's (API, stream,
-        // poller), not the start-up of a debug bootstrap per execution environment.
-        in_process: true,
-    };
-    tokio::spawn(async move { ecomflow_infra::local::serve(&global, &serve_args).await });
-    let api = format!("http://127.0.0.1:{port}");
+    let api = common::local_serve(&moto.endpoint, &file, dir.path()).await;
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http.get(format!("{api}/invoices/1")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "local serve did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     // The producer: BATCH rows every 100 ms; every EVERY-th accepted row is timed.
     let ddb = aws_sdk_dynamodb::Client::new(&conf);

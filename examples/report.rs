@@ -9,11 +9,12 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 /// The order of the benchmarks in the table (others follow in name order).
-const ORDER: [&str; 6] = [
+const ORDER: [&str; 7] = [
     "plan_bench",
     "users_bench",
     "clean_bench",
     "stream_bench",
+    "stream_bench_lake",
     "lag_bench",
     "fault_matrix",
 ];

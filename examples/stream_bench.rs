@@ -3,8 +3,9 @@
 //! measured in the same run.
 //!
 //! `cargo run --release --example stream_bench [-- --baseline-rows N] [--shards 32]
-//! [--concurrency 4]` (starts the emulator through tests/testkit; `--concurrency` is the batches in flight,
-//! as `stream --concurrency`). The baseline replays the first N rows (default 20,000) one call per row, before
+//! [--concurrency 4] [--rows N] [--lake]` (starts the emulator through tests/testkit;
+//! `--concurrency` is the batches in flight, as `stream --concurrency`; `--rows` streams only
+//! the first N rows instead of the whole dataset). The baseline replays the first N rows (default 20,000) one call per row, before
 //! the batched run, into an empty stream, so the emulator's per-record cost (it grows with
 //! the records a shard holds) favours the baseline, not the batched producer.
 //!
@@ -12,6 +13,13 @@
 //! `processing.event_source_mapping: false`: the emulator
 //! cannot run Lambda, and its mapping emulation invokes a stub for every record put (about
 //! 2 ms each), which would measure the emulator rather than the producer.
+//!
+//! `--lake` runs `local serve` in this process during both measurements: its poller plays
+//! the mapping, and its process function sends every record to DynamoDB and to Firehose,
+//! which the emulator converts to Parquet under `clean/` as it delivers (the local stack
+//! buffers 0 s). The producer then shares the emulator with the whole streaming pipeline, as
+//! it shares AWS with it; the Parquet objects delivered by the end of the run are counted, so
+//! that a run in which nothing was converted shows.
 
 use ecomflow_infra::aws::ConnectOptions;
 use ecomflow_infra::engine::progress::Progress;
@@ -77,6 +85,18 @@ async fn baseline(
     (batch.rows as u64, batch.rows as f64 / secs)
 }
 
+/// The Parquet objects under the lake's `clean/` prefix.
+async fn parquet_objects(s: &Session) -> usize {
+    let bucket = s.blueprint.names.lake_bucket();
+    let pages = s.aws.s3.list_objects_v2().bucket(&bucket).prefix("clean/");
+    let pages: Result<Vec<_>, _> = pages.into_paginator().send().collect().await;
+    let objects = pages.expect("list clean/");
+    let objects = objects.iter().flat_map(|p| p.contents());
+    objects
+        .filter(|o| o.key().is_some_and(|k| k.ends_with(".parquet")))
+        .count()
+}
+
 #[tokio::main]
 async fn main() {
     let baseline_rows: u64 = common::arg("--baseline-rows", 20_000);
@@ -105,6 +125,10 @@ async fn main() {
         .expect("apply");
     assert!(run.succeeded(), "{run:?}");
     let stream = s.blueprint.names.stream();
+    let lake = std::env::args().any(|a| a == "--lake");
+    if lake {
+        common::local_serve(&moto.endpoint, &file, dir.path()).await;
+    }
 
     let env = ecomflow_infra::blueprint::declared_environment(&s.blueprint, "ingest").unwrap();
     let config = ingest::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
@@ -115,13 +139,19 @@ async fn main() {
         sink: ingest::AwsBackend::new(s.aws.kinesis.clone(), s.aws.s3.clone()),
     };
     let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATASET);
+    let limit = common::arg("--rows", 0u64);
+    let limit = (limit > 0).then_some(limit);
     let reader = BatchReader::new(
         ecomflow_infra::datafile::open(&dataset).unwrap(),
         500,
         0,
-        None,
+        limit,
     )
     .unwrap();
+    let streamed = match limit {
+        Some(n) => format!("first {n} rows"),
+        None => "whole dataset".to_string(),
+    };
     let summary = replay(
         reader,
         &sender,
@@ -136,11 +166,22 @@ async fn main() {
         "{summary:?}"
     );
 
+    let beside = if lake {
+        let parquet = parquet_objects(&s).await;
+        assert!(
+            parquet > 0,
+            "--lake: no Parquet object was delivered during the run"
+        );
+        println!("local serve beside the producer: {parquet} Parquet objects delivered under clean/ by the end of the run");
+        ", local serve converting to Parquet"
+    } else {
+        ""
+    };
     println!(
-        "stream --direct into the emulator ({shards} shards, batches of 500, {concurrency} in flight)"
+        "stream --direct into the emulator ({shards} shards, batches of 500, {concurrency} in flight{beside})"
     );
     println!(
-        "  whole dataset:       {} rows ({} accepted, {} rejected) in {:.1} s = {:.0} rows/s",
+        "  {streamed}: {} rows ({} accepted, {} rejected) in {:.1} s = {:.0} rows/s",
         summary.sent, summary.accepted, summary.rejected, summary.seconds, summary.rows_per_second
     );
     println!(
@@ -150,9 +191,13 @@ async fn main() {
         "  batched vs one call per row: {:.1}x (target >= 50x)",
         summary.rows_per_second / base_rate
     );
-    let mut figures = figures::Figures::new("stream_bench");
+    let mut figures = figures::Figures::new(if lake {
+        "stream_bench_lake"
+    } else {
+        "stream_bench"
+    });
     figures.ratio(
-        &format!("stream --direct, whole dataset, {shards} shards"),
+        &format!("stream --direct, {streamed}, {shards} shards{beside}"),
         summary.rows_per_second,
         "rows/s",
         &format!("one PutRecord per row (first {base_rows} rows, same run)"),

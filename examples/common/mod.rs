@@ -66,3 +66,49 @@ pub fn stack_without_mapping(dir: &Path, edit: impl Fn(String) -> String) -> Pat
     .unwrap();
     file
 }
+
+/// Starts `local serve` in this process on a free port, against the emulator at `endpoint`
+/// with the stack file `file`, its checkpoint under `dir`: the API and the stream poller (its
+/// process function turning records into DynamoDB items and Firehose deliveries), with the
+/// handlers in-process, so that a benchmark measures the pipeline rather than the start-up of
+/// a debug bootstrap per execution environment. Returns the API's URL once it answers.
+pub async fn local_serve(endpoint: &str, file: &Path, dir: &Path) -> String {
+    use ecomflow_infra::cli::{Global, LocalServeArgs, Output};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let global = Global {
+        stack: file.to_path_buf(),
+        instance: None,
+        region: None,
+        profile: None,
+        endpoint_url: Some(endpoint.to_string()),
+        verbose: 0,
+        quiet: true,
+        output: Output::Text,
+        packages: None,
+        lock_timeout: std::time::Duration::ZERO,
+        lock_lease: std::time::Duration::from_secs(60),
+        stack_given: true,
+    };
+    let serve_args = LocalServeArgs {
+        port,
+        checkpoint: Some(dir.join("checkpoint.json")),
+        poll_interval: "100ms".parse().unwrap(),
+        no_poller: false,
+        in_process: true,
+    };
+    tokio::spawn(async move { ecomflow_infra::local::serve(&global, &serve_args).await });
+    let api = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while http.get(format!("{api}/invoices/1")).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "local serve did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    api
+}
