@@ -129,6 +129,16 @@ pub(crate) fn policy_doc(raw: Option<&str>, of: impl std::fmt::Display) -> Resul
         .map_err(|e| AwsError::msg(format!("the policy of {of} is not valid JSON: {e}")))
 }
 
+/// A leak listing's entry for a kind named by its physical name: the spec is that name and
+/// the tags, all the ownership check reads.
+fn named_listing(name: String, tags: Tags, outputs: Outputs) -> Listed {
+    Listed {
+        spec: serde_json::json!({"name": name, "tags": tags}),
+        physical: name,
+        outputs,
+    }
+}
+
 /// The leak listing of a kind named by prefix: of the `(name, outputs)` the account lists,
 /// those starting with `prefix` and not in `skip`, with their tags. `tags` (given a name and
 /// its outputs) answers `None` for one deleted since it was listed, which is left out.
@@ -148,11 +158,7 @@ where
             continue;
         }
         if let Some(tags) = tags(name.clone(), outputs.clone()).await? {
-            out.push(Listed {
-                spec: serde_json::json!({"name": name, "tags": tags}),
-                physical: name,
-                outputs,
-            });
+            out.push(named_listing(name, tags, outputs));
         }
     }
     Ok(out)
@@ -168,11 +174,7 @@ pub(crate) fn listed_with_tags(
     found
         .into_iter()
         .filter(|(name, ..)| name.starts_with(prefix) && !skip.contains(name))
-        .map(|(name, tags, outputs)| Listed {
-            spec: serde_json::json!({"name": name, "tags": tags}),
-            physical: name,
-            outputs,
-        })
+        .map(|(name, tags, outputs)| named_listing(name, tags, outputs))
         .collect()
 }
 
@@ -212,11 +214,8 @@ where
                 |(tags, _): &(Tags, Outputs)| tags.get(TAG_STACK).is_some_and(|s| s == stack);
             described.remove(described.iter().position(ours).unwrap_or(0));
         }
-        out.extend(described.into_iter().map(|(tags, outputs)| Listed {
-            physical: name.clone(),
-            spec: serde_json::json!({"name": name, "tags": tags}),
-            outputs,
-        }));
+        let listing = |(tags, outputs)| named_listing(name.clone(), tags, outputs);
+        out.extend(described.into_iter().map(listing));
     }
     Ok(out)
 }
