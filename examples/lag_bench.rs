@@ -155,8 +155,9 @@ async fn main() {
         .id_token
         .unwrap();
 
-    // local serve, in this process.
-    let api = common::local_serve(&moto.endpoint, &file, dir.path()).await;
+    // local serve, in this process, polling an idle shard every 100 ms: the lag measured is
+    // the pipeline's, not the poll interval's.
+    let api = common::local_serve(&moto.endpoint, &file, dir.path(), "100ms").await;
     let http = reqwest::Client::new();
 
     // The producer: BATCH rows every 100 ms; every EVERY-th accepted row is timed.

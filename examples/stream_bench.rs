@@ -127,7 +127,9 @@ async fn main() {
     let stream = s.blueprint.names.stream();
     let lake = std::env::args().any(|a| a == "--lake");
     if lake {
-        common::local_serve(&moto.endpoint, &file, dir.path()).await;
+        // local serve's default: an idle shard is polled once a second, as Lambda's mapping
+        // does (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html).
+        common::local_serve(&moto.endpoint, &file, dir.path(), "1s").await;
     }
 
     let env = ecomflow_infra::blueprint::declared_environment(&s.blueprint, "ingest").unwrap();

@@ -71,8 +71,9 @@ pub fn stack_without_mapping(dir: &Path, edit: impl Fn(String) -> String) -> Pat
 /// with the stack file `file`, its checkpoint under `dir`: the API and the stream poller (its
 /// process function turning records into DynamoDB items and Firehose deliveries), with the
 /// handlers in-process, so that a benchmark measures the pipeline rather than the start-up of
-/// a debug bootstrap per execution environment. Returns the API's URL once it answers.
-pub async fn local_serve(endpoint: &str, file: &Path, dir: &Path) -> String {
+/// a debug bootstrap per execution environment. `poll_interval` is the pause between empty
+/// polls of a shard. Returns the API's URL once it answers.
+pub async fn local_serve(endpoint: &str, file: &Path, dir: &Path, poll_interval: &str) -> String {
     use ecomflow_infra::cli::{Global, LocalServeArgs, Output};
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -95,7 +96,7 @@ pub async fn local_serve(endpoint: &str, file: &Path, dir: &Path) -> String {
     let serve_args = LocalServeArgs {
         port,
         checkpoint: Some(dir.join("checkpoint.json")),
-        poll_interval: "100ms".parse().unwrap(),
+        poll_interval: poll_interval.parse().expect("a duration"),
         no_poller: false,
         in_process: true,
     };
