@@ -564,6 +564,9 @@ DynamoDB (`dynamodb`):
   https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html
 - A Query on a table's key reads only the queried partition (same items, order and pages).
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.html
+- Cost only (same answers): the items of Query and Scan answers are written as plain JSON,
+  not through moto's per-value serializer.
+  https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
 
 Firehose delivery to S3 (`firehose`): moto wrote each PutRecord(Batch) at once, under the
 literal prefix, as raw JSON; ExtendedS3 and S3 destinations now deliver as Firehose does

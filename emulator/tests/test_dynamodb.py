@@ -1,5 +1,8 @@
-"""DynamoDB: concurrent CreateTables of one name, in process (moto's backend with the
-emulator's additions), with the table's construction slowed so that the two calls overlap."""
+"""DynamoDB, in process (moto's backend with the emulator's additions): concurrent
+CreateTables of one name, with the table's construction slowed so that the two calls overlap;
+Query and Scan answers written directly, against moto's serializer."""
+
+import json
 
 import threading
 import time
@@ -65,3 +68,95 @@ class CreateTableIsAtomic(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ItemListsAnsweredDirectly(unittest.TestCase):
+    """Query and Scan answers whose items are written directly are moto's serializer's answers,
+    for items holding every attribute type, with pages and consumed capacity."""
+
+    def test_query_and_scan_answers_equal_the_serializers(self):
+        import boto3
+        from moto import mock_aws
+        from moto.core.serialize import BaseJSONSerializer
+        from moto.dynamodb.responses import DynamoResult
+
+        dynamodb.install()
+        direct = DynamoResult.execute_result
+        serialize_map = BaseJSONSerializer._serialize_type_map
+        answers = {"direct": [], "moto": []}
+        maps = {"direct": 0, "moto": 0}
+        current = []
+
+        def counted(self, *args, **kwargs):
+            maps[current[0]] += 1
+            return serialize_map(self, *args, **kwargs)
+
+        def capture(response_dict, **_):
+            answers[current[0]].append(json.loads(response_dict["body"]))
+
+        with mock_aws(), mock.patch.object(BaseJSONSerializer, "_serialize_type_map", counted):
+            c = boto3.client(
+                "dynamodb",
+                region_name="us-east-1",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
+            c.create_table(
+                TableName="lines",
+                KeySchema=[
+                    {"AttributeName": "InvoiceNo", "KeyType": "HASH"},
+                    {"AttributeName": "Line", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "InvoiceNo", "AttributeType": "S"},
+                    {"AttributeName": "Line", "AttributeType": "N"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            for line in range(5):
+                c.put_item(
+                    TableName="lines",
+                    Item={
+                        "InvoiceNo": {"S": "536365"},
+                        "Line": {"N": str(line)},
+                        "UnitPrice": {"N": "2.55"},
+                        "Description": {"S": "WHITE HANGING HEART T-LIGHT HOLDER \u00e9"},
+                        "Raw": {"B": bytes([0, 255, line])},
+                        "Cancelled": {"BOOL": line % 2 == 0},
+                        "Nothing": {"NULL": True},
+                        "Codes": {"SS": ["85123A", "71053"]},
+                        "Sizes": {"NS": ["1", "2.5"]},
+                        "Blobs": {"BS": [b"\x01", b"\x02\x03"]},
+                        "Nested": {
+                            "M": {
+                                "L": {"L": [{"S": "x"}, {"N": "1"}, {"B": b"\xfe"}]},
+                                "M": {"M": {"deep": {"BOOL": False}}},
+                            }
+                        },
+                    },
+                )
+            c.meta.events.register("before-parse.dynamodb.*", capture)
+            for kind, answer in (("direct", direct), ("moto", direct.original)):
+                current[:] = [kind]
+                with mock.patch.object(DynamoResult, "execute_result", answer):
+                    query = {
+                        "TableName": "lines",
+                        "KeyConditionExpression": "InvoiceNo = :i",
+                        "ExpressionAttributeValues": {":i": {"S": "536365"}},
+                        "ConsistentRead": True,
+                    }
+                    page = c.query(**query, Limit=2, ReturnConsumedCapacity="TOTAL")
+                    c.query(**query, ExclusiveStartKey=page["LastEvaluatedKey"])
+                    c.query(
+                        **query,
+                        ProjectionExpression="#p, Nested.L",
+                        ExpressionAttributeNames={"#p": "UnitPrice"},
+                    )
+                    c.scan(TableName="lines", ReturnConsumedCapacity="INDEXES")
+                    c.query(**{**query, "ExpressionAttributeValues": {":i": {"S": "none"}}})
+        self.assertEqual(len(answers["moto"]), 5)
+        self.assertEqual(answers["direct"], answers["moto"])
+        self.assertEqual(answers["moto"][0]["Count"], 2)
+        self.assertEqual(answers["moto"][1]["Count"], 3)
+        # The direct answers leave the items to the emulator: moto's serializer wrote fewer maps.
+        self.assertLess(maps["direct"], maps["moto"])
