@@ -565,8 +565,11 @@ DynamoDB (`dynamodb`):
 - A Query on a table's key reads only the queried partition (same items, order and pages).
   https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.html
 - Cost only (same answers): the items of Query and Scan answers are written as plain JSON,
-  not through moto's per-value serializer.
+  not through moto's per-value serializer; an item's size limit is checked once on its total,
+  not again for each attribute; a projection onto top-level attributes copies them instead of
+  converting the whole item to Python values and back.
   https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html
+  https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-items
 
 Firehose delivery to S3 (`firehose`): moto wrote each PutRecord(Batch) at once, under the
 literal prefix, as raw JSON; ExtendedS3 and S3 destinations now deliver as Firehose does

@@ -50,6 +50,29 @@ def list_backends_once():
     backends.list_of_moto_modules = lambda: names
 
 
+def handler_methods_once():
+    # moto lists every function of a service's response class (inspect.getmembers, hundreds of
+    # members) on each request to check that the action has a handler: about 8% of the
+    # emulator's time while streaming (py-spy). The list is kept per class; an action not in it
+    # lists the class again, so a handler added later is still found.
+    from moto.core import responses
+
+    listed = {}
+    list_methods = responses.method_names_from_class
+
+    class Methods:
+        def __init__(self, clazz):
+            self.clazz = clazz
+
+        def __contains__(self, name):
+            names = listed.get(self.clazz)
+            if names is None or name not in names:
+                names = listed[self.clazz] = frozenset(list_methods(self.clazz))
+            return name in names
+
+    responses.method_names_from_class = Methods
+
+
 def quiet_access_log():
     # One log line per request costs the single-process emulator about a tenth of its time
     # under load; whoever discards the output anyway (the tests' harness) turns it off.
@@ -79,6 +102,7 @@ def install():
     cloudformation.install()
     quiet_access_log()
     list_backends_once()
+    handler_methods_once()
 
 
 def endpoint(host, port):

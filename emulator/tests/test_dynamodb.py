@@ -1,6 +1,7 @@
 """DynamoDB, in process (moto's backend with the emulator's additions): concurrent
 CreateTables of one name, with the table's construction slowed so that the two calls overlap;
-Query and Scan answers written directly, against moto's serializer."""
+Query and Scan answers written directly, and items built and projected directly, against
+moto's own code."""
 
 import json
 
@@ -71,13 +72,15 @@ if __name__ == "__main__":
 
 
 class ItemListsAnsweredDirectly(unittest.TestCase):
-    """Query and Scan answers whose items are written directly are moto's serializer's answers,
-    for items holding every attribute type, with pages and consumed capacity."""
+    """Query and Scan answers whose items are written (and projected) directly are moto's
+    answers, for items holding every attribute type, with pages, projections and consumed
+    capacity."""
 
     def test_query_and_scan_answers_equal_the_serializers(self):
         import boto3
         from moto import mock_aws
         from moto.core.serialize import BaseJSONSerializer
+        from moto.dynamodb.models.dynamo_type import Item
         from moto.dynamodb.responses import DynamoResult
 
         dynamodb.install()
@@ -136,9 +139,15 @@ class ItemListsAnsweredDirectly(unittest.TestCase):
                     },
                 )
             c.meta.events.register("before-parse.dynamodb.*", capture)
-            for kind, answer in (("direct", direct), ("moto", direct.original)):
+            project = Item.project
+            for kind, answer, projected in (
+                ("direct", direct, project),
+                ("moto", direct.original, project.original),
+            ):
                 current[:] = [kind]
-                with mock.patch.object(DynamoResult, "execute_result", answer):
+                with mock.patch.object(
+                    DynamoResult, "execute_result", answer
+                ), mock.patch.object(Item, "project", projected):
                     query = {
                         "TableName": "lines",
                         "KeyConditionExpression": "InvoiceNo = :i",
@@ -152,11 +161,45 @@ class ItemListsAnsweredDirectly(unittest.TestCase):
                         ProjectionExpression="#p, Nested.L",
                         ExpressionAttributeNames={"#p": "UnitPrice"},
                     )
+                    c.query(
+                        **query,
+                        ProjectionExpression="#p, #r, Cancelled, Nothing, Nested, Absent",
+                        ExpressionAttributeNames={"#p": "UnitPrice", "#r": "Raw"},
+                    )
                     c.scan(TableName="lines", ReturnConsumedCapacity="INDEXES")
                     c.query(**{**query, "ExpressionAttributeValues": {":i": {"S": "none"}}})
-        self.assertEqual(len(answers["moto"]), 5)
+        self.assertEqual(len(answers["moto"]), 6)
         self.assertEqual(answers["direct"], answers["moto"])
         self.assertEqual(answers["moto"][0]["Count"], 2)
         self.assertEqual(answers["moto"][1]["Count"], 3)
+        self.assertEqual(sorted(answers["moto"][3]["Items"][0]), sorted(
+            ["UnitPrice", "Raw", "Cancelled", "Nothing", "Nested"]
+        ))
         # The direct answers leave the items to the emulator: moto's serializer wrote fewer maps.
         self.assertLess(maps["direct"], maps["moto"])
+
+
+class ItemsBuiltDirectly(unittest.TestCase):
+    """Items built with one size check on the total pass and fail where moto's check on every
+    attribute does: the limit on the sum of names and values."""
+
+    def test_the_size_limit_is_moto_s(self):
+        from moto.dynamodb.exceptions import ItemSizeTooLarge
+        from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+        dynamodb.install()
+        key = DynamoType({"S": "k"})
+        for build in (Item.__init__, Item.__init__.original):
+            with mock.patch.object(Item, "__init__", build):
+                for size, fits in ((404_990, True), (405_001, False)):
+                    # Names "pk", "a" and "b": 4 bytes; the two values make up the rest.
+                    attrs = {
+                        "pk": {"S": "k"},
+                        "a": {"S": "x" * 1000},
+                        "b": {"S": "y" * (size - 1000 - 4 - 1)},
+                    }
+                    if fits:
+                        self.assertEqual(len(Item(key, None, attrs).attrs), 3)
+                    else:
+                        with self.assertRaises(ItemSizeTooLarge, msg=(build, size)):
+                            Item(key, None, attrs)
