@@ -40,7 +40,6 @@ async fn connect(endpoint: &str) -> Aws {
     // As `users sync` connects: it paces itself to Cognito's quotas.
     let opts = ConnectOptions {
         endpoint_url: Some(endpoint.to_string()),
-        self_paced: true,
         ..ConnectOptions::default()
     };
     Aws::connect(&opts, "us-east-1").await.expect("connect")

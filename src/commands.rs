@@ -1,6 +1,6 @@
 //! What each subcommand does, between parsing (main) and the library.
 
-use crate::aws::{Aws, ConnectOptions};
+use crate::aws::Aws;
 use crate::cli::{
     confirm, ApplyArgs, BuildArgs, DataCheckArgs, DestroyArgs, ExportCloudFormationArgs,
     ForceUnlockArgs, GcArgs, Global, LakeQueryArgs, Output, OutputsArgs, PlanArgs, PruneArg,
@@ -335,10 +335,7 @@ pub async fn users_sync(g: &Global, args: &UsersSyncArgs) -> Result<i32> {
     use crate::users::{self, cognito, PruneMode};
     let config = load(g, &g.stack)?;
     let users_file = users::file::load_file(&args.users, &config.cognito.custom_attributes)?;
-    let connect = ConnectOptions {
-        self_paced: true,
-        ..connect_options(g)
-    };
+    let connect = connect_options(g);
     let aws = crate::aws::Aws::connect(&connect, &config.region)
         .await
         .map_err(EngineError::from)?;

@@ -14,7 +14,6 @@ pub fn connect_options(g: &Global) -> ConnectOptions {
         region: g.region.clone(),
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
-        self_paced: false,
         lock: LockOptions {
             lease: g.lock_lease,
             timeout: g.lock_timeout,

@@ -50,12 +50,6 @@ pub struct ConnectOptions {
     pub profile: Option<String>,
     /// Endpoint override, e.g. a local emulator. `AWS_ENDPOINT_URL` is honoured by the SDK too.
     pub endpoint_url: Option<String>,
-    /// The caller holds its calls to the service's documented quotas itself (`users sync`'s
-    /// per-category limiters): the SDK then retries in standard mode, backing off per call
-    /// without adaptive mode's client-wide rate limiter on top (which cut `users sync` of
-    /// 1,000 users under 10% throttling from 30 s to 446 s). Everything else uses the SDK's
-    /// adaptive retries.
-    pub self_paced: bool,
     /// The stack lock's lease and how long to wait for a lock another run holds.
     pub lock: LockOptions,
 }
@@ -138,8 +132,8 @@ pub struct Aws {
 
 /// Client-side limits on mutating control-plane calls: (per second, burst), at or below the
 /// documented AWS quotas (e.g. Kinesis CreateStream/DeleteStream: 5 per second per account),
-/// so a large apply does not throttle itself. The SDK's adaptive retry handles whatever
-/// slips through.
+/// so a large apply does not throttle itself. The SDK's retries handle whatever slips
+/// through.
 fn control_plane_quota(service: Service) -> (u32, u32) {
     match service {
         Service::Kinesis => (5, 5),
@@ -170,13 +164,15 @@ fn control_plane_quota(service: Service) -> (u32, u32) {
 impl Aws {
     /// Loads credentials and region, builds the clients, and asks STS who the caller is.
     pub async fn connect(opts: &ConnectOptions, default_region: &str) -> Result<Aws, AwsError> {
-        let retry = if opts.self_paced {
-            RetryConfig::standard()
-        } else {
-            RetryConfig::adaptive()
-        };
+        // The SDK's standard retries, which AWS recommends for all uses: each call backs off on
+        // its own. Adaptive mode adds one client-wide rate limiter that every throttling answer
+        // cuts, so a throttled Glue table would slow every other Glue call of the apply; this
+        // tool paces its mutating calls to the documented quotas itself (`throttle`). Under
+        // the tests' random 10% throttling, adaptive mode made `users sync` of 1,000 users take
+        // 446 s instead of 30 s.
+        // https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry.with_max_attempts(8));
+            .retry_config(RetryConfig::standard().with_max_attempts(8));
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }
