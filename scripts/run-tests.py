@@ -32,17 +32,17 @@ import time
 # Integration test targets, slowest first as measured with 2 lanes. Only the order of the
 # queue depends on it.
 SLOW_FIRST = [
+    "faults",
     "crash",
     "data_flow",
     "audit",
-    "faults",
+    "faults_flows",
     "engine",
     "gc",
-    "e2e",
-    "faults_flows",
     "glue_parity",
-    "security",
+    "e2e",
     "local_serve",
+    "security",
 ]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
