@@ -5,12 +5,12 @@
 socket accepts connections (`--port 0` takes a free port and names it there), and serves until
 SIGINT or SIGTERM.
 
-Two of moto's costs per request are cut here: the directory listing moto routes each request
-with is made once, and with `MOTO_ACCESS_LOG=0` in its environment it writes no line per
-request (the tests' harness discards its output anyway). One is left: werkzeug's server closes
-the connection after every answer (it cannot drain a request body before the next request
-line), so every call, batched or not, pays a new connection and a new thread. Real AWS keeps
-connections open.
+Three of moto's costs per request are cut here: the directory listing moto routes each request
+with is made once; with `MOTO_ACCESS_LOG=0` in its environment it writes no line per request
+(the tests' harness discards its output anyway); and requests are served by a pool of threads
+that are kept between requests (`PooledServer`). One is left: werkzeug's server closes the
+connection after every answer (it cannot drain a request body before the next request line),
+so every call, batched or not, pays a new connection. Real AWS keeps connections open.
 """
 
 import argparse
@@ -18,6 +18,9 @@ import logging
 import os
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from werkzeug.serving import ThreadedWSGIServer
 
 from . import (
     apigateway,
@@ -105,6 +108,34 @@ def install():
     handler_methods_once()
 
 
+class PooledServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, with each accepted connection handed to a pool thread.
+
+    werkzeug starts a thread per connection, and `Thread.start` waits until the new thread has
+    run, which means getting the interpreter from every busy request thread: while a pipeline
+    kept the emulator busy, its accept loop spent nine tenths of its time there (py-spy), and
+    callers queued for the accept rather than for their answers. A pool thread, once started,
+    takes the next connection from a queue without that wait. The pool grows as connections
+    are held at once, like the threads it replaces, so a slow request never stalls others.
+    """
+
+    # ThreadPoolExecutor starts a new thread only when none is idle; this bound is far above
+    # the connections any caller of the emulator holds at once.
+    MAX_THREADS = 1024
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pool = ThreadPoolExecutor(self.MAX_THREADS, thread_name_prefix="request")
+
+    def process_request(self, request, client_address):
+        # ThreadingMixIn's own per-connection work: handle, report an error, close.
+        self.pool.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self):
+        super().server_close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 def endpoint(host, port):
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
@@ -138,12 +169,11 @@ def main(argv=None):
 
     install()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
 
     # As moto_server builds it.
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = PooledServer(args.host, args.port, app)
     port = server.server_port
     # moto builds some URLs (SQS queue URLs, Lambda's endpoint) from it, as moto_server sets it.
     os.environ.setdefault("MOTO_PORT", str(port))

@@ -528,12 +528,17 @@ async fn handle(
                 _ => Ok(Response::from_parts(parts, whole(Full::new(body)))),
             }
         }
-        Err(e) => Ok(Response::builder()
-            .status(502)
-            .body(whole(Full::new(Bytes::from(format!(
-                "proxy: upstream failed: {e}"
-            )))))
-            .expect("static response")),
+        Err(e) => {
+            // The tool reports only the status of an answer without an AWS error code, so the
+            // cause (refused, reset, closed early) is written where the test's output shows it.
+            eprintln!("proxy: upstream failed on {service} {op}: {e:?}");
+            Ok(Response::builder()
+                .status(502)
+                .body(whole(Full::new(Bytes::from(format!(
+                    "proxy: upstream failed: {e}"
+                )))))
+                .expect("static response"))
+        }
     }
 }
 
