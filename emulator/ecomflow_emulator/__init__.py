@@ -706,9 +706,11 @@ CloudFormation (`cloudformation`), for the resource types the project's exported
   DELETE_FAILED, to be deleted again.
   https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
 
-The server (`server`), cost only: moto's list of backends is made once instead of per request,
-and `MOTO_ACCESS_LOG=0` silences the access log. werkzeug still closes the connection after
-every answer (real AWS keeps it open).
+The server (`server`), cost only: moto's list of backends and each response class's list of
+handlers are made once instead of per request; `MOTO_ACCESS_LOG=0` silences the access log;
+and connections are served by kept pool threads (`PooledServer`) instead of a thread started
+per connection, whose start waited for the interpreter and held up the accept loop under load.
+werkzeug still closes the connection after every answer (real AWS keeps it open).
 
 Not emulated
 ------------
