@@ -7,8 +7,8 @@ SIGINT or SIGTERM.
 
 Three of moto's costs per request are cut here: the directory listing moto routes each request
 with is made once; with `MOTO_ACCESS_LOG=0` in its environment it writes no line per request
-(the tests' harness discards its output anyway); and requests are served by a pool of threads
-that are kept between requests (`PooledServer`). One is left: werkzeug's server closes the
+(the tests' harness discards its output anyway); and connections are served by threads kept
+between them (`PooledServer`). One is left: werkzeug's server closes the
 connection after every answer (it cannot drain a request body before the next request line),
 so every call, batched or not, pays a new connection. Real AWS keeps connections open.
 """
@@ -17,8 +17,9 @@ import argparse
 import logging
 import os
 import signal
+import queue
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 from werkzeug.serving import ThreadedWSGIServer
 
@@ -109,31 +110,41 @@ def install():
 
 
 class PooledServer(ThreadedWSGIServer):
-    """werkzeug's threaded server, with each accepted connection handed to a pool thread.
+    """werkzeug's threaded server, with each accepted connection handed to a kept thread.
 
     werkzeug starts a thread per connection, and `Thread.start` waits until the new thread has
     run, which means getting the interpreter from every busy request thread: while a pipeline
     kept the emulator busy, its accept loop spent nine tenths of its time there (py-spy), and
-    callers queued for the accept rather than for their answers. A pool thread, once started,
-    takes the next connection from a queue without that wait. The pool grows as connections
-    are held at once, like the threads it replaces, so a slow request never stalls others.
-    """
+    callers queued for the accept rather than for their answers. A kept thread takes the next
+    connection from a queue without that wait; a thread is started only when none is idle, so
+    a slow request never stalls others.
 
-    # ThreadPoolExecutor starts a new thread only when none is idle; this bound is far above
-    # the connections any caller of the emulator holds at once.
-    MAX_THREADS = 1024
+    Hand-written rather than `ThreadPoolExecutor`, whose threads the interpreter joins at exit:
+    one connection that never sent its request kept the emulator from stopping on SIGTERM.
+    These threads are daemons, as werkzeug's own are.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.pool = ThreadPoolExecutor(self.MAX_THREADS, thread_name_prefix="request")
+        self.connections = queue.SimpleQueue()
+        self.idle = 0
+        self.idle_lock = threading.Lock()
 
     def process_request(self, request, client_address):
-        # ThreadingMixIn's own per-connection work: handle, report an error, close.
-        self.pool.submit(self.process_request_thread, request, client_address)
+        with self.idle_lock:
+            start = self.idle == 0
+            if not start:
+                self.idle -= 1
+        if start:
+            threading.Thread(target=self.serve_connections, name="request", daemon=True).start()
+        self.connections.put((request, client_address))
 
-    def server_close(self):
-        super().server_close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+    def serve_connections(self):
+        while True:
+            # ThreadingMixIn's own per-connection work: handle, report an error, close.
+            self.process_request_thread(*self.connections.get())
+            with self.idle_lock:
+                self.idle += 1
 
 
 def endpoint(host, port):

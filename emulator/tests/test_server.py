@@ -1,8 +1,13 @@
 """The emulator's HTTP server (`server.PooledServer`): connections served by kept threads, a slow
-request never holding up the others, and the server closed cleanly."""
+request never holding up the others, and a process that stops even with a connection open."""
 
 import http.client
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import unittest
 
 from ecomflow_emulator.server import PooledServer
@@ -16,7 +21,7 @@ class PooledServerTest(unittest.TestCase):
         def app(environ, start_response):
             if environ["PATH_INFO"] == "/slow":
                 self.release.wait(30)
-            self.threads.append(threading.current_thread().name)
+            self.threads.append(threading.current_thread())
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             start_response("200 OK", [("Content-Length", str(len(body)))])
             return [body]
@@ -48,8 +53,9 @@ class PooledServerTest(unittest.TestCase):
             self.assertEqual(self.call("/", str(i).encode())[2], str(i).encode())
         # A thread still closing the last connection (werkzeug waits briefly for the client's
         # end) can overlap the next requests, so a few threads take turns; never one each.
-        self.assertLessEqual(len(set(self.threads)), 10, self.threads)
-        self.assertTrue(self.threads[0].startswith("request"), self.threads)
+        # Thread objects, all kept alive by the list: distinct objects are distinct threads.
+        self.assertLessEqual(len({id(t) for t in self.threads}), 10, self.threads)
+        self.assertTrue(all(t.daemon for t in self.threads), self.threads)
 
     def test_a_slow_request_does_not_hold_up_the_others(self):
         slow = []
@@ -74,6 +80,44 @@ class PooledServerTest(unittest.TestCase):
         for c in clients:
             c.join(30)
         self.assertEqual(answers, {i: b"%d" % i for i in range(64)})
+
+
+# Serves until its stdin closes, then returns from the script; prints the port first.
+SERVE_UNTIL_STDIN_CLOSES = """
+import sys, threading
+from ecomflow_emulator.server import PooledServer
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Length", "0")])
+    return [b""]
+server = PooledServer("127.0.0.1", 0, app)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print(server.server_port, flush=True)
+sys.stdin.read()
+server.server_close()
+"""
+
+
+class Stopping(unittest.TestCase):
+    def test_the_process_ends_with_a_connection_that_never_sent_its_request(self):
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SERVE_UNTIL_STDIN_CLOSES],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=package,
+            text=True,
+        )
+        try:
+            port = int(proc.stdout.readline())
+            with socket.create_connection(("127.0.0.1", port)) as silent:
+                time.sleep(0.3)  # accepted and handed to a thread, which waits for a request
+                proc.stdin.close()
+                self.assertEqual(proc.wait(20), 0)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
 
 
 if __name__ == "__main__":
