@@ -708,9 +708,11 @@ CloudFormation (`cloudformation`), for the resource types the project's exported
 
 The server (`server`), cost only: moto's list of backends and each response class's list of
 handlers are made once instead of per request; `MOTO_ACCESS_LOG=0` silences the access log;
-and connections are served by kept pool threads (`PooledServer`) instead of a thread started
-per connection, whose start waited for the interpreter and held up the accept loop under load.
-werkzeug still closes the connection after every answer (real AWS keeps it open).
+connections are served by kept pool threads (`PooledServer`) instead of a thread started
+per connection, whose start waited for the interpreter and held up the accept loop under load;
+and a connection stays open for the client's next request (`KeepAliveHandler`, HTTP/1.1
+persistent connections, RFC 9112 section 9.3), as AWS's endpoints keep it, where werkzeug closed
+it after every answer.
 
 Not emulated
 ------------

@@ -226,7 +226,7 @@ def answer_refusals():
     S3Response.bucket_response = bucket_response
 
 
-# The S3 request this thread serves (werkzeug serves each in a thread of its own), for
+# The S3 request this thread serves (a request is served start to end on one thread), for
 # `FakeBucket.get_permission`, which moto calls without the request.
 _request = threading.local()
 

@@ -5,12 +5,11 @@
 socket accepts connections (`--port 0` takes a free port and names it there), and serves until
 SIGINT or SIGTERM.
 
-Three of moto's costs per request are cut here: the directory listing moto routes each request
+Four of moto's costs per request are cut here: the directory listing moto routes each request
 with is made once; with `MOTO_ACCESS_LOG=0` in its environment it writes no line per request
-(the tests' harness discards its output anyway); and connections are served by threads kept
-between them (`PooledServer`). One is left: werkzeug's server closes the
-connection after every answer (it cannot drain a request body before the next request line),
-so every call, batched or not, pays a new connection. Real AWS keeps connections open.
+(the tests' harness discards its output anyway); connections are served by threads kept
+between them (`PooledServer`); and a connection stays open for the client's next request
+(`KeepAliveHandler`), as AWS's endpoints keep it, instead of werkzeug's close after every answer.
 """
 
 import argparse
@@ -21,7 +20,8 @@ import queue
 import sys
 import threading
 
-from werkzeug.serving import ThreadedWSGIServer
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
 
 from . import (
     apigateway,
@@ -109,6 +109,102 @@ def install():
     handler_methods_once()
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler with HTTP/1.1 persistent connections.
+
+    werkzeug answers every request with `Connection: close`, because after an answer it reads
+    whatever the client sent until the client pauses, to discard a body the application did
+    not read; on a kept connection that would swallow the next request. Here the body is read
+    to its end instead, by its `Content-Length` or its last chunk, and the connection then
+    waits for the next request line. Each call then no longer costs a TCP connection: a
+    pipeline beside the producer opened hundreds a second, and thousands of closed sockets
+    sat in TIME_WAIT. A client that asks to close (`Connection: close`, or HTTP/1.0 without
+    keep-alive) still gets its connection closed, as RFC 9112 section 9.3 has it.
+    """
+
+    protocol_version = "HTTP/1.1"
+    # An answer is written in pieces (its head, its body); on a kept connection Nagle's algorithm
+    # holds the body until the client acknowledges the head, which the client delays (40 ms on
+    # Linux), so every call but a connection's first waited 40 ms. Each piece leaves at once.
+    # (Buffering them instead would also hold back werkzeug's `100 Continue`, which a client
+    # sending `Expect: 100-continue` waits for before its body.)
+    disable_nagle_algorithm = True
+    # How long a kept connection may wait for its next request. Longer than the AWS SDKs keep an
+    # idle pooled connection (90 s in the Rust SDK's hyper client), so that the client closes
+    # first and never sends a request on a connection the emulator is closing.
+    timeout = 120
+
+    def setup(self):
+        super().setup()
+        self.connection_rfile = self.rfile
+        self.body = None
+
+    def make_environ(self):
+        environ = super().make_environ()
+        if not environ.get("wsgi.input_terminated"):
+            # Not chunked: the body is `Content-Length` bytes, and a request without one has none.
+            try:
+                length = max(int(environ.get("CONTENT_LENGTH") or 0), 0)
+            except ValueError:
+                length = 0
+                self.close_connection = True  # where this body ends is unknown
+            environ["wsgi.input"] = LimitedStream(self.connection_rfile, length)
+        self.body = environ["wsgi.input"]
+        # werkzeug's discard after the answer reads `self.rfile`: it gets this body's rest only.
+        self.rfile = RestOfBody(self)
+        return environ
+
+    def handle_one_request(self):
+        self.rfile = self.connection_rfile
+        self.body = None
+        super().handle_one_request()
+        self.rfile = self.connection_rfile
+        if not self.close_connection:
+            self.discard_body()
+
+    def discard_body(self):
+        """Reads what the application left of this request's body, so that the connection's next
+        bytes are the next request line; a body that ends early closes the connection."""
+        body, self.body = self.body, None
+        if body is None:
+            return
+        try:
+            while body.read(1 << 20):
+                pass
+        except Exception:  # the client left mid-body; nothing more will come on this connection
+            self.close_connection = True
+
+    def send_header(self, keyword, value):
+        # werkzeug closes every connection; a kept one goes without the header.
+        if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
+            return
+        super().send_header(keyword, value)
+
+    def send_error(self, code, message=None, explain=None):
+        # A request http.server cannot parse ends its connection: where the next one starts is
+        # unknown.
+        self.close_connection = True
+        super().send_error(code, message, explain)
+
+    def log_error(self, format, *args):
+        # http.server reports a kept connection left idle past `timeout` as an error; it is the
+        # ordinary end of a kept connection.
+        if not format.startswith("Request timed out"):
+            super().log_error(format, *args)
+
+
+class RestOfBody:
+    """What werkzeug's after-answer discard reads in place of the connection: the rest of the
+    current request's body, then nothing, so that its loop ends before the next request."""
+
+    def __init__(self, handler):
+        self.handler = handler
+
+    def read(self, size=-1):
+        self.handler.discard_body()
+        return b""
+
+
 class PooledServer(ThreadedWSGIServer):
     """werkzeug's threaded server, with each accepted connection handed to a kept thread.
 
@@ -124,8 +220,8 @@ class PooledServer(ThreadedWSGIServer):
     These threads are daemons, as werkzeug's own are.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, host, port, app, handler=KeepAliveHandler, **kwargs):
+        super().__init__(host, port, app, handler, **kwargs)
         self.connections = queue.SimpleQueue()
         self.idle = 0
         self.idle_lock = threading.Lock()
