@@ -118,8 +118,8 @@ class KeepAliveHandler(WSGIRequestHandler):
     to its end instead, by its `Content-Length` or its last chunk, and the connection then
     waits for the next request line. Each call then no longer costs a TCP connection: a
     pipeline beside the producer opened hundreds a second, and thousands of closed sockets
-    sat in TIME_WAIT. A client that asks to close (`Connection: close`, or HTTP/1.0 without
-    keep-alive) still gets its connection closed, as RFC 9112 section 9.3 has it.
+    sat in TIME_WAIT. A client that asks to close (`Connection: close`) or speaks HTTP/1.0
+    gets its connection closed after the answer, as RFC 9112 section 9.3 has it.
     """
 
     protocol_version = "HTTP/1.1"
@@ -141,6 +141,9 @@ class KeepAliveHandler(WSGIRequestHandler):
 
     def make_environ(self):
         environ = super().make_environ()
+        if self.request_version < "HTTP/1.1":
+            # An HTTP/1.0 client keeps a connection only when the answer says so; it is closed.
+            self.close_connection = True
         if not environ.get("wsgi.input_terminated"):
             # Not chunked: the body is `Content-Length` bytes, and a request without one has none.
             try:

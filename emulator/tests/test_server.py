@@ -118,6 +118,13 @@ class PooledServerTest(ServerCase):
         self.assertEqual(received.count(b"HTTP/1.1 "), 2, received)
         self.assertTrue(received.endswith(b"\r\n\r\nnext"), received)
 
+    def test_an_http_1_0_client_gets_its_connection_closed(self):
+        received = self.raw(
+            b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\nlast"
+        )
+        self.assertIn(b"Connection: close", received)
+        self.assertTrue(received.endswith(b"last"), received)
+
     def test_a_client_that_expects_100_continue_gets_it_before_sending_its_body(self):
         with socket.create_connection(("127.0.0.1", self.server.server_port), timeout=5) as conn:
             conn.sendall(
