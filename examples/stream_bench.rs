@@ -3,7 +3,7 @@
 //! measured in the same run.
 //!
 //! `cargo run --release --example stream_bench [-- --baseline-rows N] [--shards 32]
-//! [--concurrency 4] [--rows N] [--lake]` (starts the emulator through tests/testkit;
+//! [--concurrency 4] [--rows N] [--lake [--one-emulator]]` (starts the emulator through tests/testkit;
 //! `--concurrency` is the batches in flight, as `stream --concurrency`; `--rows` streams only
 //! the first N rows instead of the whole dataset). The baseline replays the first N rows (default 20,000) one call per row, before
 //! the batched run, into an empty stream, so the emulator's per-record cost (it grows with
@@ -17,14 +17,22 @@
 //! `--lake` runs `local serve` in this process during both measurements: its poller plays
 //! the mapping, and its process function sends every record to DynamoDB and to Firehose,
 //! which the emulator converts to Parquet under `clean/` as it delivers (the local stack
-//! buffers 0 s). The producer then shares the emulator with the whole streaming pipeline, as
-//! it shares AWS with it; the Parquet objects delivered by the end of the run are counted, so
-//! that a run in which nothing was converted shows.
+//! buffers 0 s). The Parquet objects delivered by the end of the run are counted, so that a
+//! run in which nothing was converted shows.
+//!
+//! AWS runs Kinesis, DynamoDB and Firehose on separate fleets, so a busy pipeline does not slow
+//! the producer's puts; one emulator process serves them all from one Python interpreter, which
+//! goes to each thread with work in turn, and the pipeline's hundred requests in flight then
+//! took nearly all of it from the producer's 4 (README, "Benchmarks"). So under `--lake` the
+//! pipeline's other services are a second emulator process, with the same stack applied: a
+//! proxy in front of it sends the pipeline's Kinesis calls to the producer's emulator.
+//! `--one-emulator` serves the pipeline from the producer's emulator instead.
 
 use ecomflow_infra::aws::ConnectOptions;
 use ecomflow_infra::engine::progress::Progress;
 use ecomflow_infra::engine::{Packages, Session};
 use ecomflow_infra::stream::{replay, BatchReader, Sender};
+use ecomflow_testkit::{LatencyProxy, ProxyConfig};
 #[path = "common/mod.rs"]
 mod common;
 #[path = "common/figures.rs"]
@@ -53,6 +61,18 @@ async fn session(endpoint: &str, file: &Path) -> Session {
     )
     .await
     .expect("connect")
+}
+
+/// A session on the stack at `endpoint`, applied.
+async fn applied(endpoint: &str, file: &Path) -> Session {
+    let s = session(endpoint, file).await;
+    let plan = s.plan(10).await.expect("plan");
+    let run = s
+        .execute(&plan, 10, None, &Progress::silent(), false)
+        .await
+        .expect("apply");
+    assert!(run.succeeded(), "{run:?}");
+    s
 }
 
 /// One `PutRecord` per row, sequentially: the clean line of every accepted row.
@@ -97,8 +117,23 @@ async fn parquet_objects(s: &Session) -> usize {
         .count()
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let emulators = runtime.block_on(run());
+    // `local serve` (under `--lake`) ends with the runtime, before the emulators it calls stop:
+    // its calls in flight to a stopped emulator would fail, loudly through the proxy.
+    drop(runtime);
+    drop(emulators);
+}
+
+/// What must outlive `local serve`: the emulators, the proxy and `local serve`'s directory.
+type Stopped = (
+    ecomflow_testkit::Moto,
+    Option<(Session, ecomflow_testkit::Moto, LatencyProxy)>,
+    tempfile::TempDir,
+);
+
+async fn run() -> Stopped {
     let baseline_rows: u64 = common::arg("--baseline-rows", 20_000);
     let shards: u32 = common::arg("--shards", 32);
     let concurrency: usize = common::arg("--concurrency", 4);
@@ -117,19 +152,31 @@ async fn main() {
             &format!("  mode: provisioned\n  shards: {shards}\n"),
         )
     });
-    let s = session(&moto.endpoint, &file).await;
-    let plan = s.plan(10).await.expect("plan");
-    let run = s
-        .execute(&plan, 10, None, &Progress::silent(), false)
-        .await
-        .expect("apply");
-    assert!(run.succeeded(), "{run:?}");
+    let s = applied(&moto.endpoint, &file).await;
     let stream = s.blueprint.names.stream();
     let lake = std::env::args().any(|a| a == "--lake");
+    let one_emulator = std::env::args().any(|a| a == "--one-emulator");
+    // The pipeline's own emulator and the proxy that routes its Kinesis calls (kept alive for
+    // the run), and the session that finds its Parquet.
+    let mut sinks = None;
     if lake {
+        let pipeline = if one_emulator {
+            moto.endpoint.clone()
+        } else {
+            let other = common::emulator_with_packages().await;
+            let routes = vec![("kinesis".to_string(), moto.endpoint.clone())];
+            let config = ProxyConfig {
+                routes,
+                ..ProxyConfig::default()
+            };
+            let proxy = LatencyProxy::with_config(&other.endpoint, config).await;
+            let endpoint = proxy.endpoint.clone();
+            sinks = Some((applied(&other.endpoint, &file).await, other, proxy));
+            endpoint
+        };
         // local serve's default: an idle shard is polled once a second, as Lambda's mapping
         // does (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html).
-        common::local_serve(&moto.endpoint, &file, dir.path(), "1s").await;
+        common::local_serve(&pipeline, &file, dir.path(), "1s").await;
     }
 
     let env = ecomflow_infra::blueprint::declared_environment(&s.blueprint, "ingest").unwrap();
@@ -169,13 +216,17 @@ async fn main() {
     );
 
     let beside = if lake {
-        let parquet = parquet_objects(&s).await;
+        let parquet = parquet_objects(sinks.as_ref().map_or(&s, |(s, _, _)| s)).await;
         assert!(
             parquet > 0,
             "--lake: no Parquet object was delivered during the run"
         );
         println!("local serve beside the producer: {parquet} Parquet objects delivered under clean/ by the end of the run");
-        ", local serve converting to Parquet"
+        if one_emulator {
+            ", local serve converting to Parquet, one emulator"
+        } else {
+            ", local serve converting to Parquet"
+        }
     } else {
         ""
     };
@@ -208,4 +259,5 @@ async fn main() {
         Some(50.0),
     );
     figures.write();
+    (moto, sinks, dir)
 }

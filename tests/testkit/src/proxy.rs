@@ -122,6 +122,9 @@ pub struct ProxyConfig {
     pub quotas: Vec<Quota>,
     /// Injected faults.
     pub faults: Faults,
+    /// Services forwarded to another upstream than the proxy's own: (SigV4 service name,
+    /// upstream), e.g. `("kinesis", "http://127.0.0.1:5001")`.
+    pub routes: Vec<(String, String)>,
 }
 
 /// One request's fate, in the order the proxy decided them.
@@ -384,6 +387,7 @@ fn cut(mut parts: hyper::http::response::Parts, body: Bytes) -> Option<Response<
 struct Shared {
     client: ProxyClient,
     upstream: Arc<str>,
+    routes: HashMap<String, Arc<str>>,
     latency: Latency,
     faults: Faults,
     seed: u64,
@@ -504,7 +508,8 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    parts.uri = format!("{}{path}", shared.upstream)
+    let upstream = shared.routes.get(&service).unwrap_or(&shared.upstream);
+    parts.uri = format!("{upstream}{path}")
         .parse::<Uri>()
         .expect("upstream URI");
     match shared
@@ -555,7 +560,7 @@ impl LatencyProxy {
             ProxyConfig {
                 latency: Latency::fixed(delay),
                 quotas,
-                faults: Faults::none(),
+                ..ProxyConfig::default()
             },
         )
         .await
@@ -607,6 +612,11 @@ impl LatencyProxy {
         let shared = Arc::new(Shared {
             client: Client::builder(TokioExecutor::new()).build_http(),
             upstream: Arc::from(upstream.trim_end_matches('/')),
+            routes: config
+                .routes
+                .iter()
+                .map(|(service, to)| (service.clone(), Arc::from(to.trim_end_matches('/'))))
+                .collect(),
             latency: config.latency,
             faults: config.faults,
             seed,
@@ -1044,6 +1054,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_routed_service_goes_to_its_own_upstream() {
+        let (up, hits, _t) = upstream().await;
+        let (kinesis_up, kinesis_hits, _k) = upstream().await;
+        let proxy = LatencyProxy::with_config(
+            &up,
+            ProxyConfig {
+                routes: vec![("kinesis".to_string(), format!("{kinesis_up}/"))],
+                ..ProxyConfig::default()
+            },
+        )
+        .await;
+        for i in 0..3 {
+            let answer = send(kinesis(&proxy.endpoint, "PutRecord", &format!("{i}"))).await;
+            assert_eq!(answer, Some((200, "ok".to_string())));
+        }
+        let mut dynamodb = kinesis(&proxy.endpoint, "GetItem", "{}");
+        dynamodb.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/dynamodb/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            ),
+        );
+        assert_eq!(send(dynamodb).await, Some((200, "ok".to_string())));
+        assert_eq!(kinesis_hits.load(Ordering::SeqCst), 3);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn server_errors_answer_500_or_503() {
         let (up, hits, _t) = upstream().await;
         let proxy = LatencyProxy::with_faults(
@@ -1134,7 +1173,7 @@ mod tests {
                     operations: vec!["PutRecord"],
                     per_second: 2.0,
                 }],
-                faults: Faults::none(),
+                ..ProxyConfig::default()
             },
         )
         .await;
